@@ -1,0 +1,303 @@
+"""Runs the stages in order: aggregate → graph → cluster, building an :class:`Analysis`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import aggregate as _aggregate
+from . import cluster as _cluster
+from . import graph as _graph
+from .analysis import Analysis, Cluster, Options, Sweep, Token
+from ._typing import EXCLUDED, Attention, Labels, Matrix
+
+ROW_SUM_TOLERANCE = 1e-2
+
+
+def as_attention(attentions: Any) -> Attention:
+    """Validate attention and return it as float32 ``[layer, head, T, T]``.
+
+    Accepts an array of that shape, or the tuple of per-layer ``[1, head, T, T]``
+    tensors that Hugging Face models return with ``output_attentions=True``.
+    """
+    if isinstance(attentions, (tuple, list)):
+        if len(attentions) == 0:
+            raise ValueError(
+                "attentions is empty: the model returned no attention. Load it with "
+                "attn_implementation='eager' and call it with output_attentions=True"
+            )
+        layers = [_to_numpy(a) for a in attentions]
+        shapes = {a.shape for a in layers}
+        if len(shapes) != 1:
+            raise ValueError(f"per-layer attention shapes differ: {sorted(shapes)}")
+        layers = [a[0] if a.ndim == 4 and a.shape[0] == 1 else a for a in layers]
+        att = np.stack(layers).astype(np.float32, copy=False)
+    else:
+        att = _to_numpy(attentions)
+        if att.ndim == 5 and att.shape[1] == 1:
+            att = att[:, 0]
+    if att.ndim != 4 or att.shape[2] != att.shape[3]:
+        raise ValueError(
+            f"attention has shape {tuple(att.shape)}; expected [layers, heads, T, T] "
+            "(or a tuple of [1, heads, T, T] per layer)"
+        )
+    if att.shape[2] == 0:
+        raise ValueError("attention covers 0 tokens; give at least one token")
+    att = np.asarray(att, dtype=np.float32)
+    if not np.isfinite(att).all():
+        where = np.argwhere(~np.isfinite(att))[0].tolist()
+        raise ValueError(f"attention contains NaN or inf (first at [layer, head, query, key] = {where})")
+    if (att < 0).any():
+        where = np.argwhere(att < 0)[0].tolist()
+        raise ValueError(f"attention has negative weights (first at {where}); pass softmax probabilities, not logits")
+    sums = att.sum(axis=-1, dtype=np.float64)
+    bad = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
+    if bad.any():
+        layer, head, row = np.argwhere(bad)[0].tolist()
+        raise ValueError(
+            f"attention rows must sum to 1 (softmax probabilities); row {row} of layer {layer}, "
+            f"head {head} sums to {sums[layer, head, row]:.4f}. Pass post-softmax attention"
+        )
+    return att
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor, without importing torch here
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x)
+
+
+def as_tokens(tokens: Sequence[Any], n: int) -> tuple[Token, ...]:
+    """Token strings (or :class:`Token`) → Tokens; their count must match the attention."""
+    out = tuple(t if isinstance(t, Token) else Token(text=str(t)) for t in tokens)
+    if len(out) != n:
+        raise ValueError(f"got {len(out)} tokens but the attention covers {n}; pass one token string per position")
+    return out
+
+
+def _check_exclude(exclude: Sequence[int], n: int) -> tuple[int, ...]:
+    out = tuple(sorted({int(i) % n if -n <= int(i) < n else _bad_index(i, n) for i in exclude}))
+    if len(out) >= n:
+        raise ValueError(f"exclude={list(exclude)} leaves no token to cluster ({n} tokens)")
+    return out
+
+
+def _bad_index(i: Any, n: int) -> int:
+    raise ValueError(f"exclude index {i} is out of range for {n} tokens")
+
+
+def _check_threshold(threshold: Any, mode: str, sym: Matrix) -> float | None:
+    if isinstance(threshold, str):
+        if threshold != "auto":
+            raise ValueError(f"threshold={threshold!r}: give a number or 'auto'")
+        return None
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold={threshold!r}: give a number or 'auto'") from None
+    lo, hi = _graph.threshold_range(sym, mode)
+    if not np.isfinite(value) or value < 0 or (mode == "mass" and value > 1):
+        raise ValueError(
+            f"threshold={threshold!r} is outside [{lo:g}, {hi:g}] for threshold_mode={mode!r}"
+            + (" (a share of each token's attention)" if mode == "mass" else "")
+        )
+    return value
+
+
+def build(
+    *,
+    text: str,
+    tokens: tuple[Token, ...],
+    attentions: Attention | None,
+    weights: Matrix | None,
+    options: Options,
+    threshold: Any,
+    model: str | None = None,
+    notices: tuple[str, ...] = (),
+    sweep: Sweep | None = None,
+) -> Analysis:
+    """Run aggregate (unless ``weights`` given), sweep (unless given) and cluster."""
+    if options.threshold_mode not in _graph.THRESHOLDS:
+        _graph.THRESHOLDS[options.threshold_mode]  # raises with the choices
+    _cluster.METHODS[options.method]  # fail fast on an unknown method
+    if weights is None:
+        assert attentions is not None
+        weights = _aggregate.aggregate(
+            attentions,
+            options.aggregation,
+            exclude=options.exclude,
+            layers=options.layers,
+            heads=options.heads,
+        )
+    sym = _graph.symmetrise(weights)
+    value = _check_threshold(threshold, options.threshold_mode, sym)
+
+    def partition(adj: Matrix) -> Labels:
+        return _cluster.cluster(adj, options.method, seed=options.seed, exclude=options.exclude)
+
+    if sweep is None:
+        sweep = Sweep(options.threshold_mode, *_graph.sweep(weights, options.threshold_mode, partition))
+    if value is None:
+        value = sweep.auto_threshold
+        labels = sweep.labels[sweep.best].copy()
+    else:
+        hit = np.flatnonzero(np.isclose(sweep.thresholds, value, rtol=0, atol=1e-12))
+        if hit.size:
+            labels = sweep.labels[hit[0]].copy()
+        else:
+            labels = partition(_graph.prune(weights, sym, options.threshold_mode, value))
+    options = _replace(options, auto_threshold=threshold == "auto")
+    return Analysis(
+        text=text,
+        tokens=tokens,
+        labels=labels,
+        clusters=make_clusters(sym, labels),
+        threshold=float(value),
+        modularity=_graph.modularity(sym, labels),
+        sweep=sweep,
+        weights=weights,
+        options=options,
+        model=model,
+        notices=notices,
+        attentions=attentions,
+    )
+
+
+def make_clusters(sym: Matrix, labels: Labels) -> tuple[Cluster, ...]:
+    """One :class:`Cluster` per label (labels are already numbered by first token)."""
+    out = []
+    for lab in np.unique(labels[labels != EXCLUDED]).tolist():
+        members = np.flatnonzero(labels == lab)
+        q, inside = _graph.community_modularity(sym, members)
+        out.append(Cluster(id=int(lab), tokens=tuple(members.tolist()), modularity=q, internal=inside))
+    return tuple(out)
+
+
+def _replace(options: Options, **changes: Any) -> Options:
+    import dataclasses
+
+    return dataclasses.replace(options, **changes)
+
+
+def analyze_attention(
+    attentions: Any,
+    tokens: Sequence[Any],
+    *,
+    threshold: float | str = "auto",
+    method: str = "louvain",
+    aggregation: str = "mean",
+    seed: int = 0,
+    threshold_mode: str = "absolute",
+    layers: Sequence[int] | None = None,
+    heads: Sequence[tuple[int, int]] | None = None,
+    exclude: Sequence[int] = (),
+    text: str = "",
+    model: str | None = None,
+    notices: Sequence[str] = (),
+) -> Analysis:
+    """Cluster tokens from attention the caller already has.
+
+    Parameters
+    ----------
+    attentions
+        ``[layers, heads, T, T]`` array, or the tuple of ``[1, heads, T, T]``
+        tensors a Hugging Face model returns with ``output_attentions=True``.
+    tokens
+        ``T`` token strings (or :class:`~attn_widget.analysis.Token` objects with offsets).
+    threshold
+        ``"auto"`` (widest stable plateau of the sweep) or a number in
+        ``threshold_mode`` units.
+    method
+        Clustering method, a key of :data:`attn_widget.cluster.METHODS`.
+    aggregation
+        A key of :data:`attn_widget.aggregate.AGGREGATIONS`.
+    seed
+        Random seed for the clustering.
+    threshold_mode
+        ``"absolute"`` or ``"mass"``.
+    layers, heads
+        Selection for the ``layers`` / ``heads`` aggregations (``layers`` also
+        restricts ``mean``, ``max`` and ``rollout``).
+    exclude
+        Token indices to leave out of the graph (e.g. ``[0]`` for a first-token sink).
+
+    Returns
+    -------
+    Analysis
+    """
+    att = as_attention(attentions)
+    n = att.shape[2]
+    toks = as_tokens(tokens, n)
+    options = Options(
+        aggregation=aggregation,
+        method=method,
+        threshold_mode=threshold_mode,
+        seed=int(seed),
+        layers=None if layers is None else tuple(int(x) for x in layers),
+        heads=None if heads is None else tuple((int(a), int(b)) for a, b in heads),
+        exclude=_check_exclude(exclude, n),
+    )
+    _aggregate.AGGREGATIONS[aggregation]  # unknown names fail before any work
+    return build(
+        text=text,
+        tokens=toks,
+        attentions=att,
+        weights=None,
+        options=options,
+        threshold=threshold,
+        model=model,
+        notices=tuple(notices),
+    )
+
+
+_RECLUSTER_KEYS = {"threshold", "threshold_mode", "method", "seed", "aggregation", "layers", "heads", "exclude"}
+_NEEDS_ATTENTION = {"aggregation", "layers", "heads", "exclude"}
+
+
+def recluster(analysis: Analysis, **changes: Any) -> Analysis:
+    """See :meth:`Analysis.recluster`."""
+    unknown = set(changes) - _RECLUSTER_KEYS
+    if unknown:
+        raise TypeError(f"recluster() got unexpected options {sorted(unknown)}; allowed: {sorted(_RECLUSTER_KEYS)}")
+    opts = analysis.options
+    explicit = changes.pop("threshold", None)
+    n = len(analysis.tokens)
+    if "exclude" in changes:
+        changes["exclude"] = _check_exclude(changes["exclude"], n)
+    if "layers" in changes and changes["layers"] is not None:
+        changes["layers"] = tuple(int(x) for x in changes["layers"])
+    if "heads" in changes and changes["heads"] is not None:
+        changes["heads"] = tuple((int(a), int(b)) for a, b in changes["heads"])
+    if "seed" in changes:
+        changes["seed"] = int(changes["seed"])
+    new = _replace(opts, **changes)
+    reaggregate = any(getattr(new, k) != getattr(opts, k) for k in _NEEDS_ATTENTION)
+    if reaggregate and analysis.attentions is None:
+        raise ValueError(
+            "this analysis has no raw attention (loaded from JSON), so aggregation, layers, heads "
+            "and exclude cannot change; re-run analyze() or load a file written by Analysis.save()"
+        )
+    if reaggregate:
+        _aggregate.AGGREGATIONS[new.aggregation]
+    if explicit is not None:
+        threshold: Any = explicit
+    elif opts.auto_threshold or new.threshold_mode != opts.threshold_mode:
+        threshold = "auto"  # a number in the old mode's units means nothing in the new one
+    else:
+        threshold = analysis.threshold
+    same_graph = not reaggregate and all(
+        getattr(new, k) == getattr(opts, k) for k in ("method", "seed", "threshold_mode")
+    )
+    return build(
+        text=analysis.text,
+        tokens=analysis.tokens,
+        attentions=analysis.attentions,
+        weights=None if reaggregate else analysis.weights,
+        options=new,
+        threshold=threshold,
+        model=analysis.model,
+        notices=analysis.notices,
+        sweep=analysis.sweep if same_graph else None,
+    )
