@@ -1,0 +1,313 @@
+"""Where responses live: a SQLite file by default, PostgreSQL by URL.
+
+Guarantees, each tested on both backends (``tests/test_study_store.py``):
+
+- **exactly once**: a response is keyed by its client-made ``response_id``;
+  storing it again (a browser resend) is a no-op reported as ``"duplicate"``;
+- **atomic**: :meth:`Store.record` stores all the responses it is given or
+  none (one transaction), so a rejected value or a killed writer leaves
+  nothing partial;
+- **concurrent writers lose nothing**: SQLite runs in WAL mode with a busy
+  timeout, write transactions start with ``BEGIN IMMEDIATE``, and a write
+  that still meets a lock (or a PostgreSQL serialization failure or dropped
+  connection) is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from . import schema
+from .config import StudyConfig
+from .responses import Response, ResponseError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_PATH = "attn_widget_study.sqlite"
+"""The SQLite file used when no store is named (in the working directory), unless
+the ``ATTN_WIDGET_STUDY_DB`` environment variable names a path or URL."""
+
+T = TypeVar("T")
+
+
+class StoreBusyError(RuntimeError):
+    """The database stayed locked or unreachable through every retry."""
+
+
+def resolve_url(target: str | os.PathLike[str] | None) -> str:
+    """Turn a path, URL or ``None`` (the default file) into a SQLAlchemy URL."""
+    target = target if target is not None else os.environ.get("ATTN_WIDGET_STUDY_DB", DEFAULT_PATH)
+    text = os.fspath(target)
+    if "://" not in text:
+        path = Path(text).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if text.startswith(("postgresql://", "postgres://")):
+        text = "postgresql+psycopg://" + text.split("://", 1)[1]
+    return text
+
+
+class Store:
+    """A study database. Tables are created on first use.
+
+    Parameters
+    ----------
+    target
+        A file path (SQLite, created if missing), a SQLAlchemy URL
+        (``postgresql://user@host/db`` uses psycopg 3), or ``None`` for
+        :data:`DEFAULT_PATH`.
+    retries
+        Attempts for a write that meets a lock or a dropped connection.
+    busy_timeout
+        Seconds SQLite waits for a lock before an attempt fails.
+    """
+
+    def __init__(self, target: str | os.PathLike[str] | None = None, *, retries: int = 10,
+                 busy_timeout: float = 30.0) -> None:
+        self.url = resolve_url(target)
+        self.retries = retries
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_setup(self.engine, busy_timeout)
+        elif self.engine.dialect.name != "postgresql":
+            raise ValueError(f"store URL {self.url!r}: only SQLite files and PostgreSQL are supported")
+        self._retry(self._create_tables, "create the tables")
+
+    def _create_tables(self) -> None:
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":  # several processes may start at once
+                conn.execute(text("SELECT pg_advisory_xact_lock(724500105)"))
+            schema.metadata.create_all(conn)
+
+    def _reading(self) -> Any:
+        """A connection for reads (a plain deferred transaction on SQLite)."""
+        return self.engine.connect().execution_options(attn_read_only=True)
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    # ------------------------------------------------------------- writes
+    def add_study(self, config: StudyConfig) -> None:
+        """Register a study; registering the same config again is a no-op."""
+        row = {"study_id": config.id, "title": config.title, "config": config.to_dict(),
+               "schema_version": schema.SCHEMA_VERSION, "created_at": _now()}
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                old = conn.execute(select(schema.studies.c.config).where(
+                    schema.studies.c.study_id == config.id)).scalar_one_or_none()
+                if old is None:
+                    conn.execute(_insert_ignore(self.engine, schema.studies, ["study_id"]), row)
+                elif _canonical(old) != _canonical(config.to_dict()):
+                    raise ValueError(
+                        f"study {config.id!r} is already in {self!r} with a different configuration; "
+                        "give the changed study a new id (responses must stay tied to the design they used)"
+                    )
+
+        self._retry(work, "register the study")
+
+    def config(self, study_id: str) -> StudyConfig:
+        """The configuration stored for ``study_id``."""
+        with self._reading() as conn:
+            d = conn.execute(select(schema.studies.c.config).where(
+                schema.studies.c.study_id == study_id)).scalar_one_or_none()
+        if d is None:
+            raise ValueError(f"no study {study_id!r} in {self!r}; create it with Study.create(config, store)")
+        return StudyConfig.from_dict(d if isinstance(d, dict) else json.loads(d))
+
+    def enroll(self, config: StudyConfig, participant_id: str | None = None) -> str:
+        """Enrol ``participant_id``, or the next id of the config nobody holds yet; return it."""
+        wanted = [participant_id] if participant_id is not None else list(config.participants)
+        if participant_id is not None:
+            config.index_of(participant_id)
+        stmt = _insert_ignore(self.engine, schema.participants, ["study_id", "participant_id"])
+
+        def work() -> str:
+            with self.engine.begin() as conn:
+                taken = set(conn.execute(select(schema.participants.c.participant_id).where(
+                    schema.participants.c.study_id == config.id)).scalars())
+                for pid in wanted:
+                    if participant_id is None and pid in taken:
+                        continue
+                    conn.execute(stmt, {"study_id": config.id, "participant_id": pid, "enrolled_at": _now()})
+                    return pid
+            raise ValueError(
+                f"all {len(config.participants)} participant ids of study {config.id!r} are enrolled; "
+                "add ids to the config's participants under a new study id"
+            )
+
+        return self._retry(work, "enrol a participant")
+
+    def record(self, responses: Response | Iterable[Response]) -> list[str]:
+        """Store responses atomically; return ``"stored"`` or ``"duplicate"`` for each.
+
+        Raises
+        ------
+        ResponseError
+            A ``response_id`` already stored with different values, or a
+            participant who is not enrolled; nothing of the batch is stored.
+        """
+        batch = [responses] if isinstance(responses, Response) else list(responses)
+        stmt = _insert_ignore(self.engine, schema.responses, ["response_id"])
+        cols = schema.responses.c
+
+        def work() -> list[str]:
+            statuses = []
+            with self.engine.begin() as conn:
+                for r in batch:
+                    row = r.to_row()
+                    if conn.execute(stmt, row).rowcount == 1:
+                        statuses.append("stored")
+                        continue
+                    old = conn.execute(select(schema.responses).where(cols.response_id == r.response_id)).one()
+                    diff = [k for k in row if k != "recorded_at" and _norm(old._mapping[k]) != _norm(row[k])]
+                    if diff:
+                        raise ResponseError(
+                            f"response_id {r.response_id} is already stored with different {diff}; "
+                            "a new answer needs a new response_id. Nothing of this batch was stored"
+                        )
+                    statuses.append("duplicate")
+            return statuses
+
+        try:
+            return self._retry(work, f"record {len(batch)} response(s)")
+        except IntegrityError as e:
+            raise ResponseError(
+                f"the database refused the batch ({_first_line(e)}); is the participant enrolled "
+                "(Study.enroll)? Nothing of this batch was stored"
+            ) from e
+
+    # -------------------------------------------------------------- reads
+    def count(self, study_id: str | None = None) -> int:
+        """Number of stored responses (of one study, or all)."""
+        q = select(func.count()).select_from(schema.responses)
+        if study_id is not None:
+            q = q.where(schema.responses.c.study_id == study_id)
+        with self._reading() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def read(self, study_id: str | None = None) -> pd.DataFrame:
+        """All responses (of one study, or all) as a DataFrame, oldest first, times in UTC."""
+        pd = _pandas()
+        q = select(*[schema.responses.c[name] for name in schema.COLUMNS]).order_by(schema.responses.c.row_id)
+        if study_id is not None:
+            q = q.where(schema.responses.c.study_id == study_id)
+        with self._reading() as conn:
+            rows = [tuple(r) for r in conn.execute(q)]
+        return to_frame(pd.DataFrame.from_records(rows, columns=schema.COLUMNS))
+
+    # -------------------------------------------------------------- retry
+    def _retry(self, work: Callable[[], T], what: str) -> T:
+        delay = 0.05
+        for attempt in range(1, self.retries + 1):
+            try:
+                return work()
+            except DBAPIError as e:
+                if isinstance(e, IntegrityError) or not _transient(e):
+                    raise
+                if attempt == self.retries:
+                    raise StoreBusyError(
+                        f"could not {what} in {self!r} after {attempt} attempts ({_first_line(e)}); "
+                        "nothing was stored. Retry later, or raise retries/busy_timeout"
+                    ) from e
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+
+def to_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Give a responses DataFrame its proper dtypes (nullable ints and booleans, UTC times)."""
+    pd = _pandas()
+    for name in ("cluster_id", "clarity", "usefulness", "trust", "duration_ms"):
+        df[name] = pd.array(df[name], dtype="Int64")
+    df["correct"] = pd.array(df["correct"], dtype="boolean")
+    for name in ("client_time", "recorded_at"):
+        df[name] = pd.to_datetime(df[name], utc=True)
+    for name in ("response_id", "study_id", "participant_id", "condition", "task_id", "kind", "comment", "answer"):
+        df[name] = df[name].astype("string")
+    return df
+
+
+def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        # Take the write lock up front: a deferred transaction that reads, then
+        # writes, can fail with SQLITE_BUSY without waiting for the busy timeout.
+        read_only = conn.get_execution_options().get("attn_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _insert_ignore(engine: Engine, table: Any, keys: Sequence[str]) -> Any:
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    return insert(table)
+
+
+def _transient(e: DBAPIError) -> bool:
+    if e.connection_invalidated:
+        return True
+    text = str(e.orig).lower()
+    code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
+    return (
+        "database is locked" in text
+        or "database is busy" in text
+        or code in {"40001", "40P01", "57P01", "08006", "08003", "08001"}
+        or (code is None and isinstance(e, OperationalError) and "sqlite" not in text and "connect" in text)
+    )
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return str(value) if value is not None and not isinstance(value, (bool, int, float)) else value
+
+
+def _canonical(d: Any) -> str:
+    return json.dumps(d if isinstance(d, dict) else json.loads(d), sort_keys=True)
+
+
+def _first_line(e: BaseException) -> str:
+    return str(getattr(e, "orig", e)).strip().splitlines()[0]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _pandas() -> Any:
+    try:
+        import pandas as pd
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("reading study responses needs pandas: pip install 'attn_widget[study]'") from e
+    return pd
