@@ -1,0 +1,49 @@
+// Tiny DOM helpers. Text always goes in through textContent / text nodes, so
+// token text (user data) can never become markup.
+
+type Child = Node | string | null | undefined | false;
+
+export interface Props {
+  class?: string;
+  testid?: string;
+  text?: string;
+  title?: string;
+  attrs?: Record<string, string>;
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props = {},
+  children: Child[] = [],
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (props.class) node.className = props.class;
+  if (props.testid) node.dataset.testid = props.testid;
+  if (props.title) node.title = props.title;
+  if (props.attrs) for (const [k, v] of Object.entries(props.attrs)) node.setAttribute(k, v);
+  if (props.text !== undefined) node.textContent = props.text;
+  for (const c of children) if (c) node.append(c);
+  return node;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+export function svg(tag: string, attrs: Record<string, string | number> = {}, text?: string): SVGElement {
+  const node = document.createElementNS(SVG_NS, tag) as SVGElement;
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function option(value: string, label = value): HTMLOptionElement {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = label;
+  return o;
+}
+
+/** A token's text made visible: spaces as ·, newlines as ⏎, empty as ∅. */
+export function showToken(text: string): string {
+  if (text === "") return "∅";
+  return text.replace(/\n/g, "⏎").replace(/ /g, "·").replace(/\t/g, "⇥");
+}

@@ -1,0 +1,37 @@
+// Span layout: where each token sits in the original text. Tokens carry
+// character offsets [start, end) into the text (-1 when unknown, e.g. a
+// prepended BOS). The layout covers the text exactly once, in order: token
+// pieces, plus "gap" pieces for text no token covers. Tokens with no offsets
+// become "chip" pieces showing the token's own text. With no text at all
+// (attention given as token strings) every token shows its own text.
+
+export type Piece =
+  | { kind: "token"; index: number; text: string }
+  | { kind: "chip"; index: number; text: string }
+  | { kind: "gap"; text: string };
+
+export function layoutSpans(text: string, tokens: string[], offsets: ArrayLike<number>): Piece[] {
+  const pieces: Piece[] = [];
+  if (!text) {
+    tokens.forEach((t, index) => pieces.push({ kind: "token", index, text: t }));
+    return pieces;
+  }
+  let cursor = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const start = offsets[2 * i];
+    const end = offsets[2 * i + 1];
+    if (start < 0 || end < 0 || start > text.length) {
+      pieces.push({ kind: "chip", index: i, text: tokens[i] });
+      continue;
+    }
+    if (start > cursor) pieces.push({ kind: "gap", text: text.slice(cursor, start) });
+    const from = Math.max(start, cursor);
+    const to = Math.min(Math.max(end, from), text.length);
+    // pieces of one character split over several tokens share offsets: the
+    // first gets the character, the rest an empty (still hoverable) span
+    pieces.push({ kind: "token", index: i, text: text.slice(from, to) });
+    cursor = Math.max(cursor, to);
+  }
+  if (cursor < text.length) pieces.push({ kind: "gap", text: text.slice(cursor) });
+  return pieces;
+}
