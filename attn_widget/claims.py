@@ -1,0 +1,273 @@
+"""Typed claims about a cluster, and the verifier that re-checks each one against the evidence.
+
+A claim is a JSON-able dict with a ``type`` (a key of :data:`CHECKS`), the
+values it asserts, the evidence ``field`` it comes from, and a short ``text``
+(one line of the evidence list the widget shows on hover). Numbers are stored
+as they are displayed: shares as whole percents (:func:`pct`), role scores to
+two decimals (:func:`score2`), so a claim is true exactly when what the reader
+sees is true.
+
+Types: ``member`` (these token indices with these texts are in the cluster),
+``layout`` (contiguous or not, first and last index), ``share`` (a share of the
+cluster's attention: ``internal``, ``self`` or ``external``), ``edge`` (token
+``from`` puts ``percent`` of its attention on token ``to``), ``outside`` (an
+outside token receives ``percent`` of the cluster's attention), ``head`` (head
+``layer.head`` carries ``percent`` of the cluster's internal attention),
+``role`` (that head has a role with a score), ``lexical`` (these tokens are in
+a lexical class).
+
+:func:`verify` keeps the claims that hold and drops (and logs, on the
+``attn_widget.claims`` logger) those that do not.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ._registry import Registry
+from .heads import GLOSSES
+
+log = logging.getLogger("attn_widget.claims")
+
+Claim = dict[str, Any]
+Check = Callable[[Mapping[str, Any], Mapping[str, Any]], "str | None"]
+CHECKS: Registry[Check] = Registry("claim type")
+"""Claim type → ``check(claim, evidence)`` returning ``None`` when true, else the reason."""
+
+
+def pct(share: float) -> int:
+    """A share in [0, 1] as the whole percent shown to the reader."""
+    return int(round(float(share) * 100))
+
+
+def score2(score: float) -> float:
+    """A role score as shown to the reader (two decimals)."""
+    return round(float(score), 2)
+
+
+def _texts(evidence: Mapping[str, Any]) -> dict[int, str]:
+    return {int(t["index"]): t["text"] for t in evidence["tokens"]}
+
+
+def _head(evidence: Mapping[str, Any], claim: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return next(
+        (h for h in evidence["heads"] if h["layer"] == claim["layer"] and h["head"] == claim["head"]),
+        None,
+    )
+
+
+@CHECKS.register("member")
+def _member(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    texts = _texts(evidence)
+    if len(claim["tokens"]) != len(claim["texts"]):
+        return "tokens and texts differ in length"
+    for i, text in zip(claim["tokens"], claim["texts"]):
+        if i not in texts:
+            return f"token {i} ({text!r}) is not in cluster {evidence['cluster']}"
+        if texts[i] != text:
+            return f"token {i} is {texts[i]!r}, not {text!r}"
+    return None
+
+
+@CHECKS.register("layout")
+def _layout(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    first, last = evidence["positions"]
+    if claim["contiguous"] != evidence["contiguous"]:
+        return f"contiguous is {evidence['contiguous']}, not {claim['contiguous']}"
+    if (claim["first"], claim["last"]) != (first, last):
+        return f"the cluster spans tokens {first}-{last}, not {claim['first']}-{claim['last']}"
+    return None
+
+
+@CHECKS.register("share")
+def _share(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    key = claim["key"]
+    if key not in evidence["attention"]:
+        return f"no attention share {key!r}"
+    true = pct(evidence["attention"][key])
+    return None if claim["percent"] == true else f"{key} share is {true}%, not {claim['percent']}%"
+
+
+@CHECKS.register("edge")
+def _edge(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    texts = _texts(evidence)
+    for end in ("from", "to"):
+        if texts.get(claim[end]) != claim[f"{end}_text"]:
+            return f"token {claim[end]} is not {claim[f'{end}_text']!r} in this cluster"
+    edge = next((e for e in evidence["edges"] if (e["from"], e["to"]) == (claim["from"], claim["to"])), None)
+    if edge is None:
+        return f"{claim['from']}→{claim['to']} is not among the cluster's strongest links"
+    true = pct(edge["weight"])
+    return None if claim["percent"] == true else f"link weight is {true}%, not {claim['percent']}%"
+
+
+@CHECKS.register("outside")
+def _outside(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    hit = next((o for o in evidence["outside"] if o["token"] == claim["token"]), None)
+    if hit is None or hit["text"] != claim["text"]:
+        return f"token {claim['token']} ({claim['text']!r}) is not among the outside tokens attended most"
+    true = pct(hit["share"])
+    return None if claim["percent"] == true else f"outside share is {true}%, not {claim['percent']}%"
+
+
+@CHECKS.register("head")
+def _head_claim(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    head = _head(evidence, claim)
+    if head is None:
+        return f"head {claim['layer']}.{claim['head']} is not among the heads carrying this cluster"
+    true = pct(head["share"])
+    return None if claim["percent"] == true else f"head share is {true}%, not {claim['percent']}%"
+
+
+@CHECKS.register("role")
+def _role(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    head = _head(evidence, claim)
+    if head is None:
+        return f"head {claim['layer']}.{claim['head']} is not among the heads carrying this cluster"
+    role = next((r for r in head["roles"] if r["role"] == claim["role"]), None)
+    if role is None:
+        found = ", ".join(r["role"] for r in head["roles"]) or "none"
+        return f"head {claim['layer']}.{claim['head']} is not labelled {claim['role']!r} (roles: {found})"
+    true = score2(role["score"])
+    return None if claim["score"] == true else f"role score is {true}, not {claim['score']}"
+
+
+@CHECKS.register("lexical")
+def _lexical(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    members = evidence["lexical"].get(claim["class"])
+    if members is None:
+        return f"no lexical class {claim['class']!r}"
+    flat = {i for g in members for i in g} if claim["class"] == "same_word" else set(members)
+    wrong = [i for i in claim["tokens"] if i not in flat]
+    if wrong:
+        return f"tokens {wrong} are not {claim['class']}"
+    return _member({"tokens": claim["tokens"], "texts": claim["texts"]}, evidence)
+
+
+def check(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    """``None`` when ``claim`` holds against ``evidence``, else the reason it fails.
+
+    A malformed claim (unknown type, missing field) fails with a reason instead of raising.
+    """
+    kind = claim.get("type")
+    if kind not in CHECKS:
+        return f"unknown claim type {kind!r}"
+    try:
+        return CHECKS[kind](claim, evidence)
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        return f"malformed {kind} claim ({type(err).__name__}: {err})"
+
+
+def verify(claims: Iterable[Mapping[str, Any]], evidence: Mapping[str, Any]) -> tuple[list[Claim], list[Claim]]:
+    """Split ``claims`` into those that hold and those that do not.
+
+    Each dropped claim is logged at WARNING level on ``attn_widget.claims`` and
+    returned with a ``"reason"`` key.
+    """
+    kept, dropped = [], []
+    for claim in claims:
+        reason = check(claim, evidence)
+        if reason is None:
+            kept.append(dict(claim))
+        else:
+            log.warning("dropped claim about cluster %s: %s (%r)", evidence.get("cluster"), reason, claim)
+            dropped.append({**claim, "reason": reason})
+    return kept, dropped
+
+
+# ---------------------------------------------------------------- free text
+_QUOTED = re.compile(r"'([^']{1,40})'|\"([^\"]{1,40})\"|‘([^’]{1,40})’|“([^”]{1,40})”")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent|per cent)")
+_DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?![\d.])")
+_INTEGER = re.compile(r"(?<![\d.])\d+(?![\d.%])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+_VOCABULARY = frozenset(
+    """attention group groups token tokens head heads layer layers link links text word words model
+    share strongest internal external inside outside carried carry carries each other rest pattern
+    patterns parallel score role roles first sink previous duplicate induction broad self stretch
+    scattered pronoun pronouns number numbers punctuation capitalised repeated pieces""".split()
+)
+_ROLE_WORDS = {
+    "previous-token": ("previous-token", "previous token"),
+    "duplicate-token": ("duplicate-token", "duplicate token"),
+    "induction": ("induction",),
+    "first-token sink": ("sink",),
+    "broad": ("broad", "uniform"),
+}
+
+
+def _allowed(evidence: Mapping[str, Any]) -> dict[str, set[Any]]:
+    toks = [t["text"] for t in evidence["tokens"]] + [o["text"] for o in evidence["outside"]]
+    toks += [s["text"] for s in evidence["spans"]]
+    percents = {pct(v) for v in evidence["attention"].values()}
+    percents |= {pct(e["weight"]) for e in evidence["edges"]}
+    percents |= {pct(h["share"]) for h in evidence["heads"]} | {pct(o["share"]) for o in evidence["outside"]}
+    heads = {(h["layer"], h["head"]) for h in evidence["heads"]}
+    scores = {score2(r["score"]) for h in evidence["heads"] for r in h["roles"]}
+    ints = {t["index"] for t in evidence["tokens"]} | {o["token"] for o in evidence["outside"]}
+    ints |= {evidence["size"], *evidence["positions"], *(x for hd in heads for x in hd)}
+    return {
+        "texts": {t.strip().lower() for t in toks if t.strip()},
+        "percents": percents,
+        "heads": heads,
+        "scores": scores,
+        "ints": ints | percents,
+        "roles": {r["role"] for h in evidence["heads"] for r in h["roles"]},
+    }
+
+
+def check_text(
+    text: str, evidence: Mapping[str, Any], input_words: Iterable[str] = (), reference: str = ""
+) -> list[str]:
+    """Problems with free ``text`` (e.g. a language model's) about one cluster; empty when it holds.
+
+    Every quoted token must be a token of the cluster, an outside token in the
+    evidence, or one of its spans; every word of the input text (``input_words``)
+    that appears must be one of those too; every percentage must be a share in
+    the evidence (±1 point for rounding); every ``layer.head`` pair must be one
+    of the evidence's heads (or a role score); every other number must be a
+    token index, size, layer or head number in the evidence; a role named must
+    be a role of one of the evidence's heads. Words of ``reference`` (the
+    grounded text, itself built from verified claims) are always allowed.
+    """
+    if not text or not text.strip():
+        return ["the text is empty"]
+    ok = _allowed(evidence)
+    problems: list[str] = []
+    allowed_words = {w for t in ok["texts"] for w in _WORD.findall(t.lower())} | _VOCABULARY
+    allowed_words |= {w.lower() for w in _WORD.findall(reference + " " + " ".join(GLOSSES.values()))}
+    for groups in _QUOTED.findall(text):
+        quoted = next(g for g in groups if g).strip().lower()
+        if quoted and quoted not in ok["texts"] and not all(w in allowed_words for w in _WORD.findall(quoted)):
+            problems.append(f"mentions {quoted!r}, which is not a token of this group or its evidence")
+    foreign = {w.lower() for w in input_words} - allowed_words
+    for word in sorted({w.lower() for w in _WORD.findall(text)} & foreign):
+        problems.append(f"mentions {word!r} from the text, which is not in this group")
+    for m in _PERCENT.finditer(text):
+        value = float(m.group(1))
+        if not any(abs(value - p) <= 1 for p in ok["percents"]):
+            problems.append(f"says {m.group(0)!r}, which matches no share in the evidence")
+    stripped = _PERCENT.sub(" ", _QUOTED.sub(" ", text))  # quoted tokens were checked above
+    for m in _DECIMAL.finditer(stripped):
+        pair = (int(m.group(1)), int(m.group(2)))
+        if pair not in ok["heads"] and float(m.group(0)) not in ok["scores"]:
+            problems.append(f"names {m.group(0)!r}, which is neither a head carrying this group nor a score")
+    for m in _INTEGER.finditer(_DECIMAL.sub(" ", stripped)):
+        if int(m.group(0)) not in ok["ints"]:
+            problems.append(f"says {m.group(0)!r}, which matches no number in the evidence")
+    low = text.lower()
+    for role, words in _ROLE_WORDS.items():
+        if role not in ok["roles"] and any(w in low for w in words):
+            problems.append(f"calls a head {role!r}, which no head carrying this group is")
+    return problems
+
+
+def input_words(tokens: Iterable[Any]) -> set[str]:
+    """Content words of the input (for :func:`check_text`): alphabetic, 3+ letters, not stopwords."""
+    from .characterize import STOPWORDS
+
+    words = {w.lower() for t in tokens for w in _WORD.findall(getattr(t, "text", str(t)))}
+    return {w for w in words if len(w) >= 3 and w not in STOPWORDS}

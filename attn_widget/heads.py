@@ -1,0 +1,286 @@
+"""Score every attention head for the standard roles, with a control against chance.
+
+A role is a *pattern*: for each query row, the key positions a head with that
+role attends to. As in TransformerLens' head detector, a head's score for a role
+is the share of its attention mass that falls on the pattern, averaged over the
+rows where the pattern is defined (a row with no earlier duplicate says nothing
+about duplicate-token behaviour, so it is left out rather than counted as 0).
+
+Roles (:data:`ROLES`, with a plain-English gloss in :data:`GLOSSES`):
+
+- ``previous-token``: query ``i`` looks at ``i - 1``;
+- ``duplicate-token``: at earlier copies of the current token;
+- ``induction``: at the token *after* an earlier copy of the current token;
+- ``first-token sink``: at position 0;
+- ``self``: at itself;
+- ``broad``: spreads attention evenly (mean normalised entropy of its rows).
+
+The control: a head is labelled with a role only if its score is at least
+``min_score``, beats the chance level (uniform attention over the keys it may
+see) by ``margin``, and is ``z_min`` standard deviations above the score the
+same head would get if each row's weights were shuffled among its keys (an
+exact permutation baseline, computed in closed form). Random heads therefore
+stay unlabelled. ``broad`` has no pattern; it needs a normalised entropy of at
+least ``broad_min``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._registry import Registry
+from ._typing import Attention
+
+Pattern = Callable[[np.ndarray, np.ndarray], np.ndarray]
+ROLES: Registry[Pattern] = Registry("head role")
+"""Role name → ``pattern(keys, allowed) -> bool [T, T]`` (``keys``: token identities)."""
+
+GLOSSES: dict[str, str] = {
+    "previous-token": "looks at the token just before",
+    "duplicate-token": "looks at earlier copies of the same token",
+    "induction": "looks at the token that followed an earlier copy of the current token",
+    "first-token sink": "parks attention on the first token",
+    "self": "looks at the token itself",
+    "broad": "spreads attention evenly over the text",
+}
+"""One plain-English phrase per role, used wherever a role is shown."""
+
+
+@ROLES.register("previous-token")
+def previous_token(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    return np.eye(len(keys), k=-1, dtype=bool)
+
+
+@ROLES.register("duplicate-token")
+def duplicate_token(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    same = keys[:, None] == keys[None, :]
+    np.fill_diagonal(same, False)
+    return same & np.tril(np.ones_like(same), k=-1)
+
+
+@ROLES.register("induction")
+def induction(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    dup = duplicate_token(keys, allowed)
+    out = np.zeros_like(dup)
+    out[:, 1:] = dup[:, :-1]  # the token after each earlier copy
+    return out & np.tril(np.ones_like(out))
+
+
+@ROLES.register("first-token sink")
+def first_token(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    out = np.zeros((len(keys), len(keys)), dtype=bool)
+    out[1:, 0] = True
+    return out
+
+
+@ROLES.register("self")
+def current_token(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    out = np.eye(len(keys), dtype=bool)
+    out[0, 0] = bool(allowed[0].sum() > 1)  # row 0 of a decoder has no choice
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class HeadReport:
+    """Role scores of every head, the chance levels and the labels that passed the control.
+
+    Attributes
+    ----------
+    scores
+        Role → ``[layer, head]`` share of attention on the role's pattern
+        (``broad``: mean normalised entropy). NaN where the input has no row
+        the pattern applies to.
+    chance
+        Role → ``[layer, head]`` score of uniform attention (the random baseline).
+    z
+        Role → ``[layer, head]`` standard deviations above the shuffled-row baseline.
+    labels
+        ``(layer, head)`` → ``((role, score), ...)`` for labelled heads, best first.
+    """
+
+    scores: Mapping[str, np.ndarray]
+    chance: Mapping[str, np.ndarray]
+    z: Mapping[str, np.ndarray]
+    labels: Mapping[tuple[int, int], tuple[tuple[str, float], ...]] = field(default_factory=dict)
+
+    def roles(self, layer: int, head: int) -> list[dict[str, Any]]:
+        """JSON-able roles of one head: ``[{"role", "score", "gloss"}, ...]`` (empty if none)."""
+        return [
+            {"role": r, "score": round(s, 3), "gloss": GLOSSES[r]}
+            for r, s in self.labels.get((layer, head), ())
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able scores and labels (``"layer.head"`` keys)."""
+        return {
+            "scores": {r: np.round(v, 4).tolist() for r, v in self.scores.items()},
+            "chance": {r: np.round(v, 4).tolist() for r, v in self.chance.items()},
+            "labels": {f"{l}.{h}": self.roles(l, h) for l, h in self.labels},
+        }
+
+
+def token_keys(tokens: Sequence[Any]) -> np.ndarray:
+    """Identity of each token for duplicate detection: vocabulary ids when all known, else text."""
+    ids = [getattr(t, "id", None) for t in tokens]
+    if ids and all(i is not None for i in ids):
+        return np.asarray(ids)
+    texts = [getattr(t, "text", t) for t in tokens]
+    _, inverse = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
+    return inverse
+
+
+def is_causal(att: Attention) -> bool:
+    """True when no head puts mass on a later token (a decoder's attention)."""
+    upper = np.triu(np.ones(att.shape[-2:], dtype=bool), k=1)
+    return bool(att[..., upper].max(initial=0.0) < 1e-6)
+
+
+def pattern_score(att: Attention, pattern: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Score, chance level and permutation z-score of ``pattern`` for every head.
+
+    Returns three ``[layer, head]`` arrays (NaN when no row has a pattern).
+    """
+    pattern = pattern & allowed
+    rows = np.flatnonzero(pattern.any(axis=1) & (allowed.sum(axis=1) >= 2))
+    shape = att.shape[:2]
+    if rows.size == 0:
+        nan = np.full(shape, np.nan)
+        return nan, nan.copy(), nan.copy()
+    a = att[:, :, rows, :].astype(np.float64) * allowed[rows]
+    p = pattern[rows].astype(np.float64)
+    n = allowed[rows].sum(axis=1).astype(np.float64)  # keys per row
+    k = p.sum(axis=1)
+    mass = a.sum(axis=-1)
+    score = ((a * p).sum(axis=-1) / np.maximum(mass, 1e-12)).mean(axis=-1)
+    chance = np.broadcast_to((k / n).mean(), shape).copy()
+    w = a / np.maximum(mass[..., None], 1e-12)
+    var_w = (w**2).sum(axis=-1) / n - 1.0 / n**2  # population variance of each row's weights
+    var = (k * (n - k) / np.maximum(n - 1, 1) * var_w).sum(axis=-1) / rows.size**2
+    z = (score - chance) / np.sqrt(var + 1e-12)
+    return score, chance, z
+
+
+def broad_score(att: Attention, allowed: np.ndarray, min_keys: int = 4) -> np.ndarray:
+    """``[layer, head]`` mean normalised entropy of rows with at least ``min_keys`` keys."""
+    n = allowed.sum(axis=1)
+    rows = np.flatnonzero(n >= min_keys)
+    if rows.size == 0:
+        return np.full(att.shape[:2], np.nan)
+    a = att[:, :, rows, :].astype(np.float64)
+    ent = -(a * np.log(np.clip(a, 1e-12, None))).sum(axis=-1)
+    return (ent / np.log(n[rows])).mean(axis=-1)
+
+
+def score_heads(
+    att: Attention,
+    tokens: Sequence[Any],
+    *,
+    min_score: float = 0.4,
+    margin: float = 0.2,
+    z_min: float = 4.0,
+    broad_min: float = 0.9,
+) -> HeadReport:
+    """Score every head of ``att`` (``[layer, head, T, T]``) for every role in :data:`ROLES`.
+
+    Parameters
+    ----------
+    att
+        Attention probabilities.
+    tokens
+        ``T`` tokens (:class:`~attn_widget.analysis.Token` or strings); ids are
+        used for duplicate detection when every token has one.
+    min_score, margin, z_min, broad_min
+        The control (see the module docstring).
+
+    Returns
+    -------
+    HeadReport
+    """
+    att = np.asarray(att)
+    n = att.shape[-1]
+    if len(tokens) != n:
+        raise ValueError(f"got {len(tokens)} tokens for attention over {n} positions")
+    keys = token_keys(tokens)
+    allowed = np.tril(np.ones((n, n), dtype=bool)) if is_causal(att) else np.ones((n, n), dtype=bool)
+    scores, chance, zs = {}, {}, {}
+    for role in ROLES:
+        scores[role], chance[role], zs[role] = pattern_score(att, ROLES[role](keys, allowed), allowed)
+    scores["broad"] = broad_score(att, allowed)
+    chance["broad"] = np.full(att.shape[:2], np.nan)
+    zs["broad"] = np.full(att.shape[:2], np.nan)
+    return HeadReport(scores, chance, zs, label(scores, chance, zs, min_score, margin, z_min, broad_min))
+
+
+def label(
+    scores: Mapping[str, np.ndarray],
+    chance: Mapping[str, np.ndarray],
+    z: Mapping[str, np.ndarray],
+    min_score: float = 0.4,
+    margin: float = 0.2,
+    z_min: float = 4.0,
+    broad_min: float = 0.9,
+) -> dict[tuple[int, int], tuple[tuple[str, float], ...]]:
+    """Apply the control: ``(layer, head)`` → roles that pass, best score first."""
+    out: dict[tuple[int, int], list[tuple[str, float]]] = {}
+    for role, s in scores.items():
+        with np.errstate(invalid="ignore"):
+            if role == "broad":
+                ok = s >= broad_min
+            else:
+                ok = (s >= min_score) & (s - chance[role] >= margin) & (z[role] >= z_min)
+        for layer, head in np.argwhere(np.nan_to_num(ok, nan=0).astype(bool)).tolist():
+            out.setdefault((layer, head), []).append((role, float(s[layer, head])))
+    return {k: tuple(sorted(v, key=lambda rs: -rs[1])) for k, v in sorted(out.items())}
+
+
+def induction_probe(model: Any, *, length: int = 40, seed: int = 0, **control: float) -> HeadReport:
+    """Score heads on a repeated random-token sequence, the classic induction test.
+
+    Random token ids ``r`` (``length`` of them) are fed as ``r + r`` (after the
+    model's BOS token, when it has one); on the second copy an induction head
+    attends to the token that followed the same token in the first copy.
+
+    Parameters
+    ----------
+    model
+        A causal Hugging Face model loaded with ``attn_implementation="eager"``.
+    length
+        Length of the random block.
+    seed
+        Random seed for the token ids.
+    **control
+        Passed to :func:`label` (``min_score``, ``margin``, ``z_min``).
+
+    Returns
+    -------
+    HeadReport
+        Only the ``induction`` role is scored.
+    """
+    import torch
+
+    config = model.config
+    vocab = int(getattr(config, "vocab_size", 0) or 0)
+    if vocab < 2 * length:
+        raise ValueError(f"vocab_size={vocab} is too small for a random block of {length} tokens")
+    rng = np.random.default_rng(seed)
+    block = rng.choice(np.arange(vocab // 10, vocab), size=length, replace=False)
+    ids = np.concatenate([block, block])
+    bos = getattr(config, "bos_token_id", None)
+    if isinstance(bos, int) and 0 <= bos < vocab:
+        ids = np.concatenate([[bos], ids])
+    with torch.no_grad():
+        out = model(torch.as_tensor(ids[None], dtype=torch.long), output_attentions=True)
+    if not out.attentions:
+        raise ValueError("the model returned no attention: load it with attn_implementation='eager'")
+    att = np.stack([a[0].float().numpy() for a in out.attentions])
+    n = len(ids)
+    allowed = np.tril(np.ones((n, n), dtype=bool))
+    pat = induction(ids, allowed)
+    pat[: n - length] = False  # only the second copy is evidence of induction
+    score, chance, z = pattern_score(att, pat, allowed)
+    scores, chances, zs = {"induction": score}, {"induction": chance}, {"induction": z}
+    return HeadReport(scores, chances, zs, label(scores, chances, zs, **control))
