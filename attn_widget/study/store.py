@@ -135,7 +135,8 @@ class Store:
         wanted = [participant_id] if participant_id is not None else list(config.participants)
         if participant_id is not None:
             config.index_of(participant_id)
-        stmt = _insert_ignore(self.engine, schema.participants, ["study_id", "participant_id"])
+        stmt = _insert_ignore(self.engine, schema.participants, ["study_id", "participant_id"]).returning(
+            schema.participants.c.participant_id)
 
         def work() -> str:
             with self.engine.begin() as conn:
@@ -144,8 +145,10 @@ class Store:
                 for pid in wanted:
                     if participant_id is None and pid in taken:
                         continue
-                    conn.execute(stmt, {"study_id": config.id, "participant_id": pid, "enrolled_at": _now()})
-                    return pid
+                    row = {"study_id": config.id, "participant_id": pid, "enrolled_at": _now()}
+                    # another process may have taken pid since we looked: then try the next one
+                    if conn.execute(stmt, row).first() is not None or participant_id is not None:
+                        return pid
             raise ValueError(
                 f"all {len(config.participants)} participant ids of study {config.id!r} are enrolled; "
                 "add ids to the config's participants under a new study id"
@@ -163,7 +166,7 @@ class Store:
             participant who is not enrolled; nothing of the batch is stored.
         """
         batch = [responses] if isinstance(responses, Response) else list(responses)
-        stmt = _insert_ignore(self.engine, schema.responses, ["response_id"])
+        stmt = _insert_ignore(self.engine, schema.responses, ["response_id"]).returning(schema.responses.c.row_id)
         cols = schema.responses.c
 
         def work() -> list[str]:
@@ -171,7 +174,7 @@ class Store:
             with self.engine.begin() as conn:
                 for r in batch:
                     row = r.to_row()
-                    if conn.execute(stmt, row).rowcount == 1:
+                    if conn.execute(stmt, row).first() is not None:
                         statuses.append("stored")
                         continue
                     old = conn.execute(select(schema.responses).where(cols.response_id == r.response_id)).one()
