@@ -134,11 +134,13 @@ def build(
     sym = _graph.symmetrise(weights)
     value = _check_threshold(threshold, options.threshold_mode, sym)
 
-    def partition(adj: Matrix) -> Labels:
-        return _cluster.cluster(adj, options.method, seed=options.seed, exclude=options.exclude)
-
     if sweep is None:
-        sweep = Sweep(options.threshold_mode, *_graph.sweep(weights, options.threshold_mode, partition))
+        sweep = Sweep(
+            options.threshold_mode,
+            *_graph.sweep(
+                weights, options.threshold_mode, options.method, seed=options.seed, exclude=options.exclude
+            ),
+        )
     if value is None:
         value = sweep.auto_threshold
         labels = sweep.labels[sweep.best].copy()
@@ -147,7 +149,10 @@ def build(
         if hit.size:
             labels = sweep.labels[hit[0]].copy()
         else:
-            labels = partition(_graph.prune(weights, sym, options.threshold_mode, value))
+            adj = _graph.prune(weights, sym, options.threshold_mode, value)
+            labels = _cluster.cluster(
+                adj, options.method, seed=options.seed, exclude=options.exclude, profile=sym
+            )
     options = _replace(options, auto_threshold=threshold == "auto")
     return Analysis(
         text=text,
