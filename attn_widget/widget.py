@@ -1,0 +1,287 @@
+"""The notebook widget: :class:`AttentionExplainer` (anywidget).
+
+Python side of ``js/src/widget.ts``. Small knobs are separate synced traits;
+the analysis result is one versioned ``state`` trait built by
+:func:`attn_widget.state.to_state` (arrays travel as binary buffers). Changing a
+knob, from Python or from the view, re-clusters through
+:meth:`Analysis.recluster` (no forward pass). BertViz drill-downs are fetched
+on demand with a custom message::
+
+    view → kernel  {"type": "drilldown", "id", "view", "layers", "tokens"}
+    kernel → view  {"type": "drilldown_reply", "id", "error", "capped", "note"}, buffers=[html]
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from . import aggregate as _aggregate
+from . import cluster as _cluster
+from .analysis import Analysis
+from .pipeline import analyze_attention
+from .state import to_state
+
+STATIC = Path(__file__).parent / "static"
+"""Where ``npm run build`` (in ``js/``) and the wheel build put ``widget.js`` / ``widget.css``."""
+
+MISSING_BUNDLE = (
+    "attn_widget's front-end bundle is missing ({path}). The widget cannot be drawn. "
+    "Install the package with `pip install attn_widget` (or `pip install -e .` in a checkout, "
+    "which builds it), or build it by hand: `cd js && npm ci && npm run build`."
+)
+
+_ANALYSIS_OPTIONS = frozenset(
+    name for name, p in inspect.signature(analyze_attention).parameters.items() if p.kind is p.KEYWORD_ONLY
+) - {"text", "model", "notices"}
+_TEXT_OPTIONS = _ANALYSIS_OPTIONS | {"model", "tokenizer", "prepend_bos", "exclude_sink", "overlength"}
+_KNOBS = ("threshold", "threshold_mode", "method", "aggregation", "layers", "heads")
+
+
+def bundle(static: Path = STATIC) -> tuple[Path | str, Path | str]:
+    """``(_esm, _css)``: the built files, or a tiny module that shows what to do when they are missing."""
+    js, css = static / "widget.js", static / "widget.css"
+    if js.is_file() and css.is_file():
+        return js, css
+    message = json.dumps(MISSING_BUNDLE.format(path=js))
+    esm = (
+        "export default { render({ el }) { const p = document.createElement('pre');"
+        " p.dataset.testid = 'error'; p.style.whiteSpace = 'pre-wrap'; p.style.color = '#b71c1c';"
+        f" p.textContent = {message}; el.replaceChildren(p); }} }};"
+    )
+    return esm, ""
+
+
+def _drilldown_renderer() -> Any:
+    """``attn_widget.drilldown.render`` (imported lazily: it pulls in BertViz on use)."""
+    from .drilldown import render
+
+    return render
+
+
+_ESM, _CSS = bundle()
+
+
+class AttentionExplainer(anywidget.AnyWidget):
+    """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
+
+    Parameters
+    ----------
+    text_or_analysis
+        Text to analyse (the model runs in a background thread while the widget
+        shows progress) or an :class:`~attn_widget.analysis.Analysis`.
+    **options
+        As for :func:`attn_widget.analyze` (with text: ``model``, ``tokenizer``,
+        ``prepend_bos``, ``exclude_sink``, ``overlength`` and the clustering
+        options) or :meth:`Analysis.recluster` (with an analysis: ``threshold``,
+        ``threshold_mode``, ``method``, ``aggregation``, ``seed``, ``layers``,
+        ``heads``, ``exclude``). Anything else raises :class:`TypeError`.
+
+    Examples
+    --------
+    >>> w = AttentionExplainer(analysis)      # doctest: +SKIP
+    >>> w.threshold = 0.05                     # re-clusters and redraws  # doctest: +SKIP
+    >>> w.save_html("clusters.html")           # doctest: +SKIP
+    """
+
+    _esm = _ESM
+    _css = _CSS
+
+    state = t.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """dict | None: the analysis as the view renders it (:func:`attn_widget.state.to_state`); None while loading."""
+    threshold = t.Float(None, allow_none=True).tag(sync=True)
+    """float | None: edge threshold in ``threshold_mode`` units; moves with the slider both ways."""
+    threshold_mode = t.Unicode("absolute").tag(sync=True)
+    """str: ``"absolute"`` (edge weight) or ``"mass"`` (share of each token's attention). Default ``"absolute"``."""
+    method = t.Unicode("louvain").tag(sync=True)
+    """str: clustering method, a key of ``attn_widget.cluster.METHODS``. Default ``"louvain"``."""
+    aggregation = t.Unicode("mean").tag(sync=True)
+    """str: how heads/layers combine, a key of ``attn_widget.aggregate.AGGREGATIONS``. Default ``"mean"``."""
+    layers = t.List(t.Int(), allow_none=True, default_value=None).tag(sync=True)
+    """list[int] | None: layers to aggregate (None: all)."""
+    heads = t.List(allow_none=True, default_value=None).tag(sync=True)
+    """list[[layer, head]] | None: heads for ``aggregation="heads"``."""
+    selected_cluster = t.Int(None, allow_none=True).tag(sync=True)
+    """int | None: cluster shown in the side panel (click a token or legend entry)."""
+    status = t.Unicode("ready").tag(sync=True)
+    """str: ``"loading"`` (model running), ``"running"`` (re-clustering), ``"ready"`` or ``"error"``."""
+    progress = t.Unicode("").tag(sync=True)
+    """str: what is running, in words, while ``status`` is loading/running."""
+    error = t.Unicode("").tag(sync=True)
+    """str: the last error in plain words ('' when none); the widget stays usable."""
+    notices = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: things to know about the analysis (fallback model, truncation)."""
+    methods = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: clustering methods offered in the view."""
+    aggregations = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: aggregations offered in the view."""
+
+    def __init__(self, text_or_analysis: str | Analysis, **options: Any) -> None:
+        is_analysis = isinstance(text_or_analysis, Analysis)
+        allowed = _ANALYSIS_OPTIONS if is_analysis else _TEXT_OPTIONS
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise TypeError(
+                f"AttentionExplainer() got unexpected keyword arguments {unknown}; allowed "
+                f"{'with an Analysis' if is_analysis else 'with text'}: {sorted(allowed)}"
+            )
+        if not is_analysis and not isinstance(text_or_analysis, str):
+            raise TypeError(
+                f"AttentionExplainer() takes text (str) or an Analysis, not {type(text_or_analysis).__name__}"
+            )
+        super().__init__(methods=_cluster.METHODS.names(), aggregations=_aggregate.AGGREGATIONS.names())
+        self.analysis: Analysis | None = None
+        """The :class:`Analysis` on screen (None until a text analysis finishes)."""
+        self._updating = False
+        self._thread: threading.Thread | None = None
+        if not isinstance(_ESM, Path):
+            self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
+        self.on_msg(self._handle_msg)
+        if is_analysis:
+            analysis = text_or_analysis.recluster(**options) if options else text_or_analysis
+            self._show(analysis)
+        else:
+            self._start(text_or_analysis, options)
+
+    # ------------------------------------------------------------ text → analysis
+    def _start(self, text: str, options: dict[str, Any]) -> None:
+        model = options.get("model", "gpt2")
+        self.status = "loading"
+        self.progress = f"Loading {model if isinstance(model, str) else type(model).__name__} and analysing the text…"
+        self._thread = threading.Thread(target=self._run, args=(text, options), daemon=True)
+        self._thread.start()
+
+    def _run(self, text: str, options: dict[str, Any]) -> None:
+        from . import analyze
+
+        try:
+            analysis = analyze(text, **options)
+        except Exception as exc:  # shown in the widget, which stays usable
+            with self.hold_sync():
+                self.error = f"The analysis failed: {exc}"
+                self.status = "error"
+                self.progress = ""
+            return
+        self._show(analysis)
+
+    def wait(self, timeout: float | None = None) -> Analysis:
+        """Block until a text analysis finishes; return it (raise if it failed or timed out)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError(f"the analysis is still running after {timeout} s")
+        if self.analysis is None:
+            raise RuntimeError(self.error or "no analysis")
+        return self.analysis
+
+    # ------------------------------------------------------------- kernel → view
+    def _show(self, analysis: Analysis) -> None:
+        o = analysis.options
+        selected = self.selected_cluster
+        keep = selected is not None and any(c.id == selected and c.size > 1 for c in analysis.clusters)
+        self._updating = True
+        try:
+            with self.hold_sync():
+                self.analysis = analysis
+                self.threshold = float(analysis.threshold)
+                self.threshold_mode = o.threshold_mode
+                self.method = o.method
+                self.aggregation = o.aggregation
+                self.layers = None if o.layers is None else list(o.layers)
+                self.heads = None if o.heads is None else [list(h) for h in o.heads]
+                self.notices = list(analysis.notices)
+                self.selected_cluster = selected if keep else None
+                self.state = to_state(analysis)
+                self.status = "ready"
+                self.progress = ""
+        finally:
+            self._updating = False
+
+    @t.observe(*_KNOBS)
+    def _on_knob(self, change: dict[str, Any]) -> None:
+        if self._updating or self.analysis is None:
+            return
+        changes = self._changes(self.analysis)
+        if not changes:
+            return
+        self.status, self.progress = "running", "Re-clustering…"
+        try:
+            new = self.analysis.recluster(**changes)
+        except (ValueError, TypeError, KeyError) as exc:
+            self._show(self.analysis)  # put the knobs back where the analysis is
+            self.error = f"Could not apply {', '.join(f'{k}={v!r}' for k, v in changes.items())}: {exc}"
+            return
+        self.error = ""
+        self._show(new)
+
+    def _changes(self, a: Analysis) -> dict[str, Any]:
+        o = a.options
+        out: dict[str, Any] = {}
+        for name, now in (("threshold_mode", self.threshold_mode), ("method", self.method),
+                          ("aggregation", self.aggregation)):
+            if now != getattr(o, name):
+                out[name] = now
+        layers = None if self.layers is None else tuple(self.layers)
+        if layers != o.layers:
+            out["layers"] = layers
+        heads = None if self.heads is None else tuple(tuple(int(v) for v in h) for h in self.heads)
+        if heads != o.heads:
+            out["heads"] = heads
+        value = self.threshold
+        if value is not None and "threshold_mode" not in out and not math.isclose(value, a.threshold, abs_tol=1e-12):
+            auto = a.sweep.auto_threshold
+            same_graph = not ({"method", "aggregation", "layers", "heads"} & set(out))
+            out["threshold"] = "auto" if same_graph and math.isclose(value, auto, abs_tol=1e-12) else value
+        return out
+
+    # --------------------------------------------------------------- messages
+    def _handle_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if not isinstance(content, dict) or content.get("type") != "drilldown":
+            return
+        reply: dict[str, Any] = {"type": "drilldown_reply", "id": content.get("id"), "error": None}
+        try:
+            if self.analysis is None:
+                raise RuntimeError("the analysis is not ready yet; wait for it to finish")
+            result = _drilldown_renderer()(
+                self.analysis,
+                tokens=content.get("tokens") or None,
+                layers=content.get("layers") or None,
+                view=content.get("view") or "head",
+            )
+        except Exception as exc:  # reported in the view, next to the button
+            reply["error"] = f"The drill-down could not be drawn: {exc}"
+            self.send(reply)
+            return
+        reply.update(capped=bool(result.capped), note=str(result.note or ""))
+        self.send(reply, [result.html.encode("utf-8")])
+
+    # ----------------------------------------------------------------- export
+    def _ready(self) -> Analysis:
+        if self.analysis is None:
+            raise RuntimeError(self.error or "the analysis is still running; call .wait() first")
+        return self.analysis
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write one standalone, offline HTML page of this view (see :func:`attn_widget.export.save_html`)."""
+        from .export import save_html
+
+        return save_html(self._ready(), path)
+
+    def save_svg(self, path: str | Path) -> Path:
+        """Write the highlighted text and legend as SVG (see :func:`attn_widget.export.save_svg`)."""
+        from .export import save_svg
+
+        return save_svg(self._ready(), path, labels=self._ready().labels)
+
+    def save_png(self, path: str | Path, scale: float = 2.0) -> Path:
+        """Write the highlighted text and legend as PNG (see :func:`attn_widget.export.save_png`)."""
+        from .export import save_png
+
+        return save_png(self._ready(), path, scale=scale)
