@@ -1,0 +1,313 @@
+"""Drive JupyterLab in headless Chromium: a server, a notebook page, a network guard.
+
+Helpers for the fixtures in ``conftest.py``. The lab is started with
+``expose_app_in_browser`` so the tests can call JupyterLab's own commands
+(``notebook:run-all-cells``, ``notebook:run-cell``, the theme switch) instead
+of clicking menus, and read the cell models for execution counts and outputs.
+Widgets themselves are always driven through their real DOM (keyboard, mouse).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+LOCAL_SCHEMES = {"data", "blob", "about", "file", "chrome-extension", "devtools"}
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def is_local(url: str) -> bool:
+    """True for loopback, data:, blob:, about: and file: URLs (nothing from the internet)."""
+    parsed = urlparse(url)
+    if parsed.scheme in LOCAL_SCHEMES or url in {"", "about:blank", "about:srcdoc"}:
+        return True
+    return (parsed.hostname or "") in LOCAL_HOSTS
+
+
+def jupyter_executable() -> str:
+    """The venv's ``jupyter`` (or the one beside the running interpreter)."""
+    for candidate in (VENV_BIN / "jupyter", Path(sys.executable).parent / "jupyter"):
+        if candidate.exists():
+            return str(candidate)
+    raise RuntimeError(f"no jupyter executable in {VENV_BIN}; run `make setup` first")
+
+
+@dataclass
+class LabServer:
+    """A JupyterLab server on a free loopback port serving ``root``."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}/{path.lstrip('/')}{sep}token={self.token}"
+
+    def start(self, state_dir: Path, timeout: float = 90.0) -> None:
+        """Start ``jupyter lab`` and wait until its API answers."""
+        env = dict(os.environ)
+        env.update(
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            JUPYTER_CONFIG_DIR=str(state_dir / "config"),
+            JUPYTER_RUNTIME_DIR=str(state_dir / "runtime"),
+            PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
+        )
+        args = [
+            jupyter_executable(), "lab",
+            "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--LabApp.workspaces_dir={state_dir / 'workspaces'}",
+            f"--LabApp.user_settings_dir={state_dir / 'settings'}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]  # fmt: skip
+        self.log_path = state_dir / "jupyterlab.log"
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            args, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Shut the server (and its kernels) down; kill its process group if it hangs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)  # jupyter_server shuts kernels down on SIGTERM
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def log_tail(self, n: int = 60) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+
+@dataclass
+class NetworkLog:
+    """Every request a browser context makes; external ones and failures kept apart."""
+
+    external: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def attach(self, context: Any) -> None:
+        context.on("request", self._on_request)
+        context.on("requestfailed", self._on_failed)
+        context.on("page", lambda page: page.on("websocket", lambda ws: self._check(ws.url)))
+
+    def _check(self, url: str) -> None:
+        self.count += 1
+        if not is_local(url):
+            self.external.append(url)
+
+    def _on_request(self, request: Any) -> None:
+        self._check(request.url)
+
+    def _on_failed(self, request: Any) -> None:
+        self.failed.append(f"{request.method} {request.url}: {request.failure}")
+
+
+_READY_JS = """() => {
+  const app = window.jupyterapp;
+  const w = app && app.shell.currentWidget;
+  if (!w || !w.sessionContext || !w.context || !w.context.isReady) return 'loading';
+  const k = w.sessionContext.session && w.sessionContext.session.kernel;
+  return k ? k.status : 'no kernel';
+}"""
+
+_CELLS_JS = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  return nb.widgets.map(c => {
+    const m = c.model;
+    if (m.type !== 'code') return null;
+    return {count: m.executionCount, outputs: m.outputs.toJSON()};
+  });
+}"""
+
+_RUN_CODE_JS = """async (code) => {
+  const app = window.jupyterapp;
+  const nb = app.shell.currentWidget.content;
+  const i = nb.model.cells.length;
+  nb.model.sharedModel.insertCell(i, {cell_type: 'code', source: code});
+  nb.activeCellIndex = i;
+  await app.commands.execute('notebook:run-cell');
+  return i;
+}"""
+
+
+class CellError(AssertionError):
+    """A notebook cell raised in the kernel."""
+
+
+def output_text(outputs: list[dict[str, Any]]) -> str:
+    """Plain text of a cell's outputs (streams, results, errors)."""
+    parts = []
+    for out in outputs:
+        kind = out.get("output_type")
+        if kind == "stream":
+            text = out.get("text", "")
+            parts.append("".join(text) if isinstance(text, list) else text)
+        elif kind in {"execute_result", "display_data"}:
+            plain = out.get("data", {}).get("text/plain", "")
+            parts.append("".join(plain) if isinstance(plain, list) else plain)
+        elif kind == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+    return "".join(parts)
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab in a Playwright page."""
+
+    def __init__(self, page: Any, lab: LabServer, name: str) -> None:
+        self.page = page
+        self.lab = lab
+        self.name = name
+
+    def open(self, timeout: float = 90.0) -> NotebookPage:
+        self.page.goto(self.lab.url(f"lab/tree/{self.name}") + "&reset", wait_until="domcontentloaded")
+        self.wait_idle(timeout)
+        return self
+
+    def kernel_status(self) -> str:
+        return str(self.page.evaluate(_READY_JS))
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        status = "loading"
+        while time.monotonic() < deadline:
+            try:
+                status = self.kernel_status()
+            except Exception:  # the page may still be booting JupyterLab
+                status = "loading"
+            if status == "idle":
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"kernel of {self.name} not idle after {timeout:.0f} s (status {status!r})")
+
+    def cells(self) -> list[dict[str, Any] | None]:
+        return list(self.page.evaluate(_CELLS_JS))
+
+    def run_all(self, timeout: float = 180.0) -> None:
+        """Run All, retrying when JupyterLab drops the first request; raise on any cell error."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.wait_idle(max(1.0, deadline - time.monotonic()))
+            self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            started = time.monotonic()
+            while time.monotonic() < deadline:
+                code = [c for c in self.cells() if c is not None]
+                if code and all(c["count"] is not None for c in code) and self.kernel_status() == "idle":
+                    self._raise_errors(code)
+                    return
+                busy = self.kernel_status() == "busy" or any(c["count"] is not None for c in code)
+                if not busy and time.monotonic() - started > 10:
+                    break  # the Run All was lost: issue it again
+                time.sleep(0.25)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"Run All in {self.name} did not finish within {timeout:.0f} s")
+
+    def run_code(self, code: str, timeout: float = 60.0) -> str:
+        """Append a code cell, run it in the notebook's kernel, return its text output."""
+        self.wait_idle(timeout)
+        index = int(self.page.evaluate(_RUN_CODE_JS, code))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            cell = self.cells()[index]
+            if cell is not None and cell["count"] is not None:
+                self._raise_errors([cell])
+                return output_text(cell["outputs"])
+            time.sleep(0.1)
+        raise TimeoutError(f"cell did not finish within {timeout:.0f} s: {code!r}")
+
+    def set_theme(self, theme: str) -> None:
+        """Switch JupyterLab's theme ('JupyterLab Light' or 'JupyterLab Dark')."""
+        self.page.evaluate(
+            "t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme
+        )
+        self.page.wait_for_function(
+            "t => document.body.dataset.jpThemeName === t", arg=theme, timeout=15_000
+        )
+
+    @staticmethod
+    def _raise_errors(cells: list[dict[str, Any]]) -> None:
+        for cell in cells:
+            for out in cell["outputs"]:
+                if out.get("output_type") == "error":
+                    tb = "\n".join(out.get("traceback", []))
+                    raise CellError(f"{out.get('ename')}: {out.get('evalue')}\n{tb}")
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """Write a Python notebook whose code cells are ``cells`` (no outputs)."""
+    nb = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+             "outputs": [], "source": src}
+            for i, src in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return path
