@@ -1,0 +1,255 @@
+"""The offline BertViz drill-down: capped, escaped, self-contained, and drawn by a real browser."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attn_widget import Analysis, analyze_attention
+from attn_widget import drilldown
+from attn_widget.drilldown import VENDOR, render
+from attn_widget.synthetic import planted_attention
+
+HOSTILE = ["</script><script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a & b <b>"]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _analysis(group_sizes: list[int], hostile_at: tuple[int, ...] = (), **kw: object) -> Analysis:
+    att, _ = planted_attention(group_sizes, layers=12, heads=12, seed=3, **kw)
+    tokens = [f"tok{i}" for i in range(att.shape[2])]
+    for where, text in zip(hostile_at, HOSTILE):
+        tokens[where] = text
+    return analyze_attention(att, tokens, exclude=[0])
+
+
+@pytest.fixture(scope="module")
+def a128() -> Analysis:
+    """GPT-2 small's shape (12 layers x 12 heads) at 128 tokens, hostile text in cluster 0."""
+    return _analysis([30, 30, 40, 27], hostile_at=(3, 5, 7))
+
+
+@pytest.fixture(scope="module")
+def a512() -> Analysis:
+    return _analysis([64] * 7 + [63])
+
+
+def _params(page: str) -> dict:
+    """The JSON BertViz draws from (``const params = {...};``)."""
+    start = page.index(drilldown._PARAMS) + len(drilldown._PARAMS)
+    return json.loads(page[start : page.index(";\n", start)])
+
+
+def _without_vendor(page: str) -> str:
+    for code in drilldown._vendor(drilldown.VENDOR_DIR):
+        page = page.replace(code, "")
+    return page
+
+
+@pytest.mark.parametrize("view", ["head", "model"])
+def test_page_fetches_nothing_from_the_network(a128: Analysis, view: str) -> None:
+    page = render(a128, view=view).html
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert "cdnjs" not in page
+    assert "require.config" not in _without_vendor(page)  # BertViz's CDN paths are gone
+    # outside the inlined libraries (whose only URLs are XML namespaces and comments), no URL at all
+    assert not re.search("https?://", _without_vendor(page))
+    assert "default-src 'none'" in page  # and the browser is told to refuse any fetch
+
+
+def test_page_inlines_the_three_vendor_scripts(a128: Analysis) -> None:
+    page = render(a128).html
+    folder = drilldown.VENDOR_DIR
+    versions = json.loads((folder / "versions.json").read_text())
+    for name, (version, file) in VENDOR.items():
+        assert versions[name]["version"] == version
+        code = (folder / file).read_text().replace("//# sourceMappingURL=jquery.min.map", "")
+        assert code.strip()[:2000] in page, f"{file} is not inlined"
+    assert "define('d3'" in page and "define('jquery'" in page
+
+
+@pytest.mark.parametrize("which", ["a128", "a512"])
+def test_default_page_stays_under_the_byte_cap(which: str, request: pytest.FixtureRequest) -> None:
+    analysis = request.getfixturevalue(which)
+    n = len(analysis.tokens)
+    for view in ("head", "model"):
+        d = render(analysis, view=view)
+        assert d.nbytes == len(d.html.encode("utf-8")) <= 4 * 2**20
+        assert d.capped and len(d.tokens) == 48 and len(d.layers) == 4
+        assert f"48 of {n} tokens" in d.note and "sum to less than 1" in d.note
+        # the attention JSON is embedded once (BertViz pastes it twice), rounded, for the shown part only
+        params = _params(d.html)
+        att = params["attention"][0]["attn"]
+        assert d.html.count('"attn": [[[[') == 1
+        assert len(att) == 4 and len(att[0][0]) == 48 and len(att[0][0][0]) == 48
+        assert len(att[0]) == (12 if view == "head" else len(d.heads))
+
+
+def test_tighter_byte_cap_cuts_more_and_says_so(a512: Analysis) -> None:
+    d = render(a512, max_bytes=700_000)
+    assert d.nbytes <= 700_000
+    assert len(d.layers) < 4 or len(d.tokens) < 48
+    assert "cut to stay under 0.7 MiB" in d.note
+    with pytest.raises(ValueError, match=r"max_bytes=1000 is too small.*raise max_bytes"):
+        render(a512, max_bytes=1000)
+
+
+def test_cluster_subset_keeps_the_cluster_and_its_strongest_neighbours(a128: Analysis) -> None:
+    cluster = max(a128.clusters, key=lambda c: c.size)
+    assert 20 < cluster.size <= 40
+    d = render(a128, tokens=cluster, max_tokens=cluster.size + 3)
+    assert set(cluster.tokens) <= set(d.tokens)
+    assert list(d.tokens) == sorted(d.tokens) and len(d.tokens) == cluster.size + 3
+    # every token leans on the first-token sink, so it is the cluster's strongest neighbour
+    assert 0 in d.tokens
+    texts = _params(d.html)["attention"][0]["left_text"]
+    assert texts == [a128.tokens[i].text for i in d.tokens]  # in sequence order
+    assert f"cluster {cluster.id} and its strongest neighbours" in d.note
+
+
+def test_a_cluster_larger_than_the_cap_shows_its_most_connected_tokens(a512: Analysis) -> None:
+    cluster = next(c for c in a512.clusters if c.size > 48)
+    d = render(a512, tokens=cluster.tokens)
+    assert set(d.tokens) <= set(cluster.tokens) and len(d.tokens) == 48
+    assert f"48 of the {cluster.size} in your selection" in d.note
+
+
+def test_default_layers_are_where_the_tokens_attend_to_each_other() -> None:
+    flat, groups = planted_attention([10, 10], layers=6, heads=2, strength=0.0, seed=1)
+    sharp, _ = planted_attention([10, 10], layers=1, heads=2, strength=6.0, seed=1)
+    att = flat.copy()
+    att[4] = sharp[0]
+    a = analyze_attention(att, [f"w{i}" for i in range(21)], exclude=[0])
+    d = render(a, tokens=np.flatnonzero(groups == 1).tolist(), max_layers=1)
+    assert d.layers == (4,)
+    assert "layer 4 of 6" in d.note
+
+
+def test_small_input_is_shown_whole_and_not_capped() -> None:
+    att, _ = planted_attention([6, 6], layers=2, heads=3, seed=0)
+    a = analyze_attention(att, [f"t{i}" for i in range(13)], exclude=[0])
+    d = render(a)
+    assert not d.capped and d.tokens == tuple(range(13)) and d.layers == (0, 1)
+    assert d.note.startswith("All 13 tokens; layers 0, 1 of 2")
+
+
+def test_hostile_token_text_cannot_break_out(a128: Analysis) -> None:
+    for view in ("head", "model"):
+        page = render(a128, tokens=[3, 5, 7], view=view).html
+        body = _without_vendor(page)
+        assert "<img" not in body and "alert(1)</script>" not in body
+        assert body.lower().count("<script") == body.lower().count("</script>")
+        assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in page
+        left = _params(page)["attention"][0]["left_text"]
+        assert set(HOSTILE) <= set(left)  # the JSON still decodes to the exact text
+
+
+def test_whitespace_tokens_are_drawn_visibly() -> None:
+    att, _ = planted_attention([3, 3], layers=1, heads=1, seed=0)
+    a = analyze_attention(att, ["<s>", " the", "\n", " ", "cat", "\t", ""], exclude=[0])
+    assert _params(render(a).html)["attention"][0]["left_text"] == ["<s>", " the", "\\n", "\u2423", "cat", "\\t", "\u2205"]
+
+
+def test_model_view_draws_only_the_chosen_heads(a128: Analysis) -> None:
+    d = render(a128, view="model", heads=[1, 3], layers=[2, 5, 8])
+    params = _params(d.html)
+    assert params["include_heads"] == [1, 3] and params["include_layers"] == [2, 5, 8]
+    assert d.heads == (1, 3) and d.layers == (2, 5, 8) and "heads 1, 3 of 12" in d.note
+
+
+def test_analysis_without_raw_attention_is_refused(a128: Analysis, tmp_path: Path) -> None:
+    loaded = Analysis.load(a128.save(tmp_path / "a.json"))
+    with pytest.raises(ValueError, match="no raw attention.*Analysis.save"):
+        render(loaded)
+
+
+def test_missing_or_wrong_vendor_scripts_name_the_build(a128: Analysis, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drilldown, "VENDOR_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="npm run build"):
+        render(a128)
+    for file in (drilldown.VENDOR_DIR, Path(drilldown.__file__).parent / "static" / "vendor"):
+        for child in file.iterdir():
+            shutil.copy(child, tmp_path / child.name)
+    versions = json.loads((tmp_path / "versions.json").read_text())
+    versions["jquery"]["version"] = "3.7.1"
+    (tmp_path / "versions.json").write_text(json.dumps(versions))
+    drilldown._vendor.cache_clear()
+    with pytest.raises(FileNotFoundError, match=r"jquery 2\.1\.0.*npm run build"):
+        render(a128)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"view": "matrix"}, "unknown drill-down view 'matrix'; choose one of 'head', 'model'"),
+        ({"layers": [12]}, r"layers=\[12\]: give indices in 0..11"),
+        ({"heads": [-1]}, r"heads=\[-1\]: give indices in 0..11"),
+        ({"tokens": []}, r"tokens=\[\]: give indices in 0..127"),
+        ({"max_tokens": 1}, "need max_tokens >= 2"),
+    ],
+)
+def test_bad_arguments_are_named(a128: Analysis, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        render(a128, **kwargs)
+
+
+@pytest.mark.ui
+@pytest.mark.parametrize("view", ["head", "model"])
+def test_browser_draws_bertviz_offline(a128: Analysis, view: str, tmp_path: Path) -> None:
+    """Headless Chromium, the page in a sandboxed srcdoc iframe as the widget shows it;
+    every request that is not file:/data:/about: is blocked and recorded."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    d = render(a128, tokens=[3, 5, 7], view=view)
+    host = tmp_path / "host.html"
+    host.write_text(
+        '<!DOCTYPE html><html><body><iframe id="dd" sandbox="allow-scripts" '
+        f'style="width:1000px;height:1300px;border:0" srcdoc="{html.escape(d.html)}"></iframe></body></html>'
+    )
+    outside, failed, errors, dialogs = [], [], [], []
+
+    def gate(route) -> None:  # type: ignore[no-untyped-def]
+        url = route.request.url
+        if url.startswith(("file:", "data:", "about:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1040, "height": 1300})
+            page.route("**/*", gate)
+            page.on("requestfailed", lambda r: failed.append(r.url))
+            page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda dlg: (dialogs.append(dlg.message), dlg.dismiss()))
+            page.goto(host.as_uri())
+            frame = page.frame_locator("#dd")
+            frame.locator("svg").first.wait_for(timeout=20_000)
+            page.wait_for_timeout(300)
+            if view == "model":  # tokens appear in the detail view of a clicked thumbnail
+                frame.locator("svg rect.attn_background").first.click(force=True)
+                frame.locator("svg .detail").first.wait_for(timeout=5_000)
+            drawn = frame.locator("svg text").all_text_contents()
+            if view == "head":
+                assert frame.locator("svg line").count() > 1000  # attention arcs, one per head x pair
+                assert frame.locator("#layer option").all_text_contents() == [str(x) for x in d.layers]
+            else:
+                # one thumbnail per layer x head
+                assert frame.locator("svg rect.attn_background").count() == len(d.layers) * len(d.heads)
+            page.screenshot(path=f"/tmp/attn_widget_drilldown_{view}.png")
+        finally:
+            browser.close()
+    assert outside == [] and failed == [] and errors == [] and dialogs == []
+    assert set(HOSTILE) <= set(drawn)  # hostile tokens are drawn as text, not run
