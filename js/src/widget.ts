@@ -185,7 +185,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     const members = new Map<number, number[]>();
     for (let i = 0; i < labs.length; i++) if (labs[i] >= 0) (members.get(labs[i]) ?? members.set(labs[i], []).get(labs[i])!).push(i);
     for (const [id, sw] of colours) {
-      const words = members.get(id)!.slice(0, 4).map((i) => showToken(view!.raw.tokens[i]).trim()).join(" ");
+      const words = members.get(id)!.slice(0, 4).map((i) => view!.raw.tokens[i].trim() || showToken(view!.raw.tokens[i])).join(" ");
       const item = el("button", { class: "aw-legend-item", testid: "legend-item", title: `Show cluster ${id}` }, [
         el("span", { class: "aw-swatch" }),
         el("span", { text: `${id}: ${words}${members.get(id)!.length > 4 ? " …" : ""} (${members.get(id)!.length})` }),
@@ -336,7 +336,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
       if (!items.length) li.append(el("span", { class: "aw-muted", text: " none" }));
       for (const { token, weight } of items) {
         spans[token]?.classList.add(cls);
-        li.append(el("span", { class: `aw-link-chip ${cls}`, text: `${showToken(view!.raw.tokens[token])} ${weight.toFixed(2)}` }));
+        li.append(el("span", { class: `aw-link-chip ${cls}`, text: `${view!.raw.tokens[token].trim() || showToken(view!.raw.tokens[token])} ${weight.toFixed(2)}` }));
       }
       return li;
     };
