@@ -37,7 +37,11 @@ from .analysis import Analysis, Cluster
 VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
 """Where ``js/scripts/vendor.mjs`` puts BertViz's three scripts."""
 
-VENDOR = {"d3": ("5.7.0", "d3.min.js"), "jquery": ("2.1.0", "jquery.min.js"), "requirejs": ("2.3.6", "require.js")}
+VENDOR = {
+    "d3": ("5.7.0", "d3.min.js"),
+    "jquery": ("2.1.0", "jquery.min.js"),
+    "requirejs": ("2.3.6", "require.js"),
+}
 """Package → (exact version, file name) expected in :data:`VENDOR_DIR`."""
 
 DIGITS = 4
@@ -47,6 +51,10 @@ MIN_TOKENS = 2
 
 _CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+)
+_STYLE = (
+    "body{background:#fff;color:#111;margin:8px;font:13px 'Helvetica Neue',Helvetica,Arial,sans-serif}"
+    ".attn-note{margin:0 0 8px;color:#444}"
 )
 _CDN_TAG = re.compile(r'<script src="https?://[^"]*require[^"]*"></script>')
 _CDN_CONFIG = re.compile(r"require\.config\(\{\s*paths:\s*\{[^{}]*\}\s*\}\);")
@@ -118,24 +126,26 @@ def _layer_list(att: np.ndarray, layers: Sequence[int]) -> list[Any]:
 @VIEWS.register("head")
 def head(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequence[int], first: int) -> str:
     """BertViz ``head_view``: all heads of each shown layer; ``heads`` are the ones ticked at first."""
-    from bertviz import head_view
+    from bertviz import head_view  # type: ignore[import-untyped]
 
     every = len(heads) == att.shape[1]
-    return str(
-        head_view(_layer_list(att, layers), texts, prettify_tokens=False, layer=first,
-                  heads=None if every else list(heads), include_layers=list(layers), html_action="return").data
+    page = head_view(
+        _layer_list(att, layers), texts, prettify_tokens=False, layer=first,
+        heads=None if every else list(heads), include_layers=list(layers), html_action="return",
     )
+    return str(page.data)
 
 
 @VIEWS.register("model")
 def model(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequence[int], first: int) -> str:
     """BertViz ``model_view``: a thumbnail per shown layer × head."""
-    from bertviz import model_view
+    from bertviz import model_view  # type: ignore[import-untyped]
 
-    return str(
-        model_view(_layer_list(att, layers), texts, prettify_tokens=False, display_mode="light",
-                   include_layers=list(layers), include_heads=list(heads), html_action="return").data
+    page = model_view(
+        _layer_list(att, layers), texts, prettify_tokens=False, display_mode="light",
+        include_layers=list(layers), include_heads=list(heads), html_action="return",
     )
+    return str(page.data)
 
 
 def _torch() -> Any:
@@ -188,7 +198,9 @@ def render(
     att = _attention(analysis)
     n_layers, n_heads, n, _ = att.shape
     if int(max_tokens) < MIN_TOKENS or int(max_layers) < 1:
-        raise ValueError(f"max_tokens={max_tokens}, max_layers={max_layers}: need max_tokens >= 2, max_layers >= 1")
+        raise ValueError(
+            f"max_tokens={max_tokens}, max_layers={max_layers}: need max_tokens >= 2 and max_layers >= 1"
+        )
     head_ids = _indices(heads, n_heads, "heads", f"{n_heads} heads per layer")
     layer_ids = _indices(layers, n_layers, "layers", f"{n_layers} layers")
     centre, what = _centre(analysis, tokens, n)
@@ -341,8 +353,7 @@ def _document(bertviz_html: str, note: str) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         "<title>Attention heads (BertViz)</title>\n"
-        "<style>body{background:#fff;color:#111;margin:8px;font:13px 'Helvetica Neue',Helvetica,Arial,sans-serif}"
-        ".attn-note{margin:0 0 8px;color:#444}</style>\n</head>\n<body>\n"
+        f"<style>{_STYLE}</style>\n</head>\n<body>\n"
         f'<p class="attn-note">{_html.escape(note)}</p>\n{scripts}{page}\n</body>\n</html>\n'
     )
 
@@ -358,7 +369,7 @@ def _params_json(line: str) -> str | None:
 @lru_cache(maxsize=4)
 def _vendor(folder: Path) -> tuple[str, str, str]:
     """The inlined scripts (d3, jQuery, require.js), checked against :data:`VENDOR`."""
-    fix = "build the front-end: `cd js && npm install && npm run build` (pip install of the project does this)"
+    fix = "build the front-end: `cd js && npm install && npm run build` (pip install of the project runs it)"
     try:
         found = json.loads((folder / "versions.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
