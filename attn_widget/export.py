@@ -287,7 +287,7 @@ def save_png(analysis: Analysis, path: str | Path, labels: np.ndarray | None = N
     total = height + s + len(legend) * s * 1.3 + s * 0.2
     img = Image.new("RGBA", (round((width + 20) * scale), round(total)), "white")
     over = Image.new("RGBA", img.size, (0, 0, 0, 0))
-    draw, tint = ImageDraw.Draw(img), ImageDraw.Draw(over)
+    tint = ImageDraw.Draw(over)
     pad = 10 * scale
     cmap = colours(labels)
 
@@ -303,16 +303,16 @@ def save_png(analysis: Analysis, path: str | Path, labels: np.ndarray | None = N
             tint.line([x0, bottom, x0 + b["w"], bottom], fill=rgb(colour[0]), width=max(1, round(2 * scale)))
         if b["label"] == -1 or b["kind"] == "chip":
             tint.rectangle([x0, top, x0 + b["w"], bottom], outline=(119, 119, 119, 255), width=1)
+    rows = [(height + s + k * s * 1.3, colour, words) for k, (_cid, colour, _p, words) in enumerate(legend)]
+    for y, colour, _words in rows:
+        tint.rectangle([pad, y - s * 0.8, pad + s, y], fill=rgb(colour, round(255 * FILL_ALPHA)), outline=rgb(colour))
     img = Image.alpha_composite(img, over)
     draw = ImageDraw.Draw(img)
     for b in boxes:
         fill = (102, 102, 102) if b["label"] == -1 else (17, 17, 17)
         draw.text((b["x"] + pad, b["y"]), b["text"], font=font, fill=fill, anchor="ls")
-    y = height + s
-    for _cid, colour, _pattern, words in legend:
-        draw.rectangle([pad, y - s * 0.8, pad + s, y], fill=rgb(colour, round(255 * FILL_ALPHA)), outline=rgb(colour))
+    for y, _colour, words in rows:
         draw.text((pad + s * 1.4, y), words, font=small, fill=(17, 17, 17), anchor="ls")
-        y += s * 1.3
     path = Path(path)
     img.convert("RGB").save(path, format="PNG")
     return path
