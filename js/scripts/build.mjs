@@ -11,8 +11,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
 const outdir = resolve(root, "..", "attn_widget", "static");
 
+// widget.ts is the explainer; study.ts (the user-study widget, attn_widget/study/) when present
+const entryPoints = { widget: resolve(root, "src", "widget.ts") };
+if (existsSync(resolve(root, "src", "study.ts"))) entryPoints.study = resolve(root, "src", "study.ts");
+
 const options = {
-  entryPoints: { widget: resolve(root, "src", "widget.ts") },
+  entryPoints,
   outdir,
   bundle: true,
   format: "esm",
