@@ -240,7 +240,7 @@ def to_frame(df: pd.DataFrame) -> pd.DataFrame:
         df[name] = pd.array(df[name], dtype="Int64")
     df["correct"] = pd.array(df["correct"], dtype="boolean")
     for name in ("client_time", "recorded_at"):
-        df[name] = pd.to_datetime(df[name], utc=True)
+        df[name] = pd.to_datetime(df[name], utc=True).astype("datetime64[us, UTC]")
     for name in ("response_id", "study_id", "participant_id", "condition", "task_id", "kind", "comment", "answer"):
         df[name] = df[name].astype("string")
     return df
