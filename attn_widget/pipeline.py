@@ -32,8 +32,13 @@ def as_attention(attentions: Any) -> Attention:
         shapes = {a.shape for a in layers}
         if len(shapes) != 1:
             raise ValueError(f"per-layer attention shapes differ: {sorted(shapes)}")
-        layers = [a[0] if a.ndim == 4 and a.shape[0] == 1 else a for a in layers]
-        att = np.stack(layers).astype(np.float32, copy=False)
+        if layers[0].ndim == 4 and layers[0].shape[0] != 1:
+            raise ValueError(
+                f"attention holds a batch of {layers[0].shape[0]} sequences; "
+                "analyse one sequence at a time (index the batch: [a[i:i+1] for a in attentions])"
+            )
+        layers = [a[0] if a.ndim == 4 else a for a in layers]
+        att = np.stack(layers, dtype=np.float32)
     else:
         att = _to_numpy(attentions)
         if att.ndim == 5 and att.shape[1] == 1:
@@ -46,21 +51,34 @@ def as_attention(attentions: Any) -> Attention:
     if att.shape[2] == 0:
         raise ValueError("attention covers 0 tokens; give at least one token")
     att = np.asarray(att, dtype=np.float32)
-    if not np.isfinite(att).all():
-        where = np.argwhere(~np.isfinite(att))[0].tolist()
-        raise ValueError(f"attention contains NaN or inf (first at [layer, head, query, key] = {where})")
-    if (att < 0).any():
-        where = np.argwhere(att < 0)[0].tolist()
-        raise ValueError(f"attention has negative weights (first at {where}); pass softmax probabilities, not logits")
-    sums = att.sum(axis=-1, dtype=np.float64)
-    bad = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
-    if bad.any():
-        layer, head, row = np.argwhere(bad)[0].tolist()
-        raise ValueError(
-            f"attention rows must sum to 1 (softmax probabilities); row {row} of layer {layer}, "
-            f"head {head} sums to {sums[layer, head, row]:.4f}. Pass post-softmax attention"
-        )
+    _check_values(att)
     return att
+
+
+def _check_values(att: Attention) -> None:
+    """NaN/inf, negative weights and row sums, in two passes per layer (no full-size temporaries)."""
+    for layer in range(att.shape[0]):
+        sums = att[layer].sum(axis=-1)  # NaN or inf anywhere in a row makes its sum non-finite
+        if not np.isfinite(sums).all():
+            where = np.argwhere(~np.isfinite(att[layer]))[0].tolist()
+            raise ValueError(
+                f"attention contains NaN or inf (first at [layer, head, query, key] = {[layer, *where]}); "
+                "check the model's dtype (float16 overflows) or pass finite probabilities"
+            )
+        if att[layer].min() < 0:
+            where = np.argwhere(att[layer] < 0)[0].tolist()
+            raise ValueError(
+                f"attention has negative weights (first at [layer, head, query, key] = {[layer, *where]}); "
+                "pass softmax probabilities, not logits"
+            )
+        bad = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
+        if bad.any():
+            head, row = np.argwhere(bad)[0].tolist()
+            raise ValueError(
+                f"attention rows must sum to 1 (softmax probabilities); row {row} of layer {layer}, "
+                f"head {head} sums to {sums[head, row]:.4f}. Pass post-softmax attention "
+                "(for logits, apply a softmax over the last axis first)"
+            )
 
 
 def _to_numpy(x: Any) -> np.ndarray:
