@@ -81,6 +81,21 @@ def random_sets(
     return out
 
 
+def knockout_mask(n: int, members: Sequence[int], protected: Sequence[int] = (), *, causal: bool = True) -> np.ndarray:
+    """``[n, n]`` bool: which query (row) may attend to which key (column) with ``members`` cut off.
+
+    Pairs between ``members`` and the other tokens are removed both ways; the
+    ``protected`` tokens (sink, special tokens) stay connected to everything;
+    a causal model keeps its triangle.
+    """
+    inside = np.zeros(n, dtype=bool)
+    inside[list(members)] = True
+    rest = ~inside
+    rest[list(protected)] = False
+    allowed = np.tril(np.ones((n, n), dtype=bool)) if causal else np.ones((n, n), dtype=bool)
+    return allowed & ~(inside[:, None] & rest[None, :]) & ~(rest[:, None] & inside[None, :])
+
+
 class _Runner:
     """Forward passes for one model and input: full, knocked-out, erased, kept-only."""
 
@@ -92,8 +107,6 @@ class _Runner:
         self.torch, self.model, self.batch = torch, model, max(1, int(batch_size))
         self.ids, self.protected = list(ids), sorted(set(protected))
         self.causal = is_causal_config(model.config)
-        n = len(self.ids)
-        self.allowed = torch.tril(torch.ones(n, n, dtype=torch.bool)) if self.causal else torch.ones(n, n, dtype=torch.bool)
         self.full = self.readout([self.ids], None)[0]
         self.target = int(np.argmax(self.full)) if self.causal else None
         self.passes = 0
@@ -134,16 +147,9 @@ class _Runner:
         return np.concatenate(outs)
 
     def knockout(self, sets: list[tuple[int, ...]]) -> np.ndarray:
-        torch = self.torch
-        masks = self.allowed.repeat(len(sets), 1, 1)
-        keep = torch.zeros(len(self.ids), dtype=torch.bool)
-        keep[self.protected] = True
-        for b, members in enumerate(sets):
-            inside = torch.zeros(len(self.ids), dtype=torch.bool)
-            inside[list(members)] = True
-            rest = ~inside & ~keep
-            masks[b] &= ~(inside[:, None] & rest[None, :]) & ~(rest[:, None] & inside[None, :])
-        return self._run([self.ids] * len(sets), masks)
+        n = len(self.ids)
+        masks = np.stack([knockout_mask(n, s, self.protected, causal=self.causal) for s in sets])
+        return self._run([self.ids] * len(sets), self.torch.as_tensor(masks))
 
     def keep_only(self, keep_sets: list[list[int]]) -> np.ndarray:
         return self._run([[self.ids[i] for i in k] for k in keep_sets])

@@ -50,6 +50,12 @@ GLOSSES: dict[str, str] = {
 """One plain-English phrase per role, used wherever a role is shown."""
 
 
+MIN_KEYS = 3
+"""Rows with fewer keys to choose from say little about a head and are not scored."""
+MIN_ROWS = 4
+"""A role needs at least this many scored rows; fewer → NaN (not measurable on this input)."""
+
+
 @ROLES.register("previous-token")
 def previous_token(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return np.eye(len(keys), k=-1, dtype=bool)
@@ -80,7 +86,6 @@ def first_token(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
 @ROLES.register("self")
 def current_token(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     out = np.eye(len(keys), dtype=bool)
-    out[0, 0] = bool(allowed[0].sum() > 1)  # row 0 of a decoder has no choice
     return out
 
 
@@ -142,12 +147,15 @@ def is_causal(att: Attention) -> bool:
 def pattern_score(att: Attention, pattern: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, ...]:
     """Score, chance level and permutation z-score of ``pattern`` for every head.
 
-    Returns three ``[layer, head]`` arrays (NaN when no row has a pattern).
+    Only rows with at least :data:`MIN_KEYS` keys count (a decoder's second
+    row has two keys: whatever it does, it is half "previous-token" and half
+    "sink"). Returns three ``[layer, head]`` arrays, NaN when fewer than
+    :data:`MIN_ROWS` rows have a pattern.
     """
     pattern = pattern & allowed
-    rows = np.flatnonzero(pattern.any(axis=1) & (allowed.sum(axis=1) >= 2))
+    rows = np.flatnonzero(pattern.any(axis=1) & (allowed.sum(axis=1) >= MIN_KEYS))
     shape = att.shape[:2]
-    if rows.size == 0:
+    if rows.size < MIN_ROWS:
         nan = np.full(shape, np.nan)
         return nan, nan.copy(), nan.copy()
     a = att[:, :, rows, :].astype(np.float64) * allowed[rows]
@@ -181,7 +189,7 @@ def score_heads(
     *,
     min_score: float = 0.4,
     margin: float = 0.2,
-    z_min: float = 4.0,
+    z_min: float = 5.0,
     broad_min: float = 0.9,
 ) -> HeadReport:
     """Score every head of ``att`` (``[layer, head, T, T]``) for every role in :data:`ROLES`.
@@ -221,7 +229,7 @@ def label(
     z: Mapping[str, np.ndarray],
     min_score: float = 0.4,
     margin: float = 0.2,
-    z_min: float = 4.0,
+    z_min: float = 5.0,
     broad_min: float = 0.9,
 ) -> dict[tuple[int, int], tuple[tuple[str, float], ...]]:
     """Apply the control: ``(layer, head)`` → roles that pass, best score first."""
