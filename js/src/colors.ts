@@ -12,6 +12,8 @@ export interface Swatch {
   color: string;
   fill: string;
   pattern: (typeof PATTERNS)[number];
+  /** CSS classes that paint this swatch (see ``swatchCss``) */
+  className: string;
 }
 
 /** "#RRGGBB" → "rgba(r, g, b, alpha)". */
@@ -36,7 +38,9 @@ export function assignColors(labels: ArrayLike<number>): Map<number, Swatch> {
   ids.forEach((id, k) => {
     const color = PALETTE[k % PALETTE.length];
     const pattern = PATTERNS[Math.floor(k / PALETTE.length) % PATTERNS.length];
-    out.set(id, { color, fill: translucent(color), pattern });
+    const c = k % PALETTE.length;
+    const p = Math.floor(k / PALETTE.length) % PATTERNS.length;
+    out.set(id, { color, fill: translucent(color), pattern, className: `aw-k${c} aw-p${p}` });
   });
   return out;
 }
@@ -46,4 +50,11 @@ export function clusterSizes(labels: ArrayLike<number>): Map<number, number> {
   const sizes = new Map<number, number>();
   for (let i = 0; i < labels.length; i++) if (labels[i] >= 0) sizes.set(labels[i], (sizes.get(labels[i]) ?? 0) + 1);
   return sizes;
+}
+
+/** Style rules for the swatch classes: ``.aw-k{i}`` sets colour i, ``.aw-p{j}`` underline pattern j. */
+export function swatchCss(scope = ".aw-root"): string {
+  const colours = PALETTE.map((c, i) => `${scope} .aw-k${i}{--aw-fill:${translucent(c)};--aw-line:${c}}`);
+  const patterns = PATTERNS.map((p, j) => `${scope} .aw-p${j}{--aw-pattern:${p}}`);
+  return [...colours, ...patterns].join("\n");
 }

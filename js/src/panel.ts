@@ -14,6 +14,7 @@ export interface PanelInput {
   swatch?: Swatch;
   facts: { modularity: number; internal: number } | null;
   info: ClusterInfo | null; // null when showing a slider partition the kernel has not sent yet
+  pending: boolean; // the kernel is re-clustering at this slider position
   onClose: () => void;
 }
 
@@ -108,7 +109,7 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
     if (r) host.append(r);
   }
   if (info?.scores && Object.keys(info.scores).length) host.append(scoresBadge(info.scores));
-  if (!info) host.append(el("p", { class: "aw-muted", text: "Facts for this slider position; explanations appear once the kernel has re-clustered." }));
+  if (!info && p.pending) host.append(el("p", { class: "aw-muted", text: "Re-clustering at this threshold; explanations follow." }));
   const words = el("div", { class: "aw-panel-tokens", testid: "panel-tokens" });
   for (const i of p.tokens.slice(0, MAX_TOKENS)) words.append(el("span", { class: "aw-chip", text: showToken(p.tokenText[i]), title: `token ${i}` }));
   if (size > MAX_TOKENS) words.append(el("span", { class: "aw-muted", text: ` … and ${size - MAX_TOKENS} more` }));

@@ -40,6 +40,8 @@ export function drawPlot(
   root.append(svg("path", { d: line, class: "aw-plot-q", "data-testid": "plot-modularity" }));
   if (best >= 0) root.append(svg("line", { x1: x(best), x2: x(best), y1: PAD.t, y2: H - PAD.b, class: "aw-plot-auto", "data-testid": "plot-auto" }));
   if (current >= 0) root.append(svg("line", { x1: x(current), x2: x(current), y1: PAD.t, y2: H - PAD.b, class: "aw-plot-current", "data-testid": "plot-current" }));
+  root.append(svg("text", { x: PAD.l + 3, y: PAD.t + 9, class: "aw-plot-label aw-plot-q-label" }, "modularity"));
+  root.append(svg("text", { x: W - PAD.r - 3, y: PAD.t + 9, class: "aw-plot-label aw-plot-c-label", "text-anchor": "end" }, "clusters"));
   root.append(svg("text", { x: 2, y: PAD.t + 8, class: "aw-plot-label aw-plot-q-label" }, qMax.toFixed(2)));
   root.append(svg("text", { x: 2, y: H - PAD.b, class: "aw-plot-label aw-plot-q-label" }, qMin.toFixed(2)));
   root.append(svg("text", { x: W - PAD.r + 3, y: PAD.t + 8, class: "aw-plot-label aw-plot-c-label" }, String(cMax)));

@@ -37,29 +37,31 @@ export function buildText(host: HTMLElement, view: View): HTMLSpanElement[] {
   return spans;
 }
 
-/** Colour spans by ``labels``; returns the colour per cluster (singletons get none). */
-export function colourText(spans: HTMLSpanElement[], labels: ArrayLike<number>, tokens: string[]): Map<number, Swatch> {
+/**
+ * Colour spans by ``labels``; returns the colour per cluster (singletons get
+ * none). ``painted`` remembers each span's swatch classes so only spans whose
+ * colour changes are touched (this is what keeps the slider fast at 1,024 tokens).
+ */
+export function colourText(spans: HTMLSpanElement[], labels: ArrayLike<number>, painted: string[]): Map<number, Swatch> {
   const colours = assignColors(labels);
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i];
     if (!span) continue;
-    const label = labels[i];
-    span.dataset.cluster = String(label);
-    const sw = colours.get(label);
-    span.classList.toggle("aw-clustered", !!sw);
-    if (sw) {
-      span.style.setProperty("--aw-fill", sw.fill);
-      span.style.setProperty("--aw-line", sw.color);
-      span.style.setProperty("--aw-pattern", sw.pattern);
-    } else {
-      span.style.removeProperty("--aw-fill");
-      span.style.removeProperty("--aw-line");
-      span.style.removeProperty("--aw-pattern");
-    }
-    const what = label < 0 ? "excluded from the graph (attention sink)" : sw ? `cluster ${label}` : "on its own";
-    span.title = `${showToken(tokens[i])} · token ${i} · ${what}`;
+    const label = String(labels[i]);
+    if (span.dataset.cluster !== label) span.dataset.cluster = label;
+    const key = colours.get(labels[i])?.className ?? "";
+    if (painted[i] === key) continue;
+    if (painted[i]) span.classList.remove("aw-clustered", ...painted[i].split(" "));
+    if (key) span.classList.add("aw-clustered", ...key.split(" "));
+    painted[i] = key;
   }
   return colours;
+}
+
+/** Tooltip for token ``i`` (set on hover, not on every repaint). */
+export function tokenTitle(token: string, i: number, label: number, coloured: boolean): string {
+  const what = label < 0 ? "excluded from the graph (attention sink)" : coloured ? `cluster ${label}` : "on its own";
+  return `${showToken(token)} · token ${i} · ${what}`;
 }
 
 export function markSelected(spans: HTMLSpanElement[], labels: ArrayLike<number>, selected: number | null): void {

@@ -27,7 +27,7 @@
  */
 
 import "./widget.css";
-import { Swatch } from "./colors";
+import { Swatch, swatchCss } from "./colors";
 import { row } from "./codec";
 import { el, option, showToken } from "./dom";
 import { dispatch, Pending, Reply, request } from "./drilldown";
@@ -35,9 +35,10 @@ import { renderPanel } from "./panel";
 import { drawPlot } from "./plot";
 import { debounce, formatThreshold, nearestIndex, onGrid, parseHeadList, parseIndexList } from "./slider";
 import { decodeState, linksOf, Model, View } from "./state";
-import { buildText, colourText, markSelected } from "./text";
+import { buildText, colourText, markSelected, tokenTitle } from "./text";
 
 const SLIDER_DEBOUNCE_MS = 150;
+const LEGEND_MAX = 14;
 const MODES = ["absolute", "mass"];
 
 function initialize(): void {}
@@ -103,6 +104,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     ddFrameHost,
   ]);
   const root = el("div", { class: "aw-root", testid: "attn-widget" }, [
+    el("style", { text: swatchCss() }),
     progress,
     errorBox,
     notices,
@@ -122,7 +124,9 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
   // ------------------------------------------------------------------- state
   let view: View | null = null;
   let spans: HTMLSpanElement[] = [];
+  let painted: string[] = [];
   let colours = new Map<number, Swatch>();
+  let legendOpen = false;
   let localIndex: number | null = null; // slider position not yet confirmed by the kernel
   let awaiting: number | null = null; // threshold sent to the kernel, not yet reflected in state
   const pending: Pending = new Map();
@@ -173,7 +177,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
   function paint(): void {
     if (!view) return;
     const labs = labels();
-    colours = colourText(spans, labs, view.raw.tokens);
+    colours = colourText(spans, labs, painted);
     const idx = currentIndex();
     const exact = localIndex === null ? view.raw.threshold : view.grid[idx];
     const mode = view.raw.sweep.mode;
@@ -184,19 +188,27 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     legend.replaceChildren();
     const members = new Map<number, number[]>();
     for (let i = 0; i < labs.length; i++) if (labs[i] >= 0) (members.get(labs[i]) ?? members.set(labs[i], []).get(labs[i])!).push(i);
+    let shown = 0;
     for (const [id, sw] of colours) {
+      if (!legendOpen && shown++ >= LEGEND_MAX) break;
       const words = members.get(id)!.slice(0, 4).map((i) => view!.raw.tokens[i].trim() || showToken(view!.raw.tokens[i])).join(" ");
       const item = el("button", { class: "aw-legend-item", testid: "legend-item", title: `Show cluster ${id}` }, [
         el("span", { class: "aw-swatch" }),
         el("span", { text: `${id}: ${words}${members.get(id)!.length > 4 ? " …" : ""} (${members.get(id)!.length})` }),
       ]);
       const swatch = item.firstChild as HTMLElement;
-      swatch.style.background = sw.fill;
-      swatch.style.borderColor = sw.color;
-      swatch.style.borderBottomStyle = sw.pattern;
+      swatch.className = `aw-swatch ${sw.className}`;
       item.dataset.cluster = String(id);
       item.addEventListener("click", () => select(id));
       legend.append(item);
+    }
+    if (colours.size > LEGEND_MAX) {
+      const more = el("button", { class: "aw-legend-more", testid: "legend-more", text: legendOpen ? "show fewer" : `+${colours.size - LEGEND_MAX} more` });
+      more.addEventListener("click", () => {
+        legendOpen = !legendOpen;
+        paint();
+      });
+      legend.append(more);
     }
     if (view.flags.some((f) => f & 2)) legend.append(el("span", { class: "aw-legend-note aw-excluded", text: "excluded (attention sink)" }));
     if (colours.size === 0) legend.append(el("span", { class: "aw-muted", text: "No groups of two or more tokens at this threshold." }));
@@ -222,7 +234,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     const fromState = localIndex === null;
     const info = fromState ? view.clusters.get(selected) ?? null : null;
     const facts = fromState ? (info ? { modularity: info.modularity, internal: info.internal } : null) : view.gridFacts.get(`${localIndex}:${selected}`) ?? null;
-    renderPanel(panel, { id: selected, tokens, tokenText: view.raw.tokens, swatch: colours.get(selected), facts, info, onClose: () => select(null) });
+    renderPanel(panel, { id: selected, tokens, tokenText: view.raw.tokens, swatch: colours.get(selected), facts, info, pending: !fromState && !standalone, onClose: () => select(null) });
   }
 
   function select(id: number | null): void {
@@ -252,6 +264,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     if (localIndex !== null && localIndex >= view.grid.length) localIndex = null;
     slider.max = String(Math.max(view.grid.length - 1, 0));
     spans = buildText(text, view);
+    painted = new Array(spans.length).fill("");
     paint();
   }
 
@@ -264,8 +277,9 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
   slider.addEventListener("input", () => {
     if (!view) return;
     const i = Number(slider.value);
-    localIndex = onGrid(view.grid, view.raw.threshold, i) && awaiting === null ? null : i;
-    awaiting = view.grid[i];
+    const home = onGrid(view.grid, view.raw.threshold, i); // back at the state's own threshold
+    localIndex = home ? null : i;
+    awaiting = home ? null : view.grid[i];
     paint();
     if (!standalone) sendThreshold(view.grid[i]);
   });
@@ -329,6 +343,8 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     if (!span || !view) return;
     clearLinks();
     const i = Number(span.dataset.index);
+    const label = labels()[i];
+    span.title = tokenTitle(view.raw.tokens[i], i, label, colours.has(label));
     const l = linksOf(view, i);
     span.classList.add("aw-hover");
     const line = (label: string, items: { token: number; weight: number }[], cls: string) => {
