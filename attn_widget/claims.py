@@ -208,7 +208,7 @@ def _allowed(evidence: Mapping[str, Any]) -> dict[str, set[Any]]:
     heads = {(h["layer"], h["head"]) for h in evidence["heads"]}
     scores = {score2(r["score"]) for h in evidence["heads"] for r in h["roles"]}
     ints = {t["index"] for t in evidence["tokens"]} | {o["token"] for o in evidence["outside"]}
-    ints |= {evidence["size"], *evidence["positions"], *(x for hd in heads for x in hd)}
+    ints |= {*range(evidence["size"] + 1), *evidence["positions"], *(x for hd in heads for x in hd)}
     return {
         "texts": {t.strip().lower() for t in toks if t.strip()},
         "percents": percents,
@@ -229,7 +229,7 @@ def check_text(
     that appears must be one of those too; every percentage must be a share in
     the evidence (±1 point for rounding); every ``layer.head`` pair must be one
     of the evidence's heads (or a role score); every other number must be a
-    token index, size, layer or head number in the evidence; a role named must
+    token index, a count up to the size, a layer or head number in the evidence; a role named must
     be a role of one of the evidence's heads. Words of ``reference`` (the
     grounded text, itself built from verified claims) are always allowed.
     """

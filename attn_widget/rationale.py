@@ -102,6 +102,10 @@ def _text(evidence: Mapping[str, Any], index: int) -> str:
     return next(t["text"] for t in evidence["tokens"] if t["index"] == index)
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -164,7 +168,7 @@ def _second_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
         lead = ", carried most by " if text else "This group is carried most by "
         text += (f"{lead}head{'s' if len(heads) > 1 else ''} {_join(names)} (a head is one of the model's "
                  f"parallel attention patterns, named layer.head), with {shares} of the group's internal attention")
-        roles = [f"{r['layer']}.{r['head']} acts as a {r['role']} head ({GLOSSES[r['role']]}, "
+        roles = [f"{r['layer']}.{r['head']} acts as {_article(r['role'])} {r['role']} head ({GLOSSES[r['role']]}, "
                  f"score {r['score']:.2f})" for r in by.get("role", [])]
         if roles:
             text += "; " + "; ".join(roles)
