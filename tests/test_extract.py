@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,7 @@ def test_offsets_round_trip_to_the_original_text(tiny_gpt2, text):
     # in order, without gaps; spans overlap only where a character is split over tokens
     assert spans == sorted(spans)
     merged = _merge(spans)
-    assert all(e0 == s1 for (_, e0), (s1, _) in zip(merged, merged[1:]))
+    assert all(e0 == s1 for (_, e0), (s1, _) in itertools.pairwise(merged))
     assert "".join(text[s:e] for s, e in merged) == text
 
 
@@ -71,28 +73,35 @@ def test_bos_is_prepended_for_gpt2_and_is_the_sink(tiny_gpt2):
     text = "The quick brown fox"
     ex = extract(text, *tiny_gpt2)
     first = ex.tokens[0]
-    assert (first.text, first.id, first.special, first.start, first.end) == ("<|endoftext|>", 50256, True, None, None)
+    assert (first.text, first.id, first.special) == ("<|endoftext|>", 50256, True)
+    assert (first.start, first.end) == (None, None)
     assert [t.id for t in ex.tokens[1:]] == [464, 2068, 7586, 21831]
     assert ex.sink == (0,)
-    assert ex.attentions.shape == (2, 2, 5, 5) and ex.attentions.dtype == np.float32
+    assert ex.attentions.shape == (2, 2, 5, 5)
+    assert ex.attentions.dtype == np.float32
     np.testing.assert_allclose(ex.attentions.sum(-1), 1.0, atol=1e-5)
     assert np.all(np.triu(ex.attentions, k=1) == 0)  # causal
 
     plain = extract(text, *tiny_gpt2, prepend_bos=False)
-    assert plain.tokens[0].text == "The" and not plain.tokens[0].special
+    assert plain.tokens[0].text == "The"
+    assert not plain.tokens[0].special
     assert plain.attentions.shape[-1] == 4
 
 
 def test_sink_is_left_out_of_the_graph_by_default(tiny_gpt2):
     text = "The cat sat on the mat because it was tired."
     a = analyze(text, *tiny_gpt2)
-    assert a.excluded == (0,) and a.labels[0] == -1
+    assert a.excluded == (0,)
+    assert a.labels[0] == -1
     assert (a.labels[1:] >= 0).all()
-    assert np.allclose(a.weights[1:, 0], 0) and np.allclose(a.weights[1:].sum(1), 1)
-    assert a.tokens[1].text == "The" and a.text == text
+    assert np.allclose(a.weights[1:, 0], 0)
+    assert np.allclose(a.weights[1:].sum(1), 1)
+    assert a.tokens[1].text == "The"
+    assert a.text == text
 
     kept = analyze(text, *tiny_gpt2, exclude_sink=False)
-    assert kept.excluded == () and kept.labels[0] >= 0
+    assert kept.excluded == ()
+    assert kept.labels[0] >= 0
 
 
 def test_user_model_gets_eager_attention_then_its_setting_back(tiny_gpt2):
@@ -142,8 +151,9 @@ def test_bad_arguments_are_named(tiny_gpt2):
 def test_loads_from_a_local_folder(tiny_gpt2_dir):
     name = str(tiny_gpt2_dir)
     a = analyze("The quick brown fox jumps", name)
-    assert a.model == name and a.tokens[0].special
-    model, tok = models.load(name)
+    assert a.model == name
+    assert a.tokens[0].special
+    model, _tok = models.load(name)
     assert model.config._attn_implementation == "eager"
     assert models.load(name)[0] is model  # cached in-process
 
@@ -175,7 +185,8 @@ def test_default_model_falls_back_with_a_notice(gpt2_available, tiny_gpt2_dir, m
     monkeypatch.setattr(models, "FALLBACKS", ("not-installed-model-xyz", str(tiny_gpt2_dir)))
     a = analyze("hello there, general")
     assert a.model == str(tiny_gpt2_dir)
-    assert a.notices[0].startswith(FALLBACK_NOTICE) and "GPT-2" in a.notices[0]
+    assert a.notices[0].startswith(FALLBACK_NOTICE)
+    assert "GPT-2" in a.notices[0]
     assert DEFAULT_MODEL == "gpt2"  # the default still reads "gpt2"
 
 
@@ -199,7 +210,9 @@ def test_encoder_special_tokens_and_bidirectional_attention(minilm_dir):
     ex = extract(text, bert, tok)
     assert not ex.causal
     assert (ex.tokens[0].text, ex.tokens[-1].text) == ("[CLS]", "[SEP]")
-    assert ex.tokens[0].special and ex.tokens[-1].special and ex.tokens[0].start is None
+    assert ex.tokens[0].special
+    assert ex.tokens[-1].special
+    assert ex.tokens[0].start is None
     assert ex.sink == (0, len(ex.tokens) - 1)
     assert [t.text for t in ex.tokens[1:-1]] == ["Héllo", "Wörld", ",", "CAFÉ", "!"]  # original casing
     assert np.triu(ex.attentions, k=1).sum() > 0  # attends forwards too

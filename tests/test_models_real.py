@@ -18,13 +18,16 @@ TEXT = "The cat sat on the mat because it was tired. Then the dog barked at the 
 
 def test_smollm2_gives_all_query_heads_of_its_grouped_query_attention(smollm2):
     ex = extract(TEXT, *smollm2)
-    assert ex.causal and ex.attentions.shape[:2] == (30, 9)  # 9 query heads share 3 key/value heads
+    assert ex.causal
+    assert ex.attentions.shape[:2] == (30, 9)
     assert ex.attentions.dtype == np.float32
     np.testing.assert_allclose(ex.attentions.sum(-1), 1.0, atol=1e-4)
     assert np.all(np.triu(ex.attentions, k=1) == 0)
-    assert ex.tokens[0].special and ex.sink == (0,)
+    assert ex.tokens[0].special
+    assert ex.sink == (0,)
     words = [t.text for t in ex.tokens[1:]]
-    assert words[:3] == ["The", " cat", " sat"] and "".join(words) == TEXT
+    assert words[:3] == ["The", " cat", " sat"]
+    assert "".join(words) == TEXT
 
 
 def test_smollm2_real_weights_show_the_first_token_sink(smollm2):
@@ -32,22 +35,27 @@ def test_smollm2_real_weights_show_the_first_token_sink(smollm2):
     later = ex.attentions[ex.attentions.shape[0] // 2 :, :, 5:, :]  # later layers, queries past the start
     to_first = later[..., 0].mean()
     to_rest = later[..., 1:].sum(-1).mean() / (later.shape[-1] - 1)
-    assert to_first > 0.3 and to_first > 10 * to_rest  # why the sink is left out of the graph
+    assert to_first > 0.3
+    assert to_first > 10 * to_rest
 
 
 def test_smollm2_by_short_name_is_cached_and_eager(smollm2):
-    model, tok = models.load("smollm2")
-    assert model is smollm2[0] and model.config._attn_implementation == "eager"
+    model, _tok = models.load("smollm2")
+    assert model is smollm2[0]
+    assert model.config._attn_implementation == "eager"
     assert (models.cache_dir() / "smollm2-135m-instruct" / "config.json").is_file()
     a = analyze(TEXT, "smollm2")
-    assert a.model == "smollm2" and a.excluded == (0,) and a.notices == ()
+    assert a.model == "smollm2"
+    assert a.excluded == (0,)
+    assert a.notices == ()
     assert sum(c.size for c in a.clusters) == len(a.tokens) - 1
 
 
 def test_minilm_encoder_has_cls_sep_and_bidirectional_attention(minilm):
     text = "Paris is the capital of France, and Berlin is the capital of Germany."
     ex = extract(text, *minilm)
-    assert not ex.causal and ex.attentions.shape[:2] == (6, 12)
+    assert not ex.causal
+    assert ex.attentions.shape[:2] == (6, 12)
     assert (ex.tokens[0].text, ex.tokens[-1].text) == ("[CLS]", "[SEP]")
     assert ex.sink == (0, len(ex.tokens) - 1)
     np.testing.assert_allclose(ex.attentions.sum(-1), 1.0, atol=1e-4)
@@ -55,4 +63,5 @@ def test_minilm_encoder_has_cls_sep_and_bidirectional_attention(minilm):
     for t in ex.tokens[1:-1]:
         assert text[t.start : t.end] == t.text
     a = analyze(text, "minilm")
-    assert a.model == "minilm" and set(a.excluded) == {0, len(ex.tokens) - 1}
+    assert a.model == "minilm"
+    assert set(a.excluded) == {0, len(ex.tokens) - 1}
