@@ -310,8 +310,8 @@ def _note(what: str, centre: list[int], shown: tuple[int, ...], n: int, layers: 
         else:
             parts.append(f"showing {len(shown)} of {n} tokens: {what} and its strongest neighbours")
     plural = "layer" if len(layers) == 1 else "layers"
-    parts.append(f"{plural} {_span(layers)} of {n_layers}" + ("" if len(layers) == n_layers else
-                 " (where these tokens attend to each other most)"))
+    why = "" if len(layers) == n_layers else f" (where {what} attends to itself most)"
+    parts.append(f"{plural} {_span(layers)} of {n_layers}{why}")
     if len(heads) < n_heads:
         parts.append(f"heads {_span(heads)} of {n_heads}" + (" ticked" if view == "head" else ""))
     text = "; ".join(parts)
