@@ -29,6 +29,8 @@ Evidence fields (all present; lists may be empty):
     attention mass (``lift``: that share times the number of heads, 1 = average;
     ``inside``: share of that head's attention from members that stays inside),
     with the head's roles from :mod:`attn_widget.heads`. Empty without raw attention.
+``n_heads``
+    Number of heads in the model (layers × heads per layer); 0 without raw attention.
 ``lexical``
     Token indices per class (``punctuation``, ``stopword``, ``number``,
     ``capitalised``, ``pronoun``, ``repeated``) and ``same_word``: groups of
@@ -85,6 +87,7 @@ def characterize(analysis: Analysis, cluster: Cluster, report: HeadReport | None
     }
     heads, layers, head_mass = _heads(analysis, members, report)
     evidence["heads"], evidence["layers"] = heads, layers
+    evidence["n_heads"] = 0 if analysis.attentions is None else int(np.prod(analysis.attentions.shape[:2]))
     evidence["complexity"] = _complexity(w, members, head_mass)
     return evidence
 

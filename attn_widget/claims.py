@@ -8,11 +8,12 @@ two decimals (:func:`score2`), so a claim is true exactly when what the reader
 sees is true.
 
 Types: ``member`` (these token indices with these texts are in the cluster),
-``layout`` (contiguous or not, first and last index), ``share`` (a share of the
+``layout`` (contiguous or not, first and last index, optionally the ``span`` text), ``share`` (a share of the
 cluster's attention: ``internal``, ``self`` or ``external``), ``edge`` (token
 ``from`` puts ``percent`` of its attention on token ``to``), ``outside`` (an
 outside token receives ``percent`` of the cluster's attention), ``head`` (head
-``layer.head`` carries ``percent`` of the cluster's internal attention),
+``layer.head`` carries ``percent`` of the cluster's internal attention, an
+average head ``average``),
 ``role`` (that head has a role with a score), ``lexical`` (these tokens are in
 a lexical class).
 
@@ -75,6 +76,8 @@ def _member(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None
 @CHECKS.register("layout")
 def _layout(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
     first, last = evidence["positions"]
+    if "span" in claim and claim["span"] not in [s["text"] for s in evidence["spans"]]:
+        return f"{claim['span']!r} is not a stretch of text covered by the cluster"
     if claim["contiguous"] != evidence["contiguous"]:
         return f"contiguous is {evidence['contiguous']}, not {claim['contiguous']}"
     if (claim["first"], claim["last"]) != (first, last):
@@ -119,7 +122,11 @@ def _head_claim(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | 
     if head is None:
         return f"head {claim['layer']}.{claim['head']} is not among the heads carrying this cluster"
     true = pct(head["share"])
-    return None if claim["percent"] == true else f"head share is {true}%, not {claim['percent']}%"
+    if claim["percent"] != true:
+        return f"head share is {true}%, not {claim['percent']}%"
+    if "average" in claim and claim["average"] != pct(1 / max(evidence["n_heads"], 1)):
+        return f"an average head carries {pct(1 / max(evidence['n_heads'], 1))}%, not {claim['average']}%"
+    return None
 
 
 @CHECKS.register("role")
@@ -205,6 +212,8 @@ def _allowed(evidence: Mapping[str, Any]) -> dict[str, set[Any]]:
     percents = {pct(v) for v in evidence["attention"].values()}
     percents |= {pct(e["weight"]) for e in evidence["edges"]}
     percents |= {pct(h["share"]) for h in evidence["heads"]} | {pct(o["share"]) for o in evidence["outside"]}
+    if evidence.get("n_heads"):
+        percents.add(pct(1 / evidence["n_heads"]))
     heads = {(h["layer"], h["head"]) for h in evidence["heads"]}
     scores = {score2(r["score"]) for h in evidence["heads"] for r in h["roles"]}
     ints = {t["index"] for t in evidence["tokens"]} | {o["token"] for o in evidence["outside"]}

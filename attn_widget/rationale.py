@@ -27,6 +27,8 @@ from .heads import GLOSSES, score_heads
 
 MAX_LISTED = 6
 """Tokens quoted by name in a rationale; the rest are counted."""
+MAX_SPAN = 60
+"""A contiguous cluster up to this many characters is quoted as one stretch of text."""
 HEAD_LIFT = 1.2
 """A head is named as carrying a cluster only if it carries this many times an average head's share."""
 LEXICAL_NAMES = {
@@ -64,7 +66,11 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
          "first": first, "last": last,
          "text": f"tokens {first}-{last}, " + ("one stretch of text" if evidence["contiguous"] else "scattered")},
     ]
-    for key, what in (("internal", "to each other"), ("external", "to the rest of the text")):
+    span = evidence["spans"][0]["text"]
+    if evidence["contiguous"] and evidence["size"] > 1 and span.strip() and len(span) <= MAX_SPAN:
+        claims[1]["span"] = span
+    for key, what in (("internal", "to each other"), ("self", "to each token itself"),
+                      ("external", "to the rest of the text")):
         claims.append({"type": "share", "field": f"attention.{key}", "sentence": 0, "key": key,
                        "percent": pct(att[key]), "text": f"{pct(att[key])}% of their attention goes {what}"})
     for cls in ("pronoun", "number", "same_word", "capitalised", "punctuation"):
@@ -84,9 +90,11 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
                        "text": f"{show(src)} → {show(dst)}: {pct(e['weight'])}% of {show(src)}'s attention"})
     for h in [h for h in evidence["heads"] if h["lift"] >= HEAD_LIFT][:2]:
         name = f"{h['layer']}.{h['head']}"
+        average = pct(1 / evidence["n_heads"])
         claims.append({"type": "head", "field": "heads", "sentence": 1, "layer": h["layer"], "head": h["head"],
-                       "percent": pct(h["share"]), "text": f"head {name} carries {pct(h['share'])}% of the "
-                       "group's internal attention"})
+                       "percent": pct(h["share"]), "average": average,
+                       "text": f"head {name} carries {pct(h['share'])}% of the group's internal attention "
+                       f"(an average head: {average}%)"})
         for r in h["roles"][:1]:
             claims.append({"type": "role", "field": "heads.roles", "sentence": 1, "layer": h["layer"],
                            "head": h["head"], "role": r["role"], "score": score2(r["score"]),
@@ -130,7 +138,10 @@ def _first_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str
     if "layout" in by:
         lay = by["layout"][0]
         where = f"tokens {lay['first']}–{lay['last']}" if lay["first"] != lay["last"] else f"token {lay['first']}"
-        subject += f" ({where}{', one stretch of text' if lay['contiguous'] and size > 1 else ''})"
+        if "span" in lay:
+            subject = f"The words {show(lay['span'])} ({where})"
+        else:
+            subject += f" ({where}{'' if lay['contiguous'] or size == 1 else ', scattered'})"
     shares = {c["key"]: c["percent"] for c in by.get("share", [])}
     if size == 1:
         text = f"{subject} stands on its own"
@@ -141,10 +152,12 @@ def _first_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str
         parts = []
         if "internal" in shares:
             parts.append(f"{shares['internal']}% of their attention goes to each other")
+        if "self" in shares:
+            parts.append(f"{shares['self']}% stays on each token itself")
         if "external" in shares:
-            parts.append(f"{shares['external']}% to the rest of the text")
+            parts.append(f"{shares['external']}% goes to the rest of the text")
         if parts:
-            text += ": " + " and ".join(parts)
+            text += ": " + _join(parts)
     for lex in by.get("lexical", [])[:1]:
         singular, plural = LEXICAL_NAMES[lex["class"]]
         label = singular if len(lex["texts"]) == 1 else plural
@@ -167,11 +180,18 @@ def _second_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
         shares = _join([f"{h['percent']}%" for h in heads])
         lead = ", carried most by " if text else "This group is carried most by "
         text += (f"{lead}head{'s' if len(heads) > 1 else ''} {_join(names)} (a head is one of the model's "
-                 f"parallel attention patterns, named layer.head), with {shares} of the group's internal attention")
-        roles = [f"{r['layer']}.{r['head']} acts as {_article(r['role'])} {r['role']} head ({GLOSSES[r['role']]}, "
-                 f"score {r['score']:.2f})" for r in by.get("role", [])]
-        if roles:
-            text += "; " + "; ".join(roles)
+                 f"parallel attention patterns, named layer.head), with {shares} of the group's internal "
+                 f"attention where an average head has {heads[0]['average']}%")
+        by_role: dict[str, list[Mapping[str, Any]]] = {}
+        for r in by.get("role", []):
+            by_role.setdefault(r["role"], []).append(r)
+        for role, rs in by_role.items():
+            who = _join([f"{r['layer']}.{r['head']}" for r in rs])
+            scores = _join([f"{r['score']:.2f}" for r in rs])
+            if len(rs) == 1:
+                text += f"; {who} acts as {_article(role)} {role} head ({GLOSSES[role]}; score {scores})"
+            else:
+                text += f"; {who} act as {role} heads (each {GLOSSES[role]}; scores {scores})"
     return text + "." if text else ""
 
 

@@ -1,0 +1,107 @@
+"""Grounded rationales: short, deterministic, every statement backed by a verified claim."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+import attn_widget
+from attn_widget import rationale
+from attn_widget.analysis import Analysis, Token
+from attn_widget.claims import check_text, input_words, pct
+from attn_widget.synthetic import planted_attention
+
+TEXT = "The old cat sat on the warm mat because it was tired of 42 noisy mice ."
+
+
+def analysis(shuffle: bool = False, seed: int = 0) -> Analysis:
+    words = TEXT.split()
+    att, _ = planted_attention([5, 5, len(words) - 10], strength=4.0, shuffle=shuffle, seed=seed)
+    tokens, pos = [Token("<s>", special=True)], 0
+    for w in words:
+        start = TEXT.index(w, pos)
+        tokens.append(Token(w, start, start + len(w)))
+        pos = start + len(w)
+    return attn_widget.analyze_attention(att, tokens, text=TEXT, exclude=[0])
+
+
+def sentences(text: str) -> int:
+    return len(re.findall(r"[.)]\s+(?=[A-Z])", text)) + 1
+
+
+def test_every_cluster_gets_a_short_rationale_backed_by_its_evidence() -> None:
+    a = analysis().explain()
+    for c in a.clusters:
+        assert c.rationale and c.evidence and c.claims
+        assert sentences(c.rationale) <= 2, c.rationale
+        assert f"{pct(c.evidence['attention']['internal'])}%" in c.rationale
+        for t in c.evidence["tokens"][: rationale.MAX_LISTED]:
+            assert t["text"].strip() in c.rationale
+        assert check_text(c.rationale, c.evidence, input_words(a.tokens)) == [], c.rationale
+        assert c.scores["complexity"] == c.evidence["complexity"]
+        assert c.evidence["rationale_check"] == {"source": "grounded", "dropped_claims": []}
+        for claim in c.claims:
+            assert claim["field"].split(".")[0] in c.evidence
+            assert claim["sentence"] in (0, 1) and claim["text"]
+
+
+def test_scattered_cluster_is_described_as_scattered() -> None:
+    a = analysis(shuffle=True, seed=2).explain()
+    c = next(c for c in a.clusters if not c.evidence["contiguous"])
+    assert "scattered" in c.rationale
+    assert "The words" not in c.rationale
+
+
+def test_rationales_are_deterministic_and_survive_save_and_load(tmp_path) -> None:
+    a = analysis()
+    first, second = a.explain(), a.explain()
+    assert [c.rationale for c in first.clusters] == [c.rationale for c in second.clusters]
+    for path in (tmp_path / "a.json", tmp_path / "a.zip"):
+        first.save(path)
+        assert Analysis.load(path).clusters == first.clusters
+
+
+def test_a_claim_that_fails_is_not_said_and_is_logged(monkeypatch, caplog) -> None:
+    make = rationale.make_claims
+
+    def with_a_lie(evidence):
+        claims = make(evidence)
+        for c in claims:
+            if c["type"] == "edge":
+                c["percent"] += 7  # a wrong number
+            if c["type"] == "member":
+                c["texts"][0] = "dog"  # a wrong token
+        return claims
+
+    monkeypatch.setattr(rationale, "make_claims", with_a_lie)
+    with caplog.at_level(logging.WARNING, logger="attn_widget.claims"):
+        a = analysis().explain()
+    for c in a.clusters:
+        assert "dog" not in c.rationale and "strongest link" not in c.rationale
+        assert {cl["type"] for cl in c.claims}.isdisjoint({"edge", "member"})
+        assert len(c.evidence["rationale_check"]["dropped_claims"]) == 2
+        assert c.rationale.endswith(".") and "form" not in c.rationale  # nothing said about unverified members
+    assert sum("dropped claim" in r.getMessage() for r in caplog.records) == 2 * len(a.clusters)
+
+
+def test_only_chosen_clusters_are_explained_and_bad_ids_are_named() -> None:
+    a = analysis()
+    b = a.explain(clusters=[a.clusters[1].id])
+    assert [c.rationale is not None for c in b.clusters] == [False, True, False]
+    with pytest.raises(ValueError, match=r"clusters \[99\] do not exist"):
+        a.explain(clusters=[99])
+    with pytest.raises(TypeError, match="no model="):
+        a.explain(n_random=3)
+
+
+def test_singletons_read_as_standing_alone() -> None:
+    a = analysis()
+    strongest = float(((a.weights + a.weights.T) / 2).max())
+    b = a.recluster(threshold=strongest * 0.999).explain()  # almost every edge pruned
+    singles = [c for c in b.clusters if c.size == 1]
+    assert singles
+    for c in singles:
+        assert "stands on its own" in c.rationale
+        assert f"{pct(c.evidence['attention']['external'])}% of its attention goes to other tokens" in c.rationale
