@@ -3,12 +3,14 @@
 numpy only: this stage must not import torch. Each aggregation is a named
 function in :data:`AGGREGATIONS`; add your own with
 ``@AGGREGATIONS.register("name")``. Every function receives the full attention
-and keyword options and returns a ``[T, T]`` float array whose rows sum to ~1;
+and the keyword selections it declares (``layers``, ``heads``) and returns a ``[T, T]`` float array whose rows sum to ~1;
 :func:`aggregate` then drops excluded tokens (the sink) and renormalises rows.
 """
 
 from __future__ import annotations
 
+import inspect
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +26,12 @@ def _check_layers(att: Attention, layers: Sequence[int] | None) -> list[int]:
     n_layers = att.shape[0]
     if layers is None:
         return list(range(n_layers))
-    chosen = [int(x) for x in layers]
+    try:
+        chosen = [operator.index(x) for x in layers]
+    except TypeError:
+        raise ValueError(
+            f"layers={layers!r} must be a list of layer indices, e.g. layers=[4, 5]"
+        ) from None
     if not chosen:
         raise ValueError("layers=[] selects nothing; pass at least one layer index or None for all")
     bad = [x for x in chosen if not -n_layers <= x < n_layers]
@@ -55,7 +62,7 @@ def _check_heads(att: Attention, heads: Sequence[tuple[int, int]] | None) -> lis
 
 
 @AGGREGATIONS.register("mean")
-def mean(att: Attention, *, layers: Sequence[int] | None = None, **_: object) -> Matrix:
+def mean(att: Attention, *, layers: Sequence[int] | None = None) -> Matrix:
     """Mean over heads and layers (or over the chosen ``layers``)."""
     chosen = _check_layers(att, layers)
     total = np.zeros(att.shape[2:], dtype=np.float64)
@@ -65,7 +72,7 @@ def mean(att: Attention, *, layers: Sequence[int] | None = None, **_: object) ->
 
 
 @AGGREGATIONS.register("layers")
-def layers_mean(att: Attention, *, layers: Sequence[int] | None = None, **_: object) -> Matrix:
+def layers_mean(att: Attention, *, layers: Sequence[int] | None = None) -> Matrix:
     """Mean over all heads of the chosen ``layers`` (required)."""
     if layers is None:
         raise ValueError("aggregation='layers' needs layers=[...], e.g. layers=[4, 5]")
@@ -73,7 +80,7 @@ def layers_mean(att: Attention, *, layers: Sequence[int] | None = None, **_: obj
 
 
 @AGGREGATIONS.register("max")
-def maximum(att: Attention, *, layers: Sequence[int] | None = None, **_: object) -> Matrix:
+def maximum(att: Attention, *, layers: Sequence[int] | None = None) -> Matrix:
     """Element-wise maximum over heads and layers; rows renormalised afterwards."""
     chosen = _check_layers(att, layers)
     out = np.zeros(att.shape[2:], dtype=np.float64)
@@ -83,9 +90,7 @@ def maximum(att: Attention, *, layers: Sequence[int] | None = None, **_: object)
 
 
 @AGGREGATIONS.register("heads")
-def heads_mean(
-    att: Attention, *, heads: Sequence[tuple[int, int]] | None = None, **_: object
-) -> Matrix:
+def heads_mean(att: Attention, *, heads: Sequence[tuple[int, int]] | None = None) -> Matrix:
     """Mean of the chosen ``(layer, head)`` pairs."""
     chosen = _check_heads(att, heads)
     total = np.zeros(att.shape[2:], dtype=np.float64)
@@ -96,7 +101,7 @@ def heads_mean(
 
 @AGGREGATIONS.register("rollout")
 def rollout(
-    att: Attention, *, layers: Sequence[int] | None = None, residual: float = 0.5, **_: object
+    att: Attention, *, layers: Sequence[int] | None = None, residual: float = 0.5
 ) -> Matrix:
     """Attention rollout (Abnar & Zuidema 2020), residual-aware.
 
@@ -167,4 +172,14 @@ def aggregate(
         ``[T, T]`` float64; rows of kept tokens sum to 1, excluded rows are 0.
     """
     fn = AGGREGATIONS[name]
-    return renormalise(fn(att, layers=layers, heads=heads), exclude)
+    accepted = inspect.signature(fn).parameters
+    selection = {"layers": layers, "heads": heads}
+    for key, value in selection.items():
+        if value is not None and key not in accepted:
+            other = "'heads'" if key == "heads" else "'mean', 'max', 'layers' or 'rollout'"
+            raise ValueError(
+                f"aggregation={name!r} does not use {key}={value!r}; "
+                f"use aggregation={other} for a {key} selection, or drop {key}"
+            )
+    kwargs = {k: v for k, v in selection.items() if k in accepted}
+    return renormalise(fn(att, **kwargs), exclude)

@@ -114,6 +114,10 @@ class Sweep:
     labels: np.ndarray
     best: int
 
+    def __post_init__(self) -> None:
+        for name in ("thresholds", "modularity", "n_clusters", "stability", "labels"):
+            object.__setattr__(self, name, _readonly(getattr(self, name)))
+
     @property
     def auto_threshold(self) -> float:
         """The automatically chosen threshold."""
@@ -211,6 +215,10 @@ class Analysis:
     model: str | None = None
     notices: tuple[str, ...] = ()
     attentions: Attention | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("labels", "weights", "attentions"):
+            object.__setattr__(self, name, _readonly(getattr(self, name)))
 
     # ------------------------------------------------------------------ views
     @property
@@ -355,6 +363,15 @@ class Analysis:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # pragma: no cover - notebook only
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _readonly(array: np.ndarray | None) -> np.ndarray | None:
+    """A read-only view (the caller's own array stays writable), so a frozen result stays frozen."""
+    if array is None:
+        return None
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
 
 
 def _cluster_from_dict(d: Mapping[str, Any]) -> Cluster:

@@ -112,9 +112,9 @@ def infomap(adj: Matrix, *, seed: int = 0, **_: object) -> Labels:
         return np.arange(n, dtype=np.int32)
     im = im_module.Infomap(silent=True, two_level=True, seed=int(seed) + 1, num_trials=1)
     im.add_nodes(range(n))
-    im.add_links(zip(src[off].tolist(), dst[off].tolist(), w[off].tolist()))
-    im.run()
-    modules = im.get_modules()
+    im.add_links(zip(src.tolist(), dst.tolist(), w.tolist()))  # self-links: a coarsened node's inner flow
+    result = im.run()
+    modules = result.modules() if result is not None else im.get_modules()  # infomap >= 2.15 / older
     return np.array([modules.get(i, n + i) for i in range(n)], dtype=np.int64)
 
 

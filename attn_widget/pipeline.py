@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,10 @@ def _to_numpy(x: Any) -> np.ndarray:
 
 def as_tokens(tokens: Sequence[Any], n: int) -> tuple[Token, ...]:
     """Token strings (or :class:`Token`) → Tokens; their count must match the attention."""
+    if isinstance(tokens, str):
+        raise ValueError(
+            f"tokens={tokens[:40]!r} is one string; pass one string per token, e.g. tokenizer.tokenize(text)"
+        )
     out = tuple(t if isinstance(t, Token) else Token(text=str(t)) for t in tokens)
     if len(out) != n:
         raise ValueError(f"got {len(out)} tokens but the attention covers {n}; pass one token string per position")
@@ -107,20 +112,65 @@ def _bad_index(i: Any, n: int) -> int:
 
 
 def _check_threshold(threshold: Any, mode: str, sym: Matrix) -> float | None:
+    """``None`` for ``"auto"``, else the threshold as a float inside the mode's range."""
     if isinstance(threshold, str):
         if threshold != "auto":
             raise ValueError(f"threshold={threshold!r}: give a number or 'auto'")
         return None
+    if isinstance(threshold, bool):
+        raise ValueError(f"threshold={threshold!r}: give a number or 'auto'")
     try:
         value = float(threshold)
     except (TypeError, ValueError):
         raise ValueError(f"threshold={threshold!r}: give a number or 'auto'") from None
     lo, hi = _graph.threshold_range(sym, mode)
-    if not np.isfinite(value) or value < 0 or (mode == "mass" and value > 1):
-        raise ValueError(
-            f"threshold={threshold!r} is outside [{lo:g}, {hi:g}] for threshold_mode={mode!r}"
-            + (" (a share of each token's attention)" if mode == "mass" else "")
+    if not np.isfinite(value) or value < lo or value > hi * (1 + 1e-6):
+        unit = (
+            " (a share of each token's attention)"
+            if mode == "mass"
+            else " (above the strongest edge no edge is kept)"
         )
+        raise ValueError(
+            f"threshold={threshold!r} is outside [{lo:g}, {hi:g}] for threshold_mode={mode!r}{unit}; "
+            "pick a value in that range or threshold='auto'"
+        )
+    return value
+
+
+def _as_layers(layers: Any) -> tuple[int, ...] | None:
+    if layers is None:
+        return None
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+        raise ValueError(f"layers={layers!r} must be a list of layer indices, e.g. layers=[4, 5]")
+    try:
+        return tuple(operator.index(x) for x in layers)
+    except TypeError:
+        raise ValueError(f"layers={layers!r} must be a list of layer indices, e.g. layers=[4, 5]") from None
+
+
+def _as_heads(heads: Any) -> tuple[tuple[int, int], ...] | None:
+    if heads is None:
+        return None
+    example = "e.g. heads=[(5, 1), (6, 9)]"
+    if isinstance(heads, (str, bytes)) or not isinstance(heads, Iterable):
+        raise ValueError(f"heads={heads!r} must be a list of (layer, head) pairs, {example}")
+    out = []
+    for pair in heads:
+        try:
+            layer, head = (operator.index(v) for v in pair)
+        except (TypeError, ValueError):
+            raise ValueError(f"head {pair!r} is not a (layer, head) pair of integers; {example}") from None
+        out.append((layer, head))
+    return tuple(out)
+
+
+def _as_seed(seed: Any) -> int:
+    try:
+        value = operator.index(seed)
+    except TypeError:
+        raise ValueError(f"seed={seed!r} must be an integer, e.g. seed=0") from None
+    if not 0 <= value < 2**31:
+        raise ValueError(f"seed={seed!r} must be in [0, 2**31)")
     return value
 
 
@@ -250,6 +300,9 @@ def analyze_attention(
     -------
     Analysis
     """
+    _aggregate.AGGREGATIONS[aggregation]  # unknown names fail before any work, listing the choices
+    _cluster.METHODS[method]
+    _graph.THRESHOLDS[threshold_mode]
     att = as_attention(attentions)
     n = att.shape[2]
     toks = as_tokens(tokens, n)
@@ -257,12 +310,11 @@ def analyze_attention(
         aggregation=aggregation,
         method=method,
         threshold_mode=threshold_mode,
-        seed=int(seed),
-        layers=None if layers is None else tuple(int(x) for x in layers),
-        heads=None if heads is None else tuple((int(a), int(b)) for a, b in heads),
+        seed=_as_seed(seed),
+        layers=_as_layers(layers),
+        heads=_as_heads(heads),
         exclude=_check_exclude(exclude, n),
     )
-    _aggregate.AGGREGATIONS[aggregation]  # unknown names fail before any work
     return build(
         text=text,
         tokens=toks,
@@ -289,12 +341,12 @@ def recluster(analysis: Analysis, **changes: Any) -> Analysis:
     n = len(analysis.tokens)
     if "exclude" in changes:
         changes["exclude"] = _check_exclude(changes["exclude"], n)
-    if "layers" in changes and changes["layers"] is not None:
-        changes["layers"] = tuple(int(x) for x in changes["layers"])
-    if "heads" in changes and changes["heads"] is not None:
-        changes["heads"] = tuple((int(a), int(b)) for a, b in changes["heads"])
+    if "layers" in changes:
+        changes["layers"] = _as_layers(changes["layers"])
+    if "heads" in changes:
+        changes["heads"] = _as_heads(changes["heads"])
     if "seed" in changes:
-        changes["seed"] = int(changes["seed"])
+        changes["seed"] = _as_seed(changes["seed"])
     new = _replace(opts, **changes)
     reaggregate = any(getattr(new, k) != getattr(opts, k) for k in _NEEDS_ATTENTION)
     if reaggregate and analysis.attentions is None:

@@ -1,0 +1,101 @@
+"""The token graph: symmetrising, both threshold modes, the grid, modularity, the plateau choice."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from networkx.algorithms.community import modularity as nx_modularity
+from sklearn.metrics import adjusted_rand_score
+
+from attn_widget import graph
+
+
+def random_weights(n: int = 12, seed: int = 0) -> np.ndarray:
+    w = np.random.default_rng(seed).random((n, n))
+    return w / w.sum(1, keepdims=True)
+
+
+def test_symmetrise_averages_both_directions_and_drops_self_loops():
+    w = np.array([[0.5, 0.5, 0.0], [0.2, 0.2, 0.6], [1.0, 0.0, 0.0]])
+    s = graph.symmetrise(w)
+    np.testing.assert_allclose(s, [[0, 0.35, 0.5], [0.35, 0, 0.3], [0.5, 0.3, 0]])
+
+
+def test_absolute_threshold_keeps_exactly_the_edges_at_or_above_it():
+    w = random_weights()
+    s = graph.symmetrise(w)
+    adj = graph.prune(w, s, "absolute", 0.08)
+    assert np.array_equal(adj > 0, s >= 0.08)
+    np.testing.assert_array_equal(adj[adj > 0], s[s >= 0.08])
+
+
+def test_mass_threshold_keeps_each_tokens_strongest_edges_until_the_share_is_covered():
+    # token 0 gives 60% / 30% / 10% of its (non-self) attention to tokens 1, 2, 3
+    w = np.array([[0.0, 0.6, 0.3, 0.1], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]], dtype=float)
+    s = graph.symmetrise(w)
+    assert not graph.prune(w, s, "mass", 0.0).any()
+    kept = graph.prune(w, s, "mass", 0.5) > 0
+    assert kept[0, 1] and kept[0, 2] and kept[0, 3]  # each of 1, 2, 3 keeps its only edge, to 0
+    w[1:] = [[0, 0, 0.5, 0.5], [0.5, 0, 0, 0.5], [0.2, 0.8, 0, 0]]
+    s = graph.symmetrise(w)
+    half = graph.prune(w, s, "mass", 0.5) > 0
+    assert half[0, 1] and not half[0, 3]  # 0 stops after its 60% edge; 3 covers 50% with its 80% edge
+    assert (graph.prune(w, s, "mass", 1.0) > 0).sum() == (s > 0).sum()
+
+
+@pytest.mark.parametrize("mode", ["absolute", "mass"])
+def test_graphs_of_one_mode_are_nested_and_edge_counts_are_exact(mode):
+    w = random_weights(20)
+    s = graph.symmetrise(w)
+    pruner = graph.THRESHOLDS[mode](w, s)
+    grid = graph.threshold_grid(w, s, mode)
+    graphs = [pruner.prune(t) > 0 for t in grid]
+    for g, t in zip(graphs, grid):
+        assert pruner.n_edges(t) == g.sum() // 2
+    denser_first = sorted(graphs, key=lambda g: -g.sum())
+    for big, small in zip(denser_first, denser_first[1:]):
+        assert not (small & ~big).any()
+
+
+def test_absolute_grid_runs_from_a_fallen_apart_graph_to_every_edge():
+    w = random_weights(40)
+    s = graph.symmetrise(w)
+    grid = graph.threshold_grid(w, s, "absolute")
+    assert np.all(np.diff(grid) > 0) and len(grid) == graph.GRID_SIZE
+    pruner = graph.THRESHOLDS["absolute"](w, s)
+    assert pruner.n_edges(grid[0]) == 40 * 39 // 2  # lowest value keeps every edge
+    assert pruner.n_edges(grid[-1]) == 40  # highest: mean degree 2
+
+
+def test_modularity_matches_networkx_and_ignores_excluded_tokens():
+    w = random_weights(15, seed=3)
+    w[0] = 0
+    w[:, 0] = 0
+    s = graph.symmetrise(w)
+    labels = np.random.default_rng(1).integers(0, 4, 15)
+    labels[0] = -1
+    g = nx.from_numpy_array(s)
+    g.remove_node(0)
+    communities = [set(np.flatnonzero(labels == c).tolist()) for c in np.unique(labels[1:])]
+    assert graph.modularity(s, labels) == pytest.approx(nx_modularity(g, communities, weight="weight"))
+
+
+def test_adjusted_rand_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a, b = rng.integers(0, 4, 30), rng.integers(0, 5, 30)
+        assert graph.adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b))
+    assert graph.adjusted_rand(a, a + 7) == 1.0
+
+
+def test_choose_prefers_the_widest_stable_plateau_among_good_partitions():
+    thresholds = np.arange(7.0)
+    two = np.array([0, 0, 0, 1, 1, 1])
+    three = np.array([0, 0, 1, 1, 2, 2])
+    six = np.arange(6)
+    labels = np.stack([three, two, two, two, two, six, six])
+    scores = np.array([0.52, 0.50, 0.50, 0.51, 0.50, 0.0, 0.0])
+    assert graph.choose(thresholds, scores, labels) == 3  # widest plateau, its best value
+    scores[0] = 0.9  # a much better lone partition beats the plateau (not within 10%)
+    assert graph.choose(thresholds, scores, labels) == 0
