@@ -51,7 +51,8 @@ def test_summary_is_participant_level_mean_and_t_interval(data: tuple[Study, pd.
 def test_planted_effect_is_found_in_every_measure(data: tuple[Study, pd.DataFrame]) -> None:
     _, df = data
     table = st.compare(df).set_index("measure")
-    assert (table.p_value < 0.05).all(), table
+    assert (table.p_holm < 0.05).all(), table
+    assert (table.p_holm >= table.p_value).all()
     for m in ("clarity", "usefulness", "trust", "accuracy"):
         assert table.loc[m, "mean_a"] > table.loc[m, "mean_b"]
         assert table.loc[m, "r"] > 0
@@ -82,6 +83,11 @@ def test_paired_needs_both_conditions(data: tuple[Study, pd.DataFrame]) -> None:
         st.paired(df, "trust", a="explanations", b="nope")
     with pytest.raises(ValueError, match="unknown study measure 'speed'"):
         st.summarize(df, ["speed"])
+
+
+def test_holm_adjustment() -> None:
+    assert st.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    assert st.holm([0.5, 0.9]).tolist() == pytest.approx([1.0, 1.0])
 
 
 def test_mean_ci_small_samples() -> None:

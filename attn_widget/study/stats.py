@@ -136,10 +136,22 @@ def paired(df: pd.DataFrame, measure: str, a: str = "explanations", b: str = "be
 
 
 def compare(df: pd.DataFrame, a: str = "explanations", b: str = "bertviz_only") -> pd.DataFrame:
-    """:func:`paired` for every measure, one row each."""
+    """:func:`paired` for every measure, one row each, with Holm-adjusted p-values (``p_holm``)."""
     import pandas as pd
 
-    return pd.DataFrame([paired(df, m, a, b).to_dict() for m in MEASURES.names()])
+    table = pd.DataFrame([paired(df, m, a, b).to_dict() for m in MEASURES.names()])
+    table["p_holm"] = holm(table.p_value.to_numpy())
+    return table
+
+
+def holm(p: Any) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (family-wise error over several measures)."""
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    out = np.empty_like(p)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
 
 
 def plot(summary: pd.DataFrame) -> Any:
