@@ -54,7 +54,7 @@ _CSP = (
 )
 _STYLE = (
     "body{background:#fff;color:#111;margin:8px;font:13px 'Helvetica Neue',Helvetica,Arial,sans-serif}"
-    ".attn-note{margin:0 0 8px;color:#444}"
+    ".attn-note{margin:0 0 8px;color:#444}#vis svg{overflow:visible}"
 )
 _CDN_TAG = re.compile(r'<script src="https?://[^"]*require[^"]*"></script>')
 _CDN_CONFIG = re.compile(r"require\.config\(\{\s*paths:\s*\{[^{}]*\}\s*\}\);")
@@ -220,7 +220,7 @@ def render(
                      squeezed or (k, m) != (min(int(max_tokens), n), min(int(max_layers), len(by_layer))))
         texts = [_visible(analysis.tokens[i].text) for i in shown]
         sub = att[:, :, shown][:, :, :, shown]
-        page = _document(draw(sub, texts, shown_layers, head_ids, by_layer[0]), note)
+        page = _document(draw(sub, texts, shown_layers, head_ids, by_layer[0]), note, _room(texts))
         size = len(page.encode("utf-8"))
         if size <= max_bytes:
             break
@@ -328,7 +328,13 @@ def _visible(text: str) -> str:
     return out if out.strip() else out.replace(" ", "\u2423") or "\u2205"
 
 
-def _document(bertviz_html: str, note: str) -> str:
+def _room(texts: list[str]) -> int:
+    """Pixels to add on the left so BertViz's right-aligned token column (~100 px wide) is not
+    clipped by long tokens (~9 px per character at its 15 px font), at most 600."""
+    return int(min(600, max(0, 9 * max(map(len, texts)) - 100)))
+
+
+def _document(bertviz_html: str, note: str, room: int = 0) -> str:
     """BertViz's output made offline and safe, inside one complete HTML page."""
     page, count = _CDN_TAG.subn("", bertviz_html)
     page, count2 = _CDN_CONFIG.subn("/* d3 and jquery are inlined above (attn_widget.drilldown) */", page)
@@ -353,7 +359,7 @@ def _document(bertviz_html: str, note: str) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         "<title>Attention heads (BertViz)</title>\n"
-        f"<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<style>{_STYLE}#vis{{padding-left:{room}px}}</style>\n</head>\n<body>\n"
         f'<p class="attn-note">{_html.escape(note)}</p>\n{scripts}{page}\n</body>\n</html>\n'
     )
 

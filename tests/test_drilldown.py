@@ -288,6 +288,10 @@ def test_browser_draws_bertviz_offline(a128: Analysis, view: str, tmp_path: Path
             if view == "head":
                 assert frame.locator("svg line").count() > 1000  # attention arcs, one per head x pair
                 assert frame.locator("#layer option").all_text_contents() == [str(x) for x in d.layers]
+                lefts = frame.locator("svg g#left text").evaluate_all(
+                    "els => els.map(e => e.getBoundingClientRect().left)"
+                )
+                assert min(lefts) >= 0  # long (hostile) tokens are not clipped at the left edge
             else:
                 # one thumbnail per layer x head
                 assert frame.locator("svg rect.attn_background").count() == len(d.layers) * len(d.heads)
