@@ -122,7 +122,11 @@ def _shares(w: np.ndarray, members: np.ndarray) -> dict[str, float]:
     total = max(rows.sum(), 1e-12)
     own = w[members, members].sum()
     inside = rows[:, members].sum() - own
-    return {"internal": _r(inside / total), "self": _r(own / total), "external": _r(1 - (inside + own) / total)}
+    return {
+        "internal": _r(inside / total),
+        "self": _r(own / total),
+        "external": _r(1 - (inside + own) / total),
+    }
 
 
 def _edges(w: np.ndarray, members: np.ndarray) -> list[dict[str, Any]]:
@@ -166,14 +170,16 @@ def _heads(
     heads = []
     for flat in np.argsort(-share, axis=None, kind="stable")[:TOP_HEADS].tolist():
         layer, head = divmod(flat, att.shape[1])
-        heads.append({
-            "layer": layer,
-            "head": head,
-            "share": _r(share[layer, head]),
-            "lift": _r(share[layer, head] * n_heads),
-            "inside": _r(mass[layer, head] / k),
-            "roles": report.roles(layer, head) if report is not None else [],
-        })
+        heads.append(
+            {
+                "layer": layer,
+                "head": head,
+                "share": _r(share[layer, head]),
+                "lift": _r(share[layer, head] * n_heads),
+                "inside": _r(mass[layer, head] / k),
+                "roles": report.roles(layer, head) if report is not None else [],
+            }
+        )
     per_layer = share.sum(axis=1)
     layers = [
         {"layer": int(lay), "share": _r(per_layer[lay])}
@@ -216,16 +222,16 @@ STOPWORDS = frozenset(
     """a an the and or but if then so of to in on at by for with from as into onto about over under
     is are was were be been being am do does did have has had will would can could should may might
     must shall this that these those there here not no nor than too very just only also such what
-    which who whom whose when where why how all any both each few more most other some own same""".split()
+    which who whom whose when where why how all any both each few more most other some own same""".split()  # noqa: SIM905 (a word list reads best as one string)
 )
 PRONOUNS = frozenset(
     """i me my mine myself you your yours yourself yourselves he him his himself she her hers herself
     it its itself we us our ours ourselves they them their theirs themselves one someone something
-    anyone anything everyone everything nobody nothing this that these those who whom whose which""".split()
+    anyone anything everyone everything nobody nothing this that these those who whom whose which""".split()  # noqa: SIM905 (a word list reads best as one string)
 )
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d+)*|\d*\.\d+)(%|st|nd|rd|th)?$")
 _NUMBER_WORDS = frozenset(
-    "zero one two three four five six seven eight nine ten eleven twelve hundred thousand million".split()
+    "zero one two three four five six seven eight nine ten eleven twelve hundred thousand million".split()  # noqa: SIM905 (a word list reads best as one string)
 )
 
 
@@ -245,8 +251,12 @@ def word_ids(tokens: Sequence[Token]) -> list[int]:
     prev: Token | None = None
     for t in tokens:
         bare = _bare(t.text)
-        joined = prev is not None and not t.special and not prev.special and bare.isalnum() and (
-            _bare(prev.text).isalnum()
+        joined = (
+            prev is not None
+            and not t.special
+            and not prev.special
+            and bare.isalnum()
+            and (_bare(prev.text).isalnum())
         )
         if joined and prev is not None:
             if t.start is not None and prev.end is not None:

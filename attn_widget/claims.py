@@ -41,7 +41,7 @@ CHECKS: Registry[Check] = Registry("claim type")
 
 def pct(share: float) -> int:
     """A share in [0, 1] as the whole percent shown to the reader."""
-    return int(round(float(share) * 100))
+    return round(float(share) * 100)
 
 
 def score2(score: float) -> float:
@@ -65,7 +65,7 @@ def _member(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None
     texts = _texts(evidence)
     if len(claim["tokens"]) != len(claim["texts"]):
         return "tokens and texts differ in length"
-    for i, text in zip(claim["tokens"], claim["texts"]):
+    for i, text in zip(claim["tokens"], claim["texts"], strict=True):
         if i not in texts:
             return f"token {i} ({text!r}) is not in cluster {evidence['cluster']}"
         if texts[i] != text:
@@ -168,7 +168,9 @@ def check(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
         return f"malformed {kind} claim ({type(err).__name__}: {err})"
 
 
-def verify(claims: Iterable[Mapping[str, Any]], evidence: Mapping[str, Any]) -> tuple[list[Claim], list[Claim]]:
+def verify(
+    claims: Iterable[Mapping[str, Any]], evidence: Mapping[str, Any]
+) -> tuple[list[Claim], list[Claim]]:
     """Split ``claims`` into those that hold and those that do not.
 
     Each dropped claim is logged at WARNING level on ``attn_widget.claims`` and
@@ -195,7 +197,7 @@ _VOCABULARY = frozenset(
     """attention group groups token tokens head heads layer layers link links text word words model
     share strongest internal external inside outside carried carry carries each other rest pattern
     patterns parallel score role roles first sink previous duplicate induction broad self stretch
-    scattered pronoun pronouns number numbers punctuation capitalised repeated pieces""".split()
+    scattered pronoun pronouns number numbers punctuation capitalised repeated pieces""".split()  # noqa: SIM905 (a word list reads best as one string)
 )
 _ROLE_WORDS = {
     "previous-token": ("previous-token", "previous token"),
@@ -250,7 +252,11 @@ def check_text(
     allowed_words |= {w.lower() for w in _WORD.findall(reference + " " + " ".join(GLOSSES.values()))}
     for groups in _QUOTED.findall(text):
         quoted = next(g for g in groups if g).strip().lower()
-        if quoted and quoted not in ok["texts"] and not all(w in allowed_words for w in _WORD.findall(quoted)):
+        if (
+            quoted
+            and quoted not in ok["texts"]
+            and not all(w in allowed_words for w in _WORD.findall(quoted))
+        ):
             problems.append(f"mentions {quoted!r}, which is not a token of this group or its evidence")
     foreign = {w.lower() for w in input_words} - allowed_words
     for word in sorted({w.lower() for w in _WORD.findall(text)} & foreign):

@@ -81,7 +81,9 @@ def random_sets(
     return out
 
 
-def knockout_mask(n: int, members: Sequence[int], protected: Sequence[int] = (), *, causal: bool = True) -> np.ndarray:
+def knockout_mask(
+    n: int, members: Sequence[int], protected: Sequence[int] = (), *, causal: bool = True
+) -> np.ndarray:
     """``[n, n]`` bool: which query (row) may attend to which key (column) with ``members`` cut off.
 
     Pairs between ``members`` and the other tokens are removed both ways; the
@@ -132,7 +134,9 @@ class _Runner:
         m = (p + q) / 2
 
         def kl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            return np.where(a > 0, a * np.log2(np.clip(a, 1e-300, None) / np.clip(b, 1e-300, None)), 0).sum(-1)
+            return np.where(a > 0, a * np.log2(np.clip(a, 1e-300, None) / np.clip(b, 1e-300, None)), 0).sum(
+                -1
+            )
 
         return np.clip((kl(p, m) + kl(q, m)) / 2, 0.0, 1.0)
 
@@ -142,7 +146,9 @@ class _Runner:
     def _run(self, seqs: list[list[int]], masks: Any = None) -> np.ndarray:
         outs = []
         for s in range(0, len(seqs), self.batch):
-            outs.append(self.readout(seqs[s:s + self.batch], None if masks is None else masks[s:s + self.batch]))
+            outs.append(
+                self.readout(seqs[s : s + self.batch], None if masks is None else masks[s : s + self.batch])
+            )
             self.passes += 1
         return np.concatenate(outs)
 
@@ -182,8 +188,13 @@ def _summary(score: float, baseline: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def score_cluster(runner: _Runner, members: Sequence[int], randoms: list[tuple[int, ...]],
-                  null: float, tick: Callable[[str], None]) -> dict[str, Any]:
+def score_cluster(
+    runner: _Runner,
+    members: Sequence[int],
+    randoms: list[tuple[int, ...]],
+    null: float,
+    tick: Callable[[str], None],
+) -> dict[str, Any]:
     """All four metrics for ``members`` (row 0) and ``randoms`` (the baseline)."""
     sets = [tuple(members), *randoms]
     raw: dict[str, np.ndarray] = {}
@@ -253,8 +264,10 @@ def faithfulness(
     """
     ids = [t.id for t in analysis.tokens]
     if any(i is None for i in ids):
-        raise ValueError("faithfulness needs token ids (Token.id); this analysis has none (made from token "
-                         "strings?). Use attn_widget.analyze(text, model) or pass Token(text, id=...) objects")
+        raise ValueError(
+            "faithfulness needs token ids (Token.id); this analysis has none (made from token "
+            "strings?). Use attn_widget.analyze(text, model) or pass Token(text, id=...) objects"
+        )
     if model is None:
         if not analysis.model:
             raise ValueError("faithfulness needs the model: pass model=... (the analysis does not name one)")
@@ -263,7 +276,9 @@ def faithfulness(
         model, loaded_tokenizer = load(analysis.model)
         tokenizer = tokenizer if tokenizer is not None else loaded_tokenizer
     protected = sorted(set(analysis.excluded) | {i for i, t in enumerate(analysis.tokens) if t.special})
-    wanted = [c for c in analysis.clusters if (c.id in clusters if clusters is not None else c.size >= min_size)]
+    wanted = [
+        c for c in analysis.clusters if (c.id in clusters if clusters is not None else c.size >= min_size)
+    ]
     if clusters is not None and len(wanted) != len(set(clusters)):
         raise ValueError(f"clusters {sorted(set(clusters) - {c.id for c in wanted})} do not exist")
     total, done = len(wanted) * 3, 0
@@ -301,10 +316,21 @@ def faithfulness(
     return dataclasses.replace(analysis, clusters=tuple(out))
 
 
-def _score(runner: _Runner, members: list[int], candidates: list[int], n_random: int, seed: int,
-           null: float, tick: Callable[[str], None], tokenizer: Any) -> dict[str, Any]:
-    base = {"n_random": 0, "output": "next-token distribution" if runner.causal else "sentence embedding",
-            "target": _token_text(tokenizer, runner.target)}
+def _score(
+    runner: _Runner,
+    members: list[int],
+    candidates: list[int],
+    n_random: int,
+    seed: int,
+    null: float,
+    tick: Callable[[str], None],
+    tokenizer: Any,
+) -> dict[str, Any]:
+    base = {
+        "n_random": 0,
+        "output": "next-token distribution" if runner.causal else "sentence embedding",
+        "target": _token_text(tokenizer, runner.target),
+    }
     if not members or len(members) >= len(candidates):
         for _ in range(3):
             tick("skipped")

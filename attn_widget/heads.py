@@ -124,7 +124,7 @@ class HeadReport:
         return {
             "scores": {r: np.round(v, 4).tolist() for r, v in self.scores.items()},
             "chance": {r: np.round(v, 4).tolist() for r, v in self.chance.items()},
-            "labels": {f"{l}.{h}": self.roles(l, h) for l, h in self.labels},
+            "labels": {f"{la}.{h}": self.roles(la, h) for la, h in self.labels},
         }
 
 

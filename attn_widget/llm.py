@@ -21,14 +21,11 @@ or a plain function ``prompt -> str``):
 from __future__ import annotations
 
 import json
-import re
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._registry import Registry
-from .claims import pct, score2
-from .heads import GLOSSES
 
 BACKENDS: Registry[Callable[..., Any]] = Registry("language-model backend")
 """Backend name → factory taking keyword options."""
@@ -69,10 +66,14 @@ class TransformersBackend:
         enc = self.tokenizer(chat, return_tensors="pt", add_special_tokens=False)
         with torch.no_grad():
             out = self.model.generate(
-                **enc, max_new_tokens=self.max_new_tokens, do_sample=False,
+                **enc,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
             )
-        return str(self.tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)).strip()
+        return str(
+            self.tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        ).strip()
 
 
 class OpenAIBackend:
@@ -92,26 +93,38 @@ class OpenAIBackend:
 
     name = "openai"
 
-    def __init__(self, base_url: str, model: str = "default", api_key: str | None = None,
-                 timeout: float = 30.0, max_tokens: int = 120) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str = "default",
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        max_tokens: int = 120,
+    ) -> None:
         if not base_url or not str(base_url).startswith(("http://", "https://")):
             raise ValueError(f"base_url={base_url!r}: give the endpoint, e.g. 'http://127.0.0.1:8000/v1'")
         self.url = str(base_url).rstrip("/") + "/chat/completions"
         self.model, self.api_key, self.timeout, self.max_tokens = model, api_key, timeout, max_tokens
 
     def complete(self, prompt: str) -> str:
-        body = {"model": self.model, "temperature": 0, "max_tokens": self.max_tokens,
-                "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]}
+        body = {
+            "model": self.model,
+            "temperature": 0,
+            "max_tokens": self.max_tokens,
+            "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
+        }
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         req = urllib.request.Request(self.url, json.dumps(body).encode(), headers, method="POST")
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (user-configured URL)
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
             reply = json.loads(resp.read().decode("utf-8"))
         try:
             return str(reply["choices"][0]["message"]["content"]).strip()
         except (KeyError, IndexError, TypeError):
-            raise ValueError(f"{self.url} did not answer like an OpenAI chat endpoint: {str(reply)[:200]}") from None
+            raise ValueError(
+                f"{self.url} did not answer like an OpenAI chat endpoint: {str(reply)[:200]}"
+            ) from None
 
 
 class FunctionBackend:
@@ -125,7 +138,7 @@ class FunctionBackend:
 
 
 def load_smollm2() -> tuple[Any, Any]:
-    """SmolLM2-135M-Instruct (model, tokenizer), loaded once per process by :func:`attn_widget.models.load`."""
+    """SmolLM2-135M-Instruct (model, tokenizer), loaded once per process by :func:`.models.load`."""
     from .models import load
 
     return load("smollm2")
@@ -145,13 +158,16 @@ def smollm2(max_new_tokens: int = 80) -> TransformersBackend:
 
 
 def as_backend(backend: Any) -> Any:
-    """``None``, a name in :data:`BACKENDS`, a ``(name, options)`` pair, an object with ``complete``, or a function."""
+    """A backend from ``None``, a name in :data:`BACKENDS`, a ``(name, options)`` pair,
+    an object with ``complete``, or a function ``prompt -> str``."""
     if backend is None:
         return None
     if isinstance(backend, str):
         if backend in ("openai", "transformers"):
             need = "base_url" if backend == "openai" else "model and tokenizer"
-            raise ValueError(f"backend={backend!r} needs options: pass ({backend!r}, {{...}}) with its {need}")
+            raise ValueError(
+                f"backend={backend!r} needs options: pass ({backend!r}, {{...}}) with its {need}"
+            )
         return BACKENDS[backend]()
     if isinstance(backend, tuple) and len(backend) == 2 and isinstance(backend[0], str):
         return BACKENDS[backend[0]](**dict(backend[1]))
@@ -159,8 +175,10 @@ def as_backend(backend: Any) -> Any:
         return backend
     if callable(backend):
         return FunctionBackend(backend)
-    raise TypeError(f"backend={backend!r}: give a name ({', '.join(BACKENDS)}), an object with .complete(), "
-                    "or a function prompt -> str")
+    raise TypeError(
+        f"backend={backend!r}: give a name ({', '.join(BACKENDS)}), an object with .complete(), "
+        "or a function prompt -> str"
+    )
 
 
 def polish(
@@ -188,6 +206,8 @@ def polish(
     if not problems:
         return answer, {**record, "source": "language model"}, None
     record["source"] = "grounded (language-model text rejected)"
-    notice = (f"cluster {evidence['cluster']}: the {name} rationale was rejected ({problems[0]}); "
-              "showing the text built from the evidence")
+    notice = (
+        f"cluster {evidence['cluster']}: the {name} rationale was rejected ({problems[0]}); "
+        "showing the text built from the evidence"
+    )
     return text, record, notice

@@ -50,8 +50,11 @@ def show(text: str) -> str:
 def _member_claim(evidence: Mapping[str, Any]) -> Claim:
     toks = evidence["tokens"][:MAX_LISTED]
     return {
-        "type": "member", "field": "tokens", "sentence": 0,
-        "tokens": [t["index"] for t in toks], "texts": [t["text"] for t in toks],
+        "type": "member",
+        "field": "tokens",
+        "sentence": 0,
+        "tokens": [t["index"] for t in toks],
+        "texts": [t["text"] for t in toks],
         "text": "tokens: " + ", ".join(f"{show(t['text'])} (#{t['index']})" for t in toks),
     }
 
@@ -62,47 +65,109 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
     att = evidence["attention"]
     claims: list[Claim] = [
         _member_claim(evidence),
-        {"type": "layout", "field": "contiguous", "sentence": 0, "contiguous": evidence["contiguous"],
-         "first": first, "last": last,
-         "text": f"tokens {first}-{last}, " + ("one stretch of text" if evidence["contiguous"] else "scattered")},
+        {
+            "type": "layout",
+            "field": "contiguous",
+            "sentence": 0,
+            "contiguous": evidence["contiguous"],
+            "first": first,
+            "last": last,
+            "text": f"tokens {first}-{last}, "
+            + ("one stretch of text" if evidence["contiguous"] else "scattered"),
+        },
     ]
     span = evidence["spans"][0]["text"]
     if evidence["contiguous"] and evidence["size"] > 1 and span.strip() and len(span) <= MAX_SPAN:
         claims[1]["span"] = span
-    for key, what in (("internal", "to each other"), ("self", "to each token itself"),
-                      ("external", "to the rest of the text")):
-        claims.append({"type": "share", "field": f"attention.{key}", "sentence": 0, "key": key,
-                       "percent": pct(att[key]), "text": f"{pct(att[key])}% of their attention goes {what}"})
+    for key, what in (
+        ("internal", "to each other"),
+        ("self", "to each token itself"),
+        ("external", "to the rest of the text"),
+    ):
+        claims.append(
+            {
+                "type": "share",
+                "field": f"attention.{key}",
+                "sentence": 0,
+                "key": key,
+                "percent": pct(att[key]),
+                "text": f"{pct(att[key])}% of their attention goes {what}",
+            }
+        )
     for cls in ("pronoun", "number", "same_word", "capitalised", "punctuation"):
         found = evidence["lexical"][cls]
         idx = [i for g in found for i in g] if cls == "same_word" else list(found)
         if idx and len(idx) < evidence["size"]:  # a class that covers everything says nothing
             texts = [_text(evidence, i) for i in idx]
-            claims.append({"type": "lexical", "field": f"lexical.{cls}", "sentence": 0, "class": cls,
-                           "tokens": idx, "texts": texts,
-                           "text": f"{cls}: " + ", ".join(show(t) for t in texts)})
+            claims.append(
+                {
+                    "type": "lexical",
+                    "field": f"lexical.{cls}",
+                    "sentence": 0,
+                    "class": cls,
+                    "tokens": idx,
+                    "texts": texts,
+                    "text": f"{cls}: " + ", ".join(show(t) for t in texts),
+                }
+            )
             break
     if evidence["edges"]:
         e = evidence["edges"][0]
         src, dst = _text(evidence, e["from"]), _text(evidence, e["to"])
-        claims.append({"type": "edge", "field": "edges", "sentence": 1, "from": e["from"], "to": e["to"],
-                       "from_text": src, "to_text": dst, "percent": pct(e["weight"]),
-                       "text": f"{show(src)} → {show(dst)}: {pct(e['weight'])}% of {show(src)}'s attention"})
+        claims.append(
+            {
+                "type": "edge",
+                "field": "edges",
+                "sentence": 1,
+                "from": e["from"],
+                "to": e["to"],
+                "from_text": src,
+                "to_text": dst,
+                "percent": pct(e["weight"]),
+                "text": f"{show(src)} → {show(dst)}: {pct(e['weight'])}% of {show(src)}'s attention",
+            }
+        )
     for h in [h for h in evidence["heads"] if h["lift"] >= HEAD_LIFT][:2]:
         name = f"{h['layer']}.{h['head']}"
         average = pct(1 / evidence["n_heads"])
-        claims.append({"type": "head", "field": "heads", "sentence": 1, "layer": h["layer"], "head": h["head"],
-                       "percent": pct(h["share"]), "average": average,
-                       "text": f"head {name} carries {pct(h['share'])}% of the group's internal attention "
-                       f"(an average head: {average}%)"})
+        claims.append(
+            {
+                "type": "head",
+                "field": "heads",
+                "sentence": 1,
+                "layer": h["layer"],
+                "head": h["head"],
+                "percent": pct(h["share"]),
+                "average": average,
+                "text": f"head {name} carries {pct(h['share'])}% of the group's internal attention "
+                f"(an average head: {average}%)",
+            }
+        )
         for r in h["roles"][:1]:
-            claims.append({"type": "role", "field": "heads.roles", "sentence": 1, "layer": h["layer"],
-                           "head": h["head"], "role": r["role"], "score": score2(r["score"]),
-                           "text": f"head {name}: {r['role']} (score {score2(r['score']):.2f})"})
+            claims.append(
+                {
+                    "type": "role",
+                    "field": "heads.roles",
+                    "sentence": 1,
+                    "layer": h["layer"],
+                    "head": h["head"],
+                    "role": r["role"],
+                    "score": score2(r["score"]),
+                    "text": f"head {name}: {r['role']} (score {score2(r['score']):.2f})",
+                }
+            )
     if evidence["outside"] and not evidence["edges"]:
         o = evidence["outside"][0]
-        claims.append({"type": "outside", "field": "outside", "sentence": 1, "token": o["token"],
-                       "text": o["text"], "percent": pct(o["share"])})
+        claims.append(
+            {
+                "type": "outside",
+                "field": "outside",
+                "sentence": 1,
+                "token": o["token"],
+                "text": o["text"],
+                "percent": pct(o["share"]),
+            }
+        )
     return claims
 
 
@@ -137,7 +202,9 @@ def _first_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str
     subject = _join(names)
     if "layout" in by:
         lay = by["layout"][0]
-        where = f"tokens {lay['first']}–{lay['last']}" if lay["first"] != lay["last"] else f"token {lay['first']}"
+        where = (
+            f"tokens {lay['first']}–{lay['last']}" if lay["first"] != lay["last"] else f"token {lay['first']}"
+        )
         if "span" in lay:
             subject = f"The words {show(lay['span'])} ({where})"
         else:
@@ -169,8 +236,10 @@ def _second_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
     text = ""
     if "edge" in by:
         e = by["edge"][0]
-        text = (f"The strongest link: {show(e['from_text'])} puts {e['percent']}% of its attention on "
-                f"{show(e['to_text'])}")
+        text = (
+            f"The strongest link: {show(e['from_text'])} puts {e['percent']}% of its attention on "
+            f"{show(e['to_text'])}"
+        )
     elif "outside" in by:
         o = by["outside"][0]
         text = f"Outside the group, it looks most at {show(o['text'])} ({o['percent']}% of its attention)"
@@ -179,9 +248,11 @@ def _second_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
         names = [f"{h['layer']}.{h['head']}" for h in heads]
         shares = _join([f"{h['percent']}%" for h in heads])
         lead = ", carried most by " if text else "This group is carried most by "
-        text += (f"{lead}head{'s' if len(heads) > 1 else ''} {_join(names)} (a head is one of the model's "
-                 f"parallel attention patterns, named layer.head), with {shares} of the group's internal "
-                 f"attention where an average head has {heads[0]['average']}%")
+        text += (
+            f"{lead}head{'s' if len(heads) > 1 else ''} {_join(names)} (a head is one of the model's "
+            f"parallel attention patterns, named layer.head), with {shares} of the group's internal "
+            f"attention where an average head has {heads[0]['average']}%"
+        )
         by_role: dict[str, list[Mapping[str, Any]]] = {}
         for r in by.get("role", []):
             by_role.setdefault(r["role"], []).append(r)
@@ -256,13 +327,16 @@ def explain(
                 notices.append(notice)
         evidence["rationale_check"] = check
         scores = {**(c.scores or {}), "complexity": evidence["complexity"]}
-        out.append(dataclasses.replace(c, evidence=evidence, claims=tuple(kept), rationale=text, scores=scores))
+        out.append(
+            dataclasses.replace(c, evidence=evidence, claims=tuple(kept), rationale=text, scores=scores)
+        )
     result = dataclasses.replace(analysis, clusters=tuple(out), notices=tuple(notices))
     if model is not None:
         from .faithfulness import faithfulness
 
-        result = faithfulness(result, model, tokenizer, clusters=sorted(chosen), progress=progress,
-                              **faithfulness_options)
+        result = faithfulness(
+            result, model, tokenizer, clusters=sorted(chosen), progress=progress, **faithfulness_options
+        )
     return result
 
 

@@ -41,26 +41,30 @@ def test_shares_and_edges_match_the_attention() -> None:
     weights = [e["weight"] for e in ev["edges"]]
     assert weights == sorted(weights, reverse=True)
     for e in ev["edges"]:
-        assert e["from"] in m and e["to"] in m and e["from"] != e["to"]
+        assert e["from"] in m
+        assert e["to"] in m
+        assert e["from"] != e["to"]
         assert e["weight"] == pytest.approx(w[e["from"], e["to"]], abs=1e-4)
     off = w[np.ix_(m, m)] - np.diag(np.diag(w[np.ix_(m, m)]))
     assert weights[0] == pytest.approx(off.max(), abs=1e-4)
     for o in ev["outside"]:
-        assert o["token"] not in m and o["text"] == a.tokens[o["token"]].text
+        assert o["token"] not in m
+        assert o["text"] == a.tokens[o["token"]].text
 
 
 def test_planted_groups_give_spans_and_layout() -> None:
-    a, groups = planted()
+    a, _ = planted()
     ev = characterize(a, a.cluster_of(1))
     assert ev["contiguous"] is True
     assert ev["positions"] == [1, 6]
     (span,) = ev["spans"]
     assert span["text"] == "Alice met Bob in Paris ."
     assert (span["start"], span["end"]) == (0, len("Alice met Bob in Paris ."))
-    scattered, groups = planted(shuffle=True, seed=3)
+    scattered, _ = planted(shuffle=True, seed=3)
     c = max(scattered.clusters, key=lambda c: c.size)
     ev = characterize(scattered, c)
-    assert ev["contiguous"] is False and len(ev["spans"]) > 1
+    assert ev["contiguous"] is False
+    assert len(ev["spans"]) > 1
     assert [i for s in ev["spans"] for i in range(s["first"], s["last"] + 1)] == list(c.tokens)
 
 
@@ -76,7 +80,8 @@ def test_the_head_that_carries_a_group_is_named() -> None:
     ev = characterize(b, b.cluster_of(1))
     top = ev["heads"][0]
     assert (top["layer"], top["head"]) == (2, 1)
-    assert top["lift"] > 2.0 and top["inside"] > 0.4
+    assert top["lift"] > 2.0
+    assert top["inside"] > 0.4
     assert ev["layers"][0]["layer"] == 2
 
 
@@ -88,7 +93,8 @@ def test_lexical_classes_from_text_alone() -> None:
     assert [tokens[i].text for i in lex["number"]] == ["42"]
     assert {tokens[i].text for i in lex["punctuation"]} == {".", ","}
     assert {"Alice", "Bob", "Paris", "She"} <= {tokens[i].text for i in lex["capitalised"]}
-    assert idx["in"] in lex["stopword"] and idx["apples"] not in lex["stopword"]
+    assert idx["in"] in lex["stopword"]
+    assert idx["apples"] not in lex["stopword"]
     assert {tokens[i].text for i in lex["repeated"]} == {"."}
 
 
@@ -98,7 +104,9 @@ def test_subword_pieces_of_one_word_from_offsets(gpt2_dir) -> None:
     tok = AutoTokenizer.from_pretrained(gpt2_dir)
     text = "Tokenization is antidisestablishmentarianism fun"
     enc = tok(text, return_offsets_mapping=True)
-    tokens = [Token(text[s:e], s, e, i) for i, (s, e) in zip(enc["input_ids"], enc["offset_mapping"])]
+    tokens = [
+        Token(text[s:e], s, e, i) for i, (s, e) in zip(enc["input_ids"], enc["offset_mapping"], strict=True)
+    ]
     groups = lexical_classes(tokens, list(range(len(tokens))))["same_word"]
     joined = ["".join(tokens[i].text for i in g).strip() for g in groups]
     assert joined == ["Tokenization", "antidisestablishmentarianism"]
@@ -109,7 +117,8 @@ def test_evidence_without_raw_attention_and_json_round_trip(tmp_path) -> None:
     a, _ = planted()
     loaded = Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
     ev = characterize(loaded, loaded.clusters[0])
-    assert ev["heads"] == [] and ev["layers"] == []
+    assert ev["heads"] == []
+    assert ev["layers"] == []
     assert ev["edges"] == characterize(a, a.clusters[0])["edges"]
     json.dumps(characterize(a, a.clusters[0]))
 

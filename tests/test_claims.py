@@ -19,8 +19,8 @@ from attn_widget.heads import ROLES
 from attn_widget.rationale import compose, make_claims
 from attn_widget.synthetic import planted_attention
 
-WORDS = ("Mary gave John the red book , then she walked home with 3 friends and they sang 2 songs "
-         "about the sea while it rained on Paris").split()
+SENTENCE = "Mary gave John the red book , then she walked home with 3 friends and they sang 2 songs"
+WORDS = (SENTENCE + " about the sea while it rained on Paris").split(" ")
 
 
 def evidences(sizes=(5, 6, 7), shuffle=False, seed=0) -> list[dict]:
@@ -47,18 +47,42 @@ def all_claims(ev: dict) -> list[dict]:
     toks = ev["tokens"]
     claims = [
         {"type": "member", "tokens": [t["index"] for t in toks], "texts": [t["text"] for t in toks]},
-        {"type": "layout", "contiguous": ev["contiguous"], "first": ev["positions"][0], "last": ev["positions"][1]},
+        {
+            "type": "layout",
+            "contiguous": ev["contiguous"],
+            "first": ev["positions"][0],
+            "last": ev["positions"][1],
+        },
     ]
     claims += [{"type": "share", "key": k, "percent": pct(v)} for k, v in ev["attention"].items()]
     text = {t["index"]: t["text"] for t in toks}
-    claims += [{"type": "edge", "from": e["from"], "to": e["to"], "from_text": text[e["from"]],
-                "to_text": text[e["to"]], "percent": pct(e["weight"])} for e in ev["edges"]]
-    claims += [{"type": "outside", "token": o["token"], "text": o["text"], "percent": pct(o["share"])}
-               for o in ev["outside"]]
+    claims += [
+        {
+            "type": "edge",
+            "from": e["from"],
+            "to": e["to"],
+            "from_text": text[e["from"]],
+            "to_text": text[e["to"]],
+            "percent": pct(e["weight"]),
+        }
+        for e in ev["edges"]
+    ]
+    claims += [
+        {"type": "outside", "token": o["token"], "text": o["text"], "percent": pct(o["share"])}
+        for o in ev["outside"]
+    ]
     for h in ev["heads"]:
         claims.append({"type": "head", "layer": h["layer"], "head": h["head"], "percent": pct(h["share"])})
-        claims += [{"type": "role", "layer": h["layer"], "head": h["head"], "role": r["role"],
-                    "score": score2(r["score"])} for r in h["roles"]]
+        claims += [
+            {
+                "type": "role",
+                "layer": h["layer"],
+                "head": h["head"],
+                "role": r["role"],
+                "score": score2(r["score"]),
+            }
+            for r in h["roles"]
+        ]
     for cls, idx in ev["lexical"].items():
         flat = [i for g in idx for i in g] if cls == "same_word" else idx
         if flat:
@@ -89,7 +113,7 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
         out.append({**claim, "token": int(rng.choice(sorted(inside)))})
     if kind in ("head", "role"):
         taken = {(h["layer"], h["head"]) for h in ev["heads"]}
-        free = [(l, h) for l in range(4) for h in range(4) if (l, h) not in taken]
+        free = [(la, h) for la in range(4) for h in range(4) if (la, h) not in taken]
         layer, head = free[int(rng.integers(len(free)))]
         out.append({**claim, "layer": layer, "head": head})
     if kind == "role":
@@ -99,13 +123,18 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
         non = [i for i in inside if i not in claim["tokens"]]
         if non and claim["class"] != "same_word":
             text = {t["index"]: t["text"] for t in ev["tokens"]}
-            out.append({**claim, "tokens": [*claim["tokens"], non[0]], "texts": [*claim["texts"], text[non[0]]]})
+            out.append(
+                {**claim, "tokens": [*claim["tokens"], non[0]], "texts": [*claim["texts"], text[non[0]]]}
+            )
     return out
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 1000), sizes=st.lists(st.integers(2, 8), min_size=2, max_size=4),
-       shuffle=st.booleans())
+@given(
+    seed=st.integers(0, 1000),
+    sizes=st.lists(st.integers(2, 8), min_size=2, max_size=4),
+    shuffle=st.booleans(),
+)
 def test_true_claims_are_never_rejected_and_every_lie_is_caught(seed, sizes, shuffle) -> None:
     rng = np.random.default_rng(seed)
     for ev in evidences(sizes, shuffle, seed):
@@ -134,9 +163,11 @@ def test_catch_rate_by_kind_of_lie() -> None:
 def test_dropped_claims_are_logged_and_malformed_ones_do_not_raise(caplog) -> None:
     ev = evidences()[0]
     with caplog.at_level(logging.WARNING, logger="attn_widget.claims"):
-        kept, dropped = verify([{"type": "share", "key": "internal", "percent": 101},
-                                {"type": "gossip"}, {"type": "edge"}], ev)
-    assert kept == [] and len(dropped) == 3
+        kept, dropped = verify(
+            [{"type": "share", "key": "internal", "percent": 101}, {"type": "gossip"}, {"type": "edge"}], ev
+        )
+    assert kept == []
+    assert len(dropped) == 3
     assert "internal share is" in dropped[0]["reason"]
     assert "unknown claim type 'gossip'" in dropped[1]["reason"]
     assert "malformed edge claim" in dropped[2]["reason"]
@@ -179,5 +210,7 @@ def test_free_text_accepts_true_numbers_with_rounding_slack() -> None:
     internal = pct(ev["attention"]["internal"])
     h = ev["heads"][0]
     first = re.sub(r"^\s+", "", ev["tokens"][0]["text"])
-    text = f"'{first}' sends about {internal + 1}% of its attention inside, via head {h['layer']}.{h['head']}."
+    text = (
+        f"'{first}' sends about {internal + 1}% of its attention inside, via head {h['layer']}.{h['head']}."
+    )
     assert check_text(text, ev) == []

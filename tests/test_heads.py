@@ -21,7 +21,9 @@ PLANTED = {
 }
 
 
-def _random_heads(rng: np.random.Generator, shape: tuple[int, ...], causal: bool, spread: float = 3.0) -> np.ndarray:
+def _random_heads(
+    rng: np.random.Generator, shape: tuple[int, ...], causal: bool, spread: float = 3.0
+) -> np.ndarray:
     logits = rng.normal(0.0, spread, shape)
     n = shape[-1]
     if causal:
@@ -91,7 +93,9 @@ def test_duplicate_roles_are_not_scored_on_text_without_repeats() -> None:
     report = score_heads(att, [f"t{i}" for i in range(20)])  # no token occurs twice
     assert np.isnan(report.scores["duplicate-token"]).all()
     assert np.isnan(report.scores["induction"]).all()
-    assert all(r["role"] not in {"duplicate-token", "induction"} for k in report.labels for r in report.roles(*k))
+    assert all(
+        r["role"] not in {"duplicate-token", "induction"} for k in report.labels for r in report.roles(*k)
+    )
 
 
 def test_token_count_must_match() -> None:
@@ -105,8 +109,9 @@ def test_probe_finds_no_induction_head_in_a_random_weight_model() -> None:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    config = GPT2Config(n_layer=2, n_head=4, n_embd=64, vocab_size=500, n_positions=128,
-                        bos_token_id=0, eos_token_id=0)
+    config = GPT2Config(
+        n_layer=2, n_head=4, n_embd=64, vocab_size=500, n_positions=128, bos_token_id=0, eos_token_id=0
+    )
     model = GPT2LMHeadModel(config).eval()
     model.set_attn_implementation("eager")
     report = induction_probe(model, length=30)
