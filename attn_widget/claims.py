@@ -190,8 +190,8 @@ def verify(
 # ---------------------------------------------------------------- free text
 _QUOTED = re.compile(r"'([^']{1,40})'|\"([^\"]{1,40})\"|‘([^’]{1,40})’|“([^”]{1,40})”")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent|per cent)")
-_DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?![\d.])")
-_INTEGER = re.compile(r"(?<![\d.])\d+(?![\d.%])")
+_DECIMAL = re.compile(r"(?<!\d)(?<!\d\.)(\d+)\.(\d+)(?!\d)(?!\.\d)")  # 5.1 but not 1.2.3
+_INTEGER = re.compile(r"(?<!\d)(?<!\d\.)\d+(?!\d)(?!\.\d)(?!%)")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _VOCABULARY = frozenset(
     """attention group groups token tokens head heads layer layers link links text word words model

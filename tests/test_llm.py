@@ -1,0 +1,188 @@
+"""Language-model polish: used only when it holds against the evidence, else a visible fallback."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+import attn_widget
+from attn_widget.analysis import Analysis, Token
+from attn_widget.claims import check_text, input_words
+from attn_widget.llm import OpenAIBackend, as_backend, make_prompt
+from attn_widget.synthetic import planted_attention
+
+TEXT = "Alice met Bob in Paris and she gave him twelve old books about the sea"
+GROUNDED = "grounded"
+REJECTED = "grounded (language-model text rejected)"
+
+
+def analysis() -> Analysis:
+    words = TEXT.split()
+    att, _ = planted_attention([5, 5, len(words) - 10], strength=4.0, seed=0)
+    tokens, pos = [Token("<s>", special=True)], 0
+    for w in words:
+        start = TEXT.index(w, pos)
+        tokens.append(Token(w, start, start + len(w)))
+        pos = start + len(w)
+    return attn_widget.analyze_attention(att, tokens, text=TEXT, exclude=[0])
+
+
+def explanation_in(prompt: str) -> str:
+    return prompt.split("Explanation:\n", 1)[1].split("\n\nRewrite", 1)[0]
+
+
+def honest(prompt: str) -> str:
+    """A faithful rephrasing: the grounded text with friendlier openings."""
+    return explanation_in(prompt).replace("The strongest link:", "Most strongly,")
+
+
+LIES = {
+    "wrong token": lambda p: "'Paris' and 'dog' form a group.",
+    "wrong number": lambda p: re.sub(r"\d+%", "93%", explanation_in(p), count=1),
+    "wrong head": lambda p: "This group is carried by head 3.11.",
+    "wrong role": lambda p: explanation_in(p) + " Its heads are induction heads.",
+    "word from elsewhere in the text": lambda p: "These tokens are all about Alice and the books.",
+}
+
+
+def test_an_honest_backend_is_used_and_marked() -> None:
+    a = analysis().explain(backend=honest)
+    grounded = analysis().explain()
+    for c, g in zip(a.clusters, grounded.clusters, strict=True):
+        check = c.evidence["rationale_check"]
+        assert check["source"] == "language model", check["problems"]
+        assert c.rationale == g.rationale.replace("The strongest link:", "Most strongly,")
+        assert check["llm_text"] == c.rationale
+    assert a.notices == ()
+
+
+@pytest.mark.parametrize("kind", sorted(LIES))
+def test_every_kind_of_lie_falls_back_to_the_grounded_text_visibly(kind: str) -> None:
+    grounded = analysis().explain()
+    a = analysis().explain(backend=LIES[kind])
+    for c, g in zip(a.clusters, grounded.clusters, strict=True):
+        check = c.evidence["rationale_check"]
+        assert check["source"] == REJECTED, (kind, check)
+        assert check["problems"]
+        assert c.rationale == g.rationale
+    assert len(a.notices) == len(a.clusters)
+    assert all("rejected" in n and "showing the text built from the evidence" in n for n in a.notices)
+
+
+def test_a_backend_that_sometimes_lies() -> None:
+    calls = []
+
+    def sometimes(prompt: str) -> str:
+        calls.append(prompt)
+        return honest(prompt) if len(calls) % 2 else LIES["wrong number"](prompt)
+
+    a = analysis().explain(backend=sometimes)
+    sources = [c.evidence["rationale_check"]["source"] for c in a.clusters]
+    assert sources == ["language model", REJECTED, "language model"]
+    assert len(a.notices) == 1
+    assert "cluster 1" in a.notices[0]
+    assert "93%" not in " ".join(c.rationale for c in a.clusters)
+
+
+def test_a_failing_backend_never_breaks_the_explanation() -> None:
+    def broken(prompt: str) -> str:
+        raise ConnectionError("no route to host")
+
+    a = analysis().explain(backend=broken)
+    assert all(c.evidence["rationale_check"]["source"] == REJECTED for c in a.clusters)
+    assert "ConnectionError" in a.notices[0]
+
+
+def test_prompt_lists_the_verified_facts() -> None:
+    c = analysis().explain().clusters[0]
+    prompt = make_prompt(c.rationale, c.claims)
+    for claim in c.claims:
+        assert f"- {claim['text']}" in prompt
+    assert c.rationale in prompt
+
+
+class _Chat(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+    reply = ""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
+        text = type(self).reply or honest(body["messages"][-1]["content"])
+        data = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def chat_server():
+    _Chat.requests, _Chat.reply = [], ""
+    server = HTTPServer(("127.0.0.1", 0), _Chat)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_openai_compatible_endpoint(chat_server: str) -> None:
+    backend = ("openai", {"base_url": chat_server, "model": "tiny", "api_key": "k"})
+    a = analysis().explain(backend=backend)
+    assert len(_Chat.requests) == len(a.clusters)
+    first = _Chat.requests[0]
+    assert first["path"] == "/v1/chat/completions"
+    assert first["model"] == "tiny"
+    assert first["auth"] == "Bearer k"
+    assert first["messages"][0]["role"] == "system"
+    assert all(c.evidence["rationale_check"]["source"] == "language model" for c in a.clusters)
+    assert a.clusters[0].evidence["rationale_check"]["backend"] == "openai"
+    _Chat.reply = "The group is about Paris, 88% of it."
+    b = analysis().explain(backend=OpenAIBackend(chat_server))
+    assert all(c.evidence["rationale_check"]["source"] == REJECTED for c in b.clusters)
+
+
+def test_no_request_unless_configured(chat_server: str) -> None:
+    analysis().explain()
+    assert _Chat.requests == []
+    with pytest.raises(ValueError, match="needs options"):
+        as_backend("openai")
+    with pytest.raises(ValueError, match="base_url='localhost:8000'"):
+        OpenAIBackend("localhost:8000")
+    with pytest.raises(TypeError, match="backend=42"):
+        as_backend(42)
+    with pytest.raises(ValueError, match="unknown language-model backend 'gpt9'"):
+        as_backend("gpt9")
+
+
+@pytest.mark.slow
+def test_smollm2_polish_is_checked() -> None:
+    """SmolLM2-135M-Instruct rephrases; whatever it writes is either verified or replaced."""
+    from attn_widget.llm import TransformersBackend, load_smollm2
+
+    model, tok = load_smollm2()
+    backend = TransformersBackend(model, tok, max_new_tokens=50)
+    grounded = analysis().explain()
+    a = analysis().explain(backend=backend)
+    words = input_words(a.tokens)
+    outcomes = []
+    for c, g in zip(a.clusters, grounded.clusters, strict=True):
+        check = c.evidence["rationale_check"]
+        assert check["llm_text"], "the model wrote nothing"
+        outcomes.append(check["source"])
+        if check["source"] == "language model":
+            assert check_text(c.rationale, c.evidence, words, reference=g.rationale) == []
+        else:
+            assert check["source"] == REJECTED
+            assert c.rationale == g.rationale
+            assert check["problems"]
+    print("SmolLM2 outcomes:", outcomes, [c.evidence["rationale_check"]["problems"] for c in a.clusters])
