@@ -179,7 +179,7 @@ def _load_default() -> tuple[tuple[Any, Any], str, tuple[str, ...]]:
         reason = first.reason
         notice = (
             f"{FALLBACK_NOTICE} using {name!r} because the default model GPT-2 could not be loaded: "
-            f"{reason}. Pass model='gpt2' to require GPT-2, or model={name!r} to choose this one."
+            f"{reason}. Name model 'gpt2' explicitly to require GPT-2 (a named model never falls back)."
         )
         return loaded, name, (notice,)
     fallbacks = "; ".join(tried)

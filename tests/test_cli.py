@@ -121,3 +121,15 @@ def test_default_model_falls_back_to_smollm2_and_says_so_first(gpt2_available, s
     assert explicit.returncode == 2
     assert "could not load model 'gpt2'" in explicit.stderr
     assert explicit.stdout == ""
+
+
+def test_explain_and_html_outputs(tiny_gpt2_dir, tmp_path, capsys):
+    page = tmp_path / "out.html"
+    text = "Tom met <Ann> & Bob."
+    assert main(["explain", text, "--model", str(tiny_gpt2_dir), "--explain", "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert "cluster 0: " in out or "cluster 1: " in out  # one rationale line per multi-token cluster
+    html = page.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "Ann" in html
+    assert "<Ann>" not in html  # token text is user data: escaped in the page
