@@ -124,12 +124,9 @@ def _check_threshold(threshold: Any, mode: str, sym: Matrix) -> float | None:
     except (TypeError, ValueError):
         raise ValueError(f"threshold={threshold!r}: give a number or 'auto'") from None
     lo, hi = _graph.threshold_range(sym, mode)
-    if not np.isfinite(value) or value < lo or value > hi * (1 + 1e-6):
-        unit = (
-            " (a share of each token's attention)"
-            if mode == "mass"
-            else " (above the strongest edge no edge is kept)"
-        )
+    # an absolute value above the strongest edge is allowed: no edge is kept, every token stands alone
+    if not np.isfinite(value) or value < lo or (mode == "mass" and value > hi):
+        unit = " (a share of each token's attention)" if mode == "mass" else " (an edge weight)"
         raise ValueError(
             f"threshold={threshold!r} is outside [{lo:g}, {hi:g}] for threshold_mode={mode!r}{unit}; "
             "pick a value in that range or threshold='auto'"

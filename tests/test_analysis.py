@@ -92,6 +92,11 @@ def test_hugging_face_attention_tuples_give_the_same_result_as_the_array(planted
     assert analyze_attention(hf, tokens, exclude=[0], text="some text") == result
 
 
+def test_an_absolute_threshold_above_the_strongest_edge_leaves_every_token_alone(result):
+    alone = result.recluster(threshold=float(result.weights.max()) * 2)
+    assert len(alone.clusters) == len(result.tokens) - 1 and alone.labels[0] == -1
+
+
 def test_the_table_lists_clusters_with_their_tokens(result):
     lines = result.table().splitlines()
     assert lines[0].split() == ["id", "size", "modularity", "inside", "tokens"]
@@ -130,7 +135,7 @@ BAD_INPUTS = [
     (good(), {"threshold": "best"}, r"threshold='best': give a number or 'auto'"),
     (good(), {"threshold": True}, r"threshold=True: give a number or 'auto'"),
     (good(), {"threshold": -0.1}, r"threshold=-0.1 is outside \[0, 0\.2\] for threshold_mode='absolute'"),
-    (good(), {"threshold": 0.9}, r"above the strongest edge no edge is kept"),
+    (good(), {"threshold": float("nan")}, r"threshold=nan is outside \[0, 0\.2\]"),
     (good(), {"threshold": 1.5, "threshold_mode": "mass"}, r"outside \[0, 1\] for threshold_mode='mass' \(a share of each token's attention\)"),
     (good(), {"exclude": [0, 1, 2, 3, 4]}, r"leaves no token to cluster"),
     (good(), {"exclude": [9]}, r"exclude index 9 is out of range for 5 tokens"),
