@@ -242,6 +242,8 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     """
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
         return False
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # through a proxy a direct connection says nothing: let transformers try
     host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
     try:
         with socket.create_connection((host, 443), timeout=timeout):

@@ -16,8 +16,13 @@ pytestmark = pytest.mark.slow
 TEXT = "The cat sat on the mat because it was tired. Then the dog barked at the cat."
 
 
-def test_smollm2_gives_all_query_heads_of_its_grouped_query_attention(smollm2):
-    ex = extract(TEXT, *smollm2)
+@pytest.fixture(scope="module")
+def smollm2_extraction(smollm2):
+    return extract(TEXT, *smollm2)
+
+
+def test_smollm2_gives_all_query_heads_of_its_grouped_query_attention(smollm2_extraction):
+    ex = smollm2_extraction
     assert ex.causal
     assert ex.attentions.shape[:2] == (30, 9)
     assert ex.attentions.dtype == np.float32
@@ -30,8 +35,8 @@ def test_smollm2_gives_all_query_heads_of_its_grouped_query_attention(smollm2):
     assert "".join(words) == TEXT
 
 
-def test_smollm2_real_weights_show_the_first_token_sink(smollm2):
-    ex = extract(TEXT, *smollm2)
+def test_smollm2_real_weights_show_the_first_token_sink(smollm2_extraction):
+    ex = smollm2_extraction
     later = ex.attentions[ex.attentions.shape[0] // 2 :, :, 5:, :]  # later layers, queries past the start
     to_first = later[..., 0].mean()
     to_rest = later[..., 1:].sum(-1).mean() / (later.shape[-1] - 1)
