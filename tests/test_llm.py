@@ -6,6 +6,7 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -106,7 +107,7 @@ def test_prompt_lists_the_verified_facts() -> None:
 
 
 class _Chat(BaseHTTPRequestHandler):
-    requests: list[dict] = []
+    requests: ClassVar[list[dict]] = []
     reply = ""
 
     def do_POST(self) -> None:
