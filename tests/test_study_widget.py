@@ -121,3 +121,20 @@ def test_condition_views_differ_in_what_they_show() -> None:
     assert 'sandbox="allow-scripts"' in page
     assert not re.search(r"""src=(&quot;|["'])https?://""", page)  # nothing fetched from the internet
     assert "rationale" not in page.lower()
+
+
+def test_messages_from_the_view_reach_the_store_through_the_comm(study: Study) -> None:
+    """What the browser sends arrives through ipywidgets' own dispatcher (custom and update)."""
+    pid = study.enroll()
+    step = next(s for s in study.schedule(pid) if s.task.id == "q1")
+    w = FeedbackWidget(study, pid, step)
+    sent = []
+    w.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    rid = str(uuid.uuid4())
+    response = {"response_id": rid, "kind": "task", "answer": "sat", "duration_ms": 812}
+    w._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "response", "response": response}}},
+                   "buffers": []})
+    assert sent == [{"type": "ack", "response_id": rid, "status": "stored", "error": ""}]
+    w._handle_msg({"content": {"data": {"method": "update", "state": {"done": True}}}, "buffers": []})
+    assert w.done is True
+    assert study.responses().answer.tolist() == ["sat"]

@@ -137,9 +137,10 @@ class FeedbackWidget(anywidget.AnyWidget):
         )
         self.study = study
         self.step = step
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_view_msg)
 
-    def _handle_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+    def _on_view_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        # (not `_handle_msg`: that name is ipywidgets.Widget's own comm dispatcher)
         if not isinstance(content, dict) or content.get("type") != "response":
             return
         reply = self.receive(content.get("response"))
