@@ -320,6 +320,7 @@ def analyze(
     if unknown:
         allowed = sorted({*_PIPELINE_OPTIONS, "tokenizer", "prepend_bos", "exclude_sink", "overlength"})
         raise TypeError(f"analyze() got unexpected keyword arguments {unknown}; allowed: {allowed}")
+    _check_choices(options)  # before the (possibly slow) forward pass
     ex = extract(text, model, tokenizer, prepend_bos=prepend_bos, overlength=overlength)
     n = len(ex.tokens)
     exclude = {int(i) % n if -n <= int(i) < n else int(i) for i in options.pop("exclude", ())}
@@ -333,3 +334,13 @@ def analyze(
         ex.attentions, ex.tokens, text=text, model=ex.model,
         notices=tuple(notices), exclude=sorted(exclude), **options,
     )
+
+
+def _check_choices(options: dict[str, Any]) -> None:
+    from .aggregate import AGGREGATIONS
+    from .cluster import METHODS
+    from .graph import THRESHOLDS
+
+    METHODS[options.get("method", "louvain")]  # each raises ValueError naming the choices
+    AGGREGATIONS[options.get("aggregation", "mean")]
+    THRESHOLDS[options.get("threshold_mode", "absolute")]
