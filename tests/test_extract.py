@@ -140,7 +140,7 @@ def test_empty_text_errors(tiny_gpt2, text):
 def test_bad_arguments_are_named(tiny_gpt2):
     with pytest.raises(TypeError, match="bogus"):
         analyze("some text", *tiny_gpt2, bogus=1)
-    with pytest.raises(ValueError, match="'kmeans'.*'louvain'"):
+    with pytest.raises(ValueError, match=r"'kmeans'.*'louvain'"):
         analyze("some text", "no-such-model-is-loaded-first", method="kmeans")  # before any loading
     with pytest.raises(ValueError, match="overlength='cut'"):
         extract("some text", *tiny_gpt2, overlength="cut")
