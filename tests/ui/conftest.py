@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import CHROMIUM, CHROMIUM_ARGS, ROOT, LabServer, NetworkLog, NotebookPage, write_notebook
+from labdriver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    LabServer,
+    NetworkLog,
+    NotebookPage,
+    watch_dialogs,
+    write_notebook,
+)
 
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 
@@ -38,7 +47,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 def _require_chromium() -> None:
     if CHROMIUM.exists():
         return
-    message = f"{CHROMIUM} is missing: install Debian's chromium (`make system-deps` or apt-get install chromium)"
+    message = f"{CHROMIUM} is missing: install Debian's chromium (`make system-deps`)"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
@@ -91,11 +100,15 @@ class Pages:
         net.attach(context)
         page = context.new_page()
         page.set_default_timeout(30_000)
+        watch_dialogs(page, net)
         self.opened.append((page, net))
         return page, net
 
     def external(self) -> list[str]:
         return [url for _, net in self.opened for url in net.external]
+
+    def dialogs(self) -> list[str]:
+        return [d for _, net in self.opened for d in net.dialogs]
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +138,7 @@ def open_notebook(lab: LabServer, browser: Any, pages: Pages) -> Callable[..., N
 @pytest.fixture(autouse=True)
 def _network_guard(request: pytest.FixtureRequest, pages: Pages, artifacts: Path) -> Iterator[None]:
     """Fail any test during which the browser asked for something outside this machine."""
-    before = len(pages.external())
+    before, dialogs_before = len(pages.external()), len(pages.dialogs())
     yield
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
@@ -135,3 +148,5 @@ def _network_guard(request: pytest.FixtureRequest, pages: Pages, artifacts: Path
                 page.screenshot(path=str(artifacts / f"FAILED-{stem}-{i}.png"), full_page=True)
     new = pages.external()[before:]
     assert not new, f"the browser requested {len(new)} URL(s) outside this machine: {new[:10]}"
+    dialogs = pages.dialogs()[dialogs_before:]
+    assert not dialogs, f"a page opened JavaScript dialogs (alert/confirm/prompt): {dialogs}"

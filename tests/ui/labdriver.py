@@ -104,6 +104,9 @@ class LabServer:
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]  # fmt: skip
+        news = state_dir / "settings" / "@jupyterlab" / "apputils-extension"
+        news.mkdir(parents=True, exist_ok=True)  # no "get Jupyter news?" toast over the screenshots
+        (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}', encoding="utf-8")
         self.log_path = state_dir / "jupyterlab.log"
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
@@ -145,6 +148,7 @@ class NetworkLog:
 
     external: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
     count: int = 0
 
     def attach(self, context: Any) -> None:
@@ -162,6 +166,16 @@ class NetworkLog:
 
     def _on_failed(self, request: Any) -> None:
         self.failed.append(f"{request.method} {request.url}: {request.failure}")
+
+
+def watch_dialogs(page: Any, net: NetworkLog) -> None:
+    """Record (and dismiss) every alert/confirm/prompt the page opens: injected script would fire one."""
+
+    def on_dialog(dialog: Any) -> None:
+        net.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
 
 
 _READY_JS = """() => {
@@ -281,9 +295,7 @@ class NotebookPage:
         self.page.evaluate(
             "t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme
         )
-        self.page.wait_for_function(
-            "t => document.body.dataset.jpThemeName === t", arg=theme, timeout=15_000
-        )
+        self.page.wait_for_function("t => document.body.dataset.jpThemeName === t", arg=theme, timeout=15_000)
 
     @staticmethod
     def _raise_errors(cells: list[dict[str, Any]]) -> None:
