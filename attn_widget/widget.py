@@ -143,7 +143,7 @@ class AttentionExplainer(anywidget.AnyWidget):
         self._thread: threading.Thread | None = None
         if not isinstance(_ESM, Path):
             self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
         if is_analysis:
             analysis = text_or_analysis.recluster(**options) if options else text_or_analysis
             self._show(analysis)
@@ -242,7 +242,7 @@ class AttentionExplainer(anywidget.AnyWidget):
         return out
 
     # --------------------------------------------------------------- messages
-    def _handle_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+    def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         if not isinstance(content, dict) or content.get("type") != "drilldown":
             return
         reply: dict[str, Any] = {"type": "drilldown_reply", "id": content.get("id"), "error": None}

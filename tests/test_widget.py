@@ -168,7 +168,7 @@ def test_drilldown_request_gets_a_reply_with_the_html_as_a_buffer(analysis, monk
     monkeypatch.setattr(widget_module, "_drilldown_renderer", lambda: fake_render)
     w = AttentionExplainer(analysis)
     sent = _sent(w, monkeypatch)
-    w._handle_msg(w, {"type": "drilldown", "id": 7, "view": "model", "layers": [0, 2], "tokens": [1, 2, 3]}, [])
+    w._on_custom_msg(w, {"type": "drilldown", "id": 7, "view": "model", "layers": [0, 2], "tokens": [1, 2, 3]}, [])
     (content, buffers), = sent
     assert content == {"type": "drilldown_reply", "id": 7, "error": None, "capped": True, "note": "capped to 4 layers"}
     assert bytes(buffers[0]).decode() == "<!doctype html><p>heads</p>"
@@ -182,11 +182,11 @@ def test_drilldown_failure_replies_with_an_error(analysis, monkeypatch):
     monkeypatch.setattr(widget_module, "_drilldown_renderer", lambda: broken)
     w = AttentionExplainer(analysis)
     sent = _sent(w, monkeypatch)
-    w._handle_msg(w, {"type": "drilldown", "id": 3, "layers": [40]}, [])
+    w._on_custom_msg(w, {"type": "drilldown", "id": 3, "layers": [40]}, [])
     (content, buffers), = sent
     assert content["id"] == 3 and "layers [40] out of range" in content["error"]
     assert buffers is None
-    w._handle_msg(w, {"type": "something else"}, [])
+    w._on_custom_msg(w, {"type": "something else"}, [])
     assert len(sent) == 1  # unrelated messages are ignored
 
 
@@ -194,7 +194,7 @@ def test_drilldown_with_the_real_renderer_returns_offline_html(analysis, monkeyp
     pytest.importorskip("attn_widget.drilldown")
     w = AttentionExplainer(analysis)
     sent = _sent(w, monkeypatch)
-    w._handle_msg(w, {"type": "drilldown", "id": 1, "view": "head", "layers": [0], "tokens": [1, 2, 3, 4]}, [])
+    w._on_custom_msg(w, {"type": "drilldown", "id": 1, "view": "head", "layers": [0], "tokens": [1, 2, 3, 4]}, [])
     (content, buffers), = sent
     assert content["error"] is None, content["error"]
     html = bytes(buffers[0]).decode()
