@@ -227,3 +227,25 @@ def test_palette_is_the_same_in_python_and_javascript():
     colors_ts = (ROOT / "js" / "src" / "colors.ts").read_text()
     line = next(ln for ln in colors_ts.splitlines() if ln.startswith("export const PALETTE"))
     assert tuple(re.findall(r"#[0-9A-Fa-f]{6}", line)) == PALETTE
+
+
+def _from_view(w, data, buffers=()):
+    """Deliver a message the way the front-end's comm does (through ipywidgets' own dispatch)."""
+    w._handle_msg({"content": {"data": data}, "buffers": list(buffers)})
+
+
+def test_slider_and_clicks_from_the_view_reach_the_kernel(analysis):
+    w = AttentionExplainer(analysis)
+    top = float(analysis.sweep.thresholds[-1])
+    _from_view(w, {"method": "update", "state": {"threshold": top}, "buffer_paths": []})
+    assert w.threshold == top and w.analysis.threshold == top
+    _from_view(w, {"method": "update", "state": {"selected_cluster": 1}, "buffer_paths": []})
+    assert w.selected_cluster == 1
+
+
+def test_drilldown_request_from_the_view_is_answered(analysis, monkeypatch):
+    monkeypatch.setattr(widget_module, "_drilldown_renderer", lambda: lambda a, **kw: FakeDrilldown("<html>", False, ""))
+    w = AttentionExplainer(analysis)
+    sent = _sent(w, monkeypatch)
+    _from_view(w, {"method": "custom", "content": {"type": "drilldown", "id": 5, "tokens": None, "layers": None}})
+    assert [c["id"] for c, _ in sent] == [5] and sent[0][0]["error"] is None
