@@ -3,7 +3,8 @@
 numpy only: this stage must not import torch. Each aggregation is a named
 function in :data:`AGGREGATIONS`; add your own with
 ``@AGGREGATIONS.register("name")``. Every function receives the full attention
-and the keyword selections it declares (``layers``, ``heads``) and returns a ``[T, T]`` float array whose rows sum to ~1;
+and the keyword selections it declares (``layers``, ``heads``) and returns a
+``[T, T]`` float array whose rows sum to ~1;
 :func:`aggregate` then drops excluded tokens (the sink) and renormalises rows.
 """
 

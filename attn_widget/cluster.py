@@ -41,7 +41,8 @@ from ._registry import Registry
 from ._typing import EXCLUDED, Labels, Matrix
 
 METHODS: Registry = Registry("clustering method")
-"""Named clustering functions: ``louvain`` (default), ``leiden``, ``infomap``, ``agglomerative``, ``dbscan``."""
+"""Named clustering functions: ``louvain`` (default), ``leiden``, ``infomap``,
+``agglomerative``, ``dbscan``."""
 
 GRAPH_METHODS = frozenset({"louvain", "leiden", "infomap"})
 """Methods that only look at the graph, so they can cluster a coarsened graph (see :func:`cluster_coarse`)."""
@@ -84,7 +85,7 @@ def louvain(adj: Matrix, *, seed: int = 0, **_: object) -> Labels:
         return np.arange(n, dtype=np.int32)
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
-    graph.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), w.tolist()))
+    graph.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), w.tolist(), strict=True))
     part = community_louvain.best_partition(graph, weight="weight", random_state=seed)
     return np.array([part[i] for i in range(n)], dtype=np.int32)
 
@@ -96,7 +97,7 @@ def leiden(adj: Matrix, *, seed: int = 0, **_: object) -> Labels:
     la = _optional("leidenalg")
     n = len(adj)
     src, dst, w = _edges(adj)
-    graph = ig.Graph(n=n, edges=list(zip(src.tolist(), dst.tolist())))
+    graph = ig.Graph(n=n, edges=list(zip(src.tolist(), dst.tolist(), strict=True)))
     part = la.find_partition(graph, la.ModularityVertexPartition, weights=w.tolist(), seed=int(seed))
     return np.asarray(part.membership, dtype=np.int32)
 
@@ -112,7 +113,8 @@ def infomap(adj: Matrix, *, seed: int = 0, **_: object) -> Labels:
         return np.arange(n, dtype=np.int32)
     im = im_module.Infomap(silent=True, two_level=True, seed=int(seed) + 1, num_trials=1)
     im.add_nodes(range(n))
-    im.add_links(zip(src.tolist(), dst.tolist(), w.tolist()))  # self-links: a coarsened node's inner flow
+    # self-links carry a coarsened node's inner flow
+    im.add_links(zip(src.tolist(), dst.tolist(), w.tolist(), strict=True))
     result = im.run()
     modules = result.modules() if result is not None else im.get_modules()  # infomap >= 2.15 / older
     return np.array([modules.get(i, n + i) for i in range(n)], dtype=np.int64)
@@ -126,7 +128,7 @@ def _profiles(adj: Matrix, profile: Matrix | None) -> Matrix:
 
 
 @METHODS.register("agglomerative")
-def agglomerative(adj: Matrix, *, profile: Matrix | None = None, **_: object) -> Labels:
+def agglomerative(adj: Matrix, *, profile: Matrix | None = None, **_: object) -> np.ndarray:
     """Average-linkage clustering of attention profiles along thresholded edges, cut at best modularity."""
     skc = _optional("sklearn.cluster")
     n = len(adj)
@@ -303,7 +305,9 @@ def cluster_coarse(
     size = int(group.max()) + 1
     src, dst = np.nonzero(sub)
     pair = group[src] * size + group[dst]
-    coarse = np.bincount(pair, weights=sub[src, dst], minlength=size * size).reshape(size, size)
+    flat = np.zeros(size * size)
+    np.add.at(flat, pair, sub[src, dst])
+    coarse = flat.reshape(size, size)
     coarse[np.diag_indices_from(coarse)] /= 2.0  # each internal edge once, as a self-loop
     raw = _run(method, coarse, seed, None)[group]
     return _finish(sub, raw, keep)

@@ -19,6 +19,7 @@ from . import cluster as _cluster
 from ._registry import Registry
 from ._typing import EXCLUDED, Labels, Matrix
 
+
 class Pruner(NamedTuple):
     """Thresholding of one weight matrix: ``prune(t)`` is the kept graph, ``n_edges(t)`` its size.
 
@@ -163,7 +164,7 @@ def modularity(sym: Matrix, labels: Labels) -> float:
     return float((inside / two_m - (degree / two_m) ** 2).sum())
 
 
-def community_modularity(sym: Matrix, members: Sequence[int]) -> tuple[float, float]:
+def community_modularity(sym: Matrix, members: Sequence[int] | np.ndarray) -> tuple[float, float]:
     """One community's modularity term and the share of its edge weight that stays inside."""
     two_m = sym.sum()
     idx = np.asarray(members)

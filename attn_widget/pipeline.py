@@ -11,8 +11,8 @@ import numpy as np
 from . import aggregate as _aggregate
 from . import cluster as _cluster
 from . import graph as _graph
-from .analysis import Analysis, Cluster, Options, Sweep, Token
 from ._typing import EXCLUDED, Attention, Labels, Matrix
+from .analysis import Analysis, Cluster, Options, Sweep, Token
 
 ROW_SUM_TOLERANCE = 1e-2
 
@@ -96,7 +96,9 @@ def as_tokens(tokens: Sequence[Any], n: int) -> tuple[Token, ...]:
         )
     out = tuple(t if isinstance(t, Token) else Token(text=str(t)) for t in tokens)
     if len(out) != n:
-        raise ValueError(f"got {len(out)} tokens but the attention covers {n}; pass one token string per position")
+        raise ValueError(
+            f"got {len(out)} tokens but the attention covers {n}; pass one token string per position"
+        )
     return out
 
 
@@ -237,12 +239,18 @@ def build(
 
 def make_clusters(sym: Matrix, labels: Labels) -> tuple[Cluster, ...]:
     """One :class:`Cluster` per label (labels are already numbered by first token)."""
-    out = []
-    for lab in np.unique(labels[labels != EXCLUDED]).tolist():
-        members = np.flatnonzero(labels == lab)
-        q, inside = _graph.community_modularity(sym, members)
-        out.append(Cluster(id=int(lab), tokens=tuple(members.tolist()), modularity=q, internal=inside))
-    return tuple(out)
+    ids, inside, degree = _graph.community_terms(sym, labels)
+    two_m = float(degree.sum())
+    q = inside / two_m - (degree / two_m) ** 2 if two_m > 0 else np.zeros(ids.size)
+    share = np.divide(inside, degree, out=np.zeros(ids.size), where=degree > 0)
+    kept = np.flatnonzero(labels != EXCLUDED)
+    order = kept[np.argsort(labels[kept], kind="stable")]  # grouped by label, ascending inside each
+    starts = np.flatnonzero(np.diff(labels[order])) + 1
+    members = np.split(order, starts) if order.size else []
+    return tuple(
+        Cluster(id=int(lab), tokens=tuple(m.tolist()), modularity=float(q[k]), internal=float(share[k]))
+        for k, (lab, m) in enumerate(zip(ids.tolist(), members, strict=True))
+    )
 
 
 def _replace(options: Options, **changes: Any) -> Options:
@@ -324,7 +332,9 @@ def analyze_attention(
     )
 
 
-_RECLUSTER_KEYS = {"threshold", "threshold_mode", "method", "seed", "aggregation", "layers", "heads", "exclude"}
+_RECLUSTER_KEYS = {
+    "threshold", "threshold_mode", "method", "seed", "aggregation", "layers", "heads", "exclude"
+}
 _NEEDS_ATTENTION = {"aggregation", "layers", "heads", "exclude"}
 
 
@@ -332,7 +342,9 @@ def recluster(analysis: Analysis, **changes: Any) -> Analysis:
     """See :meth:`Analysis.recluster`."""
     unknown = set(changes) - _RECLUSTER_KEYS
     if unknown:
-        raise TypeError(f"recluster() got unexpected options {sorted(unknown)}; allowed: {sorted(_RECLUSTER_KEYS)}")
+        raise TypeError(
+            f"recluster() got unexpected options {sorted(unknown)}; allowed: {sorted(_RECLUSTER_KEYS)}"
+        )
     opts = analysis.options
     explicit = changes.pop("threshold", None)
     n = len(analysis.tokens)

@@ -200,7 +200,8 @@ def main() -> None:
             row["forward"] = row.get("forward", fwd)
             row["after/fwd"] = row["after"] / fwd
             row["end/fwd"] = row["rss end"] / row["rss fwd"]
-            print(" ".join(f"{row[c]:>11.2f}" if isinstance(row[c], float) else f"{row[c]:>11}" for c in cols))
+            cells = (f"{row[c]:>11.2f}" if isinstance(row[c], float) else f"{row[c]:>11}" for c in cols)
+            print(" ".join(cells))
     print("\nplanted rows divide by the model's forward time at the same size; targets: after/fwd <= 0.5 "
           "at 128 and 512 tokens, end/fwd <= 1.5 at 1,024 (model rows)")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -36,11 +38,14 @@ def test_mass_threshold_keeps_each_tokens_strongest_edges_until_the_share_is_cov
     s = graph.symmetrise(w)
     assert not graph.prune(w, s, "mass", 0.0).any()
     kept = graph.prune(w, s, "mass", 0.5) > 0
-    assert kept[0, 1] and kept[0, 2] and kept[0, 3]  # each of 1, 2, 3 keeps its only edge, to 0
+    assert kept[0, 1]
+    assert kept[0, 2]
+    assert kept[0, 3]
     w[1:] = [[0, 0, 0.5, 0.5], [0.5, 0, 0, 0.5], [0.2, 0.8, 0, 0]]
     s = graph.symmetrise(w)
     half = graph.prune(w, s, "mass", 0.5) > 0
-    assert half[0, 1] and not half[0, 3]  # 0 stops after its 60% edge; 3 covers 50% with its 80% edge
+    assert half[0, 1]
+    assert not half[0, 3]
     assert (graph.prune(w, s, "mass", 1.0) > 0).sum() == (s > 0).sum()
 
 
@@ -51,10 +56,10 @@ def test_graphs_of_one_mode_are_nested_and_edge_counts_are_exact(mode):
     pruner = graph.THRESHOLDS[mode](w, s)
     grid = graph.threshold_grid(w, s, mode)
     graphs = [pruner.prune(t) > 0 for t in grid]
-    for g, t in zip(graphs, grid):
+    for g, t in zip(graphs, grid, strict=False):
         assert pruner.n_edges(t) == g.sum() // 2
     denser_first = sorted(graphs, key=lambda g: -g.sum())
-    for big, small in zip(denser_first, denser_first[1:]):
+    for big, small in itertools.pairwise(denser_first):
         assert not (small & ~big).any()
 
 
@@ -62,7 +67,8 @@ def test_absolute_grid_runs_from_a_fallen_apart_graph_to_every_edge():
     w = random_weights(40)
     s = graph.symmetrise(w)
     grid = graph.threshold_grid(w, s, "absolute")
-    assert np.all(np.diff(grid) > 0) and len(grid) == graph.GRID_SIZE
+    assert np.all(np.diff(grid) > 0)
+    assert len(grid) == graph.GRID_SIZE
     pruner = graph.THRESHOLDS["absolute"](w, s)
     assert pruner.n_edges(grid[0]) == 40 * 39 // 2  # lowest value keeps every edge
     assert pruner.n_edges(grid[-1]) == 40  # highest: mean degree 2

@@ -27,7 +27,9 @@ def run(sizes, *, exclude=(0,), **kwargs):
 @pytest.mark.parametrize("layout", ["blocks", "shuffled", "encoder"])
 def test_clusters_recover_planted_groups(n_tokens, n_groups, layout):
     sizes = [n_tokens // n_groups] * n_groups
-    result, groups = run(sizes, shuffle=layout == "shuffled", causal=layout != "encoder", seed=n_tokens + n_groups)
+    result, groups = run(
+        sizes, shuffle=layout == "shuffled", causal=layout != "encoder", seed=n_tokens + n_groups
+    )
     assert ari_kept(result.labels, groups) > 0.95
     assert result.labels[0] == -1
     assert sum(1 for c in result.clusters if c.size > 1) == n_groups
