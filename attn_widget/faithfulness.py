@@ -276,11 +276,12 @@ def faithfulness(
         model, loaded_tokenizer = load(analysis.model)
         tokenizer = tokenizer if tokenizer is not None else loaded_tokenizer
     protected = sorted(set(analysis.excluded) | {i for i, t in enumerate(analysis.tokens) if t.special})
-    wanted = [
-        c for c in analysis.clusters if (c.id in clusters if clusters is not None else c.size >= min_size)
-    ]
-    if clusters is not None and len(wanted) != len(set(clusters)):
-        raise ValueError(f"clusters {sorted(set(clusters) - {c.id for c in wanted})} do not exist")
+    chosen = set(clusters) if clusters is not None else None
+    wanted = {
+        c.id for c in analysis.clusters if (c.id in chosen if chosen is not None else c.size >= min_size)
+    }
+    if chosen is not None and wanted != chosen:
+        raise ValueError(f"clusters {sorted(chosen - wanted)} do not exist")
     total, done = len(wanted) * 3, 0
 
     def tick(message: str) -> None:
@@ -294,7 +295,7 @@ def faithfulness(
     candidates = [i for i in range(len(ids)) if i not in set(protected)]
     out = []
     for c in analysis.clusters:
-        if c not in wanted:
+        if c.id not in wanted:
             out.append(c)
             continue
         members = [i for i in c.tokens if i not in set(protected)]

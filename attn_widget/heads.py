@@ -144,7 +144,30 @@ def is_causal(att: Attention) -> bool:
     return bool(att[..., upper].max(initial=0.0) < 1e-6)
 
 
-def pattern_score(att: Attention, pattern: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, ...]:
+@dataclass(frozen=True, eq=False)
+class RowStats:
+    """Per-row summaries of every head, computed once, layer by layer (``[layer, head, query]``)."""
+
+    mass: np.ndarray
+    sumsq: np.ndarray  # sum of squared normalised weights
+    entropy: np.ndarray
+
+    @classmethod
+    def of(cls, att: Attention) -> RowStats:
+        shape = att.shape[:3]
+        mass, sumsq, ent = np.empty(shape), np.empty(shape), np.empty(shape)
+        for layer in range(att.shape[0]):
+            a = att[layer].astype(np.float64)
+            mass[layer] = a.sum(axis=-1)
+            w = a / np.maximum(mass[layer][..., None], 1e-12)
+            sumsq[layer] = (w * w).sum(axis=-1)
+            ent[layer] = -(w * np.log(np.clip(w, 1e-12, None))).sum(axis=-1)
+        return cls(mass, sumsq, ent)
+
+
+def pattern_score(
+    att: Attention, pattern: np.ndarray, allowed: np.ndarray, stats: RowStats | None = None
+) -> tuple[np.ndarray, ...]:
     """Score, chance level and permutation z-score of ``pattern`` for every head.
 
     Only rows with at least :data:`MIN_KEYS` keys count (a decoder's second
@@ -152,35 +175,33 @@ def pattern_score(att: Attention, pattern: np.ndarray, allowed: np.ndarray) -> t
     "sink"). Returns three ``[layer, head]`` arrays, NaN when fewer than
     :data:`MIN_ROWS` rows have a pattern.
     """
+    stats = RowStats.of(att) if stats is None else stats
     pattern = pattern & allowed
     rows = np.flatnonzero(pattern.any(axis=1) & (allowed.sum(axis=1) >= MIN_KEYS))
     shape = att.shape[:2]
     if rows.size < MIN_ROWS:
         nan = np.full(shape, np.nan)
         return nan, nan.copy(), nan.copy()
-    a = att[:, :, rows, :].astype(np.float64) * allowed[rows]
-    p = pattern[rows].astype(np.float64)
+    p = pattern[rows].astype(np.float32)
     n = allowed[rows].sum(axis=1).astype(np.float64)  # keys per row
-    k = p.sum(axis=1)
-    mass = a.sum(axis=-1)
-    score = ((a * p).sum(axis=-1) / np.maximum(mass, 1e-12)).mean(axis=-1)
-    chance = np.broadcast_to((k / n).mean(), shape).copy()
-    w = a / np.maximum(mass[..., None], 1e-12)
-    var_w = (w**2).sum(axis=-1) / n - 1.0 / n**2  # population variance of each row's weights
+    k = p.sum(axis=1, dtype=np.float64)
+    on = np.stack([np.einsum("hqk,qk->hq", att[layer][:, rows], p) for layer in range(shape[0])])
+    mass = np.maximum(stats.mass[:, :, rows], 1e-12)
+    score = (on / mass).mean(axis=-1)
+    chance = np.full(shape, (k / n).mean())
+    var_w = stats.sumsq[:, :, rows] / n - 1.0 / n**2  # population variance of each row's weights
     var = (k * (n - k) / np.maximum(n - 1, 1) * var_w).sum(axis=-1) / rows.size**2
     z = (score - chance) / np.sqrt(var + 1e-12)
     return score, chance, z
 
 
-def broad_score(att: Attention, allowed: np.ndarray, min_keys: int = 4) -> np.ndarray:
+def broad_score(stats: RowStats, allowed: np.ndarray, min_keys: int = 4) -> np.ndarray:
     """``[layer, head]`` mean normalised entropy of rows with at least ``min_keys`` keys."""
     n = allowed.sum(axis=1)
     rows = np.flatnonzero(n >= min_keys)
     if rows.size == 0:
-        return np.full(att.shape[:2], np.nan)
-    a = att[:, :, rows, :].astype(np.float64)
-    ent = -(a * np.log(np.clip(a, 1e-12, None))).sum(axis=-1)
-    return (ent / np.log(n[rows])).mean(axis=-1)
+        return np.full(stats.entropy.shape[:2], np.nan)
+    return (stats.entropy[:, :, rows] / np.log(n[rows])).mean(axis=-1)
 
 
 def score_heads(
@@ -214,10 +235,11 @@ def score_heads(
         raise ValueError(f"got {len(tokens)} tokens for attention over {n} positions")
     keys = token_keys(tokens)
     allowed = np.tril(np.ones((n, n), dtype=bool)) if is_causal(att) else np.ones((n, n), dtype=bool)
+    stats = RowStats.of(att)
     scores, chance, zs = {}, {}, {}
     for role in ROLES:
-        scores[role], chance[role], zs[role] = pattern_score(att, ROLES[role](keys, allowed), allowed)
-    scores["broad"] = broad_score(att, allowed)
+        scores[role], chance[role], zs[role] = pattern_score(att, ROLES[role](keys, allowed), allowed, stats)
+    scores["broad"] = broad_score(stats, allowed)
     chance["broad"] = np.full(att.shape[:2], np.nan)
     zs["broad"] = np.full(att.shape[:2], np.nan)
     return HeadReport(scores, chance, zs, label(scores, chance, zs, min_score, margin, z_min, broad_min))

@@ -292,8 +292,9 @@ def explain(
     min_size
         Smallest cluster explained when ``clusters`` is not given.
     model, tokenizer
-        When ``model`` is given, faithfulness scores are computed too (extra
-        forward passes; see :func:`attn_widget.faithfulness.faithfulness`).
+        When ``model`` is given, faithfulness scores are computed too for the
+        chosen clusters of two or more tokens (extra forward passes; see
+        :func:`attn_widget.faithfulness.faithfulness`).
     progress
         ``progress(done, total, message)`` callback for the faithfulness passes.
     **faithfulness_options
@@ -334,8 +335,9 @@ def explain(
     if model is not None:
         from .faithfulness import faithfulness
 
+        scored = sorted(c.id for c in analysis.clusters if c.id in chosen and c.size >= 2)
         result = faithfulness(
-            result, model, tokenizer, clusters=sorted(chosen), progress=progress, **faithfulness_options
+            result, model, tokenizer, clusters=scored, progress=progress, **faithfulness_options
         )
     return result
 
