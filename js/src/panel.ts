@@ -31,45 +31,91 @@ function short(value: unknown): string {
   return s.length > 160 ? `${s.slice(0, 157)}…` : s;
 }
 
-function claimText(c: Record<string, unknown>): string {
-  for (const key of ["text", "sentence", "claim"]) if (typeof c[key] === "string") return c[key] as string;
+export function claimText(c: Record<string, unknown>): string {
+  for (const key of ["text", "sentence_text", "claim"]) if (typeof c[key] === "string") return c[key] as string;
   return short(c);
 }
 
-function roles(evidence: Record<string, unknown>): HTMLElement | null {
-  const heads = (evidence.heads ?? evidence.head_roles) as unknown;
-  if (!Array.isArray(heads) || heads.length === 0) return null;
-  const list = el("ul", { class: "aw-roles", testid: "panel-heads" });
-  for (const h of heads.slice(0, 8)) {
-    const r = h as Record<string, unknown>;
-    const name = r.layer !== undefined && r.head !== undefined ? `head ${r.layer}.${r.head}` : short(r.name ?? h);
-    const role = r.role ? ` — ${short(r.role)}` : "";
-    const score = typeof r.score === "number" ? ` (score ${r.score.toFixed(2)})` : "";
-    const share = typeof r.share === "number" ? `, ${pct(r.share)} of the cluster's attention` : "";
-    list.append(el("li", { text: `${name}${role}${score}${share}` }));
-  }
-  return el("div", {}, [el("h4", { text: "Heads that carry it" }), list]);
+const CLAIM_META = new Set(["text", "sentence", "type", "field"]);
+
+/** Hover text for a claim: the evidence field it was checked against and the values it uses. */
+export function claimTitle(c: Record<string, unknown>): string {
+  const parts = Object.entries(c).filter(([k]) => !CLAIM_META.has(k)).map(([k, v]) => `${k} = ${short(v)}`);
+  const field = typeof c.field === "string" ? `evidence: ${c.field}` : "evidence";
+  return parts.length ? `${field}\n${parts.join("\n")}` : field;
 }
 
-function scoresBadge(scores: Record<string, unknown>): HTMLElement {
-  const box = el("div", { class: "aw-scores", testid: "panel-scores" });
-  for (const [name, value] of Object.entries(scores)) {
-    let text: string;
-    let tone = "";
-    if (value && typeof value === "object" && "value" in (value as object)) {
-      const v = value as Record<string, unknown>;
-      text = `${name}: ${short(v.value)}`;
-      if (v.baseline !== undefined) text += ` vs random ${short(v.baseline)}`;
-      if (typeof v.beats === "number") {
-        text += ` (beats ${pct(v.beats)} of random sets)`;
-        tone = v.beats >= 0.8 ? "aw-good" : v.beats >= 0.5 ? "aw-fair" : "aw-poor";
-      }
-    } else {
-      text = `${name}: ${short(value)}`;
+/** One line per head that carries the cluster: "head 2.1 — 26% of the group's attention; first-token sink (score 0.41)". */
+export function headLines(evidence: Record<string, unknown>, max = 6): { text: string; title: string }[] {
+  const heads = evidence.heads;
+  if (!Array.isArray(heads)) return [];
+  return heads.slice(0, max).map((h) => {
+    const r = (h ?? {}) as Record<string, unknown>;
+    const name = r.layer !== undefined && r.head !== undefined ? `head ${r.layer}.${r.head}` : short(r.name ?? h);
+    const share = typeof r.share === "number" ? ` — ${pct(r.share)} of the group's attention` : "";
+    const roles = Array.isArray(r.roles) ? (r.roles as Record<string, unknown>[]) : r.role ? [{ role: r.role, score: r.score }] : [];
+    const named = roles.map((x) => `${short(x.role)}${typeof x.score === "number" ? ` (score ${x.score.toFixed(2)})` : ""}`);
+    const glosses = roles.filter((x) => typeof x.gloss === "string").map((x) => `${short(x.role)}: ${x.gloss}`);
+    return { text: `${name}${share}${named.length ? `; ${named.join(", ")}` : ""}`, title: glosses.join("\n") };
+  });
+}
+
+/**
+ * The rationale split into its sentences, each with the claims it makes (claims
+ * carry the index of their sentence) as hover text. Falls back to one piece
+ * when the split does not line up with the claims.
+ */
+export function rationaleSentences(rationale: string, claims: Record<string, unknown>[] | null | undefined): { text: string; title: string }[] {
+  const parts = rationale.split(/(?<=[.!?])\s+(?=[A-Z'"“‘(])/);
+  const list = claims ?? [];
+  const maxIndex = Math.max(-1, ...list.map((c) => (typeof c.sentence === "number" ? c.sentence : -1)));
+  if (parts.length <= maxIndex) return [{ text: rationale, title: list.map(claimText).join("\n") }];
+  return parts.map((text, k) => ({
+    text,
+    title: list.filter((c) => c.sentence === k).map((c) => `✓ ${claimText(c)}`).join("\n"),
+  }));
+}
+
+export interface Badge {
+  text: string;
+  title: string;
+  tone: "" | "aw-good" | "aw-fair" | "aw-poor";
+}
+
+function tone(beats: number): Badge["tone"] {
+  return beats >= 0.8 ? "aw-good" : beats >= 0.5 ? "aw-fair" : "aw-poor";
+}
+
+/**
+ * Badges from ``Cluster.scores``: the faithfulness summary first (how often the
+ * cluster beats random token sets of the same size), then each metric with its
+ * random baseline, then complexity. Unknown score kinds are listed as they are.
+ */
+export function scoreBadges(scores: Record<string, unknown>): Badge[] {
+  const out: Badge[] = [];
+  const faith = scores.faithfulness as Record<string, unknown> | undefined;
+  if (faith && typeof faith === "object") {
+    const metrics = Object.entries(faith).filter(([, v]) => v && typeof v === "object" && "score" in (v as object)) as [string, Record<string, unknown>][];
+    const beats = metrics.map(([, v]) => v.beats).filter((b): b is number => typeof b === "number");
+    if (beats.length) {
+      const mean = beats.reduce((a, b) => a + b, 0) / beats.length;
+      out.push({ text: `faithfulness: beats ${pct(mean)} of random sets`, title: `mean over ${beats.length} metrics, ${short(faith.n_random ?? "?")} random token sets each`, tone: tone(mean) });
     }
-    box.append(el("span", { class: `aw-badge ${tone}`, text, testid: "panel-faithfulness" }));
+    for (const [name, v] of metrics) {
+      const base = v.baseline === null || v.baseline === undefined ? "" : ` vs random ${short(v.baseline)}`;
+      out.push({ text: `${name.replace(/_/g, " ")} ${short(v.score)}${base}`, title: typeof v.beats === "number" ? `beats ${pct(v.beats)} of random sets (sd ${short(v.baseline_sd)})` : "", tone: typeof v.beats === "number" ? tone(v.beats) : "" });
+    }
   }
-  return box;
+  const cx = scores.complexity as Record<string, unknown> | undefined;
+  if (cx && typeof cx === "object") {
+    const e = cx.token_entropy;
+    const g = cx.token_gini;
+    out.push({ text: `complexity: entropy ${short(e)}, Gini ${short(g)}`, title: "how spread the cluster's attention is over its tokens (entropy: higher = more spread; Gini: higher = more concentrated)", tone: "" });
+  }
+  for (const [name, v] of Object.entries(scores)) {
+    if (name !== "faithfulness" && name !== "complexity") out.push({ text: `${name}: ${short(v)}`, title: "", tone: "" });
+  }
+  return out;
 }
 
 export function renderPanel(host: HTMLElement, p: PanelInput): void {
@@ -95,20 +141,31 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
   }
   host.append(facts);
   const info = p.info;
-  if (info?.rationale) host.append(el("p", { class: "aw-rationale", testid: "panel-rationale", text: info.rationale }));
+  if (info?.rationale) {
+    const para = el("p", { class: "aw-rationale", testid: "panel-rationale" });
+    rationaleSentences(info.rationale, info.claims).forEach((sentence, k) => {
+      if (k) para.append(" ");
+      para.append(el("span", { class: sentence.title ? "aw-checked" : "", text: sentence.text, title: sentence.title ? `checked against the evidence:\n${sentence.title}` : "" }));
+    });
+    host.append(para);
+  }
   if (info?.claims?.length) {
     const list = el("ul", { class: "aw-claims", testid: "panel-claims" });
-    for (const c of info.claims) {
-      const ev = (c as Record<string, unknown>).evidence;
-      list.append(el("li", { text: claimText(c), title: ev === undefined ? "" : `evidence: ${short(ev)}` }));
-    }
-    host.append(list);
+    for (const c of info.claims) list.append(el("li", { text: claimText(c), title: claimTitle(c) }));
+    host.append(el("details", { class: "aw-evidence" }, [el("summary", { text: `Evidence (${info.claims.length} checked facts)` }), list]));
   }
-  if (info?.evidence) {
-    const r = roles(info.evidence);
-    if (r) host.append(r);
+  const heads = info?.evidence ? headLines(info.evidence) : [];
+  if (heads.length) {
+    const list = el("ul", { class: "aw-roles", testid: "panel-heads" });
+    for (const h of heads) list.append(el("li", { text: h.text, title: h.title }));
+    host.append(el("h4", { text: "Heads that carry it" }), list);
   }
-  if (info?.scores && Object.keys(info.scores).length) host.append(scoresBadge(info.scores));
+  const badges = info?.scores ? scoreBadges(info.scores) : [];
+  if (badges.length) {
+    const box = el("div", { class: "aw-scores", testid: "panel-scores" });
+    badges.forEach((b, k) => box.append(el("span", { class: `aw-badge ${b.tone}`, text: b.text, title: b.title, testid: b.text.startsWith("faithfulness:") ? "panel-faithfulness" : "panel-score" })));
+    host.append(box);
+  }
   if (!info && p.pending) host.append(el("p", { class: "aw-muted", text: "Re-clustering at this threshold; explanations follow." }));
   const words = el("div", { class: "aw-panel-tokens", testid: "panel-tokens" });
   for (const i of p.tokens.slice(0, MAX_TOKENS)) words.append(el("span", { class: "aw-chip", text: showToken(p.tokenText[i]), title: `token ${i}` }));

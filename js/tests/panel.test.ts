@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { claimTitle, headLines, rationaleSentences, scoreBadges } from "../src/panel";
+
+describe("cluster panel content", () => {
+  it("summarises faithfulness against random baselines, with a tone", () => {
+    const badges = scoreBadges({
+      faithfulness: {
+        comprehensiveness: { score: 0.31, baseline: 0.12, baseline_sd: 0.05, beats: 0.9 },
+        sufficiency: { score: 0.2, baseline: 0.25, baseline_sd: 0.05, beats: 0.3 },
+        n_random: 20,
+      },
+      complexity: { token_entropy: 0.66, token_gini: 0.55 },
+    });
+    expect(badges[0].text).toBe("faithfulness: beats 60% of random sets");
+    expect(badges[0].tone).toBe("aw-fair");
+    expect(badges[1]).toMatchObject({ text: "comprehensiveness 0.310 vs random 0.120", tone: "aw-good" });
+    expect(badges[2].tone).toBe("aw-poor");
+    expect(badges[3].text).toBe("complexity: entropy 0.660, Gini 0.550");
+  });
+
+  it("lists heads with their share and roles, glosses on hover", () => {
+    const lines = headLines({
+      heads: [{ layer: 1, head: 0, share: 0.218, roles: [{ role: "first-token sink", score: 0.408, gloss: "parks attention on the first token" }] }],
+    });
+    expect(lines[0].text).toBe("head 1.0 — 22% of the group's attention; first-token sink (score 0.41)");
+    expect(lines[0].title).toContain("parks attention");
+  });
+
+  it("attaches each claim to its rationale sentence", () => {
+    const claims = [
+      { type: "share", field: "attention.internal", sentence: 0, percent: 54, text: "54% of their attention goes to each other" },
+      { type: "head", field: "heads", sentence: 1, text: "head 2.1 carries it" },
+    ];
+    const s = rationaleSentences("The words 'a b' form a group: 54% stays inside. The strongest link is carried by head 2.1.", claims);
+    expect(s).toHaveLength(2);
+    expect(s[0].title).toContain("54% of their attention");
+    expect(s[1].title).toContain("head 2.1 carries it");
+    expect(claimTitle(claims[0])).toBe("evidence: attention.internal\npercent = 54");
+  });
+
+  it("falls back to one piece when sentences and claims do not line up", () => {
+    const s = rationaleSentences("One sentence only.", [{ sentence: 2, text: "x" }]);
+    expect(s).toEqual([{ text: "One sentence only.", title: "x" }]);
+  });
+});
