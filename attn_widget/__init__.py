@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .analysis import Analysis, Cluster, Options, Sweep, Token
+from .models import DEFAULT_MODEL
 from .pipeline import analyze_attention
 
 __version__ = "0.1.0"
@@ -30,8 +31,12 @@ __all__ = [
 ]
 
 
-def analyze(text: str, model: Any = "gpt2", **options: Any) -> Analysis:
+def analyze(text: str, model: Any = DEFAULT_MODEL, **options: Any) -> Analysis:
     """Run ``model`` on ``text`` and cluster its tokens by attention.
+
+    ``model`` defaults to GPT-2 small; when it was not named and cannot be
+    loaded (no network, no cache), SmolLM2-135M-Instruct is used if installed,
+    with a notice in ``Analysis.notices``. A model you name never falls back.
 
     See :func:`attn_widget.extract.analyze` for every option.
     """
