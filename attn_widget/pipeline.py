@@ -285,10 +285,20 @@ def analyze_attention(
     tokens
         ``T`` token strings (or :class:`~attn_widget.analysis.Token` objects with offsets).
     threshold
-        ``"auto"`` (widest stable plateau of the sweep) or a number in
-        ``threshold_mode`` units.
+        ``"auto"`` or a number in ``threshold_mode`` units. ``"auto"`` clusters
+        the graph at every value of a grid (:func:`attn_widget.graph.threshold_grid`),
+        scores each partition by modularity on the *unthresholded* graph, and
+        takes the widest run of grid values whose partitions barely change
+        (adjusted Rand index >= 0.9 between neighbours) among runs within 10%
+        of the best modularity (:func:`attn_widget.graph.choose`). The sweep
+        stays on the result (:attr:`Analysis.sweep`).
     method
-        Clustering method, a key of :data:`attn_widget.cluster.METHODS`.
+        Clustering method, a key of :data:`attn_widget.cluster.METHODS`:
+        ``"louvain"`` (default), ``"leiden"``, ``"infomap"`` cluster the
+        thresholded graph; ``"agglomerative"`` and ``"dbscan"`` group tokens by
+        their attention profiles, linking only tokens joined by a kept edge
+        (see :mod:`attn_widget.cluster`). All but Louvain need
+        ``pip install 'attn_widget[cluster]'``.
     aggregation
         A key of :data:`attn_widget.aggregate.AGGREGATIONS`.
     seed
@@ -304,6 +314,14 @@ def analyze_attention(
     Returns
     -------
     Analysis
+
+    Raises
+    ------
+    ValueError
+        For attention of the wrong shape, with NaN/inf, negative weights or
+        rows not summing to 1; a token count that does not match; an unknown
+        method, aggregation or threshold mode; a threshold, seed, selection or
+        exclusion out of range. Each message names the value and the fix.
     """
     _aggregate.AGGREGATIONS[aggregation]  # unknown names fail before any work, listing the choices
     _cluster.METHODS[method]
