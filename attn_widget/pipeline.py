@@ -102,15 +102,23 @@ def as_tokens(tokens: Sequence[Any], n: int) -> tuple[Token, ...]:
     return out
 
 
-def _check_exclude(exclude: Sequence[int], n: int) -> tuple[int, ...]:
-    out = tuple(sorted({int(i) % n if -n <= int(i) < n else _bad_index(i, n) for i in exclude}))
+def _check_exclude(exclude: Any, n: int) -> tuple[int, ...]:
+    """Distinct, in-range token indices (negative ones count from the end), sorted."""
+    example = "e.g. exclude=[0] to leave out a first-token sink"
+    if isinstance(exclude, (str, bytes)) or not isinstance(exclude, Iterable):
+        raise ValueError(f"exclude={exclude!r} must be a list of token indices, {example}")
+    out = set()
+    for i in exclude:
+        try:
+            index = operator.index(i)
+        except TypeError:
+            raise ValueError(f"exclude={exclude!r} must be a list of token indices, {example}") from None
+        if not -n <= index < n:
+            raise ValueError(f"exclude index {index} is out of range for {n} tokens")
+        out.add(index % n)
     if len(out) >= n:
         raise ValueError(f"exclude={list(exclude)} leaves no token to cluster ({n} tokens)")
-    return out
-
-
-def _bad_index(i: Any, n: int) -> int:
-    raise ValueError(f"exclude index {i} is out of range for {n} tokens")
+    return tuple(sorted(out))
 
 
 def _check_threshold(threshold: Any, mode: str, sym: Matrix) -> float | None:

@@ -149,6 +149,8 @@ BAD_INPUTS = [
      r"outside \[0, 1\] for threshold_mode='mass' \(a share of each token's attention\)"),
     (good(), {"exclude": [0, 1, 2, 3, 4]}, r"leaves no token to cluster"),
     (good(), {"exclude": [9]}, r"exclude index 9 is out of range for 5 tokens"),
+    (good(), {"exclude": ["a"]}, r"exclude=\['a'\] must be a list of token indices, e\.g\. exclude=\[0\]"),
+    (good(), {"exclude": 0}, r"exclude=0 must be a list of token indices"),
     (good(), {"seed": -1}, r"seed=-1 must be in \[0, 2\*\*31\)"),
     (good(), {"seed": "zero"}, r"seed='zero' must be an integer"),
     (good(), {"layers": 1}, r"layers=1 must be a list of layer indices"),
