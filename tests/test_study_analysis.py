@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("pandas", reason="needs the 'study' extra: pip install 'attn_widget[study]'")
 
-import pandas as pd  # noqa: E402
-from scipy import stats as sps  # noqa: E402
+import pandas as pd
+from scipy import stats as sps
 
-from attn_widget.study import Study  # noqa: E402
-from attn_widget.study import stats as st  # noqa: E402
-from attn_widget.study.synthetic import demo_config, simulate  # noqa: E402
+from attn_widget.study import Study
+from attn_widget.study import stats as st
+from attn_widget.study.synthetic import demo_config, simulate
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,9 @@ def test_simulated_sessions_cover_every_step(data: tuple[Study, pd.DataFrame]) -
     assert df.participant_id.nunique() == 24
     for pid, rows in df.groupby("participant_id"):
         steps = study.schedule(str(pid))
-        assert set(zip(rows.condition, rows.task_id)) == {(s.condition.id, s.task.id) for s in steps}
+        assert set(zip(rows.condition, rows.task_id, strict=False)) == {
+            (s.condition.id, s.task.id) for s in steps
+        }
         questions = sum(s.task.question is not None for s in steps)
         assert (rows.kind == "task").sum() == questions
     assert df.response_id.is_unique
@@ -39,8 +41,12 @@ def test_summary_is_participant_level_mean_and_t_interval(data: tuple[Study, pd.
     summary = st.summarize(df)
     assert set(summary.measure) == {"clarity", "usefulness", "trust", "accuracy", "time_s"}
     row = summary[(summary.measure == "trust") & (summary.condition == "explanations")].iloc[0]
-    per_person = df[(df.kind == "explanation") & (df.condition == "explanations")].groupby(
-        "participant_id").trust.mean().astype(float)
+    per_person = (
+        df[(df.kind == "explanation") & (df.condition == "explanations")]
+        .groupby("participant_id")
+        .trust.mean()
+        .astype(float)
+    )
     lo, hi = sps.t.interval(0.95, len(per_person) - 1, loc=per_person.mean(), scale=sps.sem(per_person))
     assert row["mean"] == pytest.approx(per_person.mean())
     assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi))
@@ -93,7 +99,9 @@ def test_holm_adjustment() -> None:
 def test_mean_ci_small_samples() -> None:
     assert st.mean_ci([])[3] == 0
     m, lo, hi, n = st.mean_ci([4.0])
-    assert (m, n) == (4.0, 1) and np.isnan(lo) and np.isnan(hi)
+    assert (m, n) == (4.0, 1)
+    assert np.isnan(lo)
+    assert np.isnan(hi)
 
 
 def test_export_csv_and_parquet_round_trip(data: tuple[Study, pd.DataFrame], tmp_path: Path) -> None:
@@ -101,7 +109,8 @@ def test_export_csv_and_parquet_round_trip(data: tuple[Study, pd.DataFrame], tmp
     back = pd.read_parquet(study.export(tmp_path / "r.parquet"))
     pd.testing.assert_frame_equal(back, df)
     csv = pd.read_csv(study.export(tmp_path / "r.csv"))
-    assert len(csv) == len(df) and list(csv.columns) == list(df.columns)
+    assert len(csv) == len(df)
+    assert list(csv.columns) == list(df.columns)
     assert csv.clarity.dropna().between(1, 5).all()
     with pytest.raises(ValueError, match=r"use a file ending in \.csv or \.parquet"):
         study.export(tmp_path / "r.xlsx")

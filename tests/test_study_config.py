@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("sqlalchemy", reason="needs the 'study' extra: pip install 'attn_widget[study]'")
 
-from attn_widget.study import (  # noqa: E402
+from attn_widget.study import (
     Condition,
     Response,
     ResponseError,
@@ -35,7 +35,8 @@ def test_latin_square_puts_every_condition_in_every_position_equally(n: int) -> 
         assert Counter(row[position] for row in rows) == Counter({c: len(rows) // n for c in range(n)})
     # carry-over balance: each ordered pair of neighbours appears equally often
     pairs = Counter((row[i], row[i + 1]) for row in rows for i in range(n - 1))
-    assert len(set(pairs.values())) == 1 and len(pairs) == n * (n - 1)
+    assert len(set(pairs.values())) == 1
+    assert len(pairs) == n * (n - 1)
 
 
 @settings(max_examples=30, deadline=None)
@@ -64,8 +65,12 @@ def test_two_condition_default_alternates_order() -> None:
 
 
 def test_config_round_trips_through_json(tmp_path: Path) -> None:
-    config = StudyConfig("pilot", tasks=[Task("a", "x", "Which?", ("1", "2"), "2"), Task("b", "y")],
-                         participants=["ann", "bob"], title="Pilot")
+    config = StudyConfig(
+        "pilot",
+        tasks=[Task("a", "x", "Which?", ("1", "2"), "2"), Task("b", "y")],
+        participants=["ann", "bob"],
+        title="Pilot",
+    )
     assert StudyConfig.load(config.save(tmp_path / "c.json")) == config
 
 
@@ -94,16 +99,24 @@ def test_response_checked_against_schedule_and_choices() -> None:
     config = StudyConfig("s", tasks=[Task("a", "x", "Which?", ("yes", "no"), "no"), Task("b", "y")])
     step = config.schedule("P001")[0]
     other = next(c.id for c in config.conditions if c.id != step.condition.id)
-    base = {"response_id": str(uuid.uuid4()), "study_id": "s", "participant_id": "P001",
-            "condition": step.condition.id, "task_id": step.task.id, "kind": "task",
-            "answer": "no", "duration_ms": 10}
+    base = {
+        "response_id": str(uuid.uuid4()),
+        "study_id": "s",
+        "participant_id": "P001",
+        "condition": step.condition.id,
+        "task_id": step.task.id,
+        "kind": "task",
+        "answer": "no",
+        "duration_ms": 10,
+    }
     r = Response.from_dict({**base, "task_id": "a", "condition": _condition_of(config, "a")}, config)
     assert r.correct is True
     with pytest.raises(ResponseError, match="does not do task"):
         Response.from_dict({**base, "task_id": "a", "condition": _other(config, "a")}, config)
     with pytest.raises(ResponseError, match="not one of task 'a'"):
-        Response.from_dict({**base, "task_id": "a", "condition": _condition_of(config, "a"), "answer": "maybe"},
-                           config)
+        Response.from_dict(
+            {**base, "task_id": "a", "condition": _condition_of(config, "a"), "answer": "maybe"}, config
+        )
     with pytest.raises(ResponseError, match="has no question"):
         Response.from_dict({**base, "task_id": "b", "condition": _condition_of(config, "b")}, config)
     assert other != step.condition.id
@@ -111,11 +124,27 @@ def test_response_checked_against_schedule_and_choices() -> None:
 
 def test_response_errors_list_every_bad_field() -> None:
     with pytest.raises(ResponseError) as info:
-        Response.from_dict({"response_id": "x", "study_id": "", "participant_id": None, "condition": "c",
-                            "task_id": "t", "kind": "vote", "trust": True, "colour": "red"})
+        Response.from_dict(
+            {
+                "response_id": "x",
+                "study_id": "",
+                "participant_id": None,
+                "condition": "c",
+                "task_id": "t",
+                "kind": "vote",
+                "trust": True,
+                "colour": "red",
+            }
+        )
     text = str(info.value)
-    for part in ("unknown field(s) ['colour']", "not a UUID", "study id ''", "participant id None",
-                 "kind 'vote'", "trust rating True"):
+    for part in (
+        "unknown field(s) ['colour']",
+        "not a UUID",
+        "study id ''",
+        "participant id None",
+        "kind 'vote'",
+        "trust rating True",
+    ):
         assert part in text
 
 

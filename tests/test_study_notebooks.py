@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="needs the 'study' extra: pip install 'attn_widget[study]'")
 
-from nbclient import NotebookClient  # noqa: E402
+from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -20,13 +20,20 @@ def execute(name: str, cwd: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("PYTHONPATH", str(NOTEBOOKS.parent))
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     return nb
 
 
 def outputs(nb: nbformat.NotebookNode, mime: str) -> list[str]:
-    return [o["data"][mime] for c in nb.cells if c.cell_type == "code" for o in c.outputs
-            if "data" in o and mime in o["data"]]
+    return [
+        o["data"][mime]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "data" in o and mime in o["data"]
+    ]
 
 
 def text_of(nb: nbformat.NotebookNode) -> str:
@@ -42,7 +49,8 @@ def text_of(nb: nbformat.NotebookNode) -> str:
 def test_saved_without_outputs(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code and all(not c.outputs and c.execution_count is None for c in code)
+    assert code
+    assert all(not c.outputs and c.execution_count is None for c in code)
 
 
 @pytest.mark.slow

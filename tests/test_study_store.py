@@ -28,10 +28,10 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="needs the 'study' extra: pip install 'attn_widget[study]'")
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, text
 
-from attn_widget.study import Response, ResponseError, Store, Study, StudyConfig, Task  # noqa: E402
-from attn_widget.study.schema import responses as responses_table  # noqa: E402
+from attn_widget.study import ResponseError, Study, StudyConfig, Task
+from attn_widget.study.schema import responses as responses_table
 
 WRITERS = 4
 PER_WRITER = 40
@@ -45,8 +45,16 @@ def config() -> StudyConfig:
 
 def rating(study: Study, pid: str, n: int, **extra: object) -> dict:
     step = study.schedule(pid)[n % 4]
-    return {"response_id": str(uuid.uuid4()), "participant_id": pid, "condition": step.condition.id,
-            "task_id": step.task.id, "kind": "explanation", "clarity": 1 + n % 5, "trust": 5 - n % 5, **extra}
+    return {
+        "response_id": str(uuid.uuid4()),
+        "participant_id": pid,
+        "condition": step.condition.id,
+        "task_id": step.task.id,
+        "kind": "explanation",
+        "clarity": 1 + n % 5,
+        "trust": 5 - n % 5,
+        **extra,
+    }
 
 
 # --------------------------------------------------------------- PostgreSQL server
@@ -73,8 +81,10 @@ def postgres_server() -> Iterator[str]:
     """A throwaway PostgreSQL server on loopback; yields its admin URL."""
     bindir = _pg_bin()
     if bindir is None:
-        msg = ("PostgreSQL server binaries (initdb, pg_ctl) not found: "
-               "apt-get install -y postgresql (Debian) to run the PostgreSQL store tests")
+        msg = (
+            "PostgreSQL server binaries (initdb, pg_ctl) not found: "
+            "apt-get install -y postgresql (Debian) to run the PostgreSQL store tests"
+        )
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(msg)
         pytest.skip(msg)
@@ -83,16 +93,50 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
     log = root / "server.log"
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                                 "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                                 "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=60",
-                                 "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=60",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -130,14 +174,25 @@ def test_values_round_trip_with_types_and_utc(store_url: str) -> None:
     pid = study.enroll()
     step = next(s for s in study.schedule(pid) if s.task.id == "t0")
     rid = str(uuid.uuid4())
-    study.record({"response_id": rid, "participant_id": pid, "condition": step.condition.id, "task_id": "t0",
-                  "kind": "task", "answer": "b", "duration_ms": 4321, "client_time": "2026-03-01T12:00:00+02:00"})
+    study.record(
+        {
+            "response_id": rid,
+            "participant_id": pid,
+            "condition": step.condition.id,
+            "task_id": "t0",
+            "kind": "task",
+            "answer": "b",
+            "duration_ms": 4321,
+            "client_time": "2026-03-01T12:00:00+02:00",
+        }
+    )
     study.record(rating(study, pid, 1, comment="<script>alert(1)</script> ünïcode"))
     df = study.responses()
     assert len(df) == 2
     task = df[df.kind == "task"].iloc[0]
     assert task.response_id == rid
-    assert task.answer == "b" and not task.correct  # correct answer is "a", computed from the config
+    assert task.answer == "b"
+    assert not task.correct
     assert task.duration_ms == 4321
     assert str(task.client_time) == "2026-03-01 10:00:00+00:00"
     assert str(df.recorded_at.dt.tz) == "UTC"
@@ -181,8 +236,12 @@ def test_database_constraints_hold_without_python_checks(store_url: str) -> None
     study = open_study(store_url)
     pid = study.enroll()
     row = study.validate(rating(study, pid, 0)).to_row()
-    bad_rows = [{**row, "clarity": 9}, {**row, "participant_id": None}, {**row, "kind": "cluster"},
-                {**row, "participant_id": "P002"}]  # P002 is not enrolled
+    bad_rows = [
+        {**row, "clarity": 9},
+        {**row, "participant_id": None},
+        {**row, "kind": "cluster"},
+        {**row, "participant_id": "P002"},
+    ]  # P002 is not enrolled
     for bad in bad_rows:
         bad = {**bad, "response_id": str(uuid.uuid4())}
         with pytest.raises(IntegrityError), study.store.engine.begin() as conn:
@@ -209,15 +268,16 @@ def test_enrolment_hands_out_config_ids_in_order(store_url: str) -> None:
 # ---------------------------------------------------- concurrency and killed writers
 def _writer(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def test_concurrent_writers_lose_nothing(store_url: str) -> None:
     open_study(store_url)
     procs = [_writer("write", store_url) for _ in range(WRITERS)]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs, strict=False):
         assert p.returncode == 0, err
     df = Study.open("store-test", store_url).responses()
     # every writer enrolled a different participant, stored each response once despite resending it

@@ -9,14 +9,14 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="needs the 'study' extra: pip install 'attn_widget[study]'")
 
-from attn_widget import analyze_attention  # noqa: E402
-from attn_widget.analysis import Analysis  # noqa: E402
-from attn_widget.study import Study, StudyConfig, Task  # noqa: E402
-from attn_widget.study.feedback import FeedbackWidget, cluster_items  # noqa: E402
-from attn_widget.study.session import VIEWS, ParticipantSession  # noqa: E402
-from attn_widget.synthetic import planted_attention  # noqa: E402
+from attn_widget import analyze_attention
+from attn_widget.analysis import Analysis
+from attn_widget.study import Study, StudyConfig, Task
+from attn_widget.study.feedback import FeedbackWidget, cluster_items
+from attn_widget.study.session import VIEWS, ParticipantSession
+from attn_widget.synthetic import planted_attention
 
-WORDS = "The cat sat on the mat because it was very tired today".split()
+WORDS = ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "very", "tired", "today"]
 
 
 def planted(task: Task) -> Analysis:
@@ -27,19 +27,31 @@ def planted(task: Task) -> Analysis:
 
 @pytest.fixture
 def study(tmp_path: Path) -> Study:
-    tasks = [Task("q1", "The cat sat.", "Which word is the subject?", ("cat", "sat"), "cat"),
-             Task("r1", "It rained."), Task("q2", "<img src=x onerror=alert(1)>", "Free answer?"),
-             Task("r2", "Dogs bark.")]
-    return Study.create(StudyConfig("w", tasks=tasks, participants=4, title="Widget test"), tmp_path / "s.sqlite")
+    tasks = [
+        Task("q1", "The cat sat.", "Which word is the subject?", ("cat", "sat"), "cat"),
+        Task("r1", "It rained."),
+        Task("q2", "<img src=x onerror=alert(1)>", "Free answer?"),
+        Task("r2", "Dogs bark."),
+    ]
+    return Study.create(
+        StudyConfig("w", tasks=tasks, participants=4, title="Widget test"), tmp_path / "s.sqlite"
+    )
 
 
 def test_traits_come_from_the_config(study: Study) -> None:
     pid = study.enroll()
     step = study.schedule(pid)[0]
     w = FeedbackWidget(study, pid, step, planted(step.task))
-    assert (w.study_id, w.participant_id, w.condition, w.task_id) == ("w", pid, step.condition.id, step.task.id)
-    assert w.question == step.task.question and w.choices == list(step.task.choices)
-    assert w.steps == 4 and w.position == 0
+    assert (w.study_id, w.participant_id, w.condition, w.task_id) == (
+        "w",
+        pid,
+        step.condition.id,
+        step.task.id,
+    )
+    assert w.question == step.task.question
+    assert w.choices == list(step.task.choices)
+    assert w.steps == 4
+    assert w.position == 0
     assert (len(w.clusters) > 0) == (step.condition.view == "explanations")
 
 
@@ -57,8 +69,15 @@ def test_resent_message_is_stored_once_and_ids_cannot_be_spoofed(study: Study) -
     step = next(s for s in study.schedule(pid) if s.task.id == "q1")
     w = FeedbackWidget(study, pid, step)
     rid = str(uuid.uuid4())
-    msg = {"response_id": rid, "kind": "task", "answer": "cat", "duration_ms": 5300,
-           "client_time": "2026-05-01T10:00:00.000Z", "participant_id": "P004", "task_id": "r2"}
+    msg = {
+        "response_id": rid,
+        "kind": "task",
+        "answer": "cat",
+        "duration_ms": 5300,
+        "client_time": "2026-05-01T10:00:00.000Z",
+        "participant_id": "P004",
+        "task_id": "r2",
+    }
     first, again = w.receive(msg), w.receive(msg)
     assert (first["status"], again["status"]) == ("stored", "duplicate")
     assert w.stored == [rid]
@@ -66,7 +85,8 @@ def test_resent_message_is_stored_once_and_ids_cannot_be_spoofed(study: Study) -
     assert len(df) == 1
     row = df.iloc[0]
     assert (row.participant_id, row.task_id, row.condition) == (pid, "q1", step.condition.id)
-    assert bool(row.correct) and row.duration_ms == 5300
+    assert bool(row.correct)
+    assert row.duration_ms == 5300
 
 
 def test_bad_rating_gets_an_error_ack_and_stores_nothing(study: Study) -> None:
@@ -74,7 +94,8 @@ def test_bad_rating_gets_an_error_ack_and_stores_nothing(study: Study) -> None:
     step = study.schedule(pid)[0]
     w = FeedbackWidget(study, pid, step)
     ack = w.receive({"response_id": str(uuid.uuid4()), "kind": "explanation", "trust": 9})
-    assert ack["status"] == "error" and "trust rating 9 is out of range" in ack["error"]
+    assert ack["status"] == "error"
+    assert "trust rating 9 is out of range" in ack["error"]
     assert "trust rating 9" in w.error
     assert study.store.count() == 0
     assert w.receive("junk")["status"] == "error"
@@ -83,7 +104,8 @@ def test_bad_rating_gets_an_error_ack_and_stores_nothing(study: Study) -> None:
 def test_cluster_items_carry_rationales_as_plain_text() -> None:
     a = planted(Task("x", "t"))
     items = cluster_items(a)
-    assert items and all(i["rationale"] for i in items)
+    assert items
+    assert all(i["rationale"] for i in items)
     ids = {c.id for c in a.clusters if c.size > 1}
     assert {i["id"] for i in items} <= ids
     assert cluster_items(None) == []
@@ -96,14 +118,17 @@ def test_session_walks_every_step_then_thanks(study: Study, monkeypatch: pytest.
     for name in ("explanations", "bertviz"):  # the real views need the front-end bundles; record the calls
         monkeypatch.setitem(VIEWS._items, name, lambda a, name=name: shown.append(name) or w.Label(name))
     session = study.session(analyzer=planted)
-    assert isinstance(session, ParticipantSession) and session.participant_id == "P001"
+    assert isinstance(session, ParticipantSession)
+    assert session.participant_id == "P001"
     order = [s.condition.view for s in session.steps]
     for expected in session.steps:
         assert session.step == expected
-        assert session.feedback is not None and session.feedback.task_id == expected.task.id
+        assert session.feedback is not None
+        assert session.feedback.task_id == expected.task.id
         assert session.widget.children[2] is session.feedback
         session.feedback.done = True
-    assert session.finished and session.feedback is None
+    assert session.finished
+    assert session.feedback is None
     assert "Thank you" in session.header.value
     assert shown == order
 
@@ -115,7 +140,8 @@ def test_condition_views_differ_in_what_they_show() -> None:
     a = planted(Task("x", "t"))
     explainer = VIEWS["explanations"](a)
     assert type(explainer).__name__ == "AttentionExplainer"
-    assert explainer.analysis is a and any(c.rationale for c in a.clusters)
+    assert explainer.analysis is a
+    assert any(c.rationale for c in a.clusters)
     baseline = VIEWS["bertviz"](a)
     page = baseline.children[0].value
     assert 'sandbox="allow-scripts"' in page
@@ -132,8 +158,12 @@ def test_messages_from_the_view_reach_the_store_through_the_comm(study: Study) -
     w.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
     rid = str(uuid.uuid4())
     response = {"response_id": rid, "kind": "task", "answer": "sat", "duration_ms": 812}
-    w._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "response", "response": response}}},
-                   "buffers": []})
+    w._handle_msg(
+        {
+            "content": {"data": {"method": "custom", "content": {"type": "response", "response": response}}},
+            "buffers": [],
+        }
+    )
     assert sent == [{"type": "ack", "response_id": rid, "status": "stored", "error": ""}]
     w._handle_msg({"content": {"data": {"method": "update", "state": {"done": True}}}, "buffers": []})
     assert w.done is True

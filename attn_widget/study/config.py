@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,8 @@ class Task:
         object.__setattr__(self, "choices", tuple(str(c) for c in self.choices))
         if self.correct is not None and self.choices and self.correct not in self.choices:
             raise ValueError(
-                f"task {self.id!r}: correct answer {self.correct!r} is not one of its choices {self.choices!r}"
+                f"task {self.id!r}: correct answer {self.correct!r} is not one of its choices "
+                f"{self.choices!r}"
             )
 
 
@@ -128,7 +129,8 @@ class StudyConfig:
     id: str
     tasks: tuple[Task, ...]
     conditions: tuple[Condition, ...] = DEFAULT_CONDITIONS
-    participants: tuple[str, ...] = field(default=24)  # type: ignore[assignment]
+    participants: Any = 24
+    """(after construction always a ``tuple[str, ...]`` of ids)"""
     title: str = ""
 
     def __post_init__(self) -> None:
@@ -147,8 +149,11 @@ class StudyConfig:
             raise ValueError(
                 f"{len(tasks)} task(s) for {len(conditions)} conditions: give at least one task per condition"
             )
-        for kind, ids in (("task", [t.id for t in tasks]), ("condition", [c.id for c in conditions]),
-                          ("participant", list(people))):
+        for kind, ids in (
+            ("task", [t.id for t in tasks]),
+            ("condition", [c.id for c in conditions]),
+            ("participant", list(people)),
+        ):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise ValueError(f"duplicate {kind} ids {dupes}: every {kind} id must be unique")
@@ -208,7 +213,9 @@ class StudyConfig:
         return cls(
             id=d["id"],
             tasks=tuple(Task(**t) for t in d["tasks"]),
-            conditions=tuple(Condition(**c) for c in d.get("conditions", [asdict(c) for c in DEFAULT_CONDITIONS])),
+            conditions=tuple(
+                Condition(**c) for c in d.get("conditions", [asdict(c) for c in DEFAULT_CONDITIONS])
+            ),
             participants=d.get("participants", 24),
             title=d.get("title", ""),
         )

@@ -118,8 +118,16 @@ class FeedbackWidget(anywidget.AnyWidget):
     error = t.Unicode("").tag(sync=True)
     """str: the last refusal from the store, in plain words ('' when none)."""
 
-    def __init__(self, study: Study, participant_id: str, step: Step, analysis: Any = None,
-                 *, rate_clusters: bool | None = None, max_clusters: int = 6) -> None:
+    def __init__(
+        self,
+        study: Study,
+        participant_id: str,
+        step: Step,
+        analysis: Any = None,
+        *,
+        rate_clusters: bool | None = None,
+        max_clusters: int = 6,
+    ) -> None:
         planned = study.schedule(participant_id)
         if step not in planned:
             raise ValueError(
@@ -129,9 +137,15 @@ class FeedbackWidget(anywidget.AnyWidget):
         if rate_clusters is None:
             rate_clusters = step.condition.view == "explanations"
         super().__init__(
-            study_id=study.config.id, title=study.config.title, participant_id=participant_id,
-            condition=step.condition.id, condition_label=step.condition.label, task_id=step.task.id,
-            position=step.position, steps=len(planned), question=step.task.question,
+            study_id=study.config.id,
+            title=study.config.title,
+            participant_id=participant_id,
+            condition=step.condition.id,
+            condition_label=step.condition.label,
+            task_id=step.task.id,
+            position=step.position,
+            steps=len(planned),
+            question=step.task.question,
             choices=list(step.task.choices),
             clusters=cluster_items(analysis, max_clusters) if rate_clusters else [],
         )
@@ -153,9 +167,19 @@ class FeedbackWidget(anywidget.AnyWidget):
         """
         rid = response.get("response_id") if isinstance(response, dict) else None
         if not isinstance(response, dict):
-            return {"type": "ack", "response_id": None, "status": "error", "error": "response must be an object"}
-        payload = {**response, "study_id": self.study_id, "participant_id": self.participant_id,
-                   "condition": self.condition, "task_id": self.task_id}
+            return {
+                "type": "ack",
+                "response_id": None,
+                "status": "error",
+                "error": "response must be an object",
+            }
+        payload = {
+            **response,
+            "study_id": self.study_id,
+            "participant_id": self.participant_id,
+            "condition": self.condition,
+            "task_id": self.task_id,
+        }
         try:
             (status,) = self.study.record(payload)
         except (ResponseError, StoreBusyError) as e:

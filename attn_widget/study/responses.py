@@ -65,10 +65,14 @@ class Response:
         known = {f.name for f in fields(cls)} - {"recorded_at"}
         unknown = sorted(set(d) - known)
         errors = [f"unknown field(s) {unknown}; allowed: {sorted(known)}"] if unknown else []
-        v = {k: d.get(k) for k in known}
+        v: dict[str, Any] = {k: d.get(k) for k in known}
         v["response_id"] = _uuid(v["response_id"], errors)
-        for key, what in (("study_id", "study id"), ("participant_id", "participant id"),
-                          ("condition", "condition id"), ("task_id", "task id")):
+        for key, what in (
+            ("study_id", "study id"),
+            ("participant_id", "participant id"),
+            ("condition", "condition id"),
+            ("task_id", "task id"),
+        ):
             try:
                 check_id(v[key], what)
             except ValueError as e:
@@ -77,18 +81,26 @@ class Response:
             errors.append(f"kind {v['kind']!r} is not one of {KINDS}")
         for name in RATINGS:
             value = v[name]
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5):
-                errors.append(f"{name} rating {value!r} is out of range: give a whole number from 1 to 5, or None")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5
+            ):
+                errors.append(
+                    f"{name} rating {value!r} is out of range: give a whole number from 1 to 5, or None"
+                )
         _check_text(v, "comment", errors)
         _check_text(v, "answer", errors)
-        if v["cluster_id"] is not None and (isinstance(v["cluster_id"], bool) or not isinstance(v["cluster_id"], int)):
+        if v["cluster_id"] is not None and (
+            isinstance(v["cluster_id"], bool) or not isinstance(v["cluster_id"], int)
+        ):
             errors.append(f"cluster_id {v['cluster_id']!r} must be an integer cluster id")
         ms = v["duration_ms"]
         if ms is not None:
             if isinstance(ms, float) and ms.is_integer():
                 ms = v["duration_ms"] = int(ms)
             if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_DURATION_MS:
-                errors.append(f"duration_ms {ms!r} must be whole milliseconds between 0 and {MAX_DURATION_MS}")
+                errors.append(
+                    f"duration_ms {ms!r} must be whole milliseconds between 0 and {MAX_DURATION_MS}"
+                )
         if v["correct"] is not None and not isinstance(v["correct"], bool):
             errors.append(f"correct {v['correct']!r} must be True, False or None")
         v["client_time"] = _time(v["client_time"], errors)
@@ -111,15 +123,14 @@ def new_response_id() -> str:
 
 
 def _uuid(value: Any, errors: list[str]) -> str | None:
+    if value is None:
+        errors.append("response_id is missing; generate a UUID per response where it is created")
+        return None
     try:
-        return str(uuid.UUID(str(value))) if value is not None else _missing(errors)
+        return str(uuid.UUID(str(value)))
     except ValueError:
         errors.append(f"response_id {value!r} is not a UUID; generate one per response (crypto.randomUUID())")
         return None
-
-
-def _missing(errors: list[str]) -> None:
-    errors.append("response_id is missing; generate a UUID per response where it is created")
 
 
 def _check_text(v: dict[str, Any], key: str, errors: list[str]) -> None:
@@ -140,7 +151,11 @@ def _time(value: Any, errors: list[str]) -> datetime | None:
     if value is None:
         return None
     try:
-        t = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        t = (
+            value
+            if isinstance(value, datetime)
+            else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        )
     except ValueError:
         errors.append(f"client_time {value!r} is not an ISO 8601 time (e.g. new Date().toISOString())")
         return None

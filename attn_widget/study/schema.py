@@ -119,7 +119,8 @@ responses = Table(
     _rating("trust"),
     CheckConstraint("(kind = 'cluster') = (cluster_id IS NOT NULL)", name="ck_cluster_id_iff_cluster"),
     CheckConstraint(
-        "(kind = 'task') = (answer IS NOT NULL AND duration_ms IS NOT NULL)", name="ck_task_has_answer_and_time"
+        "(kind = 'task') = (answer IS NOT NULL AND duration_ms IS NOT NULL)",
+        name="ck_task_has_answer_and_time",
     ),
     CheckConstraint("duration_ms IS NULL OR duration_ms >= 0", name="ck_duration_nonnegative"),
     CheckConstraint(

@@ -64,8 +64,13 @@ class ParticipantSession:
         Passed to :func:`attn_widget.analyze` by the default analyzer (``model=...``).
     """
 
-    def __init__(self, study: Study, participant_id: str, analyzer: Callable[[Task], Analysis] | None = None,
-                 **analyze_options: Any) -> None:
+    def __init__(
+        self,
+        study: Study,
+        participant_id: str,
+        analyzer: Callable[[Task], Analysis] | None = None,
+        **analyze_options: Any,
+    ) -> None:
         import ipywidgets as w
 
         self.study = study

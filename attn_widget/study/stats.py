@@ -54,8 +54,9 @@ def participant_means(df: pd.DataFrame, measure: str) -> pd.DataFrame:
     """``participant × condition`` table of the participant's mean ``measure``."""
     values = MEASURES[measure](df)
     rows = df.loc[values.index, ["participant_id", "condition"]].assign(value=values.to_numpy())
-    return rows.pivot_table(index="participant_id", columns="condition", values="value", aggfunc="mean",
-                            observed=True)
+    return rows.pivot_table(
+        index="participant_id", columns="condition", values="value", aggfunc="mean", observed=True
+    )
 
 
 def mean_ci(values: Any, level: float = 0.95) -> tuple[float, float, float, int]:
@@ -83,8 +84,16 @@ def summarize(df: pd.DataFrame, measures: list[str] | None = None, level: float 
         table = participant_means(df, measure)
         for condition in table.columns:
             m, lo, hi, n = mean_ci(table[condition], level)
-            rows.append({"measure": measure, "condition": condition, "mean": m, "ci_low": lo, "ci_high": hi,
-                         "participants": n})
+            rows.append(
+                {
+                    "measure": measure,
+                    "condition": condition,
+                    "mean": m,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "participants": n,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -118,7 +127,9 @@ def paired(df: pd.DataFrame, measure: str, a: str = "explanations", b: str = "be
     table = participant_means(df, measure)
     missing = [c for c in (a, b) if c not in table.columns]
     if missing:
-        raise ValueError(f"no {measure!r} values for condition(s) {missing}; conditions present: {list(table.columns)}")
+        raise ValueError(
+            f"no {measure!r} values for condition(s) {missing}; conditions present: {list(table.columns)}"
+        )
     both = table[[a, b]].dropna()
     if len(both) < 2:
         raise ValueError(f"{len(both)} participant(s) have {measure!r} in both conditions; need at least 2")
@@ -131,8 +142,18 @@ def paired(df: pd.DataFrame, measure: str, a: str = "explanations", b: str = "be
         stat, p = float(res.statistic), float(res.pvalue)
     ranks = stats.rankdata(np.abs(nonzero))
     r = float((ranks[nonzero > 0].sum() - ranks[nonzero < 0].sum()) / ranks.sum()) if len(nonzero) else 0.0
-    return Paired(measure, a, b, len(both), float(both[a].mean()), float(both[b].mean()), float(np.median(d)),
-                  stat, p, r)
+    return Paired(
+        measure,
+        a,
+        b,
+        len(both),
+        float(both[a].mean()),
+        float(both[b].mean()),
+        float(np.median(d)),
+        stat,
+        p,
+        r,
+    )
 
 
 def compare(df: pd.DataFrame, a: str = "explanations", b: str = "bertviz_only") -> pd.DataFrame:
@@ -162,7 +183,7 @@ def plot(summary: pd.DataFrame) -> Any:
         raise ImportError("plots need matplotlib: pip install 'attn_widget[study]'") from e
     measures = list(dict.fromkeys(summary.measure))
     fig, axes = plt.subplots(1, len(measures), figsize=(2.6 * len(measures), 3.2), squeeze=False)
-    for ax, measure in zip(axes[0], measures):
+    for ax, measure in zip(axes[0], measures, strict=False):
         rows = summary[summary.measure == measure]
         x = np.arange(len(rows))
         err = np.vstack([rows["mean"] - rows.ci_low, rows.ci_high - rows["mean"]])

@@ -73,8 +73,9 @@ class Store:
         Seconds SQLite waits for a lock before an attempt fails.
     """
 
-    def __init__(self, target: str | os.PathLike[str] | None = None, *, retries: int = 10,
-                 busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, target: str | os.PathLike[str] | None = None, *, retries: int = 10, busy_timeout: float = 30.0
+    ) -> None:
         self.url = resolve_url(target)
         self.retries = retries
         self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
@@ -104,13 +105,19 @@ class Store:
     # ------------------------------------------------------------- writes
     def add_study(self, config: StudyConfig) -> None:
         """Register a study; registering the same config again is a no-op."""
-        row = {"study_id": config.id, "title": config.title, "config": config.to_dict(),
-               "schema_version": schema.SCHEMA_VERSION, "created_at": _now()}
+        row = {
+            "study_id": config.id,
+            "title": config.title,
+            "config": config.to_dict(),
+            "schema_version": schema.SCHEMA_VERSION,
+            "created_at": _now(),
+        }
 
         def work() -> None:
             with self.engine.begin() as conn:
-                old = conn.execute(select(schema.studies.c.config).where(
-                    schema.studies.c.study_id == config.id)).scalar_one_or_none()
+                old = conn.execute(
+                    select(schema.studies.c.config).where(schema.studies.c.study_id == config.id)
+                ).scalar_one_or_none()
                 if old is None:
                     conn.execute(_insert_ignore(self.engine, schema.studies, ["study_id"]), row)
                 elif _canonical(old) != _canonical(config.to_dict()):
@@ -124,8 +131,9 @@ class Store:
     def config(self, study_id: str) -> StudyConfig:
         """The configuration stored for ``study_id``."""
         with self._reading() as conn:
-            d = conn.execute(select(schema.studies.c.config).where(
-                schema.studies.c.study_id == study_id)).scalar_one_or_none()
+            d = conn.execute(
+                select(schema.studies.c.config).where(schema.studies.c.study_id == study_id)
+            ).scalar_one_or_none()
         if d is None:
             raise ValueError(f"no study {study_id!r} in {self!r}; create it with Study.create(config, store)")
         return StudyConfig.from_dict(d if isinstance(d, dict) else json.loads(d))
@@ -136,12 +144,18 @@ class Store:
         if participant_id is not None:
             config.index_of(participant_id)
         stmt = _insert_ignore(self.engine, schema.participants, ["study_id", "participant_id"]).returning(
-            schema.participants.c.participant_id)
+            schema.participants.c.participant_id
+        )
 
         def work() -> str:
             with self.engine.begin() as conn:
-                taken = set(conn.execute(select(schema.participants.c.participant_id).where(
-                    schema.participants.c.study_id == config.id)).scalars())
+                taken = set(
+                    conn.execute(
+                        select(schema.participants.c.participant_id).where(
+                            schema.participants.c.study_id == config.id
+                        )
+                    ).scalars()
+                )
                 for pid in wanted:
                     if participant_id is None and pid in taken:
                         continue
@@ -166,7 +180,9 @@ class Store:
             participant who is not enrolled; nothing of the batch is stored.
         """
         batch = [responses] if isinstance(responses, Response) else list(responses)
-        stmt = _insert_ignore(self.engine, schema.responses, ["response_id"]).returning(schema.responses.c.row_id)
+        stmt = _insert_ignore(self.engine, schema.responses, ["response_id"]).returning(
+            schema.responses.c.row_id
+        )
         cols = schema.responses.c
 
         def work() -> list[str]:
@@ -177,7 +193,9 @@ class Store:
                     if conn.execute(stmt, row).first() is not None:
                         statuses.append("stored")
                         continue
-                    old = conn.execute(select(schema.responses).where(cols.response_id == r.response_id)).one()
+                    old = conn.execute(
+                        select(schema.responses).where(cols.response_id == r.response_id)
+                    ).one()
                     diff = [k for k in row if k != "recorded_at" and _norm(old._mapping[k]) != _norm(row[k])]
                     if diff:
                         raise ResponseError(
@@ -241,7 +259,16 @@ def to_frame(df: pd.DataFrame) -> pd.DataFrame:
     df["correct"] = pd.array(df["correct"], dtype="boolean")
     for name in ("client_time", "recorded_at"):
         df[name] = pd.to_datetime(df[name], utc=True).astype("datetime64[us, UTC]")
-    for name in ("response_id", "study_id", "participant_id", "condition", "task_id", "kind", "comment", "answer"):
+    for name in (
+        "response_id",
+        "study_id",
+        "participant_id",
+        "condition",
+        "task_id",
+        "kind",
+        "comment",
+        "answer",
+    ):
         df[name] = df[name].astype("string")
     return df
 

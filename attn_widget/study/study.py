@@ -54,8 +54,10 @@ class Study:
 
     def __repr__(self) -> str:
         c = self.config
-        return (f"Study({c.id!r}, {len(c.tasks)} tasks, conditions={[x.id for x in c.conditions]}, "
-                f"{len(c.participants)} participant ids, store={self.store!r})")
+        return (
+            f"Study({c.id!r}, {len(c.tasks)} tasks, conditions={[x.id for x in c.conditions]}, "
+            f"{len(c.participants)} participant ids, store={self.store!r})"
+        )
 
     # ------------------------------------------------------------ people
     def enroll(self, participant_id: str | None = None) -> str:
@@ -67,7 +69,9 @@ class Study:
         return self.config.schedule(participant_id)
 
     # ---------------------------------------------------------- responses
-    def record(self, responses: Mapping[str, Any] | Response | Iterable[Mapping[str, Any] | Response]) -> list[str]:
+    def record(
+        self, responses: Mapping[str, Any] | Response | Iterable[Mapping[str, Any] | Response]
+    ) -> list[str]:
         """Validate and store responses, all or none; return ``"stored"``/``"duplicate"`` each.
 
         A mapping without ``response_id`` gets a new one, and ``study_id`` defaults

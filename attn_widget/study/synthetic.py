@@ -20,17 +20,41 @@ if TYPE_CHECKING:
     from .study import Study
 
 DEMO_TASKS = (
-    Task("coref-cat", "The cat sat on the mat because it was tired.", "Which word does 'it' refer to?",
-         ("cat", "mat"), "cat"),
-    Task("coref-trophy", "The trophy did not fit in the suitcase because it was too big.",
-         "Which word does 'it' refer to?", ("trophy", "suitcase"), "trophy"),
-    Task("agree", "The keys to the old cabinet are on the table.", "Which word decides the verb 'are'?",
-         ("keys", "cabinet"), "keys"),
-    Task("list", "She bought apples, pears and plums, then went home.",
-         "Which words does the model group as one list?", ("apples pears plums", "went home"),
-         "apples pears plums"),
-    Task("error", "The doctor told the nurse that he would be late.",
-         "Does the model link 'he' to 'doctor' or 'nurse'?", ("doctor", "nurse"), "doctor"),
+    Task(
+        "coref-cat",
+        "The cat sat on the mat because it was tired.",
+        "Which word does 'it' refer to?",
+        ("cat", "mat"),
+        "cat",
+    ),
+    Task(
+        "coref-trophy",
+        "The trophy did not fit in the suitcase because it was too big.",
+        "Which word does 'it' refer to?",
+        ("trophy", "suitcase"),
+        "trophy",
+    ),
+    Task(
+        "agree",
+        "The keys to the old cabinet are on the table.",
+        "Which word decides the verb 'are'?",
+        ("keys", "cabinet"),
+        "keys",
+    ),
+    Task(
+        "list",
+        "She bought apples, pears and plums, then went home.",
+        "Which words does the model group as one list?",
+        ("apples pears plums", "went home"),
+        "apples pears plums",
+    ),
+    Task(
+        "error",
+        "The doctor told the nurse that he would be late.",
+        "Does the model link 'he' to 'doctor' or 'nurse'?",
+        ("doctor", "nurse"),
+        "doctor",
+    ),
     Task("rate-only", "Attention maps show which earlier tokens each token looks at."),
 )
 """Six short tasks: five with a question to answer, one for rating only."""
@@ -38,12 +62,17 @@ DEMO_TASKS = (
 
 def demo_config(participants: int = 24, study_id: str = "demo") -> StudyConfig:
     """The demo study: :data:`DEMO_TASKS` under explanations vs BertViz only."""
-    return StudyConfig(study_id, tasks=DEMO_TASKS, participants=participants,
-                       title="Do cluster explanations help people read attention?")
+    return StudyConfig(
+        study_id,
+        tasks=DEMO_TASKS,
+        participants=participants,
+        title="Do cluster explanations help people read attention?",
+    )
 
 
-def simulate(study: Study, participants: int | None = None, *, effect: float = 0.6, clusters: int = 3,
-             seed: int = 0) -> pd.DataFrame:
+def simulate(
+    study: Study, participants: int | None = None, *, effect: float = 0.6, clusters: int = 3, seed: int = 0
+) -> pd.DataFrame:
     """Enrol ``participants`` simulated people and record their whole sessions; return the responses.
 
     Parameters
@@ -74,9 +103,17 @@ def simulate(study: Study, participants: int | None = None, *, effect: float = 0
                 batch.append({**base, "kind": "task", "answer": answer, "duration_ms": int(ms)})
             if step.condition.view == "explanations":
                 for c in range(clusters):
-                    batch.append({**base, "kind": "cluster", "cluster_id": c, **_likert(rng, 3.4 + person + boost)})
-            batch.append({**base, "kind": "explanation", **_likert(rng, 3.0 + person + boost),
-                          "comment": "Hard to read at first." if rng.random() < 0.1 else None})
+                    batch.append(
+                        {**base, "kind": "cluster", "cluster_id": c, **_likert(rng, 3.4 + person + boost)}
+                    )
+            batch.append(
+                {
+                    **base,
+                    "kind": "explanation",
+                    **_likert(rng, 3.0 + person + boost),
+                    "comment": "Hard to read at first." if rng.random() < 0.1 else None,
+                }
+            )
         study.record(batch)
     return study.responses()
 

@@ -20,7 +20,20 @@ from labdriver import NotebookPage
 pytest.importorskip("sqlalchemy", reason="needs the 'study' extra: pip install 'attn_widget[study]'")
 
 EVIL = "<img src=x onerror=window.__pwned=1>"
-WORDS = ["<s>", "The", " cat", " sat", f" {EVIL}", " because", " it", " was", " very", " tired", " today", "."]
+WORDS = [
+    "<s>",
+    "The",
+    " cat",
+    " sat",
+    f" {EVIL}",
+    " because",
+    " it",
+    " was",
+    " very",
+    " tired",
+    " today",
+    ".",
+]
 READ_SECONDS = 1.5
 
 
@@ -31,7 +44,8 @@ import attn_widget
 from attn_widget.study import Study, StudyConfig, Task
 from attn_widget.synthetic import planted_attention
 config = StudyConfig("ui", participants=2, title="UI study", tasks=[
-    Task("coref", "The cat sat because it was tired.", "Which word does 'it' refer to?", ("cat", "sat"), "cat"),
+    Task("coref", "The cat sat because it was tired.", "Which word does 'it' refer to?",
+         ("cat", "sat"), "cat"),
     Task("plain", "Dogs bark.")])
 study = Study.create(config, {str(store)!r})
 pid = study.enroll()
@@ -70,7 +84,8 @@ def test_rating_and_task_answer_reach_the_database(nb: NotebookPage, store: Path
     root.get_by_test_id("task-submit").click()
     answered = time.monotonic()
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=task-status]').textContent === 'Answer saved ✓'")
+        "() => document.querySelector('[data-testid=task-status]').textContent === 'Answer saved ✓'"
+    )
 
     card = root.get_by_test_id("cluster-card").first
     cluster_id = int(card.get_attribute("data-cluster") or "-1")
@@ -95,17 +110,21 @@ def test_rating_and_task_answer_reach_the_database(nb: NotebookPage, store: Path
 
     df = Study.open("ui", store).responses()
     assert sorted(df.kind) == ["cluster", "explanation", "task"]
-    assert set(df.participant_id) == {"P001"} and set(df.condition) == {"explanations"}
+    assert set(df.participant_id) == {"P001"}
+    assert set(df.condition) == {"explanations"}
     assert set(df.task_id) == {"coref"}
     task = df[df.kind == "task"].iloc[0]
-    assert task.answer == "cat" and bool(task.correct)
+    assert task.answer == "cat"
+    assert bool(task.correct)
     elapsed_ms = (answered - shown) * 1000
     assert READ_SECONDS * 1000 <= task.duration_ms <= elapsed_ms + 15_000, (task.duration_ms, elapsed_ms)
     rated = df[df.kind == "cluster"].iloc[0]
     assert (rated.cluster_id, rated.clarity, rated.usefulness, rated.trust) == (cluster_id, 4, 5, 2)
     assert rated.comment == "<b>bold</b> but fine"
     overall = df[df.kind == "explanation"].iloc[0]
-    assert overall.trust == 3 and overall.clarity is pd_na() and overall.comment is pd_na()
+    assert overall.trust == 3
+    assert overall.clarity is pd_na()
+    assert overall.comment is pd_na()
 
 
 def test_token_and_comment_text_is_shown_as_text(nb: NotebookPage) -> None:
