@@ -1,0 +1,95 @@
+"""The shipped notebooks run top to bottom, offline, and say which model they used.
+
+Each notebook is executed with nbclient in a scratch directory (its exports
+land there, not in the repository) with ``HF_HUB_OFFLINE=1``: with no GPT-2
+available the default model falls back to SmolLM2, and the notebook must say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+OWNED = ("quickstart.ipynb", "walkthrough.ipynb")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+nbformat = pytest.importorskip("nbformat", reason="needs the 'test' extra: pip install 'attn_widget[test]'")
+nbclient = pytest.importorskip("nbclient", reason="needs the 'test' extra: pip install 'attn_widget[test]'")
+
+
+def execute(name: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    paths = (str(ROOT), os.environ.get("PYTHONPATH"))  # the kernel imports this checkout
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    )
+    client.execute()  # raises CellExecutionError, with the traceback, if any cell fails
+    return nb
+
+
+def text_of(nb: Any) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            elif "data" in out and "text/plain" in out["data"]:
+                parts.append(out["data"]["text/plain"])
+    return "\n".join(parts)
+
+
+def widget_views(nb: Any) -> int:
+    return sum(WIDGET_MIME in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_notebook_is_saved_without_outputs(name: str) -> None:
+    nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    dirty = [i for i, c in enumerate(nb["cells"]) if c.get("outputs") or c.get("execution_count")]
+    assert not dirty, f"{name}: cells {dirty} carry outputs; clear them before committing"
+
+
+def said_which_model(output: str) -> None:
+    assert "Model used:" in output
+    if "Model used: smollm2" in output:  # offline: the fallback is announced in plain words
+        assert "Note: Fallback model" in output, output[:2000]
+
+
+@pytest.mark.slow
+def test_quickstart_runs_offline_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = execute("quickstart.ipynb", tmp_path, monkeypatch)
+    output = text_of(nb)
+    said_which_model(output)
+    assert widget_views(nb) == 1
+    assert "clusters of 2+ tokens" in output
+    html = tmp_path / "exports" / "quickstart.html"
+    assert html.stat().st_size > 10_000
+    page = html.read_text(encoding="utf-8")
+    assert "attn-widget" in page
+    remote = re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", page)
+    assert remote is None, f"the exported page loads from the web: {remote.group(0)}"
+    svg = (tmp_path / "exports" / "quickstart.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith(("<svg", "<?xml"))
+
+
+@pytest.mark.slow
+def test_walkthrough_runs_offline_and_compares_a_causal_model_with_an_encoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = execute("walkthrough.ipynb", tmp_path, monkeypatch)
+    output = text_of(nb)
+    said_which_model(output)
+    assert "Model used: minilm" in output
+    assert "<- automatic" in output  # the sweep table marks the automatic threshold
+    assert "attention to later tokens: 0.0" in output  # a causal model never looks ahead
+    assert widget_views(nb) == 1
