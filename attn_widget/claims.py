@@ -139,7 +139,12 @@ def _role(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
         found = ", ".join(r["role"] for r in head["roles"]) or "none"
         return f"head {claim['layer']}.{claim['head']} is not labelled {claim['role']!r} (roles: {found})"
     true = score2(role["score"])
-    return None if claim["score"] == true else f"role score is {true}, not {claim['score']}"
+    if claim["score"] != true:
+        return f"role score is {true}, not {claim['score']}"
+    where = role.get("measured_on", "input")
+    if claim.get("measured_on", "input") != where:
+        return f"the {claim['role']} role was measured on the {where}, not the {claim['measured_on']}"
+    return None
 
 
 @CHECKS.register("lexical")

@@ -26,6 +26,7 @@ least ``broad_min``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,26 +106,44 @@ class HeadReport:
         Role → ``[layer, head]`` standard deviations above the shuffled-row baseline.
     labels
         ``(layer, head)`` → ``((role, score), ...)`` for labelled heads, best first.
+    probe
+        Induction labels measured on a repeated random-token probe
+        (:func:`induction_probe`), when a model was available; else empty.
     """
 
     scores: Mapping[str, np.ndarray]
     chance: Mapping[str, np.ndarray]
     z: Mapping[str, np.ndarray]
     labels: Mapping[tuple[int, int], tuple[tuple[str, float], ...]] = field(default_factory=dict)
+    probe: Mapping[tuple[int, int], tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
     def roles(self, layer: int, head: int) -> list[dict[str, Any]]:
-        """JSON-able roles of one head: ``[{"role", "score", "gloss"}, ...]`` (empty if none)."""
-        return [
-            {"role": r, "score": round(s, 3), "gloss": GLOSSES[r]}
+        """JSON-able roles of one head: ``[{"role", "score", "gloss", "measured_on"}, ...]``.
+
+        ``measured_on`` is ``"input"`` (this text) or ``"probe"`` (repeated random
+        tokens); a role found on the input is not repeated from the probe.
+        """
+        found = [
+            {"role": r, "score": round(s, 3), "gloss": GLOSSES[r], "measured_on": "input"}
             for r, s in self.labels.get((layer, head), ())
         ]
+        on_input = {r["role"] for r in found}
+        return found + [
+            {"role": r, "score": round(s, 3), "gloss": GLOSSES[r], "measured_on": "probe"}
+            for r, s in self.probe.get((layer, head), ())
+            if r not in on_input
+        ]
+
+    def with_probe(self, probe: HeadReport) -> HeadReport:
+        """This report plus the labels of an :func:`induction_probe` report."""
+        return dataclasses.replace(self, probe=dict(probe.labels))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able scores and labels (``"layer.head"`` keys)."""
         return {
             "scores": {r: np.round(v, 4).tolist() for r, v in self.scores.items()},
             "chance": {r: np.round(v, 4).tolist() for r, v in self.chance.items()},
-            "labels": {f"{la}.{h}": self.roles(la, h) for la, h in self.labels},
+            "labels": {f"{la}.{h}": self.roles(la, h) for la, h in sorted({*self.labels, *self.probe})},
         }
 
 

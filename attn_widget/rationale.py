@@ -23,7 +23,7 @@ from typing import Any
 from .analysis import Analysis
 from .characterize import characterize
 from .claims import Claim, pct, score2, verify
-from .heads import GLOSSES, score_heads
+from .heads import GLOSSES, HeadReport, score_heads
 
 MAX_LISTED = 6
 """Tokens quoted by name in a rationale; the rest are counted."""
@@ -153,7 +153,11 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
                     "head": h["head"],
                     "role": r["role"],
                     "score": score2(r["score"]),
-                    "text": f"head {name}: {r['role']} (score {score2(r['score']):.2f})",
+                    "measured_on": r.get("measured_on", "input"),
+                    "text": f"head {name}: {r['role']} (score {score2(r['score']):.2f}"
+                    + (
+                        " on repeated random tokens)" if r.get("measured_on") == "probe" else " on this text)"
+                    ),
                 }
             )
     if evidence["outside"] and not evidence["edges"]:
@@ -253,16 +257,19 @@ def _second_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
             f"parallel attention patterns, named layer.head), with {shares} of the group's internal "
             f"attention where an average head has {heads[0]['average']}%"
         )
-        by_role: dict[str, list[Mapping[str, Any]]] = {}
+        by_role: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
         for r in by.get("role", []):
-            by_role.setdefault(r["role"], []).append(r)
-        for role, rs in by_role.items():
+            by_role.setdefault((r["role"], r.get("measured_on", "input")), []).append(r)
+        for (role, where), rs in by_role.items():
             who = _join([f"{r['layer']}.{r['head']}" for r in rs])
             scores = _join([f"{r['score']:.2f}" for r in rs])
+            test = " on a test with repeated random tokens" if where == "probe" else ""
             if len(rs) == 1:
-                text += f"; {who} acts as {_article(role)} {role} head ({GLOSSES[role]}; score {scores})"
+                text += (
+                    f"; {who} acts as {_article(role)} {role} head ({GLOSSES[role]}; score {scores}{test})"
+                )
             else:
-                text += f"; {who} act as {role} heads (each {GLOSSES[role]}; scores {scores})"
+                text += f"; {who} act as {role} heads (each {GLOSSES[role]}; scores {scores}{test})"
     return text + "." if text else ""
 
 
@@ -275,6 +282,7 @@ def explain(
     model: Any = None,
     tokenizer: Any = None,
     progress: Callable[[int, int, str], None] | None = None,
+    probe: bool = True,
     **faithfulness_options: Any,
 ) -> Analysis:
     """Return a copy of ``analysis`` whose clusters carry evidence, claims, rationale and scores.
@@ -297,6 +305,10 @@ def explain(
         :func:`attn_widget.faithfulness.faithfulness`).
     progress
         ``progress(done, total, message)`` callback for the faithfulness passes.
+    probe
+        With a causal ``model``, also look for induction heads on a repeated
+        random-token sequence (one extra forward pass); such roles are marked
+        ``measured_on: "probe"``.
     **faithfulness_options
         Passed to :func:`attn_widget.faithfulness.faithfulness` (``n_random``, ``seed``, ...).
 
@@ -310,9 +322,11 @@ def explain(
     from .llm import as_backend, polish
 
     chosen = _chosen(analysis, clusters, min_size)
+    notices = list(analysis.notices)
     polisher = as_backend(backend)
     report = score_heads(analysis.attentions, analysis.tokens) if analysis.attentions is not None else None
-    notices = list(analysis.notices)
+    if report is not None and model is not None and probe:
+        report = _with_probe(report, model, notices)
     out = []
     for c in analysis.clusters:
         if c.id not in chosen:
@@ -340,6 +354,19 @@ def explain(
             result, model, tokenizer, clusters=scored, progress=progress, **faithfulness_options
         )
     return result
+
+
+def _with_probe(report: HeadReport, model: Any, notices: list[str]) -> HeadReport:
+    from .heads import induction_probe
+    from .models import is_causal_config
+
+    if not is_causal_config(model.config):
+        return report
+    try:
+        return report.with_probe(induction_probe(model))
+    except ValueError as err:  # e.g. a vocabulary too small for the probe
+        notices.append(f"induction probe skipped: {err}")
+        return report
 
 
 def _chosen(analysis: Analysis, clusters: Sequence[int] | None, min_size: int) -> set[int]:

@@ -119,6 +119,7 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
     if kind == "role":
         out.append({**claim, "role": next(r for r in ROLES if r != claim["role"])})
         out.append({**claim, "score": round(claim["score"] + 0.05, 2)})
+        out.append({**claim, "measured_on": "probe"})
     if kind == "lexical":
         non = [i for i in inside if i not in claim["tokens"]]
         if non and claim["class"] != "same_word":

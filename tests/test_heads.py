@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attn_widget.heads import GLOSSES, ROLES, induction_probe, score_heads
+from attn_widget.heads import GLOSSES, ROLES, HeadReport, induction_probe, score_heads
 
 PLANTED = {
     (0, 0): "previous-token",
@@ -86,6 +86,17 @@ def test_random_attention_gets_no_role(seed: int, n: int, causal: bool, spread: 
     tokens = [str(t) for t in rng.integers(0, max(3, n // 3), n)]
     report = score_heads(att, tokens)
     assert report.labels == {}
+
+
+def test_probe_labels_are_marked_and_not_repeated() -> None:
+    att, tokens = planted_heads()
+    probe = HeadReport({}, {}, {}, {(1, 0): (("induction", 0.93),), (2, 3): (("induction", 0.88),)})
+    merged = score_heads(att, tokens).with_probe(probe)
+    assert [r["measured_on"] for r in merged.roles(1, 0)] == ["input"]  # found on the text itself
+    assert merged.roles(2, 3) == [
+        {"role": "induction", "score": 0.88, "gloss": GLOSSES["induction"], "measured_on": "probe"}
+    ]
+    assert "2.3" in merged.to_dict()["labels"]
 
 
 def test_duplicate_roles_are_not_scored_on_text_without_repeats() -> None:
