@@ -22,6 +22,7 @@ Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
 from __future__ import annotations
 
 import base64
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,6 +104,30 @@ def _cluster_info(c: Any) -> dict[str, Any]:
     }
 
 
+_CACHE: OrderedDict[tuple[int, int], tuple[Any, ...]] = OrderedDict()
+
+
+def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, tuple[np.ndarray, ...]]:
+    """Symmetrised graph, grid facts and links: unchanged when only the threshold moves, so cached.
+
+    Keyed on the identity of the sweep (``recluster`` reuses it when only the
+    threshold changes) and checked against the weights' values; the entry keeps
+    the sweep alive, so its id cannot be reused while cached.
+    """
+    key = (id(a.sweep), links)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is a.sweep and (hit[1] is a.weights or np.array_equal(hit[1], a.weights)):
+        _CACHE.move_to_end(key)
+        return hit[2], hit[3], hit[4]
+    sym = _graph.symmetrise(a.weights)
+    facts = grid_facts(sym, a.sweep.labels)
+    linked = top_links(a.weights, links)
+    _CACHE[key] = (a.sweep, a.weights, sym, facts, linked)
+    while len(_CACHE) > 4:
+        _CACHE.popitem(last=False)
+    return sym, facts, linked
+
+
 def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, Any]:
     """The versioned state the front-end renders (see the module docstring for the layout)."""
     a = analysis
@@ -112,8 +137,7 @@ def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, A
     ).reshape(n, 2)
     flags = np.array([FLAG_SPECIAL if t.special else 0 for t in a.tokens], dtype=np.int32)
     flags[list(a.excluded)] |= FLAG_EXCLUDED
-    sym = _graph.symmetrise(a.weights)
-    out_i, out_w, in_i, in_w = top_links(a.weights, links)
+    sym, facts, (out_i, out_w, in_i, in_w) = _derived(a, links)
     sweep = a.sweep
     shape = None if a.attentions is None else a.attentions.shape
     return {
@@ -142,7 +166,7 @@ def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, A
             "modularity": wire(sweep.modularity, "float32"),
             "n_clusters": wire(sweep.n_clusters, "int32"),
             "labels": wire(sweep.labels, "int32"),
-            "facts": wire(grid_facts(sym, sweep.labels), "float32"),
+            "facts": wire(facts, "float32"),
         },
         "links": {
             "k": int(out_i.shape[1]),
