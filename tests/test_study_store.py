@@ -30,7 +30,7 @@ pytest.importorskip("sqlalchemy", reason="needs the 'study' extra: pip install '
 
 from sqlalchemy import insert, text
 
-from attn_widget.study import ResponseError, Study, StudyConfig, Task
+from attn_widget.study import ResponseError, Store, Study, StudyConfig, Task
 from attn_widget.study.schema import responses as responses_table
 
 WRITERS = 4
@@ -358,3 +358,18 @@ def _main(mode: str, url: str) -> None:  # pragma: no cover - runs in a subproce
 
 if __name__ == "__main__":  # pragma: no cover
     _main(sys.argv[1], sys.argv[2])
+
+
+def test_store_targets_paths_urls_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from attn_widget.study.store import resolve_url
+
+    assert resolve_url("postgresql://ann@db.example/study") == "postgresql+psycopg://ann@db.example/study"
+    assert resolve_url(tmp_path / "a" / "s.db") == f"sqlite:///{tmp_path / 'a' / 's.db'}"
+    assert (tmp_path / "a").is_dir()
+    monkeypatch.setenv("ATTN_WIDGET_STUDY_DB", str(tmp_path / "env.sqlite"))
+    assert Store().url == f"sqlite:///{tmp_path / 'env.sqlite'}"
+    monkeypatch.delenv("ATTN_WIDGET_STUDY_DB")
+    monkeypatch.chdir(tmp_path)
+    assert Store().url == f"sqlite:///{tmp_path / 'attn_widget_study.sqlite'}"
+    with pytest.raises(ValueError, match="only SQLite files and PostgreSQL"):
+        Store("mysql+pymysql://u@h/db")

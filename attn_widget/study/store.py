@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+from sqlalchemy import Engine, create_engine, event, func, insert, make_url, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from . import schema
@@ -78,11 +78,15 @@ class Store:
     ) -> None:
         self.url = resolve_url(target)
         self.retries = retries
+        backend = make_url(self.url).get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"store URL {self.url!r}: only SQLite files and PostgreSQL are supported; "
+                "give a file path or postgresql://user@host/database"
+            )
         self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
-        if self.engine.dialect.name == "sqlite":
+        if backend == "sqlite":
             _sqlite_setup(self.engine, busy_timeout)
-        elif self.engine.dialect.name != "postgresql":
-            raise ValueError(f"store URL {self.url!r}: only SQLite files and PostgreSQL are supported")
         self._retry(self._create_tables, "create the tables")
 
     def _create_tables(self) -> None:

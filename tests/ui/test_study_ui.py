@@ -142,3 +142,40 @@ def pd_na() -> Any:
     import pandas as pd
 
     return pd.NA
+
+
+def test_session_moves_to_the_next_step_in_the_browser(open_notebook: Any, store: Path) -> None:
+    """A whole session widget: finish step 1, press Next, step 2 appears in the same output."""
+    session_cells = [
+        f"""import attn_widget
+from attn_widget.study import Study
+from attn_widget.synthetic import planted_attention
+study = Study.open("ui", {str(store)!r})
+def planted(task):
+    att, _ = planted_attention([3, 3], layers=2, heads=2, seed=2)
+    words = ["<s>", *task.text.split()][:7]
+    words += ["x"] * (7 - len(words))
+    return attn_widget.analyze_attention(att, words, exclude=[0]).explain()
+session = study.session(analyzer=planted)
+print(session.participant_id, [(s.condition.id, s.task.id) for s in session.steps])""",
+        "session.widget",
+    ]
+    nb = open_notebook("session.ipynb", session_cells)
+    page = nb.page
+    root = page.get_by_test_id("study-root")
+    root.wait_for()
+    assert root.get_attribute("data-position") == "0"
+    first = nb.run_code("print(session.step.condition.id, session.step.task.id)").split()
+    if root.get_by_test_id("task").count():
+        root.locator("[data-testid=task-choice]").first.click()
+        root.get_by_test_id("task-submit").click()
+        root.get_by_test_id("task-status").filter(has_text="saved").wait_for()
+    whole = root.get_by_test_id("explanation-card")
+    whole.locator("[data-scale=clarity] input[value='5']").check()
+    whole.get_by_test_id("save").click()
+    whole.get_by_test_id("card-status").filter(has_text="Saved ✓").wait_for()
+    root.get_by_test_id("next").click()
+    page.locator("[data-testid=study-root][data-position='1']").wait_for()
+    second = nb.run_code("print(session.step.condition.id, session.step.task.id)").split()
+    assert second != first
+    assert "step 2 of 2" in page.get_by_test_id("study-header").inner_text()
