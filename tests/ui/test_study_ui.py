@@ -179,3 +179,37 @@ print(session.participant_id, [(s.condition.id, s.task.id) for s in session.step
     second = nb.run_code("print(session.step.condition.id, session.step.task.id)").split()
     assert second != first
     assert "step 2 of 2" in page.get_by_test_id("study-header").inner_text()
+
+
+def test_lost_ack_makes_the_browser_resend_and_the_row_is_stored_once(nb: NotebookPage, store: Path) -> None:
+    nb.run_code(
+        """seen, acks = [], []
+_send = fb.send
+def lossy_send(content, buffers=None):  # the first ack is lost on the way to the browser
+    acks.append(content.get("status"))
+    if len(acks) > 1:
+        _send(content, buffers)
+fb.send = lossy_send
+fb.on_msg(lambda w, c, b: seen.append(c["response"]["response_id"]))"""
+    )
+    card = nb.page.get_by_test_id("study-root").get_by_test_id("cluster-card").last
+    cluster_id = int(card.get_attribute("data-cluster") or "-1")
+    card.locator("[data-scale=usefulness] input[value='1']").check()
+    card.get_by_test_id("save").click()
+    card.get_by_test_id("card-status").filter(has_text="Saved ✓").wait_for(timeout=20_000)
+    seen, acks = ast_eval(nb.run_code("print(repr((seen, acks)))"))
+    assert len(seen) == 2
+    assert seen[0] == seen[1]
+    assert acks == ["stored", "duplicate"]
+    from attn_widget.study import Study
+
+    df = Study.open("ui", store).responses()
+    rows = df[(df.kind == "cluster") & (df.cluster_id == cluster_id) & (df.usefulness == 1)]
+    assert len(rows) == 1
+    assert rows.iloc[0].response_id == seen[0]
+
+
+def ast_eval(text: str) -> Any:
+    import ast
+
+    return ast.literal_eval(text.strip())
