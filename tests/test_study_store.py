@@ -307,7 +307,9 @@ def test_writers_killed_at_random_moments_leave_whole_batches(store_url: str) ->
     open_study(store_url)
     for delay in (0.4, 0.9, 1.6):
         proc = _writer("loop", store_url)
-        time.sleep(delay + 1.5)  # interpreter start-up, then some batches
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "batch 0 committed"
+        time.sleep(delay)  # kill somewhere in the following batches
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     study = Study.open("store-test", store_url)
@@ -354,6 +356,8 @@ def _main(mode: str, url: str) -> None:  # pragma: no cover - runs in a subproce
         for b in range(10**6):
             tag = f"{pid} batch {b}"
             study.record([rating(study, pid, n, comment=tag) for n in range(BATCH)])
+            if b == 0:
+                print("batch 0 committed", flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
