@@ -58,10 +58,15 @@ const model = {
   set: (key, value) => { traits[key] = value; emit("change:" + key); },
   save_changes() {},
   on(event, cb) { if (!listeners.has(event)) listeners.set(event, new Set()); listeners.get(event).add(cb); },
-  off(event, cb) { if (!event) listeners.clear(); else if (!cb) listeners.delete(event); else listeners.get(event)?.delete(cb); },
+  off(event, cb) {
+    if (!event) listeners.clear();
+    else if (!cb) listeners.delete(event);
+    else listeners.get(event)?.delete(cb);
+  },
   send(msg) {
-    if (msg && msg.type === "drilldown")
-      setTimeout(() => emit("msg:custom", { type: "drilldown_reply", id: msg.id, error: traits.needs_kernel }, []), 0);
+    if (!msg || msg.type !== "drilldown") return;
+    const reply = { type: "drilldown_reply", id: msg.id, error: traits.needs_kernel };
+    setTimeout(() => emit("msg:custom", reply, []), 0);
   },
 };
 widget.initialize?.({ model });
@@ -104,25 +109,31 @@ def to_html(analysis: Analysis, title: str | None = None) -> str:
         "aggregations": [o.aggregation],
         "needs_kernel": NEEDS_KERNEL,
     }
-    title = title or f"attn_widget: {len(analysis.tokens)} tokens" + (f" ({analysis.model})" if analysis.model else "")
+    title = title or f"attn_widget: {len(analysis.tokens)} tokens" + (
+        f" ({analysis.model})" if analysis.model else ""
+    )
+    state = _script_json(to_jsonable(to_state(analysis)))
+    bundle_b64 = base64.b64encode(js.encode()).decode()
     css_text = css.replace("</", "<\\/")  # CSS cannot end the <style> element early
     csp = "default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data:"
-    return "\n".join([
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{_PAGE_CSS}\n{css_text}</style>",
-        "</head><body>",
-        f'<h1 class="aw-page-title">{html.escape(title)}</h1>',
-        '<div id="attn-widget-root"></div>',
-        f'<script type="application/json" id="attn-widget-state">{_script_json(to_jsonable(to_state(analysis)))}</script>',
-        f'<script type="application/json" id="attn-widget-traits">{_script_json(traits)}</script>',
-        f'<script type="text/plain" id="attn-widget-bundle">{base64.b64encode(js.encode()).decode()}</script>',
-        f'<script type="module">{_SHIM}</script>',
-        "</body></html>",
-    ])
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html.escape(title)}</title>",
+            f"<style>{_PAGE_CSS}\n{css_text}</style>",
+            "</head><body>",
+            f'<h1 class="aw-page-title">{html.escape(title)}</h1>',
+            '<div id="attn-widget-root"></div>',
+            f'<script type="application/json" id="attn-widget-state">{state}</script>',
+            f'<script type="application/json" id="attn-widget-traits">{_script_json(traits)}</script>',
+            f'<script type="text/plain" id="attn-widget-bundle">{bundle_b64}</script>',
+            f'<script type="module">{_SHIM}</script>',
+            "</body></html>",
+        ]
+    )
 
 
 def save_html(analysis: Analysis, path: str | Path, title: str | None = None) -> Path:
@@ -175,7 +186,7 @@ def _pieces(analysis: Analysis) -> list[tuple[str, int, str]]:
             out.append(("chip", i, tok.text))
             continue
         if tok.start > cursor:
-            out.append(("gap", -1, text[cursor:tok.start]))
+            out.append(("gap", -1, text[cursor : tok.start]))
         lo = max(tok.start, cursor)
         hi = min(max(tok.end, lo), len(text))
         out.append(("token", i, text[lo:hi]))
@@ -189,10 +200,15 @@ def colours(labels: np.ndarray) -> dict[int, tuple[str, str]]:
     """``{cluster id: (colour, pattern)}`` for clusters of 2+ tokens, as ``assignColors`` in JS."""
     ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
     big = sorted(int(i) for i in ids[sizes > 1])
-    return {cid: (PALETTE[k % len(PALETTE)], PATTERNS[(k // len(PALETTE)) % len(PATTERNS)]) for k, cid in enumerate(big)}
+    return {
+        cid: (PALETTE[k % len(PALETTE)], PATTERNS[(k // len(PALETTE)) % len(PATTERNS)])
+        for k, cid in enumerate(big)
+    }
 
 
-def _layout(analysis: Analysis, labels: np.ndarray, width: float, size: int, font: Any) -> tuple[list[dict], float]:
+def _layout(
+    analysis: Analysis, labels: np.ndarray, width: float, size: int, font: Any
+) -> tuple[list[dict], float]:
     """Boxes ``{x, y, w, text, label, kind}`` wrapped to ``width``; returns them and the height used."""
     line_h = size * 1.75
     x, y, boxes = 0.0, size * 1.3, []
@@ -211,8 +227,16 @@ def _layout(analysis: Analysis, labels: np.ndarray, width: float, size: int, fon
             lead = font.getlength(shown) - font.getlength(shown.lstrip())
             core = shown.strip()
             if core:
-                boxes.append({"x": x + lead, "y": y, "w": font.getlength(core), "text": core,
-                              "label": int(labels[index]) if index >= 0 else None, "kind": kind})
+                boxes.append(
+                    {
+                        "x": x + lead,
+                        "y": y,
+                        "w": font.getlength(core),
+                        "text": core,
+                        "label": int(labels[index]) if index >= 0 else None,
+                        "kind": kind,
+                    }
+                )
             x += w
     return boxes, y + line_h * 0.5
 
@@ -234,35 +258,52 @@ def to_svg(analysis: Analysis, labels: np.ndarray | None = None, width: int = 76
     boxes, height = _layout(analysis, labels, width, size, font)
     cmap = colours(labels)
     esc = html.escape
-    dash = {"solid": "", "dashed": ' stroke-dasharray="5 3"', "dotted": ' stroke-dasharray="1.5 2"', "double": ""}
+    dash = {
+        "solid": "",
+        "dashed": ' stroke-dasharray="5 3"',
+        "dotted": ' stroke-dasharray="1.5 2"',
+        "double": "",
+    }
     body = []
     for b in boxes:
         top, bottom = b["y"] - size * 1.05, b["y"] + size * 0.35
         colour = cmap.get(b["label"]) if b["label"] is not None else None
         if colour:
-            body.append(f'<rect x="{b["x"]:.1f}" y="{top:.1f}" width="{b["w"]:.1f}" height="{bottom - top:.1f}" '
-                        f'fill="{colour[0]}" fill-opacity="{FILL_ALPHA}"/>')
-            body.append(f'<line x1="{b["x"]:.1f}" x2="{b["x"] + b["w"]:.1f}" y1="{bottom:.1f}" y2="{bottom:.1f}" '
-                        f'stroke="{colour[0]}" stroke-width="2"{dash[colour[1]]}/>')
+            body.append(
+                f'<rect x="{b["x"]:.1f}" y="{top:.1f}" width="{b["w"]:.1f}" height="{bottom - top:.1f}" '
+                f'fill="{colour[0]}" fill-opacity="{FILL_ALPHA}"/>'
+            )
+            body.append(
+                f'<line x1="{b["x"]:.1f}" x2="{b["x"] + b["w"]:.1f}" y1="{bottom:.1f}" y2="{bottom:.1f}" '
+                f'stroke="{colour[0]}" stroke-width="2"{dash[colour[1]]}/>'
+            )
         excluded = b["label"] == -1
         if excluded or b["kind"] == "chip":
-            body.append(f'<rect x="{b["x"]:.1f}" y="{top:.1f}" width="{b["w"]:.1f}" height="{bottom - top:.1f}" '
-                        'fill="none" stroke="#777" stroke-dasharray="1.5 2"/>')
+            body.append(
+                f'<rect x="{b["x"]:.1f}" y="{top:.1f}" width="{b["w"]:.1f}" height="{bottom - top:.1f}" '
+                'fill="none" stroke="#777" stroke-dasharray="1.5 2"/>'
+            )
         fill = "#666" if excluded else "#111"
-        body.append(f'<text x="{b["x"]:.1f}" y="{b["y"]:.1f}" textLength="{b["w"]:.1f}" '
-                    f'lengthAdjust="spacingAndGlyphs" fill="{fill}">{esc(b["text"])}</text>')
+        body.append(
+            f'<text x="{b["x"]:.1f}" y="{b["y"]:.1f}" textLength="{b["w"]:.1f}" '
+            f'lengthAdjust="spacingAndGlyphs" fill="{fill}">{esc(b["text"])}</text>'
+        )
     y = height + size
-    for _cid, colour, _pattern, words in _legend(analysis, labels):
-        body.append(f'<rect x="0" y="{y - size * 0.8:.1f}" width="{size:.0f}" height="{size * 0.8:.1f}" '
-                    f'fill="{colour}" fill-opacity="{FILL_ALPHA}" stroke="{colour}"/>')
-        body.append(f'<text x="{size * 1.4:.1f}" y="{y:.1f}" font-size="{size * 0.8:.1f}" fill="#111">{esc(words)}</text>')
+    for _cid, hex_colour, _pattern, words in _legend(analysis, labels):
+        body.append(
+            f'<rect x="0" y="{y - size * 0.8:.1f}" width="{size:.0f}" height="{size * 0.8:.1f}" '
+            f'fill="{hex_colour}" fill-opacity="{FILL_ALPHA}" stroke="{hex_colour}"/>'
+        )
+        small = f'font-size="{size * 0.8:.1f}" fill="#111"'
+        body.append(f'<text x="{size * 1.4:.1f}" y="{y:.1f}" {small}>{esc(words)}</text>')
         y += size * 1.3
     total = y + size * 0.2
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + 20}" height="{total:.0f}" '
         f'viewBox="-10 0 {width + 20} {total:.0f}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" '
         f'font-size="{size}"><rect x="-10" y="0" width="{width + 20}" height="{total:.0f}" fill="#fff"/>'
-        + "".join(body) + "</svg>\n"
+        + "".join(body)
+        + "</svg>\n"
     )
 
 
@@ -273,8 +314,14 @@ def save_svg(analysis: Analysis, path: str | Path, labels: np.ndarray | None = N
     return path
 
 
-def save_png(analysis: Analysis, path: str | Path, labels: np.ndarray | None = None, width: int = 760,
-             size: int = 16, scale: float = 2.0) -> Path:
+def save_png(
+    analysis: Analysis,
+    path: str | Path,
+    labels: np.ndarray | None = None,
+    width: int = 760,
+    size: int = 16,
+    scale: float = 2.0,
+) -> Path:
     """Write the highlighted text and its legend as a PNG (drawn with Pillow at ``scale``x)."""
     from PIL import Image, ImageDraw
 
@@ -303,9 +350,15 @@ def save_png(analysis: Analysis, path: str | Path, labels: np.ndarray | None = N
             tint.line([x0, bottom, x0 + b["w"], bottom], fill=rgb(colour[0]), width=max(1, round(2 * scale)))
         if b["label"] == -1 or b["kind"] == "chip":
             tint.rectangle([x0, top, x0 + b["w"], bottom], outline=(119, 119, 119, 255), width=1)
-    rows = [(height + s + k * s * 1.3, colour, words) for k, (_cid, colour, _p, words) in enumerate(legend)]
-    for y, colour, _words in rows:
-        tint.rectangle([pad, y - s * 0.8, pad + s, y], fill=rgb(colour, round(255 * FILL_ALPHA)), outline=rgb(colour))
+    rows = [
+        (height + s + k * s * 1.3, hex_colour, words) for k, (_c, hex_colour, _p, words) in enumerate(legend)
+    ]
+    for y, hex_colour, _words in rows:
+        tint.rectangle(
+            [pad, y - s * 0.8, pad + s, y],
+            fill=rgb(hex_colour, round(255 * FILL_ALPHA)),
+            outline=rgb(hex_colour),
+        )
     img = Image.alpha_composite(img, over)
     draw = ImageDraw.Draw(img)
     for b in boxes:

@@ -59,7 +59,9 @@ def unwire(record: Mapping[str, Any]) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.dtype(record["dtype"]).newbyteorder("<")).reshape(record["shape"])
 
 
-def top_links(weights: Matrix, k: int = LINKS_PER_TOKEN) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def top_links(
+    weights: Matrix, k: int = LINKS_PER_TOKEN
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per token, its ``k`` strongest outgoing (row) and incoming (column) links, self excluded.
 
     Returns ``out_index, out_weight, in_index, in_weight``, each ``[T, k]``;
@@ -133,7 +135,8 @@ def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, A
     a = analysis
     n = len(a.tokens)
     offsets = np.array(
-        [[-1 if t.start is None else t.start, -1 if t.end is None else t.end] for t in a.tokens], dtype=np.int32
+        [[-1 if t.start is None else t.start, -1 if t.end is None else t.end] for t in a.tokens],
+        dtype=np.int32,
     ).reshape(n, 2)
     flags = np.array([FLAG_SPECIAL if t.special else 0 for t in a.tokens], dtype=np.int32)
     flags[list(a.excluded)] |= FLAG_EXCLUDED

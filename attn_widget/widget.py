@@ -95,18 +95,22 @@ class AttentionExplainer(anywidget.AnyWidget):
     _css = _CSS
 
     state = t.Dict(allow_none=True, default_value=None).tag(sync=True)
-    """dict | None: the analysis as the view renders it (:func:`attn_widget.state.to_state`); None while loading."""
+    """dict | None: the analysis as the view renders it (:func:`attn_widget.state.to_state`).
+
+    None while a text analysis is loading."""
     threshold = t.Float(None, allow_none=True).tag(sync=True)
     """float | None: edge threshold in ``threshold_mode`` units; moves with the slider both ways."""
     threshold_mode = t.Unicode("absolute").tag(sync=True)
-    """str: ``"absolute"`` (edge weight) or ``"mass"`` (share of each token's attention). Default ``"absolute"``."""
+    """str: ``"absolute"`` (edge weight) or ``"mass"`` (share of each token's attention).
+
+    Default ``"absolute"``."""
     method = t.Unicode("louvain").tag(sync=True)
     """str: clustering method, a key of ``attn_widget.cluster.METHODS``. Default ``"louvain"``."""
     aggregation = t.Unicode("mean").tag(sync=True)
     """str: how heads/layers combine, a key of ``attn_widget.aggregate.AGGREGATIONS``. Default ``"mean"``."""
-    layers = t.List(t.Int(), allow_none=True, default_value=None).tag(sync=True)
+    layers: t.List[int] | None = t.List(t.Int(), allow_none=True, default_value=None).tag(sync=True)
     """list[int] | None: layers to aggregate (None: all)."""
-    heads = t.List(allow_none=True, default_value=None).tag(sync=True)
+    heads: t.List[Any] | None = t.List(allow_none=True, default_value=None).tag(sync=True)
     """list[[layer, head]] | None: heads for ``aggregation="heads"``."""
     selected_cluster = t.Int(None, allow_none=True).tag(sync=True)
     """int | None: cluster shown in the side panel (click a token or legend entry)."""
@@ -144,7 +148,7 @@ class AttentionExplainer(anywidget.AnyWidget):
         if not isinstance(_ESM, Path):
             self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
         self.on_msg(self._on_custom_msg)
-        if is_analysis:
+        if isinstance(text_or_analysis, Analysis):
             analysis = text_or_analysis.recluster(**options) if options else text_or_analysis
             self._show(analysis)
         else:
@@ -154,7 +158,9 @@ class AttentionExplainer(anywidget.AnyWidget):
     def _start(self, text: str, options: dict[str, Any]) -> None:
         model = options.get("model", "gpt2")
         self.status = "loading"
-        self.progress = f"Loading {model if isinstance(model, str) else type(model).__name__} and analysing the text…"
+        self.progress = (
+            f"Loading {model if isinstance(model, str) else type(model).__name__} and analysing the text…"
+        )
         self._thread = threading.Thread(target=self._run, args=(text, options), daemon=True)
         self._thread.start()
 
@@ -224,8 +230,11 @@ class AttentionExplainer(anywidget.AnyWidget):
     def _changes(self, a: Analysis) -> dict[str, Any]:
         o = a.options
         out: dict[str, Any] = {}
-        for name, now in (("threshold_mode", self.threshold_mode), ("method", self.method),
-                          ("aggregation", self.aggregation)):
+        for name, now in (
+            ("threshold_mode", self.threshold_mode),
+            ("method", self.method),
+            ("aggregation", self.aggregation),
+        ):
             if now != getattr(o, name):
                 out[name] = now
         layers = None if self.layers is None else tuple(self.layers)
@@ -235,7 +244,11 @@ class AttentionExplainer(anywidget.AnyWidget):
         if heads != o.heads:
             out["heads"] = heads
         value = self.threshold
-        if value is not None and "threshold_mode" not in out and not math.isclose(value, a.threshold, abs_tol=1e-12):
+        if (
+            value is not None
+            and "threshold_mode" not in out
+            and not math.isclose(value, a.threshold, abs_tol=1e-12)
+        ):
             auto = a.sweep.auto_threshold
             same_graph = not ({"method", "aggregation", "layers", "heads"} & set(out))
             out["threshold"] = "auto" if same_graph and math.isclose(value, auto, abs_tol=1e-12) else value

@@ -15,7 +15,12 @@ from attn_widget.analysis import Token
 from attn_widget.state import unwire
 from attn_widget.synthetic import planted_attention
 
-HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "</script><script>alert(2)//", "&amp; <!--"]
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</script><script>alert(2)//",
+    "&amp; <!--",
+]
 
 
 def _hostile_analysis():
@@ -48,7 +53,8 @@ def test_html_export_keeps_hostile_tokens_as_data(hostile, tmp_path):
         assert bad not in page
     assert "<img" not in page
     # exactly the page's own four script elements, none opened or closed by data
-    assert page.count("<script") == 4 and page.count("</script>") == 4
+    assert page.count("<script") == 4
+    assert page.count("</script>") == 4
     state = json.loads(_script(page, "attn-widget-state"))
     assert state["tokens"][3:7] == [" " + h for h in HOSTILE]
     np.testing.assert_array_equal(unwire(state["sweep"]["labels"]), hostile.sweep.labels)
@@ -90,7 +96,8 @@ def test_svg_is_valid_xml_with_hostile_text_escaped(hostile, tmp_path):
     svg = export.save_svg(hostile, tmp_path / "f.svg").read_text(encoding="utf-8")
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
-    assert not root.findall(f".//{ns}script") and not root.findall(f".//{ns}image")
+    assert not root.findall(f".//{ns}script")
+    assert not root.findall(f".//{ns}image")
     texts = [t.text for t in root.iter(f"{ns}text")]
     for bad in HOSTILE:
         assert bad in texts
@@ -98,7 +105,8 @@ def test_svg_is_valid_xml_with_hostile_text_escaped(hostile, tmp_path):
     legend = [t for t in texts if t and t.startswith("cluster ")]
     assert len(legend) == len(big)
     fills = {r.get("fill") for r in root.iter(f"{ns}rect")}
-    assert set(export.colours(hostile.labels).values()) and {c for c, _ in export.colours(hostile.labels).values()} <= fills
+    assert set(export.colours(hostile.labels).values())
+    assert {c for c, _ in export.colours(hostile.labels).values()} <= fills
 
 
 def test_png_shows_the_cluster_colours(hostile, tmp_path):
@@ -107,7 +115,7 @@ def test_png_shows_the_cluster_colours(hostile, tmp_path):
     img = np.asarray(image.open(path).convert("RGB")).reshape(-1, 3).astype(int)
     assert img.shape[0] > 760 * 40
     first = export.PALETTE[0]
-    rgb = np.array([int(first[i:i + 2], 16) for i in (1, 3, 5)])
+    rgb = np.array([int(first[i : i + 2], 16) for i in (1, 3, 5)])
     assert (np.abs(img - rgb).sum(axis=1) < 8).sum() > 20  # the solid underline / swatch of cluster colour 1
     tint = np.round(255 + (rgb - 255) * export.FILL_ALPHA)
     assert (np.abs(img - tint).sum(axis=1) < 12).sum() > 100  # the translucent fill behind words

@@ -44,9 +44,10 @@ def test_state_arrays_travel_as_buffers_and_decode_to_the_analysis(analysis):
     np.testing.assert_array_equal(unwire(state["sweep"]["thresholds"]), analysis.sweep.thresholds)
     offsets = unwire(state["offsets"])
     assert offsets[0].tolist() == [-1, -1]
-    assert analysis.text[offsets[3, 0]:offsets[3, 1]] == analysis.tokens[3].text
+    assert analysis.text[offsets[3, 0] : offsets[3, 1]] == analysis.tokens[3].text
     flags = unwire(state["flags"])
-    assert flags[0] == 3 and (flags[1:] == 0).all()  # special + excluded sink
+    assert flags[0] == 3
+    assert (flags[1:] == 0).all()
 
     _, paths, buffers = _remove_buffers({"state": state})
     assert len(buffers) == 12
@@ -83,9 +84,11 @@ def test_setting_threshold_from_python_reclusters_and_updates_the_state(analysis
     w.threshold = top
     assert w.analysis.threshold == top
     np.testing.assert_array_equal(unwire(w.state["labels"]), analysis.sweep.labels[-1])
-    assert w.state["threshold"] == top and not w.state["auto"]
+    assert w.state["threshold"] == top
+    assert not w.state["auto"]
     w.threshold = analysis.sweep.auto_threshold  # the slider's "reset to automatic"
-    assert w.analysis.options.auto_threshold and w.state["auto"]
+    assert w.analysis.options.auto_threshold
+    assert w.state["auto"]
 
 
 def test_threshold_mode_and_method_traits_recluster(analysis):
@@ -95,7 +98,8 @@ def test_threshold_mode_and_method_traits_recluster(analysis):
     assert 0 < w.threshold <= 1
     assert w.analysis.options.threshold_mode == "mass"
     w.aggregation = "max"
-    assert w.analysis.options.aggregation == "max" and w.state["aggregation"] == "max"
+    assert w.analysis.options.aggregation == "max"
+    assert w.state["aggregation"] == "max"
     assert w.error == ""
 
 
@@ -105,9 +109,11 @@ def test_a_bad_knob_shows_an_error_and_the_widget_stays_usable(analysis):
     assert "heads=" in w.error
     assert w.aggregation == "mean"  # put back where the analysis is
     w.layers = [99]
-    assert "out of range" in w.error and w.layers is None
+    assert "out of range" in w.error
+    assert w.layers is None
     w.threshold = float(analysis.sweep.thresholds[-1])
-    assert w.error == "" and w.analysis.threshold == float(analysis.sweep.thresholds[-1])
+    assert w.error == ""
+    assert w.analysis.threshold == float(analysis.sweep.thresholds[-1])
 
 
 def test_selected_cluster_survives_a_recluster_only_if_it_still_exists(analysis):
@@ -133,16 +139,21 @@ def test_unknown_keyword_arguments_raise_type_error(analysis):
 
 def test_options_given_with_an_analysis_are_applied(analysis):
     w = AttentionExplainer(analysis, threshold_mode="mass", method="louvain")
-    assert w.threshold_mode == "mass" and w.state["sweep"]["mode"] == "mass"
+    assert w.threshold_mode == "mass"
+    assert w.state["sweep"]["mode"] == "mass"
 
 
 def test_missing_bundle_shows_a_message_in_the_cell(tmp_path):
     esm, css = widget_module.bundle(tmp_path)
-    assert isinstance(esm, str) and css == ""
-    assert "npm run build" in esm and "pip install" in esm and "render" in esm
+    assert isinstance(esm, str)
+    assert css == ""
+    assert "npm run build" in esm
+    assert "pip install" in esm
+    assert "render" in esm
     real_esm, real_css = widget_module.bundle()
     if isinstance(real_esm, Path):
-        assert real_esm.name == "widget.js" and Path(real_css).name == "widget.css"
+        assert real_esm.name == "widget.js"
+        assert Path(real_css).name == "widget.css"
 
 
 @dataclass(frozen=True)
@@ -168,9 +179,17 @@ def test_drilldown_request_gets_a_reply_with_the_html_as_a_buffer(analysis, monk
     monkeypatch.setattr(widget_module, "_drilldown_renderer", lambda: fake_render)
     w = AttentionExplainer(analysis)
     sent = _sent(w, monkeypatch)
-    w._on_custom_msg(w, {"type": "drilldown", "id": 7, "view": "model", "layers": [0, 2], "tokens": [1, 2, 3]}, [])
-    (content, buffers), = sent
-    assert content == {"type": "drilldown_reply", "id": 7, "error": None, "capped": True, "note": "capped to 4 layers"}
+    w._on_custom_msg(
+        w, {"type": "drilldown", "id": 7, "view": "model", "layers": [0, 2], "tokens": [1, 2, 3]}, []
+    )
+    ((content, buffers),) = sent
+    assert content == {
+        "type": "drilldown_reply",
+        "id": 7,
+        "error": None,
+        "capped": True,
+        "note": "capped to 4 layers",
+    }
     assert bytes(buffers[0]).decode() == "<!doctype html><p>heads</p>"
     assert calls == [(w.analysis, [1, 2, 3], [0, 2], "model")]
 
@@ -183,8 +202,9 @@ def test_drilldown_failure_replies_with_an_error(analysis, monkeypatch):
     w = AttentionExplainer(analysis)
     sent = _sent(w, monkeypatch)
     w._on_custom_msg(w, {"type": "drilldown", "id": 3, "layers": [40]}, [])
-    (content, buffers), = sent
-    assert content["id"] == 3 and "layers [40] out of range" in content["error"]
+    ((content, buffers),) = sent
+    assert content["id"] == 3
+    assert "layers [40] out of range" in content["error"]
     assert buffers is None
     w._on_custom_msg(w, {"type": "something else"}, [])
     assert len(sent) == 1  # unrelated messages are ignored
@@ -194,8 +214,10 @@ def test_drilldown_with_the_real_renderer_returns_offline_html(analysis, monkeyp
     pytest.importorskip("attn_widget.drilldown")
     w = AttentionExplainer(analysis)
     sent = _sent(w, monkeypatch)
-    w._on_custom_msg(w, {"type": "drilldown", "id": 1, "view": "head", "layers": [0], "tokens": [1, 2, 3, 4]}, [])
-    (content, buffers), = sent
+    w._on_custom_msg(
+        w, {"type": "drilldown", "id": 1, "view": "head", "layers": [0], "tokens": [1, 2, 3, 4]}, []
+    )
+    ((content, buffers),) = sent
     assert content["error"] is None, content["error"]
     html = bytes(buffers[0]).decode()
     assert "<html" in html.lower()
@@ -206,7 +228,9 @@ def test_text_analysis_failure_lands_in_the_error_trait(tmp_path):
     w = AttentionExplainer("Some text.", model=str(tmp_path / "no-such-model"))
     with pytest.raises(RuntimeError, match="failed"):
         w.wait(timeout=120)
-    assert w.status == "error" and "no-such-model" in w.error and w.state is None
+    assert w.status == "error"
+    assert "no-such-model" in w.error
+    assert w.state is None
 
 
 def test_text_analysis_runs_in_the_background(gpt2_dir):
@@ -217,8 +241,10 @@ def test_text_analysis_runs_in_the_background(gpt2_dir):
     w = AttentionExplainer("The cat sat on the mat.", model=model, tokenizer=tok)
     assert w.status in {"loading", "ready"}
     a = w.wait(timeout=120)
-    assert w.status == "ready" and w.error == ""
-    assert w.state["text"] == "The cat sat on the mat." and len(w.state["tokens"]) == len(a.tokens)
+    assert w.status == "ready"
+    assert w.error == ""
+    assert w.state["text"] == "The cat sat on the mat."
+    assert len(w.state["tokens"]) == len(a.tokens)
 
 
 def test_palette_is_the_same_in_python_and_javascript():
@@ -238,14 +264,20 @@ def test_slider_and_clicks_from_the_view_reach_the_kernel(analysis):
     w = AttentionExplainer(analysis)
     top = float(analysis.sweep.thresholds[-1])
     _from_view(w, {"method": "update", "state": {"threshold": top}, "buffer_paths": []})
-    assert w.threshold == top and w.analysis.threshold == top
+    assert w.threshold == top
+    assert w.analysis.threshold == top
     _from_view(w, {"method": "update", "state": {"selected_cluster": 1}, "buffer_paths": []})
     assert w.selected_cluster == 1
 
 
 def test_drilldown_request_from_the_view_is_answered(analysis, monkeypatch):
-    monkeypatch.setattr(widget_module, "_drilldown_renderer", lambda: lambda a, **kw: FakeDrilldown("<html>", False, ""))
+    monkeypatch.setattr(
+        widget_module, "_drilldown_renderer", lambda: lambda a, **kw: FakeDrilldown("<html>", False, "")
+    )
     w = AttentionExplainer(analysis)
     sent = _sent(w, monkeypatch)
-    _from_view(w, {"method": "custom", "content": {"type": "drilldown", "id": 5, "tokens": None, "layers": None}})
-    assert [c["id"] for c, _ in sent] == [5] and sent[0][0]["error"] is None
+    _from_view(
+        w, {"method": "custom", "content": {"type": "drilldown", "id": 5, "tokens": None, "layers": None}}
+    )
+    assert [c["id"] for c, _ in sent] == [5]
+    assert sent[0][0]["error"] is None
