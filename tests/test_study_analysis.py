@@ -91,6 +91,23 @@ def test_paired_needs_both_conditions(data: tuple[Study, pd.DataFrame]) -> None:
         st.summarize(df, ["speed"])
 
 
+def test_a_revised_rating_replaces_the_first(tmp_path: Path) -> None:
+    study = Study.create(demo_config(2, study_id="revise"), tmp_path / "r.sqlite")
+    pid = study.enroll()
+    step = study.schedule(pid)[0]
+    base = {
+        "participant_id": pid,
+        "condition": step.condition.id,
+        "task_id": step.task.id,
+        "kind": "explanation",
+    }
+    study.record({**base, "trust": 1})
+    study.record({**base, "trust": 5})  # the participant changed their mind and saved again
+    df = study.responses()
+    assert len(df) == 2
+    assert st.participant_means(df, "trust").loc[pid, step.condition.id] == 5
+
+
 def test_holm_adjustment() -> None:
     assert st.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
     assert st.holm([0.5, 0.9]).tolist() == pytest.approx([1.0, 1.0])

@@ -50,8 +50,16 @@ def time_s(df: pd.DataFrame) -> pd.Series:
     return rows.duration_ms.astype("float64") / 1000
 
 
+def latest(df: pd.DataFrame) -> pd.DataFrame:
+    """Each participant's last response per task, kind and cluster (a revised rating replaces the first)."""
+    keys = ["participant_id", "task_id", "kind", "cluster_id"]
+    order = df.sort_values("recorded_at", kind="stable")
+    return order.drop_duplicates(subset=keys, keep="last").sort_index()
+
+
 def participant_means(df: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """``participant × condition`` table of the participant's mean ``measure``."""
+    """``participant × condition`` table of the participant's mean ``measure`` (over :func:`latest` rows)."""
+    df = latest(df)
     values = MEASURES[measure](df)
     rows = df.loc[values.index, ["participant_id", "condition"]].assign(value=values.to_numpy())
     return rows.pivot_table(
