@@ -20,9 +20,12 @@
  *   aggregation, method, layers, heads   controls for the clustering
  *   plot                 modularity / cluster-count plot (`plot-auto`, `plot-current` markers)
  *   panel                cluster side panel (`panel-facts`, `panel-tokens`,
- *                        `panel-rationale`, `panel-claims`, `panel-heads`, `panel-scores`)
+ *                        `panel-rationale`, `panel-claims`, `panel-heads`, `panel-scores`,
+ *                        `panel-faithfulness`, `panel-close`)
+ *   legend-more          "+N more" when there are more than 14 clusters
  *   links                hovered token's strongest in/out links
- *   drilldown-button, drilldown-view, drilldown-layers, drilldown-status,
+ *   drilldown-toggle (<summary> that opens the section), drilldown-button,
+ *   drilldown-view, drilldown-layers, drilldown-status,
  *   drilldown-note, drilldown-frame (sandboxed iframe with BertViz)
  */
 
@@ -98,7 +101,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     el("label", {}, ["method ", method]),
   ]);
   const drill = el("details", { class: "aw-drill" }, [
-    el("summary", { text: "Raw heads (BertViz)" }),
+    el("summary", { text: "Raw heads (BertViz)", testid: "drilldown-toggle" }),
     el("div", { class: "aw-controls" }, [ddView, ddLayers, ddButton, ddStatus]),
     ddNote,
     ddFrameHost,
