@@ -246,11 +246,14 @@ def check_text(
     the evidence (±1 point for rounding); every ``layer.head`` pair must be one
     of the evidence's heads (or a role score); every other number must be a
     token index, a count up to the size, a layer or head number in the evidence; a role named must
-    be a role of one of the evidence's heads. Words of ``reference`` (the
+    be a role of one of the evidence's heads; the text must end a sentence
+    (a cut-off generation fails). Words of ``reference`` (the
     grounded text, itself built from verified claims) are always allowed.
     """
     if not text or not text.strip():
         return ["the text is empty"]
+    if not re.search(r"[.!?][\"'”’)]*\s*$", text):
+        return ["the text is cut off (it does not end a sentence)"]
     ok = _allowed(evidence)
     problems: list[str] = []
     allowed_words = {w for t in ok["texts"] for w in _WORD.findall(t.lower())} | _VOCABULARY

@@ -194,6 +194,7 @@ def test_grounded_text_passes_the_free_text_check() -> None:
         ("Token 77 is the centre.", "'77'"),
         ("This is carried by a previous-token head.", "previous-token"),
         ("", "empty"),
+        ("The words form a group: 53% of their attention goes to", "cut off"),
     ],
 )
 def test_free_text_lies_are_caught(lie: str, problem: str) -> None:
