@@ -1,0 +1,231 @@
+// @vitest-environment happy-dom
+// The whole view, rendered into a DOM with a fake model (as anywidget would):
+// hostile token text stays text, the slider recolours from the precomputed
+// grid and writes the threshold (debounced), clicks select clusters, and the
+// drill-down request/reply ends in a sandboxed iframe.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import widget from "../src/widget";
+import type { WireArray } from "../src/codec";
+
+const HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'];
+const TOKENS = ["<|endoftext|>", "Hi", ` ${HOSTILE[0]}`, ` ${HOSTILE[1]}`, " end"];
+const TEXT = TOKENS.slice(1).join("");
+
+function wire(arr: Int32Array | Float32Array | Float64Array | Uint16Array, dtype: WireArray["dtype"], shape: number[]): WireArray {
+  return { dtype, shape, data: new DataView(arr.buffer) };
+}
+
+function offsets(): Int32Array {
+  const out = [-1, -1];
+  let at = 0;
+  for (const t of TOKENS.slice(1)) {
+    out.push(at, at + t.length);
+    at += t.length;
+  }
+  return new Int32Array(out);
+}
+
+const GRID_LABELS = [
+  [-1, 0, 0, 0, 0],
+  [-1, 0, 0, 1, 1],
+  [-1, 0, 1, 2, 3],
+];
+
+function state(threshold = 0.2, g = 1) {
+  const half = new Uint16Array(10).fill(0x3800); // 0.5 in float16
+  return {
+    version: 1,
+    text: TEXT,
+    tokens: TOKENS,
+    offsets: wire(offsets(), "int32", [5, 2]),
+    flags: wire(new Int32Array([3, 0, 0, 0, 0]), "int32", [5]),
+    labels: wire(new Int32Array(GRID_LABELS[g]), "int32", [5]),
+    threshold,
+    threshold_mode: "absolute",
+    auto: g === 1,
+    modularity: 0.3,
+    method: "louvain",
+    aggregation: "mean",
+    model: null,
+    notices: [],
+    range: [0, 0.5],
+    n_layers: 2,
+    n_heads: 2,
+    clusters: [
+      { id: 0, size: 2, modularity: 0.12, internal: 0.8, rationale: "They attend to each other.", claims: [{ text: "80% stays inside", sentence: 0, field: "attention.internal" }], evidence: null, scores: null },
+      { id: 1, size: 2, modularity: 0.1, internal: 0.7 },
+    ],
+    sweep: {
+      mode: "absolute",
+      best: 1,
+      thresholds: wire(new Float64Array([0.1, 0.2, 0.3]), "float64", [3]),
+      modularity: wire(new Float32Array([0.1, 0.3, 0.0]), "float32", [3]),
+      n_clusters: wire(new Int32Array([1, 2, 0]), "int32", [3]),
+      labels: wire(new Int32Array(GRID_LABELS.flat()), "int32", [3, 5]),
+      facts: wire(new Float32Array([0, 0, 0.05, 0.9, 1, 0, 0.12, 0.8, 1, 1, 0.1, 0.7]), "float32", [3, 4]),
+    },
+    links: {
+      k: 2,
+      out_index: wire(new Int32Array([-1, -1, 2, 3, 1, 3, 4, 2, 3, 1]), "int32", [5, 2]),
+      out_weight: wire(half, "float16", [5, 2]),
+      in_index: wire(new Int32Array([-1, -1, 2, 3, 1, 3, 4, 2, 3, 1]), "int32", [5, 2]),
+      in_weight: wire(half.slice(), "float16", [5, 2]),
+    },
+  };
+}
+
+function fakeModel() {
+  const traits: Record<string, any> = {
+    state: state(), threshold: 0.2, threshold_mode: "absolute", method: "louvain", aggregation: "mean",
+    layers: null, heads: null, selected_cluster: null, status: "ready", progress: "", error: "", notices: [],
+    methods: ["louvain", "leiden"], aggregations: ["mean", "max", "rollout", "layers", "heads"],
+  };
+  const listeners = new Map<string, Set<(...a: any[]) => void>>();
+  const emit = (event: string, ...args: any[]) => listeners.get(event)?.forEach((cb) => cb(...args));
+  const model = {
+    sent: [] as any[],
+    saves: 0,
+    get: (k: string) => traits[k],
+    set: (k: string, v: any) => {
+      traits[k] = v;
+      emit(`change:${k}`);
+    },
+    save_changes() {
+      this.saves++;
+    },
+    on: (e: string, cb: any) => {
+      if (!listeners.has(e)) listeners.set(e, new Set());
+      listeners.get(e)!.add(cb);
+    },
+    off: (e: string, cb: any) => listeners.get(e)?.delete(cb),
+    send(msg: any) {
+      this.sent.push(msg);
+    },
+    emit,
+  };
+  return model;
+}
+
+let host: HTMLElement;
+let model: ReturnType<typeof fakeModel>;
+let cleanup: () => void;
+const q = (id: string) => host.querySelector<HTMLElement>(`[data-testid="${id}"]`)!;
+const all = (id: string) => [...host.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  host = document.createElement("div");
+  document.body.append(host);
+  model = fakeModel();
+  cleanup = widget.render({ model: model as any, el: host });
+});
+
+afterEach(() => {
+  cleanup();
+  host.remove();
+  vi.useRealTimers();
+});
+
+describe("the view", () => {
+  it("shows hostile token text as text and creates no elements from it", () => {
+    expect(host.querySelectorAll("script, img, iframe")).toHaveLength(0);
+    const tokens = all("token");
+    expect(tokens.map((t) => t.textContent)).toEqual(["<|endoftext|>", "Hi", ` ${HOSTILE[0]}`, ` ${HOSTILE[1]}`, " end"]);
+    expect(q("text").textContent).toBe(`<|endoftext|>${TEXT}`);
+    expect(q("legend").textContent).toContain(HOSTILE[0]);
+  });
+
+  it("colours tokens by cluster, marks the excluded sink and lists clusters in the legend", () => {
+    expect(all("token").map((t) => t.dataset.cluster)).toEqual(["-1", "0", "0", "1", "1"]);
+    expect(all("token")[0].dataset.excluded).toBe("true");
+    expect(all("legend-item").map((i) => i.dataset.cluster)).toEqual(["0", "1"]);
+    expect(q("cluster-count").textContent).toBe("2 clusters");
+    expect(q("threshold-value").textContent).toContain("(auto)");
+  });
+
+  it("recolours from the grid at once and writes the threshold after a pause", () => {
+    const slider = q("slider") as HTMLInputElement;
+    slider.value = "2";
+    slider.dispatchEvent(new Event("input"));
+    expect(q("cluster-count").textContent).toBe("0 clusters");
+    expect(all("token").map((t) => t.dataset.cluster)).toEqual(["-1", "0", "1", "2", "3"]);
+    expect(model.get("threshold")).toBe(0.2);
+    vi.advanceTimersByTime(100); // still dragging: nothing sent yet
+    slider.value = "0";
+    slider.dispatchEvent(new Event("input"));
+    slider.value = "2";
+    slider.dispatchEvent(new Event("input"));
+    expect(model.saves).toBe(0);
+    vi.advanceTimersByTime(150);
+    expect(model.get("threshold")).toBe(0.3);
+    expect(model.saves).toBe(1);
+    model.set("state", state(0.3, 2)); // the kernel's answer
+    expect(q("cluster-count").textContent).toBe("0 clusters");
+  });
+
+  it("follows a threshold set from Python", () => {
+    model.set("threshold", 0.1);
+    model.set("state", state(0.1, 0));
+    expect(q("cluster-count").textContent).toBe("1 cluster");
+    expect((q("slider") as HTMLInputElement).value).toBe("0");
+  });
+
+  it("opens the cluster panel from the legend with facts and rationale", () => {
+    all("legend-item")[0].click();
+    expect(model.get("selected_cluster")).toBe(0);
+    expect(q("panel").hidden).toBe(false);
+    expect(q("panel-facts").textContent).toContain("80%");
+    expect(q("panel-rationale").textContent).toBe("They attend to each other.");
+    expect(all("token").filter((t) => t.classList.contains("aw-selected"))).toHaveLength(2);
+    q("panel-close").click();
+    expect(model.get("selected_cluster")).toBeNull();
+  });
+
+  it("lists a hovered token's strongest links", () => {
+    all("token")[1].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    expect(q("links").hidden).toBe(false);
+    expect(q("links").textContent).toContain("attends to");
+    expect(q("links").textContent).toContain("0.50");
+  });
+
+  it("requests a drill-down for the selected cluster and shows the reply in a sandboxed iframe", async () => {
+    all("legend-item")[1].click();
+    q("drilldown-button").click();
+    expect(model.sent).toHaveLength(1);
+    const req = model.sent[0];
+    expect(req).toMatchObject({ type: "drilldown", view: "head", tokens: [3, 4], layers: null });
+    const html = "<!doctype html><p>heads</p>";
+    model.emit("msg:custom", { type: "drilldown_reply", id: req.id, error: null, capped: true, note: "capped to 2 layers" }, [new DataView(new TextEncoder().encode(html).buffer)]);
+    await vi.runAllTimersAsync();
+    const frame = q("drilldown-frame") as HTMLIFrameElement;
+    expect(frame.getAttribute("sandbox")).toBe("allow-scripts");
+    expect(frame.srcdoc).toBe(html);
+    expect(q("drilldown-note").textContent).toBe("capped to 2 layers");
+  });
+
+  it("shows a drill-down error next to the button", async () => {
+    q("drilldown-button").click();
+    model.emit("msg:custom", { type: "drilldown_reply", id: model.sent[0].id, error: "layers [40] out of range" }, []);
+    await vi.runAllTimersAsync();
+    expect(q("drilldown-status").textContent).toBe("layers [40] out of range");
+    expect(host.querySelector("iframe")).toBeNull();
+  });
+
+  it("shows kernel errors in plain words and clears them on dismiss", () => {
+    model.set("error", "Could not apply aggregation='heads': needs heads=[...]");
+    expect(q("error").hidden).toBe(false);
+    expect(q("error").textContent).toContain("needs heads");
+    q("error-dismiss").click();
+    expect(model.get("error")).toBe("");
+    expect(q("error").hidden).toBe(true);
+  });
+
+  it("shows progress while loading", () => {
+    model.set("progress", "Loading gpt2…");
+    model.set("status", "loading");
+    expect(q("progress").hidden).toBe(false);
+    expect(q("progress").textContent).toContain("Loading gpt2");
+    model.set("status", "ready");
+    expect(q("progress").hidden).toBe(true);
+  });
+});
