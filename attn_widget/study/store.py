@@ -17,45 +17,31 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, make_url, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Engine, create_engine, func, make_url, select, text
+from sqlalchemy.exc import IntegrityError
 
 from . import schema
+from ._engine import (
+    DEFAULT_PATH,
+    StoreBusyError,
+    T,
+    first_line,
+    insert_ignore,
+    resolve_url,
+    retrying,
+    sqlite_setup,
+)
 from .config import StudyConfig
 from .responses import Response, ResponseError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DEFAULT_PATH = "attn_widget_study.sqlite"
-"""The SQLite file used when no store is named (in the working directory), unless
-the ``ATTN_WIDGET_STUDY_DB`` environment variable names a path or URL."""
-
-T = TypeVar("T")
-
-
-class StoreBusyError(RuntimeError):
-    """The database stayed locked or unreachable through every retry."""
-
-
-def resolve_url(target: str | os.PathLike[str] | None) -> str:
-    """Turn a path, URL or ``None`` (the default file) into a SQLAlchemy URL."""
-    target = target if target is not None else os.environ.get("ATTN_WIDGET_STUDY_DB", DEFAULT_PATH)
-    text = os.fspath(target)
-    if "://" not in text:
-        path = Path(text).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{path}"
-    if text.startswith(("postgresql://", "postgres://")):
-        text = "postgresql+psycopg://" + text.split("://", 1)[1]
-    return text
+__all__ = ["DEFAULT_PATH", "Store", "StoreBusyError", "resolve_url", "to_frame"]
 
 
 class Store:
@@ -86,7 +72,7 @@ class Store:
             )
         self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
         if backend == "sqlite":
-            _sqlite_setup(self.engine, busy_timeout)
+            sqlite_setup(self.engine, busy_timeout)
         self._retry(self._create_tables, "create the tables")
 
     def _create_tables(self) -> None:
@@ -123,7 +109,7 @@ class Store:
                     select(schema.studies.c.config).where(schema.studies.c.study_id == config.id)
                 ).scalar_one_or_none()
                 if old is None:
-                    conn.execute(_insert_ignore(self.engine, schema.studies, ["study_id"]), row)
+                    conn.execute(insert_ignore(self.engine, schema.studies, ["study_id"]), row)
                 elif _canonical(old) != _canonical(config.to_dict()):
                     raise ValueError(
                         f"study {config.id!r} is already in {self!r} with a different configuration; "
@@ -147,7 +133,7 @@ class Store:
         wanted = [participant_id] if participant_id is not None else list(config.participants)
         if participant_id is not None:
             config.index_of(participant_id)
-        stmt = _insert_ignore(self.engine, schema.participants, ["study_id", "participant_id"]).returning(
+        stmt = insert_ignore(self.engine, schema.participants, ["study_id", "participant_id"]).returning(
             schema.participants.c.participant_id
         )
 
@@ -184,7 +170,7 @@ class Store:
             participant who is not enrolled; nothing of the batch is stored.
         """
         batch = [responses] if isinstance(responses, Response) else list(responses)
-        stmt = _insert_ignore(self.engine, schema.responses, ["response_id"]).returning(
+        stmt = insert_ignore(self.engine, schema.responses, ["response_id"]).returning(
             schema.responses.c.row_id
         )
         cols = schema.responses.c
@@ -213,7 +199,7 @@ class Store:
             return self._retry(work, f"record {len(batch)} response(s)")
         except IntegrityError as e:
             raise ResponseError(
-                f"the database refused the batch ({_first_line(e)}); is the participant enrolled "
+                f"the database refused the batch ({first_line(e)}); is the participant enrolled "
                 "(Study.enroll)? Nothing of this batch was stored"
             ) from e
 
@@ -236,23 +222,8 @@ class Store:
             rows = [tuple(r) for r in conn.execute(q)]
         return to_frame(pd.DataFrame.from_records(rows, columns=schema.COLUMNS))
 
-    # -------------------------------------------------------------- retry
     def _retry(self, work: Callable[[], T], what: str) -> T:
-        delay = 0.05
-        for attempt in range(1, self.retries + 1):
-            try:
-                return work()
-            except DBAPIError as e:
-                if isinstance(e, IntegrityError) or not _transient(e):
-                    raise
-                if attempt == self.retries:
-                    raise StoreBusyError(
-                        f"could not {what} in {self!r} after {attempt} attempts ({_first_line(e)}); "
-                        "nothing was stored. Retry later, or raise retries/busy_timeout"
-                    ) from e
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 2.0)
-        raise AssertionError("unreachable")
+        return retrying(work, what, self.retries, repr(self))
 
 
 def to_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -277,50 +248,6 @@ def to_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = FULL")
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def on_begin(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that reads, then
-        # writes, can fail with SQLITE_BUSY without waiting for the busy timeout.
-        read_only = conn.get_execution_options().get("attn_read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-
-def _insert_ignore(engine: Engine, table: Any, keys: Sequence[str]) -> Any:
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    if engine.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    return insert(table)
-
-
-def _transient(e: DBAPIError) -> bool:
-    if e.connection_invalidated:
-        return True
-    text = str(e.orig).lower()
-    code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
-    return (
-        "database is locked" in text
-        or "database is busy" in text
-        or code in {"40001", "40P01", "57P01", "08006", "08003", "08001"}
-        or (code is None and isinstance(e, OperationalError) and "sqlite" not in text and "connect" in text)
-    )
-
-
 def _norm(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -329,10 +256,6 @@ def _norm(value: Any) -> Any:
 
 def _canonical(d: Any) -> str:
     return json.dumps(d if isinstance(d, dict) else json.loads(d), sort_keys=True)
-
-
-def _first_line(e: BaseException) -> str:
-    return str(getattr(e, "orig", e)).strip().splitlines()[0]
 
 
 def _now() -> datetime:
