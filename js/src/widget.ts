@@ -37,11 +37,11 @@ import { dispatch, Pending, Reply, request } from "./drilldown";
 import { renderPanel } from "./panel";
 import { drawPlot } from "./plot";
 import { debounce, formatThreshold, nearestIndex, onGrid, parseHeadList, parseIndexList } from "./slider";
-import { decodeState, linksOf, Model, View } from "./state";
+import { drawLegend } from "./legend";
+import { decodeState, FLAG_EXCLUDED, linksOf, Model, View } from "./state";
 import { buildText, colourText, markSelected, tokenTitle } from "./text";
 
 const SLIDER_DEBOUNCE_MS = 150;
-const LEGEND_MAX = 14;
 const MODES = ["absolute", "mass"];
 
 function initialize(): void {}
@@ -188,33 +188,18 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     value.textContent = formatThreshold(exact, mode) + (localIndex === null && view.raw.auto ? " (auto)" : idx === view.raw.sweep.best && localIndex !== null ? " (auto)" : "");
     count.textContent = `${colours.size} cluster${colours.size === 1 ? "" : "s"}`;
     drawPlot(plot, view.grid, view.gridModularity, view.gridCounts, view.raw.sweep.best, idx, mode);
-    legend.replaceChildren();
-    const members = new Map<number, number[]>();
-    for (let i = 0; i < labs.length; i++) if (labs[i] >= 0) (members.get(labs[i]) ?? members.set(labs[i], []).get(labs[i])!).push(i);
-    let shown = 0;
-    for (const [id, sw] of colours) {
-      if (!legendOpen && shown++ >= LEGEND_MAX) break;
-      const words = members.get(id)!.slice(0, 4).map((i) => view!.raw.tokens[i].trim() || showToken(view!.raw.tokens[i])).join(" ");
-      const item = el("button", { class: "aw-legend-item", testid: "legend-item", title: `Show cluster ${id}` }, [
-        el("span", { class: "aw-swatch" }),
-        el("span", { text: `${id}: ${words}${members.get(id)!.length > 4 ? " …" : ""} (${members.get(id)!.length})` }),
-      ]);
-      const swatch = item.firstChild as HTMLElement;
-      swatch.className = `aw-swatch ${sw.className}`;
-      item.dataset.cluster = String(id);
-      item.addEventListener("click", () => select(id));
-      legend.append(item);
-    }
-    if (colours.size > LEGEND_MAX) {
-      const more = el("button", { class: "aw-legend-more", testid: "legend-more", text: legendOpen ? "show fewer" : `+${colours.size - LEGEND_MAX} more` });
-      more.addEventListener("click", () => {
+    drawLegend(legend, {
+      labels: labs,
+      colours,
+      tokens: view.raw.tokens,
+      hasExcluded: view.flags.some((f) => f & FLAG_EXCLUDED),
+      open: legendOpen,
+      onSelect: (id) => select(id),
+      onToggle: () => {
         legendOpen = !legendOpen;
         paint();
-      });
-      legend.append(more);
-    }
-    if (view.flags.some((f) => f & 2)) legend.append(el("span", { class: "aw-legend-note aw-excluded", text: "excluded (attention sink)" }));
-    if (colours.size === 0) legend.append(el("span", { class: "aw-muted", text: "No groups of two or more tokens at this threshold." }));
+      },
+    });
     showPanel();
   }
 
