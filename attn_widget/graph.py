@@ -6,6 +6,12 @@ clusters at every value of a grid, scores each partition by modularity on the
 *unthresholded* graph (modularity on the thresholded graph rises as the graph
 falls apart, so it cannot compare thresholds) and picks the widest stable
 plateau (:func:`choose`).
+
+The sweep is fast because the graphs of one mode are nested: it clusters the
+sparsest graph first and each denser one from its sparser neighbour's
+partition (a coarsened warm start), skips graphs that did not change, leaves
+tokens without edges out of the clustering, and scores modularity in one
+vectorised pass per distinct partition.
 """
 
 from __future__ import annotations
@@ -62,12 +68,15 @@ def _edge_weights(sym: Matrix) -> np.ndarray:
 @THRESHOLDS.register("absolute")
 def absolute(weights: Matrix, sym: Matrix) -> Pruner:
     """Keep symmetrised edges whose weight is at least ``t``."""
-    edges = _edge_weights(sym)
+    sorted_edges: list[np.ndarray] = []  # sorted on first use: prune() alone does not need it
 
     def prune(t: float) -> Matrix:
         return np.where(sym >= t, sym, 0.0)
 
     def n_edges(t: float) -> int:
+        if not sorted_edges:
+            sorted_edges.append(_edge_weights(sym))
+        edges = sorted_edges[0]
         return int(edges.size - np.searchsorted(edges, t, side="left"))
 
     return Pruner(prune, n_edges)
