@@ -163,6 +163,16 @@ describe("the view", () => {
     expect(q("cluster-count").textContent).toBe("0 clusters");
   });
 
+  it("goes back to the automatic threshold on reset", () => {
+    model.set("threshold", 0.3);
+    model.set("state", state(0.3, 2));
+    expect(q("cluster-count").textContent).toBe("0 clusters");
+    q("reset").click();
+    expect(q("cluster-count").textContent).toBe("2 clusters");
+    expect(q("threshold-value").textContent).toContain("(auto)");
+    expect(model.get("threshold")).toBe(0.2);
+  });
+
   it("follows a threshold set from Python", () => {
     model.set("threshold", 0.1);
     model.set("state", state(0.1, 0));
