@@ -71,7 +71,7 @@ def gpt2_shaped_model() -> tuple[Any, Any]:
 
 def text_of_length(tokenizer: Any, n: int) -> str:
     """Text that GPT-2's tokenizer splits into ``n - 1`` tokens (a BOS makes ``n``)."""
-    ids = tokenizer(PROSE * (n // 40 + 2))["input_ids"][: n - 1]
+    ids = tokenizer(PROSE * (n // 40 + 2), truncation=True, max_length=n - 1)["input_ids"]
     return str(tokenizer.decode(ids))
 
 
