@@ -145,6 +145,7 @@ def test_smollm2_a_set_the_prediction_needs_beats_random_sets() -> None:
     f = out.clusters[0].scores["faithfulness"]
     print("SmolLM2 planted:", {m: f[m] for m in fa.METRICS}, "target", repr(f["target"]))
     assert f["target"].strip() == "2"
+    assert f["knockout"]["beats"] >= 0.8
     assert f["erasure"]["beats"] >= 0.8
     assert f["comprehensiveness"]["beats"] >= 0.8
     assert f["erasure"]["score"] > f["erasure"]["baseline"]
@@ -162,5 +163,8 @@ def test_minilm_encoder_analogue() -> None:
     assert f["target"] is None
     for metric in fa.METRICS:
         assert 0.0 <= f[metric]["score"] <= 1.0
-    assert f["erasure"]["score"] > 0.0
     assert f["sufficiency"]["score"] < 1.0
+    # the four content words move the sentence embedding more than most nearby random sets
+    # (measured: erasure and knockout beat 6/6 random sets)
+    assert f["erasure"]["beats"] >= 0.7
+    assert f["knockout"]["beats"] >= 0.7
