@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_pipeline.py            # all sizes, model + planted attention
     .venv/bin/python benchmarks/bench_pipeline.py --sizes 128 512 --repeat 5
+    .venv/bin/python benchmarks/bench_pipeline.py --quality   # auto threshold vs best, planted data
 
 Attention comes from a random-weight model with GPT-2 small's exact shapes
 (``GPT2Config`` and the real tokenizer from ``../shared/fixtures/gpt2``, eager
@@ -171,12 +172,49 @@ def one(n_tokens: int, kind: str, repeat: int) -> dict[str, float]:
     return row
 
 
+def quality() -> None:
+    """How close the automatic threshold lands to the grid's best partition, on planted groups."""
+    import itertools
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from attn_widget import analyze_attention
+    from attn_widget.graph import adjusted_rand
+    from attn_widget.synthetic import planted_attention
+
+    print("automatic threshold vs the grid's best, mean adjusted Rand index over 48 planted cases per mode")
+    print(f"{'mode':>9} {'auto':>6} {'best':>6} {'max-Q':>6} {'worst gap':>9}")
+    for mode in ("absolute", "mass"):
+        auto, best, max_q = [], [], []
+        for n, groups, strength, shuffle in itertools.product(
+            [48, 128, 256], [2, 3, 5, 8], [1.0, 1.5], [False, True]
+        ):
+            att, truth = planted_attention(
+                [n // groups] * groups, layers=4, heads=4, strength=strength, shuffle=shuffle,
+                seed=n + groups + int(strength * 10),
+            )
+            tokens = [str(i) for i in range(len(truth))]
+            result = analyze_attention(att, tokens, exclude=[0], threshold_mode=mode)
+            kept = truth >= 0
+            aris = np.array([adjusted_rand(lab[kept], truth[kept]) for lab in result.sweep.labels])
+            auto.append(aris[result.sweep.best])
+            best.append(aris.max())
+            max_q.append(aris[int(np.argmax(result.sweep.modularity))])
+        gap = float(np.max(np.array(best) - np.array(auto)))
+        print(f"{mode:>9} {np.mean(auto):6.3f} {np.mean(best):6.3f} {np.mean(max_q):6.3f} {gap:9.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 128, 512, 1024])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quality", action="store_true", help="only the automatic-threshold quality table")
     parser.add_argument("--one", nargs=2, metavar=("TOKENS", "KIND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quality:
+        quality()
+        return
     if args.one:
         print(json.dumps(one(int(args.one[0]), args.one[1], args.repeat)))
         return
