@@ -299,13 +299,24 @@ def faithfulness(
             out.append(c)
             continue
         members = [i for i in c.tokens if i not in set(protected)]
-        key = (id(model), tuple(ids), tuple(protected), tuple(members), n_random, seed)
+        name = getattr(getattr(model, "config", None), "_name_or_path", "")
+        key = (id(model), name, tuple(ids), tuple(protected), tuple(members), n_random, seed)
         result = _CACHE.get(key) if cache else None
         if result is None:
             if runner is None:
                 runner = _Runner(model, ids, protected, batch_size)
                 null = runner.empty_agreement()
-            result = _score(runner, members, candidates, n_random, seed, null, tick, tokenizer)
+            label = f"cluster {c.id}"
+            result = _score(
+                runner,
+                members,
+                candidates,
+                n_random,
+                seed,
+                null,
+                lambda m, x=label: tick(f"{x}: {m}"),
+                tokenizer,
+            )
             if cache:
                 _CACHE[key] = result
                 while len(_CACHE) > CACHE_SIZE:

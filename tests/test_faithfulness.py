@@ -81,7 +81,7 @@ def test_scores_baselines_progress_and_cache(tiny, tiny_analysis) -> None:
     seen = []
     try:
         out = faithfulness(
-            tiny_analysis, model, tok, n_random=4, progress=lambda d, t, m: seen.append((d, t))
+            tiny_analysis, model, tok, n_random=4, progress=lambda d, t, m: seen.append((d, t, m))
         )
         first_calls = len(calls)
         again = faithfulness(tiny_analysis, model, tok, n_random=4)
@@ -92,8 +92,9 @@ def test_scores_baselines_progress_and_cache(tiny, tiny_analysis) -> None:
     assert first_calls > 0
     assert len(calls) == first_calls  # the second call was served from the cache
     assert [c.scores for c in again.clusters] == [c.scores for c in out.clusters]
-    assert seen[-1] == (3 * len(scored), 3 * len(scored))
-    assert [d for d, _ in seen] == list(range(1, len(seen) + 1))
+    assert seen[-1][:2] == (3 * len(scored), 3 * len(scored))
+    assert [d for d, _, _ in seen] == list(range(1, len(seen) + 1))
+    assert all(m.startswith("cluster ") for _, _, m in seen)
     for c in scored:
         f = c.scores["faithfulness"]
         assert f["output"] == "next-token distribution"
