@@ -160,13 +160,29 @@ FONT_CANDIDATES = (
 )
 
 
-def _font(size: int) -> Any:
-    """A Pillow font: DejaVu Sans when the system has it, else Pillow's built-in font."""
+class _ApproxFont:
+    """Width estimate when Pillow is absent (SVG only: its text is pinned with textLength)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def getlength(self, text: str) -> float:
+        return 0.56 * self.size * len(text)
+
+
+def _font(size: int, *, required: bool = False) -> Any:
+    """A Pillow font: DejaVu Sans when the system has it, else Pillow's built-in font.
+
+    Without Pillow: an estimate for the SVG, or (``required``, for the PNG) an
+    ImportError that says what to install.
+    """
     try:
         from PIL import ImageFont
     except ImportError:
+        if not required:
+            return _ApproxFont(size)
         raise ImportError(
-            "PNG/SVG export needs Pillow: pip install 'attn_widget[export]' (or pip install pillow)"
+            "PNG export draws with Pillow, which is not installed: pip install pillow"
         ) from None
     for candidate in FONT_CANDIDATES:
         if Path(candidate).is_file():
@@ -323,11 +339,11 @@ def save_png(
     scale: float = 2.0,
 ) -> Path:
     """Write the highlighted text and its legend as a PNG (drawn with Pillow at ``scale``x)."""
+    font = _font(round(size * scale), required=True)  # first: a clear error without Pillow
+    small = _font(round(size * 0.8 * scale), required=True)
     from PIL import Image, ImageDraw
 
     labels = analysis.labels if labels is None else np.asarray(labels)
-    font = _font(round(size * scale))
-    small = _font(round(size * 0.8 * scale))
     boxes, height = _layout(analysis, labels, width * scale, round(size * scale), font)
     legend = _legend(analysis, labels)
     s = size * scale

@@ -119,3 +119,20 @@ def test_png_shows_the_cluster_colours(hostile, tmp_path):
     assert (np.abs(img - rgb).sum(axis=1) < 8).sum() > 20  # the solid underline / swatch of cluster colour 1
     tint = np.round(255 + (rgb - 255) * export.FILL_ALPHA)
     assert (np.abs(img - tint).sum(axis=1) < 12).sum() > 100  # the translucent fill behind words
+
+
+def test_svg_works_without_pillow_and_png_says_what_to_install(hostile, tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pillow(name, *args, **kwargs):
+        if name == "PIL" or name.startswith("PIL."):
+            raise ImportError("No module named 'PIL'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pillow)
+    root = ET.fromstring(export.to_svg(hostile))
+    assert HOSTILE[0] in [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    with pytest.raises(ImportError, match="pip install pillow"):
+        export.save_png(hostile, tmp_path / "f.png")
