@@ -213,7 +213,7 @@ def test_drilldown_draws_bertviz_offline_inside_its_iframe(nb: NotebookPage, art
     reset_threshold(nb)
     page = nb.page
     failed_before = len(nb.net.failed)  # type: ignore[attr-defined]
-    page.locator("[data-testid=attn-widget] details summary").click()
+    page.get_by_test_id("drilldown-toggle").click()
     page.get_by_test_id("drilldown-button").click()
     frame_el = page.get_by_test_id("drilldown-frame")
     frame_el.wait_for(timeout=60_000)
