@@ -117,6 +117,9 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     drill,
   ]);
   host.replaceChildren(root);
+  // keys typed into our controls (arrows on the slider, digits in the layer
+  // boxes) belong to them, not to JupyterLab's notebook shortcuts
+  for (const c of [mode, slider, aggregation, method, layers, heads, ddView, ddLayers]) c.setAttribute("data-lm-suppress-shortcuts", "true");
   if (standalone) {
     for (const c of [mode, aggregation, method, layers, heads]) {
       c.disabled = true;

@@ -135,6 +135,12 @@ describe("the view", () => {
     expect(q("legend").textContent).toContain(HOSTILE[0]);
   });
 
+  it("keeps JupyterLab's notebook shortcuts away from its controls", () => {
+    for (const id of ["slider", "mode", "aggregation", "method", "layers", "drilldown-layers"]) {
+      expect(q(id).getAttribute("data-lm-suppress-shortcuts")).toBe("true");
+    }
+  });
+
   it("colours tokens by cluster, marks the excluded sink and lists clusters in the legend", () => {
     expect(all("token").map((t) => t.dataset.cluster)).toEqual(["-1", "0", "0", "1", "1"]);
     expect(all("token")[0].dataset.excluded).toBe("true");
