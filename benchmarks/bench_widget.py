@@ -16,6 +16,10 @@ shapes (12 layers x 12 heads; tokenizer and config from ``../shared/fixtures/gpt
   positions; each move is timed with ``performance.now()`` from the input event
   until the token colours have changed (a MutationObserver on ``data-cluster``)
   and the next frame has been produced (``requestAnimationFrame``).
+* **kernel round trip** (skip with ``--no-lab``): the same moves on the widget
+  in JupyterLab, timed to the local repaint and to the moment the kernel's
+  re-clustered state has been drawn (the token spans are rebuilt); the slider's
+  ``change`` event flushes the debounced write, as releasing it does.
 
 Targets: payload <= 1/50 of BertViz's; p95 <= 100 ms at 512 tokens and <= 250 ms
 at 1,024. Prints a table; asserts nothing.
@@ -188,11 +192,90 @@ def browser_latency(html: Path, n_tokens: int, moves: int, browser: Any) -> dict
             "external": external}  # fmt: skip
 
 
+LAB_JS = """async (moves) => {
+  const root = document.querySelector('[data-testid=attn-widget]');
+  const slider = root.querySelector('[data-testid=slider]');
+  const text = root.querySelector('[data-testid=text]');
+  const max = Number(slider.max);
+  const frame = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+  const local = [], kernel = [];
+  for (let k = 0; k < moves; k++) {
+    const target = k % 2 === 0 ? max - (k % 3) : (k % 3);
+    let done;
+    const rebuilt = new Promise(r => { done = r; });
+    const observer = new MutationObserver(ms => {
+      if (ms.some(m => m.type === 'childList')) done(performance.now());
+    });
+    observer.observe(text, {childList: true});  // the kernel's new state rebuilds the spans
+    const t0 = performance.now();
+    slider.value = String(target);
+    slider.dispatchEvent(new Event('input', {bubbles: true}));
+    slider.dispatchEvent(new Event('change', {bubbles: true}));  // release: the debounced write goes now
+    await frame();
+    local.push(performance.now() - t0);
+    const t1 = await Promise.race([rebuilt, new Promise(r => setTimeout(() => r(null), 30000))]);
+    observer.disconnect();
+    kernel.push(t1 === null ? null : t1 - t0);
+    await frame();
+  }
+  return {local, kernel};
+}"""
+
+
+def lab_latency(sizes: list[int], moves: int, browser: Any) -> dict[int, dict[str, float]]:
+    """In JupyterLab: slider -> local repaint, and slider -> kernel re-cluster -> new state drawn."""
+    sys.path.insert(0, str(ROOT / "tests" / "ui"))
+    from labdriver import LabServer, NotebookPage, write_notebook
+
+    root, state = (
+        Path(tempfile.mkdtemp(prefix="bench-lab-")),
+        Path(tempfile.mkdtemp(prefix="bench-lab-state-")),
+    )
+    server = LabServer(root=root)
+    server.start(state)
+    results: dict[int, dict[str, float]] = {}
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for n in sizes:
+            setup = (
+                f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r})\n"
+                "import attn_widget\nfrom bench_widget import gpt2_shaped_model, text_of_length\n"
+                "model, tokenizer = gpt2_shaped_model()\n"
+                f"a = attn_widget.analyze(text_of_length(tokenizer, {n}), model, tokenizer=tokenizer)\n"
+                "w = attn_widget.AttentionExplainer(a)"
+            )
+            write_notebook(root / f"lab-{n}.ipynb", [setup, "w"])
+            nb = NotebookPage(page, server, f"lab-{n}.ipynb").open()
+            nb.run_all(timeout=300)
+            page.wait_for_function(
+                "n => document.querySelectorAll('[data-testid=token]').length === n", arg=n
+            )
+            got = page.evaluate(LAB_JS, moves)
+            kernel = np.asarray([t for t in got["kernel"] if t is not None])
+            local = np.asarray(got["local"])
+            nan = float("nan")
+            results[n] = {
+                "local_p50": float(np.percentile(local, 50)),
+                "local_p95": float(np.percentile(local, 95)),
+                "kernel_p50": float(np.percentile(kernel, 50)) if kernel.size else nan,
+                "kernel_p95": float(np.percentile(kernel, 95)) if kernel.size else nan,
+                "lost": moves - int(kernel.size),
+            }
+            print(f"done JupyterLab {n} tokens", file=sys.stderr, flush=True)
+        page.close()
+    finally:
+        server.stop()
+    return results
+
+
 # ---------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 512, 1024])
     parser.add_argument("--moves", type=int, default=30)
+    parser.add_argument(
+        "--no-lab", action="store_true", help="skip the JupyterLab (kernel round trip) measurement"
+    )
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -226,6 +309,7 @@ def main(argv: list[str] | None = None) -> None:
             rows.append((n, len(analysis.tokens), analyse_s, state, buffers, bundle, html.stat().st_size,
                          bertviz_bytes, bertviz_s, lat))  # fmt: skip
             print(f"done {n} tokens", file=sys.stderr, flush=True)
+        lab = {} if args.no_lab else lab_latency(args.sizes, args.moves, browser)
         browser.close()
 
     print("\nattn_widget first view vs BertViz head_view (random-weight GPT-2 small shapes, 12x12 heads)")
@@ -243,6 +327,13 @@ def main(argv: list[str] | None = None) -> None:
     print("\nratio = BertViz bytes / (state + buffers + JS/CSS bundle); target >= 50x.")
     print("p50/p95: slider input -> token colours changed -> next frame; headless Chromium, standalone page.")
     print(f"moved: moves whose partition changed on screen. Exports kept in {out}")
+    if lab:
+        print("\nIn JupyterLab (ms): slider -> local repaint; slider -> kernel re-cluster -> new state drawn")
+        head = f"{'tokens':>6} {'local p50':>9} {'local p95':>9} {'kernel p50':>10} {'kernel p95':>10}"
+        print(f"{head} {'lost':>5}")
+        for n, r in lab.items():
+            print(f"{n:>6} {r['local_p50']:>9.1f} {r['local_p95']:>9.1f} {r['kernel_p50']:>10.1f} "
+                  f"{r['kernel_p95']:>10.1f} {r['lost']:>5}")  # fmt: skip
     for _n, t, analyse_s, *_, bertviz_s, lat in rows:
         if lat["external"]:
             print(f"WARNING {t} tokens: the page requested {lat['external'][:5]}")
