@@ -34,6 +34,7 @@ the cluster beats (``beats``). Results are cached per model, input and cluster.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -54,22 +55,34 @@ def clear_cache() -> None:
 
 
 def random_sets(
-    members: Sequence[int], candidates: Sequence[int], n: int, *, seed: int = 0, scale: float | None = None
+    members: Sequence[int],
+    candidates: Sequence[int],
+    n: int,
+    *,
+    seed: int = 0,
+    scale: float | None = None,
+    overlap: bool = False,
 ) -> list[tuple[int, ...]]:
     """``n`` random sets of ``len(members)`` candidate positions, each near a member's position.
 
     Each member position ``p`` draws one unused candidate ``c`` with probability
     proportional to ``exp(-|c - p| / scale)`` (``scale``: an eighth of the span of
     candidates, at least 2), so the sets match the cluster's size and layout.
+    Sets avoid ``members`` unless ``overlap`` (needed when the cluster covers
+    more than half of the text); a set equal to ``members`` is never returned.
     """
-    cand = np.asarray(sorted(set(candidates) - set(members)), dtype=int)
-    if len(cand) < len(members) or not len(members):
+    pool = set(candidates) if overlap else set(candidates) - set(members)
+    cand = np.asarray(sorted(pool), dtype=int)
+    if len(cand) < len(members) or not len(members) or (overlap and len(cand) == len(members)):
         return []
     if scale is None:
         scale = max(2.0, (cand.max() - cand.min() + 1) / 8)
     rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
+    out: list[tuple[int, ...]] = []
+    target = tuple(sorted(members))
+    for _ in range(50 * n):
+        if len(out) == n:
+            break
         free = np.ones(len(cand), dtype=bool)
         chosen = []
         for p in rng.permutation(np.asarray(members)):
@@ -77,7 +90,8 @@ def random_sets(
             pick = rng.choice(len(cand), p=w / w.sum())
             free[pick] = False
             chosen.append(int(cand[pick]))
-        out.append(tuple(sorted(chosen)))
+        if tuple(sorted(chosen)) != target:
+            out.append(tuple(sorted(chosen)))
     return out
 
 
@@ -109,6 +123,8 @@ class _Runner:
         self.torch, self.model, self.batch = torch, model, max(1, int(batch_size))
         self.ids, self.protected = list(ids), sorted(set(protected))
         self.causal = is_causal_config(model.config)
+        forward = getattr(model, "forward", None)
+        self.keep_last = forward is not None and "logits_to_keep" in inspect.signature(forward).parameters
         self.full = self.readout([self.ids], None)[0]
         self.target = int(np.argmax(self.full)) if self.causal else None
         self.passes = 0
@@ -121,6 +137,8 @@ class _Runner:
         if masks is not None:
             kwargs["attention_mask"] = torch.where(masks, 0.0, torch.finfo(torch.float32).min)[:, None]
         with torch.no_grad():
+            if self.causal and self.keep_last:
+                kwargs["logits_to_keep"] = 1  # only the last position's logits are read
             out = self.model(input_ids=ids, **kwargs)
         if self.causal:
             return torch.softmax(out.logits[:, -1].double(), dim=-1).numpy()
@@ -260,7 +278,9 @@ def faithfulness(
     -------
     Analysis
         ``cluster.scores["faithfulness"]``: per metric ``{"score", "baseline",
-        "baseline_sd", "beats"}``, plus ``"n_random"``, ``"output"`` and ``"target"``.
+        "baseline_sd", "beats"}``, plus ``"n_random"``, ``"output"``, ``"target"``
+        and ``"baseline_overlaps"`` (True when the cluster covers more than half
+        the text, so the random sets may share tokens with it).
     """
     ids = [t.id for t in analysis.tokens]
     if any(i is None for i in ids):
@@ -274,7 +294,7 @@ def faithfulness(
         from .models import load
 
         model, loaded_tokenizer = load(analysis.model)
-        tokenizer = tokenizer if tokenizer is not None else loaded_tokenizer
+        tokenizer = loaded_tokenizer if tokenizer is None else tokenizer
     protected = sorted(set(analysis.excluded) | {i for i, t in enumerate(analysis.tokens) if t.special})
     chosen = set(clusters) if clusters is not None else None
     wanted = {
@@ -347,9 +367,10 @@ def _score(
         for _ in range(3):
             tick("skipped")
         return {**base, "skipped": "the cluster covers the whole text: nothing to compare it with"}
-    randoms = random_sets(members, candidates, n_random, seed=seed + members[0])
+    overlap = 2 * len(members) > len(candidates)  # too few other tokens for disjoint sets
+    randoms = random_sets(members, candidates, n_random, seed=seed + members[0], overlap=overlap)
     result = score_cluster(runner, members, randoms, null, tick)
-    return {**base, **result, "n_random": len(randoms)}
+    return {**base, **result, "n_random": len(randoms), "baseline_overlaps": overlap}
 
 
 def _token_text(tokenizer: Any, token_id: int | None) -> str | None:

@@ -49,6 +49,10 @@ def test_random_sets_match_size_and_positions() -> None:
     )
     assert near < uniform / 2
     assert random_sets(list(range(1, 50)), candidates, 5) == []  # not enough other tokens
+    big = list(range(1, 40))
+    overlapping = random_sets(big, candidates, 5, overlap=True)
+    assert len(overlapping) == 5
+    assert all(len(s) == len(big) and s != tuple(big) for s in overlapping)
 
 
 def test_knockout_mask_cuts_attention_between_the_cluster_and_the_rest(tiny) -> None:
@@ -99,6 +103,7 @@ def test_scores_baselines_progress_and_cache(tiny, tiny_analysis) -> None:
         f = c.scores["faithfulness"]
         assert f["output"] == "next-token distribution"
         assert isinstance(f["target"], str)
+        assert f["baseline_overlaps"] == (2 * c.size > len(tiny_analysis.tokens) - 1)
         for metric in fa.METRICS:
             m = f[metric]
             if f["n_random"]:
