@@ -12,8 +12,8 @@ Types: ``member`` (these token indices with these texts are in the cluster),
 cluster's attention: ``internal``, ``self`` or ``external``), ``edge`` (token
 ``from`` puts ``percent`` of its attention on token ``to``), ``outside`` (an
 outside token receives ``percent`` of the cluster's attention), ``head`` (head
-``layer.head`` carries ``percent`` of the cluster's internal attention, an
-average head ``average``),
+``layer.head`` carries ``percent`` of the cluster's internal attention,
+``lift`` times an average head's share),
 ``role`` (that head has a role with a score), ``lexical`` (these tokens are in
 a lexical class).
 
@@ -42,6 +42,11 @@ CHECKS: Registry[Check] = Registry("claim type")
 def pct(share: float) -> int:
     """A share in [0, 1] as the whole percent shown to the reader."""
     return round(float(share) * 100)
+
+
+def lift1(lift: float) -> float:
+    """A head's share relative to an average head, as shown (one decimal)."""
+    return round(float(lift), 1)
 
 
 def score2(score: float) -> float:
@@ -124,8 +129,8 @@ def _head_claim(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | 
     true = pct(head["share"])
     if claim["percent"] != true:
         return f"head share is {true}%, not {claim['percent']}%"
-    if "average" in claim and claim["average"] != pct(1 / max(evidence["n_heads"], 1)):
-        return f"an average head carries {pct(1 / max(evidence['n_heads'], 1))}%, not {claim['average']}%"
+    if "lift" in claim and claim["lift"] != lift1(head["lift"]):
+        return f"head carries {lift1(head['lift'])} times an average head's share, not {claim['lift']}"
     return None
 
 
@@ -223,6 +228,7 @@ def _allowed(evidence: Mapping[str, Any]) -> dict[str, set[Any]]:
         percents.add(pct(1 / evidence["n_heads"]))
     heads = {(h["layer"], h["head"]) for h in evidence["heads"]}
     scores = {score2(r["score"]) for h in evidence["heads"] for r in h["roles"]}
+    scores |= {lift1(h["lift"]) for h in evidence["heads"]}
     ints = {t["index"] for t in evidence["tokens"]} | {o["token"] for o in evidence["outside"]}
     ints |= {*range(evidence["size"] + 1), *evidence["positions"], *(x for hd in heads for x in hd)}
     return {
@@ -244,7 +250,7 @@ def check_text(
     evidence, or one of its spans; every word of the input text (``input_words``)
     that appears must be one of those too; every percentage must be a share in
     the evidence (±1 point for rounding); every ``layer.head`` pair must be one
-    of the evidence's heads (or a role score); every other number must be a
+    of the evidence's heads (or a role score or lift); every other number must be a
     token index, a count up to the size, a layer or head number in the evidence; a role named must
     be a role of one of the evidence's heads; the text must end a sentence
     (a cut-off generation fails). Words of ``reference`` (the

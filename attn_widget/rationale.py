@@ -22,7 +22,7 @@ from typing import Any
 
 from .analysis import Analysis
 from .characterize import characterize
-from .claims import Claim, pct, score2, verify
+from .claims import Claim, lift1, pct, score2, verify
 from .heads import GLOSSES, HeadReport, score_heads
 
 MAX_LISTED = 6
@@ -129,7 +129,6 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
         )
     for h in [h for h in evidence["heads"] if h["lift"] >= HEAD_LIFT][:2]:
         name = f"{h['layer']}.{h['head']}"
-        average = pct(1 / evidence["n_heads"])
         claims.append(
             {
                 "type": "head",
@@ -138,9 +137,9 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
                 "layer": h["layer"],
                 "head": h["head"],
                 "percent": pct(h["share"]),
-                "average": average,
-                "text": f"head {name} carries {pct(h['share'])}% of the group's internal attention "
-                f"(an average head: {average}%)",
+                "lift": lift1(h["lift"]),
+                "text": f"head {name} carries {pct(h['share'])}% of the group's internal attention, "
+                f"{lift1(h['lift']):.1f} times an average head's share",
             }
         )
         for r in h["roles"][:1]:
@@ -250,12 +249,13 @@ def _second_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
     heads = by.get("head", [])
     if heads:
         names = [f"{h['layer']}.{h['head']}" for h in heads]
-        shares = _join([f"{h['percent']}%" for h in heads])
+        lifts = _join([f"{h['lift']:.1f}" for h in heads])
         lead = ", carried most by " if text else "This group is carried most by "
+        plural = len(heads) > 1
         text += (
-            f"{lead}head{'s' if len(heads) > 1 else ''} {_join(names)} (a head is one of the model's "
-            f"parallel attention patterns, named layer.head), with {shares} of the group's internal "
-            f"attention where an average head has {heads[0]['average']}%"
+            f"{lead}head{'s' if plural else ''} {_join(names)} (a head is one of the model's "
+            f"parallel attention patterns, named layer.head), which carr{'y' if plural else 'ies'} "
+            f"{lifts} times the share of an average head"
         )
         by_role: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
         for r in by.get("role", []):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import attn_widget
 from attn_widget.analysis import Token
 from attn_widget.characterize import characterize
-from attn_widget.claims import check, check_text, input_words, pct, score2, verify
+from attn_widget.claims import check, check_text, input_words, lift1, pct, score2, verify
 from attn_widget.heads import ROLES
 from attn_widget.rationale import compose, make_claims
 from attn_widget.synthetic import planted_attention
@@ -72,7 +72,15 @@ def all_claims(ev: dict) -> list[dict]:
         for o in ev["outside"]
     ]
     for h in ev["heads"]:
-        claims.append({"type": "head", "layer": h["layer"], "head": h["head"], "percent": pct(h["share"])})
+        claims.append(
+            {
+                "type": "head",
+                "layer": h["layer"],
+                "head": h["head"],
+                "percent": pct(h["share"]),
+                "lift": lift1(h["lift"]),
+            }
+        )
         claims += [
             {
                 "type": "role",
@@ -116,6 +124,8 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
         free = [(la, h) for la in range(4) for h in range(4) if (la, h) not in taken]
         layer, head = free[int(rng.integers(len(free)))]
         out.append({**claim, "layer": layer, "head": head})
+    if kind == "head":
+        out.append({**claim, "lift": round(claim["lift"] + 0.5, 1)})
     if kind == "role":
         out.append({**claim, "role": next(r for r in ROLES if r != claim["role"])})
         out.append({**claim, "score": round(claim["score"] + 0.05, 2)})
