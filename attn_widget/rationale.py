@@ -336,7 +336,7 @@ def explain(
         kept, dropped = verify(make_claims(evidence), evidence)
         text = compose(kept, c.size)
         check: dict[str, Any] = {"source": "grounded", "dropped_claims": [d["reason"] for d in dropped]}
-        if polisher is not None:
+        if polisher is not None and c.size >= 2:  # a lone token needs no rephrasing
             text, check, notice = polish(polisher, text, kept, evidence, analysis, check)
             if notice:
                 notices.append(notice)
