@@ -114,3 +114,12 @@ def test_singletons_read_as_standing_alone() -> None:
             f"{pct(c.evidence['attention']['external'])}% of its attention goes to other tokens"
             in c.rationale
         )
+
+
+def test_an_analysis_loaded_from_json_is_explained_without_heads(tmp_path) -> None:
+    path = analysis().save(tmp_path / "a.json")  # JSON keeps no raw attention
+    b = Analysis.load(path).explain()
+    for c in b.clusters:
+        assert c.evidence["heads"] == []
+        assert "head" not in c.rationale
+        assert "strongest link" in c.rationale
