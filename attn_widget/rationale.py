@@ -27,6 +27,8 @@ from .heads import GLOSSES, HeadReport, score_heads
 
 MAX_LISTED = 6
 """Tokens quoted by name in a rationale; the rest are counted."""
+MAX_LEXICAL = 4
+"""Tokens of a lexical class named in a rationale."""
 MAX_SPAN = 60
 """A contiguous cluster up to this many characters is quoted as one stretch of text."""
 HEAD_LIFT = 1.2
@@ -98,6 +100,7 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
         found = evidence["lexical"][cls]
         idx = [i for g in found for i in g] if cls == "same_word" else list(found)
         if idx and len(idx) < evidence["size"]:  # a class that covers everything says nothing
+            idx = idx[:MAX_LEXICAL]  # "includes" stays true for a subset
             texts = [_text(evidence, i) for i in idx]
             claims.append(
                 {
