@@ -49,7 +49,12 @@ def text_of(nb: Any) -> str:
 
 
 def widget_views(nb: Any) -> int:
-    return sum(WIDGET_MIME in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
+    """AttentionExplainer views shown (progress-bar widgets from model loading are not counted)."""
+    return sum(
+        WIDGET_MIME in out.get("data", {}) and "AttentionExplainer" in str(out["data"].get("text/plain", ""))
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+    )
 
 
 @pytest.mark.parametrize("name", OWNED)
