@@ -76,8 +76,12 @@ def wait_kernel(nb: NotebookPage, expr: str, expected: Any, timeout: float = 15.
 
 
 def reset_threshold(nb: NotebookPage) -> None:
+    """Back to the automatic threshold, no error, no selection, drill-down folded."""
     nb.run_code("w.error = ''\nw.selected_cluster = None\nw.threshold = a.sweep.auto_threshold")
     wait_ready(nb.page)
+    nb.page.evaluate(
+        "() => document.querySelectorAll('[data-testid=attn-widget] details').forEach(d => d.open = false)"
+    )
 
 
 def test_widget_shows_each_token_coloured_by_its_cluster(nb: NotebookPage, artifacts: Path) -> None:
@@ -101,7 +105,7 @@ def test_widget_shows_each_token_coloured_by_its_cluster(nb: NotebookPage, artif
         by_cluster.setdefault(lab, set()).add(fill)
     assert all(len(f) == 1 for f in by_cluster.values()), by_cluster  # one colour per cluster
     assert len({next(iter(f)) for f in by_cluster.values()}) == len(by_cluster)  # distinct colours
-    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "widget-10-tokens-light.png"))
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "widget-10-tokens.png"))
 
 
 def test_keyboard_on_the_slider_reclusters_the_view_and_moves_python_threshold(nb: NotebookPage) -> None:
