@@ -296,6 +296,8 @@ class NotebookPage:
             "t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme
         )
         self.page.wait_for_function("t => document.body.dataset.jpThemeName === t", arg=theme, timeout=15_000)
+        # JupyterLab shows its splash screen while the theme's CSS loads: wait until it has gone
+        self.page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=15_000)
 
     @staticmethod
     def _raise_errors(cells: list[dict[str, Any]]) -> None:
