@@ -258,10 +258,10 @@ def check_text(
     """
     if not text or not text.strip():
         return ["the text is empty"]
-    if not re.search(r"[.!?][\"'”’)]*\s*$", text):
-        return ["the text is cut off (it does not end a sentence)"]
     ok = _allowed(evidence)
     problems: list[str] = []
+    if not re.search(r"[.!?][\"'”’)]*\s*$", text):
+        problems.append("the text is cut off (it does not end a sentence)")
     allowed_words = {w for t in ok["texts"] for w in _WORD.findall(t.lower())} | _VOCABULARY
     allowed_words |= {w.lower() for w in _WORD.findall(reference + " " + " ".join(GLOSSES.values()))}
     for groups in _QUOTED.findall(text):

@@ -21,6 +21,7 @@ or a plain function ``prompt -> str``):
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -181,6 +182,13 @@ def as_backend(backend: Any) -> Any:
     )
 
 
+def complete_sentences(text: str) -> str:
+    """``text`` up to its last complete sentence (generation often stops mid-sentence); unchanged if none."""
+    text = text.strip()
+    ends = [m.end() for m in re.finditer(r"[.!?][\"'”’)]*(?=\s|$)", text)]
+    return text[: ends[-1]] if ends else text
+
+
 def polish(
     backend: Any,
     text: str,
@@ -191,6 +199,8 @@ def polish(
 ) -> tuple[str, dict[str, Any], str | None]:
     """Ask ``backend`` to rephrase ``text``; keep its answer only if :func:`check_text` finds nothing.
 
+    The answer is first cut to its last complete sentence; what remains is checked whole.
+
     Returns the text to show, the updated ``check`` record and a notice (``None``
     when the language-model text was accepted).
     """
@@ -198,7 +208,7 @@ def polish(
 
     name = getattr(backend, "name", type(backend).__name__)
     try:
-        answer = backend.complete(make_prompt(text, claims))
+        answer = complete_sentences(backend.complete(make_prompt(text, claims)))
         problems = check_text(answer, evidence, input_words(analysis.tokens), reference=text)
     except Exception as err:  # a failing backend must never break the explanation
         answer, problems = "", [f"the backend failed: {type(err).__name__}: {err}"]

@@ -13,7 +13,7 @@ import pytest
 import attn_widget
 from attn_widget.analysis import Analysis, Token
 from attn_widget.claims import check_text, input_words
-from attn_widget.llm import OpenAIBackend, as_backend, make_prompt
+from attn_widget.llm import OpenAIBackend, as_backend, complete_sentences, make_prompt
 from attn_widget.synthetic import planted_attention
 
 TEXT = "Alice met Bob in Paris and she gave him twelve old books about the sea"
@@ -98,6 +98,18 @@ def test_a_failing_backend_never_breaks_the_explanation() -> None:
     assert "ConnectionError" in a.notices[0]
 
 
+def test_a_cut_off_generation_is_trimmed_to_whole_sentences_before_the_check() -> None:
+    assert complete_sentences("Heads 5.1 matter. The rest is carried by 1.2") == "Heads 5.1 matter."
+    assert complete_sentences("no full stop") == "no full stop"
+
+    def rambling(prompt: str) -> str:
+        return honest(prompt) + " The weakest link: 'Alice"
+
+    a = analysis().explain(backend=rambling)
+    assert all(c.evidence["rationale_check"]["source"] == "language model" for c in a.clusters)
+    assert all("weakest" not in c.rationale for c in a.clusters)
+
+
 def test_prompt_lists_the_verified_facts() -> None:
     c = analysis().explain().clusters[0]
     prompt = make_prompt(c.rationale, c.claims)
@@ -171,7 +183,7 @@ def test_smollm2_polish_is_checked() -> None:
     from attn_widget.llm import TransformersBackend, load_smollm2
 
     model, tok = load_smollm2()
-    backend = TransformersBackend(model, tok, max_new_tokens=50)
+    backend = TransformersBackend(model, tok, max_new_tokens=110)
     grounded = analysis().explain()
     a = analysis().explain(backend=backend)
     words = input_words(a.tokens)
