@@ -170,7 +170,7 @@ def check(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
     A malformed claim (unknown type, missing field) fails with a reason instead of raising.
     """
     kind = claim.get("type")
-    if kind not in CHECKS:
+    if not isinstance(kind, str) or kind not in CHECKS:
         return f"unknown claim type {kind!r}"
     try:
         return CHECKS[kind](claim, evidence)

@@ -282,8 +282,8 @@ def faithfulness(
         and ``"baseline_overlaps"`` (True when the cluster covers more than half
         the text, so the random sets may share tokens with it).
     """
-    ids = [t.id for t in analysis.tokens]
-    if any(i is None for i in ids):
+    maybe_ids = [t.id for t in analysis.tokens]
+    if any(i is None for i in maybe_ids):
         raise ValueError(
             "faithfulness needs token ids (Token.id); this analysis has none (made from token "
             "strings?). Use attn_widget.analyze(text, model) or pass Token(text, id=...) objects"
@@ -295,6 +295,7 @@ def faithfulness(
 
         model, loaded_tokenizer = load(analysis.model)
         tokenizer = loaded_tokenizer if tokenizer is None else tokenizer
+    ids = [int(i) for i in maybe_ids if i is not None]
     protected = sorted(set(analysis.excluded) | {i for i, t in enumerate(analysis.tokens) if t.special})
     chosen = set(clusters) if clusters is not None else None
     wanted = {
@@ -327,6 +328,10 @@ def faithfulness(
                 runner = _Runner(model, ids, protected, batch_size)
                 null = runner.empty_agreement()
             label = f"cluster {c.id}"
+
+            def step(message: str, label: str = label) -> None:
+                tick(f"{label}: {message}")
+
             result = _score(
                 runner,
                 members,
@@ -334,7 +339,7 @@ def faithfulness(
                 n_random,
                 seed,
                 null,
-                lambda m, x=label: tick(f"{x}: {m}"),
+                step,
                 tokenizer,
             )
             if cache:
@@ -342,8 +347,8 @@ def faithfulness(
                 while len(_CACHE) > CACHE_SIZE:
                     _CACHE.popitem(last=False)
         else:
-            for step in ("knockout", "erasure", "sufficiency"):
-                tick(f"cluster {c.id}: {step} (cached)")
+            for kind in ("knockout", "erasure", "sufficiency"):
+                tick(f"cluster {c.id}: {kind} (cached)")
         out.append(dataclasses.replace(c, scores={**(c.scores or {}), "faithfulness": result}))
     return dataclasses.replace(analysis, clusters=tuple(out))
 

@@ -191,7 +191,7 @@ def _join(items: Sequence[str]) -> str:
 
 def compose(claims: Sequence[Mapping[str, Any]], size: int) -> str:
     """One or two sentences from verified claims (a claim that was dropped simply is not said)."""
-    by = {}
+    by: dict[str, list[Mapping[str, Any]]] = {}
     for c in claims:
         by.setdefault(c["type"], []).append(c)
     s0, s1 = _first_sentence(by, size), _second_sentence(by)
