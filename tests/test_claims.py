@@ -185,13 +185,18 @@ def test_dropped_claims_are_logged_and_malformed_ones_do_not_raise(caplog) -> No
     assert len([r for r in caplog.records if "dropped claim" in r.getMessage()]) == 3
 
 
-def test_grounded_text_passes_the_free_text_check() -> None:
-    for seed in range(4):
-        for ev in evidences(seed=seed, shuffle=bool(seed % 2)):
-            kept, _ = verify(make_claims(ev), ev)
-            text = compose(kept, ev["size"])
-            words = input_words(Token(w) for w in WORDS)
-            assert check_text(text, ev, words) == [], text
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 1000),
+    sizes=st.lists(st.integers(1, 8), min_size=2, max_size=4),
+    shuffle=st.booleans(),
+)
+def test_grounded_text_passes_the_free_text_check(seed, sizes, shuffle) -> None:
+    words = input_words(Token(w) for w in WORDS)
+    for ev in evidences(sizes, shuffle, seed):
+        kept, _ = verify(make_claims(ev), ev)
+        text = compose(kept, ev["size"])
+        assert check_text(text, ev, words) == [], text
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,21 @@ def test_every_cluster_gets_a_short_rationale_backed_by_its_evidence() -> None:
             assert claim["text"]
 
 
+def test_jargon_comes_with_a_gloss() -> None:
+    from attn_widget.heads import GLOSSES
+
+    a = analysis().explain()
+    said_head = False
+    for c in a.clusters:
+        if " head" in c.rationale:
+            said_head = True
+            assert "a head is one of the model's parallel attention patterns, named layer.head" in c.rationale
+        for role, gloss in GLOSSES.items():
+            if f"{role} head" in c.rationale:
+                assert gloss in c.rationale
+    assert said_head
+
+
 def test_scattered_cluster_is_described_as_scattered() -> None:
     a = analysis(shuffle=True, seed=2).explain()
     c = next(c for c in a.clusters if not c.evidence["contiguous"])
