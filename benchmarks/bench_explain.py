@@ -96,14 +96,19 @@ TEXTS = (
 
 
 def real_weights(n_random: int) -> None:
-    """SmolLM2 (real weights): how often do attention clusters beat random token sets?"""
+    """SmolLM2 and MiniLM (real weights): how often do attention clusters beat random token sets?"""
+    for model, title in (("smollm2", "SmolLM2-135M-Instruct"), ("minilm", "all-MiniLM-L6-v2 (encoder)")):
+        beats_random(model, title, n_random)
+
+
+def beats_random(model: str, title: str, n_random: int) -> None:
     import attn_widget
     from attn_widget.faithfulness import METRICS, faithfulness
 
-    beats = {m: [] for m in METRICS}
-    print("\nSmolLM2-135M-Instruct, real weights: share of random sets each cluster beats")
+    beats: dict[str, list[float]] = {m: [] for m in METRICS}
+    print(f"\n{title}, real weights: share of random sets each cluster beats")
     for text in TEXTS:
-        a = attn_widget.analyze(text, model="smollm2")
+        a = attn_widget.analyze(text, model=model)
         out = faithfulness(a, n_random=n_random)
         for c in out.clusters:
             f = (c.scores or {}).get("faithfulness")
