@@ -1,12 +1,21 @@
-// Cluster colours: Okabe–Ito, a palette safe for the common colour-vision
-// deficiencies. Fills are translucent so the theme's own text colour stays
-// readable on light and dark JupyterLab themes; past 7 clusters the colours
-// repeat with a different underline pattern so clusters stay distinguishable.
+// Cluster colours. The first seven are Okabe–Ito, a palette safe for the common
+// colour-vision deficiencies; clusters 8–10 get three more hues from Paul Tol's
+// "muted" scheme (wine, olive, indigo) AND a dashed underline, so they differ
+// from the first seven by hue and by pattern. Past ten the hues repeat with the
+// next underline pattern. Fills are translucent so the theme's own text colour
+// stays readable on light and dark JupyterLab themes; ``fillDistance`` measures
+// how far apart two fills look over a given background (tests keep the first
+// ten at least MIN_DISTANCE apart in both themes).
 // attn_widget/export.py keeps a copy of PALETTE (a Python test compares them).
 
 export const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"];
+/** Hues for clusters 8–10 (Tol muted: wine, olive, indigo); drawn with a dashed underline. */
+export const EXTRA = ["#882255", "#999933", "#332288"];
+export const COLOURS = [...PALETTE, ...EXTRA];
 export const PATTERNS = ["solid", "dashed", "dotted", "double"] as const;
 export const FILL_ALPHA = 0.38;
+/** Fill of the clusters that are not selected while one is (they step back). */
+export const DIM_ALPHA = 0.16;
 
 export interface Swatch {
   color: string;
@@ -16,10 +25,22 @@ export interface Swatch {
   className: string;
 }
 
+function rgb(hex: string): [number, number, number] {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
 /** "#RRGGBB" → "rgba(r, g, b, alpha)". */
 export function translucent(hex: string, alpha = FILL_ALPHA): string {
-  const n = parseInt(hex.slice(1), 16);
-  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+  const [r, g, b] = rgb(hex);
+  return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+}
+
+/** Colour index and underline pattern index of the k-th coloured cluster (k from 0). */
+export function swatchIndex(k: number): { colour: number; pattern: number } {
+  const colour = k % COLOURS.length;
+  const round = Math.floor(k / COLOURS.length) + (colour >= PALETTE.length ? 1 : 0);
+  return { colour, pattern: round % PATTERNS.length };
 }
 
 /**
@@ -28,19 +49,12 @@ export function translucent(hex: string, alpha = FILL_ALPHA): string {
  * Singletons and excluded tokens (label -1) get no colour.
  */
 export function assignColors(labels: ArrayLike<number>): Map<number, Swatch> {
-  const counts = new Map<number, number>();
-  for (let i = 0; i < labels.length; i++) {
-    const l = labels[i];
-    if (l >= 0) counts.set(l, (counts.get(l) ?? 0) + 1);
-  }
-  const ids = [...counts.entries()].filter(([, n]) => n > 1).map(([id]) => id).sort((a, b) => a - b);
+  const ids = [...clusterSizes(labels).entries()].filter(([, n]) => n > 1).map(([id]) => id).sort((a, b) => a - b);
   const out = new Map<number, Swatch>();
   ids.forEach((id, k) => {
-    const color = PALETTE[k % PALETTE.length];
-    const pattern = PATTERNS[Math.floor(k / PALETTE.length) % PATTERNS.length];
-    const c = k % PALETTE.length;
-    const p = Math.floor(k / PALETTE.length) % PATTERNS.length;
-    out.set(id, { color, fill: translucent(color), pattern, className: `aw-k${c} aw-p${p}` });
+    const { colour, pattern } = swatchIndex(k);
+    const color = COLOURS[colour];
+    out.set(id, { color, fill: translucent(color), pattern: PATTERNS[pattern], className: `aw-k${colour} aw-p${pattern}` });
   });
   return out;
 }
@@ -54,7 +68,30 @@ export function clusterSizes(labels: ArrayLike<number>): Map<number, number> {
 
 /** Style rules for the swatch classes: ``.aw-k{i}`` sets colour i, ``.aw-p{j}`` underline pattern j. */
 export function swatchCss(scope = ".aw-root"): string {
-  const colours = PALETTE.map((c, i) => `${scope} .aw-k${i}{--aw-fill:${translucent(c)};--aw-line:${c}}`);
+  const colours = COLOURS.map((c, i) => `${scope} .aw-k${i}{--aw-fill:${translucent(c)};--aw-fill-dim:${translucent(c, DIM_ALPHA)};--aw-line:${c}}`);
   const patterns = PATTERNS.map((p, j) => `${scope} .aw-p${j}{--aw-pattern:${p}}`);
   return [...colours, ...patterns].join("\n");
+}
+
+// ------------------------------------------------------------- distinctness
+
+/** CIELAB of an sRGB triple (D65). */
+function lab([r, g, b]: number[]): [number, number, number] {
+  const lin = (v: number) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+  const [R, G, B] = [lin(r), lin(g), lin(b)];
+  const xyz = [(0.4124 * R + 0.3576 * G + 0.1805 * B) / 0.95047, 0.2126 * R + 0.7152 * G + 0.0722 * B, (0.0193 * R + 0.1192 * G + 0.9505 * B) / 1.08883];
+  const f = xyz.map((t) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116));
+  return [116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])];
+}
+
+/** The colour a translucent fill of ``hex`` shows over ``background`` ("#RRGGBB"). */
+export function composite(hex: string, background: string, alpha = FILL_ALPHA): number[] {
+  const top = rgb(hex);
+  return rgb(background).map((b, i) => alpha * top[i] + (1 - alpha) * b);
+}
+
+/** How different two cluster fills look over ``background``: CIE76 ΔE (≈ 2.3 is just noticeable). */
+export function fillDistance(a: string, b: string, background: string): number {
+  const [p, q] = [lab(composite(a, background)), lab(composite(b, background))];
+  return Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
 }

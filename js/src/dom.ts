@@ -42,8 +42,22 @@ export function option(value: string, label = value): HTMLOptionElement {
   return o;
 }
 
-/** A token's text made visible: spaces as ·, newlines as ⏎, empty as ∅. */
+/** A token's exact text made visible: spaces as ·, newlines as ⏎, empty as ∅ (tooltips). */
 export function showToken(text: string): string {
   if (text === "") return "∅";
   return text.replace(/\n/g, "⏎").replace(/ /g, "·").replace(/\t/g, "⇥");
+}
+
+const WHITESPACE_MARKS: Record<string, string> = { "\n": "⏎", "\r": "", "\t": "⇥", " ": "␣" };
+
+/**
+ * A token as a person reads it (legend, panel, links): surrounding whitespace
+ * dropped (" cat" → "cat"). Tokens that are only whitespace keep a visible
+ * mark ("\n" → "⏎", " " → "␣"); the empty token is "∅".
+ */
+export function readable(text: string): string {
+  const word = text.trim();
+  if (word) return word;
+  if (text === "") return "∅";
+  return [...text].map((ch) => WHITESPACE_MARKS[ch] ?? "␣").join("") || "⏎";
 }

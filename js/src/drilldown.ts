@@ -1,7 +1,8 @@
 // Drill-down: ask the kernel for BertViz's head/model view of chosen layers and
 // the selected cluster's tokens (attn_widget/drilldown.py renders it), and show
 // the returned offline HTML in a sandboxed iframe. Request/reply protocol:
-//   → {type: "drilldown", id, view: "head"|"model", layers: number[]|null, tokens: number[]|null}
+//   → {type: "drilldown", id, view: "head"|"model", layers: number[]|null, tokens: number[]|null,
+//      display_mode: "light"|"dark"}  (the notebook's theme, see ``themeMode``)
 //   ← {type: "drilldown_reply", id, error: string|null, capped, note}, buffers: [html utf-8]
 
 import type { Model } from "./state";
@@ -21,7 +22,7 @@ let nextId = 1;
 export function request(
   model: Model,
   pending: Pending,
-  payload: { view: string; layers: number[] | null; tokens: number[] | null },
+  payload: { view: string; layers: number[] | null; tokens: number[] | null; display_mode: DisplayMode },
   timeoutMs = 180_000,
 ): Promise<{ reply: Reply; html: string }> {
   const id = nextId++;
@@ -50,4 +51,34 @@ export function dispatch(pending: Pending, msg: Reply, buffers: DataView[] = [])
   const cb = pending.get(msg.id);
   if (cb) cb(msg, buffers);
   return !!cb;
+}
+
+export type DisplayMode = "light" | "dark";
+
+/** Relative luminance (0 black … 1 white) of a CSS "rgb(…)"/"rgba(…)"/"#rrggbb" colour; null if unreadable or transparent. */
+export function luminance(colour: string): number | null {
+  let rgb: number[];
+  const hex = /^#([0-9a-f]{6})$/i.exec(colour.trim());
+  if (hex) {
+    const n = parseInt(hex[1], 16);
+    rgb = [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+  } else {
+    const m = colour.match(/[\d.]+/g);
+    if (!m || m.length < 3 || (m.length > 3 && Number(m[3]) === 0)) return null;
+    rgb = m.slice(0, 3).map(Number);
+  }
+  const lin = rgb.map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+}
+
+/**
+ * The notebook's theme, for BertViz's ``display_mode``. JupyterLab says it on
+ * ``<body data-jp-theme-light="true|false">``; elsewhere (VS Code, exported
+ * pages) the widget's own background colour decides.
+ */
+export function themeMode(bodyData: { jpThemeLight?: string }, background: string): DisplayMode {
+  if (bodyData.jpThemeLight === "false") return "dark";
+  if (bodyData.jpThemeLight === "true") return "light";
+  const lum = luminance(background);
+  return lum !== null && lum < 0.2 ? "dark" : "light";
 }

@@ -2,7 +2,7 @@
 // size), capped at LEGEND_MAX with a "+N more" toggle, plus the sink marker.
 
 import type { Swatch } from "./colors";
-import { el, showToken } from "./dom";
+import { el, readable } from "./dom";
 
 export const LEGEND_MAX = 14;
 
@@ -31,7 +31,7 @@ export function membersOf(labels: ArrayLike<number>): Map<number, number[]> {
 
 /** "id: first four words … (size)" for one legend entry. */
 export function legendLabel(id: number, members: number[], tokens: string[]): string {
-  const words = members.slice(0, 4).map((i) => tokens[i].trim() || showToken(tokens[i])).join(" ");
+  const words = members.slice(0, 4).map((i) => readable(tokens[i])).join(" ");
   return `${id}: ${words}${members.length > 4 ? " …" : ""} (${members.length})`;
 }
 

@@ -3,7 +3,7 @@
 // (Cluster.rationale / claims / evidence / scores), the rationale, each claim
 // with its evidence on hover, head roles, and a faithfulness badge.
 
-import { el, showToken } from "./dom";
+import { el, readable, showToken } from "./dom";
 import type { ClusterInfo } from "./state";
 import type { Swatch } from "./colors";
 
@@ -168,7 +168,7 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
   }
   if (!info && p.pending) host.append(el("p", { class: "aw-muted", text: "Re-clustering at this threshold; explanations follow." }));
   const words = el("div", { class: "aw-panel-tokens", testid: "panel-tokens" });
-  for (const i of p.tokens.slice(0, MAX_TOKENS)) words.append(el("span", { class: "aw-chip", text: showToken(p.tokenText[i]), title: `token ${i}` }));
+  for (const i of p.tokens.slice(0, MAX_TOKENS)) words.append(el("span", { class: "aw-chip", text: readable(p.tokenText[i]), title: `token ${i}: ${showToken(p.tokenText[i])}` }));
   if (size > MAX_TOKENS) words.append(el("span", { class: "aw-muted", text: ` … and ${size - MAX_TOKENS} more` }));
   host.append(el("h4", { text: "Tokens" }), words);
 }

@@ -1,13 +1,16 @@
 // The small plot beside the slider: modularity (line) and number of clusters
 // (steps) against the threshold grid, with the automatic choice (dashed) and
-// the current value (solid) marked.
+// the current value (solid) marked. The two series are named in a header row
+// above the frame (never over the curves); axis values sit in the side margins.
 
 import { svg } from "./dom";
 import { formatThreshold } from "./slider";
 
 const W = 280;
-const H = 96;
-const PAD = { l: 30, r: 30, t: 8, b: 18 };
+const H = 104;
+/** Plot margins; the top one holds the header row with the series names. */
+export const PAD = { l: 30, r: 30, t: 18, b: 18 };
+export const PLOT_SIZE = { width: W, height: H };
 
 export function drawPlot(
   host: Element,
@@ -40,11 +43,16 @@ export function drawPlot(
   root.append(svg("path", { d: line, class: "aw-plot-q", "data-testid": "plot-modularity" }));
   if (best >= 0) root.append(svg("line", { x1: x(best), x2: x(best), y1: PAD.t, y2: H - PAD.b, class: "aw-plot-auto", "data-testid": "plot-auto" }));
   if (current >= 0) root.append(svg("line", { x1: x(current), x2: x(current), y1: PAD.t, y2: H - PAD.b, class: "aw-plot-current", "data-testid": "plot-current" }));
-  root.append(svg("text", { x: PAD.l + 3, y: PAD.t + 9, class: "aw-plot-label aw-plot-q-label" }, "modularity"));
-  root.append(svg("text", { x: W - PAD.r - 3, y: PAD.t + 9, class: "aw-plot-label aw-plot-c-label", "text-anchor": "end" }, "clusters"));
+  // header row: "— modularity" on the left, "clusters —" on the right, above the frame
+  const header = PAD.t - 6;
+  root.append(svg("line", { x1: PAD.l, x2: PAD.l + 12, y1: header - 3, y2: header - 3, class: "aw-plot-q" }));
+  root.append(svg("text", { x: PAD.l + 15, y: header, class: "aw-plot-label aw-plot-q-label", "data-testid": "plot-legend-modularity" }, "modularity"));
+  root.append(svg("line", { x1: W - PAD.r - 12, x2: W - PAD.r, y1: header - 3, y2: header - 3, class: "aw-plot-count" }));
+  root.append(svg("text", { x: W - PAD.r - 15, y: header, class: "aw-plot-label aw-plot-c-label", "text-anchor": "end", "data-testid": "plot-legend-clusters" }, "clusters"));
   root.append(svg("text", { x: 2, y: PAD.t + 8, class: "aw-plot-label aw-plot-q-label" }, qMax.toFixed(2)));
   root.append(svg("text", { x: 2, y: H - PAD.b, class: "aw-plot-label aw-plot-q-label" }, qMin.toFixed(2)));
   root.append(svg("text", { x: W - PAD.r + 3, y: PAD.t + 8, class: "aw-plot-label aw-plot-c-label" }, String(cMax)));
+  root.append(svg("text", { x: W - PAD.r + 3, y: H - PAD.b, class: "aw-plot-label aw-plot-c-label" }, "0"));
   if (n) {
     root.append(svg("text", { x: PAD.l, y: H - 4, class: "aw-plot-label" }, formatThreshold(grid[0], mode)));
     root.append(svg("text", { x: W - PAD.r, y: H - 4, class: "aw-plot-label", "text-anchor": "end" }, formatThreshold(grid[n - 1], mode)));

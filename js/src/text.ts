@@ -64,6 +64,18 @@ export function tokenTitle(token: string, i: number, label: number, coloured: bo
   return `${showToken(token)} · token ${i} · ${what}`;
 }
 
-export function markSelected(spans: HTMLSpanElement[], labels: ArrayLike<number>, selected: number | null): void {
-  for (let i = 0; i < spans.length; i++) spans[i]?.classList.toggle("aw-selected", selected !== null && labels[i] === selected);
+/**
+ * Mark the tokens of cluster ``selected`` (``aw-selected``) and, when one is
+ * selected, the text ``host`` (``aw-has-selection``), which dims the other
+ * tokens (widget.css). Returns how many tokens are selected.
+ */
+export function markSelected(spans: HTMLSpanElement[], labels: ArrayLike<number>, selected: number | null, host?: HTMLElement): number {
+  let count = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const on = selected !== null && labels[i] === selected;
+    spans[i]?.classList.toggle("aw-selected", on);
+    if (on) count++;
+  }
+  host?.classList.toggle("aw-has-selection", count > 0);
+  return count;
 }

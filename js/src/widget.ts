@@ -26,14 +26,15 @@
  *   links                hovered token's strongest in/out links
  *   drilldown-toggle (<summary> that opens the section), drilldown-button,
  *   drilldown-view, drilldown-layers, drilldown-status,
- *   drilldown-note, drilldown-frame (sandboxed iframe with BertViz)
+ *   drilldown-note, drilldown-frame (sandboxed iframe with BertViz; data-display-mode
+ *   "light"/"dark" follows the notebook's theme at the time it was drawn)
  */
 
 import "./widget.css";
 import { Swatch, swatchCss } from "./colors";
 import { row } from "./codec";
-import { el, option, showToken } from "./dom";
-import { dispatch, Pending, Reply, request } from "./drilldown";
+import { el, option, readable } from "./dom";
+import { dispatch, Pending, Reply, request, themeMode } from "./drilldown";
 import { renderPanel } from "./panel";
 import { drawPlot } from "./plot";
 import { debounce, formatThreshold, nearestIndex, onGrid, parseHeadList, parseIndexList } from "./slider";
@@ -210,7 +211,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     const selected = model.get("selected_cluster");
     if (!view || selected === null || selected === undefined) {
       panel.hidden = true;
-      markSelected(spans, view ? labels() : [], null);
+      markSelected(spans, view ? labels() : [], null, text);
       return;
     }
     const labs = labels();
@@ -218,10 +219,10 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     for (let i = 0; i < labs.length; i++) if (labs[i] === selected) tokens.push(i);
     if (!tokens.length) {
       panel.hidden = true;
-      markSelected(spans, labs, null);
+      markSelected(spans, labs, null, text);
       return;
     }
-    markSelected(spans, labs, selected);
+    markSelected(spans, labs, selected, text);
     const fromState = localIndex === null;
     const info = fromState ? view.clusters.get(selected) ?? null : null;
     const facts = fromState ? (info ? { modularity: info.modularity, internal: info.internal } : null) : view.gridFacts.get(`${localIndex}:${selected}`) ?? null;
@@ -343,12 +344,12 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
       if (!items.length) li.append(el("span", { class: "aw-muted", text: " none" }));
       for (const { token, weight } of items) {
         spans[token]?.classList.add(cls);
-        li.append(el("span", { class: `aw-link-chip ${cls}`, text: `${view!.raw.tokens[token].trim() || showToken(view!.raw.tokens[token])} ${weight.toFixed(2)}` }));
+        li.append(el("span", { class: `aw-link-chip ${cls}`, text: `${readable(view!.raw.tokens[token])} ${weight.toFixed(2)}` }));
       }
       return li;
     };
     links.replaceChildren(
-      el("div", { class: "aw-links-title", text: `“${showToken(view.raw.tokens[i])}” (token ${i})` }),
+      el("div", { class: "aw-links-title", text: `“${readable(view.raw.tokens[i])}” (token ${i})` }),
       line("attends to", l.out, "aw-link-out"),
       line("attended by", l.in, "aw-link-in"),
     );
@@ -376,8 +377,10 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     ddStatus.textContent = standalone ? "" : "Rendering BertViz in the kernel…";
     ddButton.disabled = true;
     try {
-      const { reply, html } = await request(model, pending, { view: ddView.value, layers: layerList, tokens: tokens && tokens.length ? tokens : null });
-      const frame = el("iframe", { class: "aw-frame", testid: "drilldown-frame", title: "BertViz attention view", attrs: { sandbox: "allow-scripts" } });
+      const display_mode = themeMode(document.body.dataset, getComputedStyle(root).backgroundColor);
+      const { reply, html } = await request(model, pending, { view: ddView.value, layers: layerList, tokens: tokens && tokens.length ? tokens : null, display_mode });
+      const frame = el("iframe", { class: `aw-frame aw-frame-${display_mode}`, testid: "drilldown-frame", title: "BertViz attention view", attrs: { sandbox: "allow-scripts" } });
+      frame.dataset.displayMode = display_mode;
       frame.srcdoc = html;
       ddFrameHost.replaceChildren(frame);
       ddNote.hidden = !reply.note;
