@@ -52,9 +52,17 @@ MIN_TOKENS = 2
 _CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; font-src data:"
 )
+DISPLAY_MODES = {
+    "light": "body{background:#fff;color:#111}.attn-note{color:#444}",
+    "dark": "body{background:#111;color:#ddd}.attn-note{color:#bbb}#vis svg text{fill:#ddd}"
+            "select{background:#222;color:#ddd;border:1px solid #555}",
+}
+"""Page colours per ``display_mode`` (BertViz's own names). ``head_view`` in BertViz 1.4 has no
+``display_mode``: its token text takes the page's colours, which is what the dark rules set."""
+
 _STYLE = (
-    "body{background:#fff;color:#111;margin:8px;font:13px 'Helvetica Neue',Helvetica,Arial,sans-serif}"
-    ".attn-note{margin:0 0 8px;color:#444}#vis svg{overflow:visible}"
+    "body{margin:8px;font:13px 'Helvetica Neue',Helvetica,Arial,sans-serif}"
+    ".attn-note{margin:0 0 8px}#vis svg{overflow:visible}"
 )
 _CDN_TAG = re.compile(r'<script src="https?://[^"]*require[^"]*"></script>')
 _CDN_CONFIG = re.compile(r"require\.config\(\{\s*paths:\s*\{[^{}]*\}\s*\}\);")
@@ -83,6 +91,8 @@ class Drilldown:
         ``"head"`` or ``"model"``.
     nbytes
         Size of ``html`` in UTF-8 bytes.
+    display_mode
+        ``"light"`` or ``"dark"``: the colours it was drawn in.
     """
 
     html: str
@@ -93,6 +103,7 @@ class Drilldown:
     heads: tuple[int, ...]
     view: str
     nbytes: int
+    display_mode: str = "light"
 
     def save(self, path: str | Path) -> Path:
         """Write :attr:`html` to ``path`` (opens offline in any browser)."""
@@ -124,25 +135,34 @@ def _layer_list(att: np.ndarray, layers: Sequence[int]) -> list[Any]:
 
 
 @VIEWS.register("head")
-def head(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequence[int], first: int) -> str:
-    """BertViz ``head_view``: all heads of each shown layer; ``heads`` are the ones ticked at first."""
+def head(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequence[int], first: int,
+         display_mode: str = "light") -> str:
+    """BertViz ``head_view``: all heads of each shown layer; ``heads`` are the ones ticked at first.
+
+    ``display_mode`` is passed on when this BertViz's ``head_view`` takes it (1.4 does not; the
+    page's colours, :data:`DISPLAY_MODES`, then do the job)."""
+    import inspect
+
     from bertviz import head_view  # type: ignore[import-untyped]
 
     every = len(heads) == att.shape[1]
+    takes_mode = "display_mode" in inspect.signature(head_view).parameters
+    extra = {"display_mode": display_mode} if takes_mode else {}
     page = head_view(
         _layer_list(att, layers), texts, prettify_tokens=False, layer=first,
-        heads=None if every else list(heads), include_layers=list(layers), html_action="return",
+        heads=None if every else list(heads), include_layers=list(layers), html_action="return", **extra,
     )
     return str(page.data)
 
 
 @VIEWS.register("model")
-def model(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequence[int], first: int) -> str:
-    """BertViz ``model_view``: a thumbnail per shown layer × head."""
+def model(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequence[int], first: int,
+          display_mode: str = "light") -> str:
+    """BertViz ``model_view``: a thumbnail per shown layer × head, in ``display_mode`` colours."""
     from bertviz import model_view  # type: ignore[import-untyped]
 
     page = model_view(
-        _layer_list(att, layers), texts, prettify_tokens=False, display_mode="light",
+        _layer_list(att, layers), texts, prettify_tokens=False, display_mode=display_mode,
         include_layers=list(layers), include_heads=list(heads), html_action="return",
     )
     return str(page.data)
@@ -163,6 +183,7 @@ def render(
     layers: Sequence[int] | None = None,
     heads: Sequence[int] | None = None,
     view: str = "head",
+    display_mode: str = "light",
     max_tokens: int = 48,
     max_layers: int = 4,
     max_bytes: int = 4 * 2**20,
@@ -186,6 +207,9 @@ def render(
         view keeps every head of a layer and ticks these at first.
     view
         ``"head"`` or ``"model"`` (a key of :data:`VIEWS`).
+    display_mode
+        ``"light"`` (default) or ``"dark"``: the page's colours, for BertViz's
+        drawing and the page around it (match the notebook's theme).
     max_tokens, max_layers, max_bytes
         Caps. Layers, then tokens, are cut further until the page fits ``max_bytes``.
 
@@ -195,6 +219,8 @@ def render(
         The page, what it shows, and a note saying what was cut.
     """
     draw = VIEWS[view]
+    if display_mode not in DISPLAY_MODES:
+        raise ValueError(f"display_mode={display_mode!r}: choose one of {sorted(DISPLAY_MODES)}")
     att = _attention(analysis)
     n_layers, n_heads, n, _ = att.shape
     if int(max_tokens) < MIN_TOKENS or int(max_layers) < 1:
@@ -220,7 +246,8 @@ def render(
                      squeezed or (k, m) != (min(int(max_tokens), n), min(int(max_layers), len(by_layer))))
         texts = [_visible(analysis.tokens[i].text) for i in shown]
         sub = att[:, :, shown][:, :, :, shown]
-        page = _document(draw(sub, texts, shown_layers, head_ids, by_layer[0]), note, _room(texts))
+        drawn = draw(sub, texts, shown_layers, head_ids, by_layer[0], display_mode=display_mode)
+        page = _document(drawn, note, _room(texts), display_mode)
         size = len(page.encode("utf-8"))
         if size <= max_bytes:
             break
@@ -231,7 +258,7 @@ def render(
             )
         m, k, squeezed = (m - 1, k, True) if m > 1 else (m, max(MIN_TOKENS, int(k * 0.9)), True)
     capped = len(shown) < n or len(shown_layers) < n_layers or (view == "model" and len(head_ids) < n_heads)
-    return Drilldown(page, capped, note, shown, shown_layers, tuple(head_ids), view, size)
+    return Drilldown(page, capped, note, shown, shown_layers, tuple(head_ids), view, size, display_mode)
 
 
 def _attention(analysis: Analysis) -> np.ndarray:
@@ -334,7 +361,7 @@ def _room(texts: list[str]) -> int:
     return int(min(600, max(0, 9 * max(map(len, texts)) - 100)))
 
 
-def _document(bertviz_html: str, note: str, room: int = 0) -> str:
+def _document(bertviz_html: str, note: str, room: int = 0, display_mode: str = "light") -> str:
     """BertViz's output made offline and safe, inside one complete HTML page."""
     page, count = _CDN_TAG.subn("", bertviz_html)
     page, count2 = _CDN_CONFIG.subn("/* d3 and jquery are inlined above (attn_widget.drilldown) */", page)
@@ -359,7 +386,8 @@ def _document(bertviz_html: str, note: str, room: int = 0) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         "<title>Attention heads (BertViz)</title>\n"
-        f"<style>{_STYLE}#vis{{padding-left:{room}px}}</style>\n</head>\n<body>\n"
+        f"<style>{_STYLE}{DISPLAY_MODES[display_mode]}#vis{{padding-left:{room}px}}</style>\n"
+        f'</head>\n<body data-display-mode="{display_mode}">\n'
         f'<p class="attn-note">{_html.escape(note)}</p>\n{scripts}{page}\n</body>\n</html>\n'
     )
 

@@ -13,8 +13,9 @@ cover the whole character.
 from __future__ import annotations
 
 import json
+import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,9 @@ from . import models
 from ._typing import Attention
 from .analysis import Analysis, Token
 from .models import DEFAULT_MODEL
+
+Progress = Callable[[str, float], Any]
+"""``progress(stage, fraction)``: told what runs now ("loading model gpt2…") and how far along (0–1)."""
 
 OVERLENGTH_POLICIES = ("error", "truncate")
 """What to do with text longer than the model's context."""
@@ -70,6 +74,7 @@ def extract(
     *,
     prepend_bos: bool | None = None,
     overlength: str = "error",
+    progress: Progress | None = None,
 ) -> Extraction:
     """Run ``model`` on ``text`` and return its attention and tokens.
 
@@ -89,6 +94,9 @@ def extract(
     overlength
         ``"error"`` (default) or ``"truncate"`` (keep the first tokens that fit,
         with a warning and a notice) for text longer than the model's context.
+    progress
+        Optional ``progress(stage, fraction)``, called with "loading model …"
+        (0.0) and "running the model on N tokens…" (0.3).
 
     Returns
     -------
@@ -100,6 +108,8 @@ def extract(
         raise ValueError(f"text={text!r} is empty or only whitespace; give some text to analyse")
     if overlength not in OVERLENGTH_POLICIES:
         raise ValueError(f"overlength={overlength!r}: choose 'error' or 'truncate'")
+    report = _reporter(progress)
+    report(f"loading model {_model_name(model)}…", 0.0)
     net, tok, name, notices = models.resolve(model, tokenizer)
     causal = models.is_causal_config(net.config)
     ids, tokens, more = tokenize(
@@ -108,6 +118,7 @@ def extract(
     )
     for notice in more:
         warnings.warn(notice, UserWarning, stacklevel=2)
+    report(f"running the model on {len(ids)} tokens…", 0.3)
     attentions = forward(net, ids, name=name, causal=causal)
     if causal:
         sink: tuple[int, ...] = (0,)
@@ -293,6 +304,7 @@ def analyze(
     prepend_bos: bool | None = None,
     exclude_sink: bool = True,
     overlength: str = "error",
+    progress: Progress | None = None,
     **options: Any,
 ) -> Analysis:
     """Run ``model`` on ``text`` and cluster its tokens by attention.
@@ -304,6 +316,10 @@ def analyze(
     exclude_sink
         Leave the attention sink (see :attr:`Extraction.sink`) out of the graph
         and renormalise rows (default True).
+    progress
+        Optional ``progress(stage, fraction)`` told each stage as it starts:
+        "loading model NAME…" (0.0), "running the model on N tokens…" (0.3),
+        "clustering…" (0.7), then "done" (1.0). The widget shows these.
     **options
         ``threshold``, ``method``, ``aggregation``, ``seed``, ``threshold_mode``,
         ``layers``, ``heads``, ``exclude`` (extra token indices to leave out),
@@ -318,10 +334,12 @@ def analyze(
 
     unknown = sorted(set(options) - _PIPELINE_OPTIONS)
     if unknown:
-        allowed = sorted({*_PIPELINE_OPTIONS, "tokenizer", "prepend_bos", "exclude_sink", "overlength"})
+        extra = {"tokenizer", "prepend_bos", "exclude_sink", "overlength", "progress"}
+        allowed = sorted(_PIPELINE_OPTIONS | extra)
         raise TypeError(f"analyze() got unexpected keyword arguments {unknown}; allowed: {allowed}")
     _check_choices(options)  # before the (possibly slow) forward pass
-    ex = extract(text, model, tokenizer, prepend_bos=prepend_bos, overlength=overlength)
+    report = _reporter(progress)
+    ex = extract(text, model, tokenizer, prepend_bos=prepend_bos, overlength=overlength, progress=progress)
     n = len(ex.tokens)
     exclude = {int(i) % n if -n <= int(i) < n else int(i) for i in options.pop("exclude", ())}
     notices = list(ex.notices)
@@ -330,10 +348,31 @@ def analyze(
             exclude |= set(ex.sink)
         else:
             notices.append("The text is too short to leave out the attention sink; all tokens are clustered.")
-    return analyze_attention(
+    report("clustering…", 0.7)
+    result = analyze_attention(
         ex.attentions, ex.tokens, text=text, model=ex.model,
         notices=tuple(notices), exclude=sorted(exclude), **options,
     )
+    report("done", 1.0)
+    return result
+
+
+def _reporter(progress: Progress | None) -> Progress:
+    """``progress`` checked, or a no-op when it is None."""
+    if progress is None:
+        return lambda stage, fraction: None
+    if not callable(progress):
+        raise TypeError(
+            f"progress={progress!r} is not callable; "
+            "pass a function progress(stage: str, fraction: float) or None"
+        )
+    return progress
+
+
+def _model_name(model: Any) -> str:
+    if isinstance(model, (str, os.PathLike)):
+        return os.fspath(model)
+    return models.describe(model)
 
 
 def _check_choices(options: dict[str, Any]) -> None:

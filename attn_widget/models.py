@@ -155,7 +155,8 @@ def _tokenizer(tokenizer: Any, name: str) -> Any:
         from transformers import AutoTokenizer
 
         try:
-            return AutoTokenizer.from_pretrained(tokenizer)
+            with quiet_transformers():
+                return AutoTokenizer.from_pretrained(tokenizer)
         except (OSError, ValueError) as err:
             raise ModelLoadError(f"could not load tokenizer {os.fspath(tokenizer)!r} for model {name!r}: "
                                  f"{str(err).splitlines()[0] if str(err) else err!r}") from err
@@ -192,7 +193,50 @@ def describe(model: Any) -> str:
     return str(name) or type(model).__name__
 
 
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Inside the block, transformers shows no progress bars and logs only errors.
+
+    Loading prints a tqdm "Loading weights: 100% 272/272" bar and info lines into
+    the notebook cell; the widget shows its own progress instead. The user's
+    verbosity and progress-bar setting are restored afterwards (warnings the
+    user asked for are theirs again once the load is over).
+    """
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers is a core dependency
+        yield
+        return
+    with _QUIET_LOCK:
+        global _QUIET_DEPTH
+        if _QUIET_DEPTH == 0:
+            _QUIET_SAVED[:] = [hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()]
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+        _QUIET_DEPTH += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _QUIET_DEPTH -= 1
+            if _QUIET_DEPTH == 0:
+                verbosity, bars = _QUIET_SAVED
+                hf_logging.set_verbosity(verbosity)
+                if bars:
+                    hf_logging.enable_progress_bar()
+
+
+_QUIET_LOCK = threading.Lock()
+_QUIET_DEPTH = 0
+_QUIET_SAVED: list[Any] = []
+
+
 def _load_uncached(key: str) -> tuple[Any, Any]:
+    with quiet_transformers():
+        return _load_quietly(key)
+
+
+def _load_quietly(key: str) -> tuple[Any, Any]:
     if key in OFFLINE_MODELS:
         return _from_folder(OFFLINE_MODELS[key](), key)
     path = Path(key).expanduser()

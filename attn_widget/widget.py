@@ -7,7 +7,7 @@ knob, from Python or from the view, re-clusters through
 :meth:`Analysis.recluster` (no forward pass). BertViz drill-downs are fetched
 on demand with a custom message::
 
-    view → kernel  {"type": "drilldown", "id", "view", "layers", "tokens"}
+    view → kernel  {"type": "drilldown", "id", "view", "layers", "tokens", "display_mode"}
     kernel → view  {"type": "drilldown_reply", "id", "error", "capped", "note"}, buffers=[html]
 """
 
@@ -158,9 +158,7 @@ class AttentionExplainer(anywidget.AnyWidget):
     def _start(self, text: str, options: dict[str, Any]) -> None:
         model = options.get("model", "gpt2")
         self.status = "loading"
-        self.progress = (
-            f"Loading {model if isinstance(model, str) else type(model).__name__} and analysing the text…"
-        )
+        self.progress = f"Loading model {model if isinstance(model, str) else type(model).__name__}…"
         self._thread = threading.Thread(target=self._run, args=(text, options), daemon=True)
         self._thread.start()
 
@@ -168,7 +166,7 @@ class AttentionExplainer(anywidget.AnyWidget):
         from . import analyze
 
         try:
-            analysis = analyze(text, **options)
+            analysis = analyze(text, progress=self._on_progress, **options)
         except Exception as exc:  # shown in the widget, which stays usable
             with self.hold_sync():
                 self.error = f"The analysis failed: {exc}"
@@ -176,6 +174,11 @@ class AttentionExplainer(anywidget.AnyWidget):
                 self.progress = ""
             return
         self._show(analysis)
+
+    def _on_progress(self, stage: str, fraction: float) -> None:
+        """Show the analysis's current stage ("loading model gpt2…") in the view's progress line."""
+        if self.status == "loading" and fraction < 1:
+            self.progress = stage[:1].upper() + stage[1:]
 
     def wait(self, timeout: float | None = None) -> Analysis:
         """Block until a text analysis finishes; return it (raise if it failed or timed out)."""
@@ -267,6 +270,7 @@ class AttentionExplainer(anywidget.AnyWidget):
                 tokens=content.get("tokens") or None,
                 layers=content.get("layers") or None,
                 view=content.get("view") or "head",
+                display_mode=content.get("display_mode") or "light",
             )
         except Exception as exc:  # reported in the view, next to the button
             reply["error"] = f"The drill-down could not be drawn: {exc}"

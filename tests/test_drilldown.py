@@ -196,6 +196,17 @@ def test_whitespace_tokens_are_drawn_visibly() -> None:
     assert drawn == ["<s>", " the", "\\n", "\u2423", "cat", "\\t", "\u2205"]
 
 
+@pytest.mark.parametrize("view", ["head", "model"])
+def test_dark_display_mode_gives_a_dark_page(small: Analysis, view: str) -> None:
+    dark, light = render(small, view=view, display_mode="dark"), render(small, view=view)
+    assert (dark.display_mode, light.display_mode) == ("dark", "light")
+    assert '<body data-display-mode="dark">' in dark.html
+    assert "body{background:#111;color:#ddd}" in dark.html
+    assert "body{background:#fff;color:#111}" in light.html
+    if view == "model":  # BertViz's own dark palette for the thumbnails
+        assert (_params(dark.html)["display_mode"], _params(light.html)["display_mode"]) == ("dark", "light")
+
+
 def test_model_view_draws_only_the_chosen_heads(a128: Analysis) -> None:
     d = render(a128, view="model", heads=[1, 3], layers=[2, 5, 8])
     params = _params(d.html)
@@ -236,6 +247,7 @@ def test_missing_or_wrong_vendor_scripts_name_the_build(a128: Analysis, tmp_path
         ({"heads": [-1]}, r"heads=\[-1\]: give indices in 0..11"),
         ({"tokens": []}, r"tokens=\[\]: give indices in 0..127"),
         ({"max_tokens": 1}, "need max_tokens >= 2"),
+        ({"display_mode": "night"}, r"display_mode='night': choose one of \['dark', 'light'\]"),
     ],
 )
 def test_bad_arguments_are_named(a128: Analysis, kwargs: dict, message: str) -> None:

@@ -172,8 +172,8 @@ def _sent(w, monkeypatch):
 def test_drilldown_request_gets_a_reply_with_the_html_as_a_buffer(analysis, monkeypatch):
     calls = []
 
-    def fake_render(a, *, tokens=None, layers=None, view="head"):
-        calls.append((a, tokens, layers, view))
+    def fake_render(a, *, tokens=None, layers=None, view="head", display_mode="light"):
+        calls.append((a, tokens, layers, view, display_mode))
         return FakeDrilldown("<!doctype html><p>heads</p>", True, "capped to 4 layers")
 
     monkeypatch.setattr(widget_module, "_drilldown_renderer", lambda: fake_render)
@@ -191,7 +191,33 @@ def test_drilldown_request_gets_a_reply_with_the_html_as_a_buffer(analysis, monk
         "note": "capped to 4 layers",
     }
     assert bytes(buffers[0]).decode() == "<!doctype html><p>heads</p>"
-    assert calls == [(w.analysis, [1, 2, 3], [0, 2], "model")]
+    assert calls == [(w.analysis, [1, 2, 3], [0, 2], "model", "light")]  # no theme sent: light
+
+
+def test_drilldown_is_drawn_in_the_theme_the_view_asks_for(analysis, monkeypatch):
+    modes = []
+
+    def fake_render(a, *, display_mode="light", **kw):
+        modes.append(display_mode)
+        return FakeDrilldown("<html>", False, "")
+
+    monkeypatch.setattr(widget_module, "_drilldown_renderer", lambda: fake_render)
+    w = AttentionExplainer(analysis)
+    _sent(w, monkeypatch)
+    for i, mode in enumerate(["dark", "light"]):
+        _from_view(w, {"method": "custom", "content": {"type": "drilldown", "id": i, "display_mode": mode}})
+    assert modes == ["dark", "light"]
+
+
+def test_drilldown_in_dark_mode_with_the_real_renderer_is_dark(analysis, monkeypatch):
+    w = AttentionExplainer(analysis)
+    sent = _sent(w, monkeypatch)
+    w._on_custom_msg(w, {"type": "drilldown", "id": 2, "view": "model", "display_mode": "dark"}, [])
+    ((content, buffers),) = sent
+    assert content["error"] is None, content["error"]
+    html = bytes(buffers[0]).decode()
+    assert '<body data-display-mode="dark">' in html
+    assert '"display_mode": "dark"' in html  # BertViz's model view draws in its dark palette
 
 
 def test_drilldown_failure_replies_with_an_error(analysis, monkeypatch):
@@ -281,3 +307,82 @@ def test_drilldown_request_from_the_view_is_answered(analysis, monkeypatch):
     )
     assert [c["id"] for c, _ in sent] == [5]
     assert sent[0][0]["error"] is None
+
+
+def _tiny_gpt2(gpt2_dir):
+    transformers = pytest.importorskip("transformers")
+    tok = transformers.AutoTokenizer.from_pretrained(gpt2_dir)
+    cfg = transformers.GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=tok.vocab_size)
+    return transformers.GPT2LMHeadModel(cfg).eval(), tok
+
+
+def test_loading_shows_each_stage_in_the_progress_line(gpt2_dir, tmp_path, monkeypatch):
+    model, tok = _tiny_gpt2(gpt2_dir)
+    folder = tmp_path / "tiny-gpt2"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    shown = []
+    real = AttentionExplainer._on_progress
+
+    def spy(self, stage, fraction):
+        real(self, stage, fraction)
+        if self.progress not in shown:
+            shown.append(self.progress)
+
+    monkeypatch.setattr(AttentionExplainer, "_on_progress", spy)
+    w = AttentionExplainer("The cat sat on the mat.", model=str(folder))
+    a = w.wait(timeout=120)
+    n = len(a.tokens)
+    assert shown == [
+        f"Loading model {folder}…",
+        f"Running the model on {n} tokens…",
+        "Clustering…",
+    ]
+    assert w.status == "ready"
+    assert w.progress == ""
+
+
+def test_loading_a_model_prints_no_progress_bar_into_the_cell(gpt2_dir, tmp_path, capfd):
+    from transformers.utils import logging as hf_logging
+
+    from attn_widget import models
+
+    model, tok = _tiny_gpt2(gpt2_dir)
+    folder = tmp_path / "tiny-gpt2-quiet"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    hf_logging.set_verbosity_info()  # the user's own settings, to be restored after our load
+    try:
+        capfd.readouterr()
+        w = AttentionExplainer("The cat sat.", model=str(folder))
+        w.wait(timeout=120)
+        out, err = capfd.readouterr()
+        assert "Loading weights" not in out + err
+        assert "%|" not in out + err  # no tqdm bar of any kind
+        assert hf_logging.get_verbosity() == hf_logging.INFO
+        assert hf_logging.is_progress_bar_enabled()
+    finally:
+        hf_logging.set_verbosity_warning()
+        models._CACHE.pop(str(folder), None)
+
+
+def test_analyze_reports_its_stages_in_order(gpt2_dir):
+    from attn_widget import analyze
+
+    model, tok = _tiny_gpt2(gpt2_dir)
+    calls = []
+    a = analyze(
+        "The cat sat on the mat.", model=model, tokenizer=tok, progress=lambda s, f: calls.append((s, f))
+    )
+    n = len(a.tokens)
+    assert [s for s, _ in calls] == [
+        f"loading model {model.config.name_or_path or 'GPT2LMHeadModel'}…",
+        f"running the model on {n} tokens…",
+        "clustering…",
+        "done",
+    ]
+    fractions = [f for _, f in calls]
+    assert fractions == sorted(fractions)
+    assert (fractions[0], fractions[-1]) == (0.0, 1.0)
+    with pytest.raises(TypeError, match=r"progress='loud' is not callable"):
+        analyze("The cat.", model=model, tokenizer=tok, progress="loud")
