@@ -1,40 +1,39 @@
-"""From an aggregated attention map to a weighted token graph, and the threshold sweep.
+"""From an aggregated attention map to a weighted token graph, and scores of its partitions.
 
 Knows nothing about models. Weights are symmetrised (``(W + Wᵀ) / 2``, no
-self-loops); two threshold modes prune edges (see :data:`THRESHOLDS`); the sweep
-clusters at every value of a grid, scores each partition by modularity on the
-*unthresholded* graph (modularity on the thresholded graph rises as the graph
-falls apart, so it cannot compare thresholds) and picks the widest stable
-plateau (:func:`choose`).
-
-The sweep is fast because the graphs of one mode are nested: it clusters the
-sparsest graph first and each denser one from its sparser neighbour's
-partition (a coarsened warm start), skips graphs that did not change, leaves
-tokens without edges out of the clustering, and scores modularity in one
-vectorised pass per distinct partition.
+self-loops); two threshold modes prune edges (see :data:`THRESHOLDS`);
+:func:`modularity` scores a partition on the *unthresholded* graph and
+:func:`adjusted_rand` compares two partitions. The threshold sweep and its
+automatic choice live in :mod:`attn_widget.sweep` (re-exported here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import cluster as _cluster
 from ._registry import Registry
 from ._typing import EXCLUDED, Labels, Matrix
 
 
 class Pruner(NamedTuple):
-    """Thresholding of one weight matrix: ``prune(t)`` is the kept graph, ``n_edges(t)`` its size.
+    """Thresholding of one weight matrix.
 
+    ``prune(t)`` is the kept graph and ``n_edges(t)`` its number of edges;
+    ``for_edges(counts)`` gives, for each edge count, a threshold keeping that
+    many edges (ties may keep a few more); ``fewest`` is the fewest edges a
+    threshold inside the mode's range can keep and ``total`` the most.
     Graphs of one mode are nested: the more edges ``n_edges(t)`` reports, the
     more of the same edges ``prune(t)`` keeps.
     """
 
     prune: Callable[[float], Matrix]
     n_edges: Callable[[float], int]
+    for_edges: Callable[[np.ndarray], np.ndarray]
+    fewest: int
+    total: int
 
 
 THRESHOLDS: Registry = Registry("threshold mode")
@@ -44,13 +43,6 @@ Each entry is a factory ``fn(weights, sym) -> Pruner``: the per-matrix work
 (sorting) is done once and every threshold is then cheap.
 """
 
-GRID_SIZE = 12
-"""Thresholds tried by the sweep."""
-
-FRESH_DEGREE = 4.0
-"""Up to this mean degree the sweep clusters each graph from scratch; denser graphs are
-clustered from the partition of the next sparser one (:func:`attn_widget.cluster.cluster_coarse`)."""
-
 
 def symmetrise(weights: Matrix) -> Matrix:
     """``(W + Wᵀ) / 2`` with a zero diagonal: undirected edge weights."""
@@ -59,27 +51,22 @@ def symmetrise(weights: Matrix) -> Matrix:
     return s
 
 
-def _edge_weights(sym: Matrix) -> np.ndarray:
-    """Non-zero upper-triangle weights of ``sym``, ascending."""
-    edges = sym[np.triu_indices_from(sym, k=1)]
-    return np.sort(edges[edges > 0])
-
-
 @THRESHOLDS.register("absolute")
 def absolute(weights: Matrix, sym: Matrix) -> Pruner:
     """Keep symmetrised edges whose weight is at least ``t``."""
-    sorted_edges: list[np.ndarray] = []  # sorted on first use: prune() alone does not need it
+    upper = sym[np.triu_indices_from(sym, k=1)]
+    edges = np.sort(upper[upper > 0])  # ascending
 
     def prune(t: float) -> Matrix:
         return np.where(sym >= t, sym, 0.0)
 
     def n_edges(t: float) -> int:
-        if not sorted_edges:
-            sorted_edges.append(_edge_weights(sym))
-        edges = sorted_edges[0]
         return int(edges.size - np.searchsorted(edges, t, side="left"))
 
-    return Pruner(prune, n_edges)
+    def for_edges(counts: np.ndarray) -> np.ndarray:
+        return edges[edges.size - np.clip(counts, 1, edges.size)]  # the count-th strongest edge
+
+    return Pruner(prune, n_edges, for_edges, 0, int(edges.size))
 
 
 @THRESHOLDS.register("mass")
@@ -88,7 +75,8 @@ def mass(weights: Matrix, sym: Matrix) -> Pruner:
 
     Shares are of each row of ``weights`` (self-attention left out). The kept
     edge set is the union over both endpoints (exBERT-style), weighted by the
-    symmetrised weight. ``p=0`` keeps nothing, ``p=1`` keeps every edge.
+    symmetrised weight. ``p=0`` keeps nothing; any ``p > 0`` keeps each token's
+    strongest edge; ``p=1`` keeps every edge.
     """
     w = np.array(weights, dtype=np.float64, copy=True)
     np.fill_diagonal(w, 0.0)
@@ -100,6 +88,8 @@ def mass(weights: Matrix, sym: Matrix) -> Pruner:
     np.put_along_axis(before, order, np.cumsum(sorted_share, axis=1) - sorted_share, axis=1)
     before[share <= 0] = np.inf
     first = np.minimum(before, before.T)  # an edge is kept once either endpoint keeps it
+    upper = first[np.triu_indices_from(first, k=1)]
+    entry = np.sort(np.clip(upper[np.isfinite(upper)], 0.0, None))  # share at which each edge joins
 
     def prune(p: float) -> Matrix:
         return np.where(first < p - 1e-12, sym, 0.0)
@@ -107,7 +97,12 @@ def mass(weights: Matrix, sym: Matrix) -> Pruner:
     def n_edges(p: float) -> int:
         return int(np.count_nonzero(first < p - 1e-12)) // 2
 
-    return Pruner(prune, n_edges)
+    def for_edges(counts: np.ndarray) -> np.ndarray:
+        c = np.clip(counts, 1, entry.size)
+        nxt = np.append(entry, 1.0)[c]  # the next edge's entry share (1 after the last)
+        return np.where(c >= entry.size, 1.0, (entry[c - 1] + nxt) / 2)  # halfway: robust to rounding
+
+    return Pruner(prune, n_edges, for_edges, int(np.count_nonzero(entry <= 1e-12)), int(entry.size))
 
 
 def prune(weights: Matrix, sym: Matrix, mode: str, t: float) -> Matrix:
@@ -120,26 +115,6 @@ def threshold_range(sym: Matrix, mode: str) -> tuple[float, float]:
     if mode == "mass":
         return 0.0, 1.0
     return 0.0, float(sym.max()) if sym.size else 1.0
-
-
-def threshold_grid(weights: Matrix, sym: Matrix, mode: str, size: int = GRID_SIZE) -> np.ndarray:
-    """Ascending grid of thresholds worth trying for ``mode``.
-
-    ``absolute``: the weights at which the kept graph's mean degree is
-    geometrically spaced from 2 (the graph has just fallen apart) to every
-    edge kept, so each step changes the graph by a similar factor whatever the
-    text length; ``mass``: evenly spaced shares in [0.05, 0.95].
-    """
-    if mode == "mass":
-        return np.round(np.linspace(0.05, 0.95, size), 6)
-    edges = sym[np.triu_indices_from(sym, k=1)]
-    edges = edges[edges > 0]
-    if edges.size == 0:
-        return np.array([0.0])
-    nodes = int((sym > 0).any(axis=1).sum())
-    counts = np.geomspace(max(nodes, 1), edges.size, size)  # kept edges = nodes * mean degree / 2
-    ranks = np.unique(edges.size - np.clip(np.round(counts).astype(int), 1, edges.size))
-    return np.unique(np.partition(edges, ranks)[ranks])
 
 
 def community_terms(sym: Matrix, labels: Labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -205,113 +180,15 @@ def adjusted_rand(a: Labels, b: Labels) -> float:
     return float((index - expected) / (maximum - expected))
 
 
-def choose(thresholds: np.ndarray, scores: np.ndarray, labels: np.ndarray, tol: float = 0.9) -> int:
-    """Pick the grid index of the automatic threshold.
-
-    Neighbouring partitions with adjusted Rand index >= ``tol`` form a plateau.
-    Among plateaus whose best modularity is within 10% of the global best, the
-    widest (most grid steps) wins; ties go to higher modularity. Inside it, the
-    value with the highest modularity is returned.
-    """
-    n = len(thresholds)
-    if n == 1:
-        return 0
-    same = [adjusted_rand(labels[i], labels[i + 1]) >= tol for i in range(n - 1)]
-    plateaus: list[list[int]] = [[0]]
-    for i in range(1, n):
-        if same[i - 1]:
-            plateaus[-1].append(i)
-        else:
-            plateaus.append([i])
-    best_q = float(scores.max())
-    good = [p for p in plateaus if scores[p].max() >= best_q - 0.1 * abs(best_q)]
-    winner = max(good, key=lambda p: (len(p), float(scores[p].max())))
-    return int(winner[int(np.argmax(scores[winner]))])
+_MOVED = frozenset(
+    {"GRID_SIZE", "FRESH_DEGREE", "threshold_grid", "choose", "neighbour_stability", "partitions", "sweep"}
+)
 
 
-def neighbour_stability(labels: np.ndarray) -> np.ndarray:
-    """Mean ARI of each grid partition with its neighbours."""
-    n = len(labels)
-    ari = [adjusted_rand(labels[i], labels[i + 1]) for i in range(n - 1)]
-    out = np.ones(n)
-    for i in range(n):
-        near = [ari[j] for j in (i - 1, i) if 0 <= j < n - 1]
-        out[i] = float(np.mean(near)) if near else 1.0
-    return out
+def __getattr__(name: str) -> Any:
+    """The sweep moved to :mod:`attn_widget.sweep`; ``graph.sweep`` and friends still resolve."""
+    if name in _MOVED:
+        from . import sweep as _sweep
 
-
-def partitions(
-    weights: Matrix,
-    sym: Matrix,
-    mode: str,
-    thresholds: np.ndarray,
-    method: str = "louvain",
-    *,
-    seed: int = 0,
-    exclude: Sequence[int] = (),
-) -> np.ndarray:
-    """``[G, T]`` labels, one partition per threshold, sparsest graph first.
-
-    Graphs of one mode are nested (lowering an absolute threshold or raising a
-    mass share only adds edges), so the work is shared: an unchanged graph
-    reuses its neighbour's partition, and a graph with mean degree above
-    :data:`FRESH_DEGREE` is clustered from its sparser neighbour's partition
-    (:func:`attn_widget.cluster.cluster_coarse`) when the method allows it.
-    """
-    pruner = THRESHOLDS[mode](weights, sym)
-    n_kept = max(len(sym) - len(exclude), 1)
-    counts = np.array([pruner.n_edges(t) for t in thresholds])
-    labels = np.empty((len(thresholds), len(sym)), dtype=np.int32)
-    prev: int | None = None
-    for i in np.argsort(counts, kind="stable").tolist():
-        if prev is not None and counts[i] == counts[prev]:
-            labels[i] = labels[prev]
-            continue
-        adj = pruner.prune(thresholds[i])
-        if prev is not None and method in _cluster.GRAPH_METHODS and 2 * counts[i] / n_kept > FRESH_DEGREE:
-            labels[i] = _cluster.cluster_coarse(adj, labels[prev], method, seed=seed, exclude=exclude)
-        else:
-            labels[i] = _cluster.cluster(adj, method, seed=seed, exclude=exclude, profile=sym)
-        prev = i
-    return labels
-
-
-def sweep(
-    weights: Matrix,
-    mode: str,
-    method: str = "louvain",
-    *,
-    seed: int = 0,
-    exclude: Sequence[int] = (),
-    grid: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Cluster at every grid value; return thresholds, modularity, counts, stability, labels, best.
-
-    Parameters
-    ----------
-    weights
-        ``[T, T]`` aggregated attention (excluded rows and columns zero).
-    mode
-        A key of :data:`THRESHOLDS`.
-    method, seed, exclude
-        Passed to :mod:`attn_widget.cluster`.
-    grid
-        Thresholds to try (default :func:`threshold_grid`).
-    """
-    sym = symmetrise(weights)
-    thresholds = threshold_grid(weights, sym, mode) if grid is None else np.asarray(grid, float)
-    labels = partitions(weights, sym, mode, thresholds, method, seed=seed, exclude=exclude)
-    scored: dict[bytes, float] = {}  # neighbouring thresholds often give the same partition
-    for lab in labels:
-        if lab.tobytes() not in scored:
-            scored[lab.tobytes()] = modularity(sym, lab)
-    scores = np.array([scored[lab.tobytes()] for lab in labels])
-    counts = np.array([_count_groups(lab) for lab in labels], dtype=np.int32)
-    stability = neighbour_stability(labels)
-    best = choose(thresholds, scores, labels)
-    return thresholds, scores, counts, stability, labels, best
-
-
-def _count_groups(labels: Labels) -> int:
-    _, sizes = np.unique(labels[labels != EXCLUDED], return_counts=True)
-    return int((sizes > 1).sum())
+        return getattr(_sweep, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,6 +11,7 @@ import numpy as np
 from . import aggregate as _aggregate
 from . import cluster as _cluster
 from . import graph as _graph
+from . import sweep as _sweep
 from ._typing import EXCLUDED, Attention, Labels, Matrix
 from .analysis import Analysis, Cluster, Options, Sweep, Token
 
@@ -212,7 +213,7 @@ def build(
     if sweep is None:
         sweep = Sweep(
             options.threshold_mode,
-            *_graph.sweep(
+            *_sweep.sweep(
                 weights, options.threshold_mode, options.method, seed=options.seed, exclude=options.exclude
             ),
         )
@@ -294,12 +295,13 @@ def analyze_attention(
         ``T`` token strings (or :class:`~attn_widget.analysis.Token` objects with offsets).
     threshold
         ``"auto"`` or a number in ``threshold_mode`` units. ``"auto"`` clusters
-        the graph at every value of a grid (:func:`attn_widget.graph.threshold_grid`),
-        scores each partition by modularity on the *unthresholded* graph, and
-        takes the widest run of grid values whose partitions barely change
-        (adjusted Rand index >= 0.9 between neighbours) among runs within 10%
-        of the best modularity (:func:`attn_widget.graph.choose`). The sweep
-        stays on the result (:attr:`Analysis.sweep`).
+        the graph at every value of a grid running from every edge kept to
+        almost every token alone (:func:`attn_widget.sweep.threshold_grid`),
+        scores each partition by modularity on the *unthresholded* graph, finds
+        the widest run of grid values whose partitions barely change (adjusted
+        Rand index >= 0.9 between neighbours) among runs within 10% of the best
+        modularity, and takes its centre (:func:`attn_widget.sweep.choose`). The
+        sweep stays on the result (:attr:`Analysis.sweep`).
     method
         Clustering method, a key of :data:`attn_widget.cluster.METHODS`:
         ``"louvain"`` (default), ``"leiden"``, ``"infomap"`` cluster the

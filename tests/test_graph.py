@@ -1,4 +1,4 @@
-"""The token graph: symmetrising, both threshold modes, the grid, modularity, the plateau choice."""
+"""The token graph and the sweep: symmetrising, both threshold modes, the grid, modularity, the plateau choice."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from networkx.algorithms.community import modularity as nx_modularity
 from sklearn.metrics import adjusted_rand_score
 
-from attn_widget import graph
+from attn_widget import graph, sweep
 
 
 def random_weights(n: int = 12, seed: int = 0) -> np.ndarray:
@@ -54,7 +54,7 @@ def test_graphs_of_one_mode_are_nested_and_edge_counts_are_exact(mode):
     w = random_weights(20)
     s = graph.symmetrise(w)
     pruner = graph.THRESHOLDS[mode](w, s)
-    grid = graph.threshold_grid(w, s, mode)
+    grid = sweep.threshold_grid(w, s, mode)
     graphs = [pruner.prune(t) > 0 for t in grid]
     for g, t in zip(graphs, grid, strict=False):
         assert pruner.n_edges(t) == g.sum() // 2
@@ -63,15 +63,39 @@ def test_graphs_of_one_mode_are_nested_and_edge_counts_are_exact(mode):
         assert not (small & ~big).any()
 
 
-def test_absolute_grid_runs_from_a_fallen_apart_graph_to_every_edge():
+def test_absolute_grid_runs_from_every_edge_to_almost_every_token_alone():
     w = random_weights(40)
     s = graph.symmetrise(w)
-    grid = graph.threshold_grid(w, s, "absolute")
+    grid = sweep.threshold_grid(w, s, "absolute")
     assert np.all(np.diff(grid) > 0)
-    assert len(grid) == graph.GRID_SIZE
+    assert len(grid) == sweep.GRID_SIZE
     pruner = graph.THRESHOLDS["absolute"](w, s)
-    assert pruner.n_edges(grid[0]) == 40 * 39 // 2  # lowest value keeps every edge
-    assert pruner.n_edges(grid[-1]) == 40  # highest: mean degree 2
+    counts = np.array([pruner.n_edges(t) for t in grid])
+    assert counts[0] == 40 * 39 // 2  # lowest value keeps every edge: everything connected
+    assert counts[-1] == 4  # highest keeps 0.1 edges per token: at least 32 of 40 tokens alone
+    ratios = counts[:-1] / counts[1:]
+    assert ratios.max() < 1.5 * ratios.min()  # geometric: each step thins the graph by a similar factor
+
+
+def test_mass_grid_runs_from_each_tokens_strongest_edge_to_every_edge():
+    w = random_weights(30, seed=2)
+    s = graph.symmetrise(w)
+    grid = sweep.threshold_grid(w, s, "mass")
+    assert np.all(np.diff(grid) > 0)
+    assert 0 < grid[0] and grid[-1] == 1.0
+    sparsest = graph.prune(w, s, "mass", grid[0]) > 0
+    strongest = np.zeros_like(sparsest)
+    off = w - np.diag(np.diag(w))
+    strongest[np.arange(30), off.argmax(axis=1)] = True
+    np.testing.assert_array_equal(sparsest, strongest | strongest.T)  # only each token's top edge
+    assert (graph.prune(w, s, "mass", grid[-1]) > 0).sum() == (s > 0).sum()
+
+
+def test_a_graph_without_edges_gets_a_one_value_grid():
+    w = np.zeros((3, 3))
+    s = graph.symmetrise(w)
+    np.testing.assert_array_equal(sweep.threshold_grid(w, s, "absolute"), [0.0])
+    np.testing.assert_array_equal(sweep.threshold_grid(w, s, "mass"), [1.0])
 
 
 def test_modularity_matches_networkx_and_ignores_excluded_tokens():
@@ -95,13 +119,34 @@ def test_adjusted_rand_matches_scikit_learn():
     assert graph.adjusted_rand(a, a + 7) == 1.0
 
 
-def test_choose_prefers_the_widest_stable_plateau_among_good_partitions():
-    thresholds = np.arange(7.0)
-    two = np.array([0, 0, 0, 1, 1, 1])
+def test_choose_takes_the_centre_of_the_widest_stable_plateau_among_good_partitions():
     three = np.array([0, 0, 1, 1, 2, 2])
+    two = np.array([0, 0, 0, 1, 1, 1])
     six = np.arange(6)
-    labels = np.stack([three, two, two, two, two, six, six])
-    scores = np.array([0.52, 0.50, 0.50, 0.51, 0.50, 0.0, 0.0])
-    assert graph.choose(thresholds, scores, labels) == 3  # widest plateau, its best value
+    labels = np.stack([three, two, two, two, two, two, six, six])
+    scores = np.array([0.52, 0.51, 0.50, 0.50, 0.50, 0.50, 0.0, 0.0])
+    assert sweep.choose(np.arange(8.0), scores, labels) == 3  # plateau 1..5: its centre, not its edge
     scores[0] = 0.9  # a much better lone partition beats the plateau (not within 10%)
-    assert graph.choose(thresholds, scores, labels) == 0
+    assert sweep.choose(np.arange(8.0), scores, labels) == 0
+
+
+def test_choose_stays_clear_of_the_weak_end_of_a_plateau():
+    """A plateau whose last values already lose modularity (groups starting to fray) centres on its good part."""
+    a, b = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2]), np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 3])
+    labels = np.stack([a] * 5 + [b] * 4)
+    scores = np.array([0.6] * 5 + [0.45] * 4)  # b is stable next to a (ARI ~0.93) but much worse
+    assert graph.adjusted_rand(a, b) >= sweep.STABLE_ARI
+    assert sweep.choose(np.arange(9.0), scores, labels) == 2
+
+
+def test_one_grid_value_is_its_own_choice():
+    assert sweep.choose(np.array([0.1]), np.array([0.3]), np.zeros((1, 4), int)) == 0
+
+
+def test_the_sweep_is_still_reachable_from_graph():
+    w = random_weights(10)
+    assert graph.sweep is sweep.sweep
+    s = graph.symmetrise(w)
+    np.testing.assert_array_equal(graph.threshold_grid(w, s, "absolute"), sweep.threshold_grid(w, s, "absolute"))
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        graph.nothing  # noqa: B018

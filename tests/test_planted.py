@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attn_widget import analyze_attention, graph
+from attn_widget import analyze_attention, graph, sweep
 from attn_widget.synthetic import planted_attention
 
 
@@ -61,9 +61,41 @@ def test_warm_started_sweep_is_as_good_as_clustering_every_graph_from_scratch(mo
         return ari_kept(result.labels, groups)
 
     warm = [score(*case) for case in cases]
-    monkeypatch.setattr(graph, "FRESH_DEGREE", np.inf)
+    monkeypatch.setattr(sweep, "FRESH_DEGREE", np.inf)
     fresh = [score(*case) for case in cases]
     assert np.mean(warm) >= np.mean(fresh) - 0.05, (warm, fresh)
+
+
+PLATEAU_CASES = [([10, 10, 10], 5), ([20, 30, 25], 1), ([16] * 6, 2), ([64] * 4, 3), ([40, 40], 6)]
+
+
+@pytest.mark.parametrize("mode", ["absolute", "mass"])
+@pytest.mark.parametrize(("sizes", "seed"), PLATEAU_CASES)
+def test_the_automatic_threshold_sits_inside_its_plateau_not_at_the_grid_edge(mode, sizes, seed):
+    """Where the right partition holds over several grid steps, auto is one of the middle ones.
+
+    So the slider's "auto" mark is not pinned to the left end, and a small move
+    either way keeps the partition.
+    """
+    result, groups = run(sizes, shuffle=True, seed=seed, threshold_mode=mode)
+    labels, best = result.sweep.labels, result.sweep.best
+    same = [ari_kept(lab, groups) == 1.0 for lab in labels]
+    assert sum(same) >= 3  # the planted partition holds over several grid steps
+    assert 0 < best < len(labels) - 1
+    assert same[best - 1] and same[best] and same[best + 1]
+    assert ari_kept(result.labels, groups) == 1.0
+
+
+@pytest.mark.parametrize(("sizes", "seed"), PLATEAU_CASES)
+def test_the_grid_reaches_the_threshold_where_the_planted_groups_fall_apart(sizes, seed):
+    """The plot shows the breakdown: at the grid's top almost every token stands alone."""
+    result, groups = run(sizes, shuffle=True, seed=seed)
+    top = result.sweep.labels[-1]
+    _, sizes_at_top = np.unique(top[top >= 0], return_counts=True)
+    alone = int((sizes_at_top == 1).sum())
+    assert alone >= 0.8 * (len(top) - 1)
+    assert ari_kept(top, groups) < 0.2
+    assert result.sweep.modularity[-1] < 0.2 * result.sweep.modularity.max()
 
 
 def test_excluding_the_first_token_sink_is_what_lets_groups_show():
