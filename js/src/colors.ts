@@ -1,7 +1,8 @@
 // Cluster colours. The first seven are Okabe–Ito, a palette safe for the common
-// colour-vision deficiencies; clusters 8–10 get three more hues from Paul Tol's
-// "muted" scheme (wine, olive, indigo) AND a dashed underline, so they differ
-// from the first seven by hue and by pattern. Past ten the hues repeat with the
+// colour-vision deficiencies; clusters 8–10 get three more hues (olive, magenta,
+// brown, from Paul Tol's schemes, chosen to be far from the first seven and
+// from both theme backgrounds) AND a dashed underline, so they differ from the
+// first seven by hue and by pattern. Past ten the hues repeat with the
 // next underline pattern. Fills are translucent so the theme's own text colour
 // stays readable on light and dark JupyterLab themes; ``fillDistance`` measures
 // how far apart two fills look over a given background (tests keep the first
@@ -9,8 +10,9 @@
 // attn_widget/export.py keeps a copy of PALETTE (a Python test compares them).
 
 export const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"];
-/** Hues for clusters 8–10 (Tol muted: wine, olive, indigo); drawn with a dashed underline. */
-export const EXTRA = ["#882255", "#999933", "#332288"];
+/** Hues for clusters 8–10 (olive, magenta, brown); drawn with a dashed underline. Darker
+ * candidates (Tol's indigo #332288, wine #882255) looked faint on the dark theme in screenshots. */
+export const EXTRA = ["#999933", "#EE3377", "#AA7744"];
 export const COLOURS = [...PALETTE, ...EXTRA];
 export const PATTERNS = ["solid", "dashed", "dotted", "double"] as const;
 export const FILL_ALPHA = 0.38;

@@ -29,6 +29,12 @@ describe("cluster colours", () => {
     }
   });
 
+  it("keeps every fill visible against the background of both themes", () => {
+    const MIN_FROM_BACKGROUND = 19; // Okabe–Ito's yellow over white is 19.5
+    for (const [theme, bg] of Object.entries(BACKGROUNDS))
+      for (const c of COLOURS) expect(fillDistance(c, bg, bg), `${c} over the ${theme} background`).toBeGreaterThanOrEqual(MIN_FROM_BACKGROUND);
+  });
+
   it("keeps Okabe–Ito for the first seven and marks the extra hues with a dashed underline", () => {
     const swatches = [...assignColors(pairs(10)).values()];
     expect(swatches.slice(0, 7).map((s) => s.color)).toEqual(PALETTE);
