@@ -42,7 +42,22 @@ def test_each_method_is_deterministic_for_a_seed_and_returns_connected_clusters(
     assert np.array_equal(first, cluster.cluster(adj, method, seed=3, exclude=[0], profile=sym))
     for lab in np.unique(first[first >= 0]):
         idx = np.flatnonzero(first == lab)
-        assert cluster._components(adj[np.ix_(idx, idx)]).max() == 0, f"cluster {lab} is not connected"
+        assert cluster.components(adj[np.ix_(idx, idx)]).max() == 0, f"cluster {lab} is not connected"
+
+
+def test_a_method_registered_by_the_user_gets_the_same_wrapping(monkeypatch):
+    """A new method only returns raw labels; exclusion, splitting and numbering come from cluster()."""
+    monkeypatch.setattr(cluster.METHODS, "_items", dict(cluster.METHODS._items))  # undone after the test
+
+    @cluster.METHODS.register("lump")
+    def lump(adj, **_):
+        return np.full(len(adj), 7)  # everything in one community
+
+    adj = np.zeros((7, 7))
+    for a, b in [(1, 2), (2, 3), (4, 5)]:
+        adj[a, b] = adj[b, a] = 1.0
+    np.testing.assert_array_equal(cluster.cluster(adj, "lump", exclude=[0]), [-1, 0, 0, 0, 1, 1, 2])
+    assert cluster.METHODS.names()[-1] == "lump"
 
 
 def test_a_community_in_two_pieces_is_split():
