@@ -1,4 +1,4 @@
-"""The token graph and the sweep: symmetrising, both threshold modes, the grid, modularity, the plateau choice."""
+"""The token graph and the sweep: symmetrising, threshold modes, the grid, modularity, the plateau choice."""
 
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def test_mass_grid_runs_from_each_tokens_strongest_edge_to_every_edge():
     s = graph.symmetrise(w)
     grid = sweep.threshold_grid(w, s, "mass")
     assert np.all(np.diff(grid) > 0)
-    assert 0 < grid[0] and grid[-1] == 1.0
+    assert grid[0] > 0
+    assert grid[-1] == 1.0
     sparsest = graph.prune(w, s, "mass", grid[0]) > 0
     strongest = np.zeros_like(sparsest)
     off = w - np.diag(np.diag(w))
@@ -131,7 +132,7 @@ def test_choose_takes_the_centre_of_the_widest_stable_plateau_among_good_partiti
 
 
 def test_choose_stays_clear_of_the_weak_end_of_a_plateau():
-    """A plateau whose last values already lose modularity (groups starting to fray) centres on its good part."""
+    """A plateau whose last values already lose modularity (groups fraying) centres on its good part."""
     a, b = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2]), np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 3])
     labels = np.stack([a] * 5 + [b] * 4)
     scores = np.array([0.6] * 5 + [0.45] * 4)  # b is stable next to a (ARI ~0.93) but much worse
@@ -147,6 +148,7 @@ def test_the_sweep_is_still_reachable_from_graph():
     w = random_weights(10)
     assert graph.sweep is sweep.sweep
     s = graph.symmetrise(w)
-    np.testing.assert_array_equal(graph.threshold_grid(w, s, "absolute"), sweep.threshold_grid(w, s, "absolute"))
+    grid = graph.threshold_grid(w, s, "absolute")
+    np.testing.assert_array_equal(grid, sweep.threshold_grid(w, s, "absolute"))
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         graph.nothing  # noqa: B018

@@ -82,7 +82,9 @@ def test_the_automatic_threshold_sits_inside_its_plateau_not_at_the_grid_edge(mo
     same = [ari_kept(lab, groups) == 1.0 for lab in labels]
     assert sum(same) >= 3  # the planted partition holds over several grid steps
     assert 0 < best < len(labels) - 1
-    assert same[best - 1] and same[best] and same[best + 1]
+    assert same[best - 1]
+    assert same[best]
+    assert same[best + 1]
     assert ari_kept(result.labels, groups) == 1.0
 
 
