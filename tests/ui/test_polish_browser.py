@@ -16,17 +16,17 @@ import pytest
 from labdriver import NotebookPage
 from test_widget_browser import CONTRAST_JS
 
-SENTENCE = (
+STORY = (
     "The old lighthouse keeper climbed the stairs every night to light the lamp while storms "
     "battered the rocky coast and ships waited offshore for the signal that meant the harbour "
     "was safe at last"
-).split(" ")
+)
 
 CELLS = [
     f"""import attn_widget
 from attn_widget.synthetic import planted_attention
 att, groups = planted_attention([4] * 10, layers=2, heads=2, strength=3.0, seed=1)
-sentence = {SENTENCE!r}
+sentence = {STORY!r}.split()
 words = ["<s>"] + [(" " if i else "") + sentence[i % len(sentence)] for i in range(att.shape[-1] - 1)]
 text, tokens = "", [attn_widget.Token(words[0], special=True)]
 for word in words[1:]:
@@ -41,14 +41,16 @@ print(sum(c.size > 1 for c in a.clusters), "clusters")""",
 SWATCHES_JS = """items => items.map(i => getComputedStyle(i.querySelector('.aw-swatch')).backgroundColor)"""
 FILLS_JS = """spans => {
   const by = {};
-  for (const s of spans) if (s.classList.contains('aw-clustered')) by[s.dataset.cluster] = getComputedStyle(s).backgroundColor;
+  for (const s of spans)
+    if (s.classList.contains('aw-clustered')) by[s.dataset.cluster] = getComputedStyle(s).backgroundColor;
   return by;
 }"""
 OVERLAP_JS = """svg => {  // series names and axis values vs the frame the curves are drawn in
   const frame = svg.querySelector('.aw-plot-frame').getBBox();
   return [...svg.querySelectorAll('text')].filter(t => {
     const b = t.getBBox();
-    return b.x < frame.x + frame.width && b.x + b.width > frame.x && b.y < frame.y + frame.height && b.y + b.height > frame.y;
+    return b.x < frame.x + frame.width && b.x + b.width > frame.x
+        && b.y < frame.y + frame.height && b.y + b.height > frame.y;
   }).map(t => t.textContent);
 }"""
 
@@ -57,7 +59,9 @@ OVERLAP_JS = """svg => {  // series names and axis values vs the frame the curve
 def nb(open_notebook: Any) -> NotebookPage:
     notebook = open_notebook("polish.ipynb", CELLS)
     notebook.page.get_by_test_id("attn-widget").wait_for()
-    notebook.page.wait_for_function("() => document.querySelectorAll('[data-testid=legend-item]').length === 10")
+    notebook.page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=legend-item]').length === 10"
+    )
     return notebook
 
 
@@ -90,7 +94,9 @@ def test_legend_and_panel_show_words_while_the_prose_keeps_its_spaces(nb: Notebo
     assert "·" not in legend
     assert "The old lighthouse keeper" in legend
     page.get_by_test_id("legend-item").first.click()
-    chips = page.eval_on_selector_all("[data-testid=panel-tokens] .aw-chip", "cs => cs.map(c => c.textContent)")
+    chips = page.eval_on_selector_all(
+        "[data-testid=panel-tokens] .aw-chip", "cs => cs.map(c => c.textContent)"
+    )
     assert chips[:4] == ["The", "old", "lighthouse", "keeper"]
     assert "The old lighthouse keeper climbed" in page.get_by_test_id("text").inner_text()
     assert nb.page.get_by_test_id("token").nth(2).inner_text() == " old"  # the original text, space and all
@@ -102,8 +108,12 @@ def test_plot_labels_never_sit_on_the_curves(nb: NotebookPage) -> None:
     assert inside == [], f"labels drawn over the plot area: {inside}"
 
 
-def test_selection_uses_the_clusters_colour_and_dims_the_rest(nb: NotebookPage, artifacts: Path) -> None:
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_selection_uses_the_clusters_colour_and_dims_the_rest(
+    nb: NotebookPage, artifacts: Path, theme: str
+) -> None:
     page = nb.page
+    nb.set_theme(theme)
     page.locator("[data-testid=token][data-cluster='3']").first.click()
     page.wait_for_function("() => document.querySelectorAll('.aw-selected').length > 0")
     page.mouse.move(2, 2)  # off the text: no hover outline
@@ -113,7 +123,8 @@ def test_selection_uses_the_clusters_colour_and_dims_the_rest(nb: NotebookPage, 
       const sel = document.querySelector('.aw-tok.aw-selected');
       const other = document.querySelector('.aw-tok.aw-clustered:not(.aw-selected)');
       const swatch = document.querySelector('[data-testid=legend-item][data-cluster="3"] .aw-swatch');
-      const s = getComputedStyle(sel), o = getComputedStyle(other), root = getComputedStyle(sel.closest('.aw-root'));
+      const s = getComputedStyle(sel), o = getComputedStyle(other);
+      const root = getComputedStyle(sel.closest('.aw-root'));
       return {line: s.borderBottomColor, width: parseFloat(s.borderBottomWidth), outline: s.outlineStyle,
               own: getComputedStyle(swatch).borderBottomColor, selText: s.color, otherText: o.color,
               selFill: s.backgroundColor, otherFill: o.backgroundColor, fg: root.color};
@@ -122,12 +133,15 @@ def test_selection_uses_the_clusters_colour_and_dims_the_rest(nb: NotebookPage, 
     assert look["line"] == look["own"], look  # underline in the cluster's own colour
     assert look["width"] >= 3, look
     assert look["outline"] == "none", look  # no heavy black box
-    assert look["selText"] == look["fg"], look
-    assert look["otherText"] != look["fg"], look  # the rest steps back
+    assert look["selText"] == look["otherText"] == look["fg"], look  # text stays readable everywhere
     alpha = lambda c: float(c.rsplit(",", 1)[1].strip(" )")) if c.startswith("rgba") else 1.0  # noqa: E731
-    assert alpha(look["otherFill"]) < alpha(look["selFill"]), look
-    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "polish-selection.png"))
+    assert alpha(look["otherFill"]) < alpha(look["selFill"]), look  # the other clusters step back
+    ratios = page.eval_on_selector_all("[data-testid=token]:not(.aw-chip-tok)", CONTRAST_JS)
+    assert min(ratios) >= 4.5, f"dimmed token text contrast {min(ratios):.2f} < 4.5 in {theme}"
+    name = "dark" if "Dark" in theme else "light"
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / f"polish-selection-{name}.png"))
     _clear(nb)
+    nb.set_theme("JupyterLab Light")
 
 
 def test_drilldown_follows_the_dark_theme(nb: NotebookPage, artifacts: Path) -> None:
@@ -142,7 +156,8 @@ def test_drilldown_follows_the_dark_theme(nb: NotebookPage, artifacts: Path) -> 
         inner = page.frame_locator("[data-testid=drilldown-frame]")
         inner.locator("#vis svg text").first.wait_for(timeout=30_000)
         colours = inner.locator("body").evaluate(
-            "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b.querySelector('#vis svg text')).fill]"
+            "b => [getComputedStyle(b).backgroundColor,"
+            " getComputedStyle(b.querySelector('#vis svg text')).fill]"
         )
         assert colours[0] == "rgb(17, 17, 17)", colours
         assert colours[1] == "rgb(221, 221, 221)", colours  # BertViz's token text light on dark
