@@ -55,6 +55,7 @@ _CSP = (
 DISPLAY_MODES = {
     "light": "body{background:#fff;color:#111}.attn-note{color:#444}",
     "dark": "body{background:#111;color:#ddd}.attn-note{color:#bbb}#vis svg text{fill:#ddd}"
+            "#vis svg rect.background{fill:#3a3a3a}"  # head view's hover box (lightgray) under light text
             "select{background:#222;color:#ddd;border:1px solid #555}",
 }
 """Page colours per ``display_mode`` (BertViz's own names). ``head_view`` in BertViz 1.4 has no
