@@ -394,6 +394,13 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
       ddButton.disabled = false;
     }
   });
+  // a drill-down drawn for one theme is redrawn when JupyterLab switches theme
+  const themeWatch = new MutationObserver(() => {
+    const shown = ddFrameHost.querySelector<HTMLElement>("[data-testid=drilldown-frame]");
+    const now = themeMode(document.body.dataset, getComputedStyle(root).backgroundColor);
+    if (shown && shown.dataset.displayMode !== now && !ddButton.disabled) ddButton.click();
+  });
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light"] });
   const onMsg = (msg: Reply, buffers: DataView[]) => {
     dispatch(pending, msg, buffers);
   };
@@ -435,6 +442,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     sendThreshold.flush();
     for (const [event, cb] of handlers) model.off(event, cb);
     model.off("msg:custom", onMsg);
+    themeWatch.disconnect();
     pending.clear();
   };
 }

@@ -162,6 +162,11 @@ def test_drilldown_follows_the_dark_theme(nb: NotebookPage, artifacts: Path) -> 
         assert colours[0] == "rgb(17, 17, 17)", colours
         assert colours[1] == "rgb(221, 221, 221)", colours  # BertViz's token text light on dark
         page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "polish-drilldown-dark.png"))
+        nb.set_theme("JupyterLab Light")  # switching theme redraws the open drill-down
+        page.wait_for_selector("[data-testid=drilldown-frame][data-display-mode=light]", timeout=60_000)
+        light = page.frame_locator("[data-testid=drilldown-frame]").locator("body")
+        light.locator("#vis svg text").first.wait_for(timeout=30_000)
+        assert light.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(255, 255, 255)"
     finally:
         page.get_by_test_id("drilldown-toggle").click()
         nb.set_theme("JupyterLab Light")
