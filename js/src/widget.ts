@@ -18,7 +18,8 @@
  *   mode                 threshold mode switch (<select>: absolute / mass)
  *   reset                "reset to automatic" button
  *   aggregation, method, layers, heads   controls for the clustering
- *   plot                 modularity / cluster-count plot (`plot-auto`, `plot-current` markers)
+ *   plot                 modularity / cluster-count plot (`plot-auto`, `plot-current` markers;
+ *                        series names `plot-legend-modularity`, `plot-legend-clusters` in a header row)
  *   panel                cluster side panel (`panel-facts`, `panel-tokens`,
  *                        `panel-rationale`, `panel-claims`, `panel-heads`, `panel-scores`,
  *                        `panel-faithfulness`, `panel-close`)
