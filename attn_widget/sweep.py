@@ -82,13 +82,12 @@ def choose(thresholds: np.ndarray, scores: np.ndarray, labels: np.ndarray, tol: 
     """Pick the grid index of the automatic threshold.
 
     Neighbouring partitions with adjusted Rand index >= ``tol`` (default
-    :data:`STABLE_ARI`) form a plateau.
-    Among plateaus whose best modularity is within :data:`GOOD_SHARE` of the
-    global best, the widest (most grid steps) wins; ties go to higher
-    modularity. Inside it, the grid values whose modularity is within
-    :data:`GOOD_SHARE` of the plateau's best are kept, and the centre of their
-    longest run is returned (the higher-modularity one of two centres), so the
-    choice sits away from the plateau's edges.
+    :data:`STABLE_ARI`) form a plateau. Among plateaus whose best modularity is
+    within :data:`GOOD_SHARE` of the global best, the widest (most grid steps)
+    wins; ties go to higher modularity. Inside it, the grid values whose
+    modularity is within :data:`GOOD_SHARE` of the plateau's best are kept, and
+    the centre of their longest run is returned (the higher-modularity one of
+    two centres), so a small move of the slider either way keeps the partition.
     """
     if len(thresholds) == 1:
         return 0
