@@ -24,6 +24,9 @@ from .state import to_jsonable, to_state
 
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 """Okabe–Ito, the same list as ``js/src/colors.ts`` (a test keeps them equal)."""
+EXTRA = ("#999933", "#EE3377", "#AA7744")
+"""Clusters 8–10: olive, magenta, brown (``EXTRA`` in ``js/src/colors.ts``)."""
+COLOURS = PALETTE + EXTRA
 PATTERNS = ("solid", "dashed", "dotted", "double")
 FILL_ALPHA = 0.38
 
@@ -216,10 +219,18 @@ def colours(labels: np.ndarray) -> dict[int, tuple[str, str]]:
     """``{cluster id: (colour, pattern)}`` for clusters of 2+ tokens, as ``assignColors`` in JS."""
     ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
     big = sorted(int(i) for i in ids[sizes > 1])
-    return {
-        cid: (PALETTE[k % len(PALETTE)], PATTERNS[(k // len(PALETTE)) % len(PATTERNS)])
-        for k, cid in enumerate(big)
-    }
+    return {cid: swatch(k) for k, cid in enumerate(big)}
+
+
+def swatch(k: int) -> tuple[str, str]:
+    """Colour and underline pattern of the k-th coloured cluster, as ``swatchIndex`` in JS.
+
+    Ten colours (Okabe–Ito, then three extra); the extra three and every later
+    round of ten move on to the next underline pattern.
+    """
+    colour = k % len(COLOURS)
+    round_ = k // len(COLOURS) + (1 if colour >= len(PALETTE) else 0)
+    return COLOURS[colour], PATTERNS[round_ % len(PATTERNS)]
 
 
 def _layout(

@@ -136,3 +136,12 @@ def test_svg_works_without_pillow_and_png_says_what_to_install(hostile, tmp_path
     assert HOSTILE[0] in [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     with pytest.raises(ImportError, match="pip install pillow"):
         export.save_png(hostile, tmp_path / "f.png")
+
+
+def test_figures_colour_clusters_like_the_widget():
+    """Ten distinct colours before a pattern repeats; clusters 8-10 take the extra colours, dashed."""
+    swatches = [export.swatch(k) for k in range(40)]
+    assert len(set(swatches)) == 40
+    assert len({colour for colour, _ in swatches[:10]}) == 10
+    assert swatches[7] == (export.EXTRA[0], "dashed")
+    assert swatches[10] == (export.PALETTE[0], "dashed")

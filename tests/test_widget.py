@@ -274,11 +274,12 @@ def test_text_analysis_runs_in_the_background(gpt2_dir):
 
 
 def test_palette_is_the_same_in_python_and_javascript():
-    from attn_widget.export import PALETTE
+    from attn_widget.export import EXTRA, PALETTE
 
     colors_ts = (ROOT / "js" / "src" / "colors.ts").read_text()
-    line = next(ln for ln in colors_ts.splitlines() if ln.startswith("export const PALETTE"))
-    assert tuple(re.findall(r"#[0-9A-Fa-f]{6}", line)) == PALETTE
+    for name, python in (("PALETTE", PALETTE), ("EXTRA", EXTRA)):
+        line = next(ln for ln in colors_ts.splitlines() if ln.startswith(f"export const {name} "))
+        assert tuple(re.findall(r"#[0-9A-Fa-f]{6}", line)) == python
 
 
 def _from_view(w, data, buffers=()):

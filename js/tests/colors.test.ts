@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assignColors, PALETTE, translucent } from "../src/colors";
+import { assignColors, EXTRA, PALETTE, translucent } from "../src/colors";
 
 describe("assignColors", () => {
   it("colours clusters of 2+ tokens in id order and leaves singletons and excluded tokens uncoloured", () => {
@@ -17,7 +17,7 @@ describe("assignColors", () => {
     const c = assignColors(labels);
     const keys = new Set([...c.values()].map((s) => `${s.color}/${s.pattern}`));
     expect(keys.size).toBe(10);
-    expect(c.get(7)!.color).toBe(PALETTE[0]);
+    expect(c.get(7)!.color).toBe(EXTRA[0]);
     expect(c.get(7)!.pattern).not.toBe(c.get(0)!.pattern);
   });
 
