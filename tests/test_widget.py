@@ -353,6 +353,7 @@ def test_loading_a_model_prints_no_progress_bar_into_the_cell(gpt2_dir, tmp_path
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     hf_logging.set_verbosity_info()  # the user's own settings, to be restored after our load
+    hf_logging.enable_progress_bar()  # (the in-process CLI tests leave it off, as the CLI does)
     try:
         capfd.readouterr()
         w = AttentionExplainer("The cat sat.", model=str(folder))
