@@ -9,6 +9,9 @@ on demand with a custom message::
 
     view → kernel  {"type": "drilldown", "id", "view", "layers", "tokens", "display_mode"}
     kernel → view  {"type": "drilldown_reply", "id", "error", "capped", "note"}, buffers=[html]
+
+Explanations of the clicked cluster (and its faithfulness, on request) are
+fetched the same way; :mod:`attn_widget.explain_service` answers them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import traitlets as t
 from . import aggregate as _aggregate
 from . import cluster as _cluster
 from .analysis import Analysis
+from .explain_service import ExplainService
 from .pipeline import analyze_attention
 from .state import to_state
 
@@ -82,7 +86,10 @@ class AttentionExplainer(anywidget.AnyWidget):
         ``prepend_bos``, ``exclude_sink``, ``overlength`` and the clustering
         options) or :meth:`Analysis.recluster` (with an analysis: ``threshold``,
         ``threshold_mode``, ``method``, ``aggregation``, ``seed``, ``layers``,
-        ``heads``, ``exclude``). Anything else raises :class:`TypeError`.
+        ``heads``, ``exclude``), and ``explain_backend``: a language-model
+        polish backend for the rationales shown on click (default ``None``: the
+        grounded text only; see :func:`attn_widget.rationale.explain`).
+        Anything else raises :class:`TypeError`.
 
     Examples
     --------
@@ -127,7 +134,9 @@ class AttentionExplainer(anywidget.AnyWidget):
     aggregations = t.List(t.Unicode()).tag(sync=True)
     """list[str]: aggregations offered in the view."""
 
-    def __init__(self, text_or_analysis: str | Analysis, **options: Any) -> None:
+    def __init__(
+        self, text_or_analysis: str | Analysis, *, explain_backend: Any = None, **options: Any
+    ) -> None:
         is_analysis = isinstance(text_or_analysis, Analysis)
         allowed = _ANALYSIS_OPTIONS if is_analysis else _TEXT_OPTIONS
         unknown = sorted(set(options) - allowed)
@@ -145,6 +154,8 @@ class AttentionExplainer(anywidget.AnyWidget):
         """The :class:`Analysis` on screen (None until a text analysis finishes)."""
         self._updating = False
         self._thread: threading.Thread | None = None
+        self.explain_service = ExplainService(explain_backend)
+        """Explains the clicked cluster and measures its faithfulness (:mod:`attn_widget.explain_service`)."""
         if not isinstance(_ESM, Path):
             self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
         self.on_msg(self._on_custom_msg)
@@ -259,6 +270,8 @@ class AttentionExplainer(anywidget.AnyWidget):
 
     # --------------------------------------------------------------- messages
     def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if isinstance(content, dict) and self.explain_service.handle(content, self.analysis, self.send):
+            return
         if not isinstance(content, dict) or content.get("type") != "drilldown":
             return
         reply: dict[str, Any] = {"type": "drilldown_reply", "id": content.get("id"), "error": None}
@@ -278,6 +291,15 @@ class AttentionExplainer(anywidget.AnyWidget):
             return
         reply.update(capped=bool(result.capped), note=str(result.note or ""))
         self.send(reply, [result.html.encode("utf-8")])
+
+    def explain(self) -> Analysis:
+        """Explain every cluster on screen, show the rationales in the view and return the analysis.
+
+        Uses the same cache as the clicks (a cluster explained before costs nothing).
+        """
+        explained = self.explain_service.explain_all(self._ready())
+        self._show(explained)
+        return explained
 
     # ----------------------------------------------------------------- export
     def _ready(self) -> Analysis:
