@@ -15,6 +15,7 @@ export interface PanelInput {
   facts: { modularity: number; internal: number } | null;
   info: ClusterInfo | null; // null when showing a slider partition the kernel has not sent yet
   pending: boolean; // the kernel is re-clustering at this slider position
+  explain?: HTMLElement | null; // explanation status and the faithfulness button (explain.ts)
   onClose: () => void;
 }
 
@@ -166,6 +167,7 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
     badges.forEach((b, k) => box.append(el("span", { class: `aw-badge ${b.tone}`, text: b.text, title: b.title, testid: b.text.startsWith("faithfulness:") ? "panel-faithfulness" : "panel-score" })));
     host.append(box);
   }
+  if (p.explain) host.append(p.explain);
   if (!info && p.pending) host.append(el("p", { class: "aw-muted", text: "Re-clustering at this threshold; explanations follow." }));
   const words = el("div", { class: "aw-panel-tokens", testid: "panel-tokens" });
   for (const i of p.tokens.slice(0, MAX_TOKENS)) words.append(el("span", { class: "aw-chip", text: readable(p.tokenText[i]), title: `token ${i}: ${showToken(p.tokenText[i])}` }));

@@ -22,7 +22,9 @@
  *                        series names `plot-legend-modularity`, `plot-legend-clusters` in a header row)
  *   panel                cluster side panel (`panel-facts`, `panel-tokens`,
  *                        `panel-rationale`, `panel-claims`, `panel-heads`, `panel-scores`,
- *                        `panel-faithfulness`, `panel-close`)
+ *                        `panel-faithfulness`, `panel-close`; explanations fetched on
+ *                        click: `panel-explaining`, `panel-explain-error`,
+ *                        `panel-measure` button, `panel-measure-status`)
  *   legend-more          "+N more" when there are more than 14 clusters
  *   links                hovered token's strongest in/out links
  *   drilldown-toggle (<summary> that opens the section), drilldown-button,
@@ -36,6 +38,7 @@ import { Swatch, swatchCss } from "./colors";
 import { row } from "./codec";
 import { el, option, readable } from "./dom";
 import { dispatch, Pending, Reply, request, themeMode } from "./drilldown";
+import { basisKey, entryKey, ExplainReply, Explanations, explainSection } from "./explain";
 import { renderPanel } from "./panel";
 import { drawPlot } from "./plot";
 import { debounce, formatThreshold, nearestIndex, onGrid, parseHeadList, parseIndexList } from "./slider";
@@ -138,6 +141,9 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
   let localIndex: number | null = null; // slider position not yet confirmed by the kernel
   let awaiting: number | null = null; // threshold sent to the kernel, not yet reflected in state
   const pending: Pending = new Map();
+  const explanations = new Explanations((content) => model.send(content));
+  const basis = (): string => basisKey(model.get("aggregation"), model.get("layers"), model.get("heads"));
+  let shownKey: string | null = null; // the (basis, tokens) the panel shows
 
   const labels = (): Int32Array => (view && localIndex !== null ? row(view.gridLabels, localIndex) : view!.labels);
   const currentIndex = (): number => {
@@ -210,6 +216,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
 
   function showPanel(): void {
     const selected = model.get("selected_cluster");
+    shownKey = null;
     if (!view || selected === null || selected === undefined) {
       panel.hidden = true;
       markSelected(spans, view ? labels() : [], null, text);
@@ -225,9 +232,22 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     }
     markSelected(spans, labs, selected, text);
     const fromState = localIndex === null;
-    const info = fromState ? view.clusters.get(selected) ?? null : null;
+    let info = fromState ? view.clusters.get(selected) ?? null : null;
     const facts = fromState ? (info ? { modularity: info.modularity, internal: info.internal } : null) : view.gridFacts.get(`${localIndex}:${selected}`) ?? null;
-    renderPanel(panel, { id: selected, tokens, tokenText: view.raw.tokens, swatch: colours.get(selected), facts, info, pending: !fromState && !standalone, onClose: () => select(null) });
+    let explain: HTMLElement | null = null;
+    if (!standalone) {
+      // explained on demand (a Python-explained analysis already carries its rationale)
+      const b = basis();
+      const entry = explanations.need(b, selected, tokens);
+      const got = entry.info;
+      if (got) info = info?.rationale ? { ...info, scores: { ...(got.scores ?? {}), ...(info.scores ?? {}) } } : got;
+      shownKey = entryKey(b, tokens);
+      explain = explainSection(entry, !!info?.scores?.faithfulness, () => {
+        explanations.measure(b, selected, tokens);
+        showPanel();
+      });
+    }
+    renderPanel(panel, { id: selected, tokens, tokenText: view.raw.tokens, swatch: colours.get(selected), facts, info, pending: !fromState && !standalone, explain, onClose: () => select(null) });
   }
 
   function select(id: number | null): void {
@@ -403,7 +423,9 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
   });
   themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light"] });
   const onMsg = (msg: Reply, buffers: DataView[]) => {
-    dispatch(pending, msg, buffers);
+    if (dispatch(pending, msg, buffers)) return;
+    const changed = explanations.receive(msg as unknown as ExplainReply);
+    if (changed !== null && changed === shownKey) showPanel();
   };
 
   // ------------------------------------------------------------------ wiring
@@ -445,6 +467,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
     model.off("msg:custom", onMsg);
     themeWatch.disconnect();
     pending.clear();
+    explanations.clear();
   };
 }
 

@@ -1,0 +1,123 @@
+// @vitest-environment happy-dom
+// Explanations fetched on click (explain.ts): one request per group, replies
+// for a partition the view has left never shown, progress then the badge.
+import { describe, expect, it } from "vitest";
+import { basisKey, Entry, entryKey, ExplainReply, Explanations, explainSection } from "./explain";
+import type { ClusterInfo } from "./state";
+
+const MEAN = basisKey("mean", null, null);
+
+function setup() {
+  const sent: Record<string, unknown>[] = [];
+  return { sent, ex: new Explanations((c) => sent.push(c)) };
+}
+
+function info(rationale: string, scores: Record<string, unknown> = {}): ClusterInfo {
+  return { id: 0, size: 2, modularity: 0.1, internal: 0.5, rationale, claims: [], evidence: {}, scores };
+}
+
+function reply(req: Record<string, unknown>, extra: Partial<ExplainReply> = {}): ExplainReply {
+  return { type: `${req.type}_reply`, id: req.id as number, error: null, cluster: req.cluster as number, tokens: req.tokens as number[], basis: ["mean", null, null], info: info("'cat' and 'sat' form a group."), scores_unavailable: null, ...extra };
+}
+
+describe("explanation requests", () => {
+  it("asks once per group and basis, with the tokens the view shows", () => {
+    const { sent, ex } = setup();
+    const a = ex.need(MEAN, 3, [1, 2]);
+    expect(a.status).toBe("loading");
+    expect(ex.need(MEAN, 3, [1, 2])).toBe(a);
+    expect(sent).toEqual([{ type: "explain", id: 1, cluster: 3, tokens: [1, 2] }]);
+    ex.need(MEAN, 3, [1, 2, 4]); // the same id at another threshold is another group
+    ex.need(basisKey("max", null, null), 3, [1, 2]);
+    expect(sent.map((m) => m.tokens)).toEqual([[1, 2], [1, 2, 4], [1, 2]]);
+  });
+
+  it("fills the entry from its reply and says which entry changed", () => {
+    const { sent, ex } = setup();
+    ex.need(MEAN, 3, [1, 2]);
+    expect(ex.receive(reply(sent[0]))).toBe(entryKey(MEAN, [1, 2]));
+    const e = ex.get(MEAN, [1, 2])!;
+    expect(e.status).toBe("done");
+    expect(e.info?.rationale).toContain("'cat'");
+  });
+
+  it("never files a reply about other tokens or another aggregation under the group asked for", () => {
+    const { sent, ex } = setup();
+    ex.need(MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[0], { tokens: [1, 2, 5] }));
+    expect(ex.get(MEAN, [1, 2])).toBeUndefined(); // forgotten: asked again when shown
+    ex.need(MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[1], { basis: ["max", null, null] }));
+    expect(ex.get(MEAN, [1, 2])).toBeUndefined();
+    expect(ex.get(basisKey("max", null, null), [1, 2])).toBeUndefined();
+    ex.need(MEAN, 3, [1, 2]);
+    expect(sent).toHaveLength(3);
+  });
+
+  it("ignores messages that answer nothing it asked", () => {
+    const { sent, ex } = setup();
+    ex.need(MEAN, 3, [1, 2]);
+    expect(ex.receive({ ...reply(sent[0]), type: "drilldown_reply" })).toBeNull();
+    expect(ex.receive({ ...reply(sent[0]), id: 99 })).toBeNull();
+    expect(ex.receive(reply(sent[0]))).not.toBeNull();
+    expect(ex.receive(reply(sent[0]))).toBeNull(); // answered already
+  });
+
+  it("shows the kernel's error in plain words", () => {
+    const { sent, ex } = setup();
+    ex.need(MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[0], { error: "The explanation could not be made: cluster 3 does not exist here", info: null }));
+    const e = ex.get(MEAN, [1, 2])!;
+    expect(e.status).toBe("error");
+    const box = explainSection(e, false, () => {});
+    expect(box.querySelector('[data-testid="panel-explain-error"]')?.textContent).toContain("cluster 3 does not exist");
+  });
+});
+
+describe("measuring faithfulness", () => {
+  it("reports progress, then files the scores; a second click while it runs sends nothing", () => {
+    const { sent, ex } = setup();
+    ex.need(MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[0]));
+    ex.measure(MEAN, 3, [1, 2]);
+    ex.measure(MEAN, 3, [1, 2]);
+    expect(sent.slice(1)).toEqual([{ type: "scores", id: 2, cluster: 3, tokens: [1, 2] }]);
+    const key = ex.receive({ type: "scores_progress", id: 2, error: null, cluster: 3, tokens: [1, 2], basis: null, info: null, done: 1, total: 3, message: "cluster 3: knockout" });
+    expect(key).toBe(entryKey(MEAN, [1, 2]));
+    const e = ex.get(MEAN, [1, 2])!;
+    const running = explainSection(e, false, () => {});
+    expect(running.querySelector<HTMLButtonElement>('[data-testid="panel-measure"]')!.disabled).toBe(true);
+    expect(running.querySelector('[data-testid="panel-measure-status"]')?.textContent).toBe("cluster 3: knockout (1/3)");
+    const faith = { knockout: { score: 0.2, baseline: 0.05, beats: 0.9 }, n_random: 10 };
+    ex.receive(reply(sent[1], { info: info("x", { faithfulness: faith }) }));
+    expect(e.measuring).toBeNull();
+    expect(e.info?.scores?.faithfulness).toEqual(faith);
+    expect(explainSection(e, true, () => {}).querySelector('[data-testid="panel-measure"]')).toBeNull();
+  });
+
+  it("disables the button and says why when scores need a model", () => {
+    const { sent, ex } = setup();
+    ex.need(MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[0], { scores_unavailable: "Faithfulness scores need the model that made the attention" }));
+    const box = explainSection(ex.get(MEAN, [1, 2])!, false, () => {});
+    expect(box.querySelector<HTMLButtonElement>('[data-testid="panel-measure"]')!.disabled).toBe(true);
+    expect(box.querySelector('[data-testid="panel-measure-status"]')?.textContent).toContain("need the model");
+  });
+
+  it("keeps a failed measurement's error next to the button, which works again", () => {
+    const { sent, ex } = setup();
+    ex.need(MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[0]));
+    ex.measure(MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[1], { error: "Could not load the model to measure faithfulness: no network", info: null }));
+    const e: Entry = ex.get(MEAN, [1, 2])!;
+    expect(e.status).toBe("done"); // the rationale stays
+    let clicked = 0;
+    const box = explainSection(e, false, () => clicked++);
+    const button = box.querySelector<HTMLButtonElement>('[data-testid="panel-measure"]')!;
+    expect(button.disabled).toBe(false);
+    expect(box.querySelector('[data-testid="panel-measure-status"]')?.textContent).toContain("no network");
+    button.click();
+    expect(clicked).toBe(1);
+  });
+});

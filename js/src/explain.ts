@@ -1,0 +1,163 @@
+// Explanations on demand (attn_widget/explain_service.py): the panel asks the
+// kernel to explain the selected cluster, and on a click to measure its
+// faithfulness. Request/reply protocol:
+//   → {type: "explain" | "scores", id, cluster, tokens}
+//   ← {type: "explain_reply" | "scores_reply", id, error, cluster, tokens, basis, info, scores_unavailable}
+//   ← {type: "scores_progress", id, cluster, tokens, done, total, message}
+// Answers are kept per (basis, token set): a group that reappears at another
+// threshold is shown at once, and a reply for a partition the view has left
+// (other tokens, other aggregation) is never shown for the current one.
+
+import { el } from "./dom";
+import type { ClusterInfo } from "./state";
+
+export interface ExplainReply {
+  type: string;
+  id: number;
+  error: string | null;
+  cluster: number;
+  tokens: number[] | null;
+  basis: unknown;
+  info: ClusterInfo | null;
+  scores_unavailable?: string | null;
+  done?: number;
+  total?: number;
+  message?: string;
+}
+
+export interface Measuring {
+  done: number;
+  total: number;
+  message: string;
+}
+
+export interface Entry {
+  status: "loading" | "done" | "error";
+  info: ClusterInfo | null;
+  error: string;
+  scoresUnavailable: string | null;
+  measuring: Measuring | null;
+  scoresError: string;
+}
+
+/** The knobs explanations depend on, as the widget's traits hold them (``[aggregation, layers, heads]``). */
+export function basisKey(aggregation: string, layers: number[] | null | undefined, heads: [number, number][] | null | undefined): string {
+  return JSON.stringify([aggregation, layers ?? null, heads ?? null]);
+}
+
+export function entryKey(basis: string, tokens: readonly number[]): string {
+  return `${basis}|${tokens.join(",")}`;
+}
+
+const MAX_ENTRIES = 300;
+
+/** Explanations by (basis, token set), with the requests in flight. */
+export class Explanations {
+  readonly entries = new Map<string, Entry>();
+  private readonly inFlight = new Map<number, { kind: string; key: string }>();
+  private nextId = 1;
+
+  constructor(private readonly send: (content: Record<string, unknown>) => void) {}
+
+  get(basis: string, tokens: readonly number[]): Entry | undefined {
+    return this.entries.get(entryKey(basis, tokens));
+  }
+
+  /** The entry for this group, asking the kernel to explain it when nothing is known yet. */
+  need(basis: string, cluster: number, tokens: readonly number[]): Entry {
+    const key = entryKey(basis, tokens);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { status: "loading", info: null, error: "", scoresUnavailable: null, measuring: null, scoresError: "" };
+      this.put(key, entry);
+      this.request("explain", key, cluster, tokens);
+    }
+    return entry;
+  }
+
+  /** Ask the kernel to measure the group's faithfulness (progress and result arrive through ``receive``). */
+  measure(basis: string, cluster: number, tokens: readonly number[]): void {
+    const entry = this.need(basis, cluster, tokens);
+    if (entry.measuring) return;
+    entry.measuring = { done: 0, total: 0, message: "Starting…" };
+    entry.scoresError = "";
+    this.request("scores", entryKey(basis, tokens), cluster, tokens);
+  }
+
+  /**
+   * Take a kernel message; returns the key of the entry it changed, or null
+   * when it is not an explanation message or answers nothing still asked.
+   */
+  receive(msg: ExplainReply): string | null {
+    if (!msg || typeof msg.type !== "string") return null;
+    const asked = this.inFlight.get(msg.id);
+    if (!asked) return null;
+    const entry = this.entries.get(asked.key);
+    if (msg.type === "scores_progress") {
+      if (!entry) return null;
+      entry.measuring = { done: msg.done ?? 0, total: msg.total ?? 0, message: msg.message ?? "" };
+      return asked.key;
+    }
+    if (msg.type !== `${asked.kind}_reply`) return null;
+    this.inFlight.delete(msg.id);
+    if (!entry) return null;
+    if (asked.kind === "scores") entry.measuring = null;
+    if (msg.error) {
+      if (asked.kind === "scores") entry.scoresError = msg.error;
+      else Object.assign(entry, { status: "error", error: msg.error });
+      if (msg.scores_unavailable !== undefined) entry.scoresUnavailable = msg.scores_unavailable ?? null;
+      return asked.key;
+    }
+    const key = msg.tokens && msg.basis !== undefined ? entryKey(JSON.stringify(msg.basis), msg.tokens) : null;
+    if (key !== asked.key) {
+      // the kernel answered for another partition or aggregation: forget, ask again when shown
+      if (entry.status === "loading") this.entries.delete(asked.key);
+      return asked.key;
+    }
+    Object.assign(entry, { status: "done", info: msg.info, error: "", scoresUnavailable: msg.scores_unavailable ?? null });
+    return key;
+  }
+
+  /** Forget what is in flight (the view is going away). */
+  clear(): void {
+    this.inFlight.clear();
+  }
+
+  private request(kind: string, key: string, cluster: number, tokens: readonly number[]): void {
+    const id = this.nextId++;
+    this.inFlight.set(id, { kind, key });
+    this.send({ type: kind, id, cluster, tokens: [...tokens] });
+  }
+
+  private put(key: string, entry: Entry): void {
+    this.entries.set(key, entry);
+    for (const old of this.entries.keys()) {
+      if (this.entries.size <= MAX_ENTRIES) break;
+      if (old !== key && !this.entries.get(old)?.measuring) this.entries.delete(old);
+    }
+  }
+}
+
+/** What the panel shows about an explanation: loading, an error, the faithfulness button and its progress. */
+export function explainSection(entry: Entry, hasScores: boolean, onMeasure: () => void): HTMLElement {
+  const box = el("div", { class: "aw-explain", testid: "panel-explain" });
+  if (entry.status === "loading") box.append(el("p", { class: "aw-muted", testid: "panel-explaining", text: "Explaining this cluster…" }));
+  if (entry.status === "error") box.append(el("p", { class: "aw-note aw-capped", testid: "panel-explain-error", text: entry.error, attrs: { role: "alert" } }));
+  if (hasScores && !entry.measuring) return box;
+  const button = el("button", { testid: "panel-measure", text: "Measure faithfulness", title: "Compare this group with random token sets of the same size: extra forward passes of the model (seconds to tens of seconds)" });
+  const status = el("span", { class: "aw-muted", testid: "panel-measure-status" });
+  if (entry.scoresUnavailable) {
+    button.disabled = true;
+    status.textContent = entry.scoresUnavailable;
+  } else if (entry.measuring) {
+    button.disabled = true;
+    const m = entry.measuring;
+    status.textContent = m.total ? `${m.message} (${m.done}/${m.total})` : m.message;
+  } else if (entry.scoresError) {
+    status.textContent = entry.scoresError;
+    status.dataset.error = "true";
+  }
+  button.addEventListener("click", onMeasure);
+  box.append(el("div", { class: "aw-controls aw-measure" }, [button, status]));
+  return box;
+}
