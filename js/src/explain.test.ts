@@ -1,8 +1,8 @@
 // @vitest-environment happy-dom
 // Explanations fetched on click (explain.ts): one request per group, replies
 // for a partition the view has left never shown, progress then the badge.
-import { describe, expect, it } from "vitest";
-import { basisKey, Entry, entryKey, ExplainReply, Explanations, explainSection } from "./explain";
+import { describe, expect, it, vi } from "vitest";
+import { basisKey, Entry, entryKey, ExplainReply, Explanations, explainSection, REQUEST_DELAY_MS } from "./explain";
 import type { ClusterInfo } from "./state";
 
 const MEAN = basisKey("mean", null, null);
@@ -10,6 +10,13 @@ const MEAN = basisKey("mean", null, null);
 function setup() {
   const sent: Record<string, unknown>[] = [];
   return { sent, ex: new Explanations((c) => sent.push(c)) };
+}
+
+/** Show a group in the panel and let the request go out at once. */
+function ask(ex: Explanations, basis: string, cluster: number, tokens: number[]): Entry {
+  const e = ex.need(basis, cluster, tokens);
+  ex.flush();
+  return e;
 }
 
 function info(rationale: string, scores: Record<string, unknown> = {}): ClusterInfo {
@@ -23,18 +30,18 @@ function reply(req: Record<string, unknown>, extra: Partial<ExplainReply> = {}):
 describe("explanation requests", () => {
   it("asks once per group and basis, with the tokens the view shows", () => {
     const { sent, ex } = setup();
-    const a = ex.need(MEAN, 3, [1, 2]);
+    const a = ask(ex, MEAN, 3, [1, 2]);
     expect(a.status).toBe("loading");
-    expect(ex.need(MEAN, 3, [1, 2])).toBe(a);
+    expect(ask(ex, MEAN, 3, [1, 2])).toBe(a);
     expect(sent).toEqual([{ type: "explain", id: 1, cluster: 3, tokens: [1, 2] }]);
-    ex.need(MEAN, 3, [1, 2, 4]); // the same id at another threshold is another group
-    ex.need(basisKey("max", null, null), 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2, 4]); // the same id at another threshold is another group
+    ask(ex, basisKey("max", null, null), 3, [1, 2]);
     expect(sent.map((m) => m.tokens)).toEqual([[1, 2], [1, 2, 4], [1, 2]]);
   });
 
   it("fills the entry from its reply and says which entry changed", () => {
     const { sent, ex } = setup();
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     expect(ex.receive(reply(sent[0]))).toBe(entryKey(MEAN, [1, 2]));
     const e = ex.get(MEAN, [1, 2])!;
     expect(e.status).toBe("done");
@@ -43,20 +50,20 @@ describe("explanation requests", () => {
 
   it("never files a reply about other tokens or another aggregation under the group asked for", () => {
     const { sent, ex } = setup();
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     ex.receive(reply(sent[0], { tokens: [1, 2, 5] }));
     expect(ex.get(MEAN, [1, 2])).toBeUndefined(); // forgotten: asked again when shown
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     ex.receive(reply(sent[1], { basis: ["max", null, null] }));
     expect(ex.get(MEAN, [1, 2])).toBeUndefined();
     expect(ex.get(basisKey("max", null, null), [1, 2])).toBeUndefined();
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     expect(sent).toHaveLength(3);
   });
 
   it("ignores messages that answer nothing it asked", () => {
     const { sent, ex } = setup();
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     expect(ex.receive({ ...reply(sent[0]), type: "drilldown_reply" })).toBeNull();
     expect(ex.receive({ ...reply(sent[0]), id: 99 })).toBeNull();
     expect(ex.receive(reply(sent[0]))).not.toBeNull();
@@ -65,7 +72,7 @@ describe("explanation requests", () => {
 
   it("shows the kernel's error in plain words", () => {
     const { sent, ex } = setup();
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     ex.receive(reply(sent[0], { error: "The explanation could not be made: cluster 3 does not exist here", info: null }));
     const e = ex.get(MEAN, [1, 2])!;
     expect(e.status).toBe("error");
@@ -74,10 +81,30 @@ describe("explanation requests", () => {
   });
 });
 
+describe("dragging the slider with a cluster selected", () => {
+  it("asks only about the group the panel still shows once the drag pauses", () => {
+    vi.useFakeTimers();
+    try {
+      const { sent, ex } = setup();
+      ex.need(MEAN, 3, [1, 2]);
+      ex.need(MEAN, 3, [1, 2, 4]);
+      ex.need(MEAN, 3, [1, 2, 4, 5]);
+      expect(sent).toHaveLength(0);
+      vi.advanceTimersByTime(REQUEST_DELAY_MS);
+      expect(sent).toEqual([{ type: "explain", id: 1, cluster: 3, tokens: [1, 2, 4, 5] }]);
+      ex.need(MEAN, 3, [1, 2]); // back to a group passed over: asked now
+      vi.advanceTimersByTime(REQUEST_DELAY_MS);
+      expect(sent.map((m) => m.tokens)).toEqual([[1, 2, 4, 5], [1, 2]]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe("measuring faithfulness", () => {
   it("reports progress, then files the scores; a second click while it runs sends nothing", () => {
     const { sent, ex } = setup();
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     ex.receive(reply(sent[0]));
     ex.measure(MEAN, 3, [1, 2]);
     ex.measure(MEAN, 3, [1, 2]);
@@ -97,7 +124,7 @@ describe("measuring faithfulness", () => {
 
   it("disables the button and says why when scores need a model", () => {
     const { sent, ex } = setup();
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     ex.receive(reply(sent[0], { scores_unavailable: "Faithfulness scores need the model that made the attention" }));
     const box = explainSection(ex.get(MEAN, [1, 2])!, false, () => {});
     expect(box.querySelector<HTMLButtonElement>('[data-testid="panel-measure"]')!.disabled).toBe(true);
@@ -106,7 +133,7 @@ describe("measuring faithfulness", () => {
 
   it("keeps a failed measurement's error next to the button, which works again", () => {
     const { sent, ex } = setup();
-    ex.need(MEAN, 3, [1, 2]);
+    ask(ex, MEAN, 3, [1, 2]);
     ex.receive(reply(sent[0]));
     ex.measure(MEAN, 3, [1, 2]);
     ex.receive(reply(sent[1], { error: "Could not load the model to measure faithfulness: no network", info: null }));

@@ -50,14 +50,24 @@ export function entryKey(basis: string, tokens: readonly number[]): string {
 }
 
 const MAX_ENTRIES = 300;
+export const REQUEST_DELAY_MS = 120;
 
-/** Explanations by (basis, token set), with the requests in flight. */
+/**
+ * Explanations by (basis, token set), with the requests in flight. An
+ * explanation is asked for only once the panel has shown the same group for
+ * ``delayMs`` (dragging the slider past twenty partitions sends one request).
+ */
 export class Explanations {
   readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<number, { kind: string; key: string }>();
   private nextId = 1;
+  private wanted: { key: string; cluster: number; tokens: number[] } | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly send: (content: Record<string, unknown>) => void) {}
+  constructor(
+    private readonly send: (content: Record<string, unknown>) => void,
+    private readonly delayMs = REQUEST_DELAY_MS,
+  ) {}
 
   get(basis: string, tokens: readonly number[]): Entry | undefined {
     return this.entries.get(entryKey(basis, tokens));
@@ -70,15 +80,33 @@ export class Explanations {
     if (!entry) {
       entry = { status: "loading", info: null, error: "", scoresUnavailable: null, measuring: null, scoresError: "" };
       this.put(key, entry);
-      this.request("explain", key, cluster, tokens);
+      this.queue(key, cluster, tokens);
     }
     return entry;
+  }
+
+  /** Send the explanation request the panel is waiting for now (instead of after the delay). */
+  flush(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const w = this.wanted;
+    this.wanted = null;
+    if (w && this.entries.get(w.key)?.status === "loading") this.request("explain", w.key, w.cluster, w.tokens);
+  }
+
+  private queue(key: string, cluster: number, tokens: readonly number[]): void {
+    const passed = this.wanted?.key;
+    if (passed !== undefined && passed !== key) this.entries.delete(passed); // never asked: asked again when shown
+    this.wanted = { key, cluster, tokens: [...tokens] };
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), this.delayMs);
   }
 
   /** Ask the kernel to measure the group's faithfulness (progress and result arrive through ``receive``). */
   measure(basis: string, cluster: number, tokens: readonly number[]): void {
     const entry = this.need(basis, cluster, tokens);
     if (entry.measuring) return;
+    if (this.wanted?.key === entryKey(basis, tokens)) this.flush();
     entry.measuring = { done: 0, total: 0, message: "Starting…" };
     entry.scoresError = "";
     this.request("scores", entryKey(basis, tokens), cluster, tokens);
@@ -118,8 +146,11 @@ export class Explanations {
     return key;
   }
 
-  /** Forget what is in flight (the view is going away). */
+  /** Forget what is in flight or queued (the view is going away). */
   clear(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.wanted = null;
     this.inFlight.clear();
   }
 
