@@ -1,0 +1,110 @@
+"""Explanations in the widget as a person sees them: JupyterLab 4 in headless Chromium.
+
+A widget made from planted attention (``analyze_attention``, never explained in
+Python) is clicked: the panel fetches the rationale of that cluster from the
+kernel; after the slider moves, the rationale follows the new partition; and
+the faithfulness button says that scores need a model.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labdriver import NotebookPage
+
+WORDS = ["<s>", "The", " cat", " sat", " down", " because", " it", " was", " very", " tired", " today", "."]
+
+CELLS = [
+    f"""import attn_widget
+from attn_widget.synthetic import planted_attention
+att, groups = planted_attention([4, 3, 4], layers=2, heads=2, strength=1.0, seed=1)
+words = {WORDS!r}
+text, tokens = "", [attn_widget.Token(words[0], special=True)]
+for word in words[1:]:
+    tokens.append(attn_widget.Token(word, len(text), len(text) + len(word)))
+    text += word
+a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
+w = attn_widget.AttentionExplainer(a)""",
+    "w",
+]
+
+RATIONALE_IS_JS = "want => document.querySelector('[data-testid=panel-rationale]')?.textContent === want"
+READY_JS = "() => document.querySelector('[data-testid=attn-widget]').dataset.status === 'ready'"
+LABELS_JS = (
+    "want => [...document.querySelectorAll('[data-testid=token]')]"
+    ".map(e => +e.dataset.cluster).join() === want"
+)
+
+
+@pytest.fixture(scope="module")
+def nb(open_notebook: Any) -> NotebookPage:
+    notebook = open_notebook("explain.ipynb", CELLS)
+    notebook.page.wait_for_function("() => document.querySelectorAll('[data-testid=token]').length > 0")
+    return notebook
+
+
+def kernel(nb: NotebookPage, expr: str) -> Any:
+    return ast.literal_eval(nb.run_code(f"print(repr({expr}))").strip())
+
+
+def click_token(nb: NotebookPage, index: int) -> None:
+    nb.page.locator(f"[data-testid=token][data-index='{index}']").click()
+
+
+def expect_rationale_of(nb: NotebookPage, token: int) -> str:
+    """Wait until the panel shows the kernel's rationale for the cluster holding ``token``; return it."""
+    cluster = kernel(nb, f"w.analysis.cluster_of({token}).id")
+    want = kernel(nb, f"w.explain_service.explain(w.analysis, {cluster}).rationale")
+    nb.page.wait_for_function(RATIONALE_IS_JS, arg=want, timeout=10_000)
+    assert nb.page.get_by_test_id("panel").locator("h3").inner_text() == f"Cluster {cluster}"
+    members = kernel(nb, f"list(w.analysis.cluster_of({token}).tokens)")
+    for i in members[:6]:
+        assert WORDS[i].strip() in want
+    return want
+
+
+def test_clicking_a_cluster_shows_its_rationale_and_it_follows_the_slider(nb: NotebookPage) -> None:
+    page = nb.page
+    labels = kernel(nb, "w.analysis.labels.tolist()")
+    assert kernel(nb, "[c.rationale for c in w.analysis.clusters]") == [None] * len(set(labels) - {-1})
+    click_token(nb, 1)
+    first = expect_rationale_of(nb, 1)
+    assert "'The'" in first
+    assert " sat" in first  # token 3 is in the same group at the automatic threshold
+    # move the slider (keyboard, as a person would) to a finer partition
+    grid = kernel(nb, "a.sweep.thresholds.tolist()")
+    target = 7
+    page.get_by_test_id("slider").focus()
+    for _ in range(target - int(page.get_by_test_id("slider").input_value())):
+        page.keyboard.press("ArrowRight")
+    want = ",".join(str(x) for x in kernel(nb, f"a.sweep.labels[{target}].tolist()"))
+    page.wait_for_function(LABELS_JS, arg=want, timeout=10_000)
+    page.wait_for_function(READY_JS)
+    assert kernel(nb, "w.threshold") == pytest.approx(grid[target])
+    # cluster 0 is still selected but now holds other tokens: its new rationale, never the old one
+    second = expect_rationale_of(nb, 1)
+    assert second != first
+    assert "'sat'" not in second
+    # click another cluster of the new partition
+    click_token(nb, 5)
+    third = expect_rationale_of(nb, 5)
+    assert "because" in third
+    assert third not in (first, second)
+
+
+def test_the_faithfulness_button_says_scores_need_a_model(nb: NotebookPage, artifacts: Path) -> None:
+    page = nb.page
+    if not page.get_by_test_id("panel").is_visible():
+        click_token(nb, 1)
+    button = page.get_by_test_id("panel-measure")
+    button.wait_for()
+    assert button.inner_text() == "Measure faithfulness"
+    assert button.is_disabled()
+    status = page.get_by_test_id("panel-measure-status").inner_text()
+    assert "need the model that made the attention" in status
+    assert "AttentionExplainer(text, model=...)" in status
+    assert page.get_by_test_id("error").is_hidden()  # the widget itself is fine
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "explain-panel.png"))
