@@ -76,7 +76,7 @@ describe("explanation requests", () => {
     ex.receive(reply(sent[0], { error: "The explanation could not be made: cluster 3 does not exist here", info: null }));
     const e = ex.get(MEAN, [1, 2])!;
     expect(e.status).toBe("error");
-    const box = explainSection(e, false, () => {});
+    const box = explainSection(e, undefined, () => {});
     expect(box.querySelector('[data-testid="panel-explain-error"]')?.textContent).toContain("cluster 3 does not exist");
   });
 });
@@ -112,21 +112,30 @@ describe("measuring faithfulness", () => {
     const key = ex.receive({ type: "scores_progress", id: 2, error: null, cluster: 3, tokens: [1, 2], basis: null, info: null, done: 1, total: 3, message: "cluster 3: knockout" });
     expect(key).toBe(entryKey(MEAN, [1, 2]));
     const e = ex.get(MEAN, [1, 2])!;
-    const running = explainSection(e, false, () => {});
+    const running = explainSection(e, undefined, () => {});
     expect(running.querySelector<HTMLButtonElement>('[data-testid="panel-measure"]')!.disabled).toBe(true);
     expect(running.querySelector('[data-testid="panel-measure-status"]')?.textContent).toBe("cluster 3: knockout (1/3)");
     const faith = { knockout: { score: 0.2, baseline: 0.05, beats: 0.9 }, n_random: 10 };
     ex.receive(reply(sent[1], { info: info("x", { faithfulness: faith }) }));
     expect(e.measuring).toBeNull();
     expect(e.info?.scores?.faithfulness).toEqual(faith);
-    expect(explainSection(e, true, () => {}).querySelector('[data-testid="panel-measure"]')).toBeNull();
+    expect(explainSection(e, faith, () => {}).querySelector('[data-testid="panel-measure"]')).toBeNull();
+  });
+
+  it("says why a cluster was not measured (it covers the whole text)", () => {
+    const { sent, ex } = setup();
+    ask(ex, MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[0]));
+    const box = explainSection(ex.get(MEAN, [1, 2])!, { skipped: "the cluster covers the whole text: nothing to compare it with", n_random: 0 }, () => {});
+    expect(box.querySelector('[data-testid="panel-measure-status"]')?.textContent).toBe("Faithfulness not measured: the cluster covers the whole text: nothing to compare it with.");
+    expect(box.querySelector('[data-testid="panel-measure"]')).toBeNull();
   });
 
   it("disables the button and says why when scores need a model", () => {
     const { sent, ex } = setup();
     ask(ex, MEAN, 3, [1, 2]);
     ex.receive(reply(sent[0], { scores_unavailable: "Faithfulness scores need the model that made the attention" }));
-    const box = explainSection(ex.get(MEAN, [1, 2])!, false, () => {});
+    const box = explainSection(ex.get(MEAN, [1, 2])!, undefined, () => {});
     expect(box.querySelector<HTMLButtonElement>('[data-testid="panel-measure"]')!.disabled).toBe(true);
     expect(box.querySelector('[data-testid="panel-measure-status"]')?.textContent).toContain("need the model");
   });
@@ -140,7 +149,7 @@ describe("measuring faithfulness", () => {
     const e: Entry = ex.get(MEAN, [1, 2])!;
     expect(e.status).toBe("done"); // the rationale stays
     let clicked = 0;
-    const box = explainSection(e, false, () => clicked++);
+    const box = explainSection(e, undefined, () => clicked++);
     const button = box.querySelector<HTMLButtonElement>('[data-testid="panel-measure"]')!;
     expect(button.disabled).toBe(false);
     expect(box.querySelector('[data-testid="panel-measure-status"]')?.textContent).toContain("no network");

@@ -170,11 +170,13 @@ export class Explanations {
 }
 
 /** What the panel shows about an explanation: loading, an error, the faithfulness button and its progress. */
-export function explainSection(entry: Entry, hasScores: boolean, onMeasure: () => void): HTMLElement {
+export function explainSection(entry: Entry, faithfulness: unknown, onMeasure: () => void): HTMLElement {
   const box = el("div", { class: "aw-explain", testid: "panel-explain" });
   if (entry.status === "loading") box.append(el("p", { class: "aw-muted", testid: "panel-explaining", text: "Explaining this cluster…" }));
   if (entry.status === "error") box.append(el("p", { class: "aw-note aw-capped", testid: "panel-explain-error", text: entry.error, attrs: { role: "alert" } }));
-  if (hasScores && !entry.measuring) return box;
+  const skipped = faithfulness && typeof faithfulness === "object" ? (faithfulness as Record<string, unknown>).skipped : undefined;
+  if (typeof skipped === "string") box.append(el("p", { class: "aw-muted", testid: "panel-measure-status", text: `Faithfulness not measured: ${skipped}.` }));
+  if (faithfulness && !entry.measuring) return box;
   const button = el("button", { testid: "panel-measure", text: "Measure faithfulness", title: "Compare this group with random token sets of the same size: extra forward passes of the model (seconds to tens of seconds)" });
   const status = el("span", { class: "aw-muted", testid: "panel-measure-status" });
   if (entry.scoresUnavailable) {

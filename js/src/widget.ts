@@ -242,7 +242,7 @@ function render({ model, el: host }: { model: Model; el: HTMLElement }): () => v
       const got = entry.info;
       if (got) info = info?.rationale ? { ...info, scores: { ...(got.scores ?? {}), ...(info.scores ?? {}) } } : got;
       shownKey = entryKey(b, tokens);
-      explain = explainSection(entry, !!info?.scores?.faithfulness, () => {
+      explain = explainSection(entry, info?.scores?.faithfulness, () => {
         explanations.measure(b, selected, tokens);
         showPanel();
       });

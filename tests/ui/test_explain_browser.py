@@ -108,3 +108,48 @@ def test_the_faithfulness_button_says_scores_need_a_model(nb: NotebookPage, arti
     assert "AttentionExplainer(text, model=...)" in status
     assert page.get_by_test_id("error").is_hidden()  # the widget itself is fine
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "explain-panel.png"))
+
+
+def test_measuring_faithfulness_shows_progress_then_the_badge(
+    open_notebook: Any, gpt2_dir: Path, artifacts: Path
+) -> None:
+    cells = [
+        f"""import torch, attn_widget
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+tok = AutoTokenizer.from_pretrained({str(gpt2_dir)!r})
+torch.manual_seed(0)
+model = GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=len(tok))).eval()
+m = attn_widget.AttentionExplainer("The cat sat on the mat because it was tired.", model=model, tokenizer=tok)
+a = m.wait(120)
+m.threshold = float(a.sweep.thresholds[int(a.sweep.n_clusters.argmax())])  # several groups""",
+        "m",
+    ]
+    nb = open_notebook("faithfulness.ipynb", cells)
+    page = nb.page
+    page.wait_for_function(READY_JS)
+    labels = kernel(nb, "m.analysis.labels.tolist()")
+    kept = sum(lab >= 0 for lab in labels)
+    token = next(i for i, lab in enumerate(labels) if lab >= 0 and 1 < labels.count(lab) < kept)
+    click_token(nb, token)
+    button = page.get_by_test_id("panel-measure")
+    button.wait_for()
+    assert button.is_enabled()
+    # record every progress line the panel shows while the kernel measures
+    page.evaluate(
+        """() => { window.__seen = [];
+        new MutationObserver(() => { const s = document.querySelector('[data-testid=panel-measure-status]');
+          if (s && s.textContent) window.__seen.push(s.textContent); })
+        .observe(document.querySelector('[data-testid=panel]'),
+                 {subtree: true, childList: true, characterData: true}); }"""
+    )
+    button.click()
+    badge = page.get_by_test_id("panel-faithfulness")
+    badge.wait_for(timeout=60_000)
+    seen = page.evaluate("() => window.__seen")
+    assert any("/3)" in s for s in seen), seen  # "cluster 1: knockout (1/3)"
+    assert badge.inner_text().startswith("faithfulness: beats ")
+    assert badge.inner_text().endswith("% of random sets")
+    metrics = page.get_by_test_id("panel-score").all_inner_texts()
+    assert any(t.startswith("knockout ") and " vs random " in t for t in metrics), metrics
+    assert page.get_by_test_id("panel-measure").count() == 0  # measured: the button gives way to the badge
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "explain-faithfulness.png"))
