@@ -141,9 +141,10 @@ class AttentionExplainer(anywidget.AnyWidget):
         allowed = _ANALYSIS_OPTIONS if is_analysis else _TEXT_OPTIONS
         unknown = sorted(set(options) - allowed)
         if unknown:
+            where = "with an Analysis" if is_analysis else "with text"
             raise TypeError(
                 f"AttentionExplainer() got unexpected keyword arguments {unknown}; allowed "
-                f"{'with an Analysis' if is_analysis else 'with text'}: {sorted(allowed)}"
+                f"{where}: {sorted(allowed | {'explain_backend'})}"
             )
         if not is_analysis and not isinstance(text_or_analysis, str):
             raise TypeError(

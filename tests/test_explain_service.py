@@ -258,8 +258,9 @@ def test_explain_backend_polishes_clicked_clusters_and_is_off_by_default(monkeyp
     assert len(prompts) == 1
     assert got.evidence["rationale_check"]["source"] == "grounded (language-model text rejected)"
     assert got.rationale == plain.explain_service.explain(a, c.id).rationale
-    with pytest.raises(TypeError, match="unexpected keyword arguments \\['explain_bakend'\\]"):
+    with pytest.raises(TypeError, match="unexpected keyword arguments \\['explain_bakend'\\]") as err:
         AttentionExplainer(a, explain_bakend=backend)
+    assert "'explain_backend'" in str(err.value)  # the message lists the right spelling
 
 
 def test_after_moving_the_threshold_the_python_api_still_explains_what_is_on_screen() -> None:
