@@ -34,7 +34,7 @@ system-deps:
 
 demo: setup
 	mkdir -p demo-out
-	$(BIN)/attn-widget explain "$(DEMO_TEXT)" --json demo-out/analysis.json --html demo-out/explainer.html
+	$(BIN)/attn-widget explain "$(DEMO_TEXT)" --explain --json demo-out/analysis.json --html demo-out/explainer.html
 	$(BIN)/jupyter nbconvert --to notebook --execute notebooks/quickstart.ipynb --output-dir demo-out
 	@echo "Wrote demo-out/analysis.json, demo-out/explainer.html (open it in any browser, offline)"
 	@echo "and demo-out/quickstart.ipynb. Interactive: make lab"

@@ -313,8 +313,10 @@ class Analysis:
     def save(self, path: str | Path) -> Path:
         """Write the analysis, raw attention included, to one file.
 
-        ``.json`` writes :meth:`to_dict` only (no raw attention); any other
-        suffix writes a zip holding ``analysis.json`` and ``attentions.npy``.
+        ``.json`` writes :meth:`to_dict` only (no raw attention: ``load`` gives
+        back everything else, and ``recluster`` can still change threshold,
+        mode, method and seed); any other suffix (e.g. ``.attn``) writes a zip
+        holding ``analysis.json`` and ``attentions.npy`` that loads back ``==``.
         """
         path = Path(path)
         if path.suffix == ".json":

@@ -266,8 +266,8 @@ def _attention(analysis: Analysis) -> np.ndarray:
     att = analysis.attentions
     if att is None:
         raise ValueError(
-            "this analysis has no raw attention (it was loaded from JSON), so there are no heads to drill "
-            "into; re-run analyze() or load a file written by Analysis.save() with a non-.json suffix"
+            "this analysis has no raw attention (it was saved as .json, which drops it), so there are no "
+            "heads to drill into; re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
         )
     return np.asarray(att, dtype=np.float32)
 

@@ -118,6 +118,7 @@ def extract(
     )
     for notice in more:
         warnings.warn(notice, UserWarning, stacklevel=2)
+    check_memory(net.config, len(ids), name=name)
     report(f"running the model on {len(ids)} tokens…", 0.3)
     attentions = forward(net, ids, name=name, causal=causal)
     if causal:
@@ -258,6 +259,38 @@ def context_length(model: Any, tokenizer: Any) -> int | None:
     if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
         limit = tok_max if limit is None else min(limit, tok_max)
     return limit
+
+
+MAX_ATTENTION_BYTES = int(os.environ.get("ATTN_WIDGET_MAX_ATTENTION_BYTES", 4 * 2**30))
+"""Largest float32 attention tensor (``layers × heads × T × T × 4`` bytes) a forward pass may make.
+
+The forward pass briefly holds it twice (torch's copy and ours), so the default
+4 GiB means about 8 GiB at peak. Raise it (or set the environment variable
+``ATTN_WIDGET_MAX_ATTENTION_BYTES``) on a machine with more memory.
+"""
+
+
+def check_memory(config: Any, n_tokens: int, *, name: str) -> None:
+    """Refuse, before running the model, a text whose attention would not fit in memory."""
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layers = _first_int(text_config, ("num_hidden_layers", "n_layer", "num_layers"))
+    heads = _first_int(text_config, ("num_attention_heads", "n_head", "num_heads"))
+    if layers is None or heads is None:
+        return
+    need = layers * heads * n_tokens * n_tokens * 4
+    if need > MAX_ATTENTION_BYTES:
+        fits = int((MAX_ATTENTION_BYTES / (layers * heads * 4)) ** 0.5)
+        raise ValueError(
+            f"the text is {n_tokens} tokens: model {name!r}'s attention for it would take "
+            f"{need / 2**30:.1f} GiB ({layers} layers x {heads} heads x {n_tokens}² float32, held twice "
+            f"while the model runs), over the limit of {MAX_ATTENTION_BYTES / 2**30:.1f} GiB; shorten the "
+            f"text to about {fits} tokens, or raise attn_widget.extract.MAX_ATTENTION_BYTES "
+            "(env ATTN_WIDGET_MAX_ATTENTION_BYTES) if this machine has the memory"
+        )
+
+
+def _first_int(config: Any, keys: Sequence[str]) -> int | None:
+    return next((int(v) for k in keys if isinstance(v := getattr(config, k, None), int) and v > 0), None)
 
 
 def forward(model: Any, ids: Sequence[int], *, name: str, causal: bool) -> Attention:

@@ -237,8 +237,9 @@ def recluster(analysis: Analysis, **changes: Any) -> Analysis:
     reaggregate = any(getattr(new, k) != getattr(opts, k) for k in _NEEDS_ATTENTION)
     if reaggregate and analysis.attentions is None:
         raise ValueError(
-            "this analysis has no raw attention (loaded from JSON), so aggregation, layers, heads "
-            "and exclude cannot change; re-run analyze() or load a file written by Analysis.save()"
+            "this analysis has no raw attention (it was saved as .json or made by from_dict, which "
+            "drop it), so aggregation, layers, heads and exclude cannot change; re-run analyze(), or "
+            "save with another suffix (e.g. Analysis.save('x.attn')) to keep the raw attention"
         )
     if reaggregate:
         _aggregate.AGGREGATIONS[new.aggregation]

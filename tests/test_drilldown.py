@@ -217,7 +217,7 @@ def test_model_view_draws_only_the_chosen_heads(a128: Analysis) -> None:
 
 def test_analysis_without_raw_attention_is_refused(a128: Analysis, tmp_path: Path) -> None:
     loaded = Analysis.load(a128.save(tmp_path / "a.json"))
-    with pytest.raises(ValueError, match=r"no raw attention.*Analysis\.save"):
+    with pytest.raises(ValueError, match=r"no raw attention.*saved as .json.*x.attn"):
         render(loaded)
 
 

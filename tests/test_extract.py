@@ -220,3 +220,16 @@ def test_encoder_special_tokens_and_bidirectional_attention(minilm_dir):
     assert np.triu(ex.attentions, k=1).sum() > 0  # attends forwards too
     a = analyze(text, bert, tok)
     assert a.excluded == (0, len(ex.tokens) - 1)
+
+
+def test_text_whose_attention_would_not_fit_in_memory_is_refused_before_the_model_runs(
+    tiny_gpt2, monkeypatch
+):
+    from attn_widget import extract as extract_module
+
+    calls = []
+    monkeypatch.setattr(extract_module, "forward", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(extract_module, "MAX_ATTENTION_BYTES", 2 * 2 * 8 * 8 * 4)  # 8 tokens fit
+    with pytest.raises(ValueError, match=r"the text is \d+ tokens.*2 layers x 2 heads.*about 8 tokens"):
+        extract("The cat sat on the mat because it was tired.", *tiny_gpt2)
+    assert calls == []  # refused before any forward pass
