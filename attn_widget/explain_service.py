@@ -36,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import Analysis, Cluster, _jsonable
+from .analysis import Analysis, Cluster
 from .heads import HeadReport
+from .state import cluster_info
 
 Progress = Callable[[int, int, str], None]
 Send = Callable[[dict[str, Any]], None]
@@ -266,20 +267,9 @@ class ExplainService:
         self, analysis: Analysis, target: Cluster
     ) -> tuple[Mapping[str, Any], tuple[Any, ...], str, str | None]:
         """What :func:`attn_widget.rationale.explain` does for one cluster, with the head report cached."""
-        from .characterize import characterize
-        from .claims import verify
-        from .rationale import compose, make_claims
+        from .rationale import explain_cluster
 
-        evidence = characterize(analysis, target, self._report(analysis))
-        kept, dropped = verify(make_claims(evidence), evidence)
-        text = compose(kept, target.size)
-        check: dict[str, Any] = {"source": "grounded", "dropped_claims": [d["reason"] for d in dropped]}
-        notice = None
-        if self.backend is not None and target.size >= 2:  # a lone token needs no rephrasing
-            from .llm import polish
-
-            text, check, notice = polish(self.backend, text, kept, evidence, analysis, check)
-        evidence["rationale_check"] = check
+        evidence, kept, text, notice = explain_cluster(analysis, target, self._report(analysis), self.backend)
         return evidence, tuple(kept), text, notice
 
     def _report(self, analysis: Analysis) -> HeadReport | None:
@@ -333,20 +323,6 @@ def basis(analysis: Analysis) -> list[Any]:
         None if o.layers is None else list(o.layers),
         None if o.heads is None else [list(h) for h in o.heads],
     ]
-
-
-def cluster_info(c: Cluster) -> dict[str, Any]:
-    """One cluster as the view reads it (the layout of ``state["clusters"]`` items)."""
-    return {
-        "id": c.id,
-        "size": c.size,
-        "modularity": c.modularity,
-        "internal": c.internal,
-        "evidence": _jsonable(c.evidence),
-        "claims": _jsonable(c.claims),
-        "rationale": c.rationale,
-        "scores": _jsonable(c.scores),
-    }
 
 
 def _cluster_id(value: Any) -> int:

@@ -20,7 +20,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .analysis import Analysis
+from .analysis import Analysis, Cluster
 from .characterize import characterize
 from .claims import Claim, lift1, pct, score2, verify
 from .heads import GLOSSES, HeadReport, score_heads
@@ -276,6 +276,28 @@ def _second_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
     return text + "." if text else ""
 
 
+
+def explain_cluster(
+    analysis: Analysis, cluster: Cluster, report: HeadReport | None = None, polisher: Any = None
+) -> tuple[dict[str, Any], list[Any], str, str | None]:
+    """Evidence, verified claims, rationale text and an optional notice for one cluster.
+
+    ``report`` is the analysis's :class:`~attn_widget.heads.HeadReport` (or
+    ``None``); ``polisher`` a backend from :func:`attn_widget.llm.as_backend`.
+    The evidence gets a ``rationale_check`` entry saying where the text came from.
+    """
+    from .llm import polish
+
+    evidence = characterize(analysis, cluster, report)
+    kept, dropped = verify(make_claims(evidence), evidence)
+    text = compose(kept, cluster.size)
+    check: dict[str, Any] = {"source": "grounded", "dropped_claims": [d["reason"] for d in dropped]}
+    notice = None
+    if polisher is not None and cluster.size >= 2:  # a lone token needs no rephrasing
+        text, check, notice = polish(polisher, text, kept, evidence, analysis, check)
+    evidence["rationale_check"] = check
+    return evidence, kept, text, notice
+
 def explain(
     analysis: Analysis,
     backend: Any = None,
@@ -322,7 +344,7 @@ def explain(
     """
     if faithfulness_options and model is None:
         raise TypeError(f"explain() got faithfulness options {sorted(faithfulness_options)} but no model=")
-    from .llm import as_backend, polish
+    from .llm import as_backend
 
     chosen = _chosen(analysis, clusters, min_size)
     notices = list(analysis.notices)
@@ -335,15 +357,9 @@ def explain(
         if c.id not in chosen:
             out.append(c)
             continue
-        evidence = characterize(analysis, c, report)
-        kept, dropped = verify(make_claims(evidence), evidence)
-        text = compose(kept, c.size)
-        check: dict[str, Any] = {"source": "grounded", "dropped_claims": [d["reason"] for d in dropped]}
-        if polisher is not None and c.size >= 2:  # a lone token needs no rephrasing
-            text, check, notice = polish(polisher, text, kept, evidence, analysis, check)
-            if notice:
-                notices.append(notice)
-        evidence["rationale_check"] = check
+        evidence, kept, text, notice = explain_cluster(analysis, c, report, polisher)
+        if notice:
+            notices.append(notice)
         scores = {**(c.scores or {}), "complexity": evidence["complexity"]}
         out.append(
             dataclasses.replace(c, evidence=evidence, claims=tuple(kept), rationale=text, scores=scores)

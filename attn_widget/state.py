@@ -93,7 +93,8 @@ def grid_facts(sym: Matrix, labels: np.ndarray) -> np.ndarray:
     return np.array(rows, dtype=np.float32).reshape(-1, 4)
 
 
-def _cluster_info(c: Any) -> dict[str, Any]:
+def cluster_info(c: Any) -> dict[str, Any]:
+    """One cluster as the view reads it (the layout of ``state["clusters"]`` items)."""
     return {
         "id": c.id,
         "size": c.size,
@@ -161,7 +162,7 @@ def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, A
         "range": list(_graph.threshold_range(sym, a.options.threshold_mode)),
         "n_layers": None if shape is None else int(shape[0]),
         "n_heads": None if shape is None else int(shape[1]),
-        "clusters": [_cluster_info(c) for c in a.clusters],
+        "clusters": [cluster_info(c) for c in a.clusters],
         "sweep": {
             "mode": sweep.mode,
             "best": int(sweep.best),

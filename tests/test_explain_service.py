@@ -11,6 +11,7 @@ import pytest
 
 from attn_widget import AttentionExplainer, analyze_attention
 from attn_widget import characterize as characterize_module
+from attn_widget import rationale as rationale_module
 from attn_widget.analysis import Analysis, Token
 from attn_widget.explain_service import NO_MODEL, ExplainService, basis
 from attn_widget.synthetic import planted_attention
@@ -42,6 +43,7 @@ def count_characterize(monkeypatch) -> list[int]:
         return real(analysis, cluster, report)
 
     monkeypatch.setattr(characterize_module, "characterize", counting)
+    monkeypatch.setattr(rationale_module, "characterize", counting)  # the name explain_cluster calls
     return calls
 
 
