@@ -20,6 +20,7 @@ import inspect
 import json
 import math
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,9 @@ def _drilldown_renderer() -> Any:
 
 
 _ESM, _CSS = bundle()
+
+
+_WARN_FROM_PYTHON = frozenset({"threshold", "method"})
 
 
 class AttentionExplainer(anywidget.AnyWidget):
@@ -149,6 +153,10 @@ class AttentionExplainer(anywidget.AnyWidget):
         if not is_analysis and not isinstance(text_or_analysis, str):
             raise TypeError(
                 f"AttentionExplainer() takes text (str) or an Analysis, not {type(text_or_analysis).__name__}"
+            )
+        if not is_analysis and not text_or_analysis.strip():
+            raise ValueError(
+                f"text={text_or_analysis!r} is empty or only whitespace; give some text to analyse"
             )
         super().__init__(methods=_cluster.METHODS.names(), aggregations=_aggregate.AGGREGATIONS.names())
         self.analysis: Analysis | None = None
@@ -238,6 +246,11 @@ class AttentionExplainer(anywidget.AnyWidget):
         except (ValueError, TypeError, KeyError) as exc:
             self._show(self.analysis)  # put the knobs back where the analysis is
             self.error = f"Could not apply {', '.join(f'{k}={v!r}' for k, v in changes.items())}: {exc}"
+            # A bad threshold or method set from Python is an error on its own: say so in the
+            # cell too. (Other knobs go together, e.g. aggregation="heads" then heads=[...], so
+            # their passing errors stay in the view.)
+            if change["name"] in _WARN_FROM_PYTHON and change["name"] not in self._property_lock:
+                warnings.warn(self.error, UserWarning, stacklevel=4)
             return
         self.error = ""
         self._show(new)

@@ -110,6 +110,10 @@ def test_a_bad_knob_shows_an_error_and_the_widget_stays_usable(analysis):
     assert w.aggregation == "mean"  # put back where the analysis is
     w.layers = [99]
     assert "out of range" in w.error
+    with pytest.warns(UserWarning, match=r"threshold=-5\.0"):  # set from Python: shown in the cell too
+        w.threshold = -5.0
+    assert "threshold=-5.0" in w.error
+    assert w.threshold == w.analysis.threshold
     assert w.layers is None
     w.threshold = float(analysis.sweep.thresholds[-1])
     assert w.error == ""
@@ -388,3 +392,15 @@ def test_analyze_reports_its_stages_in_order(gpt2_dir):
     assert (fractions[0], fractions[-1]) == (0.0, 1.0)
     with pytest.raises(TypeError, match=r"progress='loud' is not callable"):
         analyze("The cat.", model=model, tokenizer=tok, progress="loud")
+
+
+def test_empty_text_is_refused_at_once_with_the_value():
+    with pytest.raises(ValueError, match=r"text='   ' is empty or only whitespace"):
+        AttentionExplainer("   ")
+
+
+def test_a_bad_knob_from_the_view_sets_the_error_without_a_kernel_warning(analysis, recwarn):
+    w = AttentionExplainer(analysis)
+    _from_view(w, {"method": "update", "state": {"layers": [99]}, "buffer_paths": []})
+    assert "out of range" in w.error
+    assert not [x for x in recwarn if "out of range" in str(x.message)]
