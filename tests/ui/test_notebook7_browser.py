@@ -1,0 +1,220 @@
+"""The widget in Jupyter Notebook 7 (issue 3: JupyterLab 4 *and* Notebook 7), headless Chromium.
+
+The rest of the browser suite drives JupyterLab; this module starts its own
+``jupyter notebook`` server (Notebook 7 is built on JupyterLab's components, so
+``labdriver.NotebookPage`` works unchanged once the app is exposed as
+``window.jupyterapp``: the notebook shell's ``currentWidget`` is the open
+notebook panel). It opens one notebook with planted attention, runs it, and
+checks the widget draws and colours every token and that the keyboard on the
+slider reclusters the view and moves ``w.threshold`` in the kernel. The
+session's ``browser``/``pages`` fixtures and the autouse network guard from
+``conftest.py`` apply as for every other UI test.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labdriver import ROOT, LabServer, NotebookPage, jupyter_executable, write_notebook
+
+WORDS = ["<s>", "The", " cat", " sat", " down", " because", " it", " was", " very", " tired", " today", "."]
+
+CELLS = [
+    f"""import attn_widget
+from attn_widget.synthetic import planted_attention
+att, groups = planted_attention([4, 3, 4], layers=2, heads=2, strength=1.0, seed=1)
+words = {WORDS!r}
+text, tokens = "", [attn_widget.Token(words[0], special=True)]
+for word in words[1:]:
+    tokens.append(attn_widget.Token(word, len(text), len(text) + len(word)))
+    text += word
+a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
+w = attn_widget.AttentionExplainer(a)""",
+    "w",
+]
+
+
+class NotebookServer(LabServer):
+    """``jupyter notebook`` (Notebook 7) on a free loopback port; same URL/stop helpers as LabServer."""
+
+    def start(self, state_dir: Path, timeout: float = 90.0) -> None:
+        env = dict(os.environ)
+        env.update(
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            JUPYTER_CONFIG_DIR=str(state_dir / "config"),
+            JUPYTER_RUNTIME_DIR=str(state_dir / "runtime"),
+            PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
+        )
+        args = [
+            jupyter_executable(), "notebook",
+            "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--JupyterNotebookApp.workspaces_dir={state_dir / 'workspaces'}",
+            f"--JupyterNotebookApp.user_settings_dir={state_dir / 'settings'}",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
+            # the jupyterlab server extension loads beside Notebook 7: keep it from phoning home
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]  # fmt: skip
+        news = state_dir / "settings" / "@jupyterlab" / "apputils-extension"
+        news.mkdir(parents=True, exist_ok=True)
+        (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}', encoding="utf-8")
+        self.log_path = state_dir / "notebook7.log"
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            args, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter notebook exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"jupyter notebook did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+
+class Notebook7Page(NotebookPage):
+    """A notebook opened in Notebook 7's single-document page (``/notebooks/<name>``)."""
+
+    def open(self, timeout: float = 90.0) -> Notebook7Page:
+        self.page.goto(self.lab.url(f"notebooks/{self.name}"), wait_until="domcontentloaded")
+        self.page.wait_for_function("() => !!window.jupyterapp", timeout=timeout * 1000)
+        self.wait_idle(timeout)
+        return self
+
+
+@pytest.fixture(scope="module")
+def nb7_server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotebookServer]:
+    """Depends on ``browser`` so a missing Chromium skips (or fails in CI) before a server starts."""
+    server = NotebookServer(root=tmp_path_factory.mktemp("nb7-root"))
+    server.start(tmp_path_factory.mktemp("nb7-state"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def nb7(nb7_server: NotebookServer, browser: Any, pages: Any) -> NotebookPage:
+    name = "explainer-nb7.ipynb"
+    write_notebook(nb7_server.root / name, CELLS)
+    page, net = pages.new(browser)  # registered with the session, so the network guard sees it
+    notebook = Notebook7Page(page, nb7_server, name)
+    notebook.net = net  # type: ignore[attr-defined]
+    notebook.open()
+    assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"  # not JupyterLab
+    notebook.run_all()  # retries once when the first Run All is lost; waits for kernel idle
+    page.get_by_test_id("attn-widget").wait_for()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=token]').length > 0")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=attn-widget]').dataset.status === 'ready'"
+    )
+    return notebook
+
+
+LABELS_CHANGED_JS = (
+    "old => [...document.querySelectorAll('[data-testid=token]')].map(e => e.dataset.cluster).join() !== old"
+)
+
+
+def view_labels(nb: NotebookPage) -> list[int]:
+    clusters = nb.page.eval_on_selector_all("[data-testid=token]", "s => s.map(e => e.dataset.cluster)")
+    return [int(x) for x in clusters]
+
+
+def kernel(nb: NotebookPage, expr: str) -> Any:
+    """Run a cell printing ``repr(expr)`` in the notebook's kernel and read its output."""
+    return ast.literal_eval(nb.run_code(f"print(repr({expr}))").strip())
+
+
+def wait_kernel(nb: NotebookPage, expr: str, expected: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = kernel(nb, expr)
+        if value == expected:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"kernel-side {expr} is {value!r}, expected {expected!r}")
+
+
+def assert_stayed_local(nb: NotebookPage) -> None:
+    net = nb.net  # type: ignore[attr-defined]
+    assert net.count > 0, "the network log saw no requests: the recorder is not attached"
+    assert not net.external, f"the browser requested URLs outside this machine: {net.external[:10]}"
+
+
+def test_notebook7_draws_every_token_coloured_by_cluster(nb7: NotebookPage, artifacts: Path) -> None:
+    page = nb7.page
+    assert kernel(nb7, "w.status") == "ready"
+    labels = kernel(nb7, "w.analysis.labels.tolist()")
+    texts = page.eval_on_selector_all("[data-testid=token]", "s => s.map(e => e.textContent)")
+    assert texts == WORDS
+    visible = page.eval_on_selector_all(
+        "[data-testid=token]",
+        "s => s.map(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })",
+    )
+    assert all(visible), visible
+    assert view_labels(nb7) == labels
+    assert page.locator("[data-testid=token][data-index='0']").get_attribute("data-excluded") == "true"
+    fills = page.eval_on_selector_all(
+        "[data-testid=token]:not([data-excluded])", "s => s.map(e => getComputedStyle(e).backgroundColor)"
+    )
+    by_cluster: dict[int, set[str]] = {}
+    for lab, fill in zip(labels[1:], fills, strict=True):
+        by_cluster.setdefault(lab, set()).add(fill)
+    assert len(by_cluster) > 1, by_cluster
+    assert all(len(f) == 1 for f in by_cluster.values()), by_cluster  # one colour per cluster
+    assert len({next(iter(f)) for f in by_cluster.values()}) == len(by_cluster)  # distinct colours
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "notebook7-widget.png"))
+    page.screenshot(path=str(artifacts / "notebook7-page.png"))
+    assert_stayed_local(nb7)
+
+
+def test_notebook7_end_key_on_slider_reclusters_view_and_moves_kernel_threshold(
+    nb7: NotebookPage, artifacts: Path
+) -> None:
+    page = nb7.page
+    grid = kernel(nb7, "a.sweep.thresholds.tolist()")
+    before_labels = view_labels(nb7)
+    before_value = page.get_by_test_id("threshold-value").inner_text()
+    assert kernel(nb7, "w.threshold") != grid[-1]
+    slider = page.get_by_test_id("slider")
+    slider.focus()
+    page.keyboard.press("End")  # the strictest threshold: the graph falls apart
+    page.wait_for_function(
+        "v => document.querySelector('[data-testid=threshold-value]').textContent !== v",
+        arg=before_value,
+        timeout=5_000,
+    )
+    assert int(slider.input_value()) == len(grid) - 1, "End on the focused slider did not move it"
+    page.wait_for_function(
+        LABELS_CHANGED_JS,
+        arg=",".join(map(str, before_labels)),
+        timeout=10_000,
+    )
+    assert view_labels(nb7) != before_labels
+    wait_kernel(nb7, "w.threshold", grid[-1])
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=attn-widget]').dataset.status === 'ready'"
+    )
+    assert view_labels(nb7) == kernel(nb7, "w.analysis.labels.tolist()")
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "notebook7-widget-end.png"))
+    assert_stayed_local(nb7)
