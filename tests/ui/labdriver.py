@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +68,10 @@ def jupyter_executable() -> str:
 class LabServer:
     """A JupyterLab server on a free loopback port serving ``root``."""
 
+    APP: ClassVar[str] = "lab"  # the `jupyter` subcommand
+    APP_CLASS: ClassVar[str] = "LabApp"  # whose options set workspaces, settings, expose_app_in_browser
+    LABEL: ClassVar[str] = "JupyterLab"
+
     root: Path
     port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -83,7 +87,7 @@ class LabServer:
         return f"{self.base}/{path.lstrip('/')}{sep}token={self.token}"
 
     def start(self, state_dir: Path, timeout: float = 90.0) -> None:
-        """Start ``jupyter lab`` and wait until its API answers."""
+        """Start ``jupyter lab`` (``APP``) and wait until its API answers."""
         env = dict(os.environ)
         env.update(
             HF_HUB_OFFLINE="1",
@@ -93,21 +97,22 @@ class LabServer:
             PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
         )
         args = [
-            jupyter_executable(), "lab",
+            jupyter_executable(), self.APP,
             "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             "--ServerApp.port_retries=0",
             f"--ServerApp.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
-            f"--LabApp.workspaces_dir={state_dir / 'workspaces'}",
-            f"--LabApp.user_settings_dir={state_dir / 'settings'}",
-            "--LabApp.expose_app_in_browser=True",
+            f"--{self.APP_CLASS}.workspaces_dir={state_dir / 'workspaces'}",
+            f"--{self.APP_CLASS}.user_settings_dir={state_dir / 'settings'}",
+            f"--{self.APP_CLASS}.expose_app_in_browser=True",
+            # the jupyterlab server extension also loads beside Notebook 7: keep it from phoning home
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]  # fmt: skip
         news = state_dir / "settings" / "@jupyterlab" / "apputils-extension"
         news.mkdir(parents=True, exist_ok=True)  # no "get Jupyter news?" toast over the screenshots
         (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}', encoding="utf-8")
-        self.log_path = state_dir / "jupyterlab.log"
+        self.log_path = state_dir / f"jupyter-{self.APP}.log"
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             args, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -115,7 +120,7 @@ class LabServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.LABEL} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
                     if r.status == 200:
@@ -123,7 +128,7 @@ class LabServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.LABEL} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """Shut the server (and its kernels) down; kill its process group if it hangs."""

@@ -14,17 +14,13 @@ session's ``browser``/``pages`` fixtures and the autouse network guard from
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import ROOT, LabServer, NotebookPage, jupyter_executable, write_notebook
+from labdriver import LabServer, NotebookPage, write_notebook
 
 WORDS = ["<s>", "The", " cat", " sat", " down", " because", " it", " was", " very", " tired", " today", "."]
 
@@ -44,50 +40,11 @@ w = attn_widget.AttentionExplainer(a)""",
 
 
 class NotebookServer(LabServer):
-    """``jupyter notebook`` (Notebook 7) on a free loopback port; same URL/stop helpers as LabServer."""
+    """``jupyter notebook`` (Notebook 7) on a free loopback port; everything else as LabServer."""
 
-    def start(self, state_dir: Path, timeout: float = 90.0) -> None:
-        env = dict(os.environ)
-        env.update(
-            HF_HUB_OFFLINE="1",
-            TRANSFORMERS_OFFLINE="1",
-            JUPYTER_CONFIG_DIR=str(state_dir / "config"),
-            JUPYTER_RUNTIME_DIR=str(state_dir / "runtime"),
-            PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
-        )
-        args = [
-            jupyter_executable(), "notebook",
-            "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.token={self.token}",
-            f"--ServerApp.root_dir={self.root}",
-            f"--JupyterNotebookApp.workspaces_dir={state_dir / 'workspaces'}",
-            f"--JupyterNotebookApp.user_settings_dir={state_dir / 'settings'}",
-            "--JupyterNotebookApp.expose_app_in_browser=True",
-            # the jupyterlab server extension loads beside Notebook 7: keep it from phoning home
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        ]  # fmt: skip
-        news = state_dir / "settings" / "@jupyterlab" / "apputils-extension"
-        news.mkdir(parents=True, exist_ok=True)
-        (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}', encoding="utf-8")
-        self.log_path = state_dir / "notebook7.log"
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            args, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter notebook exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"jupyter notebook did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+    APP = "notebook"
+    APP_CLASS = "JupyterNotebookApp"
+    LABEL = "Jupyter Notebook"
 
 
 class Notebook7Page(NotebookPage):
