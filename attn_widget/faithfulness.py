@@ -28,7 +28,11 @@ Output and agreement:
 
 Each score is reported next to the mean of ``n_random`` random token sets of
 the same size at similar positions (``baseline``) and the share of those sets
-the cluster beats (``beats``). Results are cached per model, input and cluster.
+the cluster beats (``beats``). The sets are distinct, and none is the cluster or
+its complement (knocking out a set cuts the same links as knocking out its
+complement). A text too short for :data:`MIN_RANDOM` distinct sets gets no
+comparison: ``baseline`` and ``beats`` are ``None`` and a ``note`` says why.
+Results are cached per model, input and cluster.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ Progress = Callable[[int, int, str], None]
 METRICS = ("knockout", "erasure", "comprehensiveness", "sufficiency")
 _CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 CACHE_SIZE = 512
+MIN_RANDOM = 5
+"""Fewer distinct random sets than this (or than asked for) → no baseline comparison."""
 
 
 def clear_cache() -> None:
@@ -69,7 +75,9 @@ def random_sets(
     proportional to ``exp(-|c - p| / scale)`` (``scale``: an eighth of the span of
     candidates, at least 2), so the sets match the cluster's size and layout.
     Sets avoid ``members`` unless ``overlap`` (needed when the cluster covers
-    more than half of the text); a set equal to ``members`` is never returned.
+    more than half of the text). The sets returned are distinct (so there may be
+    fewer than ``n``); none equals ``members`` or the rest of ``candidates``
+    (its knockout mask would be the cluster's).
     """
     pool = set(candidates) if overlap else set(candidates) - set(members)
     cand = np.asarray(sorted(pool), dtype=int)
@@ -80,6 +88,8 @@ def random_sets(
     rng = np.random.default_rng(seed)
     out: list[tuple[int, ...]] = []
     target = tuple(sorted(members))
+    complement = tuple(sorted(set(candidates) - set(members)))
+    seen = {target, complement}
     for _ in range(50 * n):
         if len(out) == n:
             break
@@ -90,8 +100,10 @@ def random_sets(
             pick = rng.choice(len(cand), p=w / w.sum())
             free[pick] = False
             chosen.append(int(cand[pick]))
-        if tuple(sorted(chosen)) != target:
-            out.append(tuple(sorted(chosen)))
+        drawn = tuple(sorted(chosen))
+        if drawn not in seen:
+            seen.add(drawn)
+            out.append(drawn)
     return out
 
 
@@ -278,9 +290,11 @@ def faithfulness(
     -------
     Analysis
         ``cluster.scores["faithfulness"]``: per metric ``{"score", "baseline",
-        "baseline_sd", "beats"}``, plus ``"n_random"``, ``"output"``, ``"target"``
-        and ``"baseline_overlaps"`` (True when the cluster covers more than half
-        the text, so the random sets may share tokens with it).
+        "baseline_sd", "beats"}``, plus ``"n_random"`` (distinct random sets
+        used), ``"output"``, ``"target"`` and ``"baseline_overlaps"`` (True when
+        the cluster covers more than half the text, so the random sets may share
+        tokens with it). With too few distinct sets, ``baseline``, ``baseline_sd``
+        and ``beats`` are ``None`` and ``"note"`` says the text is too short.
     """
     maybe_ids = [t.id for t in analysis.tokens]
     if any(i is None for i in maybe_ids):
@@ -374,6 +388,14 @@ def _score(
         return {**base, "skipped": "the cluster covers the whole text: nothing to compare it with"}
     overlap = 2 * len(members) > len(candidates)  # too few other tokens for disjoint sets
     randoms = random_sets(members, candidates, n_random, seed=seed + members[0], overlap=overlap)
+    if len(randoms) < min(MIN_RANDOM, n_random):
+        result = score_cluster(runner, members, [], null, tick)  # scores only: no comparison
+        note = (
+            f"the text is too short for a random baseline: only {len(randoms)} distinct token sets of "
+            f"{len(members)} tokens differ from this cluster and its complement (at least "
+            f"{min(MIN_RANDOM, n_random)} needed); use a longer text to compare with random sets"
+        )
+        return {**base, **result, "n_random": len(randoms), "baseline_overlaps": overlap, "note": note}
     result = score_cluster(runner, members, randoms, null, tick)
     return {**base, **result, "n_random": len(randoms), "baseline_overlaps": overlap}
 

@@ -174,3 +174,34 @@ def test_minilm_encoder_analogue() -> None:
     # (measured: erasure and knockout beat 6/6 random sets)
     assert f["erasure"]["beats"] >= 0.7
     assert f["knockout"]["beats"] >= 0.7
+
+
+def test_random_sets_are_distinct_and_never_the_complement() -> None:
+    candidates = list(range(1, 23))  # 22 tokens
+    members = list(range(1, 23, 2))  # a cluster of 11: its complement is the only disjoint set
+    assert random_sets(members, candidates, 10, seed=0) == []
+    sets = random_sets([3, 4], list(range(1, 7)), 50, seed=0)  # only C(4, 2) = 6 disjoint pairs exist
+    assert len(sets) == len(set(sets)) == 6
+    assert all(not set(s) & {3, 4} for s in sets)
+
+
+def test_a_cluster_of_half_the_text_gets_no_meaningless_baseline(tiny) -> None:
+    model, tok = tiny
+    text = "The cat sat on the mat because it was tired and the dog slept by the door all day long again ."
+    a = attn_widget.analyze(text, model=model, tokenizer=tok)
+    protected = set(a.excluded) | {i for i, t in enumerate(a.tokens) if t.special}
+    candidates = [i for i in range(len(a.tokens)) if i not in protected]
+    assert len(candidates) == 22, [t.text for t in a.tokens]
+    half = candidates[::2]
+    assert len(half) == 11
+    f = faithfulness(_with_cluster(a, half), model, tok, n_random=10, clusters=[0], cache=False)
+    f = f.clusters[0].scores["faithfulness"]
+    assert f["n_random"] == 0
+    assert "too short for a random baseline" in f["note"]
+    for metric in fa.METRICS:
+        assert f[metric]["baseline"] is None and f[metric]["beats"] is None
+        assert f[metric]["score"] != f[metric]["score"] or 0.0 <= f[metric]["score"] <= 1.0
+    longer = faithfulness(_with_cluster(a, half[:5]), model, tok, n_random=10, clusters=[0], cache=False)
+    g = longer.clusters[0].scores["faithfulness"]
+    assert g["n_random"] == 10 and "note" not in g
+    assert all(g[m]["baseline"] is not None for m in ("knockout", "erasure"))
