@@ -234,7 +234,17 @@ class Analysis:
         return next(c for c in self.clusters if c.id == label)
 
     def table(self, min_size: int = 1) -> str:
-        """A plain-text table of clusters: id, size, modularity, internal share, tokens."""
+        """A plain-text table of clusters: id, size, modularity, inside share, tokens.
+
+        ``inside`` is the share of the cluster's tokens' attention that stays in
+        the cluster (to each other or to themselves), out of their attention
+        to kept tokens: the same number as the rationale's "stays inside it"
+        (``evidence["attention"]["inside"]``). It is not :attr:`Cluster.internal`,
+        the graph's symmetrised share, which also counts attention the cluster receives.
+        """
+        from .characterize import attention_shares
+        from .claims import pct
+
         lines = [f"{'id':>3} {'size':>4} {'modularity':>10} {'inside':>6}  tokens"]
         for c in self.clusters:
             if c.size < min_size:
@@ -242,7 +252,8 @@ class Analysis:
             words = " ".join(repr(self.tokens[i].text) for i in c.tokens)
             if len(words) > 90:
                 words = words[:87] + "..."
-            lines.append(f"{c.id:>3} {c.size:>4} {c.modularity:>10.3f} {c.internal:>6.0%}  {words}")
+            inside = pct(attention_shares(self.weights, c.tokens)["inside"])  # rounded as the rationale is
+            lines.append(f"{c.id:>3} {c.size:>4} {c.modularity:>10.3f} {inside:>5}%  {words}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

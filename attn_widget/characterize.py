@@ -15,8 +15,17 @@ Evidence fields (all present; lists may be empty):
 ``contiguous``, ``positions``
     One run or several; ``[first index, last index]``.
 ``attention``
-    ``{"internal", "self", "external"}``: where the cluster's tokens send their
-    (aggregated) attention: to other members, to themselves, outside.
+    ``{"internal", "self", "external", "inside"}``: where the cluster's tokens
+    send their (aggregated, renormalised) attention: to other members, to
+    themselves, to the rest of the text; ``inside`` = internal + self (the
+    number :meth:`Analysis.table <attn_widget.analysis.Analysis.table>` shows).
+    With excluded tokens and raw attention kept, also ``sink``: the share of the
+    members' attention *before* renormalisation that went to the excluded
+    tokens (the other shares leave it out).
+``excluded``
+    ``[{"index", "text", "special", "position"}]``: the tokens left out of the
+    graph (``analysis.options.exclude``), e.g. the first-token attention sink;
+    ``position`` is ``"first"``, ``"last"`` or ``"inner"``.
 ``edges``
     Strongest internal links ``[{"from", "to", "weight"}]``: token ``from`` puts
     a share ``weight`` of its attention on token ``to``.
@@ -43,11 +52,14 @@ Evidence fields (all present; lists may be empty):
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ._typing import Matrix
+from .aggregate import aggregate
 from .analysis import Analysis, Cluster, Token
 from .heads import HeadReport, score_heads
 
@@ -80,7 +92,8 @@ def characterize(analysis: Analysis, cluster: Cluster, report: HeadReport | None
         "size": int(members.size),
         "tokens": [_token(analysis, i) for i in members.tolist()],
         **_layout(analysis, members),
-        "attention": _shares(w, members),
+        "attention": {**attention_shares(w, members), **_sink(analysis, members)},
+        "excluded": _excluded(analysis),
         "edges": _edges(w, members),
         "outside": _outside(analysis, w, members),
         "lexical": lexical_classes(analysis.tokens, members.tolist()),
@@ -117,16 +130,73 @@ def _layout(analysis: Analysis, members: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _shares(w: np.ndarray, members: np.ndarray) -> dict[str, float]:
-    rows = w[members]
+def attention_shares(weights: Matrix, members: Sequence[int] | np.ndarray) -> dict[str, float]:
+    """Where ``members`` send their attention in ``weights`` (``[T, T]``, rows = senders).
+
+    Returns
+    -------
+    dict
+        ``internal`` (to other members), ``self`` (to the token itself),
+        ``external`` (to everything else) and ``inside`` (internal + self):
+        fractions of the members' total row mass, rounded to 4 decimals.
+    """
+    members = np.asarray(members, dtype=int)
+    rows = weights[members]
     total = max(rows.sum(), 1e-12)
-    own = w[members, members].sum()
+    own = weights[members, members].sum()
     inside = rows[:, members].sum() - own
     return {
         "internal": _r(inside / total),
         "self": _r(own / total),
         "external": _r(1 - (inside + own) / total),
+        "inside": _r((inside + own) / total),
     }
+
+
+_raw_cache: tuple[Any, tuple[Any, ...], Matrix] | None = None
+"""(weak reference to the raw attention, aggregation options, aggregated map before exclusion)."""
+
+
+def raw_weights(analysis: Analysis) -> Matrix | None:
+    """The aggregated ``[T, T]`` map *before* excluded tokens are dropped (rows sum to 1).
+
+    ``None`` without raw attention. The last result is cached (explaining every
+    cluster of one analysis aggregates once).
+    """
+    global _raw_cache
+    att = analysis.attentions
+    if att is None:
+        return None
+    o = analysis.options
+    key = (o.aggregation, o.layers, o.heads)
+    hit = _raw_cache
+    if hit is not None and hit[0]() is att and hit[1] == key:
+        return hit[2]
+    raw = aggregate(att, o.aggregation, layers=o.layers, heads=o.heads)
+    _raw_cache = (weakref.ref(att), key, raw)
+    return raw
+
+
+def _excluded(analysis: Analysis) -> list[dict[str, Any]]:
+    last = len(analysis.tokens) - 1
+    return [
+        {
+            "index": i,
+            "text": analysis.tokens[i].text,
+            "special": analysis.tokens[i].special,
+            "position": "first" if i == 0 else "last" if i == last else "inner",
+        }
+        for i in sorted(analysis.options.exclude)
+    ]
+
+
+def _sink(analysis: Analysis, members: np.ndarray) -> dict[str, float]:
+    excluded = sorted(analysis.options.exclude)
+    raw = raw_weights(analysis) if excluded else None
+    if raw is None:
+        return {}
+    rows = raw[members]
+    return {"sink": _r(rows[:, excluded].sum() / max(rows.sum(), 1e-12))}
 
 
 def _edges(w: np.ndarray, members: np.ndarray) -> list[dict[str, Any]]:

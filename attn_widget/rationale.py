@@ -4,7 +4,9 @@ For each cluster: :func:`attn_widget.characterize.characterize` computes the
 evidence, :func:`make_claims` turns it into typed claims (each tagged with the
 sentence it supports), :func:`attn_widget.claims.verify` re-checks every claim
 against the evidence (a failing claim is dropped and logged), and
-:func:`compose` writes one or two sentences from the claims that survived.
+:func:`compose` writes short sentences from the claims that survived (at
+most one per slot of :data:`SENTENCES`: the group and its shares, the
+left-out tokens, a lexical fact, the strongest link, the heads, their roles).
 Numbers are rounded one way everywhere: shares as whole percents, role scores
 to two decimals.
 
@@ -17,6 +19,7 @@ hold. ``evidence["rationale_check"]`` records which text is shown and why.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,8 +34,14 @@ MAX_LEXICAL = 4
 """Tokens of a lexical class named in a rationale."""
 MAX_SPAN = 60
 """A contiguous cluster up to this many characters is quoted as one stretch of text."""
-HEAD_LIFT = 1.2
+HEAD_LIFT = 2.0
 """A head is named as carrying a cluster only if it carries this many times an average head's share."""
+HEAD_GLOSS = "a head is one of the model's parallel attention patterns, named layer.head"
+SENTENCES = ("group", "sink", "lexical", "link", "heads", "roles")
+"""The rationale's sentences in reading order; each claim's ``sentence`` is first one of these
+slots, then (:func:`number_sentences`) the index of the sentence in the text actually shown."""
+_SLOT = {name: k for k, name in enumerate(SENTENCES)}
+_END_OF_SENTENCE = re.compile(r"[.!?]\s+[A-Z'\"“‘(]")  # how the widget splits a rationale into sentences
 LEXICAL_NAMES = {
     "pronoun": ("the pronoun", "the pronouns"),
     "number": ("the number", "the numbers"),
@@ -54,74 +63,105 @@ def _member_claim(evidence: Mapping[str, Any]) -> Claim:
     return {
         "type": "member",
         "field": "tokens",
-        "sentence": 0,
+        "sentence": _SLOT["group"],
         "tokens": [t["index"] for t in toks],
         "texts": [t["text"] for t in toks],
         "text": "tokens: " + ", ".join(f"{show(t['text'])} (#{t['index']})" for t in toks),
     }
 
 
-def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
-    """Typed claims for one cluster's evidence, in reading order (see :mod:`attn_widget.claims`)."""
+def _layout_claim(evidence: Mapping[str, Any]) -> Claim:
     first, last = evidence["positions"]
-    att = evidence["attention"]
-    claims: list[Claim] = [
-        _member_claim(evidence),
-        {
-            "type": "layout",
-            "field": "contiguous",
-            "sentence": 0,
-            "contiguous": evidence["contiguous"],
-            "first": first,
-            "last": last,
-            "text": f"tokens {first}-{last}, "
-            + ("one stretch of text" if evidence["contiguous"] else "scattered"),
-        },
-    ]
+    claim: Claim = {
+        "type": "layout",
+        "field": "contiguous",
+        "sentence": _SLOT["group"],
+        "contiguous": evidence["contiguous"],
+        "first": first,
+        "last": last,
+        "text": f"tokens {first}-{last}, " + ("one stretch of text" if evidence["contiguous"] else "scattered"),
+    }
     span = evidence["spans"][0]["text"]
-    if evidence["contiguous"] and evidence["size"] > 1 and span.strip() and len(span) <= MAX_SPAN:
-        claims[1]["span"] = span
-    for key, what in (
-        ("internal", "to each other"),
-        ("self", "to each token itself"),
-        ("external", "to the rest of the text"),
-    ):
-        claims.append(
-            {
-                "type": "share",
-                "field": f"attention.{key}",
-                "sentence": 0,
-                "key": key,
-                "percent": pct(att[key]),
-                "text": f"{pct(att[key])}% of their attention goes {what}",
-            }
-        )
+    quotable = span.strip() and len(span) <= MAX_SPAN and not _END_OF_SENTENCE.search(span)
+    if evidence["contiguous"] and evidence["size"] > 1 and quotable:
+        claim["span"] = span
+    return claim
+
+
+def _share_claims(evidence: Mapping[str, Any]) -> list[Claim]:
+    att = evidence["attention"]
+    said = {
+        "inside": "stays inside the group (to each other or to each token itself)",
+        "internal": "goes to each other",
+        "self": "stays on each token itself",
+    }
+    if evidence["size"] == 1:
+        said = {"external": "goes to other tokens"}
+    return [
+        {
+            "type": "share",
+            "field": f"attention.{key}",
+            "sentence": _SLOT["group"],
+            "key": key,
+            "percent": pct(att[key]),
+            "text": f"{pct(att[key])}% of their attention {what}",
+        }
+        for key, what in said.items()
+        if key in att
+    ]
+
+
+def _sink_claim(evidence: Mapping[str, Any]) -> list[Claim]:
+    excluded = evidence.get("excluded") or []
+    if not excluded:
+        return []
+    claim: Claim = {
+        "type": "sink",
+        "field": "excluded",
+        "sentence": _SLOT["sink"],
+        "tokens": [e["index"] for e in excluded],
+        "texts": [e["text"] for e in excluded],
+        "positions": [e["position"] for e in excluded],
+        "gloss": all(e["special"] or e["index"] == 0 for e in excluded),
+        "text": "left out of the graph: " + ", ".join(f"{show(e['text'])} (#{e['index']})" for e in excluded),
+    }
+    if "sink" in evidence["attention"]:
+        claim["field"] = "attention.sink"
+        claim["percent"] = pct(evidence["attention"]["sink"])
+        claim["text"] += f", drawing {claim['percent']}% of the group's attention before it is left out"
+    return [claim]
+
+
+def _lexical_claim(evidence: Mapping[str, Any]) -> list[Claim]:
     for cls in ("pronoun", "number", "same_word", "capitalised", "punctuation"):
         found = evidence["lexical"][cls]
         idx = [i for g in found for i in g] if cls == "same_word" else list(found)
         if idx and len(idx) < evidence["size"]:  # a class that covers everything says nothing
             idx = idx[:MAX_LEXICAL]  # "includes" stays true for a subset
             texts = [_text(evidence, i) for i in idx]
-            claims.append(
+            return [
                 {
                     "type": "lexical",
                     "field": f"lexical.{cls}",
-                    "sentence": 0,
+                    "sentence": _SLOT["lexical"],
                     "class": cls,
                     "tokens": idx,
                     "texts": texts,
                     "text": f"{cls}: " + ", ".join(show(t) for t in texts),
                 }
-            )
-            break
+            ]
+    return []
+
+
+def _link_claim(evidence: Mapping[str, Any]) -> list[Claim]:
     if evidence["edges"]:
         e = evidence["edges"][0]
         src, dst = _text(evidence, e["from"]), _text(evidence, e["to"])
-        claims.append(
+        return [
             {
                 "type": "edge",
                 "field": "edges",
-                "sentence": 1,
+                "sentence": _SLOT["link"],
                 "from": e["from"],
                 "to": e["to"],
                 "from_text": src,
@@ -129,14 +169,44 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
                 "percent": pct(e["weight"]),
                 "text": f"{show(src)} → {show(dst)}: {pct(e['weight'])}% of {show(src)}'s attention",
             }
-        )
-    for h in [h for h in evidence["heads"] if h["lift"] >= HEAD_LIFT][:2]:
+        ]
+    if evidence["outside"]:
+        o = evidence["outside"][0]
+        return [
+            {
+                "type": "outside",
+                "field": "outside",
+                "sentence": _SLOT["link"],
+                "token": o["token"],
+                "text": o["text"],
+                "percent": pct(o["share"]),
+            }
+        ]
+    return []
+
+
+def _head_claims(evidence: Mapping[str, Any]) -> list[Claim]:
+    if not evidence["heads"]:
+        return []
+    standing_out = [h for h in evidence["heads"] if h["lift"] >= HEAD_LIFT][:2]
+    if not standing_out:
+        return [
+            {
+                "type": "spread",
+                "field": "heads",
+                "sentence": _SLOT["heads"],
+                "below": HEAD_LIFT,
+                "text": f"no head carries {HEAD_LIFT:g} times an average head's share of the group",
+            }
+        ]
+    claims: list[Claim] = []
+    for h in standing_out:
         name = f"{h['layer']}.{h['head']}"
         claims.append(
             {
                 "type": "head",
                 "field": "heads",
-                "sentence": 1,
+                "sentence": _SLOT["heads"],
                 "layer": h["layer"],
                 "head": h["head"],
                 "percent": pct(h["share"]),
@@ -150,7 +220,7 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
                 {
                     "type": "role",
                     "field": "heads.roles",
-                    "sentence": 1,
+                    "sentence": _SLOT["roles"],
                     "layer": h["layer"],
                     "head": h["head"],
                     "role": r["role"],
@@ -162,19 +232,23 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
                     ),
                 }
             )
-    if evidence["outside"] and not evidence["edges"]:
-        o = evidence["outside"][0]
-        claims.append(
-            {
-                "type": "outside",
-                "field": "outside",
-                "sentence": 1,
-                "token": o["token"],
-                "text": o["text"],
-                "percent": pct(o["share"]),
-            }
-        )
     return claims
+
+
+def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
+    """Typed claims for one cluster's evidence, in reading order (see :mod:`attn_widget.claims`).
+
+    Each claim's ``sentence`` names its slot in :data:`SENTENCES` (an index into it).
+    """
+    return [
+        _member_claim(evidence),
+        _layout_claim(evidence),
+        *_share_claims(evidence),
+        *_sink_claim(evidence),
+        *_lexical_claim(evidence),
+        *_link_claim(evidence),
+        *_head_claims(evidence),
+    ]
 
 
 def _text(evidence: Mapping[str, Any], index: int) -> str:
@@ -189,16 +263,38 @@ def _join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def compose(claims: Sequence[Mapping[str, Any]], size: int) -> str:
-    """One or two sentences from verified claims (a claim that was dropped simply is not said)."""
+def sentences(claims: Sequence[Mapping[str, Any]], size: int) -> list[tuple[int, str]]:
+    """``(slot, sentence)`` pairs said from verified claims; a dropped claim is simply not said.
+
+    ``slot`` indexes :data:`SENTENCES`; slots with nothing left to say are skipped.
+    """
     by: dict[str, list[Mapping[str, Any]]] = {}
     for c in claims:
         by.setdefault(c["type"], []).append(c)
-    s0, s1 = _first_sentence(by, size), _second_sentence(by)
-    return " ".join(s for s in (s0, s1) if s)
+    said = (
+        _group_sentence(by, size),
+        _sink_sentence(by, size),
+        _lexical_sentence(by),
+        _link_sentence(by, size),
+        _heads_sentence(by),
+        _roles_sentence(by),
+    )
+    return [(slot, text) for slot, text in enumerate(said) if text]
 
 
-def _first_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str:
+def compose(claims: Sequence[Mapping[str, Any]], size: int) -> str:
+    """Short sentences from verified claims (see :data:`SENTENCES` for their order)."""
+    return " ".join(text for _, text in sentences(claims, size))
+
+
+def number_sentences(claims: Sequence[Mapping[str, Any]], size: int) -> list[Claim]:
+    """Copies of ``claims`` whose ``sentence`` is the index of the sentence of
+    :func:`compose`'s text that says them (``None`` for a claim no sentence says)."""
+    shown = {slot: k for k, (slot, _) in enumerate(sentences(claims, size))}
+    return [{**c, "sentence": shown.get(c["sentence"])} for c in claims]
+
+
+def _group_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str:
     if "member" not in by:
         return ""
     m = by["member"][0]
@@ -220,61 +316,96 @@ def _first_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str
         text = f"{subject} stands on its own"
         if "external" in shares:
             text += f": {shares['external']}% of its attention goes to other tokens"
-    else:
-        text = f"{subject} form a group"
-        parts = []
-        if "internal" in shares:
-            parts.append(f"{shares['internal']}% of their attention goes to each other")
-        if "self" in shares:
-            parts.append(f"{shares['self']}% stays on each token itself")
-        if "external" in shares:
-            parts.append(f"{shares['external']}% goes to the rest of the text")
-        if parts:
-            text += ": " + _join(parts)
-    for lex in by.get("lexical", [])[:1]:
-        singular, plural = LEXICAL_NAMES[lex["class"]]
-        label = singular if len(lex["texts"]) == 1 else plural
-        text += f"; it includes {label} {_join([show(t) for t in lex['texts']])}"
+        return text + "."
+    text = f"{subject} form a group"
+    detail = []
+    if "internal" in shares:
+        detail.append(f"{shares['internal']}% on each other")
+    if "self" in shares:
+        detail.append(f"{shares['self']}% on each token itself")
+    if "inside" in shares:
+        text += f": {shares['inside']}% of their attention stays inside it"
+        text += f" ({_join(detail)})" if detail else ""
+    elif detail:
+        text += ": of their attention, " + _join(detail)
     return text + "."
 
 
-def _second_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
-    text = ""
+def _sink_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str:
+    if "sink" not in by:
+        return ""
+    s = by["sink"][0]
+    where = [f"the {p} token" for p in ("first", "last") if p in s["positions"]]
+    inner = s["positions"].count("inner")
+    if inner:
+        where.append("other left-out tokens" if inner > 1 or where else "a left-out token")
+    many = len(s["tokens"]) > 1
+    text = f"All shares here leave out {_join(where)}"
+    if "percent" in s:
+        whose = "its" if size == 1 else "the group's"
+        text += f", which draw{'' if many else 's'} {s['percent']}% of {whose} attention"
+    if s.get("gloss"):
+        text += " (models park spare attention there)"
+    return text + "."
+
+
+def _lexical_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    for lex in by.get("lexical", [])[:1]:
+        singular, plural = LEXICAL_NAMES[lex["class"]]
+        label = singular if len(lex["texts"]) == 1 else plural
+        return f"The group includes {label} {_join([show(t) for t in lex['texts']])}."
+    return ""
+
+
+def _link_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str:
     if "edge" in by:
         e = by["edge"][0]
-        text = (
+        return (
             f"The strongest link: {show(e['from_text'])} puts {e['percent']}% of its attention on "
-            f"{show(e['to_text'])}"
+            f"{show(e['to_text'])}."
         )
-    elif "outside" in by:
+    if "outside" in by:
         o = by["outside"][0]
-        text = f"Outside the group, it looks most at {show(o['text'])} ({o['percent']}% of its attention)"
-    heads = by.get("head", [])
-    if heads:
-        names = [f"{h['layer']}.{h['head']}" for h in heads]
-        lifts = _join([f"{h['lift']:.1f}" for h in heads])
-        lead = ", carried most by " if text else "This group is carried most by "
-        plural = len(heads) > 1
-        text += (
-            f"{lead}head{'s' if plural else ''} {_join(names)} (a head is one of the model's "
-            f"parallel attention patterns, named layer.head), which carr{'y' if plural else 'ies'} "
-            f"{lifts} times the share of an average head"
-        )
-        by_role: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-        for r in by.get("role", []):
-            by_role.setdefault((r["role"], r.get("measured_on", "input")), []).append(r)
-        for (role, where), rs in by_role.items():
-            who = _join([f"{r['layer']}.{r['head']}" for r in rs])
-            scores = _join([f"{r['score']:.2f}" for r in rs])
-            test = " on a test with repeated random tokens" if where == "probe" else ""
-            if len(rs) == 1:
-                text += (
-                    f"; {who} acts as {_article(role)} {role} head ({GLOSSES[role]}; score {scores}{test})"
-                )
-            else:
-                text += f"; {who} act as {role} heads (each {GLOSSES[role]}; scores {scores}{test})"
-    return text + "." if text else ""
+        where = "It looks most at" if size == 1 else "Outside the group, it looks most at"
+        return f"{where} {show(o['text'])} ({o['percent']}% of its attention)."
+    return ""
 
+
+def _heads_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    heads = by.get("head", [])
+    if not heads:
+        if "spread" not in by:
+            return ""
+        below = by["spread"][0]["below"]
+        times = "twice" if below == 2 else f"{below:g} times"
+        return f"The group is spread over many heads: none carries {times} the share of an average head ({HEAD_GLOSS})."
+    names = _join([f"{h['layer']}.{h['head']}" for h in heads])
+    lifts = sorted({h["lift"] for h in heads}, key=[h["lift"] for h in heads].index)
+    each = " each" if len(heads) > 1 and len(lifts) == 1 else ""
+    if len(heads) == 1:
+        lead = f"Head {names} carries it most"
+    else:
+        lead = f"Heads {names} carry it most"
+    return f"{lead}: {_join([f'{x:.1f}' for x in lifts])} times the share of an average head{each} ({HEAD_GLOSS})."
+
+
+def _roles_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    by_role: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for r in by.get("role", []):
+        by_role.setdefault((r["role"], r.get("measured_on", "input")), []).append(r)
+    parts = []
+    for (role, where), rs in by_role.items():
+        who = _join([f"{r['layer']}.{r['head']}" for r in rs])
+        scores = _join([f"{r['score']:.2f}" for r in rs])
+        test = " on a test with repeated random tokens" if where == "probe" else ""
+        if len(rs) == 1:
+            parts.append(f"head {who} acts as {_article(role)} {role} head ({GLOSSES[role]}; score {scores}{test})")
+        else:
+            parts.append(f"heads {who} act as {role} heads (each {GLOSSES[role]}; scores {scores}{test})")
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
 
 
 def explain_cluster(
@@ -291,6 +422,7 @@ def explain_cluster(
     evidence = characterize(analysis, cluster, report)
     kept, dropped = verify(make_claims(evidence), evidence)
     text = compose(kept, cluster.size)
+    kept = number_sentences(kept, cluster.size)
     check: dict[str, Any] = {"source": "grounded", "dropped_claims": [d["reason"] for d in dropped]}
     notice = None
     if polisher is not None and cluster.size >= 2:  # a lone token needs no rephrasing

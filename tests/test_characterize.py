@@ -37,7 +37,9 @@ def test_shares_and_edges_match_the_attention() -> None:
     w = a.weights
     inside = w[np.ix_(m, m)].sum() - np.trace(w[np.ix_(m, m)])
     assert ev["attention"]["internal"] == pytest.approx(inside / w[m].sum(), abs=1e-4)
-    assert sum(ev["attention"].values()) == pytest.approx(1.0, abs=1e-3)
+    shares = ev["attention"]
+    assert shares["internal"] + shares["self"] + shares["external"] == pytest.approx(1.0, abs=1e-3)
+    assert shares["inside"] == pytest.approx(shares["internal"] + shares["self"], abs=1e-3)
     weights = [e["weight"] for e in ev["edges"]]
     assert weights == sorted(weights, reverse=True)
     for e in ev["edges"]:
@@ -50,6 +52,27 @@ def test_shares_and_edges_match_the_attention() -> None:
     for o in ev["outside"]:
         assert o["token"] not in m
         assert o["text"] == a.tokens[o["token"]].text
+
+
+def test_the_sink_share_is_the_raw_attention_that_went_to_the_left_out_token() -> None:
+    a, _ = planted()
+    raw = a.attentions.mean(axis=(0, 1), dtype=np.float64)  # the mean aggregation, before the sink is dropped
+    for c in a.clusters:
+        ev = characterize(a, c)
+        m = list(c.tokens)
+        assert ev["attention"]["sink"] == pytest.approx(raw[m, 0].sum() / raw[m].sum(), abs=1e-4)
+        assert ev["excluded"] == [{"index": 0, "text": "<s>", "special": True, "position": "first"}]
+    big = max(a.clusters, key=lambda c: c.size)
+    with_sink = a.attentions.copy()
+    with_sink[..., 1:, 0] += 3.0  # every token now parks most of its attention on token 0
+    with_sink /= with_sink.sum(axis=-1, keepdims=True)
+    b = attn_widget.analyze_attention(with_sink, a.tokens, text=TEXT, exclude=[0], threshold=a.threshold)
+    assert np.allclose(b.weights, a.weights)  # the graph cannot see the sink: only the evidence can say it
+    ev, before = characterize(b, b.cluster_of(big.tokens[0])), characterize(a, big)
+    assert ev["attention"]["sink"] > 0.7 > before["attention"]["sink"]
+    kept = attn_widget.analyze_attention(a.attentions, a.tokens, text=TEXT, threshold=a.threshold)
+    assert "sink" not in characterize(kept, kept.clusters[0])["attention"]  # nothing left out, nothing to say
+    assert characterize(kept, kept.clusters[0])["excluded"] == []
 
 
 def test_planted_groups_give_spans_and_layout() -> None:
@@ -119,6 +142,8 @@ def test_evidence_without_raw_attention_and_json_round_trip(tmp_path) -> None:
     ev = characterize(loaded, loaded.clusters[0])
     assert ev["heads"] == []
     assert ev["layers"] == []
+    assert "sink" not in ev["attention"]  # the raw attention, and with it the sink's share, is gone
+    assert [e["index"] for e in ev["excluded"]] == [0]
     assert ev["edges"] == characterize(a, a.clusters[0])["edges"]
     json.dumps(characterize(a, a.clusters[0]))
 
