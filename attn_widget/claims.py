@@ -275,7 +275,7 @@ _PARAPHRASE = frozenset(
     external self parallel among another themselves itself most model's group's text's head's draws
     draw leave leaves left out many models no none park parks spare spread stands stand twice single
     first last shares mark marks strongly heavily chiefly primarily especially particularly closely
-    tied connected attached pulled pulls then thus meanwhile""".split()  # noqa: SIM905
+    tied connected attached pulled pulls then thus meanwhile only before after""".split()  # noqa: SIM905
 )
 _CONNECTIVES = (  # sentences that may stand without a fact of their own
     re.compile(
@@ -297,7 +297,8 @@ def _mentions(
     out: list[tuple[int, str, Any]] = [(m.start(), "token", quoted[int(m.group(1))]) for m in _HELD.finditer(clause)]
     for m in _DECIMAL.finditer(_HELD.sub(lambda h: " " * len(h.group(0)), clause)):
         pair = (int(m.group(1)), int(m.group(2)))
-        if pair in heads and not re.search(r"\bscores?\b\D{0,12}$", clause[: m.start()]):
+        lift = _LIFT_AFTER.match(clause[m.end() :])
+        if pair in heads and not lift and not re.search(r"\bscores?\b\D{0,12}$", clause[: m.start()]):
             out.append((m.start(), "head", pair))
     low, taken = clause.lower(), [False] * len(clause)
     for key, words in _QUANTITIES.items():

@@ -12,7 +12,7 @@ import pytest
 
 import attn_widget
 from attn_widget.analysis import Analysis, Token
-from attn_widget.claims import check_text, input_words
+from attn_widget.claims import check_text, input_words, pct
 from attn_widget.llm import OpenAIBackend, as_backend, complete_sentences, make_prompt
 from attn_widget.synthetic import planted_attention
 
@@ -175,6 +175,118 @@ def test_no_request_unless_configured(chat_server: str) -> None:
         as_backend(42)
     with pytest.raises(ValueError, match="unknown language-model backend 'gpt9'"):
         as_backend("gpt9")
+
+
+# ------------------------------------------------- paraphrases: what the stricter check lets through
+def role_evidence() -> tuple[Analysis, dict, str]:
+    """Cluster 1 ('and she gave him twelve') with an induction role on its top head, and its grounded text."""
+    from attn_widget.characterize import characterize
+    from attn_widget.claims import verify
+    from attn_widget.heads import GLOSSES
+    from attn_widget.rationale import compose, make_claims
+
+    a = analysis()
+    ev = characterize(a, a.clusters[1])
+    ev["heads"][0]["roles"] = [
+        {"role": "induction", "score": 0.8123, "gloss": GLOSSES["induction"], "measured_on": "input"}
+    ]
+    kept, _ = verify(make_claims(ev), ev)
+    return a, ev, compose(kept, ev["size"])
+
+
+def paraphrases(ev: dict) -> tuple[dict[str, str], dict[str, str]]:
+    """(good, bad): honest rewrites that keep every number on its thing, and realistic wrong ones."""
+    share = {k: pct(v) for k, v in ev["attention"].items()}
+    text = {t["index"]: t["text"].strip() for t in ev["tokens"]}
+    e0, e2 = ev["edges"][0], ev["edges"][2]
+    src, dst, w0 = text[e0["from"]], text[e0["to"]], pct(e0["weight"])
+    h0, h1 = ev["heads"][0], ev["heads"][1]
+    n0, n1 = f"{h0['layer']}.{h0['head']}", f"{h1['layer']}.{h1['head']}"
+    lift0, out0 = f"{round(h0['lift'], 1):.1f}", ev["outside"][0]
+    good = {
+        "link, active": f"'{src}' puts {w0}% of its attention on '{dst}'.",
+        "link, passive": f"'{dst}' receives {w0}% of the attention from '{src}'.",
+        "link, possessive": f"{w0}% of '{src}''s attention goes to '{dst}'.",
+        "shares": f"These tokens send {share['internal']}% of their attention to each other "
+        f"and {share['self']}% to themselves.",
+        "hedged share": f"Only about {share['external'] + 1}% goes to the rest of the text.",
+        "head, lift and role": f"Head {n0} carries it most, {lift0} times an average head's share, "
+        "and it acts as an induction head (score 0.81).",
+        "head share": f"Head {n0} carries {pct(h0['share'])}% of the group's internal attention.",
+        "outside token": f"Outside the group, it looks most at '{out0['text'].strip()}' "
+        f"({pct(out0['share'])}% of its attention).",
+        "connective": "In short, these tokens form a group.",
+    }
+    if "inside" in share:  # internal + self, as the table shows it
+        good["inside"] = f"They keep {share['inside']}% of their attention inside the group."
+    if "sink" in share:  # the share of the excluded first token, before renormalisation
+        good["left-out token"] = f"The first token draws {share['sink']}% of the group's attention before it is left out."
+    bad = {
+        "garbled (audit)": f"The sentence is made up of {share['internal']}% of the attention goes to the "
+        f"other {share['self']}% of the attention. The other {share['self']}% of the attention.",
+        "reversed link": f"'{dst}' puts {w0}% of its attention on '{src}'.",
+        "reversed link, passive": f"'{src}' receives {w0}% of the attention from '{dst}'.",
+        "link share on another pair": f"'{text[e2['from']]}' puts {w0}% of its attention on '{text[e2['to']]}'.",
+        "misplaced share": f"{share['internal']}% of their attention stays on each token itself.",
+        "share of the wrong quantity": f"{share['self']}% of their attention goes to the rest of the text.",
+        "off by one, unhedged (audit: 35%)": f"{share['internal'] + 1}% of their attention goes to each other.",
+        "off by some": f"About {share['internal'] + 3}% of their attention goes to each other.",
+        "group share put on a head": f"Head {n0} carries {share['internal']}% of the group's internal attention.",
+        "role on the wrong head": f"Head {n1} acts as an induction head.",
+        "self head (audit)": f"Head {n0} acts as a self head.",
+        "invented coreference (audit)": f"'she' refers to '{text[e0['to']]}'.",
+        "invented relation": "'him' is the object of 'gave'.",
+        "true text plus an invented claim": f"'{src}' puts {w0}% of its attention on '{dst}'. 'she' refers to 'him'.",
+        "token not in the group": "'dog' and 'she' form a group.",
+        "word from elsewhere in the text": "These tokens are all about Alice and the books.",
+        "head not carrying the group": "This group is carried by head 3.11.",
+        "wrong lift": f"Head {n0} carries {float(lift0) + 1:.1f} times an average head's share.",
+        "wrong role score": f"Head {n0} acts as an induction head (score 0.95).",
+        "sentence with no fact": "This group is the heart of the sentence.",
+        "vague claim": "Most of their attention goes to the rest of the text.",
+        "cut off": f"'{src}' puts {w0}% of its attention on",
+    }
+    return good, bad
+
+
+def test_catch_rate_of_bad_paraphrases_and_acceptance_of_good_ones() -> None:
+    a, ev, grounded = role_evidence()
+    good, bad = paraphrases(ev)
+    words = input_words(a.tokens)
+    accepted = {k: check_text(t, ev, words, reference=grounded) for k, t in good.items()}
+    caught = {k: check_text(t, ev, words, reference=grounded) for k, t in bad.items()}
+    catch_rate = sum(bool(p) for p in caught.values()) / len(caught)
+    accept_rate = sum(not p for p in accepted.values()) / len(accepted)
+    print(f"caught {catch_rate:.0%} of {len(caught)} bad paraphrases, accepted {accept_rate:.0%} of {len(accepted)} good")
+    assert len(bad) >= 15 and len(good) >= 8
+    assert accept_rate == 1.0, {k: p for k, p in accepted.items() if p}
+    assert catch_rate == 1.0, [k for k, p in caught.items() if not p]
+    assert check_text(grounded, ev, words) == [], grounded
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "garbled (audit)",
+        "reversed link",
+        "misplaced share",
+        "role on the wrong head",
+        "self head (audit)",
+        "invented coreference (audit)",
+        "off by one, unhedged (audit: 35%)",
+        "off by some",
+    ],
+)
+def test_audit_paraphrases_fall_back_to_the_grounded_text_visibly(kind: str) -> None:
+    from attn_widget.llm import polish
+
+    a, ev, grounded = role_evidence()
+    _, bad = paraphrases(ev)
+    shown, record, notice = polish(as_backend(lambda p: bad[kind]), grounded, [], ev, a, {"source": GROUNDED})
+    assert shown == grounded
+    assert record["source"] == REJECTED and record["problems"]
+    assert record["llm_text"] == bad[kind]
+    assert notice and "rejected" in notice and "showing the text built from the evidence" in notice
 
 
 @pytest.mark.slow
