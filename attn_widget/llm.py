@@ -1,9 +1,13 @@
 """Optional language-model polish for rationales, checked against the evidence.
 
 The grounded text from :mod:`attn_widget.rationale` is always computed first. A
-backend may rephrase it; :func:`check_text` then reads the new text and lists
-every token, number, head or head role it mentions that the evidence does not
-hold. Any problem → the grounded text is shown instead, the cluster's
+backend may rephrase it; :func:`check_text` then reads the new text sentence by
+sentence and lists every token, number, head or head role it mentions that the
+evidence does not hold: each percentage must be the share of the thing named
+next to it (a link in the right direction, a head, an attention share), a role
+must belong to the head it is put on, and a sentence with no fact from the
+evidence, or with words no fact supports ("refers to"), fails. Any problem → the
+grounded text is shown instead, the cluster's
 ``evidence["rationale_check"]`` says ``source: "grounded (language-model text
 rejected)"`` with the problems, and the analysis gets a notice.
 

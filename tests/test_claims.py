@@ -95,6 +95,18 @@ def all_claims(ev: dict) -> list[dict]:
         flat = [i for g in idx for i in g] if cls == "same_word" else idx
         if flat:
             claims.append({"type": "lexical", "class": cls, "tokens": flat, "texts": [text[i] for i in flat]})
+    ex = ev["excluded"]
+    claims.append(
+        {
+            "type": "sink",
+            "tokens": [e["index"] for e in ex],
+            "texts": [e["text"] for e in ex],
+            "positions": [e["position"] for e in ex],
+            "percent": pct(ev["attention"]["sink"]),
+        }
+    )
+    if max(h["lift"] for h in ev["heads"]) < 2.0:
+        claims.append({"type": "spread", "below": 2.0})
     return claims
 
 
@@ -130,6 +142,13 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
         out.append({**claim, "role": next(r for r in ROLES if r != claim["role"])})
         out.append({**claim, "score": round(claim["score"] + 0.05, 2)})
         out.append({**claim, "measured_on": "probe"})
+    if kind == "sink":  # hide a left-out token, name another, misplace it
+        out.append({**claim, "tokens": [], "texts": [], "positions": []})
+        out.append({**claim, "tokens": [*claim["tokens"], 5], "texts": [*claim["texts"], "x"], "positions": [*claim["positions"], "inner"]})
+        out.append({**claim, "positions": ["last" for _ in claim["positions"]]})
+    if kind == "spread":  # "no head stands out" when one carries this much
+        top = max(h["lift"] for h in ev["heads"])
+        out.append({**claim, "below": round(top - 0.05, 2)})
     if kind == "lexical":
         non = [i for i in inside if i not in claim["tokens"]]
         if non and claim["class"] != "same_word":
@@ -167,7 +186,8 @@ def test_catch_rate_by_kind_of_lie() -> None:
             for claim in all_claims(ev):
                 for lie in lies(claim, ev, rng):
                     caught.setdefault(claim["type"], []).append(check(lie, ev) is not None)
-    assert {"member", "share", "edge", "head", "role", "lexical", "layout", "outside"} <= set(caught)
+    kinds = {"member", "share", "edge", "head", "role", "lexical", "layout", "outside", "sink", "spread"}
+    assert kinds <= set(caught)
     assert all(all(v) for v in caught.values()), {k: float(np.mean(v)) for k, v in caught.items()}
 
 
@@ -231,3 +251,34 @@ def test_free_text_accepts_true_numbers_with_rounding_slack() -> None:
         f"'{first}' sends about {internal + 1}% of its attention inside, via head {h['layer']}.{h['head']}."
     )
     assert check_text(text, ev) == []
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 1000),
+    sizes=st.lists(st.integers(2, 8), min_size=2, max_size=4),
+    shuffle=st.booleans(),
+)
+def test_grounded_text_with_two_numbers_swapped_is_rejected(seed, sizes, shuffle) -> None:
+    """Each percentage is bound to what it is said of: the same numbers in other places fail."""
+    words = input_words(Token(w) for w in WORDS)
+    for ev in evidences(sizes, shuffle, seed):
+        kept, _ = verify(make_claims(ev), ev)
+        text = compose(kept, ev["size"])
+        found = list(re.finditer(r"\d+%", text))
+        pairs = [(a, b) for k, a in enumerate(found) for b in found[k + 1 :] if a.group() != b.group()]
+        for a, b in pairs[:3]:
+            swapped = text[: a.start()] + b.group() + text[a.end() : b.start()] + a.group() + text[b.end() :]
+            assert check_text(swapped, ev, words, reference=text), swapped
+
+
+def test_free_text_link_direction_and_hedges() -> None:
+    ev = evidences()[0]
+    text = {t["index"]: t["text"].strip() for t in ev["tokens"]}
+    e = ev["edges"][0]
+    src, dst, w = text[e["from"]], text[e["to"]], pct(e["weight"])
+    assert check_text(f"'{src}' puts {w}% of its attention on '{dst}'.", ev) == []
+    assert check_text(f"'{dst}' gets {w}% of the attention of '{src}'.", ev) == []
+    assert check_text(f"'{src}' puts about {w + 1}% of its attention on '{dst}'.", ev) == []
+    assert check_text(f"'{src}' puts {w + 1}% of its attention on '{dst}'.", ev)  # no hedge: exact
+    assert check_text(f"'{dst}' puts {w}% of its attention on '{src}'.", ev)

@@ -291,23 +291,17 @@ def test_audit_paraphrases_fall_back_to_the_grounded_text_visibly(kind: str) -> 
 
 @pytest.mark.slow
 def test_smollm2_polish_is_checked() -> None:
-    """SmolLM2-135M-Instruct rephrases; whatever it writes is either verified or replaced."""
-    from attn_widget.llm import TransformersBackend, load_smollm2
-
-    model, tok = load_smollm2()
-    backend = TransformersBackend(model, tok, max_new_tokens=110)
-    grounded = analysis().explain()
-    a = analysis().explain(backend=backend)
+    """The audit's case on real SmolLM2: what is shown is the grounded text or passes the stricter check."""
+    text = "The cat sat on the mat because it was tired."
+    a = attn_widget.analyze(text, model="smollm2")
+    grounded = a.explain()
+    polished = a.explain(backend="smollm2")
     words = input_words(a.tokens)
     outcomes = []
-    for c, g in zip(a.clusters, grounded.clusters, strict=True):
+    for c, g in zip(polished.clusters, grounded.clusters, strict=True):
         check = c.evidence["rationale_check"]
-        assert check["llm_text"], "the model wrote nothing"
-        outcomes.append(check["source"])
-        if check["source"] == "language model":
-            assert check_text(c.rationale, c.evidence, words, reference=g.rationale) == []
-        else:
-            assert check["source"] == REJECTED
-            assert c.rationale == g.rationale
-            assert check["problems"]
-    print("SmolLM2 outcomes:", outcomes, [c.evidence["rationale_check"]["problems"] for c in a.clusters])
+        outcomes.append((check["source"], check.get("llm_text"), check.get("problems")))
+        assert c.rationale == g.rationale or check_text(c.rationale, c.evidence, words, g.rationale) == []
+        if c.rationale != g.rationale:
+            assert check["source"] == "language model"
+    print("SmolLM2 outcomes:", *outcomes, sep="\n")
