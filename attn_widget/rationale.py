@@ -79,7 +79,8 @@ def _layout_claim(evidence: Mapping[str, Any]) -> Claim:
         "contiguous": evidence["contiguous"],
         "first": first,
         "last": last,
-        "text": f"tokens {first}-{last}, " + ("one stretch of text" if evidence["contiguous"] else "scattered"),
+        "text": f"tokens {first}-{last}, "
+        + ("one stretch of text" if evidence["contiguous"] else "scattered"),
     }
     span = evidence["spans"][0]["text"]
     quotable = span.strip() and len(span) <= MAX_SPAN and not _END_OF_SENTENCE.search(span)
@@ -378,15 +379,15 @@ def _heads_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
             return ""
         below = by["spread"][0]["below"]
         times = "twice" if below == 2 else f"{below:g} times"
-        return f"The group is spread over many heads: none carries {times} the share of an average head ({HEAD_GLOSS})."
+        return (
+            f"The group is spread over many heads: none carries {times} the share of an average head "
+            f"({HEAD_GLOSS})."
+        )
     names = _join([f"{h['layer']}.{h['head']}" for h in heads])
-    lifts = sorted({h["lift"] for h in heads}, key=[h["lift"] for h in heads].index)
+    lifts = list(dict.fromkeys(f"{h['lift']:.1f}" for h in heads))  # "4.3 times ... each" when equal
     each = " each" if len(heads) > 1 and len(lifts) == 1 else ""
-    if len(heads) == 1:
-        lead = f"Head {names} carries it most"
-    else:
-        lead = f"Heads {names} carry it most"
-    return f"{lead}: {_join([f'{x:.1f}' for x in lifts])} times the share of an average head{each} ({HEAD_GLOSS})."
+    lead = f"Head {names} carries it most" if len(heads) == 1 else f"Heads {names} carry it most"
+    return f"{lead}: {_join(lifts)} times the share of an average head{each} ({HEAD_GLOSS})."
 
 
 def _roles_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
@@ -399,7 +400,8 @@ def _roles_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
         scores = _join([f"{r['score']:.2f}" for r in rs])
         test = " on a test with repeated random tokens" if where == "probe" else ""
         if len(rs) == 1:
-            parts.append(f"head {who} acts as {_article(role)} {role} head ({GLOSSES[role]}; score {scores}{test})")
+            role_head = f"{_article(role)} {role} head"
+            parts.append(f"head {who} acts as {role_head} ({GLOSSES[role]}; score {scores}{test})")
         else:
             parts.append(f"heads {who} act as {role} heads (each {GLOSSES[role]}; scores {scores}{test})")
     if not parts:

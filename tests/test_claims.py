@@ -144,7 +144,8 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
         out.append({**claim, "measured_on": "probe"})
     if kind == "sink":  # hide a left-out token, name another, misplace it
         out.append({**claim, "tokens": [], "texts": [], "positions": []})
-        out.append({**claim, "tokens": [*claim["tokens"], 5], "texts": [*claim["texts"], "x"], "positions": [*claim["positions"], "inner"]})
+        more = {"tokens": [*claim["tokens"], 5], "texts": [*claim["texts"], "x"]}
+        out.append({**claim, **more, "positions": [*claim["positions"], "inner"]})
         out.append({**claim, "positions": ["last" for _ in claim["positions"]]})
     if kind == "spread":  # "no head stands out" when one carries this much
         top = max(h["lift"] for h in ev["heads"])

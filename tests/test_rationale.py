@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+import numpy as np
 import pytest
 
 import attn_widget
@@ -17,9 +18,9 @@ from attn_widget.synthetic import planted_attention
 TEXT = "The old cat sat on the warm mat because it was tired of 42 noisy mice ."
 
 
-def analysis(shuffle: bool = False, seed: int = 0) -> Analysis:
+def analysis(shuffle: bool = False, seed: int = 0, strength: float = 4.0) -> Analysis:
     words = TEXT.split()
-    att, _ = planted_attention([5, 5, len(words) - 10], strength=4.0, shuffle=shuffle, seed=seed)
+    att, _ = planted_attention([5, 5, len(words) - 10], strength=strength, shuffle=shuffle, seed=seed)
     tokens, pos = [Token("<s>", special=True)], 0
     for w in words:
         start = TEXT.index(w, pos)
@@ -156,3 +157,77 @@ def test_an_analysis_loaded_from_json_is_explained_without_heads(tmp_path) -> No
         assert c.evidence["heads"] == []
         assert "head" not in c.rationale
         assert "strongest link" in c.rationale
+
+
+def test_the_share_parked_on_the_left_out_first_token_is_said_and_checked(monkeypatch) -> None:
+    a = analysis()
+    att = a.attentions.copy()
+    att[..., 1:, 0] += 2.0  # every token parks most of its attention on the first token
+    att /= att.sum(axis=-1, keepdims=True)
+    sunk = attn_widget.analyze_attention(att, a.tokens, text=TEXT, exclude=[0]).explain()
+    for c in sunk.clusters:
+        share = pct(c.evidence["attention"]["sink"])
+        assert share > 60
+        whose = "its" if c.size == 1 else "the group's"
+        said = f"All shares here leave out the first token, which draws {share}% of {whose} attention"
+        assert said in c.rationale
+        (claim,) = [cl for cl in c.claims if cl["type"] == "sink"]
+        assert sentences(c.rationale)[claim["sentence"]].startswith("All shares here leave out")
+    kept = attn_widget.analyze_attention(att, a.tokens, text=TEXT).explain()  # nothing left out
+    assert all("leave out" not in c.rationale for c in kept.clusters)
+
+    make = rationale.make_claims
+
+    def wrong_sink(evidence):
+        claims = make(evidence)
+        for c in claims:
+            if c["type"] == "sink":
+                c["percent"] -= 40  # hides most of what the first token takes
+        return claims
+
+    monkeypatch.setattr(rationale, "make_claims", wrong_sink)
+    lied = attn_widget.analyze_attention(att, a.tokens, text=TEXT, exclude=[0]).explain()
+    for c in lied.clusters:
+        assert "leave out" not in c.rationale
+        assert any("left-out tokens draw" in r for r in c.evidence["rationale_check"]["dropped_claims"])
+
+
+def test_without_raw_attention_the_left_out_token_is_still_named(tmp_path) -> None:
+    b = Analysis.load(analysis().save(tmp_path / "a.json")).explain()
+    for c in b.clusters:
+        assert "All shares here leave out the first token (models park spare attention there)." in c.rationale
+
+
+def test_heads_are_named_only_when_they_carry_clearly_more_than_average() -> None:
+    plain = analysis().explain()
+    assert all("spread over many heads" in c.rationale for c in plain.clusters)  # no head stands out
+    a = analysis(strength=2.0)
+    att = a.attentions.copy()
+    members = a.cluster_of(1).tokens
+    strong = np.tril(np.full_like(att[2, 1], 1e-3))
+    for i in members[1:]:  # head 2.1 spends almost all of each member's attention on earlier members
+        strong[i, [j for j in members if j < i]] = 1.0
+    att[2, 1] = strong / strong.sum(axis=1, keepdims=True)
+    b = attn_widget.analyze_attention(att, a.tokens, text=TEXT, exclude=[0]).explain()
+    c = b.cluster_of(1)
+    top = c.evidence["heads"][0]
+    assert (top["layer"], top["head"]) == (2, 1)
+    assert top["lift"] >= rationale.HEAD_LIFT
+    named = [h for h in c.evidence["heads"] if h["lift"] >= rationale.HEAD_LIFT]
+    lifts = " and ".join(dict.fromkeys(f"{h['lift']:.1f}" for h in named))
+    verb = "carries" if len(named) == 1 else "carry"
+    assert f"{verb} it most: {lifts} times the share of an average head" in c.rationale
+    for h in c.evidence["heads"]:
+        if h["lift"] < rationale.HEAD_LIFT:  # an ordinary head is not named
+            assert f"{h['layer']}.{h['head']}" not in c.rationale
+    assert "spread over many heads" not in c.rationale
+
+
+def test_the_table_and_the_rationale_give_the_same_inside_share() -> None:
+    a = analysis(shuffle=True, seed=2).explain()
+    rows = {int(line.split()[0]): line.split()[3] for line in a.table().splitlines()[1:]}
+    for c in a.clusters:
+        inside = pct(c.evidence["attention"]["inside"])
+        assert rows[c.id] == f"{inside}%"
+        if c.size > 1:
+            assert f"{inside}% of their attention stays inside it" in c.rationale
