@@ -374,6 +374,7 @@ def _facts(evidence: Mapping[str, Any]) -> dict[str, Any]:
         "shares": {k: pct(v) for k, v in evidence["attention"].items()},
         "head_share": {k: pct(h["share"]) for k, h in heads.items()},
         "lift": {k: lift1(h["lift"]) for k, h in heads.items()},
+        "top_edge": next(((texts[e["from"]], texts[e["to"]]) for e in evidence["edges"][:1]), None),
         "top_lift": max((h["lift"] for h in heads.values()), default=0.0),
         "roles": {k: {r["role"]: score2(r["score"]) for r in h["roles"]} for k, h in heads.items()},
         "average": pct(1 / evidence["n_heads"]) if evidence.get("n_heads") else None,
@@ -386,8 +387,15 @@ def _check_sentence(sentence: str, quoted: list[str], ok: Mapping[str, Any], fac
     problems: list[str] = []
     checked = len(_HELD.findall(sentence))
     earlier: list[tuple[int, str, Any]] = []
+    pairs = 0
     for clause in _CLAUSE.split(sentence):
         mentions = _mentions(clause, quoted, ok["heads"], facts["shares"])
+        toks = [m for m in mentions if m[1] == "token"]
+        pairs += len(toks) >= 2
+        if len(toks) >= 2 and not _PERCENT.search(clause) and re.search(r"\bstrong", sentence.lower()):
+            pair = _direction(clause, toks)  # "the strongest link is from 'a' to 'b'": the top link
+            if pair is None or pair != facts["top_edge"]:
+                problems.append(f"names a strongest link the evidence does not have ({shown!r})")
         if not mentions and earlier:  # "X, which draws 40%": the subject is the last thing named before
             mentions = [(-1, *earlier[-1][1:])]
         earlier += mentions
@@ -416,6 +424,8 @@ def _check_sentence(sentence: str, quoted: list[str], ok: Mapping[str, Any], fac
         if int(m.group(0)) not in ok["ints"]:
             problems.append(f"says {m.group(0)!r}, which matches no number in the evidence")
     low = sentence.lower()
+    if re.search(r"\b(links?|linked|connections?|connected)\b", low) and not pairs:
+        problems.append(f"speaks of a link without naming the two tokens it joins ({shown!r})")
     if re.search(r"\bno (single )?head\b|\bnone (of them )?carries\b", low):
         checked += 1
         if facts["top_lift"] >= 2.0:

@@ -216,6 +216,7 @@ def paraphrases(ev: dict) -> tuple[dict[str, str], dict[str, str]]:
         "outside token": f"Outside the group, it looks most at '{out0['text'].strip()}' "
         f"({pct(out0['share'])}% of its attention).",
         "connective": "In short, these tokens form a group.",
+        "strongest link, no number": f"The strongest link goes from '{src}' to '{dst}'.",
     }
     if "inside" in share:  # internal + self, as the table shows it
         good["inside"] = f"They keep {share['inside']}% of their attention inside the group."
@@ -245,6 +246,9 @@ def paraphrases(ev: dict) -> tuple[dict[str, str], dict[str, str]]:
         "sentence with no fact": "This group is the heart of the sentence.",
         "vague claim": "Most of their attention goes to the rest of the text.",
         "cut off": f"'{src}' puts {w0}% of its attention on",
+        "strongest link reversed, no number": f"The strongest link goes from '{dst}' to '{src}'.",
+        "link with no tokens (SmolLM2)": "The group includes the pronoun 'she' and the strongest link is the "
+        "head of the model's parallel attention pattern.",
     }
     return good, bad
 
