@@ -286,15 +286,21 @@ _CONNECTIVES = (  # sentences that may stand without a fact of their own
 )
 _QUOTE_MASK = re.compile(r"(?<!\w)(?:" + _QUOTED.pattern.replace("{1,40}", "{1,80}") + ")")  # spans reach 60
 _HELD = re.compile(r"\x00(\d+)\x00")
-_LIFT_AFTER = re.compile(r"(?:\s*(?:,|and|or)\s*(?:about\s+)?\d+\.\d+)*\s*(?:x\b|×|times\b)")  # "2.1 and 1.5 times"
-_CLAUSE = re.compile(r"[;:,()]|\s[–—-]\s|\b(?:and|while|whereas|but)\b(?=\s+(?:about\s+|around\s+|nearly\s+)?\d)")
+_LIFT_AFTER = re.compile(
+    r"(?:\s*(?:,|and|or)\s*(?:about\s+)?\d+\.\d+)*\s*(?:x\b|×|times\b)"
+)  # "2.1 and 1.5 times"
+_CLAUSE = re.compile(
+    r"[;:,()]|\s[–—-]\s|\b(?:and|while|whereas|but)\b(?=\s+(?:about\s+|around\s+|nearly\s+)?\d)"
+)
 
 
 def _mentions(
     clause: str, quoted: list[str], heads: set[Any], shares: Mapping[str, Any]
 ) -> list[tuple[int, str, Any]]:
     """``(position, kind, value)`` of every token, head, share and 'average' named in ``clause``."""
-    out: list[tuple[int, str, Any]] = [(m.start(), "token", quoted[int(m.group(1))]) for m in _HELD.finditer(clause)]
+    out: list[tuple[int, str, Any]] = [
+        (m.start(), "token", quoted[int(m.group(1))]) for m in _HELD.finditer(clause)
+    ]
     for m in _DECIMAL.finditer(_HELD.sub(lambda h: " " * len(h.group(0)), clause)):
         pair = (int(m.group(1)), int(m.group(2)))
         lift = _LIFT_AFTER.match(clause[m.end() :])
@@ -381,7 +387,9 @@ def _facts(evidence: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_sentence(sentence: str, quoted: list[str], ok: Mapping[str, Any], facts: Mapping[str, Any]) -> list[str]:
+def _check_sentence(
+    sentence: str, quoted: list[str], ok: Mapping[str, Any], facts: Mapping[str, Any]
+) -> list[str]:
     """Problems with one sentence: each number bound to what it is said of, each role to its head."""
     shown = _HELD.sub(lambda m: repr(quoted[int(m.group(1))]), sentence).strip()
     problems: list[str] = []
@@ -393,8 +401,8 @@ def _check_sentence(sentence: str, quoted: list[str], ok: Mapping[str, Any], fac
         toks = [m for m in mentions if m[1] == "token"]
         pairs += len(toks) >= 2
         if len(toks) >= 2 and not _PERCENT.search(clause) and re.search(r"\bstrong", sentence.lower()):
-            pair = _direction(clause, toks)  # "the strongest link is from 'a' to 'b'": the top link
-            if pair is None or pair != facts["top_edge"]:
+            link = _direction(clause, toks)  # "the strongest link is from 'a' to 'b'": the top link
+            if link is None or link != facts["top_edge"]:
                 problems.append(f"names a strongest link the evidence does not have ({shown!r})")
         if not mentions and earlier:  # "X, which draws 40%": the subject is the last thing named before
             mentions = [(-1, *earlier[-1][1:])]
@@ -405,7 +413,9 @@ def _check_sentence(sentence: str, quoted: list[str], ok: Mapping[str, Any], fac
                 problems.append(
                     f"says {m.group(0)!r}, which matches no share of what it is said of ({shown!r})"
                 )
-    plain = _PERCENT.sub(lambda m: " " * len(m.group(0)), _HELD.sub(lambda m: " " * len(m.group(0)), sentence))
+    plain = _PERCENT.sub(
+        lambda m: " " * len(m.group(0)), _HELD.sub(lambda m: " " * len(m.group(0)), sentence)
+    )
     named = [m for m in _mentions(sentence, quoted, ok["heads"], facts["shares"]) if m[1] == "head"]
     heads = {m[2] for m in named} or set(facts["lift"])
     for m in _DECIMAL.finditer(plain):
@@ -413,7 +423,9 @@ def _check_sentence(sentence: str, quoted: list[str], ok: Mapping[str, Any], fac
         value, pair = float(m.group(0)), (int(m.group(1)), int(m.group(2)))
         if _LIFT_AFTER.match(plain[m.end() :]):
             if value not in {facts["lift"][h] for h in heads}:
-                problems.append(f"says {m.group(0)} times an average head's share, which no head named carries")
+                problems.append(
+                    f"says {m.group(0)} times an average head's share, which no head named carries"
+                )
         elif re.search(r"\bscores?\b\D{0,12}$", plain[: m.start()]):
             if value not in {s for h in heads for s in facts["roles"][h].values()}:
                 problems.append(f"gives a role score of {m.group(0)}, which no head named has")
@@ -429,7 +441,9 @@ def _check_sentence(sentence: str, quoted: list[str], ok: Mapping[str, Any], fac
     if re.search(r"\bno (single )?head\b|\bnone (of them )?carries\b", low):
         checked += 1
         if facts["top_lift"] >= 2.0:
-            problems.append(f"says no head stands out, but a head carries twice an average head's share ({shown!r})")
+            problems.append(
+                f"says no head stands out, but a head carries twice an average head's share ({shown!r})"
+            )
     for role, words in _ROLE_WORDS.items():
         for m in (m for w in words for m in re.finditer(re.escape(w), low)):
             checked += 1

@@ -221,23 +221,29 @@ def paraphrases(ev: dict) -> tuple[dict[str, str], dict[str, str]]:
     if "inside" in share:  # internal + self, as the table shows it
         good["inside"] = f"They keep {share['inside']}% of their attention inside the group."
     if "sink" in share:  # the share of the excluded first token, before renormalisation
-        good["left-out token"] = f"The first token draws {share['sink']}% of the group's attention before it is left out."
+        good["left-out token"] = (
+            f"The first token draws {share['sink']}% of the group's attention before it is left out."
+        )
     bad = {
         "garbled (audit)": f"The sentence is made up of {share['internal']}% of the attention goes to the "
         f"other {share['self']}% of the attention. The other {share['self']}% of the attention.",
         "reversed link": f"'{dst}' puts {w0}% of its attention on '{src}'.",
         "reversed link, passive": f"'{src}' receives {w0}% of the attention from '{dst}'.",
-        "link share on another pair": f"'{text[e2['from']]}' puts {w0}% of its attention on '{text[e2['to']]}'.",
+        "link share on another pair": f"'{text[e2['from']]}' puts {w0}% of its attention on "
+        f"'{text[e2['to']]}'.",
         "misplaced share": f"{share['internal']}% of their attention stays on each token itself.",
         "share of the wrong quantity": f"{share['self']}% of their attention goes to the rest of the text.",
-        "off by one, unhedged (audit: 35%)": f"{share['internal'] + 1}% of their attention goes to each other.",
+        "off by one, unhedged (audit: 35%)": f"{share['internal'] + 1}% of their attention goes to "
+        "each other.",
         "off by some": f"About {share['internal'] + 3}% of their attention goes to each other.",
-        "group share put on a head": f"Head {n0} carries {share['internal']}% of the group's internal attention.",
+        "group share put on a head": f"Head {n0} carries {share['internal']}% of the group's "
+        "internal attention.",
         "role on the wrong head": f"Head {n1} acts as an induction head.",
         "self head (audit)": f"Head {n0} acts as a self head.",
         "invented coreference (audit)": f"'she' refers to '{text[e0['to']]}'.",
         "invented relation": "'him' is the object of 'gave'.",
-        "true text plus an invented claim": f"'{src}' puts {w0}% of its attention on '{dst}'. 'she' refers to 'him'.",
+        "true text plus an invented claim": f"'{src}' puts {w0}% of its attention on '{dst}'. "
+        "'she' refers to 'him'.",
         "token not in the group": "'dog' and 'she' form a group.",
         "word from elsewhere in the text": "These tokens are all about Alice and the books.",
         "head not carrying the group": "This group is carried by head 3.11.",
@@ -261,8 +267,10 @@ def test_catch_rate_of_bad_paraphrases_and_acceptance_of_good_ones() -> None:
     caught = {k: check_text(t, ev, words, reference=grounded) for k, t in bad.items()}
     catch_rate = sum(bool(p) for p in caught.values()) / len(caught)
     accept_rate = sum(not p for p in accepted.values()) / len(accepted)
-    print(f"caught {catch_rate:.0%} of {len(caught)} bad paraphrases, accepted {accept_rate:.0%} of {len(accepted)} good")
-    assert len(bad) >= 15 and len(good) >= 8
+    print(f"caught {catch_rate:.0%} of {len(caught)} bad paraphrases;", end=" ")
+    print(f"accepted {accept_rate:.0%} of {len(accepted)} good ones")
+    assert len(bad) >= 15
+    assert len(good) >= 8
     assert accept_rate == 1.0, {k: p for k, p in accepted.items() if p}
     assert catch_rate == 1.0, [k for k, p in caught.items() if not p]
     assert check_text(grounded, ev, words) == [], grounded
@@ -288,9 +296,12 @@ def test_audit_paraphrases_fall_back_to_the_grounded_text_visibly(kind: str) -> 
     _, bad = paraphrases(ev)
     shown, record, notice = polish(as_backend(lambda p: bad[kind]), grounded, [], ev, a, {"source": GROUNDED})
     assert shown == grounded
-    assert record["source"] == REJECTED and record["problems"]
+    assert record["source"] == REJECTED
+    assert record["problems"]
     assert record["llm_text"] == bad[kind]
-    assert notice and "rejected" in notice and "showing the text built from the evidence" in notice
+    assert notice is not None
+    assert "rejected" in notice
+    assert "showing the text built from the evidence" in notice
 
 
 @pytest.mark.slow
