@@ -380,6 +380,8 @@ def _facts(evidence: Mapping[str, Any]) -> dict[str, Any]:
         "shares": {k: pct(v) for k, v in evidence["attention"].items()},
         "head_share": {k: pct(h["share"]) for k, h in heads.items()},
         "lift": {k: lift1(h["lift"]) for k, h in heads.items()},
+        "index": {**{o["token"]: o["text"].strip().lower() for o in evidence["outside"]}, **texts},
+        "size": int(evidence["size"]),
         "top_edge": next(((texts[e["from"]], texts[e["to"]]) for e in evidence["edges"][:1]), None),
         "top_lift": max((h["lift"] for h in heads.values()), default=0.0),
         "roles": {k: {r["role"]: score2(r["score"]) for r in h["roles"]} for k, h in heads.items()},
@@ -435,6 +437,17 @@ def _check_sentence(
         checked += 1
         if int(m.group(0)) not in ok["ints"]:
             problems.append(f"says {m.group(0)!r}, which matches no number in the evidence")
+    for m in re.finditer(r"\x00(\d+)\x00\s*\((?:#|token\s+|position\s+)(\d+)\)", sentence):
+        said, index = quoted[int(m.group(1))], int(m.group(2))
+        if facts["index"].get(index, said) != said and facts["index"].get(index) is not None:
+            problems.append(f"calls token {index} {said!r}, but it is {facts['index'][index]!r}")
+        elif index not in facts["index"]:
+            problems.append(
+                f"calls {said!r} token {index}, which is not a token of this group or its evidence"
+            )
+    for m in re.finditer(r"(?<![\d.#])(?<!token )(?<!tokens )(\d+)\s+(?:more\s+)?(?:tokens|words)\b", plain):
+        if int(m.group(1)) > facts["size"]:
+            problems.append(f"counts {m.group(0)!r}, but the group has {facts['size']} tokens")
     low = sentence.lower()
     if re.search(r"\b(links?|linked|connections?|connected)\b", low) and not pairs:
         problems.append(f"speaks of a link without naming the two tokens it joins ({shown!r})")

@@ -217,6 +217,8 @@ def paraphrases(ev: dict) -> tuple[dict[str, str], dict[str, str]]:
         f"({pct(out0['share'])}% of its attention).",
         "connective": "In short, these tokens form a group.",
         "strongest link, no number": f"The strongest link goes from '{src}' to '{dst}'.",
+        "count and index": f"These {ev['size']} tokens form a group, and '{src}' (token {e0['from']}) "
+        "is one of them.",
     }
     if "inside" in share:  # internal + self, as the table shows it
         good["inside"] = f"They keep {share['inside']}% of their attention inside the group."
@@ -253,6 +255,8 @@ def paraphrases(ev: dict) -> tuple[dict[str, str], dict[str, str]]:
         "vague claim": "Most of their attention goes to the rest of the text.",
         "cut off": f"'{src}' puts {w0}% of its attention on",
         "strongest link reversed, no number": f"The strongest link goes from '{dst}' to '{src}'.",
+        "token given another's index": f"'{src}' (token {e0['to']}) puts {w0}% of its attention on '{dst}'.",
+        "wrong count": f"These {ev['size'] + 2} tokens form a group.",
         "link with no tokens (SmolLM2)": "The group includes the pronoun 'she' and the strongest link is the "
         "head of the model's parallel attention pattern.",
     }
