@@ -516,6 +516,9 @@ def check_text(
       "times" is the lift and a number after "score" a role score of a head
       named in the sentence; other whole numbers are token indices, counts up
       to the size, layers or heads in the evidence;
+    - a quoted token's ``(token N)`` is its own index; a count of tokens is at most the size;
+    - a sentence that speaks of a link names its two tokens; an unnumbered "strongest link"
+      is the top link, in its direction;
     - a role is named next to a head that has it (or, with no head named, some head has it);
     - a sentence with none of these facts is one of a few connective phrasings
       ("In short, these tokens form a group.");
