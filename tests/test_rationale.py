@@ -36,10 +36,10 @@ def sentences(text: str) -> list[str]:
 
 def said_in(claim: dict, sentence: str) -> bool:
     """Whether ``sentence`` visibly says what ``claim`` asserts (its number, token or head)."""
-    if "percent" in claim:
-        return f"{claim['percent']}%" in sentence
     if claim["type"] in ("head", "role"):
         return f"{claim['layer']}.{claim['head']}" in sentence
+    if "percent" in claim:
+        return f"{claim['percent']}%" in sentence
     if claim["type"] == "layout":
         return f"{claim['first']}–{claim['last']}" in sentence or f"token {claim['first']}" in sentence
     if "texts" in claim and claim["type"] != "sink":
