@@ -37,7 +37,7 @@ BACKENDS: Registry[Callable[..., Any]] = Registry("language-model backend")
 
 SYSTEM = (
     "You rewrite short explanations for students. Use only the facts given. Do not add any word, "
-    "token, number or head that is not in the facts. Answer with at most two sentences."
+    "token, number or head that is not in the facts. Answer in a few short sentences."
 )
 
 

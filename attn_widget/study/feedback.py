@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets as t
 
+from ..characterize import attention_shares
 from .config import Step
 from .responses import ResponseError
 from .store import StoreBusyError
@@ -62,7 +63,8 @@ def cluster_items(analysis: Any, max_clusters: int = 6) -> list[dict[str, Any]]:
         words = [analysis.tokens[i].text for i in c.tokens]
         shown = " · ".join(w.strip() or repr(w) for w in words[:12]) + (" …" if len(words) > 12 else "")
         rationale = c.rationale or (
-            f"{c.size} tokens; {c.internal:.0%} of their attention stays inside the group."
+            f"{c.size} tokens; {attention_shares(analysis.weights, c.tokens)['inside']:.0%} of their "
+            "attention stays inside the group."
         )
         items.append({"id": int(c.id), "tokens": shown, "rationale": rationale})
     return items

@@ -176,6 +176,8 @@ export function explainSection(entry: Entry, faithfulness: unknown, onMeasure: (
   if (entry.status === "error") box.append(el("p", { class: "aw-note aw-capped", testid: "panel-explain-error", text: entry.error, attrs: { role: "alert" } }));
   const skipped = faithfulness && typeof faithfulness === "object" ? (faithfulness as Record<string, unknown>).skipped : undefined;
   if (typeof skipped === "string") box.append(el("p", { class: "aw-muted", testid: "panel-measure-status", text: `Faithfulness not measured: ${skipped}.` }));
+  const note = faithfulness && typeof faithfulness === "object" ? (faithfulness as Record<string, unknown>).note : undefined;
+  if (typeof note === "string") box.append(el("p", { class: "aw-muted", testid: "panel-faithfulness-note", text: `No random baseline: ${note}.` }));
   if (faithfulness && !entry.measuring) return box;
   const button = el("button", { testid: "panel-measure", text: "Measure faithfulness", title: "Compare this group with random token sets of the same size: extra forward passes of the model (seconds to tens of seconds)" });
   const status = el("span", { class: "aw-muted", testid: "panel-measure-status" });

@@ -102,6 +102,9 @@ export function scoreBadges(scores: Record<string, unknown>): Badge[] {
       const mean = beats.reduce((a, b) => a + b, 0) / beats.length;
       out.push({ text: `faithfulness: beats ${pct(mean)} of random sets`, title: `mean over ${beats.length} metrics, ${short(faith.n_random ?? "?")} random token sets each`, tone: tone(mean) });
     }
+    if (!beats.length && typeof faith.note === "string") {
+      out.push({ text: "faithfulness: no random baseline", title: faith.note, tone: "" });
+    }
     for (const [name, v] of metrics) {
       const base = v.baseline === null || v.baseline === undefined ? "" : ` vs random ${short(v.baseline)}`;
       out.push({ text: `${name.replace(/_/g, " ")} ${short(v.score)}${base}`, title: typeof v.beats === "number" ? `beats ${pct(v.beats)} of random sets (sd ${short(v.baseline_sd)})` : "", tone: typeof v.beats === "number" ? tone(v.beats) : "" });
@@ -138,7 +141,13 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
   fact("size", `${size} token${size === 1 ? "" : "s"}`, "tokens in this cluster");
   if (p.facts) {
     fact("modularity", p.facts.modularity.toFixed(3), "this cluster's share of the partition's modularity");
-    fact("inside", pct(p.facts.internal), "share of the cluster's attention that stays inside it");
+    const shares = (p.info?.evidence as { attention?: { inside?: unknown } } | null | undefined)?.attention;
+    if (typeof shares?.inside === "number") {
+      // the rationale's share: its tokens' attention that stays in the group (each other + themselves)
+      fact("inside", pct(shares.inside), "share of its tokens' attention that stays in the group (each other + themselves), as in the rationale");
+    } else {
+      fact("linked inside", pct(p.facts.internal), "share of the link weight touching this group that joins two of its tokens");
+    }
   }
   host.append(facts);
   const info = p.info;

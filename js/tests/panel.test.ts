@@ -18,6 +18,18 @@ describe("cluster panel content", () => {
     expect(badges[3].text).toBe("complexity: entropy 0.660, Gini 0.550");
   });
 
+  it("says there is no random baseline when the text is too short for one", () => {
+    const badges = scoreBadges({
+      faithfulness: {
+        knockout: { score: 0.2, baseline: null, baseline_sd: null, beats: null },
+        n_random: 0,
+        note: "the text is too short for a random baseline",
+      },
+    });
+    expect(badges[0]).toMatchObject({ text: "faithfulness: no random baseline", title: "the text is too short for a random baseline" });
+    expect(badges[1].text).toBe("knockout 0.200");
+  });
+
   it("lists heads with their share and roles, glosses on hover", () => {
     const lines = headLines({
       heads: [{ layer: 1, head: 0, share: 0.218, roles: [{ role: "first-token sink", score: 0.408, gloss: "parks attention on the first token" }] }],
