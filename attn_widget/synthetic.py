@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._typing import Attention, Labels
+from .analysis import Token
 
 
 def planted_attention(
@@ -70,3 +71,17 @@ def planted_attention(
         probs = np.exp(logits)
         att[layer] = probs / probs.sum(axis=-1, keepdims=True)
     return att, groups
+
+
+def tokens_from_pieces(pieces: Sequence[str], *, bos: str | None = "<s>") -> tuple[str, list[Token]]:
+    """The text the ``pieces`` spell, and one :class:`Token` per piece with its character offsets.
+
+    With ``bos``, a special first token (not in the text) comes first, as
+    :func:`attn_widget.analyze` makes for GPT-2. Use it to give
+    :func:`attn_widget.analyze_attention` tokens that highlight the text itself.
+    """
+    text, tokens = "", [] if bos is None else [Token(bos, special=True)]
+    for piece in pieces:
+        tokens.append(Token(piece, len(text), len(text) + len(piece)))
+        text += piece
+    return text, tokens

@@ -171,3 +171,15 @@ def test_batched_hugging_face_attention_asks_for_one_sequence():
     batch = tuple(torch.from_numpy(np.stack([a, a])) for a in att)
     with pytest.raises(ValueError, match="a batch of 2 sequences; analyse one sequence at a time"):
         analyze_attention(batch, tokens)
+
+
+def test_tokens_from_pieces_give_offsets_into_the_text_they_spell():
+    from attn_widget import Token
+    from attn_widget.synthetic import tokens_from_pieces
+
+    text, tokens = tokens_from_pieces(["The", " cat", " sat", "."])
+    assert text == "The cat sat."
+    assert tokens[0].special
+    assert tokens[0].start is None
+    assert [text[t.start : t.end] for t in tokens[1:]] == ["The", " cat", " sat", "."]
+    assert tokens_from_pieces(["a"], bos=None)[1] == [Token("a", 0, 1)]

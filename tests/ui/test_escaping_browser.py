@@ -20,13 +20,10 @@ WORDS = ["<s>", "Hello", " " + SCRIPT, " world", " " + IMG, " end", " of", " tex
 
 CELLS = [
     f"""import attn_widget
-from attn_widget.synthetic import planted_attention
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
 att, _ = planted_attention([4, 4], layers=2, heads=2, seed=3)
 words = {WORDS!r}
-text, tokens = "", [attn_widget.Token(words[0], special=True)]
-for word in words[1:]:
-    tokens.append(attn_widget.Token(word, len(text), len(text) + len(word)))
-    text += word
+text, tokens = tokens_from_pieces(words[1:], bos=words[0])  # tokens with character offsets
 a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
 w = attn_widget.AttentionExplainer(a)
 bare = attn_widget.AttentionExplainer(attn_widget.analyze_attention(att, words, exclude=[0]))

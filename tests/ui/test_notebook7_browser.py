@@ -26,13 +26,10 @@ WORDS = ["<s>", "The", " cat", " sat", " down", " because", " it", " was", " ver
 
 CELLS = [
     f"""import attn_widget
-from attn_widget.synthetic import planted_attention
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
 att, groups = planted_attention([4, 3, 4], layers=2, heads=2, strength=1.0, seed=1)
 words = {WORDS!r}
-text, tokens = "", [attn_widget.Token(words[0], special=True)]
-for word in words[1:]:
-    tokens.append(attn_widget.Token(word, len(text), len(text) + len(word)))
-    text += word
+text, tokens = tokens_from_pieces(words[1:], bos=words[0])  # tokens with character offsets
 a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
 w = attn_widget.AttentionExplainer(a)""",
     "w",

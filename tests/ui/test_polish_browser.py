@@ -24,14 +24,11 @@ STORY = (
 
 CELLS = [
     f"""import attn_widget
-from attn_widget.synthetic import planted_attention
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
 att, groups = planted_attention([4] * 10, layers=2, heads=2, strength=3.0, seed=1)
 sentence = {STORY!r}.split()
 words = ["<s>"] + [(" " if i else "") + sentence[i % len(sentence)] for i in range(att.shape[-1] - 1)]
-text, tokens = "", [attn_widget.Token(words[0], special=True)]
-for word in words[1:]:
-    tokens.append(attn_widget.Token(word, len(text), len(text) + len(word)))
-    text += word
+text, tokens = tokens_from_pieces(words[1:], bos=words[0])  # tokens with character offsets
 a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
 w = attn_widget.AttentionExplainer(a)
 print(sum(c.size > 1 for c in a.clusters), "clusters")""",

@@ -14,14 +14,11 @@ from labdriver import NotebookPage
 
 CELLS = [
     """import attn_widget
-from attn_widget.synthetic import planted_attention
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
 att, groups = planted_attention([62] * 8, layers=2, heads=2, strength=2.0, seed=0)
 sentence = "The committee that reviewed the proposal said it would decide after the summer break. ".split(" ")
 words = ["<s>"] + [" " + sentence[i % len(sentence)] if i else sentence[0] for i in range(att.shape[-1] - 1)]
-text, tokens = "", [attn_widget.Token(words[0], special=True)]
-for word in words[1:]:
-    tokens.append(attn_widget.Token(word, len(text), len(text) + len(word)))
-    text += word
+text, tokens = tokens_from_pieces(words[1:], bos=words[0])  # tokens with character offsets
 a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
 w = attn_widget.AttentionExplainer(a)
 print(len(tokens), "tokens")""",
