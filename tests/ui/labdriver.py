@@ -9,6 +9,7 @@ Widgets themselves are always driven through their real DOM (keyboard, mouse).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import secrets
@@ -330,3 +331,47 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
     }  # fmt: skip
     path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
     return path
+
+
+# ------------------------------------------------------- the small widget notebook
+SMALL_WORDS = [
+    "<s>", "The", " cat", " sat", " down", " because", " it", " was", " very", " tired", " today", ".",
+]  # fmt: skip
+"""Twelve tokens (a BOS then eleven words) in three planted groups."""
+
+SMALL_WIDGET_CELLS = [
+    f"""import attn_widget
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
+att, groups = planted_attention([4, 3, 4], layers=2, heads=2, strength=1.0, seed=1)
+words = {SMALL_WORDS!r}
+text, tokens = tokens_from_pieces(words[1:], bos=words[0])  # tokens with character offsets
+a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
+w = attn_widget.AttentionExplainer(a)""",
+    "w",
+]
+"""Cells that show ``w``, an explainer of :data:`SMALL_WORDS` (``a`` is its Analysis)."""
+
+READY_JS = "() => document.querySelector('[data-testid=attn-widget]').dataset.status === 'ready'"
+
+
+def view_labels(nb: NotebookPage) -> list[int]:
+    """The cluster id the view shows for every token, in order."""
+    clusters = nb.page.eval_on_selector_all("[data-testid=token]", "s => s.map(e => e.dataset.cluster)")
+    return [int(x) for x in clusters]
+
+
+def kernel(nb: NotebookPage, expr: str) -> Any:
+    """Run a cell printing ``repr(expr)`` in the notebook's kernel and read its value back."""
+    return ast.literal_eval(nb.run_code(f"print(repr({expr}))").strip())
+
+
+def wait_kernel(nb: NotebookPage, expr: str, expected: Any, timeout: float = 15.0) -> Any:
+    """Poll ``expr`` in the kernel until it equals ``expected`` (comm messages arrive asynchronously)."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = kernel(nb, expr)
+        if value == expected:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"kernel-side {expr} is {value!r}, expected {expected!r}")

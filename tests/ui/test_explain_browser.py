@@ -8,28 +8,16 @@ the faithfulness button says that scores need a model.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage
+from labdriver import READY_JS, SMALL_WIDGET_CELLS, SMALL_WORDS, NotebookPage, kernel
 
-WORDS = ["<s>", "The", " cat", " sat", " down", " because", " it", " was", " very", " tired", " today", "."]
-
-CELLS = [
-    f"""import attn_widget
-from attn_widget.synthetic import planted_attention, tokens_from_pieces
-att, groups = planted_attention([4, 3, 4], layers=2, heads=2, strength=1.0, seed=1)
-words = {WORDS!r}
-text, tokens = tokens_from_pieces(words[1:], bos=words[0])  # tokens with character offsets
-a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
-w = attn_widget.AttentionExplainer(a)""",
-    "w",
-]
+WORDS = SMALL_WORDS
+CELLS = SMALL_WIDGET_CELLS
 
 RATIONALE_IS_JS = "want => document.querySelector('[data-testid=panel-rationale]')?.textContent === want"
-READY_JS = "() => document.querySelector('[data-testid=attn-widget]').dataset.status === 'ready'"
 LABELS_JS = (
     "want => [...document.querySelectorAll('[data-testid=token]')]"
     ".map(e => +e.dataset.cluster).join() === want"
@@ -42,9 +30,6 @@ def nb(open_notebook: Any) -> NotebookPage:
     notebook.page.wait_for_function("() => document.querySelectorAll('[data-testid=token]').length > 0")
     return notebook
 
-
-def kernel(nb: NotebookPage, expr: str) -> Any:
-    return ast.literal_eval(nb.run_code(f"print(repr({expr}))").strip())
 
 
 def click_token(nb: NotebookPage, index: int) -> None:

@@ -13,27 +13,24 @@ session's ``browser``/``pages`` fixtures and the autouse network guard from
 
 from __future__ import annotations
 
-import ast
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import LabServer, NotebookPage, write_notebook
+from labdriver import (
+    SMALL_WIDGET_CELLS,
+    SMALL_WORDS,
+    LabServer,
+    NotebookPage,
+    kernel,
+    view_labels,
+    wait_kernel,
+    write_notebook,
+)
 
-WORDS = ["<s>", "The", " cat", " sat", " down", " because", " it", " was", " very", " tired", " today", "."]
-
-CELLS = [
-    f"""import attn_widget
-from attn_widget.synthetic import planted_attention, tokens_from_pieces
-att, groups = planted_attention([4, 3, 4], layers=2, heads=2, strength=1.0, seed=1)
-words = {WORDS!r}
-text, tokens = tokens_from_pieces(words[1:], bos=words[0])  # tokens with character offsets
-a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
-w = attn_widget.AttentionExplainer(a)""",
-    "w",
-]
+WORDS = SMALL_WORDS
+CELLS = SMALL_WIDGET_CELLS
 
 
 class NotebookServer(LabServer):
@@ -88,25 +85,7 @@ LABELS_CHANGED_JS = (
 )
 
 
-def view_labels(nb: NotebookPage) -> list[int]:
-    clusters = nb.page.eval_on_selector_all("[data-testid=token]", "s => s.map(e => e.dataset.cluster)")
-    return [int(x) for x in clusters]
 
-
-def kernel(nb: NotebookPage, expr: str) -> Any:
-    """Run a cell printing ``repr(expr)`` in the notebook's kernel and read its output."""
-    return ast.literal_eval(nb.run_code(f"print(repr({expr}))").strip())
-
-
-def wait_kernel(nb: NotebookPage, expr: str, expected: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = kernel(nb, expr)
-        if value == expected:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"kernel-side {expr} is {value!r}, expected {expected!r}")
 
 
 def assert_stayed_local(nb: NotebookPage) -> None:

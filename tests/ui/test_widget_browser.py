@@ -8,26 +8,22 @@ mouse, clicks) through the ``data-testid`` hooks documented at the top of
 
 from __future__ import annotations
 
-import ast
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage
+from labdriver import (
+    READY_JS,
+    SMALL_WIDGET_CELLS,
+    SMALL_WORDS,
+    NotebookPage,
+    kernel,
+    view_labels,
+    wait_kernel,
+)
 
-WORDS = ["<s>", "The", " cat", " sat", " down", " because", " it", " was", " very", " tired", " today", "."]
-
-CELLS = [
-    f"""import attn_widget
-from attn_widget.synthetic import planted_attention, tokens_from_pieces
-att, groups = planted_attention([4, 3, 4], layers=2, heads=2, strength=1.0, seed=1)
-words = {WORDS!r}
-text, tokens = tokens_from_pieces(words[1:], bos=words[0])  # tokens with character offsets
-a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
-w = attn_widget.AttentionExplainer(a)""",
-    "w",
-]
+WORDS = SMALL_WORDS
+CELLS = SMALL_WIDGET_CELLS
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +34,6 @@ def nb(open_notebook: Any) -> NotebookPage:
     return notebook
 
 
-READY_JS = "() => document.querySelector('[data-testid=attn-widget]').dataset.status === 'ready'"
 VALUE_CHANGED_JS = "v => document.querySelector('[data-testid=threshold-value]').textContent !== v"
 LABELS_JS = (
     "want => [...document.querySelectorAll('[data-testid=token]')]"
@@ -51,25 +46,7 @@ def wait_ready(page: Any) -> None:
     page.wait_for_function(READY_JS)
 
 
-def view_labels(nb: NotebookPage) -> list[int]:
-    clusters = nb.page.eval_on_selector_all("[data-testid=token]", "s => s.map(e => e.dataset.cluster)")
-    return [int(x) for x in clusters]
 
-
-def kernel(nb: NotebookPage, expr: str) -> Any:
-    return ast.literal_eval(nb.run_code(f"print(repr({expr}))").strip())
-
-
-def wait_kernel(nb: NotebookPage, expr: str, expected: Any, timeout: float = 15.0) -> Any:
-    """Poll ``expr`` in the kernel until it equals ``expected`` (comm messages arrive asynchronously)."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = kernel(nb, expr)
-        if value == expected:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"kernel-side {expr} is {value!r}, expected {expected!r}")
 
 
 def reset_threshold(nb: NotebookPage) -> None:
