@@ -6,19 +6,25 @@ Quickstart::
     result = attn_widget.analyze("The cat sat on the mat because it was tired.")
     print(result.table())
     attn_widget.AttentionExplainer(result)   # in a notebook
+
+The package is layered, each subpackage importing only those below it::
+
+    cli ─► study ─► view ─► api ─► explain ─► extract │ graph ─► core
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .analysis import Analysis, Cluster, Options, Sweep, Token
-from .models import DEFAULT_MODEL
-from .pipeline import analyze_attention
+from .api import analyze, analyze_attention, explain, recluster
+from .core import Analysis, Cluster, Options, Sweep, Token
+from .core.ops import OPERATIONS
+from .core.options import DEFAULT_MODEL
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_MODEL",
     "Analysis",
     "AttentionExplainer",
     "Cluster",
@@ -28,26 +34,26 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_attention",
+    "explain",
+    "recluster",
 ]
 
 
-def analyze(text: str, model: Any = DEFAULT_MODEL, **options: Any) -> Analysis:
-    """Run ``model`` on ``text`` and cluster its tokens by attention.
+def _widget(analysis: Analysis) -> Any:
+    from .view.widget import AttentionExplainer  # lazy: the widget pulls in anywidget
 
-    ``model`` defaults to GPT-2 small; when it was not named and cannot be
-    loaded (no network, no cache), SmolLM2-135M-Instruct is used if installed,
-    with a notice in ``Analysis.notices``. A model you name never falls back.
+    return AttentionExplainer(analysis)
 
-    See :func:`attn_widget.extract.analyze` for every option.
-    """
-    from .extract import analyze as _analyze
 
-    return _analyze(text, model, **options)
+# Analysis.recluster / .explain / .widget delegate here (core never imports the layers above it).
+for _name, _fn in (("recluster", recluster), ("explain", explain), ("widget", _widget)):
+    if _name not in OPERATIONS:
+        OPERATIONS.register(_name)(_fn)
 
 
 def __getattr__(name: str) -> Any:
     if name == "AttentionExplainer":  # lazy: importing the widget pulls in anywidget
-        from .widget import AttentionExplainer
+        from .view.widget import AttentionExplainer
 
         return AttentionExplainer
     raise AttributeError(f"module 'attn_widget' has no attribute {name!r}")

@@ -36,8 +36,10 @@ def _threshold(value: str) -> float | str:
 
 def parser() -> argparse.ArgumentParser:
     """The ``attn-widget`` argument parser."""
-    from .aggregate import AGGREGATIONS
-    from .cluster import METHODS
+    from .core.options import DEFAULTS
+    from .graph.aggregate import AGGREGATIONS
+    from .graph.cluster import METHODS
+    from .graph.threshold import THRESHOLDS
 
     top = _Parser(prog="attn-widget", description="Group a transformer's tokens by attention.")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -48,11 +50,12 @@ def parser() -> argparse.ArgumentParser:
                     "falling back to smollm2 with a notice when GPT-2 cannot be loaded)")
     ex.add_argument("--json", type=Path, dest="json_out", help="write Analysis.to_dict() here")
     ex.add_argument("--html", type=Path, dest="html_out", help="write a standalone offline HTML page here")
-    ex.add_argument("--threshold", type=_threshold, default="auto", help="a number or 'auto' (default)")
-    ex.add_argument("--threshold-mode", choices=["absolute", "mass"], default="absolute")
-    ex.add_argument("--method", choices=METHODS.names(), default="louvain")
-    ex.add_argument("--aggregation", choices=AGGREGATIONS.names(), default="mean")
-    ex.add_argument("--seed", type=int, default=0)
+    ex.add_argument("--threshold", type=_threshold, default=DEFAULTS["threshold"],
+                    help="a number or 'auto' (default)")
+    ex.add_argument("--threshold-mode", choices=THRESHOLDS.names(), default=DEFAULTS["threshold_mode"])
+    ex.add_argument("--method", choices=METHODS.names(), default=DEFAULTS["method"])
+    ex.add_argument("--aggregation", choices=AGGREGATIONS.names(), default=DEFAULTS["aggregation"])
+    ex.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     ex.add_argument("--truncate", action="store_true", help="analyse the first tokens of an over-long text")
     ex.add_argument("--no-bos", action="store_true", help="do not prepend a BOS token")
     ex.add_argument("--explain", action="store_true", help="add evidence-backed rationales per cluster")
@@ -62,14 +65,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``attn-widget``; returns the exit status."""
+    from .extract.loading import quiet_transformers
+
     args = parser().parse_args(argv)
     try:
-        return _explain(args)
+        with quiet_transformers():  # transformers' info lines and progress bars stay out of the output
+            return _explain(args)
     except KeyboardInterrupt:
         print("attn-widget: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # user-facing: one clear line, no traceback
-        from .models import ModelLoadError
+        from .extract.errors import ModelLoadError
 
         user_error = isinstance(err, (ModelLoadError, ValueError, TypeError, OSError, ImportError))
         if not user_error or os.environ.get("ATTN_WIDGET_DEBUG"):
@@ -94,9 +100,9 @@ def _read_text(args: argparse.Namespace) -> str:
 def _explain(args: argparse.Namespace) -> int:
     text = _read_text(args)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    _quiet_transformers()
-    from .extract import analyze
-    from .models import DEFAULT_MODEL, FALLBACK_NOTICE
+    from .api import analyze
+    from .core.options import DEFAULT_MODEL
+    from .extract.loading import FALLBACK_NOTICE
 
     analysis = analyze(
         text,
@@ -125,7 +131,7 @@ def _explain(args: argparse.Namespace) -> int:
         args.json_out.write_text(json.dumps(analysis.to_dict(), ensure_ascii=False), encoding="utf-8")
         print(f"wrote {args.json_out}")
     if args.html_out is not None:
-        from .export import save_html  # the widget's standalone page
+        from .view.standalone import save_html  # the widget's standalone page
 
         args.html_out.parent.mkdir(parents=True, exist_ok=True)
         print(f"wrote {save_html(analysis, args.html_out)}")
@@ -134,7 +140,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def headline(analysis: Any) -> str:
     """First output line: which model ran, and the fallback notice when there was one."""
-    from .models import FALLBACK_NOTICE
+    from .extract.loading import FALLBACK_NOTICE
 
     fallback = next((n for n in analysis.notices if n.startswith(FALLBACK_NOTICE)), None)
     big = sum(1 for c in analysis.clusters if c.size > 1)
@@ -142,15 +148,6 @@ def headline(analysis: Any) -> str:
             f"threshold {analysis.threshold:.4g} ({analysis.options.threshold_mode}), "
             f"modularity {analysis.modularity:.3f}")
     return f"{line} | {fallback}" if fallback else line
-
-
-def _quiet_transformers() -> None:
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # pragma: no cover - transformers is a core dependency
-        return
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._typing import Attention, Labels
-from .analysis import Token
+from .core import Token
+from .core.types import Attention, Labels
 
 
 def planted_attention(

@@ -1,7 +1,7 @@
 """Cost of explanations per cluster at 128 and 512 tokens: rationale (evidence, claims, text) and scores.
 
 Uses GPT-2 small's real tokenizer and config with random weights (no download),
-from ``../shared/fixtures/gpt2``. Prints one line per size; no assertions.
+from ``tests/fixtures/gpt2``. Prints one line per size; no assertions.
 
     HF_HUB_OFFLINE=1 python benchmarks/bench_explain.py [--sizes 128 512] [--n-random 5] [--real]
 
@@ -42,7 +42,7 @@ def main() -> None:
         "--real", action="store_true", help="also score SmolLM2's clusters against random sets"
     )
     parser.add_argument(
-        "--fixture", default=str(Path(__file__).resolve().parents[2] / "shared/fixtures/gpt2")
+        "--fixture", default=str(Path(__file__).resolve().parents[1] / "tests/fixtures/gpt2")
     )
     args = parser.parse_args()
 
@@ -50,8 +50,8 @@ def main() -> None:
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
     import attn_widget
-    from attn_widget.faithfulness import clear_cache, faithfulness
-    from attn_widget.heads import score_heads
+    from attn_widget.explain.faithfulness import clear_cache, faithfulness
+    from attn_widget.explain.heads import score_heads
 
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(args.fixture)
@@ -103,7 +103,7 @@ def real_weights(n_random: int) -> None:
 
 def beats_random(model: str, title: str, n_random: int) -> None:
     import attn_widget
-    from attn_widget.faithfulness import METRICS, faithfulness
+    from attn_widget.explain.faithfulness import METRICS, faithfulness
 
     beats: dict[str, list[float]] = {m: [] for m in METRICS}
     print(f"\n{title}, real weights: share of random sets each cluster beats")

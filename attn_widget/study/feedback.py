@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets as t
 
-from ..characterize import attention_shares
+from ..core.shares import attention_shares
 from .config import Step
 from .responses import ResponseError
 from .store import StoreBusyError

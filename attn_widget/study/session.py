@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._registry import Registry
+from ..core.registry import Registry
 from .config import Step, Task
 from .feedback import FeedbackWidget
 
 if TYPE_CHECKING:
-    from ..analysis import Analysis
+    from ..core import Analysis
     from .study import Study
 
 View = Callable[["Analysis"], Any]
@@ -26,7 +26,7 @@ VIEWS: Registry[View] = Registry("study view")
 @VIEWS.register("explanations")
 def explanations_view(analysis: Analysis) -> Any:
     """The explainer: clusters highlighted, rationales in the side panel."""
-    from ..widget import AttentionExplainer
+    from ..view.widget import AttentionExplainer
 
     return AttentionExplainer(analysis)
 
@@ -36,7 +36,7 @@ def bertviz_view(analysis: Analysis) -> Any:
     """The baseline: BertViz's head view of the raw heads only (offline), no clusters, no rationales."""
     import ipywidgets as w
 
-    from ..drilldown import render
+    from ..view.drilldown import render
 
     page = render(analysis, tokens=list(range(len(analysis.tokens))))
     return w.VBox([w.HTML(page._repr_html_()), w.Label(page.note)])
@@ -44,7 +44,7 @@ def bertviz_view(analysis: Analysis) -> Any:
 
 def default_analyzer(task: Task, **options: Any) -> Analysis:
     """Analyse ``task.text`` with :func:`attn_widget.analyze` and explain the clusters."""
-    from .. import analyze
+    from ..api import analyze
 
     return analyze(task.text, **options).explain()
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._registry import Registry
+from ..core.registry import Registry
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from attn_widget import Analysis, analyze_attention
-from attn_widget.drilldown import render
 from attn_widget.synthetic import planted_attention
+from attn_widget.view.drilldown import render
 
 HOSTILE = ["</script><script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a & b <b>"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage
+from labdriver import NotebookPage, wait_kernel
 
 pytest.importorskip("sqlalchemy", reason="needs the 'study' extra: pip install 'attn_widget[study]'")
 
@@ -103,8 +103,8 @@ def test_rating_and_task_answer_reach_the_database(nb: NotebookPage, store: Path
     whole.get_by_test_id("card-status").filter(has_text="Saved ✓").wait_for()
     assert next_button.is_enabled()
     page.screenshot(path=str(artifacts / "study-capture.png"), full_page=True)
-    next_button.click()
-    assert nb.run_code("print(fb.done, len(fb.stored))").strip() == "True 3"
+    next_button.click()  # the click reaches the kernel as a message: wait for it, do not race it
+    assert wait_kernel(nb, "[fb.done, len(fb.stored)]", [True, 3]) == [True, 3]
 
     from attn_widget.study import Study
 

@@ -1,0 +1,10 @@
+"""The lowest layer: array types, the registry, the frozen result and its save/load, shared helpers.
+
+Imports no other layer of attn_widget.
+"""
+
+from .analysis import FORMAT_VERSION, Analysis
+from .records import Cluster, Options, Sweep, Token
+from .registry import Registry
+
+__all__ = ["FORMAT_VERSION", "Analysis", "Cluster", "Options", "Registry", "Sweep", "Token"]

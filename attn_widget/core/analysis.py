@@ -1,0 +1,230 @@
+"""The frozen result of an analysis: tokens, clusters, threshold, sweep, options.
+
+:class:`Analysis` is what :func:`attn_widget.analyze` and
+:func:`attn_widget.analyze_attention` return. It is immutable; ``recluster``
+returns a new one without running the model again, and ``to_dict`` / ``save``
+/ ``load`` round-trip it exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .records import Cluster, Options, Sweep, Token, cluster_from_dict
+from .serialize import fields_equal, readonly, to_jsonable
+from .shares import attention_shares, pct
+from .types import EXCLUDED, Attention, Labels, Matrix
+
+FORMAT_VERSION = 1
+"""Version of ``to_dict()`` / ``save()``; bumped when the layout changes."""
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Result of one analysis. Immutable; see the module docstring.
+
+    Attributes
+    ----------
+    text
+        The analysed text ('' when only token strings were given).
+    tokens
+        One :class:`Token` per position.
+    labels
+        ``[T]`` int32 cluster id per token, ``-1`` for excluded tokens.
+    clusters
+        Clusters ordered by their first token.
+    threshold
+        Threshold the partition was made with (in ``options.threshold_mode`` units).
+    modularity
+        Modularity of ``labels`` on the unthresholded symmetrised graph.
+    sweep
+        The threshold curve (for the automatic choice and the widget's plot).
+    weights
+        ``[T, T]`` aggregated attention, rows of kept tokens summing to 1.
+    options
+        How it was made.
+    model
+        Model name or path, when the attention came from a model.
+    notices
+        Things the user should know (a fallback model, truncation).
+    attentions
+        ``[layer, head, T, T]`` float32 raw attention, kept so ``recluster``
+        can change the aggregation without a forward pass; ``None`` when loaded
+        from ``to_dict`` JSON.
+    """
+
+    text: str
+    tokens: tuple[Token, ...]
+    labels: Labels
+    clusters: tuple[Cluster, ...]
+    threshold: float
+    modularity: float
+    sweep: Sweep
+    weights: Matrix
+    options: Options
+    model: str | None = None
+    notices: tuple[str, ...] = ()
+    attentions: Attention | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("labels", "weights", "attentions"):
+            object.__setattr__(self, name, readonly(getattr(self, name)))
+
+    # ------------------------------------------------------------------ views
+    @property
+    def excluded(self) -> tuple[int, ...]:
+        """Token indices left out of the graph (e.g. the attention sink)."""
+        return self.options.exclude
+
+    def cluster_of(self, token: int) -> Cluster | None:
+        """The cluster holding token index ``token`` (``None`` if excluded)."""
+        label = int(self.labels[token])
+        if label == EXCLUDED:
+            return None
+        return next(c for c in self.clusters if c.id == label)
+
+    def table(self, min_size: int = 1) -> str:
+        """A plain-text table of clusters: id, size, modularity, inside share, tokens.
+
+        ``inside`` is the share of the cluster's tokens' attention that stays in
+        the cluster (to each other or to themselves), out of their attention
+        to kept tokens: the same number as the rationale's "stays inside it"
+        (``evidence["attention"]["inside"]``). It is not :attr:`Cluster.internal`,
+        the graph's symmetrised share, which also counts attention the cluster receives.
+        """
+        lines = [f"{'id':>3} {'size':>4} {'modularity':>10} {'inside':>6}  tokens"]
+        for c in self.clusters:
+            if c.size < min_size:
+                continue
+            words = " ".join(repr(self.tokens[i].text) for i in c.tokens)
+            if len(words) > 90:
+                words = words[:87] + "..."
+            inside = pct(attention_shares(self.weights, c.tokens)["inside"])  # rounded as the rationale is
+            lines.append(f"{c.id:>3} {c.size:>4} {c.modularity:>10.3f} {inside:>5}%  {words}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        big = sum(1 for c in self.clusters if c.size > 1)
+        return (
+            f"Analysis({len(self.tokens)} tokens, {big} clusters of 2+ tokens, "
+            f"threshold={self.threshold:.4g} ({self.options.threshold_mode}), "
+            f"modularity={self.modularity:.3f}, method={self.options.method!r}, "
+            f"aggregation={self.options.aggregation!r}, model={self.model!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Analysis) and fields_equal(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -------------------------------------------------------------- recompute
+    def recluster(self, **changes: Any) -> Analysis:
+        """Recompute clusters with changed options, reusing the attention.
+
+        Accepts ``threshold`` (a number or ``"auto"``), ``threshold_mode``,
+        ``method``, ``seed``, and, when the raw attention is kept,
+        ``aggregation``, ``layers``, ``heads``, ``exclude``. No forward pass runs.
+        """
+        return ops.call("recluster", self, **changes)
+
+    def explain(self, backend: Any = None, **kwargs: Any) -> Analysis:
+        """Return a copy whose clusters carry evidence and rationales (see ``rationale``)."""
+        return ops.call("explain", self, backend=backend, **kwargs)
+
+    # ----------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of everything but the raw attention (see :meth:`save`)."""
+        d = to_jsonable(self)
+        d.pop("attentions")
+        d["format_version"] = FORMAT_VERSION
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], attentions: Attention | None = None) -> Analysis:
+        """Inverse of :meth:`to_dict`."""
+        version = d.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"analysis format_version {version!r} is not supported (expected {FORMAT_VERSION}); "
+                "re-run the analysis with this version of attn_widget"
+            )
+        n = len(d["tokens"])
+        return cls(
+            text=d["text"],
+            tokens=tuple(Token(**t) for t in d["tokens"]),
+            labels=np.asarray(d["labels"], dtype=np.int32),
+            clusters=tuple(cluster_from_dict(c) for c in d["clusters"]),
+            threshold=float(d["threshold"]),
+            modularity=float(d["modularity"]),
+            sweep=Sweep.from_dict(d["sweep"]),
+            weights=np.asarray(d["weights"], dtype=np.float64).reshape(n, n),
+            options=Options.from_dict(d["options"]),
+            model=d["model"],
+            notices=tuple(d["notices"]),
+            attentions=attentions,
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the analysis, raw attention included, to one file.
+
+        ``.json`` writes :meth:`to_dict` only (no raw attention: ``load`` gives
+        back everything else, and ``recluster`` can still change threshold,
+        mode, method and seed); any other suffix (e.g. ``.attn``) writes a zip
+        holding ``analysis.json`` and ``attentions.npy`` that loads back ``==``.
+        """
+        path = Path(path)
+        if path.suffix == ".json":
+            path.write_text(json.dumps(self.to_dict()), encoding="utf-8")
+            return path
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("analysis.json", json.dumps(self.to_dict()))
+            if self.attentions is not None:
+                buf = io.BytesIO()
+                np.save(buf, self.attentions, allow_pickle=False)
+                zf.writestr("attentions.npy", buf.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Analysis:
+        """Read a file written by :meth:`save`."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no analysis file at {str(path)!r}")
+        if path.suffix == ".json":
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{str(path)!r} is not an analysis file written by Analysis.save()")
+        with zipfile.ZipFile(path) as zf:
+            d = json.loads(zf.read("analysis.json"))
+            att = None
+            if "attentions.npy" in zf.namelist():
+                att = np.load(io.BytesIO(zf.read("attentions.npy")), allow_pickle=False)
+        return cls.from_dict(d, attentions=att)
+
+    # ------------------------------------------------------------------ view
+    @property
+    def widget(self) -> Any:
+        """The :class:`attn_widget.AttentionExplainer` for this analysis (created lazily)."""
+        cached = self.__dict__.get("_widget")
+        if cached is None:
+            cached = ops.call("widget", self)
+            object.__setattr__(self, "_widget", cached)
+        return cached
+
+    def show(self) -> Any:
+        """Display the widget (in a notebook) and return it."""
+        return self.widget
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # pragma: no cover - notebook only
+        return self.widget._repr_mimebundle_(**kwargs)
+
+

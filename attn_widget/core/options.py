@@ -1,0 +1,111 @@
+"""The options every entry point takes: their names, types and defaults, in one place.
+
+``analyze``, ``analyze_attention``, ``recluster``, the widget and the command
+line all take these keyword arguments; each checks the names it is given
+against the ``TypedDict`` that describes it (:func:`check_names`), so an
+unknown or misspelt option fails the same way everywhere, and every default is
+read from :data:`DEFAULTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypedDict
+
+
+class _Default(str):
+    """The default model name: reads ``"gpt2"`` but is recognised by identity."""
+
+    __slots__ = ()
+
+
+DEFAULT_MODEL: str = _Default("gpt2")
+"""Default of ``analyze(model=...)``. Only this object (not a typed ``"gpt2"``) may fall back."""
+
+
+class ClusterOptions(TypedDict, total=False):
+    """How attention becomes a graph and the graph a partition (no model needed).
+
+    Taken by :func:`attn_widget.analyze_attention`, :func:`attn_widget.recluster`
+    and, on top of the model options, :func:`attn_widget.analyze`.
+    """
+
+    threshold: float | str
+    """A number in ``threshold_mode`` units, or ``"auto"`` (default)."""
+    threshold_mode: str
+    """``"absolute"`` (edge weight, default) or ``"mass"`` (share of each token's attention)."""
+    method: str
+    """Clustering method, a key of :data:`attn_widget.graph.cluster.METHODS` (default ``"louvain"``)."""
+    aggregation: str
+    """How heads and layers combine, a key of :data:`attn_widget.graph.aggregate.AGGREGATIONS`."""
+    seed: int
+    """Random seed of the clustering (default 0)."""
+    layers: Sequence[int] | None
+    """Layers to aggregate (default all)."""
+    heads: Sequence[tuple[int, int]] | None
+    """``(layer, head)`` pairs for ``aggregation="heads"``."""
+    exclude: Sequence[int]
+    """Token indices left out of the graph (e.g. ``[0]`` for a first-token sink)."""
+
+
+class ModelOptions(TypedDict, total=False):
+    """How text becomes attention: the model and its input."""
+
+    model: Any
+    """Hub name, local folder, ``"smollm2"``, ``"minilm"`` or a loaded model (default GPT-2)."""
+    tokenizer: Any
+    """Tokenizer object or name, when ``model`` is an object."""
+    prepend_bos: bool | None
+    """Put the BOS token first (default: yes for causal models whose tokenizer does not)."""
+    exclude_sink: bool
+    """Leave the model's attention sink out of the graph (default True)."""
+    overlength: str
+    """``"error"`` (default) or ``"truncate"`` for text longer than the model's context."""
+    progress: Callable[[str, float], Any] | None
+    """``progress(stage, fraction)``, told what runs now."""
+
+
+class AnalyzeOptions(ClusterOptions, ModelOptions, total=False):
+    """Everything :func:`attn_widget.analyze` takes besides the text."""
+
+
+DEFAULTS: Mapping[str, Any] = {
+    "threshold": "auto",
+    "threshold_mode": "absolute",
+    "method": "louvain",
+    "aggregation": "mean",
+    "seed": 0,
+    "layers": None,
+    "heads": None,
+    "exclude": (),
+    "model": DEFAULT_MODEL,
+    "tokenizer": None,
+    "prepend_bos": None,
+    "exclude_sink": True,
+    "overlength": "error",
+    "progress": None,
+}
+"""The default of every option above."""
+
+
+def names(*kinds: type) -> frozenset[str]:
+    """The option names the ``TypedDict`` classes ``kinds`` declare."""
+    return frozenset(name for kind in kinds for name in kind.__annotations__)
+
+
+CLUSTER_OPTIONS = names(ClusterOptions)
+MODEL_OPTIONS = names(ModelOptions)
+ANALYZE_OPTIONS = CLUSTER_OPTIONS | MODEL_OPTIONS
+
+
+def check_names(given: Iterable[str], allowed: Iterable[str], where: str) -> None:
+    """Raise :class:`TypeError` naming the unknown options and the allowed ones."""
+    allowed = frozenset(allowed)
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise TypeError(f"{where} got unexpected keyword arguments {unknown}; allowed: {sorted(allowed)}")
+
+
+def default(name: str) -> Any:
+    """The default of option ``name``."""
+    return DEFAULTS[name]

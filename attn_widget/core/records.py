@@ -1,0 +1,175 @@
+"""The records an analysis is made of: tokens, clusters, the threshold sweep, the options.
+
+Frozen dataclasses with exact ``to_dict``/``from_dict`` round trips; :class:`Analysis`
+(:mod:`attn_widget.core.analysis`) holds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .options import DEFAULTS
+from .serialize import fields_equal, readonly, to_jsonable
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token of the input.
+
+    Attributes
+    ----------
+    text
+        Readable text of the token (spaces and newlines as themselves; a
+        byte-level piece that is only part of a character is shown as ``\\xNN``).
+    start, end
+        Character offsets into the original text (``text[start:end]``), or
+        ``None`` for tokens that are not in the text (a prepended BOS).
+    id
+        Vocabulary id, when known.
+    special
+        True for special tokens (BOS, ``[CLS]``, ``[SEP]``).
+    """
+
+    text: str
+    start: int | None = None
+    end: int | None = None
+    id: int | None = None
+    special: bool = False
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A group of tokens that attend to each other.
+
+    Attributes
+    ----------
+    id
+        Cluster id, the value in :attr:`Analysis.labels`.
+    tokens
+        Token indices, ascending.
+    modularity
+        This cluster's share of the partition's modularity on the unthresholded graph.
+    internal
+        Share of the cluster's (symmetrised) attention that stays inside it.
+    evidence, claims, rationale, scores
+        Filled by the explanation stages (``characterize``, ``rationale``); ``None`` until then.
+    """
+
+    id: int
+    tokens: tuple[int, ...]
+    modularity: float
+    internal: float
+    evidence: Mapping[str, Any] | None = None
+    claims: tuple[Mapping[str, Any], ...] | None = None
+    rationale: str | None = None
+    scores: Mapping[str, Any] | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of tokens."""
+        return len(self.tokens)
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """Partitions over a grid of thresholds, each scored on the unthresholded graph.
+
+    Attributes
+    ----------
+    mode
+        ``"absolute"`` (keep edges with weight >= t) or ``"mass"`` (keep each
+        token's strongest edges until a share t of its attention is covered).
+    thresholds
+        ``[G]`` grid values, ascending.
+    modularity
+        ``[G]`` modularity of each partition on the unthresholded symmetrised graph.
+    n_clusters
+        ``[G]`` number of clusters with at least two tokens.
+    stability
+        ``[G]`` adjusted Rand index between each partition and its neighbours (mean).
+    labels
+        ``[G, T]`` partition at each grid value (``-1`` for excluded tokens).
+    best
+        Index of the automatically chosen grid value.
+    """
+
+    mode: str
+    thresholds: np.ndarray
+    modularity: np.ndarray
+    n_clusters: np.ndarray
+    stability: np.ndarray
+    labels: np.ndarray
+    best: int
+
+    def __post_init__(self) -> None:
+        for name in ("thresholds", "modularity", "n_clusters", "stability", "labels"):
+            object.__setattr__(self, name, readonly(getattr(self, name)))
+
+    @property
+    def auto_threshold(self) -> float:
+        """The automatically chosen threshold."""
+        return float(self.thresholds[self.best])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sweep) and fields_equal(self, other)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Sweep:
+        return cls(
+            mode=str(d["mode"]),
+            thresholds=np.asarray(d["thresholds"], dtype=np.float64),
+            modularity=np.asarray(d["modularity"], dtype=np.float64),
+            n_clusters=np.asarray(d["n_clusters"], dtype=np.int32),
+            stability=np.asarray(d["stability"], dtype=np.float64),
+            labels=np.asarray(d["labels"], dtype=np.int32).reshape(len(d["thresholds"]), -1),
+            best=int(d["best"]),
+        )
+
+
+@dataclass(frozen=True)
+class Options:
+    """The knobs an analysis was made with (enough to recompute it)."""
+
+    aggregation: str = DEFAULTS["aggregation"]
+    method: str = DEFAULTS["method"]
+    threshold_mode: str = DEFAULTS["threshold_mode"]
+    seed: int = DEFAULTS["seed"]
+    layers: tuple[int, ...] | None = None
+    heads: tuple[tuple[int, int], ...] | None = None
+    exclude: tuple[int, ...] = ()
+    auto_threshold: bool = True
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Options:
+        return cls(
+            aggregation=d["aggregation"],
+            method=d["method"],
+            threshold_mode=d["threshold_mode"],
+            seed=int(d["seed"]),
+            layers=None if d["layers"] is None else tuple(int(x) for x in d["layers"]),
+            heads=None if d["heads"] is None else tuple((int(a), int(b)) for a, b in d["heads"]),
+            exclude=tuple(int(x) for x in d["exclude"]),
+            auto_threshold=bool(d["auto_threshold"]),
+        )
+
+
+
+def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:
+    return Cluster(
+        id=int(d["id"]),
+        tokens=tuple(int(i) for i in d["tokens"]),
+        modularity=float(d["modularity"]),
+        internal=float(d["internal"]),
+        evidence=d.get("evidence"),
+        claims=None if d.get("claims") is None else tuple(d["claims"]),
+        rationale=d.get("rationale"),
+        scores=d.get("scores"),
+    )
+

@@ -1,0 +1,260 @@
+"""Evidence per cluster: spans, attention inside vs outside, strongest edges, heads, lexical facts.
+
+Writes no prose: :func:`characterize` returns a JSON-able dict that
+:mod:`attn_widget.rationale` turns into sentences and :mod:`attn_widget.claims`
+checks them against. Shares are fractions in [0, 1] rounded to 4 decimals.
+
+Evidence fields (all present; lists may be empty):
+
+``cluster``, ``size``
+    The cluster id and its number of tokens.
+``tokens``
+    ``[{"index", "text", "start", "end"}]`` (character offsets may be ``None``).
+``spans``
+    Runs of consecutive token indices: ``[{"first", "last", "start", "end", "text"}]``.
+``contiguous``, ``positions``
+    One run or several; ``[first index, last index]``.
+``attention``
+    ``{"internal", "self", "external", "inside"}``: where the cluster's tokens
+    send their (aggregated, renormalised) attention: to other members, to
+    themselves, to the rest of the text; ``inside`` = internal + self (the
+    number :meth:`Analysis.table <attn_widget.analysis.Analysis.table>` shows).
+    With excluded tokens and raw attention kept, also ``sink``: the share of the
+    members' attention *before* renormalisation that went to the excluded
+    tokens (the other shares leave it out).
+``excluded``
+    ``[{"index", "text", "special", "position"}]``: the tokens left out of the
+    graph (``analysis.options.exclude``), e.g. the first-token attention sink;
+    ``position`` is ``"first"``, ``"last"`` or ``"inner"``.
+``edges``
+    Strongest internal links ``[{"from", "to", "weight"}]``: token ``from`` puts
+    a share ``weight`` of its attention on token ``to``.
+``outside``
+    ``[{"token", "text", "share"}]``: outside tokens receiving the largest share
+    of the cluster's attention.
+``heads``, ``layers``
+    ``[{"layer", "head", "share", "lift", "inside", "roles"}]`` and ``[{"layer", "share"}]``:
+    the heads / layers carrying the largest share of the cluster's internal
+    attention mass (``lift``: that share times the number of heads, 1 = average;
+    ``inside``: share of that head's attention from members that stays inside),
+    with the head's roles from :mod:`attn_widget.heads`. Empty without raw attention.
+``n_heads``
+    Number of heads in the model (layers × heads per layer); 0 without raw attention.
+``lexical``
+    Token indices per class (``punctuation``, ``stopword``, ``number``,
+    ``capitalised``, ``pronoun``, ``repeated``) and ``same_word``: groups of
+    indices that are sub-word pieces of one word.
+``complexity``
+    Entropy (normalised to [0, 1]) and Gini of the cluster's attention mass over
+    its tokens and over heads: low entropy / high Gini = a simpler explanation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core import Analysis, Cluster
+from ..core.cache import LRU
+from ..core.lexicon import lexical_classes
+from ..core.shares import attention_shares, rounded
+from ..core.types import Matrix
+from ..graph.aggregate import aggregate
+from .heads import HeadReport, score_heads
+
+TOP_EDGES = 5
+TOP_OUTSIDE = 3
+TOP_HEADS = 3
+
+
+def characterize(analysis: Analysis, cluster: Cluster, report: HeadReport | None = None) -> dict[str, Any]:
+    """Evidence for one cluster of ``analysis`` (see the module docstring for the fields).
+
+    Parameters
+    ----------
+    analysis
+        The analysis the cluster belongs to.
+    cluster
+        One of ``analysis.clusters``.
+    report
+        Head roles (from :func:`attn_widget.heads.score_heads`); computed from
+        ``analysis.attentions`` when omitted and the raw attention is kept.
+    """
+    members = np.asarray(cluster.tokens, dtype=int)
+    if members.size == 0:
+        raise ValueError(f"cluster {cluster.id} has no tokens")
+    if report is None and analysis.attentions is not None:
+        report = score_heads(analysis.attentions, analysis.tokens)
+    w = np.asarray(analysis.weights, dtype=np.float64)
+    evidence: dict[str, Any] = {
+        "cluster": int(cluster.id),
+        "size": int(members.size),
+        "tokens": [_token(analysis, i) for i in members.tolist()],
+        **_layout(analysis, members),
+        "attention": {**attention_shares(w, members), **_sink(analysis, members)},
+        "excluded": _excluded(analysis),
+        "edges": _edges(w, members),
+        "outside": _outside(analysis, w, members),
+        "lexical": lexical_classes(analysis.tokens, members.tolist()),
+    }
+    heads, layers, head_mass = _heads(analysis, members, report)
+    evidence["heads"], evidence["layers"] = heads, layers
+    evidence["n_heads"] = 0 if analysis.attentions is None else int(np.prod(analysis.attentions.shape[:2]))
+    evidence["complexity"] = _complexity(w, members, head_mass)
+    return evidence
+
+
+def _token(analysis: Analysis, i: int) -> dict[str, Any]:
+    t = analysis.tokens[i]
+    return {"index": i, "text": t.text, "start": t.start, "end": t.end}
+
+
+def _layout(analysis: Analysis, members: np.ndarray) -> dict[str, Any]:
+    runs = np.split(members, np.flatnonzero(np.diff(members) != 1) + 1)
+    spans = []
+    for run in runs:
+        first, last = int(run[0]), int(run[-1])
+        start, end = analysis.tokens[first].start, analysis.tokens[last].end
+        known = start is not None and end is not None and analysis.text
+        text = analysis.text[start:end] if known else "".join(analysis.tokens[i].text for i in run)
+        spans.append({"first": first, "last": last, "start": start, "end": end, "text": text})
+    return {
+        "spans": spans,
+        "contiguous": len(runs) == 1,
+        "positions": [int(members[0]), int(members[-1])],
+    }
+
+
+_RAW: LRU[tuple[Any, ...], tuple[Any, Matrix]] = LRU(size=1)
+"""The last aggregated map before exclusion, keyed by where the raw attention lives and the options."""
+
+
+def raw_weights(analysis: Analysis) -> Matrix | None:
+    """The aggregated ``[T, T]`` map *before* excluded tokens are dropped (rows sum to 1).
+
+    ``None`` without raw attention. The last result is cached (explaining every
+    cluster of one analysis aggregates once).
+    """
+    att = analysis.attentions
+    if att is None:
+        return None
+    o = analysis.options
+    key = (id(att), o.aggregation, o.layers, o.heads)
+    hit = _RAW.get(key)
+    if hit is not None and hit[0] is att:
+        return hit[1]
+    raw = aggregate(att, o.aggregation, layers=o.layers, heads=o.heads)
+    _RAW.put(key, (att, raw))  # the entry keeps ``att`` alive, so its id cannot be reused meanwhile
+    return raw
+
+
+def _excluded(analysis: Analysis) -> list[dict[str, Any]]:
+    last = len(analysis.tokens) - 1
+    return [
+        {
+            "index": i,
+            "text": analysis.tokens[i].text,
+            "special": analysis.tokens[i].special,
+            "position": "first" if i == 0 else "last" if i == last else "inner",
+        }
+        for i in sorted(analysis.options.exclude)
+    ]
+
+
+def _sink(analysis: Analysis, members: np.ndarray) -> dict[str, float]:
+    excluded = sorted(analysis.options.exclude)
+    raw = raw_weights(analysis) if excluded else None
+    if raw is None:
+        return {}
+    rows = raw[members]
+    return {"sink": rounded(rows[:, excluded].sum() / max(rows.sum(), 1e-12))}
+
+
+def _edges(w: np.ndarray, members: np.ndarray) -> list[dict[str, Any]]:
+    sub = w[np.ix_(members, members)].copy()
+    np.fill_diagonal(sub, 0.0)
+    order = np.argsort(-sub, axis=None, kind="stable")[:TOP_EDGES]
+    out = []
+    for flat in order.tolist():
+        i, j = divmod(flat, len(members))
+        if sub[i, j] <= 0:
+            break
+        out.append({"from": int(members[i]), "to": int(members[j]), "weight": rounded(sub[i, j])})
+    return out
+
+
+def _outside(analysis: Analysis, w: np.ndarray, members: np.ndarray) -> list[dict[str, Any]]:
+    received = w[members].sum(axis=0)
+    total = max(w[members].sum(), 1e-12)
+    received[members] = 0.0
+    out = []
+    for j in np.argsort(-received, kind="stable")[:TOP_OUTSIDE].tolist():
+        if received[j] <= 0:
+            break
+        out.append({"token": j, "text": analysis.tokens[j].text, "share": rounded(received[j] / total)})
+    return out
+
+
+def _heads(
+    analysis: Analysis, members: np.ndarray, report: HeadReport | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], np.ndarray | None]:
+    att = analysis.attentions
+    if att is None or members.size < 2:
+        return [], [], None
+    sub = att[:, :, members][:, :, :, members].astype(np.float64)  # [L, H, k, k]
+    k = members.size
+    sub[..., np.arange(k), np.arange(k)] = 0.0
+    mass = sub.sum(axis=(-1, -2))  # [L, H] internal (off-diagonal) mass
+    total = max(mass.sum(), 1e-12)
+    share = mass / total
+    n_heads = mass.size
+    heads = []
+    for flat in np.argsort(-share, axis=None, kind="stable")[:TOP_HEADS].tolist():
+        layer, head = divmod(flat, att.shape[1])
+        heads.append(
+            {
+                "layer": layer,
+                "head": head,
+                "share": rounded(share[layer, head]),
+                "lift": rounded(share[layer, head] * n_heads),
+                "inside": rounded(mass[layer, head] / k),
+                "roles": report.roles(layer, head) if report is not None else [],
+            }
+        )
+    per_layer = share.sum(axis=1)
+    layers = [
+        {"layer": int(lay), "share": rounded(per_layer[lay])}
+        for lay in np.argsort(-per_layer, kind="stable")[:TOP_HEADS].tolist()
+    ]
+    return heads, layers, mass
+
+
+def entropy(p: np.ndarray) -> float:
+    """Shannon entropy of ``p`` (normalised to sum 1) divided by ``log(len(p))``; 0 for one item."""
+    p = np.asarray(p, dtype=np.float64).ravel()
+    if p.size < 2 or p.sum() <= 0:
+        return 0.0
+    p = p / p.sum()
+    nz = p[p > 0]
+    return float(-(nz * np.log(nz)).sum() / np.log(p.size))
+
+
+def gini(p: np.ndarray) -> float:
+    """Gini coefficient of ``p``: 0 when spread evenly, near 1 when one item holds everything."""
+    x = np.sort(np.asarray(p, dtype=np.float64).ravel())
+    if x.size < 2 or x.sum() <= 0:
+        return 0.0
+    ranks = np.arange(1, x.size + 1)
+    return float((2 * (ranks * x).sum() / (x.size * x.sum())) - (x.size + 1) / x.size)
+
+
+def _complexity(w: np.ndarray, members: np.ndarray, head_mass: np.ndarray | None) -> dict[str, Any]:
+    sub = w[np.ix_(members, members)].copy()
+    np.fill_diagonal(sub, 0.0)
+    received = sub.sum(axis=0)  # attention each member receives from the rest of the cluster
+    out: dict[str, Any] = {"token_entropy": rounded(entropy(received)), "token_gini": rounded(gini(received))}
+    if head_mass is not None:
+        out["head_entropy"] = rounded(entropy(head_mass))
+        out["head_gini"] = rounded(gini(head_mass))
+    return out

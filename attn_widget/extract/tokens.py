@@ -1,0 +1,141 @@
+"""Tokens with character offsets into the original text, and the BOS and over-length policies.
+
+Tokens keep character offsets into the *original* text, so a front-end can
+highlight the text itself. Their ``.text`` is readable: byte-level pieces are
+decoded (``"Ġcat"`` → ``" cat"``, ``"Ċ"`` → ``"\\n"``); a piece holding only
+part of a multi-byte character shows those bytes as ``\\xNN``, and its offsets
+cover the whole character.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..core import Token
+from ..core.cache import memoize
+
+
+def tokenize(
+    text: str,
+    tokenizer: Any,
+    *,
+    name: str,
+    causal: bool,
+    prepend_bos: bool | None,
+    limit: int | None,
+    overlength: str,
+) -> tuple[list[int], tuple[Token, ...], tuple[str, ...]]:
+    """Token ids, readable :class:`Token` objects and notices, applying the BOS and length policies."""
+    bos = getattr(tokenizer, "bos_token_id", None)
+    ids, offsets = _encode(tokenizer, text, None)
+    if prepend_bos is None:
+        prepend_bos = causal and bos is not None
+    prepend_bos = bool(prepend_bos) and not (ids and ids[0] == bos)  # never two BOS tokens
+    if prepend_bos and bos is None:
+        raise ValueError(f"prepend_bos=True, but the tokenizer of model {name!r} has no BOS token; "
+                         "pass prepend_bos=False")
+    extra = int(prepend_bos)
+    notices: tuple[str, ...] = ()
+    if limit is not None and len(ids) + extra > limit:
+        total = len(ids) + extra
+        if overlength == "error":
+            raise ValueError(
+                f"the text is {total} tokens but model {name!r} reads at most {limit} (its context "
+                f"length); shorten the text or pass overlength='truncate' to analyse the first {limit} tokens"
+            )
+        ids, offsets = _encode(tokenizer, text, limit - extra)
+        ends = [e for s, e in (offsets or ()) if e > s]
+        upto = f" (characters 0-{max(ends)} of {len(text)})" if ends else ""
+        notices = (f"The text is {total} tokens but model {name!r} reads at most {limit}; only the "
+                   f"first {len(ids) + extra} tokens{upto} were analysed (overlength='truncate').",)
+    tokens = make_tokens(text, tokenizer, ids, offsets)
+    if prepend_bos and bos is not None:
+        ids = [int(bos), *ids]
+        tokens = (Token(text=str(tokenizer.bos_token), id=bos, special=True), *tokens)
+    return ids, tokens, notices
+
+
+Offsets = list[tuple[int, int]]
+Spans = list[tuple[int | None, int | None]]
+
+
+def _encode(tokenizer: Any, text: str, max_length: int | None) -> tuple[list[int], Offsets | None]:
+    kwargs: dict[str, Any] = {"truncation": True, "max_length": max_length} if max_length else {}
+    try:
+        enc = tokenizer(text, return_offsets_mapping=True, verbose=False, **kwargs)
+        offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"]]
+    except (NotImplementedError, TypeError, KeyError):  # slow tokenizers have no offsets
+        enc, offsets = tokenizer(text, **kwargs), None
+    return [int(i) for i in enc["input_ids"]], offsets
+
+
+def make_tokens(
+    text: str, tokenizer: Any, ids: Sequence[int], offsets: Offsets | None
+) -> tuple[Token, ...]:
+    """Readable tokens with character offsets into ``text`` (see the module docstring)."""
+    special_ids = set(getattr(tokenizer, "all_special_ids", ()) or ())
+    pieces = tokenizer.convert_ids_to_tokens(list(ids))
+    special = [i in special_ids for i in ids]
+    decode = _byte_decoder() if _is_byte_level(tokenizer) else None
+    raw = [bytes(decode.get(c, 0) for c in p) for p in pieces] if decode else None
+    spans = _byte_spans(text, raw, special) if raw else None
+    table: Sequence[tuple[int | None, int | None]] = spans or offsets or [(None, None)] * len(ids)
+    out = []
+    for i, (tid, piece) in enumerate(zip(ids, pieces, strict=True)):
+        start, end = table[i]
+        if special[i] and (start is None or start == end):
+            out.append(Token(text=str(piece), id=int(tid), special=True))
+            continue
+        if raw is not None:
+            shown = raw[i].decode("utf-8", errors="backslashreplace")
+        elif start is not None and end is not None and end > start:
+            shown = text[start:end]
+        else:
+            shown = str(piece).removeprefix("##").replace("\u2581", " ")
+        out.append(Token(text=shown, start=start, end=end, id=int(tid), special=special[i]))
+    return tuple(out)
+
+
+def _byte_spans(text: str, raw: list[bytes], special: list[bool]) -> Spans | None:
+    """Character span of each byte-level piece; ``None`` if the pieces do not spell ``text``."""
+    encoded = text.encode("utf-8")
+    if b"".join(r for r, s in zip(raw, special, strict=True) if not s) != encoded:
+        return None  # a normaliser changed the text, or it spells a special token: use HF's offsets
+    char_at = np.repeat(np.arange(len(text)), [len(c.encode("utf-8")) for c in text])
+    spans: Spans = []
+    pos = 0
+    for piece, is_special in zip(raw, special, strict=True):
+        if is_special or not piece:
+            spans.append((None, None) if is_special else (int(char_at[min(pos, len(encoded) - 1)]),) * 2)
+            continue
+        spans.append((int(char_at[pos]), int(char_at[pos + len(piece) - 1]) + 1))
+        pos += len(piece)
+    return spans
+
+
+def _is_byte_level(tokenizer: Any) -> bool:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return False
+    decoder = json.loads(backend.to_str()).get("decoder") or {}
+    parts = decoder.get("decoders", [decoder]) if decoder.get("type") == "Sequence" else [decoder]
+    return any(p.get("type") == "ByteLevel" for p in parts)
+
+
+@memoize(size=1)
+def _byte_decoder() -> dict[str, int]:
+    """Inverse of GPT-2's byte → printable-character map (``"Ġ"`` → 32, ``"Ċ"`` → 10)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
+    printable += range(ord("®"), ord("ÿ") + 1)
+    chars = list(printable)
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, chars, strict=True)}

@@ -1,0 +1,163 @@
+"""Community detection on a thresholded token graph, behind one interface.
+
+The methods themselves live in :mod:`attn_widget.methods` (the registry
+:data:`METHODS`, re-exported here). :func:`cluster` wraps any of them: it drops
+excluded tokens, leaves tokens without edges on their own, splits communities
+that are not connected in the thresholded graph (Louvain can return those) and
+numbers clusters by their first token. :func:`cluster_coarse` reuses a finer
+partition (the sweep's warm start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..core.types import EXCLUDED, Labels, Matrix
+from .methods import (
+    DBSCAN_EPS,
+    DBSCAN_MIN_SAMPLES,
+    GRAPH_METHODS,
+    METHODS,
+    agglomerative,
+    components,
+    dbscan,
+    infomap,
+    leiden,
+    louvain,
+)
+
+__all__ = [
+    "DBSCAN_EPS",
+    "DBSCAN_MIN_SAMPLES",
+    "GRAPH_METHODS",
+    "METHODS",
+    "agglomerative",
+    "canonical",
+    "cluster",
+    "cluster_coarse",
+    "components",
+    "connected_split",
+    "dbscan",
+    "infomap",
+    "leiden",
+    "louvain",
+]
+
+def _run(method: str, adj: Matrix, seed: int, profile: Matrix | None) -> np.ndarray:
+    """Call ``method`` on the tokens that have at least one edge; the others stay on their own.
+
+    A token without neighbours cannot join a community, and leaving it out
+    spares every method a pass over it (most tokens, on sparse graphs).
+    """
+    off = adj.copy()
+    np.fill_diagonal(off, 0.0)
+    linked = np.flatnonzero(off.any(axis=1))
+    labels = len(adj) + np.arange(len(adj), dtype=np.int64)
+    if linked.size:
+        sub = adj[np.ix_(linked, linked)]
+        prof = None if profile is None else profile[np.ix_(linked, linked)]
+        labels[linked] = np.asarray(METHODS[method](sub, seed=seed, profile=prof))
+    return labels
+
+
+def connected_split(adj: Matrix, labels: Labels) -> Labels:
+    """Split every community into its connected components in ``adj``.
+
+    Two tokens stay together only if they share a label *and* a path of kept
+    edges inside that label: drop edges between communities, then take
+    connected components once (no loop over communities).
+    """
+    labels = np.asarray(labels)
+    inside = (adj > 0) & (labels[:, None] == labels[None, :])
+    return components(inside)
+
+
+def canonical(labels: Sequence[int] | np.ndarray) -> Labels:
+    """Renumber labels 0, 1, 2, ... in order of each cluster's first token (``-1`` stays ``-1``)."""
+    labels = np.asarray(labels)
+    out = np.full(len(labels), EXCLUDED, dtype=np.int32)
+    kept = labels != EXCLUDED
+    if kept.any():
+        _, first, inverse = np.unique(labels[kept], return_index=True, return_inverse=True)
+        rank = np.empty(first.size, dtype=np.int32)
+        rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.int32)
+        out[kept] = rank[inverse]
+    return out
+
+
+def _keep_mask(n: int, exclude: Sequence[int]) -> np.ndarray:
+    keep = np.ones(n, dtype=bool)
+    keep[list(exclude)] = False
+    return keep
+
+
+def _finish(sub: Matrix, raw: np.ndarray, keep: np.ndarray) -> Labels:
+    labels = np.full(len(keep), EXCLUDED, dtype=np.int64)
+    labels[keep] = connected_split(sub, raw)
+    return canonical(labels)
+
+
+def cluster(
+    adj: Matrix,
+    method: str = "louvain",
+    *,
+    seed: int = 0,
+    exclude: Sequence[int] = (),
+    profile: Matrix | None = None,
+) -> Labels:
+    """Cluster the thresholded graph ``adj`` with ``method``.
+
+    Parameters
+    ----------
+    adj
+        ``[T, T]`` symmetric non-negative adjacency (a thresholded graph), zero diagonal.
+    method
+        A key of :data:`METHODS`.
+    seed
+        Random seed; the same seed gives the same labels.
+    exclude
+        Token indices left out; they get label ``-1``.
+    profile
+        ``[T, T]`` unthresholded symmetrised attention (attention profiles), used
+        by ``agglomerative`` and ``dbscan``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[T]`` int32 labels, numbered by first token; every cluster connected in ``adj``.
+    """
+    METHODS[method]  # unknown names fail here, with the choices
+    keep = _keep_mask(len(adj), exclude)
+    sub = adj[np.ix_(keep, keep)]
+    prof = None if profile is None else profile[np.ix_(keep, keep)]
+    return _finish(sub, _run(method, sub, seed, prof), keep)
+
+
+def cluster_coarse(
+    adj: Matrix, finer: Labels, method: str = "louvain", *, seed: int = 0, exclude: Sequence[int] = ()
+) -> Labels:
+    """Cluster ``adj`` starting from ``finer``, a partition of a sparser graph (a warm start).
+
+    Each community of ``finer`` becomes one node of a coarsened graph (edge
+    weights summed, internal weight as a self-loop), exactly as the second level
+    of Louvain would see it; ``method`` clusters that small graph and the result
+    is mapped back to tokens and split into connected pieces. Communities can
+    merge but not split, which is what lowering a threshold (adding edges) does
+    to a good partition. Only for :data:`GRAPH_METHODS`.
+    """
+    if method not in GRAPH_METHODS:
+        raise ValueError(f"method {method!r} cannot warm-start; use cluster() instead")
+    keep = _keep_mask(len(adj), exclude)
+    sub = adj[np.ix_(keep, keep)]
+    _, group = np.unique(np.asarray(finer)[keep], return_inverse=True)
+    size = int(group.max()) + 1
+    src, dst = np.nonzero(sub)
+    pair = group[src] * size + group[dst]
+    flat = np.zeros(size * size)
+    np.add.at(flat, pair, sub[src, dst])
+    coarse = flat.reshape(size, size)
+    coarse[np.diag_indices_from(coarse)] /= 2.0  # each internal edge once, as a self-loop
+    raw = _run(method, coarse, seed, None)[group]
+    return _finish(sub, raw, keep)

@@ -1,0 +1,72 @@
+"""Scores of partitions of a token graph: modularity (whole and per community), adjusted Rand index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..core.types import EXCLUDED, Labels, Matrix
+
+
+def community_terms(sym: Matrix, labels: Labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per community: its label, internal weight ``in_c`` (each edge twice) and degree ``deg_c``.
+
+    One pass over ``sym`` with its columns grouped by label (``np.add.reduceat``):
+    ``O(T²)`` whatever the number of communities. Excluded tokens (``-1``) are left out.
+    """
+    labels = np.asarray(labels)
+    kept = np.flatnonzero(labels != EXCLUDED)
+    lab = labels[kept]
+    order = np.argsort(lab, kind="stable")
+    ids, starts = np.unique(lab[order], return_index=True)
+    a = sym[np.ix_(kept, kept[order])]
+    per_row = np.add.reduceat(a, starts, axis=1) if kept.size else np.zeros((0, 0))
+    _, inv = np.unique(lab, return_inverse=True)
+    inside = np.bincount(inv, weights=per_row[np.arange(kept.size), inv], minlength=ids.size)
+    degree = np.bincount(inv, weights=a.sum(axis=1), minlength=ids.size)
+    return ids, inside, degree
+
+
+def modularity(sym: Matrix, labels: Labels) -> float:
+    """Newman modularity of ``labels`` on the weighted graph ``sym`` (excluded tokens ignored).
+
+    ``Q = Σ_c (in_c / 2m - (deg_c / 2m)²)`` with ``2m`` the total weight of ``sym``.
+    """
+    _, inside, degree = community_terms(sym, labels)
+    two_m = float(degree.sum())
+    if two_m <= 0:
+        return 0.0
+    return float((inside / two_m - (degree / two_m) ** 2).sum())
+
+
+def community_modularity(sym: Matrix, members: Sequence[int] | np.ndarray) -> tuple[float, float]:
+    """One community's modularity term and the share of its edge weight that stays inside."""
+    two_m = sym.sum()
+    idx = np.asarray(members)
+    inside = sym[np.ix_(idx, idx)].sum()
+    degree = sym[idx].sum()
+    q = 0.0 if two_m <= 0 else inside / two_m - (degree / two_m) ** 2
+    share = 0.0 if degree <= 0 else inside / degree
+    return float(q), float(share)
+
+
+def adjusted_rand(a: Labels, b: Labels) -> float:
+    """Adjusted Rand index between two labelings (1 = identical partitions)."""
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    table = np.zeros((ia.max() + 1, ib.max() + 1))
+    np.add.at(table, (ia, ib), 1)
+
+    def pairs(x: np.ndarray) -> float:
+        return float((x * (x - 1) / 2).sum())
+
+    n = len(a)
+    total = n * (n - 1) / 2
+    index = pairs(table)
+    sa, sb = pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    expected = sa * sb / total if total else 0.0
+    maximum = (sa + sb) / 2
+    if maximum == expected:
+        return 1.0
+    return float((index - expected) / (maximum - expected))

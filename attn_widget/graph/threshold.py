@@ -1,0 +1,116 @@
+"""From an aggregated attention map to a weighted token graph: symmetrising and thresholds.
+
+Knows nothing about models. Weights are symmetrised (``(W + Wᵀ) / 2``, no
+self-loops); two threshold modes prune edges (see :data:`THRESHOLDS`). Scores
+of partitions live in :mod:`attn_widget.graph.metrics`; the threshold sweep and
+its automatic choice in :mod:`attn_widget.graph.sweep`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.registry import Registry
+from ..core.types import Matrix
+
+
+class Pruner(NamedTuple):
+    """Thresholding of one weight matrix.
+
+    ``prune(t)`` is the kept graph and ``n_edges(t)`` its number of edges;
+    ``for_edges(counts)`` gives, for each edge count, a threshold keeping that
+    many edges (ties may keep a few more); ``fewest`` is the fewest edges a
+    threshold inside the mode's range can keep and ``total`` the most.
+    Graphs of one mode are nested: the more edges ``n_edges(t)`` reports, the
+    more of the same edges ``prune(t)`` keeps.
+    """
+
+    prune: Callable[[float], Matrix]
+    n_edges: Callable[[float], int]
+    for_edges: Callable[[np.ndarray], np.ndarray]
+    fewest: int
+    total: int
+
+
+THRESHOLDS: Registry = Registry("threshold mode")
+"""``absolute``: keep edges of weight >= t; ``mass``: per-row cumulative share p.
+
+Each entry is a factory ``fn(weights, sym) -> Pruner``: the per-matrix work
+(sorting) is done once and every threshold is then cheap.
+"""
+
+
+def symmetrise(weights: Matrix) -> Matrix:
+    """``(W + Wᵀ) / 2`` with a zero diagonal: undirected edge weights."""
+    s = (weights + weights.T) / 2.0
+    np.fill_diagonal(s, 0.0)
+    return s
+
+
+@THRESHOLDS.register("absolute")
+def absolute(weights: Matrix, sym: Matrix) -> Pruner:
+    """Keep symmetrised edges whose weight is at least ``t``."""
+    upper = sym[np.triu_indices_from(sym, k=1)]
+    edges = np.sort(upper[upper > 0])  # ascending
+
+    def prune(t: float) -> Matrix:
+        return np.where(sym >= t, sym, 0.0)
+
+    def n_edges(t: float) -> int:
+        return int(edges.size - np.searchsorted(edges, t, side="left"))
+
+    def for_edges(counts: np.ndarray) -> np.ndarray:
+        return edges[edges.size - np.clip(counts, 1, edges.size)]  # the count-th strongest edge
+
+    return Pruner(prune, n_edges, for_edges, 0, int(edges.size))
+
+
+@THRESHOLDS.register("mass")
+def mass(weights: Matrix, sym: Matrix) -> Pruner:
+    """Keep, for every token, its strongest edges until a share ``p`` of its attention is covered.
+
+    Shares are of each row of ``weights`` (self-attention left out). The kept
+    edge set is the union over both endpoints (exBERT-style), weighted by the
+    symmetrised weight. ``p=0`` keeps nothing; any ``p > 0`` keeps each token's
+    strongest edge; ``p=1`` keeps every edge.
+    """
+    w = np.array(weights, dtype=np.float64, copy=True)
+    np.fill_diagonal(w, 0.0)
+    totals = w.sum(axis=1, keepdims=True)
+    share = w / np.where(totals > 0, totals, 1.0)
+    order = np.argsort(-share, axis=1, kind="stable")
+    sorted_share = np.take_along_axis(share, order, axis=1)
+    before = np.empty_like(share)  # mass covered by a row's stronger edges
+    np.put_along_axis(before, order, np.cumsum(sorted_share, axis=1) - sorted_share, axis=1)
+    before[share <= 0] = np.inf
+    first = np.minimum(before, before.T)  # an edge is kept once either endpoint keeps it
+    upper = first[np.triu_indices_from(first, k=1)]
+    entry = np.sort(np.clip(upper[np.isfinite(upper)], 0.0, None))  # share at which each edge joins
+
+    def prune(p: float) -> Matrix:
+        return np.where(first < p - 1e-12, sym, 0.0)
+
+    def n_edges(p: float) -> int:
+        return int(np.count_nonzero(first < p - 1e-12)) // 2
+
+    def for_edges(counts: np.ndarray) -> np.ndarray:
+        c = np.clip(counts, 1, entry.size)
+        nxt = np.append(entry, 1.0)[c]  # the next edge's entry share (1 after the last)
+        return np.where(c >= entry.size, 1.0, (entry[c - 1] + nxt) / 2)  # halfway: robust to rounding
+
+    return Pruner(prune, n_edges, for_edges, int(np.count_nonzero(entry <= 1e-12)), int(entry.size))
+
+
+def prune(weights: Matrix, sym: Matrix, mode: str, t: float) -> Matrix:
+    """Thresholded symmetric adjacency for ``mode`` at value ``t``."""
+    return THRESHOLDS[mode](weights, sym).prune(float(t))
+
+
+def threshold_range(sym: Matrix, mode: str) -> tuple[float, float]:
+    """The slider's range for ``mode``: (0, strongest edge) or (0, 1)."""
+    if mode == "mass":
+        return 0.0, 1.0
+    return 0.0, float(sym.max()) if sym.size else 1.0

@@ -1,0 +1,107 @@
+"""Answers the view's requests to explain a cluster or measure its faithfulness.
+
+:class:`ExplainService` is an :class:`~attn_widget.view.explain_cache.ExplainCache`
+that also speaks the message protocol (:mod:`attn_widget.view.messages`): each
+request runs on a background thread (explanations and faithfulness on separate
+ones, so a long measurement never holds up a click), and its reply, and for
+``scores`` its progress, go back through the widget's ``send``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import Any
+
+from ..core import Analysis
+from ..extract.errors import ModelLoadError
+from .explain_cache import NO_IDS, NO_MODEL, ExplainCache, cluster_id
+from .messages import EXPLAIN_TYPES, ExplainReply, ScoresProgress
+from .wire import cluster_info
+from .worker import Worker
+
+Send = Callable[[Mapping[str, Any]], None]
+MESSAGE_TYPES = EXPLAIN_TYPES
+"""Custom message types :meth:`ExplainService.handle` answers."""
+
+
+class ExplainService(ExplainCache):
+    """An :class:`ExplainCache` that answers the view's ``explain`` and ``scores`` messages."""
+
+    def __init__(self, backend: Any = None, **options: Any) -> None:
+        super().__init__(backend, **options)
+        self._fast = Worker("attn-widget-explain")
+        self._slow = Worker("attn-widget-scores")
+
+    def handle(
+        self, content: Mapping[str, Any], analysis: Analysis | None, send: Send
+    ) -> Future[None] | None:
+        """Answer one view message (``None`` when it is not an explain/scores request)."""
+        kind = content.get("type")
+        if kind not in MESSAGE_TYPES:
+            return None
+        rid, cluster, tokens = content.get("id"), content.get("cluster"), content.get("tokens")
+        reply: ExplainReply = {
+            "type": "explain_reply" if kind == "explain" else "scores_reply",
+            "id": rid,
+            "error": None,
+            "cluster": cluster,
+            "tokens": tokens,
+            "basis": None if analysis is None else basis(analysis),
+            "info": None,
+            "scores_unavailable": None if analysis is None else self.scores_unavailable(analysis),
+        }
+
+        def progress(done: int, total: int, message: str) -> None:
+            update: ScoresProgress = {
+                "type": "scores_progress",
+                "id": rid,
+                "cluster": cluster,
+                "tokens": tokens,
+                "done": done,
+                "total": total,
+                "message": message,
+            }
+            send(update)
+
+        def run() -> None:
+            try:
+                if analysis is None:
+                    raise RuntimeError("the analysis is not ready yet; wait for it to finish")
+                cid = cluster_id(cluster)
+                wanted = None if tokens is None else list(tokens)
+                if kind == "explain":
+                    done = self.explain(analysis, cid, wanted)
+                else:
+                    done = self.scores(analysis, cid, wanted, progress=progress)
+                reply.update(tokens=list(done.tokens), info=cluster_info(done))
+            except Exception as exc:  # reported in the panel; the widget stays usable
+                reply["error"] = plain_error(str(kind), exc)
+            send(reply)
+
+        return (self._fast if kind == "explain" else self._slow).submit(run)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until every request handed to :meth:`handle` so far has been answered."""
+        self._fast.join(timeout)
+        self._slow.join(timeout)
+
+
+def basis(analysis: Analysis) -> list[Any]:
+    """``[aggregation, layers, heads]`` as the widget's traits hold them (the view compares the two)."""
+    o = analysis.options
+    return [
+        o.aggregation,
+        None if o.layers is None else list(o.layers),
+        None if o.heads is None else [list(h) for h in o.heads],
+    ]
+
+
+def plain_error(kind: str, exc: Exception) -> str:
+    """An exception as the panel says it."""
+    if isinstance(exc, ModelLoadError):
+        return f"Could not load the model to measure faithfulness: {exc}"
+    if kind == "scores" and str(exc) in (NO_MODEL, NO_IDS):
+        return str(exc)
+    what = "The explanation could not be made" if kind == "explain" else "Faithfulness could not be measured"
+    return f"{what}: {exc}"

@@ -1,0 +1,138 @@
+"""Export an analysis as one standalone HTML page that works offline, with no kernel.
+
+:func:`save_html` inlines the widget's own bundle and CSS, the state (buffers
+base64-encoded) and a small local model shim, so the same front-end code runs
+offline; the sweep's precomputed partitions keep the slider working, and the
+drill-down says it needs a kernel. The page's Content-Security-Policy forbids
+every network request. Figures for papers (SVG, PNG) are in
+:mod:`attn_widget.view.figures`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from ..core import Analysis
+from . import assets
+from .wire import to_jsonable, to_state
+
+NEEDS_KERNEL = (
+    "The BertViz drill-down needs a running Python kernel, and this is an exported page. "
+    "In a notebook: attn_widget.AttentionExplainer(attn_widget.Analysis.load(path))."
+)
+
+_PAGE_CSS = """
+:root { --jp-layout-color1: #ffffff; --jp-layout-color2: #f3f3f3; --jp-content-font-color1: #1f1f1f;
+  --jp-content-font-color2: #5f5f5f; --jp-border-color2: #d0d0d0; --jp-brand-color1: #1976d2;
+  --jp-error-color3: #fde7e7; --jp-error-color0: #b71c1c; color-scheme: light dark; }
+@media (prefers-color-scheme: dark) { :root { --jp-layout-color1: #111418; --jp-layout-color2: #1d2127;
+  --jp-content-font-color1: #e8e8e8; --jp-content-font-color2: #a8a8a8; --jp-border-color2: #454b54;
+  --jp-brand-color1: #64b5f6; --jp-error-color3: #3b1717; --jp-error-color0: #ff8a80; } }
+body { margin: 16px; background: var(--jp-layout-color1); color: var(--jp-content-font-color1); }
+.aw-page-title { font: 600 15px system-ui, sans-serif; margin: 0 0 8px; }
+"""
+
+_SHIM = """
+const read = (id) => document.getElementById(id).textContent;
+const traits = JSON.parse(read("attn-widget-traits"));
+traits.state = JSON.parse(read("attn-widget-state"));
+const bytes = Uint8Array.from(atob(read("attn-widget-bundle").trim()), (c) => c.charCodeAt(0));
+const url = URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+const widget = (await import(url)).default;
+const listeners = new Map();
+const emit = (event, ...args) => (listeners.get(event) || []).forEach((cb) => cb(...args));
+const model = {
+  standalone: true,
+  get: (key) => traits[key],
+  set: (key, value) => { traits[key] = value; emit("change:" + key); },
+  save_changes() {},
+  on(event, cb) { if (!listeners.has(event)) listeners.set(event, new Set()); listeners.get(event).add(cb); },
+  off(event, cb) {
+    if (!event) listeners.clear();
+    else if (!cb) listeners.delete(event);
+    else listeners.get(event)?.delete(cb);
+  },
+  send(msg) {
+    if (!msg || msg.type !== "drilldown") return;
+    const reply = { type: "drilldown_reply", id: msg.id, error: traits.needs_kernel };
+    setTimeout(() => emit("msg:custom", reply, []), 0);
+  },
+};
+widget.initialize?.({ model });
+widget.render({ model, el: document.getElementById("attn-widget-root") });
+"""
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no '<', '>' or '&' survive as themselves."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _bundle() -> tuple[str, str]:
+    js, css = assets.STATIC / "widget.js", assets.STATIC / "widget.css"
+    if not (js.is_file() and css.is_file()):
+        raise FileNotFoundError(assets.MISSING_BUNDLE.format(path=js))
+    return js.read_text(encoding="utf-8"), css.read_text(encoding="utf-8")
+
+
+def to_html(analysis: Analysis, title: str | None = None) -> str:
+    """The standalone page as a string (see :func:`save_html`)."""
+    js, css = _bundle()
+    o = analysis.options
+    traits = {
+        "threshold": float(analysis.threshold),
+        "threshold_mode": o.threshold_mode,
+        "method": o.method,
+        "aggregation": o.aggregation,
+        "layers": None if o.layers is None else list(o.layers),
+        "heads": None if o.heads is None else [list(h) for h in o.heads],
+        "selected_cluster": None,
+        "status": "ready",
+        "progress": "",
+        "error": "",
+        "notices": list(analysis.notices),
+        "methods": [o.method],
+        "aggregations": [o.aggregation],
+        "needs_kernel": NEEDS_KERNEL,
+    }
+    title = title or f"attn_widget: {len(analysis.tokens)} tokens" + (
+        f" ({analysis.model})" if analysis.model else ""
+    )
+    state = _script_json(to_jsonable(to_state(analysis)))
+    bundle_b64 = base64.b64encode(js.encode()).decode()
+    css_text = css.replace("</", "<\\/")  # CSS cannot end the <style> element early
+    csp = "default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data:"
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html.escape(title)}</title>",
+            f"<style>{_PAGE_CSS}\n{css_text}</style>",
+            "</head><body>",
+            f'<h1 class="aw-page-title">{html.escape(title)}</h1>',
+            '<div id="attn-widget-root"></div>',
+            f'<script type="application/json" id="attn-widget-state">{state}</script>',
+            f'<script type="application/json" id="attn-widget-traits">{_script_json(traits)}</script>',
+            f'<script type="text/plain" id="attn-widget-bundle">{bundle_b64}</script>',
+            f'<script type="module">{_SHIM}</script>',
+            "</body></html>",
+        ]
+    )
+
+
+def save_html(analysis: Analysis, path: str | Path, title: str | None = None) -> Path:
+    """Write one standalone HTML file that shows ``analysis`` offline, with no kernel.
+
+    The slider keeps working over the sweep's precomputed partitions; the
+    aggregation/method controls and the drill-down say they need a kernel.
+    """
+    path = Path(path)
+    path.write_text(to_html(analysis, title), encoding="utf-8")
+    return path

@@ -1,0 +1,324 @@
+"""The notebook widget: :class:`AttentionExplainer` (anywidget).
+
+Python side of ``js/src/widget.ts``. Small knobs are separate synced traits;
+the analysis result is one versioned ``state`` trait built by
+:func:`attn_widget.view.wire.to_state` (arrays travel as binary buffers).
+Changing a knob, from Python or from the view, re-clusters through
+:func:`attn_widget.recluster` (no forward pass); a knob set while a text is
+still being analysed is applied when the analysis finishes. BertViz
+drill-downs, explanations of the clicked cluster and its faithfulness are
+fetched on demand with custom messages (:mod:`attn_widget.view.messages`);
+:mod:`attn_widget.view.service` answers the last two.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from ..api import analyze, recluster
+from ..core import Analysis
+from ..core.options import ANALYZE_OPTIONS, CLUSTER_OPTIONS, DEFAULTS, check_names
+from ..graph.aggregate import AGGREGATIONS
+from ..graph.cluster import METHODS
+from .assets import MISSING_BUNDLE, STATIC, bundle
+from .drilldown import render as render_drilldown
+from .figures import save_png, save_svg
+from .messages import DrilldownReply
+from .service import ExplainService
+from .standalone import save_html
+from .wire import to_state
+
+_KNOBS = ("threshold", "threshold_mode", "method", "aggregation", "layers", "heads")
+_WIDGET_OPTIONS = frozenset({"explain_backend"})
+
+
+def _drilldown_renderer() -> Any:
+    """The drill-down renderer (a seam the tests replace)."""
+    return render_drilldown
+
+
+_ESM, _CSS = bundle()
+
+
+_WARN_FROM_PYTHON = frozenset({"threshold", "method"})
+
+
+class AttentionExplainer(anywidget.AnyWidget):
+    """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
+
+    Parameters
+    ----------
+    text_or_analysis
+        Text to analyse (the model runs in a background thread while the widget
+        shows progress) or an :class:`~attn_widget.analysis.Analysis`.
+    **options
+        As for :func:`attn_widget.analyze` (with text: ``model``, ``tokenizer``,
+        ``prepend_bos``, ``exclude_sink``, ``overlength`` and the clustering
+        options) or :meth:`Analysis.recluster` (with an analysis: ``threshold``,
+        ``threshold_mode``, ``method``, ``aggregation``, ``seed``, ``layers``,
+        ``heads``, ``exclude``), and ``explain_backend``: a language-model
+        polish backend for the rationales shown on click (default ``None``: the
+        grounded text only; see :func:`attn_widget.rationale.explain`).
+        Anything else raises :class:`TypeError`.
+
+    Examples
+    --------
+    >>> w = AttentionExplainer(analysis)      # doctest: +SKIP
+    >>> w.threshold = 0.05                     # re-clusters and redraws  # doctest: +SKIP
+    >>> w.save_html("clusters.html")           # doctest: +SKIP
+    """
+
+    _esm = _ESM
+    _css = _CSS
+
+    state = t.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """dict | None: the analysis as the view renders it (:func:`attn_widget.state.to_state`).
+
+    None while a text analysis is loading."""
+    threshold = t.Float(None, allow_none=True).tag(sync=True)
+    """float | None: edge threshold in ``threshold_mode`` units; moves with the slider both ways.
+
+    ``None`` while a text is being analysed, until you set it: the automatic value
+    is known only when the analysis finishes. A value you set meanwhile is applied then."""
+    threshold_mode = t.Unicode(DEFAULTS["threshold_mode"]).tag(sync=True)
+    """str: ``"absolute"`` (edge weight) or ``"mass"`` (share of each token's attention).
+
+    Default ``"absolute"``."""
+    method = t.Unicode(DEFAULTS["method"]).tag(sync=True)
+    """str: clustering method, a key of ``attn_widget.graph.cluster.METHODS``. Default ``"louvain"``."""
+    aggregation = t.Unicode(DEFAULTS["aggregation"]).tag(sync=True)
+    """str: how heads/layers combine, a key of ``attn_widget.graph.aggregate.AGGREGATIONS``.
+
+    Default ``"mean"``."""
+    layers: t.List[int] | None = t.List(t.Int(), allow_none=True, default_value=None).tag(sync=True)
+    """list[int] | None: layers to aggregate (None: all)."""
+    heads: t.List[Any] | None = t.List(allow_none=True, default_value=None).tag(sync=True)
+    """list[[layer, head]] | None: heads for ``aggregation="heads"``."""
+    selected_cluster = t.Int(None, allow_none=True).tag(sync=True)
+    """int | None: cluster shown in the side panel (click a token or legend entry)."""
+    status = t.Unicode("ready").tag(sync=True)
+    """str: ``"loading"`` (model running), ``"running"`` (re-clustering), ``"ready"`` or ``"error"``."""
+    progress = t.Unicode("").tag(sync=True)
+    """str: what is running, in words, while ``status`` is loading/running."""
+    error = t.Unicode("").tag(sync=True)
+    """str: the last error in plain words ('' when none); the widget stays usable."""
+    notices = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: things to know about the analysis (fallback model, truncation)."""
+    methods = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: clustering methods offered in the view."""
+    aggregations = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: aggregations offered in the view."""
+
+    def __init__(
+        self, text_or_analysis: str | Analysis, *, explain_backend: Any = None, **options: Any
+    ) -> None:
+        is_analysis = isinstance(text_or_analysis, Analysis)
+        allowed = CLUSTER_OPTIONS if is_analysis else ANALYZE_OPTIONS - {"progress"}
+        where = "with an Analysis" if is_analysis else "with text"
+        check_names(options, allowed | _WIDGET_OPTIONS, f"AttentionExplainer() {where}")
+        if not is_analysis and not isinstance(text_or_analysis, str):
+            raise TypeError(
+                f"AttentionExplainer() takes text (str) or an Analysis, not {type(text_or_analysis).__name__}"
+            )
+        if not is_analysis and not text_or_analysis.strip():
+            raise ValueError(
+                f"text={text_or_analysis!r} is empty or only whitespace; give some text to analyse"
+            )
+        super().__init__(methods=METHODS.names(), aggregations=AGGREGATIONS.names())
+        self.analysis: Analysis | None = None
+        """The :class:`Analysis` on screen (None until a text analysis finishes)."""
+        self._updating = False
+        self._lock = threading.RLock()
+        self._pending: set[str] = set()  # knobs set while the text was being analysed
+        self._thread: threading.Thread | None = None
+        self.explain_service = ExplainService(explain_backend)
+        """Explains the clicked cluster and measures its faithfulness (:mod:`attn_widget.view.service`)."""
+        if not isinstance(_ESM, Path):
+            self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
+        self.on_msg(self._on_custom_msg)
+        if isinstance(text_or_analysis, Analysis):
+            analysis = recluster(text_or_analysis, **options) if options else text_or_analysis
+            self._show(analysis)
+        else:
+            self._start(text_or_analysis, options)
+
+    # ------------------------------------------------------------ text → analysis
+    def _start(self, text: str, options: dict[str, Any]) -> None:
+        model = options.get("model", DEFAULTS["model"])
+        self.status = "loading"
+        self.progress = f"Loading model {model if isinstance(model, str) else type(model).__name__}…"
+        self._thread = threading.Thread(target=self._run, args=(text, options), daemon=True)
+        self._thread.start()
+
+    def _run(self, text: str, options: dict[str, Any]) -> None:
+        try:
+            analysis = analyze(text, progress=self._on_progress, **options)
+        except Exception as exc:  # shown in the widget, which stays usable
+            with self.hold_sync():
+                self.error = f"The analysis failed: {exc}"
+                self.status = "error"
+                self.progress = ""
+            return
+        with self._lock:  # knobs set meanwhile wait here, then re-cluster the shown analysis
+            pending, self._pending = self._pending, set()
+            changes = self._changes(analysis, only=pending)
+            if changes:
+                self._apply(analysis, changes, name=None)
+            else:
+                self._show(analysis)
+
+    def _on_progress(self, stage: str, fraction: float) -> None:
+        """Show the analysis's current stage ("loading model gpt2…") in the view's progress line."""
+        if self.status == "loading" and fraction < 1:
+            self.progress = stage[:1].upper() + stage[1:]
+
+    def wait(self, timeout: float | None = None) -> Analysis:
+        """Block until a text analysis finishes; return it (raise if it failed or timed out)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError(f"the analysis is still running after {timeout} s")
+        if self.analysis is None:
+            raise RuntimeError(self.error or "no analysis")
+        return self.analysis
+
+    # ------------------------------------------------------------- kernel → view
+    def _show(self, analysis: Analysis) -> None:
+        o = analysis.options
+        selected = self.selected_cluster
+        keep = selected is not None and any(c.id == selected and c.size > 1 for c in analysis.clusters)
+        self._updating = True
+        try:
+            with self.hold_sync():
+                self.analysis = analysis
+                self.threshold = float(analysis.threshold)
+                self.threshold_mode = o.threshold_mode
+                self.method = o.method
+                self.aggregation = o.aggregation
+                self.layers = None if o.layers is None else list(o.layers)
+                self.heads = None if o.heads is None else [list(h) for h in o.heads]
+                self.notices = list(analysis.notices)
+                self.selected_cluster = selected if keep else None
+                self.state = to_state(analysis)
+                self.status = "ready"
+                self.progress = ""
+        finally:
+            self._updating = False
+
+    @t.observe(*_KNOBS)
+    def _on_knob(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if self._updating:
+                return
+            if self.analysis is None:
+                if self.status == "loading":
+                    self._pending.add(change["name"])  # applied when the analysis finishes
+                return
+            changes = self._changes(self.analysis)
+            if changes:
+                self._apply(self.analysis, changes, name=change["name"])
+
+    def _apply(self, analysis: Analysis, changes: dict[str, Any], name: str | None) -> None:
+        """Re-cluster ``analysis`` with ``changes`` and show it; on a bad value show ``analysis``."""
+        self.status, self.progress = "running", "Re-clustering…"
+        try:
+            new = recluster(analysis, **changes)
+        except (ValueError, TypeError, KeyError) as exc:
+            self._show(analysis)  # put the knobs back where the analysis is
+            self.error = f"Could not apply {', '.join(f'{k}={v!r}' for k, v in changes.items())}: {exc}"
+            # A bad threshold or method set from Python is an error on its own: say so in the
+            # cell too. (Other knobs go together, e.g. aggregation="heads" then heads=[...], so
+            # their passing errors stay in the view.) Knobs set during loading (name None) too.
+            from_python = name is None or name not in self._property_lock
+            if (name is None or name in _WARN_FROM_PYTHON) and from_python:
+                warnings.warn(self.error, UserWarning, stacklevel=5)
+            return
+        self.error = ""
+        self._show(new)
+
+    def _changes(self, a: Analysis, only: set[str] | None = None) -> dict[str, Any]:
+        """The knobs whose trait differs from ``a``'s options (only those named in ``only``)."""
+        o = a.options
+        out: dict[str, Any] = {}
+        for name, now in (
+            ("threshold_mode", self.threshold_mode),
+            ("method", self.method),
+            ("aggregation", self.aggregation),
+        ):
+            if now != getattr(o, name):
+                out[name] = now
+        layers = None if self.layers is None else tuple(self.layers)
+        if layers != o.layers:
+            out["layers"] = layers
+        heads = None if self.heads is None else tuple(tuple(int(v) for v in h) for h in self.heads)
+        if heads != o.heads:
+            out["heads"] = heads
+        value = self.threshold
+        if (
+            value is not None
+            and (only is None or "threshold" in only)
+            and "threshold_mode" not in out
+            and not math.isclose(value, a.threshold, abs_tol=1e-12)
+        ):
+            auto = a.sweep.auto_threshold
+            same_graph = not ({"method", "aggregation", "layers", "heads"} & set(out))
+            out["threshold"] = "auto" if same_graph and math.isclose(value, auto, abs_tol=1e-12) else value
+        return out if only is None else {k: v for k, v in out.items() if k in only}
+
+    # --------------------------------------------------------------- messages
+    def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if isinstance(content, dict) and self.explain_service.handle(content, self.analysis, self.send):
+            return
+        if not isinstance(content, dict) or content.get("type") != "drilldown":
+            return
+        reply: DrilldownReply = {"type": "drilldown_reply", "id": content.get("id"), "error": None}
+        try:
+            if self.analysis is None:
+                raise RuntimeError("the analysis is not ready yet; wait for it to finish")
+            result = _drilldown_renderer()(
+                self.analysis,
+                tokens=content.get("tokens") or None,
+                layers=content.get("layers") or None,
+                view=content.get("view") or "head",
+                display_mode=content.get("display_mode") or "light",
+            )
+        except Exception as exc:  # reported in the view, next to the button
+            reply["error"] = f"The drill-down could not be drawn: {exc}"
+            self.send(reply)
+            return
+        reply.update(capped=bool(result.capped), note=str(result.note or ""))
+        self.send(reply, [result.html.encode("utf-8")])
+
+    def explain(self) -> Analysis:
+        """Explain every cluster on screen, show the rationales in the view and return the analysis.
+
+        Uses the same cache as the clicks (a cluster explained before costs nothing).
+        """
+        explained = self.explain_service.explain_all(self._ready())
+        self._show(explained)
+        return explained
+
+    # ----------------------------------------------------------------- export
+    def _ready(self) -> Analysis:
+        if self.analysis is None:
+            raise RuntimeError(self.error or "the analysis is still running; call .wait() first")
+        return self.analysis
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write one standalone, offline HTML page of this view (see :mod:`attn_widget.view.standalone`)."""
+        return save_html(self._ready(), path)
+
+    def save_svg(self, path: str | Path) -> Path:
+        """Write the highlighted text and legend as SVG (see :func:`attn_widget.view.figures.save_svg`)."""
+        return save_svg(self._ready(), path, labels=self._ready().labels)
+
+    def save_png(self, path: str | Path, scale: float = 2.0) -> Path:
+        """Write the highlighted text and legend as PNG (see :func:`attn_widget.view.figures.save_png`)."""
+        return save_png(self._ready(), path, scale=scale)

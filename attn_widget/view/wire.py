@@ -1,0 +1,192 @@
+"""The widget's view of an :class:`~attn_widget.analysis.Analysis`: one versioned state.
+
+:func:`to_state` turns an analysis into a JSON-able dict whose arrays are
+``{"dtype", "shape", "data"}`` records with ``data`` a :class:`memoryview`;
+ipywidgets sends those as binary buffers (never ``.tolist()``), and
+:mod:`attn_widget.view.standalone` base64-encodes them for a standalone page. The
+front-end's ``js/src/state.ts`` decodes the same layout; bump
+:data:`STATE_VERSION` in both when it changes.
+
+Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
+
+    version, text, tokens[T] (readable token text), offsets int32 [T, 2] (-1 unknown),
+    flags int32 [T] (1 special, 2 excluded), labels int32 [T],
+    threshold, threshold_mode, auto, modularity, method, aggregation, model, notices,
+    range [lo, hi], n_layers, n_heads,
+    clusters [{id, size, modularity, internal, evidence, claims, rationale, scores}],
+    sweep {mode, best, thresholds float64 [G], modularity float32 [G], n_clusters int32 [G],
+           labels int32 [G, T], facts float32 [N, 4] (grid index, cluster id, modularity, inside share)},
+    links {k, out_index int32 [T, K], out_weight float16 [T, K], in_index, in_weight}
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..core import Analysis
+from ..core.cache import LRU
+from ..core.serialize import jsonable
+from ..core.types import EXCLUDED, Matrix
+from ..graph.metrics import community_modularity
+from ..graph.threshold import symmetrise, threshold_range
+
+STATE_VERSION = 1
+"""Layout version shared with ``js/src/state.ts``."""
+
+LINKS_PER_TOKEN = 5
+"""Strongest incoming and outgoing links sent per token (for hover)."""
+
+FLAG_SPECIAL = 1
+FLAG_EXCLUDED = 2
+
+_DTYPES = {"int32", "float32", "float16", "float64", "uint8"}
+
+
+def wire(array: Any, dtype: str) -> dict[str, Any]:
+    """An array as ``{"dtype", "shape", "data": memoryview}`` (C order, little-endian)."""
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype {dtype!r} cannot be sent to the front-end; use one of {sorted(_DTYPES)}")
+    arr = np.ascontiguousarray(np.asarray(array), dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"dtype": dtype, "shape": list(arr.shape), "data": memoryview(arr.tobytes())}
+
+
+def unwire(record: Mapping[str, Any]) -> np.ndarray:
+    """Inverse of :func:`wire` (``data`` may be bytes, a memoryview or base64 text)."""
+    data = record["data"]
+    raw = base64.b64decode(data) if isinstance(data, str) else bytes(data)
+    return np.frombuffer(raw, dtype=np.dtype(record["dtype"]).newbyteorder("<")).reshape(record["shape"])
+
+
+def top_links(
+    weights: Matrix, k: int = LINKS_PER_TOKEN
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per token, its ``k`` strongest outgoing (row) and incoming (column) links, self excluded.
+
+    Returns ``out_index, out_weight, in_index, in_weight``, each ``[T, k]``;
+    missing links (zero weight) have index -1.
+    """
+    w = np.array(weights, dtype=np.float64, copy=True)
+    np.fill_diagonal(w, 0.0)
+    k = max(1, min(k, max(w.shape[0] - 1, 1)))
+
+    def strongest(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.argsort(-m, axis=1, kind="stable")[:, :k]
+        val = np.take_along_axis(m, idx, axis=1)
+        idx = np.where(val > 0, idx, -1)
+        return idx.astype(np.int32), np.where(val > 0, val, 0.0)
+
+    out_i, out_w = strongest(w)
+    in_i, in_w = strongest(w.T)
+    return out_i, out_w, in_i, in_w
+
+
+def grid_facts(sym: Matrix, labels: np.ndarray) -> np.ndarray:
+    """``[N, 4]`` rows ``(grid index, cluster id, modularity, inside share)`` for clusters of 2+ tokens."""
+    rows: list[tuple[float, float, float, float]] = []
+    for g, lab in enumerate(labels):
+        ids, sizes = np.unique(lab[lab != EXCLUDED], return_counts=True)
+        for cid in ids[sizes > 1].tolist():
+            q, inside = community_modularity(sym, np.flatnonzero(lab == cid))
+            rows.append((g, cid, q, inside))
+    return np.array(rows, dtype=np.float32).reshape(-1, 4)
+
+
+def cluster_info(c: Any) -> dict[str, Any]:
+    """One cluster as the view reads it (the layout of ``state["clusters"]`` items)."""
+    return {
+        "id": c.id,
+        "size": c.size,
+        "modularity": c.modularity,
+        "internal": c.internal,
+        "evidence": jsonable(c.evidence),
+        "claims": jsonable(c.claims),
+        "rationale": c.rationale,
+        "scores": jsonable(c.scores),
+    }
+
+
+_CACHE: LRU[tuple[int, int], tuple[Any, ...]] = LRU(4)
+
+
+def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, tuple[np.ndarray, ...]]:
+    """Symmetrised graph, grid facts and links: unchanged when only the threshold moves, so cached.
+
+    Keyed on the identity of the sweep (``recluster`` reuses it when only the
+    threshold changes) and checked against the weights' values; the entry keeps
+    the sweep alive, so its id cannot be reused while cached.
+    """
+    key = (id(a.sweep), links)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is a.sweep and (hit[1] is a.weights or np.array_equal(hit[1], a.weights)):
+        return hit[2], hit[3], hit[4]
+    sym = symmetrise(a.weights)
+    facts = grid_facts(sym, a.sweep.labels)
+    linked = top_links(a.weights, links)
+    _CACHE.put(key, (a.sweep, a.weights, sym, facts, linked))
+    return sym, facts, linked
+
+
+def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, Any]:
+    """The versioned state the front-end renders (see the module docstring for the layout)."""
+    a = analysis
+    n = len(a.tokens)
+    offsets = np.array(
+        [[-1 if t.start is None else t.start, -1 if t.end is None else t.end] for t in a.tokens],
+        dtype=np.int32,
+    ).reshape(n, 2)
+    flags = np.array([FLAG_SPECIAL if t.special else 0 for t in a.tokens], dtype=np.int32)
+    flags[list(a.excluded)] |= FLAG_EXCLUDED
+    sym, facts, (out_i, out_w, in_i, in_w) = _derived(a, links)
+    sweep = a.sweep
+    shape = None if a.attentions is None else a.attentions.shape
+    return {
+        "version": STATE_VERSION,
+        "text": a.text,
+        "tokens": [t.text for t in a.tokens],
+        "offsets": wire(offsets, "int32"),
+        "flags": wire(flags, "int32"),
+        "labels": wire(a.labels, "int32"),
+        "threshold": float(a.threshold),
+        "threshold_mode": a.options.threshold_mode,
+        "auto": bool(a.options.auto_threshold),
+        "modularity": float(a.modularity),
+        "method": a.options.method,
+        "aggregation": a.options.aggregation,
+        "model": a.model,
+        "notices": list(a.notices),
+        "range": list(threshold_range(sym, a.options.threshold_mode)),
+        "n_layers": None if shape is None else int(shape[0]),
+        "n_heads": None if shape is None else int(shape[1]),
+        "clusters": [cluster_info(c) for c in a.clusters],
+        "sweep": {
+            "mode": sweep.mode,
+            "best": int(sweep.best),
+            "thresholds": wire(sweep.thresholds, "float64"),
+            "modularity": wire(sweep.modularity, "float32"),
+            "n_clusters": wire(sweep.n_clusters, "int32"),
+            "labels": wire(sweep.labels, "int32"),
+            "facts": wire(facts, "float32"),
+        },
+        "links": {
+            "k": int(out_i.shape[1]),
+            "out_index": wire(out_i, "int32"),
+            "out_weight": wire(out_w, "float16"),
+            "in_index": wire(in_i, "int32"),
+            "in_weight": wire(in_w, "float16"),
+        },
+    }
+
+
+def to_jsonable(state: Mapping[str, Any]) -> Any:
+    """The state with every buffer base64-encoded (for a standalone HTML page)."""
+    if isinstance(state, memoryview):
+        return base64.b64encode(state).decode("ascii")
+    if isinstance(state, Mapping):
+        return {k: to_jsonable(v) for k, v in state.items()}
+    if isinstance(state, list):
+        return [to_jsonable(v) for v in state]
+    return state
