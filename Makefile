@@ -43,6 +43,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/quickstart.ipynb
 
 test: setup system-deps
+	$(MAKE) lint
 	$(MAKE) test-js
 	$(MAKE) test-python
 
@@ -52,8 +53,11 @@ test-python:
 test-js:
 	cd js && npm ci --no-audit --no-fund && npm test
 
-lint:
+# ruff (style), import-linter (the layers import one way, no cycles), mypy (types of the library).
+lint: setup
 	$(BIN)/ruff check attn_widget tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py

@@ -55,7 +55,7 @@ def analyze(
     Analysis
         With ``model`` set to the model's name and ``notices`` (fallback, truncation).
     """
-    check_names(options, ANALYZE_OPTIONS - {"model", "tokenizer"}, "analyze()")
+    check_names(options, ANALYZE_OPTIONS, "analyze()")
     o: dict[str, Any] = {**DEFAULTS, **options, "tokenizer": tokenizer}
     check_choices(o)  # before the (possibly slow) forward pass
     report = reporter(o["progress"])

@@ -54,7 +54,7 @@ class LRU(Generic[K, V]):
         """The value under ``key``, made by ``make()`` (outside the lock) and stored when missing."""
         hit = self.get(key, _MISSING)
         if hit is not _MISSING:
-            return hit  # type: ignore[no-any-return]
+            return hit
         return self.put(key, make())
 
     def pop(self, key: K, default: Any = None) -> Any:

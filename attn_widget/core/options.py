@@ -27,7 +27,7 @@ class ClusterOptions(TypedDict, total=False):
     """How attention becomes a graph and the graph a partition (no model needed).
 
     Taken by :func:`attn_widget.analyze_attention`, :func:`attn_widget.recluster`
-    and, on top of the model options, :func:`attn_widget.analyze`.
+    and, with the :class:`InputOptions`, :func:`attn_widget.analyze`.
     """
 
     threshold: float | str
@@ -48,13 +48,12 @@ class ClusterOptions(TypedDict, total=False):
     """Token indices left out of the graph (e.g. ``[0]`` for a first-token sink)."""
 
 
-class ModelOptions(TypedDict, total=False):
-    """How text becomes attention: the model and its input."""
+class InputOptions(TypedDict, total=False):
+    """How text becomes the model's input, and what :func:`attn_widget.analyze` reports as it runs.
 
-    model: Any
-    """Hub name, local folder, ``"smollm2"``, ``"minilm"`` or a loaded model (default GPT-2)."""
-    tokenizer: Any
-    """Tokenizer object or name, when ``model`` is an object."""
+    The model itself is ``analyze``'s second argument (``model``, with ``tokenizer``).
+    """
+
     prepend_bos: bool | None
     """Put the BOS token first (default: yes for causal models whose tokenizer does not)."""
     exclude_sink: bool
@@ -65,8 +64,8 @@ class ModelOptions(TypedDict, total=False):
     """``progress(stage, fraction)``, told what runs now."""
 
 
-class AnalyzeOptions(ClusterOptions, ModelOptions, total=False):
-    """Everything :func:`attn_widget.analyze` takes besides the text."""
+class AnalyzeOptions(ClusterOptions, InputOptions, total=False):
+    """Everything :func:`attn_widget.analyze` takes by keyword besides ``model`` and ``tokenizer``."""
 
 
 DEFAULTS: Mapping[str, Any] = {
@@ -94,8 +93,9 @@ def names(*kinds: type) -> frozenset[str]:
 
 
 CLUSTER_OPTIONS = names(ClusterOptions)
-MODEL_OPTIONS = names(ModelOptions)
-ANALYZE_OPTIONS = CLUSTER_OPTIONS | MODEL_OPTIONS
+ANALYZE_OPTIONS = CLUSTER_OPTIONS | names(InputOptions)
+TEXT_OPTIONS = ANALYZE_OPTIONS | {"model", "tokenizer"}
+"""What may accompany a text (the widget's, the corpus runner's): the model and everything else."""
 
 
 def check_names(given: Iterable[str], allowed: Iterable[str], where: str) -> None:

@@ -75,7 +75,7 @@ def mean_ci(values: Any, level: float = 0.95) -> tuple[float, float, float, int]
     x = x[~np.isnan(x)]
     n = len(x)
     if n == 0:
-        return (float("nan"),) * 3 + (0,)  # type: ignore[return-value]
+        return (float("nan"),) * 3 + (0,)
     m = float(x.mean())
     if n < 2:
         return m, float("nan"), float("nan"), n

@@ -105,7 +105,7 @@ def head(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequen
 
     ``display_mode`` is passed on when this BertViz's ``head_view`` takes it (1.4 does not; the
     page's colours, :data:`DISPLAY_MODES`, then do the job)."""
-    from bertviz import head_view  # type: ignore[import-untyped]
+    from bertviz import head_view
 
     every = len(heads) == att.shape[1]
     takes_mode = "display_mode" in inspect.signature(head_view).parameters
@@ -121,7 +121,7 @@ def head(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequen
 def model(att: np.ndarray, texts: list[str], layers: Sequence[int], heads: Sequence[int], first: int,
           display_mode: str = "light") -> str:
     """BertViz ``model_view``: a thumbnail per shown layer × head, in ``display_mode`` colours."""
-    from bertviz import model_view  # type: ignore[import-untyped]
+    from bertviz import model_view
 
     page = model_view(
         _layer_list(att, layers), texts, prettify_tokens=False, display_mode=display_mode,

@@ -187,7 +187,7 @@ class ExplainCache:
         """``(input digest, evidence basis)``: everything but the partition that evidence depends on."""
         hit = self._sources.get(id(analysis))
         if hit is not None and hit[0] is analysis:
-            return hit[1]  # type: ignore[return-value]
+            return hit[1]
         h = hashlib.blake2b(digest_size=16)
         h.update(analysis.text.encode("utf-8", "backslashreplace"))
         tokens = [(t.text, t.start, t.end, t.id, t.special) for t in analysis.tokens]

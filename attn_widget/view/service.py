@@ -74,7 +74,7 @@ class ExplainService(ExplainCache):
                     done = self.explain(analysis, cid, wanted)
                 else:
                     done = self.scores(analysis, cid, wanted, progress=progress)
-                reply.update(tokens=list(done.tokens), info=cluster_info(done))
+                reply["tokens"], reply["info"] = list(done.tokens), cluster_info(done)
             except Exception as exc:  # reported in the panel; the widget stays usable
                 reply["error"] = plain_error(str(kind), exc)
             send(reply)

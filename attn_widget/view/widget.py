@@ -24,7 +24,7 @@ import traitlets as t
 
 from ..api import analyze, recluster
 from ..core import Analysis
-from ..core.options import ANALYZE_OPTIONS, CLUSTER_OPTIONS, DEFAULTS, check_names
+from ..core.options import CLUSTER_OPTIONS, DEFAULTS, TEXT_OPTIONS, check_names
 from ..graph.aggregate import AGGREGATIONS
 from ..graph.cluster import METHODS
 from .assets import MISSING_BUNDLE, STATIC, bundle
@@ -120,14 +120,14 @@ class AttentionExplainer(anywidget.AnyWidget):
         self, text_or_analysis: str | Analysis, *, explain_backend: Any = None, **options: Any
     ) -> None:
         is_analysis = isinstance(text_or_analysis, Analysis)
-        allowed = CLUSTER_OPTIONS if is_analysis else ANALYZE_OPTIONS - {"progress"}
+        allowed = CLUSTER_OPTIONS if is_analysis else TEXT_OPTIONS - {"progress"}
         where = "with an Analysis" if is_analysis else "with text"
         check_names(options, allowed | _WIDGET_OPTIONS, f"AttentionExplainer() {where}")
         if not is_analysis and not isinstance(text_or_analysis, str):
             raise TypeError(
                 f"AttentionExplainer() takes text (str) or an Analysis, not {type(text_or_analysis).__name__}"
             )
-        if not is_analysis and not text_or_analysis.strip():
+        if isinstance(text_or_analysis, str) and not text_or_analysis.strip():
             raise ValueError(
                 f"text={text_or_analysis!r} is empty or only whitespace; give some text to analyse"
             )
@@ -293,7 +293,7 @@ class AttentionExplainer(anywidget.AnyWidget):
             reply["error"] = f"The drill-down could not be drawn: {exc}"
             self.send(reply)
             return
-        reply.update(capped=bool(result.capped), note=str(result.note or ""))
+        reply["capped"], reply["note"] = bool(result.capped), str(result.note or "")
         self.send(reply, [result.html.encode("utf-8")])
 
     def explain(self) -> Analysis:

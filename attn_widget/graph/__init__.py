@@ -1,0 +1,4 @@
+"""Attention in, partitions out: validation, aggregation, thresholds, the sweep, clustering.
+
+numpy/scipy only: this layer never sees a model.
+"""
