@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import analyze, analyze_attention, explain, recluster
-from .core import Analysis, Cluster, Options, Sweep, Token
+from .api import analyze, analyze_attention, explain, links, recluster
+from .core import Analysis, Cluster, Link, Options, Sweep, Token
 from .core.ops import OPERATIONS
 from .core.options import DEFAULT_MODEL
 
@@ -28,6 +28,7 @@ __all__ = [
     "Analysis",
     "AttentionExplainer",
     "Cluster",
+    "Link",
     "Options",
     "Sweep",
     "Token",
@@ -35,6 +36,7 @@ __all__ = [
     "analyze",
     "analyze_attention",
     "explain",
+    "links",
     "recluster",
 ]
 
@@ -46,7 +48,7 @@ def _widget(analysis: Analysis) -> Any:
 
 
 # Analysis.recluster / .explain / .widget delegate here (core never imports the layers above it).
-for _name, _fn in (("recluster", recluster), ("explain", explain), ("widget", _widget)):
+for _name, _fn in (("recluster", recluster), ("explain", explain), ("links", links), ("widget", _widget)):
     if _name not in OPERATIONS:
         OPERATIONS.register(_name)(_fn)
 

@@ -2,23 +2,38 @@
 
 Joins the layers below it: :mod:`attn_widget.extract` turns text into
 attention, :mod:`attn_widget.graph` turns attention into clusters and
-:mod:`attn_widget.explain` explains them. The widget (:mod:`attn_widget.view`)
-calls these functions and nothing below them that computes an analysis.
+:mod:`attn_widget.explain` explains them (and resolves named lenses, which
+need head roles). The widget (:mod:`attn_widget.view`) calls these functions
+and nothing below them that computes an analysis.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from typing_extensions import Unpack
 
-from .core import Analysis
-from .core.options import ANALYZE_OPTIONS, DEFAULT_MODEL, DEFAULTS, AnalyzeOptions, check_names
+from .core import Analysis, Link
+from .core.options import (
+    ANALYZE_OPTIONS,
+    CLUSTER_OPTIONS,
+    DEFAULT_MODEL,
+    DEFAULTS,
+    AnalyzeOptions,
+    ClusterOptions,
+    check_names,
+)
+from .explain import lenses as _lenses
 from .explain.rationale import explain
 from .extract.forward import extract, reporter
-from .graph.pipeline import analyze_attention, check_choices, recluster
+from .graph import pipeline as _pipeline
+from .graph import weights as _weights
+from .graph.pipeline import check_choices
+from .graph.validate import as_attention, as_tokens
 
-__all__ = ["analyze", "analyze_attention", "explain", "recluster"]
+__all__ = ["analyze", "analyze_attention", "explain", "links", "recluster"]
 
 SHORT_TEXT_NOTICE = "The text is too short to leave out the attention sink; all tokens are clustered."
 
@@ -34,26 +49,27 @@ def analyze(
         Non-empty text.
     model
         Hub name, local folder, ``"smollm2"`` / ``"minilm"``, or a loaded model
-        (then pass ``tokenizer``, the tokenizer object or name). Defaults to GPT-2 small; when it was not
-        named and cannot be loaded (no network, no cache), SmolLM2-135M-Instruct
-        is used if installed, with a notice in ``Analysis.notices``. A model you
-        name never falls back.
+        (then pass ``tokenizer``, the tokenizer object or name). Defaults to GPT-2
+        small; when it was not named and cannot be loaded (no network, no
+        cache), SmolLM2-135M-Instruct is used if installed, with a notice in
+        ``Analysis.notices``. A model you name never falls back.
     **options
-        The :class:`~attn_widget.core.options.AnalyzeOptions`: the model options
+        The :class:`~attn_widget.core.options.AnalyzeOptions`: the input options
         ``prepend_bos``, ``overlength`` (as for
-        :func:`attn_widget.extract.forward.extract`), ``exclude_sink`` (leave the
-        attention sink out of the graph and renormalise rows, default True) and
-        ``progress`` (``progress(stage, fraction)`` told each stage as it starts:
-        "loading model NAME…" (0.0), "running the model on N tokens…" (0.3),
-        "clustering…" (0.7), then "done" (1.0)); and the clustering options
-        ``threshold``, ``method``, ``aggregation``, ``seed``, ``threshold_mode``,
-        ``layers``, ``heads``, ``exclude`` (extra token indices to leave out), as
-        for :func:`attn_widget.analyze_attention`.
+        :func:`attn_widget.extract.forward.extract`), ``exclude_sink`` (with
+        ``exclude="auto"``, also leave out the model's own sink tokens: BOS or the
+        first token of a causal model, ``[CLS]``/``[SEP]`` of an encoder; default
+        True) and ``progress`` (``progress(stage, fraction)`` told each stage as
+        it starts: "loading model NAME…" (0.0), "running the model on N
+        tokens…" (0.3), "clustering…" (0.7), then "done" (1.0)); and the
+        clustering options ``threshold``, ``method``, ``aggregation``,
+        ``measure``, ``lens``, ``seed``, ``threshold_mode``, ``layers``,
+        ``heads``, ``exclude``, as for :func:`analyze_attention`.
 
     Returns
     -------
     Analysis
-        With ``model`` set to the model's name and ``notices`` (fallback, truncation).
+        With ``model`` set to the model's name and ``notices`` (fallback, truncation, sinks).
     """
     check_names(options, ANALYZE_OPTIONS, "analyze()")
     o: dict[str, Any] = {**DEFAULTS, **options, "tokenizer": tokenizer}
@@ -63,20 +79,121 @@ def analyze(
         text, model, o["tokenizer"], prepend_bos=o["prepend_bos"], overlength=o["overlength"],
         progress=o["progress"],
     )
-    n = len(ex.tokens)
-    exclude = {int(i) % n if -n <= int(i) < n else int(i) for i in o["exclude"]}
     notices = list(ex.notices)
-    if o["exclude_sink"]:
-        if len(exclude | set(ex.sink)) < n:
-            exclude |= set(ex.sink)
-        else:
-            notices.append(SHORT_TEXT_NOTICE)
+    sinks: Sequence[int] = ex.sink if o["exclude_sink"] else ()
+    if sinks and len(set(sinks)) >= len(ex.tokens) - 1:
+        sinks = ()
+        notices.append(SHORT_TEXT_NOTICE)
     report("clustering…", 0.7)
-    cluster_options = {k: o[k] for k in ("threshold", "threshold_mode", "method", "aggregation", "seed",
-                                          "layers", "heads")}
+    cluster_options = {k: o[k] for k in CLUSTER_OPTIONS}
     result = analyze_attention(
-        ex.attentions, ex.tokens, text=text, model=ex.model,
-        notices=tuple(notices), exclude=sorted(exclude), **cluster_options,
+        ex.attentions, ex.tokens, text=text, model=ex.model, notices=tuple(notices),
+        head_data=ex.head_data, model_sinks=sinks, **cluster_options,
     )
     report("done", 1.0)
     return result
+
+
+def analyze_attention(
+    attentions: Any,
+    tokens: Sequence[Any],
+    *,
+    text: str = "",
+    model: str | None = None,
+    notices: Sequence[str] = (),
+    head_data: Any = None,
+    model_sinks: Sequence[int] = (),
+    **options: Unpack[ClusterOptions],
+) -> Analysis:
+    """Cluster tokens from attention the caller already has.
+
+    As :func:`attn_widget.graph.pipeline.analyze_attention` (every option is
+    documented there), with named lenses (``lens="content"``,
+    ``"coreference"``, …, a function of the head roles) resolved to heads first.
+    """
+    check_names(options, CLUSTER_OPTIONS, "analyze_attention()")
+    lens = options.get("lens", DEFAULTS["lens"])
+    lens_heads: tuple[tuple[int, int], ...] | None = None
+    said: tuple[str, ...] = ()
+    if _named(lens):
+        att = as_attention(attentions)
+        lens_heads, said = _lenses.resolve(lens, att, as_tokens(tokens, att.shape[-1]), model)
+        attentions = att
+        if lens_heads is None:
+            options["lens"] = "all"
+    return _pipeline.analyze_attention(
+        attentions, tokens, text=text, model=model, notices=(*notices, *said), head_data=head_data,
+        lens_heads=lens_heads, model_sinks=model_sinks, **options,
+    )
+
+
+def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis:
+    """Recompute clusters with changed options, reusing the attention (no forward pass).
+
+    As :func:`attn_widget.graph.pipeline.recluster`, with named lenses resolved to heads first.
+    """
+    check_names(changes, CLUSTER_OPTIONS, "recluster()")
+    lens = changes.get("lens")
+    if _named(lens) and lens != analysis.options.lens:
+        if analysis.attentions is None:
+            raise ValueError(
+                f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
+                "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
+            )
+        heads, said = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model)
+        if heads is None:
+            changes["lens"] = "all"
+        result = _pipeline.recluster(analysis, lens_heads=heads, **changes)
+        return _with_notices(result, said)
+    if _named(lens):  # the same named lens again: its heads are already resolved
+        del changes["lens"]
+    return _pipeline.recluster(analysis, **changes)
+
+
+def links(
+    analysis: Analysis, token: int, k: int = 3, lens: Any = None, measure: str | None = None
+) -> tuple[Link, ...]:
+    """The ``k`` strongest links of token ``token``: see :meth:`Analysis.links`.
+
+    ``lens`` / ``measure`` (``None``: the analysis's own) are applied to the kept
+    raw attention and per-head data, with the analysis's aggregation and
+    left-out tokens; no forward pass runs.
+    """
+    n = len(analysis.tokens)
+    if isinstance(token, bool) or not isinstance(token, int) or not -n <= token < n:
+        raise ValueError(f"token={token!r} is not a token index of this text (0..{n - 1})")
+    token %= n
+    if token in analysis.excluded:
+        raise ValueError(
+            f"token {token} ({analysis.tokens[token].text!r}) is left out of the graph (a sink) and has no "
+            "links; pass exclude=[] to analyze() to keep it"
+        )
+    weights = analysis.weights
+    if lens is not None or measure is not None:
+        if analysis.attentions is None:
+            raise ValueError(
+                "links under another lens or measure need the raw attention, and this analysis has none "
+                "(saved as .json?); re-run analyze(), or save with another suffix (e.g. 'x.attn')"
+            )
+        o = analysis.options
+        changes: dict[str, Any] = {}
+        if measure is not None:
+            check_choices({"measure": measure})
+            changes["measure"] = measure
+        if lens is not None:
+            heads, _ = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model)
+            changes.update(lens=lens if isinstance(lens, str) else "custom", lens_heads=heads)
+        options = dataclasses.replace(o, **changes)
+        weights = _weights.aggregate_options(analysis.attentions, options, analysis.head_data)
+    found = _weights.strongest_links(weights, token, k, analysis.excluded)
+    return tuple(Link(j, analysis.tokens[j].text, w, d) for j, w, d in found)
+
+
+def _named(lens: Any) -> bool:
+    """A lens that needs resolving here: a name other than "all", or a function."""
+    return (isinstance(lens, str) and lens != "all") or callable(lens)
+
+
+def _with_notices(analysis: Analysis, notices: Sequence[str]) -> Analysis:
+    fresh = tuple(n for n in notices if n not in analysis.notices)
+    return dataclasses.replace(analysis, notices=(*analysis.notices, *fresh)) if fresh else analysis

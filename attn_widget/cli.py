@@ -103,6 +103,7 @@ def _explain(args: argparse.Namespace) -> int:
     from .api import analyze
     from .core.options import DEFAULT_MODEL
     from .extract.loading import FALLBACK_NOTICE
+    from .graph.pipeline import SINK_NOTICE
 
     analysis = analyze(
         text,
@@ -119,7 +120,7 @@ def _explain(args: argparse.Namespace) -> int:
         analysis = analysis.explain()
     print(headline(analysis))
     for notice in analysis.notices:
-        if not notice.startswith(FALLBACK_NOTICE):
+        if not notice.startswith((FALLBACK_NOTICE, SINK_NOTICE)):  # both are said in the first line
             print(f"note: {notice}")
     print(analysis.table(min_size=args.min_size))
     if args.explain:
@@ -139,7 +140,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def headline(analysis: Any) -> str:
-    """First output line: which model ran, and the fallback notice when there was one."""
+    """First output line: which model ran, the tokens left out as sinks, and the fallback notice."""
     from .extract.loading import FALLBACK_NOTICE
 
     fallback = next((n for n in analysis.notices if n.startswith(FALLBACK_NOTICE)), None)
@@ -147,6 +148,11 @@ def headline(analysis: Any) -> str:
     line = (f"model: {analysis.model} | {len(analysis.tokens)} tokens, {big} clusters of 2+ tokens, "
             f"threshold {analysis.threshold:.4g} ({analysis.options.threshold_mode}), "
             f"modularity {analysis.modularity:.3f}")
+    if analysis.excluded:
+        left = ", ".join(f"{analysis.tokens[i].text.strip() or repr(analysis.tokens[i].text)} ({i})"
+                         for i in analysis.excluded)
+        how = "sinks" if analysis.options.exclude_auto else "excluded"
+        line += f" | left out ({how}): {left}"
     return f"{line} | {fallback}" if fallback else line
 
 

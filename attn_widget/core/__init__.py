@@ -4,7 +4,7 @@ Imports no other layer of attn_widget.
 """
 
 from .analysis import FORMAT_VERSION, Analysis
-from .records import Cluster, Options, Sweep, Token
+from .records import Cluster, Link, Options, Sweep, Token
 from .registry import Registry
 
-__all__ = ["FORMAT_VERSION", "Analysis", "Cluster", "Options", "Registry", "Sweep", "Token"]
+__all__ = ["FORMAT_VERSION", "Analysis", "Cluster", "Link", "Options", "Registry", "Sweep", "Token"]

@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .records import Cluster, Options, Sweep, Token, cluster_from_dict
+from .records import Cluster, Link, Options, Sweep, Token, cluster_from_dict
 from .serialize import fields_equal, readonly, to_jsonable
 from .shares import attention_shares, pct
 from .types import EXCLUDED, Attention, Labels, Matrix
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Version of ``to_dict()`` / ``save()``; bumped when the layout changes."""
+READABLE_VERSIONS = (1, 2)
+"""Versions :meth:`Analysis.from_dict` reads (1: before edge measures, lenses and sink detection)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +62,11 @@ class Analysis:
         ``[layer, head, T, T]`` float32 raw attention, kept so ``recluster``
         can change the aggregation without a forward pass; ``None`` when loaded
         from ``to_dict`` JSON.
+    head_data
+        Per-head arrays the forward pass measured besides attention, by name:
+        ``"value_norm"`` (``[layer, head, T]``, for ``measure="norm"``),
+        ``"gradient"`` (``[layer, head, T, T]``, for ``measure="gradient"``).
+        Kept with the raw attention (``save`` to a non-``.json`` file).
     """
 
     text: str
@@ -74,10 +81,12 @@ class Analysis:
     model: str | None = None
     notices: tuple[str, ...] = ()
     attentions: Attention | None = field(default=None, repr=False)
+    head_data: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("labels", "weights", "attentions"):
             object.__setattr__(self, name, readonly(getattr(self, name)))
+        object.__setattr__(self, "head_data", {k: readonly(v) for k, v in dict(self.head_data).items()})
 
     # ------------------------------------------------------------------ views
     @property
@@ -136,6 +145,17 @@ class Analysis:
         """
         return ops.call("recluster", self, **changes)
 
+    def links(self, token: int, k: int = 3, lens: Any = None, measure: str | None = None) -> tuple[Link, ...]:
+        """The ``k`` strongest links of token index ``token``, strongest first.
+
+        Under the analysis's own measure and lens, or under ``lens`` / ``measure``
+        given here (no forward pass when the raw attention and per-head data are
+        kept). Each :class:`~attn_widget.core.records.Link` names the other token,
+        the weight and its direction; left-out tokens (sinks) and the token
+        itself are never links. See :func:`attn_widget.links`.
+        """
+        return ops.call("links", self, token, k=k, lens=lens, measure=measure)
+
     def explain(self, backend: Any = None, **kwargs: Any) -> Analysis:
         """Return a copy whose clusters carry evidence and rationales (see ``rationale``)."""
         return ops.call("explain", self, backend=backend, **kwargs)
@@ -145,14 +165,20 @@ class Analysis:
         """JSON-able dict of everything but the raw attention (see :meth:`save`)."""
         d = to_jsonable(self)
         d.pop("attentions")
+        d.pop("head_data")
         d["format_version"] = FORMAT_VERSION
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], attentions: Attention | None = None) -> Analysis:
-        """Inverse of :meth:`to_dict`."""
+    def from_dict(
+        cls,
+        d: Mapping[str, Any],
+        attentions: Attention | None = None,
+        head_data: Mapping[str, np.ndarray] | None = None,
+    ) -> Analysis:
+        """Inverse of :meth:`to_dict` (files of format 1, before measures and lenses, read too)."""
         version = d.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ValueError(
                 f"analysis format_version {version!r} is not supported (expected {FORMAT_VERSION}); "
                 "re-run the analysis with this version of attn_widget"
@@ -171,6 +197,7 @@ class Analysis:
             model=d["model"],
             notices=tuple(d["notices"]),
             attentions=attentions,
+            head_data=dict(head_data or {}),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -179,7 +206,8 @@ class Analysis:
         ``.json`` writes :meth:`to_dict` only (no raw attention: ``load`` gives
         back everything else, and ``recluster`` can still change threshold,
         mode, method and seed); any other suffix (e.g. ``.attn``) writes a zip
-        holding ``analysis.json`` and ``attentions.npy`` that loads back ``==``.
+        holding ``analysis.json``, ``attentions.npy`` and ``head_data/NAME.npy``
+        that loads back ``==``.
         """
         path = Path(path)
         if path.suffix == ".json":
@@ -187,10 +215,13 @@ class Analysis:
             return path
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr("analysis.json", json.dumps(self.to_dict()))
-            if self.attentions is not None:
-                buf = io.BytesIO()
-                np.save(buf, self.attentions, allow_pickle=False)
-                zf.writestr("attentions.npy", buf.getvalue())
+            arrays = {"attentions": self.attentions}
+            arrays.update({f"head_data/{k}": v for k, v in self.head_data.items()})
+            for name, array in arrays.items():
+                if array is not None:
+                    buf = io.BytesIO()
+                    np.save(buf, array, allow_pickle=False)
+                    zf.writestr(f"{name}.npy", buf.getvalue())
         return path
 
     @classmethod
@@ -205,10 +236,14 @@ class Analysis:
             raise ValueError(f"{str(path)!r} is not an analysis file written by Analysis.save()")
         with zipfile.ZipFile(path) as zf:
             d = json.loads(zf.read("analysis.json"))
-            att = None
-            if "attentions.npy" in zf.namelist():
-                att = np.load(io.BytesIO(zf.read("attentions.npy")), allow_pickle=False)
-        return cls.from_dict(d, attentions=att)
+            arrays = {
+                name.removesuffix(".npy"): np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
+                for name in zf.namelist()
+                if name.endswith(".npy")
+            }
+        att = arrays.pop("attentions", None)
+        data = {k.removeprefix("head_data/"): v for k, v in arrays.items() if k.startswith("head_data/")}
+        return cls.from_dict(d, attentions=att, head_data=data)
 
     # ------------------------------------------------------------------ view
     @property

@@ -44,8 +44,16 @@ class ClusterOptions(TypedDict, total=False):
     """Layers to aggregate (default all)."""
     heads: Sequence[tuple[int, int]] | None
     """``(layer, head)`` pairs for ``aggregation="heads"``."""
-    exclude: Sequence[int]
-    """Token indices left out of the graph (e.g. ``[0]`` for a first-token sink)."""
+    exclude: Sequence[int] | str
+    """``"auto"`` (default): attention sinks are found and left out of the graph, with a notice
+    (:mod:`attn_widget.graph.sinks`); ``[]`` keeps every token; a list of token indices leaves
+    exactly those out."""
+    measure: str
+    """Edge measure per head, a key of :data:`attn_widget.graph.measures.MEASURES`."""
+    lens: str | Sequence[tuple[int, int]] | Callable[..., Any]
+    """Which heads make the graph: a key of :data:`attn_widget.explain.lenses.LENSES`
+    (``"all"``, layer bands, role lenses, ``"coreference"``), a list of ``(layer, head)``
+    pairs, or a function ``f(report) -> [(layer, head), ...]`` of the head-role report."""
 
 
 class InputOptions(TypedDict, total=False):
@@ -76,7 +84,9 @@ DEFAULTS: Mapping[str, Any] = {
     "seed": 0,
     "layers": None,
     "heads": None,
-    "exclude": (),
+    "exclude": "auto",
+    "measure": "attention",
+    "lens": "all",
     "model": DEFAULT_MODEL,
     "tokenizer": None,
     "prepend_bos": None,

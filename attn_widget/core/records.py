@@ -135,7 +135,15 @@ class Sweep:
 
 @dataclass(frozen=True)
 class Options:
-    """The knobs an analysis was made with (enough to recompute it)."""
+    """The knobs an analysis was made with (enough to recompute it).
+
+    ``exclude`` holds the tokens actually left out; ``exclude_auto`` says they
+    were found by sink detection (``exclude="auto"``). ``lens`` is what was
+    asked for (a name such as ``"content"``, or ``(layer, head)`` pairs) and
+    ``lens_heads`` the heads it resolved to on this model (``None``: every head).
+    ``model_sinks`` are the model's own sink tokens (BOS, ``[CLS]``/``[SEP]``),
+    left out with the detected ones when ``exclude="auto"``.
+    """
 
     aggregation: str = DEFAULTS["aggregation"]
     method: str = DEFAULTS["method"]
@@ -145,20 +153,60 @@ class Options:
     heads: tuple[tuple[int, int], ...] | None = None
     exclude: tuple[int, ...] = ()
     auto_threshold: bool = True
+    measure: str = DEFAULTS["measure"]
+    lens: str | tuple[tuple[int, int], ...] = DEFAULTS["lens"]
+    lens_heads: tuple[tuple[int, int], ...] | None = None
+    exclude_auto: bool = False
+    model_sinks: tuple[int, ...] = ()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Options:
+        lens = d.get("lens", "all")
         return cls(
             aggregation=d["aggregation"],
             method=d["method"],
             threshold_mode=d["threshold_mode"],
             seed=int(d["seed"]),
             layers=None if d["layers"] is None else tuple(int(x) for x in d["layers"]),
-            heads=None if d["heads"] is None else tuple((int(a), int(b)) for a, b in d["heads"]),
+            heads=_pairs(d["heads"]),
             exclude=tuple(int(x) for x in d["exclude"]),
             auto_threshold=bool(d["auto_threshold"]),
+            measure=str(d.get("measure", "attention")),  # files from before measures: attention
+            lens=lens if isinstance(lens, str) else _pairs(lens) or (),
+            lens_heads=_pairs(d.get("lens_heads")),
+            exclude_auto=bool(d.get("exclude_auto", False)),
+            model_sinks=tuple(int(x) for x in d.get("model_sinks", ())),
         )
 
+
+def _pairs(value: Any) -> tuple[tuple[int, int], ...] | None:
+    return None if value is None else tuple((int(a), int(b)) for a, b in value)
+
+
+
+@dataclass(frozen=True)
+class Link:
+    """One of a token's strongest links (see :meth:`Analysis.links <attn_widget.core.Analysis.links>`).
+
+    Attributes
+    ----------
+    index, text
+        The other token.
+    weight
+        The share of attention on the link: of the token's own attention when
+        ``direction == "out"`` (the token attends to ``index``), of the other
+        token's attention when ``direction == "in"`` (``index`` attends to the token).
+    direction
+        ``"out"`` or ``"in"``; the stronger of the two when both exist.
+    """
+
+    index: int
+    text: str
+    weight: float
+    direction: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "text": self.text, "weight": self.weight, "direction": self.direction}
 
 
 def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:

@@ -43,6 +43,8 @@ def values_equal(a: Any, b: Any) -> bool:
             return a is b
         a, b = np.asarray(a), np.asarray(b)
         return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
     return bool(a == b)
 
 

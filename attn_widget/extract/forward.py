@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,9 @@ class Extraction:
         True for decoder-only loading.
     notices
         Things the user should see (a fallback model, truncation).
+    head_data
+        Per-head arrays measured in the same pass for the edge measures
+        (:mod:`attn_widget.graph.measures`), e.g. ``"value_norm"``.
     """
 
     text: str
@@ -60,6 +63,7 @@ class Extraction:
     model: str
     causal: bool
     notices: tuple[str, ...] = ()
+    head_data: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 def extract(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import operator
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,31 +63,61 @@ def _check_heads(att: Attention, heads: Sequence[tuple[int, int]] | None) -> lis
     return out
 
 
+def _lens_heads(att: Attention, mask: np.ndarray | None, layer: int) -> np.ndarray:
+    """Head indices of ``layer`` that the lens ``mask`` (``[layer, head]`` bool) keeps (all without one)."""
+    if mask is None:
+        return np.arange(att.shape[1])
+    return np.flatnonzero(mask[layer])
+
+
+def _check_mask(att: Attention, mask: np.ndarray | None, chosen: Sequence[int]) -> None:
+    if mask is None:
+        return
+    if mask.shape != att.shape[:2]:
+        raise ValueError(
+            f"the lens selects heads of a {mask.shape} model, but the attention is {att.shape[:2]}"
+        )
+    if not mask[list(chosen)].any():
+        raise ValueError("the lens keeps no head in the chosen layers; choose another lens or other layers")
+
+
 @AGGREGATIONS.register("mean")
-def mean(att: Attention, *, layers: Sequence[int] | None = None) -> Matrix:
-    """Mean over heads and layers (or over the chosen ``layers``)."""
+def mean(att: Attention, *, layers: Sequence[int] | None = None, mask: np.ndarray | None = None) -> Matrix:
+    """Mean over heads and layers (or over the chosen ``layers``; over the lens's heads)."""
     chosen = _check_layers(att, layers)
+    _check_mask(att, mask, chosen)
     total = np.zeros(att.shape[2:], dtype=np.float64)
+    count = 0
     for layer in chosen:  # one layer at a time: no copy of the whole tensor
-        total += att[layer].sum(axis=0)  # a float32 sum of a few heads is exact enough and 3x faster
-    return total / (len(chosen) * att.shape[1])
+        heads = _lens_heads(att, mask, layer)
+        if heads.size == att.shape[1]:
+            total += att[layer].sum(axis=0)  # a float32 sum of a few heads is exact enough and 3x faster
+        elif heads.size:
+            total += att[layer][heads].sum(axis=0)
+        count += heads.size
+    return total / count
 
 
 @AGGREGATIONS.register("layers")
-def layers_mean(att: Attention, *, layers: Sequence[int] | None = None) -> Matrix:
-    """Mean over all heads of the chosen ``layers`` (required)."""
+def layers_mean(
+    att: Attention, *, layers: Sequence[int] | None = None, mask: np.ndarray | None = None
+) -> Matrix:
+    """Mean over all heads (or the lens's heads) of the chosen ``layers`` (required)."""
     if layers is None:
         raise ValueError("aggregation='layers' needs layers=[...], e.g. layers=[4, 5]")
-    return mean(att, layers=layers)
+    return mean(att, layers=layers, mask=mask)
 
 
 @AGGREGATIONS.register("max")
-def maximum(att: Attention, *, layers: Sequence[int] | None = None) -> Matrix:
-    """Element-wise maximum over heads and layers; rows renormalised afterwards."""
+def maximum(att: Attention, *, layers: Sequence[int] | None = None, mask: np.ndarray | None = None) -> Matrix:
+    """Element-wise maximum over heads and layers (the lens's heads); rows renormalised afterwards."""
     chosen = _check_layers(att, layers)
+    _check_mask(att, mask, chosen)
     out = np.zeros(att.shape[2:], dtype=np.float64)
     for layer in chosen:
-        np.maximum(out, att[layer].max(axis=0), out=out)
+        heads = _lens_heads(att, mask, layer)
+        if heads.size:
+            np.maximum(out, att[layer][heads].max(axis=0), out=out)
     return out
 
 
@@ -102,22 +133,34 @@ def heads_mean(att: Attention, *, heads: Sequence[tuple[int, int]] | None = None
 
 @AGGREGATIONS.register("rollout")
 def rollout(
-    att: Attention, *, layers: Sequence[int] | None = None, residual: float = 0.5
+    att: Attention,
+    *,
+    layers: Sequence[int] | None = None,
+    residual: float = 0.5,
+    mask: np.ndarray | None = None,
 ) -> Matrix:
     """Attention rollout (Abnar & Zuidema 2020), residual-aware.
 
-    Each layer's head-mean ``A`` becomes ``residual * I + (1 - residual) * A``
-    (the residual stream carries the token itself), rows renormalised, and the
-    layers are multiplied bottom-up: ``R = Â_L … Â_1``.
+    Each layer's head-mean ``A`` (over the lens's heads; a layer the lens
+    leaves empty passes the residual stream only) becomes
+    ``residual * I + (1 - residual) * A`` (the residual stream carries the
+    token itself), rows renormalised, and the layers are multiplied bottom-up:
+    ``R = Â_L … Â_1``.
     """
     if not 0.0 <= residual < 1.0:
         raise ValueError(f"residual={residual} must be in [0, 1)")
     chosen = _check_layers(att, layers)
+    _check_mask(att, mask, chosen)
     n = att.shape[2]
     eye = np.eye(n)
     result = eye.copy()
     for layer in sorted(chosen):
-        a = att[layer].mean(axis=0, dtype=np.float64)
+        heads = _lens_heads(att, mask, layer)
+        if not heads.size:
+            continue
+        a = att[layer][heads].mean(axis=0, dtype=np.float64)
+        row = a.sum(axis=1, keepdims=True)  # a measure's rows need not sum to 1: make them a distribution
+        a = np.divide(a, row, out=np.zeros_like(a), where=row > 0)
         a = residual * eye + (1.0 - residual) * a
         a /= a.sum(axis=1, keepdims=True)
         result = a @ result
@@ -153,6 +196,7 @@ def aggregate(
     exclude: Sequence[int] = (),
     layers: Sequence[int] | None = None,
     heads: Sequence[tuple[int, int]] | None = None,
+    mask: np.ndarray | None = None,
 ) -> Matrix:
     """Aggregate ``att`` with the named function, then drop ``exclude`` and renormalise.
 
@@ -166,6 +210,9 @@ def aggregate(
         Token indices left out of the graph (their rows and columns become 0).
     layers, heads
         Selection passed to the aggregation function.
+    mask
+        ``[layer, head]`` bool: the heads a lens keeps (``None``: every head).
+        ``aggregation="heads"`` names its heads itself and takes no lens.
 
     Returns
     -------
@@ -182,5 +229,12 @@ def aggregate(
                 f"aggregation={name!r} does not use {key}={value!r}; "
                 f"use aggregation={other} for a {key} selection, or drop {key}"
             )
-    kwargs = {k: v for k, v in selection.items() if k in accepted}
+    kwargs: dict[str, Any] = {k: v for k, v in selection.items() if k in accepted}
+    if mask is not None and not np.all(mask):
+        if "mask" not in accepted:
+            raise ValueError(
+                f"aggregation={name!r} chooses its own heads and takes no lens; use lens='all' with it, "
+                "or another aggregation with the lens"
+            )
+        kwargs["mask"] = np.asarray(mask, dtype=bool)
     return renormalise(fn(att, **kwargs), exclude)

@@ -19,11 +19,14 @@ from ..core.options import CLUSTER_OPTIONS, DEFAULTS, ClusterOptions, check_name
 from ..core.types import EXCLUDED, Attention, Labels, Matrix
 from . import aggregate as _aggregate
 from . import cluster as _cluster
+from . import measures as _measures
 from . import metrics as _metrics
 from . import sweep as _sweep
 from . import threshold as _threshold
 from . import validate as _validate
+from .measures import HeadData
 from .validate import as_attention, as_tokens
+from .weights import SINK_NOTICE, aggregate_options, resolve_exclude
 
 __all__ = ["analyze_attention", "build", "check_choices", "make_clusters", "recluster"]
 
@@ -40,6 +43,7 @@ def build(
     notices: tuple[str, ...] = (),
     sweep: Sweep | None = None,
     clip_threshold: bool = False,
+    head_data: HeadData | None = None,
 ) -> Analysis:
     """Run aggregate (unless ``weights`` given), sweep (unless given) and cluster.
 
@@ -47,15 +51,10 @@ def build(
     is lowered to this graph's strongest edge instead of being refused.
     """
     check_choices(dataclasses.asdict(options))
+    head_data = dict(head_data or {})
     if weights is None:
         assert attentions is not None
-        weights = _aggregate.aggregate(
-            attentions,
-            options.aggregation,
-            exclude=options.exclude,
-            layers=options.layers,
-            heads=options.heads,
-        )
+        weights = aggregate_options(attentions, options, head_data)
     sym = _threshold.symmetrise(weights)
     if clip_threshold and isinstance(threshold, (int, float)):
         threshold = min(float(threshold), _threshold.threshold_range(sym, options.threshold_mode)[1])
@@ -94,6 +93,7 @@ def build(
         model=model,
         notices=notices,
         attentions=attentions,
+        head_data=head_data,
     )
 
 
@@ -118,10 +118,11 @@ def _replace(options: Options, **changes: Any) -> Options:
 
 
 def check_choices(options: dict[str, Any]) -> None:
-    """Fail fast, naming the choices, on an unknown method, aggregation or threshold mode."""
+    """Fail fast, naming the choices, on an unknown method, aggregation, threshold mode or measure."""
     _cluster.METHODS[options.get("method", DEFAULTS["method"])]
     _aggregate.AGGREGATIONS[options.get("aggregation", DEFAULTS["aggregation"])]
     _threshold.THRESHOLDS[options.get("threshold_mode", DEFAULTS["threshold_mode"])]
+    _measures.MEASURES[options.get("measure", DEFAULTS["measure"])]
 
 
 def analyze_attention(
@@ -131,6 +132,9 @@ def analyze_attention(
     text: str = "",
     model: str | None = None,
     notices: Sequence[str] = (),
+    head_data: HeadData | None = None,
+    lens_heads: Sequence[tuple[int, int]] | None = None,
+    model_sinks: Sequence[int] = (),
     **options: Unpack[ClusterOptions],
 ) -> Analysis:
     """Cluster tokens from attention the caller already has.
@@ -141,25 +145,32 @@ def analyze_attention(
         ``[layers, heads, T, T]`` array, or the tuple of ``[1, heads, T, T]``
         tensors a Hugging Face model returns with ``output_attentions=True``.
     tokens
-        ``T`` token strings (or :class:`~attn_widget.analysis.Token` objects with offsets).
+        ``T`` token strings (or :class:`~attn_widget.core.Token` objects with offsets).
     threshold
         ``"auto"`` or a number in ``threshold_mode`` units. ``"auto"`` clusters
         the graph at every value of a grid running from every edge kept to
-        almost every token alone (:func:`attn_widget.sweep.threshold_grid`),
+        almost every token alone (:func:`attn_widget.graph.sweep.threshold_grid`),
         scores each partition by modularity on the *unthresholded* graph, finds
         the widest run of grid values whose partitions barely change (adjusted
         Rand index >= 0.9 between neighbours) among runs within 10% of the best
-        modularity, and takes its centre (:func:`attn_widget.sweep.choose`). The
+        modularity, and takes its centre (:func:`attn_widget.graph.sweep.choose`). The
         sweep stays on the result (:attr:`Analysis.sweep`).
     method
-        Clustering method, a key of :data:`attn_widget.cluster.METHODS`:
+        Clustering method, a key of :data:`attn_widget.graph.cluster.METHODS`:
         ``"louvain"`` (default), ``"leiden"``, ``"infomap"`` cluster the
         thresholded graph; ``"agglomerative"`` and ``"dbscan"`` group tokens by
         their attention profiles, linking only tokens joined by a kept edge
-        (see :mod:`attn_widget.cluster`). All but Louvain need
+        (see :mod:`attn_widget.graph.cluster`). All but Louvain need
         ``pip install 'attn_widget[cluster]'``.
     aggregation
-        A key of :data:`attn_widget.aggregate.AGGREGATIONS`.
+        A key of :data:`attn_widget.graph.aggregate.AGGREGATIONS`.
+    measure
+        A key of :data:`attn_widget.graph.measures.MEASURES` (``"attention"``,
+        ``"norm"``, ``"gradient"``); all but ``"attention"`` need ``head_data``.
+    lens
+        ``"all"`` or a list of ``(layer, head)`` pairs here; named lenses
+        (``"content"``, ``"coreference"``, …) are resolved to heads by
+        :func:`attn_widget.analyze_attention`, which passes them as ``lens_heads``.
     seed
         Random seed for the clustering.
     threshold_mode
@@ -168,7 +179,12 @@ def analyze_attention(
         Selection for the ``layers`` / ``heads`` aggregations (``layers`` also
         restricts ``mean``, ``max`` and ``rollout``).
     exclude
-        Token indices to leave out of the graph (e.g. ``[0]`` for a first-token sink).
+        ``"auto"`` (default: attention sinks are detected, see
+        :mod:`attn_widget.graph.sinks`, and left out with a notice), ``[]`` to
+        keep every token, or the token indices to leave out.
+    head_data, lens_heads, model_sinks
+        Per-head data for the edge measures; the heads a named lens resolved to;
+        the model's own sink tokens (added to the detected ones with ``exclude="auto"``).
 
     Returns
     -------
@@ -179,8 +195,8 @@ def analyze_attention(
     ValueError
         For attention of the wrong shape, with NaN/inf, negative weights or
         rows not summing to 1; a token count that does not match; an unknown
-        method, aggregation or threshold mode; a threshold, seed, selection or
-        exclusion out of range. Each message names the value and the fix.
+        method, aggregation, measure or threshold mode; a threshold, seed,
+        selection, lens or exclusion out of range. Each message names the value and the fix.
     """
     check_names(options, CLUSTER_OPTIONS, "analyze_attention()")
     o = {**DEFAULTS, **options}
@@ -188,6 +204,8 @@ def analyze_attention(
     att = as_attention(attentions)
     n = att.shape[2]
     toks = as_tokens(tokens, n)
+    exclude, auto, said = resolve_exclude(o["exclude"], att, toks, model_sinks)
+    lens, resolved = _lens(o["lens"], lens_heads)
     opts = Options(
         aggregation=o["aggregation"],
         method=o["method"],
@@ -195,7 +213,12 @@ def analyze_attention(
         seed=_validate.as_seed(o["seed"]),
         layers=_validate.as_layers(o["layers"]),
         heads=_validate.as_heads(o["heads"]),
-        exclude=_validate.check_exclude(o["exclude"], n),
+        exclude=exclude,
+        exclude_auto=auto,
+        measure=o["measure"],
+        lens=lens,
+        lens_heads=resolved,
+        model_sinks=tuple(sorted({int(i) % n for i in model_sinks})),
     )
     return build(
         text=text,
@@ -205,43 +228,80 @@ def analyze_attention(
         options=opts,
         threshold=o["threshold"],
         model=model,
-        notices=tuple(notices),
+        notices=(*notices, *said),
+        head_data=head_data,
     )
 
 
-_NEEDS_ATTENTION = {"aggregation", "layers", "heads", "exclude"}
+def _lens(
+    lens: Any, lens_heads: Sequence[tuple[int, int]] | None
+) -> tuple[str | tuple[tuple[int, int], ...], tuple[tuple[int, int], ...] | None]:
+    """``(the lens as recorded, the heads it keeps)``; named lenses come resolved as ``lens_heads``."""
+    if isinstance(lens, str):
+        if lens == "all" and lens_heads is None:
+            return "all", None
+        if lens_heads is None:
+            raise ValueError(
+                f"lens={lens!r} picks heads by their roles, which the graph layer does not compute; "
+                "call attn_widget.analyze_attention / attn_widget.recluster (they resolve lenses)"
+            )
+        return lens, _validate.as_heads(lens_heads)
+    if callable(lens):
+        if lens_heads is None:
+            raise ValueError(
+                "a lens function is resolved by attn_widget.analyze_attention / attn_widget.recluster"
+            )
+        return getattr(lens, "__name__", "custom"), _validate.as_heads(lens_heads)
+    pairs = _validate.as_heads(lens)
+    if not pairs:
+        raise ValueError("lens=[] keeps no head; give (layer, head) pairs, a lens name, or lens='all'")
+    return pairs, pairs
 
 
-def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis:
+_NEEDS_ATTENTION = {"aggregation", "layers", "heads", "exclude", "measure", "lens_heads"}
+
+
+def recluster(
+    analysis: Analysis,
+    *,
+    lens_heads: Sequence[tuple[int, int]] | None = None,
+    **changes: Unpack[ClusterOptions],
+) -> Analysis:
     """Recompute clusters with changed options, reusing the attention (no forward pass).
 
     Accepts the :class:`~attn_widget.core.options.ClusterOptions`: ``threshold`` (a
     number or ``"auto"``), ``threshold_mode``, ``method``, ``seed``, and, when the
-    raw attention is kept, ``aggregation``, ``layers``, ``heads``, ``exclude``.
-    A threshold you set by hand is kept when other options change (lowered to
-    the new graph's strongest edge if it is above it); ``"auto"`` stays automatic.
+    raw attention is kept, ``aggregation``, ``layers``, ``heads``, ``exclude``,
+    ``measure`` (when its per-head data is kept) and ``lens`` (named lenses come
+    resolved as ``lens_heads``). A threshold you set by hand is kept when other
+    options change (lowered to the new graph's strongest edge if it is above it);
+    ``"auto"`` stays automatic.
     """
     check_names(changes, CLUSTER_OPTIONS, "recluster()")
-    changes = dict(changes)  # type: ignore[assignment]
+    new_options: dict[str, Any] = dict(changes)
     opts = analysis.options
-    explicit = changes.pop("threshold", None)
-    n = len(analysis.tokens)
-    if "exclude" in changes:
-        changes["exclude"] = _validate.check_exclude(changes["exclude"], n)
-    if "layers" in changes:
-        changes["layers"] = _validate.as_layers(changes["layers"])
-    if "heads" in changes:
-        changes["heads"] = _validate.as_heads(changes["heads"])
-    if "seed" in changes:
-        changes["seed"] = _validate.as_seed(changes["seed"])
-    new = _replace(opts, **changes)
+    explicit = new_options.pop("threshold", None)
+    notices = analysis.notices
+    if "exclude" in new_options:
+        if analysis.attentions is None:
+            raise _no_attention("exclude")
+        exclude, auto, said = resolve_exclude(
+            new_options.pop("exclude"), analysis.attentions, analysis.tokens, opts.model_sinks
+        )
+        new_options.update(exclude=exclude, exclude_auto=auto)
+        notices = (*(x for x in notices if not x.startswith(SINK_NOTICE)), *said)
+    if "lens" in new_options:
+        new_options["lens"], new_options["lens_heads"] = _lens(new_options["lens"], lens_heads)
+    if "layers" in new_options:
+        new_options["layers"] = _validate.as_layers(new_options["layers"])
+    if "heads" in new_options:
+        new_options["heads"] = _validate.as_heads(new_options["heads"])
+    if "seed" in new_options:
+        new_options["seed"] = _validate.as_seed(new_options["seed"])
+    new = _replace(opts, **new_options)
     reaggregate = any(getattr(new, k) != getattr(opts, k) for k in _NEEDS_ATTENTION)
     if reaggregate and analysis.attentions is None:
-        raise ValueError(
-            "this analysis has no raw attention (it was saved as .json or made by from_dict, which "
-            "drop it), so aggregation, layers, heads and exclude cannot change; re-run analyze(), or "
-            "save with another suffix (e.g. Analysis.save('x.attn')) to keep the raw attention"
-        )
+        raise _no_attention("aggregation, layers, heads, measure, lens and exclude")
     check_choices(dataclasses.asdict(new))
     if explicit is not None:
         threshold: Any = explicit
@@ -260,7 +320,16 @@ def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis
         options=new,
         threshold=threshold,
         model=analysis.model,
-        notices=analysis.notices,
+        notices=notices,
         sweep=analysis.sweep if same_graph else None,
         clip_threshold=explicit is None and reaggregate,
+        head_data=analysis.head_data,
+    )
+
+
+def _no_attention(what: str) -> ValueError:
+    return ValueError(
+        "this analysis has no raw attention (it was saved as .json or made by from_dict, which "
+        f"drop it), so {what} cannot change; re-run analyze(), or "
+        "save with another suffix (e.g. Analysis.save('x.attn')) to keep the raw attention"
     )

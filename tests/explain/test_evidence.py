@@ -71,7 +71,7 @@ def test_the_sink_share_is_the_raw_attention_that_went_to_the_left_out_token() -
     assert np.allclose(b.weights, a.weights)  # the graph cannot see the sink: only the evidence can say it
     ev, before = characterize(b, b.cluster_of(big.tokens[0])), characterize(a, big)
     assert ev["attention"]["sink"] > 0.7 > before["attention"]["sink"]
-    kept = attn_widget.analyze_attention(a.attentions, a.tokens, text=TEXT, threshold=a.threshold)
+    kept = attn_widget.analyze_attention(a.attentions, a.tokens, text=TEXT, threshold=a.threshold, exclude=[])
     assert "sink" not in characterize(kept, kept.clusters[0])["attention"]  # nothing left out, nothing to say
     assert characterize(kept, kept.clusters[0])["excluded"] == []
 

@@ -1,0 +1,83 @@
+"""Edge measures: how much token ``i`` takes from token ``j`` in one head, by more than attention weight.
+
+Each measure is a named function in :data:`MEASURES` that turns the raw
+attention ``[layer, head, T, T]`` and the per-head data the forward pass
+measured (:attr:`attn_widget.core.Analysis.head_data`) into non-negative
+per-head edge weights of the same shape. Aggregation, lenses, the sweep and
+the clustering then work on those weights exactly as on attention.
+
+``attention``
+    The attention probability ``α_ij`` (what BertViz shows).
+``norm``
+    ``‖α_ij f(x_j)‖``, Kobayashi et al. 2020 ("Attention is not only a
+    weight"): the size of what head ``h`` actually moves from ``j`` to ``i``,
+    with ``f(x) = x W_V W_O`` the head's value vector mapped through its slice
+    of the output projection. Sinks receive large weights but tiny value
+    vectors, so they stop dominating. Needs ``head_data["value_norm"]``
+    (``[layer, head, T]``, ``‖f(x_j)‖``), measured by the same forward pass.
+``gradient``
+    ``|α_ij · ∂ log p / ∂α_ij|``, attention times gradient (after Hao et al.
+    2021, with one backward pass instead of integrated gradients): how much the
+    model's output depends on the edge. Needs ``head_data["gradient"]``
+    (``[layer, head, T, T]``), measured by a backward pass on request.
+
+numpy only; the forward and backward passes that measure the per-head data
+live in :mod:`attn_widget.extract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from ..core.registry import Registry
+from ..core.types import Attention
+
+HeadData = Mapping[str, np.ndarray]
+Measure = Callable[[Attention, HeadData], Attention]
+
+MEASURES: Registry[Measure] = Registry("edge measure")
+"""Named edge measures: ``attention``, ``norm``, ``gradient``."""
+
+NEEDS: dict[str, str] = {"norm": "value_norm", "gradient": "gradient"}
+"""Measure → the key of :attr:`Analysis.head_data` it reads."""
+
+
+def _need(data: HeadData, measure: str, shape: tuple[int, ...]) -> np.ndarray:
+    key = NEEDS[measure]
+    if key not in data:
+        raise ValueError(
+            f"measure={measure!r} needs the per-head {key.replace('_', ' ')}s that only a forward pass "
+            f"{'and a backward pass ' if measure == 'gradient' else ''}over the model can measure, and this "
+            "analysis has none (made from attention arrays, or loaded from .json); run "
+            f"attn_widget.analyze(text, model=..., measure={measure!r}) instead"
+        )
+    value = np.asarray(data[key])
+    if value.shape != shape:
+        raise ValueError(f"head_data[{key!r}] has shape {value.shape}, expected {shape}")
+    return value
+
+
+@MEASURES.register("attention")
+def attention(att: Attention, data: HeadData) -> Attention:
+    """The attention weights themselves."""
+    return att
+
+
+@MEASURES.register("norm")
+def norm(att: Attention, data: HeadData) -> Attention:
+    """``α_ij · ‖f(x_j)‖`` per head (see the module docstring)."""
+    value_norm = _need(data, "norm", att.shape[:3])
+    return (att * value_norm[:, :, None, :]).astype(np.float32, copy=False)
+
+
+@MEASURES.register("gradient")
+def gradient(att: Attention, data: HeadData) -> Attention:
+    """``|α ⊙ ∂ log p / ∂α|`` per head (see the module docstring)."""
+    return np.abs(_need(data, "gradient", att.shape)).astype(np.float32, copy=False)
+
+
+def measure_weights(att: Attention, name: str, data: HeadData) -> Attention:
+    """Per-head edge weights ``[layer, head, T, T]`` of measure ``name``."""
+    return MEASURES[name](att, data)
