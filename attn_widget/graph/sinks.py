@@ -85,7 +85,8 @@ def received(att: Attention, relative: bool = True) -> np.ndarray:
 def sink_scores(att: Attention) -> np.ndarray:
     """``[T]``: geometric mean over layers of the received attention over the layer's median key."""
     r = received(att)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a layer whose keys are all unjudged
         ratio = r / np.nanmedian(r, axis=1, keepdims=True)
         return np.exp(np.log(np.clip(ratio, 1e-6, None)).mean(axis=0))
 
