@@ -220,3 +220,67 @@ describe("the view", () => {
     expect(q("progress").hidden).toBe(true);
   });
 });
+
+describe("the kernel's messages", () => {
+  it("says so when the kernel sends one of its messages in a shape this view cannot read", () => {
+    model.emit("msg:custom", { type: "explain_reply", id: "seven", error: null }, []);
+    expect(q("error").hidden).toBe(false);
+    expect(q("error").textContent).toContain("explain_reply message.id should be an integer");
+  });
+
+  it("ignores messages meant for another widget", () => {
+    model.emit("msg:custom", { type: "something_else", id: 1 }, []);
+    model.emit("msg:custom", "hello", []);
+    expect(q("error").hidden).toBe(true);
+  });
+});
+
+describe("cleanup", () => {
+  it("removes every listener it added: model events and clicks no longer touch the view or the model", () => {
+    expect(model.listenerCount()).toBeGreaterThan(0);
+    const before = host.innerHTML;
+    cleanup();
+    expect(model.listenerCount()).toBe(0);
+    model.set("state", state(0.3, 2));
+    model.set("error", "Could not apply method='nope'");
+    model.set("status", "loading");
+    model.set("progress", "Loading gpt2…");
+    model.set("notices", ["a notice"]);
+    model.set("aggregation", "max");
+    model.set("selected_cluster", 0);
+    model.emit("msg:custom", { type: "drilldown_reply", id: 1, error: "late" }, []);
+    expect(host.innerHTML).toBe(before);
+
+    const saves = model.saves;
+    const slider = q("slider") as HTMLInputElement;
+    slider.value = "2";
+    slider.dispatchEvent(new Event("input"));
+    slider.dispatchEvent(new Event("change"));
+    all("legend-item")[0].click();
+    all("token")[1].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    all("token")[1].click();
+    q("reset").click();
+    q("error-dismiss").click();
+    q("drilldown-button").click();
+    document.body.dataset.jpThemeLight = "false";
+    vi.advanceTimersByTime(1000);
+    expect(host.innerHTML).toBe(before);
+    expect(model.saves).toBe(saves);
+    expect(model.sent).toEqual([]);
+    delete document.body.dataset.jpThemeLight;
+  });
+
+  it("ends a drill-down still in flight quietly, and sends the last slider position", async () => {
+    q("drilldown-button").click();
+    const slider = q("slider") as HTMLInputElement;
+    slider.value = "2";
+    slider.dispatchEvent(new Event("input"));
+    cleanup();
+    expect(model.get("threshold")).toBe(0.3); // not lost with the view
+    const status = q("drilldown-status").textContent;
+    model.emit("msg:custom", { type: "drilldown_reply", id: (model.sent[0] as DrilldownRequest).id, error: null }, []);
+    await vi.runAllTimersAsync();
+    expect(host.querySelector("iframe")).toBeNull();
+    expect(q("drilldown-status").textContent).toBe(status);
+  });
+});
