@@ -30,7 +30,7 @@ export interface NdArray<T extends Typed = Typed> {
 const BYTES: Record<DType, number> = { int32: 4, float32: 4, float16: 2, float64: 8, uint8: 1 };
 
 /** Decode base64 (standard alphabet, padded) into bytes without atob's Latin-1 detour. */
-export function base64ToBytes(b64: string): Uint8Array {
+export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
   const clean = b64.replace(/[^A-Za-z0-9+/]/g, "");
   const table = new Int16Array(128).fill(-1);
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -3,22 +3,12 @@
 // else), with every array as numpy reads it. The front-end's own decoder must
 // read the same fields, dtypes, shapes and values, so the two sides of the
 // wire cannot drift apart unnoticed.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { NdArray, Typed, TypedOf } from "../src/codec";
-import { isRecord } from "../src/guard";
 import { checkState, decodeState, FLAG_EXCLUDED, FLAG_SPECIAL, linksOf, STATE_VERSION, View } from "../src/state";
+import { golden } from "./helpers/golden";
 
-interface Expected {
-  dtype: keyof TypedOf;
-  shape: number[];
-  values: number[];
-}
-
-const fixture: unknown = JSON.parse(readFileSync(new URL("./fixtures/state.json", import.meta.url), "utf8"));
-if (!isRecord(fixture) || !isRecord(fixture.arrays)) throw new Error("fixtures/state.json has no state and arrays");
-const state = fixture.state;
-const arrays = fixture.arrays as Record<string, Expected>;
+const { state, arrays } = golden();
 const view = decodeState(state);
 
 /** Each wire array of the state, as the decoder hands it to the view. */
@@ -46,7 +36,7 @@ const TYPED: Record<keyof TypedOf, new (n: number) => Typed> = {
 
 describe("the golden state written by Python", () => {
   it("is the layout version this front-end reads", () => {
-    expect(isRecord(state) && state.version).toBe(STATE_VERSION);
+    expect(state.version).toBe(STATE_VERSION);
   });
 
   it("declares the arrays the decoder reads, with the dtype the decoder expects", () => {
@@ -108,12 +98,11 @@ describe("the golden state written by Python", () => {
   });
 
   it("refuses a state whose arrays do not match the tokens, saying which", () => {
-    const broken = structuredClone(state) as Record<string, unknown>;
-    broken.tokens = ["only one"];
+    const broken = { ...golden().state, tokens: ["only one"] };
     expect(() => decodeState(broken)).toThrow(/state\.offsets should have shape \[1, 2\], got \[9, 2\]/);
-    const retyped = structuredClone(state) as { sweep: { thresholds: { dtype: string } } };
+    const retyped = golden().state as { sweep: { thresholds: { dtype: string } } };
     retyped.sweep.thresholds.dtype = "float32";
     expect(() => decodeState(retyped)).toThrow(/state\.sweep\.thresholds should be float64, got dtype "float32"/);
-    expect(() => decodeState({ ...(state as object), version: STATE_VERSION + 1 })).toThrow(/reinstall attn_widget/);
+    expect(() => decodeState({ ...state, version: STATE_VERSION + 1 })).toThrow(/reinstall attn_widget/);
   });
 });

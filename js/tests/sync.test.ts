@@ -1,18 +1,18 @@
 // The threshold between view and kernel (sync.ts), on the golden state Python
 // wrote: the slider shows grid partitions at once, writes reach the kernel
 // after a pause, and whatever the kernel writes wins.
-import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { row } from "../src/codec";
 import { decodeState, View } from "../src/state";
 import { SLIDER_DEBOUNCE_MS, ThresholdSync } from "../src/sync";
+import { golden } from "./helpers/golden";
 import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
 
-const golden = JSON.parse(readFileSync(new URL("./fixtures/state.json", import.meta.url), "utf8")).state;
+const state = golden().state;
 
 /** The golden state, optionally at another threshold the kernel drew. */
 function viewAt(changes: { threshold?: number; auto?: boolean } = {}): View {
-  return decodeState({ ...golden, ...changes });
+  return decodeState({ ...state, ...changes });
 }
 
 let view: View;
