@@ -52,7 +52,7 @@ def _bundle() -> tuple[str, str, str]:
             raise FileNotFoundError(assets.MISSING_BUNDLE.format(path=path))
     js, css, boot = (path.read_text(encoding="utf-8") for path in files)
     if "</script" in boot.lower():  # esbuild escapes it in strings; anything else would end the element
-        raise ValueError(f"{files[2]} contains '</script' and cannot be inlined; rebuild it with npm run build")
+        raise ValueError(f"{files[2]} contains '</script' and cannot be inlined; rebuild it (npm run build)")
     return js, css, boot
 
 

@@ -13,7 +13,7 @@
  * comment, save, card-status, next, study-error.
  */
 
-import type { AnyModel } from "@anywidget/types";
+import type { AnyModel, AnyWidget } from "@anywidget/types";
 import { isRecord } from "./guard";
 
 /** Synced traits of FeedbackWidget (attn_widget/study/feedback.py); change both together. */
@@ -391,4 +391,4 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   };
 }
 
-export default { render };
+export default { render } satisfies AnyWidget<StudyTraits>;

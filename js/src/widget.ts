@@ -43,7 +43,8 @@ import { showError, showKnobs, showNotices, showStatus, showThreshold, wireContr
 import { wireDrilldown } from "./drillview";
 import { drawLegend } from "./legend";
 import { KernelMessage, kernelMessage } from "./messages";
-import type { Model, ViewProps } from "./model";
+import type { AnyWidget } from "@anywidget/types";
+import type { Model, Traits, ViewProps } from "./model";
 import { PanelView } from "./panelview";
 import { drawPlot } from "./plot";
 import { buildSkeleton } from "./skeleton";
@@ -181,4 +182,5 @@ export function render({ model, el: host }: ViewProps): () => void {
   return () => lifetime.abort();
 }
 
-export default { render };
+// anywidget's own contract for a widget module: checked here, at build time
+export default { render } satisfies AnyWidget<Traits>;

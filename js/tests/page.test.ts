@@ -8,27 +8,14 @@ import type { Traits } from "../src/model";
 import { localModel, PAGE_IDS, pageTraits, readPage, widgetOf } from "../src/page";
 import widget from "../src/widget";
 import { golden } from "./helpers/golden";
+import { traitsOf } from "./helpers/model";
 
 const state = golden().state;
 const NEEDS_KERNEL = "The BertViz drill-down needs a running Python kernel, and this is an exported page.";
 
-/** The traits as attn_widget/view/standalone.py writes them. */
-const pageTraitsJson = {
-  threshold: state.threshold,
-  threshold_mode: "absolute",
-  method: "louvain",
-  aggregation: "mean",
-  layers: null,
-  heads: null,
-  selected_cluster: null,
-  status: "ready",
-  progress: "",
-  error: "",
-  notices: [],
-  methods: ["louvain"],
-  aggregations: ["mean"],
-  needs_kernel: NEEDS_KERNEL,
-};
+/** The traits as attn_widget/view/standalone.py writes them (the state has its own element). */
+const { state: _inOwnElement, ...traitsOnPage } = traitsOf({ threshold: state.threshold as number, methods: ["louvain"], aggregations: ["mean"] });
+const pageTraitsJson = { ...traitsOnPage, needs_kernel: NEEDS_KERNEL };
 
 function script(id: string, type: string, text: string): HTMLScriptElement {
   const s = document.createElement("script");

@@ -42,11 +42,15 @@ def test_the_exported_page_works_offline_with_no_kernel(
     page.goto(exported.as_uri())
     widget = page.get_by_test_id("attn-widget")
     widget.wait_for()
-    page.wait_for_function(f"() => document.querySelectorAll('[data-testid=token]').length === {len(PIECES) + 1}")
-
-    clusters = lambda: page.eval_on_selector_all(  # noqa: E731
-        "[data-testid=token]", "spans => spans.map((s) => s.dataset.cluster)"
+    page.wait_for_function(
+        f"() => document.querySelectorAll('[data-testid=token]').length === {len(PIECES) + 1}"
     )
+
+    def clusters() -> list[str]:
+        return page.eval_on_selector_all(
+            "[data-testid=token]", "spans => spans.map((s) => s.dataset.cluster)"
+        )
+
     before, value = clusters(), page.get_by_test_id("threshold-value").inner_text()
     assert "(auto)" in value
     page.get_by_test_id("slider").focus()

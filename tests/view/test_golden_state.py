@@ -90,7 +90,8 @@ def test_the_golden_state_carries_what_the_view_must_show():
     assert arrays["sweep.labels"]["shape"] == [analysis.sweep.thresholds.size, len(analysis.tokens)]
     assert {a["dtype"] for a in arrays.values()} == {"int32", "float32", "float16", "float64"}
     explained = [c for c in state["clusters"] if c["rationale"]]
-    assert explained and all(c["claims"] and c["evidence"] for c in explained)
+    assert explained
+    assert all(c["claims"] and c["evidence"] for c in explained)
     np.testing.assert_array_equal(unwire(state["sweep"]["labels"]), analysis.sweep.labels)
 
 
