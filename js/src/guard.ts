@@ -10,6 +10,7 @@ export class WireError extends Error {
 export type Guard<T> = (value: unknown, where: string) => T;
 
 function describe(value: unknown): string {
+  if (value === undefined) return "nothing (the key is missing)";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;

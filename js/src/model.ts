@@ -51,3 +51,12 @@ export type Model = Pick<AnyModel<Traits>, "get" | "set" | "on" | "off" | "save_
 
 /** What `render` needs of anywidget's render props (the exported page passes just these). */
 export type ViewProps = Pick<RenderProps<Traits>, "el"> & { model: Model };
+
+/** A listener of model events (anywidget's own EventHandler). */
+export type Handler = NonNullable<Parameters<Model["off"]>[1]>;
+
+/** ``model.on(event, cb)`` for each handler until ``signal`` aborts. */
+export function subscribe(model: Model, signal: AbortSignal, handlers: [string, Handler][]): void {
+  for (const [event, cb] of handlers) model.on(event, cb);
+  signal.addEventListener("abort", () => handlers.forEach(([event, cb]) => model.off(event, cb)), { once: true });
+}

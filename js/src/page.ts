@@ -7,7 +7,7 @@
 import { base64ToBytes } from "./codec";
 import { arrayOf, field, Guard, integer, isRecord, nullable, number, oneOf, record, string } from "./guard";
 import type { DrilldownReply } from "./messages";
-import type { Model, Traits, ViewProps } from "./model";
+import type { Handler, Model, Traits, ViewProps } from "./model";
 
 /** The ids of the page's data elements (standalone.py writes them). */
 export const PAGE_IDS = {
@@ -67,8 +67,6 @@ export function readPage(doc: Document): PageData {
     bundle: base64ToBytes(text(PAGE_IDS.bundle).trim()),
   };
 }
-
-type Handler = NonNullable<Parameters<Model["off"]>[1]>;
 
 /**
  * A model with no kernel behind it: traits live in the page, changes are

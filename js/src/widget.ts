@@ -38,27 +38,19 @@
  *   "light"/"dark" follows the notebook's theme at the time it was drawn)
  */
 
+import type { AnyWidget } from "@anywidget/types";
 import "./widget.css";
 import { showError, showKnobs, showNotices, showStatus, showThreshold, wireControls } from "./controls";
 import { wireDrilldown } from "./drillview";
 import { drawLegend } from "./legend";
 import { KernelMessage, kernelMessage } from "./messages";
-import type { AnyWidget } from "@anywidget/types";
-import type { Model, Traits, ViewProps } from "./model";
+import { subscribe, Traits, ViewProps } from "./model";
 import { PanelView } from "./panelview";
 import { drawPlot } from "./plot";
 import { buildSkeleton } from "./skeleton";
 import { decodeState, FLAG_EXCLUDED, View } from "./state";
 import { ThresholdSync } from "./sync";
 import { TextView } from "./textview";
-
-type Handler = NonNullable<Parameters<Model["off"]>[1]>;
-
-/** ``model.on(event, cb)`` until ``signal`` aborts. */
-function subscribe(model: Model, signal: AbortSignal, handlers: [string, Handler][]): void {
-  for (const [event, cb] of handlers) model.on(event, cb);
-  signal.addEventListener("abort", () => handlers.forEach(([event, cb]) => model.off(event, cb)), { once: true });
-}
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

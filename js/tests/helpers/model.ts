@@ -1,9 +1,6 @@
 // A model as anywidget hands one to `render`: traits, change events, custom
 // messages. Records what the view sends and how often it saves.
-import type { Model, Traits } from "../../src/model";
-
-/** anywidget's own EventHandler type */
-type Handler = NonNullable<Parameters<Model["off"]>[1]>;
+import type { Handler, Model, Traits } from "../../src/model";
 
 export interface FakeModel extends Model {
   readonly sent: unknown[];
