@@ -50,8 +50,9 @@ test: setup system-deps
 test-python:
 	$(BIN)/python -m pytest tests
 
+# the front-end: a clean install from the lockfile, tsc --noEmit over src/ and tests/, vitest
 test-js:
-	cd js && npm ci --no-audit --no-fund && npm test
+	cd js && npm ci --no-audit --no-fund && npm run typecheck && npm test
 
 # ruff (style), import-linter (the layers import one way, no cycles), mypy (types of the library).
 lint: setup

@@ -1,3 +1,4 @@
 import { defineConfig } from "vitest/config";
 
-export default defineConfig({ test: { include: ["tests/**/*.test.ts", "src/**/*.test.ts"], environment: "node" } });
+// Every JS test lives in js/tests/ (the sources in js/src/ hold no tests).
+export default defineConfig({ test: { include: ["tests/**/*.test.ts"], environment: "node" } });

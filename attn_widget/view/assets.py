@@ -1,7 +1,8 @@
 """Where the built front-end lives, and what the widget shows when it is missing.
 
 ``npm run build`` in ``js/`` (run by the wheel build) writes ``widget.js``,
-``widget.css``, ``study.js`` and BertViz's offline scripts into ``static/``.
+``widget.css``, ``standalone.js`` (the exported page's bootstrap), ``study.js``
+and BertViz's offline scripts into ``static/``.
 """
 
 from __future__ import annotations

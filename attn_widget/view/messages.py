@@ -1,7 +1,10 @@
 """The custom messages between the view (``js/src/``) and the kernel, typed on both sides.
 
 Each message is a ``TypedDict`` tagged by ``type``; ``js/src/messages.ts``
-declares the same shapes. Binary payloads (a drill-down page) travel as
+declares the same shapes (``tests/view/test_messages.py`` compares the two), and
+the view checks every message it receives against them. Requests are what the
+view sends; the kernel still reads them with ``.get`` (a message is untrusted
+input). Binary payloads (a drill-down page) travel as
 buffers beside the JSON.
 
 ::
@@ -16,16 +19,31 @@ buffers beside the JSON.
 ``tokens`` (the token indices the view shows for the cluster) let the view ask
 about a partition the kernel has not reached yet, and drop a reply for a
 partition it has left; ``basis`` is ``[aggregation, layers, heads]``, the knobs
-the evidence was computed under; ``info`` has the layout of a cluster in
+the evidence was computed under; ``info`` is a :class:`ClusterInfo`, the layout of a cluster in
 :func:`attn_widget.view.wire.to_state`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
+
+from typing_extensions import NotRequired, TypedDict  # NotRequired keys on Python 3.10
 
 
-class DrilldownRequest(TypedDict, total=False):
+class ClusterInfo(TypedDict):
+    """One cluster as the view reads it (:func:`attn_widget.view.wire.cluster_info`)."""
+
+    id: int
+    size: int
+    modularity: float
+    internal: float
+    evidence: dict[str, Any] | None
+    claims: list[dict[str, Any]] | None
+    rationale: str | None
+    scores: dict[str, Any] | None
+
+
+class DrilldownRequest(TypedDict):
     type: Literal["drilldown"]
     id: int
     view: Literal["head", "model"]
@@ -34,15 +52,15 @@ class DrilldownRequest(TypedDict, total=False):
     display_mode: Literal["light", "dark"]
 
 
-class DrilldownReply(TypedDict, total=False):
+class DrilldownReply(TypedDict):
     type: Literal["drilldown_reply"]
     id: int | None
     error: str | None
-    capped: bool
-    note: str
+    capped: NotRequired[bool]
+    note: NotRequired[str]
 
 
-class ExplainRequest(TypedDict, total=False):
+class ExplainRequest(TypedDict):
     type: Literal["explain", "scores"]
     id: int
     cluster: int
@@ -56,7 +74,7 @@ class ExplainReply(TypedDict):
     cluster: int | None
     tokens: list[int] | None
     basis: list[Any] | None
-    info: dict[str, Any] | None
+    info: ClusterInfo | None
     scores_unavailable: str | None
 
 

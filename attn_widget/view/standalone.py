@@ -1,9 +1,11 @@
 """Export an analysis as one standalone HTML page that works offline, with no kernel.
 
 :func:`save_html` inlines the widget's own bundle and CSS, the state (buffers
-base64-encoded) and a small local model shim, so the same front-end code runs
-offline; the sweep's precomputed partitions keep the slider working, and the
-drill-down says it needs a kernel. The page's Content-Security-Policy forbids
+base64-encoded) and the page's bootstrap ``static/standalone.js`` (built from
+``js/src/standalone.ts``: it loads the bundle and renders it with a local model
+in place of the kernel), so the same front-end code runs offline; the sweep's
+precomputed partitions keep the slider working, and the drill-down says it
+needs a kernel. The page's Content-Security-Policy forbids
 every network request. Figures for papers (SVG, PNG) are in
 :mod:`attn_widget.view.figures`.
 """
@@ -36,53 +38,27 @@ body { margin: 16px; background: var(--jp-layout-color1); color: var(--jp-conten
 .aw-page-title { font: 600 15px system-ui, sans-serif; margin: 0 0 8px; }
 """
 
-_SHIM = """
-const read = (id) => document.getElementById(id).textContent;
-const traits = JSON.parse(read("attn-widget-traits"));
-traits.state = JSON.parse(read("attn-widget-state"));
-const bytes = Uint8Array.from(atob(read("attn-widget-bundle").trim()), (c) => c.charCodeAt(0));
-const url = URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
-const widget = (await import(url)).default;
-const listeners = new Map();
-const emit = (event, ...args) => (listeners.get(event) || []).forEach((cb) => cb(...args));
-const model = {
-  standalone: true,
-  get: (key) => traits[key],
-  set: (key, value) => { traits[key] = value; emit("change:" + key); },
-  save_changes() {},
-  on(event, cb) { if (!listeners.has(event)) listeners.set(event, new Set()); listeners.get(event).add(cb); },
-  off(event, cb) {
-    if (!event) listeners.clear();
-    else if (!cb) listeners.delete(event);
-    else listeners.get(event)?.delete(cb);
-  },
-  send(msg) {
-    if (!msg || msg.type !== "drilldown") return;
-    const reply = { type: "drilldown_reply", id: msg.id, error: traits.needs_kernel };
-    setTimeout(() => emit("msg:custom", reply, []), 0);
-  },
-};
-widget.initialize?.({ model });
-widget.render({ model, el: document.getElementById("attn-widget-root") });
-"""
-
-
 def _script_json(value: Any) -> str:
     """JSON safe inside a <script> element: no '<', '>' or '&' survive as themselves."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _bundle() -> tuple[str, str]:
-    js, css = assets.STATIC / "widget.js", assets.STATIC / "widget.css"
-    if not (js.is_file() and css.is_file()):
-        raise FileNotFoundError(assets.MISSING_BUNDLE.format(path=js))
-    return js.read_text(encoding="utf-8"), css.read_text(encoding="utf-8")
+def _bundle() -> tuple[str, str, str]:
+    """The widget's bundle, its CSS and the page's bootstrap, as built by ``npm run build``."""
+    files = [assets.STATIC / name for name in ("widget.js", "widget.css", "standalone.js")]
+    for path in files:
+        if not path.is_file():
+            raise FileNotFoundError(assets.MISSING_BUNDLE.format(path=path))
+    js, css, boot = (path.read_text(encoding="utf-8") for path in files)
+    if "</script" in boot.lower():  # esbuild escapes it in strings; anything else would end the element
+        raise ValueError(f"{files[2]} contains '</script' and cannot be inlined; rebuild it (npm run build)")
+    return js, css, boot
 
 
 def to_html(analysis: Analysis, title: str | None = None) -> str:
     """The standalone page as a string (see :func:`save_html`)."""
-    js, css = _bundle()
+    js, css, boot = _bundle()
     o = analysis.options
     traits = {
         "threshold": float(analysis.threshold),
@@ -121,7 +97,7 @@ def to_html(analysis: Analysis, title: str | None = None) -> str:
             f'<script type="application/json" id="attn-widget-state">{state}</script>',
             f'<script type="application/json" id="attn-widget-traits">{_script_json(traits)}</script>',
             f'<script type="text/plain" id="attn-widget-bundle">{bundle_b64}</script>',
-            f'<script type="module">{_SHIM}</script>',
+            f'<script type="module">{boot}</script>',
             "</body></html>",
         ]
     )

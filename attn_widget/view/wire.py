@@ -5,7 +5,9 @@
 ipywidgets sends those as binary buffers (never ``.tolist()``), and
 :mod:`attn_widget.view.standalone` base64-encodes them for a standalone page. The
 front-end's ``js/src/state.ts`` decodes the same layout; bump
-:data:`STATE_VERSION` in both when it changes.
+:data:`STATE_VERSION` in both when it changes. A golden state written by
+``tests/view/test_golden_state.py`` into ``js/tests/fixtures/state.json`` is
+decoded by vitest, so the two sides cannot drift apart unnoticed.
 
 Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
 
@@ -33,6 +35,7 @@ from ..core.serialize import jsonable
 from ..core.types import EXCLUDED, Matrix
 from ..graph.metrics import community_modularity
 from ..graph.threshold import symmetrise, threshold_range
+from .messages import ClusterInfo
 
 STATE_VERSION = 1
 """Layout version shared with ``js/src/state.ts``."""
@@ -95,7 +98,7 @@ def grid_facts(sym: Matrix, labels: np.ndarray) -> np.ndarray:
     return np.array(rows, dtype=np.float32).reshape(-1, 4)
 
 
-def cluster_info(c: Any) -> dict[str, Any]:
+def cluster_info(c: Any) -> ClusterInfo:
     """One cluster as the view reads it (the layout of ``state["clusters"]`` items)."""
     return {
         "id": c.id,

@@ -1,5 +1,7 @@
-// Bundle js/src/widget.ts (+ CSS) into attn_widget/static/ with esbuild, then
-// copy BertViz's offline dependencies (scripts/vendor.mjs, when present).
+// Bundle js/src/widget.ts (+ CSS), study.ts and standalone.ts (the exported
+// page's bootstrap, inlined by attn_widget/view/standalone.py) into
+// attn_widget/static/ with esbuild, then copy BertViz's offline dependencies
+// (scripts/vendor.mjs, when present).
 // Usage: node scripts/build.mjs [--watch]
 import { build, context } from "esbuild";
 import { existsSync } from "node:fs";
@@ -11,8 +13,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
 const outdir = resolve(root, "..", "attn_widget", "static");
 
-// widget.ts is the explainer; study.ts (the user-study widget, attn_widget/study/) when present
-const entryPoints = { widget: resolve(root, "src", "widget.ts") };
+// widget.ts is the explainer; standalone.ts loads it in an exported page; study.ts (the
+// user-study widget, attn_widget/study/) when present
+const entryPoints = { widget: resolve(root, "src", "widget.ts"), standalone: resolve(root, "src", "standalone.ts") };
 if (existsSync(resolve(root, "src", "study.ts"))) entryPoints.study = resolve(root, "src", "study.ts");
 
 const options = {

@@ -1,17 +1,26 @@
-// Decoding of the binary arrays the kernel sends (see attn_widget/state.py).
+// Decoding of the binary arrays the kernel sends (see attn_widget/view/wire.py).
 // Every array travels as { dtype, shape, data } where data is a DataView
 // (ipywidgets buffers), an ArrayBuffer, a Uint8Array, or, in exported HTML,
 // a base64 string.
 
 export type DType = "int32" | "float32" | "float16" | "float64" | "uint8";
 
-export interface WireArray {
-  dtype: DType;
+export interface WireArray<D extends DType = DType> {
+  dtype: D;
   shape: number[];
   data: DataView | ArrayBuffer | Uint8Array | string;
 }
 
-export type Typed = Int32Array | Float32Array | Float64Array | Uint8Array;
+/** The typed array each dtype decodes to (float16 widens to float32). */
+export interface TypedOf {
+  int32: Int32Array;
+  float32: Float32Array;
+  float16: Float32Array;
+  float64: Float64Array;
+  uint8: Uint8Array;
+}
+
+export type Typed = TypedOf[DType];
 
 export interface NdArray<T extends Typed = Typed> {
   data: T;
@@ -21,7 +30,7 @@ export interface NdArray<T extends Typed = Typed> {
 const BYTES: Record<DType, number> = { int32: 4, float32: 4, float16: 2, float64: 8, uint8: 1 };
 
 /** Decode base64 (standard alphabet, padded) into bytes without atob's Latin-1 detour. */
-export function base64ToBytes(b64: string): Uint8Array {
+export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
   const clean = b64.replace(/[^A-Za-z0-9+/]/g, "");
   const table = new Int16Array(128).fill(-1);
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -63,7 +72,7 @@ function bytesOf(data: WireArray["data"]): Uint8Array {
  * Copies when the bytes are not aligned for the element type. Little-endian,
  * as numpy writes on every platform the kernel runs on.
  */
-export function decodeArray(wire: WireArray): NdArray {
+export function decodeArray<D extends DType>(wire: WireArray<D>): NdArray<TypedOf[D]> {
   const bytes = bytesOf(wire.data);
   const size = BYTES[wire.dtype];
   if (size === undefined) throw new Error(`unsupported dtype ${String(wire.dtype)}`);
@@ -75,7 +84,8 @@ export function decodeArray(wire: WireArray): NdArray {
   const buf = aligned.buffer;
   const off = aligned.byteOffset;
   let data: Typed;
-  switch (wire.dtype) {
+  const dtype: DType = wire.dtype;
+  switch (dtype) {
     case "int32":
       data = new Int32Array(buf, off, count);
       break;
@@ -96,7 +106,8 @@ export function decodeArray(wire: WireArray): NdArray {
       break;
     }
   }
-  return { data, shape: wire.shape.slice() };
+  // the switch above made the array type that TypedOf names for this dtype
+  return { data: data as TypedOf[D], shape: wire.shape.slice() };
 }
 
 /** Row ``i`` of a 2-D array as a view. */

@@ -1,39 +1,51 @@
 // Drill-down: ask the kernel for BertViz's head/model view of chosen layers and
-// the selected cluster's tokens (attn_widget/drilldown.py renders it), and show
-// the returned offline HTML in a sandboxed iframe. Request/reply protocol:
-//   → {type: "drilldown", id, view: "head"|"model", layers: number[]|null, tokens: number[]|null,
-//      display_mode: "light"|"dark"}  (the notebook's theme, see ``themeMode``)
-//   ← {type: "drilldown_reply", id, error: string|null, capped, note}, buffers: [html utf-8]
+// the selected cluster's tokens (attn_widget/view/drilldown.py renders it), and
+// show the returned offline HTML in a sandboxed iframe. Request/reply protocol
+// (messages.ts):
+//   → DrilldownRequest {type: "drilldown", id, view: "head"|"model", layers: number[]|null,
+//      tokens: number[]|null, display_mode: "light"|"dark"}  (the notebook's theme, see ``themeMode``)
+//   ← DrilldownReply {type: "drilldown_reply", id, error: string|null, capped?, note?}, buffers: [html utf-8]
 
-import type { Model } from "./state";
+import type { DrilldownReply, DrilldownRequest } from "./messages";
+import type { Model } from "./model";
 
-export interface Reply {
-  type: string;
-  id: number;
-  error: string | null;
-  capped?: boolean;
-  note?: string;
-}
+export type Pending = Map<number, (reply: DrilldownReply, buffers: DataView[]) => void>;
 
-export type Pending = Map<number, (reply: Reply, buffers: DataView[]) => void>;
+/** Why a request was given up when its view went away (callers stay quiet about it). */
+export const ABORTED = "the view was closed before the kernel answered";
 
 let nextId = 1;
 
+/**
+ * Send a drill-down request and wait for its reply. Rejects with the kernel's
+ * error, after ``timeoutMs`` without a reply, or when ``signal`` aborts.
+ */
 export function request(
   model: Model,
   pending: Pending,
-  payload: { view: string; layers: number[] | null; tokens: number[] | null; display_mode: DisplayMode },
+  payload: Omit<DrilldownRequest, "type" | "id">,
   timeoutMs = 180_000,
-): Promise<{ reply: Reply; html: string }> {
+  signal?: AbortSignal,
+): Promise<{ reply: DrilldownReply; html: string }> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new Error("the kernel did not answer the drill-down request (is it busy or stopped?)"));
-    }, timeoutMs);
-    pending.set(id, (reply, buffers) => {
+    const done = () => {
       clearTimeout(timer);
       pending.delete(id);
+      signal?.removeEventListener("abort", abort);
+    };
+    const abort = () => {
+      done();
+      reject(new Error(ABORTED));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error("the kernel did not answer the drill-down request (is it busy or stopped?)"));
+    }, timeoutMs);
+    if (signal?.aborted) return abort();
+    signal?.addEventListener("abort", abort);
+    pending.set(id, (reply, buffers) => {
+      done();
       if (reply.error) {
         reject(new Error(reply.error));
         return;
@@ -41,14 +53,14 @@ export function request(
       const html = buffers.length ? new TextDecoder().decode(buffers[0]) : "";
       resolve({ reply, html });
     });
-    model.send({ type: "drilldown", id, ...payload });
+    const message: DrilldownRequest = { type: "drilldown", id, ...payload };
+    model.send(message);
   });
 }
 
-/** Route a custom message to its waiting request; false when it is not a reply. */
-export function dispatch(pending: Pending, msg: Reply, buffers: DataView[] = []): boolean {
-  if (!msg || msg.type !== "drilldown_reply") return false;
-  const cb = pending.get(msg.id);
+/** Hand a reply to its waiting request; false when no request waits for it. */
+export function dispatch(pending: Pending, msg: DrilldownReply, buffers: DataView[] = []): boolean {
+  const cb = msg.id === null ? undefined : pending.get(msg.id);
   if (cb) cb(msg, buffers);
   return !!cb;
 }

@@ -1,29 +1,15 @@
-// Explanations on demand (attn_widget/explain_service.py): the panel asks the
+// Explanations on demand (attn_widget/view/service.py): the panel asks the
 // kernel to explain the selected cluster, and on a click to measure its
-// faithfulness. Request/reply protocol:
-//   → {type: "explain" | "scores", id, cluster, tokens}
-//   ← {type: "explain_reply" | "scores_reply", id, error, cluster, tokens, basis, info, scores_unavailable}
-//   ← {type: "scores_progress", id, cluster, tokens, done, total, message}
+// faithfulness. Request/reply protocol (messages.ts):
+//   → ExplainRequest {type: "explain" | "scores", id, cluster, tokens}
+//   ← ExplainReply {type: "explain_reply" | "scores_reply", id, error, cluster, tokens, basis, info, scores_unavailable}
+//   ← ScoresProgress {type: "scores_progress", id, cluster, tokens, done, total, message}
 // Answers are kept per (basis, token set): a group that reappears at another
 // threshold is shown at once, and a reply for a partition the view has left
 // (other tokens, other aggregation) is never shown for the current one.
 
 import { el } from "./dom";
-import type { ClusterInfo } from "./state";
-
-export interface ExplainReply {
-  type: string;
-  id: number;
-  error: string | null;
-  cluster: number;
-  tokens: number[] | null;
-  basis: unknown;
-  info: ClusterInfo | null;
-  scores_unavailable?: string | null;
-  done?: number;
-  total?: number;
-  message?: string;
-}
+import type { ClusterInfo, ExplainReply, ExplainRequest, ScoresProgress } from "./messages";
 
 export interface Measuring {
   done: number;
@@ -59,13 +45,13 @@ export const REQUEST_DELAY_MS = 120;
  */
 export class Explanations {
   readonly entries = new Map<string, Entry>();
-  private readonly inFlight = new Map<number, { kind: string; key: string }>();
+  private readonly inFlight = new Map<number, { kind: ExplainRequest["type"]; key: string }>();
   private nextId = 1;
   private wanted: { key: string; cluster: number; tokens: number[] } | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    private readonly send: (content: Record<string, unknown>) => void,
+    private readonly send: (content: ExplainRequest) => void,
     private readonly delayMs = REQUEST_DELAY_MS,
   ) {}
 
@@ -116,33 +102,33 @@ export class Explanations {
    * Take a kernel message; returns the key of the entry it changed, or null
    * when it is not an explanation message or answers nothing still asked.
    */
-  receive(msg: ExplainReply): string | null {
-    if (!msg || typeof msg.type !== "string") return null;
-    const asked = this.inFlight.get(msg.id);
-    if (!asked) return null;
+  receive(msg: ExplainReply | ScoresProgress): string | null {
+    const id = msg.id;
+    const asked = id === null ? undefined : this.inFlight.get(id);
+    if (id === null || !asked) return null;
     const entry = this.entries.get(asked.key);
     if (msg.type === "scores_progress") {
       if (!entry) return null;
-      entry.measuring = { done: msg.done ?? 0, total: msg.total ?? 0, message: msg.message ?? "" };
+      entry.measuring = { done: msg.done, total: msg.total, message: msg.message };
       return asked.key;
     }
     if (msg.type !== `${asked.kind}_reply`) return null;
-    this.inFlight.delete(msg.id);
+    this.inFlight.delete(id);
     if (!entry) return null;
     if (asked.kind === "scores") entry.measuring = null;
     if (msg.error) {
       if (asked.kind === "scores") entry.scoresError = msg.error;
       else Object.assign(entry, { status: "error", error: msg.error });
-      if (msg.scores_unavailable !== undefined) entry.scoresUnavailable = msg.scores_unavailable ?? null;
+      entry.scoresUnavailable = msg.scores_unavailable;
       return asked.key;
     }
-    const key = msg.tokens && msg.basis !== undefined ? entryKey(JSON.stringify(msg.basis), msg.tokens) : null;
+    const key = msg.tokens && msg.basis !== null ? entryKey(JSON.stringify(msg.basis), msg.tokens) : null;
     if (key !== asked.key) {
       // the kernel answered for another partition or aggregation: forget, ask again when shown
       if (entry.status === "loading") this.entries.delete(asked.key);
       return asked.key;
     }
-    Object.assign(entry, { status: "done", info: msg.info, error: "", scoresUnavailable: msg.scores_unavailable ?? null });
+    Object.assign(entry, { status: "done", info: msg.info, error: "", scoresUnavailable: msg.scores_unavailable });
     return key;
   }
 
@@ -154,7 +140,7 @@ export class Explanations {
     this.inFlight.clear();
   }
 
-  private request(kind: string, key: string, cluster: number, tokens: readonly number[]): void {
+  private request(kind: ExplainRequest["type"], key: string, cluster: number, tokens: readonly number[]): void {
     const id = this.nextId++;
     this.inFlight.set(id, { kind, key });
     this.send({ type: kind, id, cluster, tokens: [...tokens] });
@@ -170,7 +156,7 @@ export class Explanations {
 }
 
 /** What the panel shows about an explanation: loading, an error, the faithfulness button and its progress. */
-export function explainSection(entry: Entry, faithfulness: unknown, onMeasure: () => void): HTMLElement {
+export function explainSection(entry: Entry, faithfulness: unknown, onMeasure: () => void, signal?: AbortSignal): HTMLElement {
   const box = el("div", { class: "aw-explain", testid: "panel-explain" });
   if (entry.status === "loading") box.append(el("p", { class: "aw-muted", testid: "panel-explaining", text: "Explaining this cluster…" }));
   if (entry.status === "error") box.append(el("p", { class: "aw-note aw-capped", testid: "panel-explain-error", text: entry.error, attrs: { role: "alert" } }));
@@ -192,7 +178,7 @@ export function explainSection(entry: Entry, faithfulness: unknown, onMeasure: (
     status.textContent = entry.scoresError;
     status.dataset.error = "true";
   }
-  button.addEventListener("click", onMeasure);
+  button.addEventListener("click", onMeasure, { signal });
   box.append(el("div", { class: "aw-controls aw-measure" }, [button, status]));
   return box;
 }

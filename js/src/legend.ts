@@ -14,6 +14,8 @@ export interface LegendInput {
   open: boolean;
   onSelect: (id: number) => void;
   onToggle: () => void;
+  /** Removes the legend's listeners when it aborts (the view went away). */
+  signal?: AbortSignal;
 }
 
 /** Token indices per cluster id (excluded tokens skipped). */
@@ -46,13 +48,13 @@ export function drawLegend(host: HTMLElement, p: LegendInput): void {
       el("span", { text: legendLabel(id, members.get(id) ?? [], p.tokens) }),
     ]);
     item.dataset.cluster = String(id);
-    item.addEventListener("click", () => p.onSelect(id));
+    item.addEventListener("click", () => p.onSelect(id), { signal: p.signal });
     host.append(item);
   }
   if (p.colours.size > LEGEND_MAX) {
     const text = p.open ? "show fewer" : `+${p.colours.size - LEGEND_MAX} more`;
     const more = el("button", { class: "aw-legend-more", testid: "legend-more", text });
-    more.addEventListener("click", p.onToggle);
+    more.addEventListener("click", p.onToggle, { signal: p.signal });
     host.append(more);
   }
   if (p.hasExcluded) host.append(el("span", { class: "aw-legend-note aw-excluded", text: "excluded (attention sink)" }));

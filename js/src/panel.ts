@@ -4,7 +4,7 @@
 // with its evidence on hover, head roles, and a faithfulness badge.
 
 import { el, readable, showToken } from "./dom";
-import type { ClusterInfo } from "./state";
+import type { ClusterInfo } from "./messages";
 import type { Swatch } from "./colors";
 
 export interface PanelInput {
@@ -17,6 +17,8 @@ export interface PanelInput {
   pending: boolean; // the kernel is re-clustering at this slider position
   explain?: HTMLElement | null; // explanation status and the faithfulness button (explain.ts)
   onClose: () => void;
+  /** Removes the panel's listeners when it aborts (the view went away). */
+  signal?: AbortSignal;
 }
 
 const MAX_TOKENS = 300;
@@ -131,7 +133,7 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
     swatch.style.borderColor = p.swatch.color;
   }
   const close = el("button", { class: "aw-close", text: "×", title: "Close", testid: "panel-close" });
-  close.addEventListener("click", p.onClose);
+  close.addEventListener("click", p.onClose, { signal: p.signal });
   host.append(el("div", { class: "aw-panel-head" }, [swatch, el("h3", { text: `Cluster ${p.id}` }), close]));
   const size = p.tokens.length;
   const facts = el("dl", { class: "aw-facts", testid: "panel-facts" });

@@ -1,56 +1,25 @@
-// The analysis state the kernel sends as one trait (attn_widget/state.py,
-// STATE_VERSION), decoded into typed arrays, and the Model type mirroring the
-// Python traits of attn_widget/widget.py.
+// The analysis state the kernel sends as one trait (attn_widget/view/wire.py
+// `to_state`, STATE_VERSION), checked field by field and decoded into typed
+// arrays. js/tests/fixtures/state.json is a real state written by Python
+// (tests/view/test_golden_state.py); js/tests/golden.test.ts decodes it here.
 
-import { decodeArray, NdArray, row, WireArray } from "./codec";
+import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
+import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";
+import { ClusterInfo, clusterInfo } from "./messages";
 
 export const STATE_VERSION = 1;
 
-/** Traits of AttentionExplainer (attn_widget/widget.py). */
-export interface Traits {
-  state: WireState | null;
-  threshold: number | null;
-  threshold_mode: string;
-  method: string;
-  aggregation: string;
-  layers: number[] | null;
-  heads: [number, number][] | null;
-  selected_cluster: number | null;
-  status: string;
-  progress: string;
-  error: string;
-  notices: string[];
-  methods: string[];
-  aggregations: string[];
-}
+export const FLAG_SPECIAL = 1;
+export const FLAG_EXCLUDED = 2;
 
-export interface Model {
-  get<K extends keyof Traits>(key: K): Traits[K];
-  set<K extends keyof Traits>(key: K, value: Traits[K]): void;
-  save_changes(): void;
-  on(event: string, cb: (...args: any[]) => void): void;
-  off(event?: string | null, cb?: ((...args: any[]) => void) | null): void;
-  send(content: any, callbacks?: any, buffers?: ArrayBuffer[] | ArrayBufferView[]): void;
-}
-
-export interface ClusterInfo {
-  id: number;
-  size: number;
-  modularity: number;
-  internal: number;
-  evidence?: Record<string, unknown> | null;
-  claims?: Record<string, unknown>[] | null;
-  rationale?: string | null;
-  scores?: Record<string, unknown> | null;
-}
-
+/** The state as wire.py writes it (T tokens, G sweep grid values, K links per token). */
 export interface WireState {
   version: number;
   text: string;
   tokens: string[];
-  offsets: WireArray;
-  flags: WireArray;
-  labels: WireArray;
+  offsets: WireArray<"int32">; // [T, 2], -1 unknown
+  flags: WireArray<"int32">; // [T], FLAG_SPECIAL | FLAG_EXCLUDED
+  labels: WireArray<"int32">; // [T], -1 excluded
   threshold: number;
   threshold_mode: string;
   auto: boolean;
@@ -66,17 +35,20 @@ export interface WireState {
   sweep: {
     mode: string;
     best: number;
-    thresholds: WireArray;
-    modularity: WireArray;
-    n_clusters: WireArray;
-    labels: WireArray;
-    facts: WireArray;
+    thresholds: WireArray<"float64">; // [G]
+    modularity: WireArray<"float32">; // [G]
+    n_clusters: WireArray<"int32">; // [G]
+    labels: WireArray<"int32">; // [G, T]
+    facts: WireArray<"float32">; // [N, 4]: grid index, cluster id, modularity, inside share
   };
-  links: { k: number; out_index: WireArray; out_weight: WireArray; in_index: WireArray; in_weight: WireArray };
+  links: {
+    k: number;
+    out_index: WireArray<"int32">; // [T, K], -1 none
+    out_weight: WireArray<"float16">; // [T, K]
+    in_index: WireArray<"int32">;
+    in_weight: WireArray<"float16">;
+  };
 }
-
-export const FLAG_SPECIAL = 1;
-export const FLAG_EXCLUDED = 2;
 
 export interface View {
   raw: WireState;
@@ -90,16 +62,96 @@ export interface View {
   gridCounts: Int32Array;
   gridLabels: NdArray<Int32Array>;
   gridFacts: Map<string, { modularity: number; internal: number }>;
-  links: { outIndex: NdArray<Int32Array>; outWeight: NdArray; inIndex: NdArray<Int32Array>; inWeight: NdArray };
+  links: { outIndex: NdArray<Int32Array>; outWeight: NdArray<Float32Array>; inIndex: NdArray<Int32Array>; inWeight: NdArray<Float32Array> };
 }
 
-export function decodeState(raw: WireState): View {
-  if (raw.version !== STATE_VERSION) {
-    throw new Error(
-      `analysis state version ${raw.version} does not match this front-end (${STATE_VERSION}); ` +
+function isData(v: unknown): v is WireArray["data"] {
+  return typeof v === "string" || v instanceof DataView || v instanceof ArrayBuffer || v instanceof Uint8Array;
+}
+
+/** A wire array of exactly ``dtype`` whose shape matches ``shape`` (null: any length on that axis). */
+function wireArray<D extends DType>(dtype: D, shape: (number | null)[]): Guard<WireArray<D>> {
+  return (v, where) => {
+    const w = record(v, where);
+    if (w.dtype !== dtype) throw new WireError(`${where} should be ${dtype}, got dtype ${JSON.stringify(w.dtype)}`);
+    const got = field(w, "shape", arrayOf(integer), where);
+    if (got.length !== shape.length || shape.some((s, i) => s !== null && s !== got[i])) {
+      const want = shape.map((s) => (s === null ? "any" : String(s))).join(", ");
+      throw new WireError(`${where} should have shape [${want}], got [${got.join(", ")}]`);
+    }
+    if (!isData(w.data)) throw new WireError(`${where}.data should be binary or base64, got ${typeof w.data}`);
+    return { dtype, shape: got, data: w.data };
+  };
+}
+
+function pair(v: unknown, where: string): [number, number] {
+  const p = arrayOf(number)(v, where);
+  if (p.length !== 2) throw new WireError(`${where} should be [low, high], got ${p.length} numbers`);
+  return [p[0], p[1]];
+}
+
+/** Check an unknown value against the layout of wire.py's `to_state`. */
+export function checkState(value: unknown): WireState {
+  const s = record(value, "analysis state");
+  const version = s.version;
+  if (version !== STATE_VERSION) {
+    throw new WireError(
+      `analysis state version ${String(version)} does not match this front-end (${STATE_VERSION}); ` +
         "reinstall attn_widget so the Python package and its bundle match",
     );
   }
+  const at = "state";
+  const tokens = field(s, "tokens", arrayOf(string), at);
+  const t = tokens.length;
+  const sw = field(s, "sweep", record, at);
+  const thresholds = field(sw, "thresholds", wireArray("float64", [null]), "state.sweep");
+  const g = thresholds.shape[0];
+  const li = field(s, "links", record, at);
+  const k = field(li, "k", integer, "state.links");
+  const linkArray = <D extends DType>(dtype: D) => wireArray(dtype, [t, k]);
+  return {
+    version: STATE_VERSION,
+    text: field(s, "text", string, at),
+    tokens,
+    offsets: field(s, "offsets", wireArray("int32", [t, 2]), at),
+    flags: field(s, "flags", wireArray("int32", [t]), at),
+    labels: field(s, "labels", wireArray("int32", [t]), at),
+    threshold: field(s, "threshold", number, at),
+    threshold_mode: field(s, "threshold_mode", string, at),
+    auto: field(s, "auto", boolean, at),
+    modularity: field(s, "modularity", number, at),
+    method: field(s, "method", string, at),
+    aggregation: field(s, "aggregation", string, at),
+    model: field(s, "model", nullable(string), at),
+    notices: field(s, "notices", arrayOf(string), at),
+    range: field(s, "range", pair, at),
+    n_layers: field(s, "n_layers", nullable(integer), at),
+    n_heads: field(s, "n_heads", nullable(integer), at),
+    clusters: field(s, "clusters", arrayOf(clusterInfo), at),
+    sweep: {
+      mode: field(sw, "mode", string, "state.sweep"),
+      best: field(sw, "best", integer, "state.sweep"),
+      thresholds,
+      modularity: field(sw, "modularity", wireArray("float32", [g]), "state.sweep"),
+      n_clusters: field(sw, "n_clusters", wireArray("int32", [g]), "state.sweep"),
+      labels: field(sw, "labels", wireArray("int32", [g, t]), "state.sweep"),
+      facts: field(sw, "facts", wireArray("float32", [null, 4]), "state.sweep"),
+    },
+    links: {
+      k,
+      out_index: field(li, "out_index", linkArray("int32"), "state.links"),
+      out_weight: field(li, "out_weight", linkArray("float16"), "state.links"),
+      in_index: field(li, "in_index", linkArray("int32"), "state.links"),
+      in_weight: field(li, "in_weight", linkArray("float16"), "state.links"),
+    },
+  };
+}
+
+const data = <D extends DType>(w: WireArray<D>): TypedOf[D] => decodeArray(w).data;
+
+/** Check and decode the state trait; throws a WireError that says what does not match. */
+export function decodeState(value: unknown): View {
+  const raw = checkState(value);
   const facts = decodeArray(raw.sweep.facts);
   const gridFacts = new Map<string, { modularity: number; internal: number }>();
   for (let r = 0; r < facts.shape[0]; r++) {
@@ -109,19 +161,19 @@ export function decodeState(raw: WireState): View {
   return {
     raw,
     n: raw.tokens.length,
-    offsets: decodeArray(raw.offsets).data as Int32Array,
-    flags: decodeArray(raw.flags).data as Int32Array,
-    labels: decodeArray(raw.labels).data as Int32Array,
+    offsets: data(raw.offsets),
+    flags: data(raw.flags),
+    labels: data(raw.labels),
     clusters: new Map(raw.clusters.map((c) => [c.id, c])),
-    grid: decodeArray(raw.sweep.thresholds).data as Float64Array,
-    gridModularity: decodeArray(raw.sweep.modularity).data as Float32Array,
-    gridCounts: decodeArray(raw.sweep.n_clusters).data as Int32Array,
-    gridLabels: decodeArray(raw.sweep.labels) as NdArray<Int32Array>,
+    grid: data(raw.sweep.thresholds),
+    gridModularity: data(raw.sweep.modularity),
+    gridCounts: data(raw.sweep.n_clusters),
+    gridLabels: decodeArray(raw.sweep.labels),
     gridFacts,
     links: {
-      outIndex: decodeArray(raw.links.out_index) as NdArray<Int32Array>,
+      outIndex: decodeArray(raw.links.out_index),
       outWeight: decodeArray(raw.links.out_weight),
-      inIndex: decodeArray(raw.links.in_index) as NdArray<Int32Array>,
+      inIndex: decodeArray(raw.links.in_index),
       inWeight: decodeArray(raw.links.in_weight),
     },
   };
@@ -129,7 +181,7 @@ export function decodeState(raw: WireState): View {
 
 /** Strongest links of token ``i``: [{token, weight}] out (what it attends to) and in. */
 export function linksOf(view: View, i: number) {
-  const pick = (idx: NdArray<Int32Array>, w: NdArray) => {
+  const pick = (idx: NdArray<Int32Array>, w: NdArray<Float32Array>) => {
     const out: { token: number; weight: number }[] = [];
     const a = row(idx, i);
     const b = row(w, i);

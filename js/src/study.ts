@@ -13,21 +13,29 @@
  * comment, save, card-status, next, study-error.
  */
 
-/** Mirrors the traits of FeedbackWidget in attn_widget/study/feedback.py. */
-export interface Model {
-  get(name: "study_id" | "participant_id" | "condition" | "condition_label" | "task_id" | "title"): string;
-  get(name: "question"): string | null;
-  get(name: "position" | "steps"): number;
-  get(name: "choices" | "stored"): string[];
-  get(name: "clusters"): ClusterItem[];
-  get(name: "done"): boolean;
-  get(name: "error"): string;
-  set(name: "done", value: boolean): void;
-  save_changes(): void;
-  send(content: unknown): void;
-  on(event: string, cb: (...args: any[]) => void): void;
-  off(event: string, cb: (...args: any[]) => void): void;
+import type { AnyModel, AnyWidget } from "@anywidget/types";
+import { isRecord } from "./guard";
+
+/** Synced traits of FeedbackWidget (attn_widget/study/feedback.py); change both together. */
+export interface StudyTraits {
+  study_id: string;
+  title: string;
+  participant_id: string;
+  condition: string;
+  condition_label: string;
+  task_id: string;
+  position: number;
+  steps: number;
+  question: string | null;
+  choices: string[];
+  clusters: ClusterItem[];
+  stored: string[];
+  done: boolean;
+  error: string;
 }
+
+/** The part of anywidget's model this widget uses. */
+export type Model = Pick<AnyModel<StudyTraits>, "get" | "set" | "save_changes" | "send" | "on" | "off">;
 
 export interface ClusterItem {
   id: number;
@@ -57,6 +65,17 @@ export interface Ack {
   response_id: string | null;
   status: "stored" | "duplicate" | "error";
   error: string;
+}
+
+/** An "ack" message from the kernel (anything else is not for us). */
+export function isAck(msg: unknown): msg is Ack {
+  return (
+    isRecord(msg) &&
+    msg.type === "ack" &&
+    (typeof msg.response_id === "string" || msg.response_id === null) &&
+    (msg.status === "stored" || msg.status === "duplicate" || msg.status === "error") &&
+    typeof msg.error === "string"
+  );
 }
 
 /** A fresh UUID v4 (crypto.randomUUID where the page is a secure context). */
@@ -353,9 +372,9 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   refresh();
   el.replaceChildren(root);
 
-  const onMsg = (msg: Ack): void => {
-    if (!msg || msg.type !== "ack") return;
-    if (outbox.ack(msg.response_id)) status.get(msg.response_id as string)?.(msg);
+  const onMsg = (msg: unknown): void => {
+    if (!isAck(msg) || msg.response_id === null) return;
+    if (outbox.ack(msg.response_id)) status.get(msg.response_id)?.(msg);
   };
   const onError = (): void => {
     errorLine.textContent = model.get("error");
@@ -372,4 +391,4 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   };
 }
 
-export default { render };
+export default { render } satisfies AnyWidget<StudyTraits>;

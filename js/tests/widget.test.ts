@@ -6,12 +6,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/widget";
 import type { WireArray } from "../src/codec";
+import type { DrilldownRequest } from "../src/messages";
+import type { WireState } from "../src/state";
+import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
 
 const HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'];
 const TOKENS = ["<|endoftext|>", "Hi", ` ${HOSTILE[0]}`, ` ${HOSTILE[1]}`, " end"];
 const TEXT = TOKENS.slice(1).join("");
 
-function wire(arr: Int32Array | Float32Array | Float64Array | Uint16Array, dtype: WireArray["dtype"], shape: number[]): WireArray {
+function wire<D extends WireArray["dtype"]>(arr: Int32Array | Float32Array | Float64Array | Uint16Array, dtype: D, shape: number[]): WireArray<D> {
   return { dtype, shape, data: new DataView(arr.buffer) };
 }
 
@@ -31,7 +34,7 @@ const GRID_LABELS = [
   [-1, 0, 1, 2, 3],
 ];
 
-function state(threshold = 0.2, g = 1) {
+function state(threshold = 0.2, g = 1): WireState {
   const half = new Uint16Array(10).fill(0x3800); // 0.5 in float16
   return {
     version: 1,
@@ -53,7 +56,7 @@ function state(threshold = 0.2, g = 1) {
     n_heads: 2,
     clusters: [
       { id: 0, size: 2, modularity: 0.12, internal: 0.8, rationale: "They attend to each other.", claims: [{ text: "80% stays inside", sentence: 0, field: "attention.internal" }], evidence: null, scores: null },
-      { id: 1, size: 2, modularity: 0.1, internal: 0.7 },
+      { id: 1, size: 2, modularity: 0.1, internal: 0.7, rationale: null, claims: null, evidence: null, scores: null },
     ],
     sweep: {
       mode: "absolute",
@@ -74,40 +77,12 @@ function state(threshold = 0.2, g = 1) {
   };
 }
 
-function fakeModel() {
-  const traits: Record<string, any> = {
-    state: state(), threshold: 0.2, threshold_mode: "absolute", method: "louvain", aggregation: "mean",
-    layers: null, heads: null, selected_cluster: null, status: "ready", progress: "", error: "", notices: [],
-    methods: ["louvain", "leiden"], aggregations: ["mean", "max", "rollout", "layers", "heads"],
-  };
-  const listeners = new Map<string, Set<(...a: any[]) => void>>();
-  const emit = (event: string, ...args: any[]) => listeners.get(event)?.forEach((cb) => cb(...args));
-  const model = {
-    sent: [] as any[],
-    saves: 0,
-    get: (k: string) => traits[k],
-    set: (k: string, v: any) => {
-      traits[k] = v;
-      emit(`change:${k}`);
-    },
-    save_changes() {
-      this.saves++;
-    },
-    on: (e: string, cb: any) => {
-      if (!listeners.has(e)) listeners.set(e, new Set());
-      listeners.get(e)!.add(cb);
-    },
-    off: (e: string, cb: any) => listeners.get(e)?.delete(cb),
-    send(msg: any) {
-      this.sent.push(msg);
-    },
-    emit,
-  };
-  return model;
+function model0(): FakeModel {
+  return fakeModel(traitsOf({ state: state(), threshold: 0.2 }));
 }
 
 let host: HTMLElement;
-let model: ReturnType<typeof fakeModel>;
+let model: FakeModel;
 let cleanup: () => void;
 const q = (id: string) => host.querySelector<HTMLElement>(`[data-testid="${id}"]`)!;
 const all = (id: string) => [...host.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
@@ -116,8 +91,8 @@ beforeEach(() => {
   vi.useFakeTimers();
   host = document.createElement("div");
   document.body.append(host);
-  model = fakeModel();
-  cleanup = widget.render({ model: model as any, el: host });
+  model = model0();
+  cleanup = widget.render({ model, el: host });
 });
 
 afterEach(() => {
@@ -208,7 +183,7 @@ describe("the view", () => {
     all("legend-item")[1].click();
     q("drilldown-button").click();
     expect(model.sent).toHaveLength(1);
-    const req = model.sent[0];
+    const req = model.sent[0] as DrilldownRequest;
     expect(req).toMatchObject({ type: "drilldown", view: "head", tokens: [3, 4], layers: null });
     const html = "<!doctype html><p>heads</p>";
     model.emit("msg:custom", { type: "drilldown_reply", id: req.id, error: null, capped: true, note: "capped to 2 layers" }, [new DataView(new TextEncoder().encode(html).buffer)]);
@@ -221,7 +196,7 @@ describe("the view", () => {
 
   it("shows a drill-down error next to the button", async () => {
     q("drilldown-button").click();
-    model.emit("msg:custom", { type: "drilldown_reply", id: model.sent[0].id, error: "layers [40] out of range" }, []);
+    model.emit("msg:custom", { type: "drilldown_reply", id: (model.sent[0] as DrilldownRequest).id, error: "layers [40] out of range" }, []);
     await vi.runAllTimersAsync();
     expect(q("drilldown-status").textContent).toBe("layers [40] out of range");
     expect(host.querySelector("iframe")).toBeNull();
@@ -243,5 +218,69 @@ describe("the view", () => {
     expect(q("progress").textContent).toContain("Loading gpt2");
     model.set("status", "ready");
     expect(q("progress").hidden).toBe(true);
+  });
+});
+
+describe("the kernel's messages", () => {
+  it("says so when the kernel sends one of its messages in a shape this view cannot read", () => {
+    model.emit("msg:custom", { type: "explain_reply", id: "seven", error: null }, []);
+    expect(q("error").hidden).toBe(false);
+    expect(q("error").textContent).toContain("explain_reply message.id should be an integer");
+  });
+
+  it("ignores messages meant for another widget", () => {
+    model.emit("msg:custom", { type: "something_else", id: 1 }, []);
+    model.emit("msg:custom", "hello", []);
+    expect(q("error").hidden).toBe(true);
+  });
+});
+
+describe("cleanup", () => {
+  it("removes every listener it added: model events and clicks no longer touch the view or the model", () => {
+    expect(model.listenerCount()).toBeGreaterThan(0);
+    const before = host.innerHTML;
+    cleanup();
+    expect(model.listenerCount()).toBe(0);
+    model.set("state", state(0.3, 2));
+    model.set("error", "Could not apply method='nope'");
+    model.set("status", "loading");
+    model.set("progress", "Loading gpt2…");
+    model.set("notices", ["a notice"]);
+    model.set("aggregation", "max");
+    model.set("selected_cluster", 0);
+    model.emit("msg:custom", { type: "drilldown_reply", id: 1, error: "late" }, []);
+    expect(host.innerHTML).toBe(before);
+
+    const saves = model.saves;
+    const slider = q("slider") as HTMLInputElement;
+    slider.value = "2";
+    slider.dispatchEvent(new Event("input"));
+    slider.dispatchEvent(new Event("change"));
+    all("legend-item")[0].click();
+    all("token")[1].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    all("token")[1].click();
+    q("reset").click();
+    q("error-dismiss").click();
+    q("drilldown-button").click();
+    document.body.dataset.jpThemeLight = "false";
+    vi.advanceTimersByTime(1000);
+    expect(host.innerHTML).toBe(before);
+    expect(model.saves).toBe(saves);
+    expect(model.sent).toEqual([]);
+    delete document.body.dataset.jpThemeLight;
+  });
+
+  it("ends a drill-down still in flight quietly, and sends the last slider position", async () => {
+    q("drilldown-button").click();
+    const slider = q("slider") as HTMLInputElement;
+    slider.value = "2";
+    slider.dispatchEvent(new Event("input"));
+    cleanup();
+    expect(model.get("threshold")).toBe(0.3); // not lost with the view
+    const status = q("drilldown-status").textContent;
+    model.emit("msg:custom", { type: "drilldown_reply", id: (model.sent[0] as DrilldownRequest).id, error: null }, []);
+    await vi.runAllTimersAsync();
+    expect(host.querySelector("iframe")).toBeNull();
+    expect(q("drilldown-status").textContent).toBe(status);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canFinish, newId, Outbox, ratingResponse, ResponsePayload, taskResponse, TaskTimer } from "./study";
+import { canFinish, newId, Outbox, ratingResponse, ResponsePayload, taskResponse, TaskTimer } from "../src/study";
 
 const NOW = new Date("2026-05-01T10:00:00.000Z");
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

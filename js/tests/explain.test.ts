@@ -2,13 +2,13 @@
 // Explanations fetched on click (explain.ts): one request per group, replies
 // for a partition the view has left never shown, progress then the badge.
 import { describe, expect, it, vi } from "vitest";
-import { basisKey, Entry, entryKey, ExplainReply, Explanations, explainSection, REQUEST_DELAY_MS } from "./explain";
-import type { ClusterInfo } from "./state";
+import { basisKey, Entry, entryKey, Explanations, explainSection, REQUEST_DELAY_MS } from "../src/explain";
+import type { ClusterInfo, ExplainReply, ExplainRequest } from "../src/messages";
 
 const MEAN = basisKey("mean", null, null);
 
 function setup() {
-  const sent: Record<string, unknown>[] = [];
+  const sent: ExplainRequest[] = [];
   return { sent, ex: new Explanations((c) => sent.push(c)) };
 }
 
@@ -23,8 +23,8 @@ function info(rationale: string, scores: Record<string, unknown> = {}): ClusterI
   return { id: 0, size: 2, modularity: 0.1, internal: 0.5, rationale, claims: [], evidence: {}, scores };
 }
 
-function reply(req: Record<string, unknown>, extra: Partial<ExplainReply> = {}): ExplainReply {
-  return { type: `${req.type}_reply`, id: req.id as number, error: null, cluster: req.cluster as number, tokens: req.tokens as number[], basis: ["mean", null, null], info: info("'cat' and 'sat' form a group."), scores_unavailable: null, ...extra };
+function reply(req: ExplainRequest, extra: Partial<ExplainReply> = {}): ExplainReply {
+  return { type: `${req.type}_reply`, id: req.id, error: null, cluster: req.cluster, tokens: req.tokens, basis: ["mean", null, null], info: info("'cat' and 'sat' form a group."), scores_unavailable: null, ...extra };
 }
 
 describe("explanation requests", () => {
@@ -64,7 +64,7 @@ describe("explanation requests", () => {
   it("ignores messages that answer nothing it asked", () => {
     const { sent, ex } = setup();
     ask(ex, MEAN, 3, [1, 2]);
-    expect(ex.receive({ ...reply(sent[0]), type: "drilldown_reply" })).toBeNull();
+    expect(ex.receive({ ...reply(sent[0]), type: "scores_reply" })).toBeNull(); // a reply of another kind
     expect(ex.receive({ ...reply(sent[0]), id: 99 })).toBeNull();
     expect(ex.receive(reply(sent[0]))).not.toBeNull();
     expect(ex.receive(reply(sent[0]))).toBeNull(); // answered already
@@ -109,7 +109,7 @@ describe("measuring faithfulness", () => {
     ex.measure(MEAN, 3, [1, 2]);
     ex.measure(MEAN, 3, [1, 2]);
     expect(sent.slice(1)).toEqual([{ type: "scores", id: 2, cluster: 3, tokens: [1, 2] }]);
-    const key = ex.receive({ type: "scores_progress", id: 2, error: null, cluster: 3, tokens: [1, 2], basis: null, info: null, done: 1, total: 3, message: "cluster 3: knockout" });
+    const key = ex.receive({ type: "scores_progress", id: 2, cluster: 3, tokens: [1, 2], done: 1, total: 3, message: "cluster 3: knockout" });
     expect(key).toBe(entryKey(MEAN, [1, 2]));
     const e = ex.get(MEAN, [1, 2])!;
     const running = explainSection(e, undefined, () => {});

@@ -1,0 +1,116 @@
+// The controls: what the kernel says (status, progress, error, notices, the
+// clustering knobs) shown in them, and what the user does with them (slider,
+// reset, mode, aggregation, method, layers, heads, dismiss) sent to the model
+// through ThresholdSync. Listeners live until ``signal`` aborts.
+
+import { el, option } from "./dom";
+import type { Model } from "./model";
+import type { Parts } from "./skeleton";
+import { formatThreshold, parseHeadList, parseIndexList } from "./slider";
+import type { View } from "./state";
+import type { ThresholdSync } from "./sync";
+
+export function showStatus(p: Parts, model: Model): void {
+  const status = model.get("status");
+  p.root.dataset.status = status;
+  p.progress.hidden = !(status === "loading" || status === "running");
+  p.progressText.textContent = model.get("progress") || "Working…";
+}
+
+export function showError(p: Parts, message: string): void {
+  p.errorBox.hidden = !message;
+  p.errorText.textContent = message;
+}
+
+export function showNotices(p: Parts, model: Model): void {
+  const list = [...(model.get("notices") ?? [])];
+  p.notices.replaceChildren(...list.map((n) => el("li", { text: n })));
+  p.notices.hidden = list.length === 0;
+}
+
+function fillSelect(select: HTMLSelectElement, choices: string[], current: string): void {
+  const all = choices.includes(current) ? choices : [...choices, current];
+  select.replaceChildren(...all.map((c) => option(c)));
+  select.value = current;
+}
+
+/** The knobs as the traits hold them (a box the user is typing in is left alone). */
+export function showKnobs(p: Parts, model: Model): void {
+  fillSelect(p.aggregation, model.get("aggregations") ?? [], model.get("aggregation"));
+  fillSelect(p.method, model.get("methods") ?? [], model.get("method"));
+  p.mode.value = model.get("threshold_mode");
+  const layers = model.get("layers");
+  if (document.activeElement !== p.layers) p.layers.value = layers ? layers.join(", ") : "";
+  const heads = model.get("heads");
+  if (document.activeElement !== p.heads) p.heads.value = heads ? heads.map(([a, b]) => `${a}.${b}`).join(" ") : "";
+  p.heads.hidden = model.get("aggregation") !== "heads";
+}
+
+/** Slider position, threshold text ("(auto)" at the automatic choice) and cluster count. */
+export function showThreshold(p: Parts, view: View, index: number, local: boolean, clusters: number): void {
+  const exact = local ? view.grid[index] : view.raw.threshold;
+  const auto = local ? index === view.raw.sweep.best : view.raw.auto;
+  p.slider.value = String(Math.max(index, 0));
+  p.value.textContent = formatThreshold(exact, view.raw.sweep.mode) + (auto ? " (auto)" : "");
+  p.count.textContent = `${clusters} cluster${clusters === 1 ? "" : "s"}`;
+}
+
+/** A text box whose value is parsed on change; a bad value marks the box and says why in its title. */
+function parsed(input: HTMLInputElement, apply: (text: string) => void, signal: AbortSignal): void {
+  input.addEventListener(
+    "change",
+    () => {
+      try {
+        apply(input.value);
+        input.classList.remove("aw-invalid");
+        input.title = "";
+      } catch (e) {
+        input.classList.add("aw-invalid");
+        input.title = e instanceof Error ? e.message : String(e);
+      }
+    },
+    { signal },
+  );
+}
+
+export interface ControlHooks {
+  /** The state on screen (null while loading). */
+  view(): View | null;
+  /** Redraw after the slider position changed. */
+  repaint(): void;
+}
+
+export function wireControls(p: Parts, model: Model, sync: ThresholdSync, hooks: ControlHooks, signal: AbortSignal): void {
+  const on = <K extends keyof HTMLElementEventMap>(target: HTMLElement, event: K, cb: () => void) => target.addEventListener(event, cb, { signal });
+  on(p.slider, "input", () => {
+    const view = hooks.view();
+    if (!view) return;
+    sync.move(view, Number(p.slider.value));
+    hooks.repaint();
+  });
+  on(p.slider, "change", () => sync.release());
+  on(p.reset, "click", () => {
+    const view = hooks.view();
+    if (!view) return;
+    sync.reset(view);
+    hooks.repaint();
+  });
+  on(p.mode, "change", () => sync.knob("threshold_mode", p.mode.value));
+  on(p.aggregation, "change", () => sync.knob("aggregation", p.aggregation.value));
+  on(p.method, "change", () => sync.knob("method", p.method.value));
+  parsed(p.layers, (text) => {
+    model.set("layers", parseIndexList(text));
+    model.save_changes();
+  }, signal);
+  parsed(p.heads, (text) => {
+    model.set("heads", parseHeadList(text));
+    model.save_changes();
+  }, signal);
+  on(p.dismiss, "click", () => {
+    p.errorBox.hidden = true;
+    if (model.get("error")) {
+      model.set("error", "");
+      model.save_changes();
+    }
+  });
+}

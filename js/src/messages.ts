@@ -1,0 +1,145 @@
+// The custom messages between the view and the kernel, declared exactly as
+// attn_widget/view/messages.py declares them (TypedDicts tagged by `type`).
+// Keep the two in step: tests/view/test_messages.py reads this file and fails
+// when an interface's fields, their types or its tags differ from Python's.
+//
+//   view → kernel  DrilldownRequest                  kernel → view  DrilldownReply (+ buffers [html utf-8])
+//   view → kernel  ExplainRequest ("explain"|"scores")  kernel → view  ExplainReply, ScoresProgress
+//
+// What the kernel sends is `unknown` until `kernelMessage` has checked it.
+
+import { arrayOf, boolean, field, Guard, integer, isRecord, nullable, number, optional, record, string, unknownArray } from "./guard";
+
+/** One cluster as the view reads it (wire.py `cluster_info`; the items of the state's `clusters`). */
+export interface ClusterInfo {
+  id: number;
+  size: number;
+  modularity: number;
+  internal: number;
+  evidence: Record<string, unknown> | null;
+  claims: Record<string, unknown>[] | null;
+  rationale: string | null;
+  scores: Record<string, unknown> | null;
+}
+
+export interface DrilldownRequest {
+  type: "drilldown";
+  id: number;
+  view: "head" | "model";
+  layers: number[] | null;
+  tokens: number[] | null;
+  display_mode: "light" | "dark";
+}
+
+export interface DrilldownReply {
+  type: "drilldown_reply";
+  id: number | null;
+  error: string | null;
+  capped?: boolean;
+  note?: string;
+}
+
+export interface ExplainRequest {
+  type: "explain" | "scores";
+  id: number;
+  cluster: number;
+  tokens: number[] | null;
+}
+
+export interface ExplainReply {
+  type: "explain_reply" | "scores_reply";
+  id: number | null;
+  error: string | null;
+  cluster: number | null;
+  tokens: number[] | null;
+  basis: unknown[] | null;
+  info: ClusterInfo | null;
+  scores_unavailable: string | null;
+}
+
+export interface ScoresProgress {
+  type: "scores_progress";
+  id: number | null;
+  cluster: number | null;
+  tokens: number[] | null;
+  done: number;
+  total: number;
+  message: string;
+}
+
+/** What the view sends. */
+export type ViewMessage = DrilldownRequest | ExplainRequest;
+/** What the kernel sends. */
+export type KernelMessage = DrilldownReply | ExplainReply | ScoresProgress;
+
+const indices = nullable(arrayOf(integer));
+const json = nullable(record);
+
+export const clusterInfo: Guard<ClusterInfo> = (value, where) => {
+  const c = record(value, where);
+  return {
+    id: field(c, "id", integer, where),
+    size: field(c, "size", integer, where),
+    modularity: field(c, "modularity", number, where),
+    internal: field(c, "internal", number, where),
+    evidence: field(c, "evidence", json, where),
+    claims: field(c, "claims", nullable(arrayOf(record)), where),
+    rationale: field(c, "rationale", nullable(string), where),
+    scores: field(c, "scores", json, where),
+  };
+};
+
+const KERNEL: { [K in KernelMessage["type"]]: Guard<KernelMessage & { type: K }> } = {
+  drilldown_reply: (m, where) => {
+    const r = record(m, where);
+    return {
+      type: "drilldown_reply",
+      id: field(r, "id", nullable(integer), where),
+      error: field(r, "error", nullable(string), where),
+      capped: field(r, "capped", optional(boolean), where),
+      note: field(r, "note", optional(string), where),
+    };
+  },
+  explain_reply: (m, where) => explainReply(m, "explain_reply", where),
+  scores_reply: (m, where) => explainReply(m, "scores_reply", where),
+  scores_progress: (m, where) => {
+    const r = record(m, where);
+    return {
+      type: "scores_progress",
+      id: field(r, "id", nullable(integer), where),
+      cluster: field(r, "cluster", nullable(integer), where),
+      tokens: field(r, "tokens", indices, where),
+      done: field(r, "done", integer, where),
+      total: field(r, "total", integer, where),
+      message: field(r, "message", string, where),
+    };
+  },
+};
+
+function explainReply<T extends ExplainReply["type"]>(m: unknown, type: T, where: string): ExplainReply & { type: T } {
+  const r = record(m, where);
+  return {
+    type,
+    id: field(r, "id", nullable(integer), where),
+    error: field(r, "error", nullable(string), where),
+    cluster: field(r, "cluster", nullable(integer), where),
+    tokens: field(r, "tokens", indices, where),
+    basis: field(r, "basis", nullable(unknownArray), where),
+    info: field(r, "info", nullable(clusterInfo), where),
+    scores_unavailable: field(r, "scores_unavailable", nullable(string), where),
+  };
+}
+
+function isKernelType(type: string): type is KernelMessage["type"] {
+  return Object.hasOwn(KERNEL, type);
+}
+
+/**
+ * A message from the kernel, checked against its declared shape; null when it
+ * is not one of ours (another widget's message). Throws a WireError when it
+ * carries one of our tags but the wrong fields.
+ */
+export function kernelMessage(msg: unknown): KernelMessage | null {
+  if (!isRecord(msg) || typeof msg.type !== "string" || !isKernelType(msg.type)) return null;
+  return KERNEL[msg.type](msg, `${msg.type} message`);
+}

@@ -1,0 +1,110 @@
+// The widget's elements, built once per view and named, so the modules that
+// fill them (controls, text view, panel, plot, drill-down) share one layout.
+// The data-testid hooks are documented in widget.ts.
+
+import { swatchCss } from "./colors";
+import { el, option } from "./dom";
+
+export const MODES = ["absolute", "mass"];
+export const NEEDS_KERNEL = "Needs a running Python kernel (this is an exported page)";
+
+export interface Parts {
+  root: HTMLDivElement;
+  progress: HTMLDivElement;
+  progressText: HTMLSpanElement;
+  errorBox: HTMLDivElement;
+  errorText: HTMLSpanElement;
+  dismiss: HTMLButtonElement;
+  notices: HTMLUListElement;
+  mode: HTMLSelectElement;
+  slider: HTMLInputElement;
+  value: HTMLSpanElement;
+  reset: HTMLButtonElement;
+  count: HTMLSpanElement;
+  aggregation: HTMLSelectElement;
+  method: HTMLSelectElement;
+  layers: HTMLInputElement;
+  heads: HTMLInputElement;
+  plot: HTMLDivElement;
+  text: HTMLDivElement;
+  panel: HTMLElement;
+  legend: HTMLDivElement;
+  links: HTMLDivElement;
+  ddView: HTMLSelectElement;
+  ddLayers: HTMLInputElement;
+  ddButton: HTMLButtonElement;
+  ddStatus: HTMLSpanElement;
+  ddNote: HTMLParagraphElement;
+  ddFrameHost: HTMLDivElement;
+}
+
+/** The elements of one view; ``standalone`` (an exported page) disables what needs a kernel. */
+export function buildSkeleton(standalone: boolean): Parts {
+  const progressText = el("span", { class: "aw-progress-text" });
+  const errorText = el("span", { class: "aw-error-text" });
+  const dismiss = el("button", { class: "aw-close", text: "×", title: "Dismiss", testid: "error-dismiss" });
+  const mode = el("select", { testid: "mode", title: "absolute: keep edges above a weight; mass: keep each token's strongest edges up to a share of its attention" });
+  MODES.forEach((m) => mode.append(option(m, m === "mass" ? "mass (share)" : "absolute")));
+  const ddView = el("select", { testid: "drilldown-view" });
+  ddView.append(option("head", "head view"), option("model", "model view"));
+  const p: Omit<Parts, "root"> = {
+    progress: el("div", { class: "aw-progress", testid: "progress", attrs: { role: "status" } }, [el("span", { class: "aw-spinner" }), progressText]),
+    progressText,
+    errorBox: el("div", { class: "aw-error", testid: "error", attrs: { role: "alert" } }, [errorText, dismiss]),
+    errorText,
+    dismiss,
+    notices: el("ul", { class: "aw-notices", testid: "notices" }),
+    mode,
+    slider: el("input", { class: "aw-slider", testid: "slider", attrs: { type: "range", min: "0", max: "0", step: "1", "aria-label": "threshold" } }),
+    value: el("span", { class: "aw-value", testid: "threshold-value" }),
+    reset: el("button", { text: "reset to automatic", testid: "reset", title: "Go back to the automatically chosen threshold" }),
+    count: el("span", { class: "aw-count", testid: "cluster-count" }),
+    aggregation: el("select", { testid: "aggregation", title: "How heads and layers are combined" }),
+    method: el("select", { testid: "method", title: "Clustering method" }),
+    layers: el("input", { class: "aw-small-input", testid: "layers", attrs: { type: "text", placeholder: "all layers", "aria-label": "layers", title: "Layers to use, e.g. 0-3, 5 (empty = all)" } }),
+    heads: el("input", { class: "aw-small-input", testid: "heads", attrs: { type: "text", placeholder: "heads e.g. 5.1 6.9", "aria-label": "heads", title: "Heads for aggregation=heads, as layer.head" } }),
+    plot: el("div", { class: "aw-plot", testid: "plot" }),
+    text: el("div", { class: "aw-text", testid: "text" }),
+    panel: el("aside", { class: "aw-panel", testid: "panel" }),
+    legend: el("div", { class: "aw-legend", testid: "legend" }),
+    links: el("div", { class: "aw-links", testid: "links" }),
+    ddView,
+    ddLayers: el("input", { class: "aw-small-input", testid: "drilldown-layers", attrs: { type: "text", placeholder: "layers e.g. 0-2", "aria-label": "drill-down layers" } }),
+    ddButton: el("button", { testid: "drilldown-button", text: "Open BertViz drill-down" }),
+    ddStatus: el("span", { class: "aw-muted", testid: "drilldown-status" }),
+    ddNote: el("p", { class: "aw-note", testid: "drilldown-note" }),
+    ddFrameHost: el("div", { class: "aw-frame-host" }),
+  };
+  p.panel.hidden = true;
+  p.links.hidden = true;
+  p.ddNote.hidden = true;
+
+  const controls = el("div", { class: "aw-controls" }, [el("label", {}, ["threshold ", p.mode]), p.slider, p.value, p.reset, p.count]);
+  const knobs = el("div", { class: "aw-controls aw-knobs" }, [el("label", {}, ["aggregation ", p.aggregation]), p.layers, p.heads, el("label", {}, ["method ", p.method])]);
+  const drill = el("details", { class: "aw-drill" }, [
+    el("summary", { text: "Raw heads (BertViz)", testid: "drilldown-toggle" }),
+    el("div", { class: "aw-controls" }, [p.ddView, p.ddLayers, p.ddButton, p.ddStatus]),
+    p.ddNote,
+    p.ddFrameHost,
+  ]);
+  const root = el("div", { class: "aw-root", testid: "attn-widget" }, [
+    el("style", { text: swatchCss() }),
+    p.progress,
+    p.errorBox,
+    p.notices,
+    el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, knobs, p.legend]), p.plot]),
+    el("div", { class: "aw-main" }, [p.text, p.panel]),
+    p.links,
+    drill,
+  ]);
+  // keys typed into our controls (arrows on the slider, digits in the layer
+  // boxes) belong to them, not to JupyterLab's notebook shortcuts
+  for (const c of [p.mode, p.slider, p.aggregation, p.method, p.layers, p.heads, p.ddView, p.ddLayers]) c.setAttribute("data-lm-suppress-shortcuts", "true");
+  if (standalone) {
+    for (const c of [p.mode, p.aggregation, p.method, p.layers, p.heads]) {
+      c.disabled = true;
+      c.title = NEEDS_KERNEL;
+    }
+  }
+  return { root, ...p };
+}

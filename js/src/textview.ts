@@ -1,0 +1,107 @@
+// The text on screen: its token spans (built once per state, recoloured per
+// partition by text.ts), the hovered token's strongest links, and clicks that
+// select a token's cluster. Listeners live until ``signal`` aborts.
+
+import type { Swatch } from "./colors";
+import { el, readable } from "./dom";
+import { linksOf, View } from "./state";
+import { buildText, colourText, markSelected, tokenTitle } from "./text";
+
+export interface TextHooks {
+  view(): View | null;
+  labels(): ArrayLike<number>;
+  selected(): number | null;
+  select(id: number | null): void;
+}
+
+type Link = { token: number; weight: number };
+
+export class TextView {
+  spans: HTMLSpanElement[] = [];
+  /** Colour per cluster of the partition painted last (clusters of 2+ tokens). */
+  colours = new Map<number, Swatch>();
+  private painted: string[] = [];
+
+  constructor(
+    private readonly host: HTMLElement,
+    private readonly links: HTMLElement,
+  ) {}
+
+  /** Spans for a new state (uncoloured until ``paint``). */
+  build(view: View): void {
+    this.spans = buildText(this.host, view);
+    this.painted = new Array(this.spans.length).fill("");
+  }
+
+  clear(): void {
+    this.host.replaceChildren();
+    this.spans = [];
+    this.painted = [];
+  }
+
+  /** Colour the spans by ``labels``; returns the colour per cluster. */
+  paint(labels: ArrayLike<number>): Map<number, Swatch> {
+    this.colours = colourText(this.spans, labels, this.painted);
+    return this.colours;
+  }
+
+  /** Mark cluster ``selected``'s tokens (null: none) and dim the rest. */
+  mark(labels: ArrayLike<number>, selected: number | null): void {
+    markSelected(this.spans, labels, selected, this.host);
+  }
+
+  listen(hooks: TextHooks, signal: AbortSignal): void {
+    const tokenSpan = (ev: Event): HTMLElement | null => (ev.target instanceof Element ? ev.target.closest<HTMLElement>(".aw-tok") : null);
+    this.host.addEventListener(
+      "mouseover",
+      (ev) => {
+        const span = tokenSpan(ev);
+        const view = hooks.view();
+        if (!span || !view) return;
+        this.showLinks(view, span, Number(span.dataset.index), hooks.labels());
+      },
+      { signal },
+    );
+    this.host.addEventListener("mouseleave", () => this.clearLinks(), { signal });
+    this.host.addEventListener(
+      "click",
+      (ev) => {
+        const span = tokenSpan(ev);
+        if (!span || !hooks.view()) return;
+        const label = hooks.labels()[Number(span.dataset.index)];
+        hooks.select(label >= 0 && label !== hooks.selected() ? label : null);
+      },
+      { signal },
+    );
+  }
+
+  private clearLinks(): void {
+    this.links.hidden = true;
+    for (const s of this.host.querySelectorAll(".aw-link-in, .aw-link-out, .aw-hover")) s.classList.remove("aw-link-in", "aw-link-out", "aw-hover");
+  }
+
+  /** Token ``i``'s strongest links, in the links box and on the spans they point to. */
+  private showLinks(view: View, span: HTMLElement, i: number, labels: ArrayLike<number>): void {
+    this.clearLinks();
+    const label = labels[i];
+    span.title = tokenTitle(view.raw.tokens[i], i, label, this.colours.has(label));
+    span.classList.add("aw-hover");
+    const tokens = view.raw.tokens;
+    const line = (title: string, items: Link[], cls: string) => {
+      const li = el("div", { class: "aw-links-row" }, [el("strong", { text: title })]);
+      if (!items.length) li.append(el("span", { class: "aw-muted", text: " none" }));
+      for (const { token, weight } of items) {
+        this.spans[token]?.classList.add(cls);
+        li.append(el("span", { class: `aw-link-chip ${cls}`, text: `${readable(tokens[token])} ${weight.toFixed(2)}` }));
+      }
+      return li;
+    };
+    const l = linksOf(view, i);
+    this.links.replaceChildren(
+      el("div", { class: "aw-links-title", text: `“${readable(tokens[i])}” (token ${i})` }),
+      line("attends to", l.out, "aw-link-out"),
+      line("attended by", l.in, "aw-link-in"),
+    );
+    this.links.hidden = false;
+  }
+}

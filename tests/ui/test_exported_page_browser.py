@@ -1,0 +1,79 @@
+"""The exported page in a real browser, with no kernel and no network.
+
+``save_html`` writes one file whose bootstrap (``js/src/standalone.ts``, bundled
+and inlined) loads the widget's own bundle under a strict Content-Security-Policy:
+the slider re-colours from the precomputed sweep, the kernel-only controls and
+the drill-down say they need a kernel, and the browser reports no error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from attn_widget import analyze_attention
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
+from attn_widget.view import standalone
+
+NEEDS_KERNEL_TITLE = "Needs a running Python kernel (this is an exported page)"  # js/src/skeleton.ts
+
+PIECES = ["The", " cat", " sat", " on", " the", " mat", " while", " dogs", " barked", " outside", "."]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    attention, _ = planted_attention([4, 4, 3], layers=2, heads=2, seed=11)
+    text, tokens = tokens_from_pieces(PIECES, bos="<s>")
+    analysis = analyze_attention(attention, tokens, text=text, exclude=[0], model="planted")
+    return standalone.save_html(analysis, tmp_path_factory.mktemp("export") / "page.html")
+
+
+def test_the_exported_page_works_offline_with_no_kernel(
+    exported: Path, browser: Any, pages: Any, artifacts: Path
+) -> None:
+    page, net = pages.new(browser)
+    requests: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(exported.as_uri())
+    widget = page.get_by_test_id("attn-widget")
+    widget.wait_for()
+    page.wait_for_function(
+        f"() => document.querySelectorAll('[data-testid=token]').length === {len(PIECES) + 1}"
+    )
+
+    def clusters() -> list[str]:
+        return page.eval_on_selector_all(
+            "[data-testid=token]", "spans => spans.map((s) => s.dataset.cluster)"
+        )
+
+    before, value = clusters(), page.get_by_test_id("threshold-value").inner_text()
+    assert "(auto)" in value
+    page.get_by_test_id("slider").focus()
+    page.keyboard.press("End")  # the highest threshold of the precomputed sweep
+    assert page.get_by_test_id("threshold-value").inner_text() != value
+    assert clusters() != before
+
+    for control in ("mode", "aggregation", "method", "layers", "heads"):
+        box = page.get_by_test_id(control)
+        assert box.is_disabled()
+        assert box.get_attribute("title") == NEEDS_KERNEL_TITLE
+
+    page.get_by_test_id("drilldown-toggle").click()
+    page.get_by_test_id("drilldown-button").click()
+    status = page.get_by_test_id("drilldown-status")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=drilldown-status]').textContent.includes('kernel')"
+    )
+    assert status.inner_text() == standalone.NEEDS_KERNEL
+    assert page.locator("iframe").count() == 0
+
+    page.screenshot(path=str(artifacts / "exported-page.png"), full_page=True)
+    assert not problems, problems  # no script error, no Content-Security-Policy violation
+    assert not net.dialogs
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
+    page.close()
