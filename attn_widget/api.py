@@ -27,13 +27,16 @@ from .core.options import (
 )
 from .explain import lenses as _lenses
 from .explain.rationale import explain
-from .extract.forward import extract, reporter
+from .extract.forward import extract, forward_pass, reporter
+from .extract.gradient import attention_gradient
+from .extract.loading import is_causal_config, load
 from .graph import pipeline as _pipeline
 from .graph import weights as _weights
+from .graph.measures import NEEDS
 from .graph.pipeline import check_choices
 from .graph.validate import as_attention, as_tokens
 
-__all__ = ["analyze", "analyze_attention", "explain", "links", "recluster"]
+__all__ = ["analyze", "analyze_attention", "explain", "links", "measure_data", "recluster", "weights_under"]
 
 SHORT_TEXT_NOTICE = "The text is too short to leave out the attention sink; all tokens are clustered."
 
@@ -77,7 +80,7 @@ def analyze(
     report = reporter(o["progress"])
     ex = extract(
         text, model, o["tokenizer"], prepend_bos=o["prepend_bos"], overlength=o["overlength"],
-        progress=o["progress"],
+        progress=o["progress"], gradient=o["measure"] == "gradient",
     )
     notices = list(ex.notices)
     sinks: Sequence[int] = ex.sink if o["exclude_sink"] else ()
@@ -168,25 +171,61 @@ def links(
             f"token {token} ({analysis.tokens[token].text!r}) is left out of the graph (a sink) and has no "
             "links; pass exclude=[] to analyze() to keep it"
         )
-    weights = analysis.weights
-    if lens is not None or measure is not None:
-        if analysis.attentions is None:
-            raise ValueError(
-                "links under another lens or measure need the raw attention, and this analysis has none "
-                "(saved as .json?); re-run analyze(), or save with another suffix (e.g. 'x.attn')"
-            )
-        o = analysis.options
-        changes: dict[str, Any] = {}
-        if measure is not None:
-            check_choices({"measure": measure})
-            changes["measure"] = measure
-        if lens is not None:
-            heads, _ = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model)
-            changes.update(lens=lens if isinstance(lens, str) else "custom", lens_heads=heads)
-        options = dataclasses.replace(o, **changes)
-        weights = _weights.aggregate_options(analysis.attentions, options, analysis.head_data)
+    weights = weights_under(analysis, lens=lens, measure=measure)
     found = _weights.strongest_links(weights, token, k, analysis.excluded)
     return tuple(Link(j, analysis.tokens[j].text, w, d) for j, w, d in found)
+
+
+def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = None) -> Any:
+    """``analysis``'s ``[T, T]`` graph weights, or the weights under another ``lens`` / ``measure``.
+
+    The other lens or measure is applied to the kept raw attention and per-head
+    data, with the analysis's aggregation and left-out tokens (no forward pass).
+    """
+    if lens is None and measure is None:
+        return analysis.weights
+    if analysis.attentions is None:
+        raise ValueError(
+            "another lens or measure needs the raw attention, and this analysis has none "
+            "(saved as .json?); re-run analyze(), or save with another suffix (e.g. 'x.attn')"
+        )
+    changes: dict[str, Any] = {}
+    if measure is not None:
+        check_choices({"measure": measure})
+        changes["measure"] = measure
+    if lens is not None:
+        heads, _ = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model)
+        changes.update(lens=lens if isinstance(lens, str) else "custom", lens_heads=heads)
+    options = dataclasses.replace(analysis.options, **changes)
+    return _weights.aggregate_options(analysis.attentions, options, analysis.head_data)
+
+
+def measure_data(analysis: Analysis, measure: str) -> Analysis:
+    """``analysis`` with the per-head data ``measure`` needs, measured by running its model once more.
+
+    ``"gradient"`` runs one forward and one backward pass; ``"norm"`` one forward
+    pass with the value hooks. Needs the analysis's model and token ids.
+    """
+    check_choices({"measure": measure})
+    needs = NEEDS.get(measure)
+    if needs is None or needs in analysis.head_data:
+        return analysis
+    if not analysis.model or any(t.id is None for t in analysis.tokens):
+        raise ValueError(
+            f"measure={measure!r} needs the model that made this analysis, and it names none (made from "
+            f"attention arrays); analyse the text with a model: attn_widget.analyze(text, model=..., "
+            f"measure={measure!r})"
+        )
+    model, _ = load(analysis.model)
+    ids = [int(t.id) for t in analysis.tokens if t.id is not None]
+    causal = is_causal_config(model.config)
+    if measure == "gradient":
+        data = {"gradient": attention_gradient(model, ids, name=analysis.model, causal=causal)}
+    else:
+        data = forward_pass(model, ids, name=analysis.model, causal=causal)[1]
+    if needs not in data:
+        raise ValueError(f"model {analysis.model!r}'s architecture gives no {needs.replace('_', ' ')}s")
+    return dataclasses.replace(analysis, head_data={**analysis.head_data, **data})
 
 
 def _named(lens: Any) -> bool:

@@ -8,6 +8,7 @@ here: :func:`attn_widget.analyze` hands the result to the graph layer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,9 @@ from ..core import Token
 from ..core.options import DEFAULT_MODEL
 from ..core.types import Attention
 from . import loading
+from .gradient import attention_gradient
 from .tokens import tokenize
+from .values import value_norm_hooks
 
 Progress = Callable[[str, float], Any]
 """``progress(stage, fraction)``: told what runs now ("loading model gpt2…") and how far along (0–1)."""
@@ -74,6 +77,7 @@ def extract(
     prepend_bos: bool | None = None,
     overlength: str = "error",
     progress: Progress | None = None,
+    gradient: bool = False,
 ) -> Extraction:
     """Run ``model`` on ``text`` and return its attention and tokens.
 
@@ -95,7 +99,11 @@ def extract(
         with a warning and a notice) for text longer than the model's context.
     progress
         Optional ``progress(stage, fraction)``, called with "loading model …"
-        (0.0) and "running the model on N tokens…" (0.3).
+        (0.0), "running the model on N tokens…" (0.3) and, with ``gradient``,
+        "measuring what the output depends on…" (0.5).
+    gradient
+        Also run one backward pass for ``head_data["gradient"]``
+        (:mod:`attn_widget.extract.gradient`), which the ``gradient`` edge measure needs.
 
     Returns
     -------
@@ -119,12 +127,15 @@ def extract(
         warnings.warn(notice, UserWarning, stacklevel=2)
     check_memory(net.config, len(ids), name=name)
     report(f"running the model on {len(ids)} tokens…", 0.3)
-    attentions = forward(net, ids, name=name, causal=causal)
+    attentions, head_data = forward_pass(net, ids, name=name, causal=causal)
+    if gradient:
+        report(f"measuring what the output depends on (a backward pass over {len(ids)} tokens)…", 0.5)
+        head_data["gradient"] = attention_gradient(net, ids, name=name, causal=causal)
     if causal:
         sink: tuple[int, ...] = (0,)
     else:
         sink = tuple(i for i, t in enumerate(tokens) if t.special)
-    return Extraction(text, tokens, attentions, sink, name, causal, (*notices, *more))
+    return Extraction(text, tokens, attentions, sink, name, causal, (*notices, *more), head_data)
 
 
 def context_length(model: Any, tokenizer: Any) -> int | None:
@@ -171,10 +182,20 @@ def _first_int(config: Any, keys: Sequence[str]) -> int | None:
 
 
 def forward(model: Any, ids: Sequence[int], *, name: str, causal: bool) -> Attention:
-    """One forward pass → float32 ``[layer, head, T, T]``, copied layer by layer.
+    """One forward pass → float32 ``[layer, head, T, T]`` attention (see :func:`forward_pass`)."""
+    return forward_pass(model, ids, name=name, causal=causal, value_norms=False)[0]
 
-    Torch's per-layer tensors are released as they are copied, so at most one
-    full copy of the attention (plus one layer) is held at a time.
+
+def forward_pass(
+    model: Any, ids: Sequence[int], *, name: str, causal: bool, value_norms: bool = True
+) -> tuple[Attention, dict[str, np.ndarray]]:
+    """One forward pass → float32 ``[layer, head, T, T]`` attention and the per-head data measured with it.
+
+    With ``value_norms``, hooks measure ``head_data["value_norm"]`` (``[layer, head, T]``,
+    :mod:`attn_widget.extract.values`) in the same pass, for the ``norm`` edge measure;
+    an architecture the hooks do not know simply gets none. Torch's per-layer
+    attention tensors are released as they are copied, so at most one full copy of
+    the attention (plus one layer) is held at a time.
     """
     import torch
 
@@ -184,7 +205,8 @@ def forward(model: Any, ids: Sequence[int], *, name: str, causal: bool) -> Atten
     kwargs: dict[str, Any] = {"attention_mask": torch.ones_like(input_ids), "output_attentions": True}
     if causal:
         kwargs["use_cache"] = False
-    with torch.inference_mode(), loading.eager_attention(model):
+    hooks = value_norm_hooks(model) if value_norms else contextlib.nullcontext(None)
+    with torch.inference_mode(), loading.eager_attention(model), hooks as norms:
         out = net(input_ids=input_ids, **kwargs)
         layers = list(getattr(out, "attentions", None) or ())
         del out
@@ -198,7 +220,10 @@ def forward(model: Any, ids: Sequence[int], *, name: str, causal: bool) -> Atten
         for i in range(len(layers)):
             att[i] = layers[i][0].to(dtype=torch.float32, device="cpu").numpy()
             layers[i] = None
-    return att
+    data: dict[str, np.ndarray] = {}
+    if norms is not None and len(norms) == att.shape[0] and norms[0].shape == (n_heads, length):
+        data["value_norm"] = np.stack(norms).astype(np.float32)
+    return att, data
 
 
 def reporter(progress: Progress | None) -> Progress:

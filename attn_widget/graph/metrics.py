@@ -70,3 +70,41 @@ def adjusted_rand(a: Labels, b: Labels) -> float:
     if maximum == expected:
         return 1.0
     return float((index - expected) / (maximum - expected))
+
+
+def contiguity(labels: Labels) -> float:
+    """Share of neighbouring token pairs (both in the graph) that fall in the same cluster.
+
+    1.0 when every cluster is a run of neighbouring tokens that covers its stretch
+    of text (chunks); near ``Σ (size/T)²`` for a random partition.
+    """
+    labels = np.asarray(labels)
+    kept = np.flatnonzero(labels != EXCLUDED)
+    if kept.size < 2:
+        return 1.0
+    lab = labels[kept]
+    return float(np.mean(lab[1:] == lab[:-1]))
+
+
+def contiguous_like(labels: Labels) -> Labels:
+    """Runs of neighbouring tokens with the sizes of ``labels``' clusters, in order of first token."""
+    labels = np.asarray(labels)
+    kept = np.flatnonzero(labels != EXCLUDED)
+    ids, first = np.unique(labels[kept], return_index=True)
+    sizes = [int((labels == c).sum()) for c in ids[np.argsort(first)]]
+    out = labels.copy()
+    out[kept] = np.repeat(np.arange(len(sizes)), sizes)
+    return out
+
+
+def random_like(labels: Labels, n: int, seed: int = 0) -> list[Labels]:
+    """``n`` random partitions with the cluster sizes of ``labels`` (left-out tokens stay left out)."""
+    labels = np.asarray(labels)
+    kept = np.flatnonzero(labels != EXCLUDED)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(int(n)):
+        shuffled = labels.copy()
+        shuffled[kept] = rng.permutation(labels[kept])
+        out.append(shuffled)
+    return out

@@ -15,6 +15,9 @@ buffers beside the JSON.
     kernel → view  {"type": "explain_reply" | "scores_reply", "id", "error", "cluster",
                     "tokens", "basis", "info", "scores_unavailable"}
     kernel → view  {"type": "scores_progress", "id", "cluster", "tokens", "done", "total", "message"}
+    view → kernel  {"type": "cuttest", "id", "labels"}
+    kernel → view  {"type": "cuttest_reply", "id", "error", "labels", "result"}
+    kernel → view  {"type": "cuttest_progress", "id", "done", "total", "message"}
 
 ``tokens`` (the token indices the view shows for the cluster) let the view ask
 about a partition the kernel has not reached yet, and drop a reply for a
@@ -83,6 +86,41 @@ class ScoresProgress(TypedDict):
     id: int | None
     cluster: int | None
     tokens: list[int] | None
+    done: int
+    total: int
+    message: str
+
+
+class CutTestRequest(TypedDict):
+    type: Literal["cuttest"]
+    id: int
+    labels: list[int]
+
+
+class CutTestResult(TypedDict):
+    """The partition cut test (:func:`attn_widget.explain.cuttest.cut_test`)."""
+
+    divergence: float
+    contiguous: float
+    random: float
+    ratio_contiguous: float
+    ratio_random: float
+    contiguity: float
+    output: str
+    n_random: int
+
+
+class CutTestReply(TypedDict):
+    type: Literal["cuttest_reply"]
+    id: int | None
+    error: str | None
+    labels: list[int] | None
+    result: CutTestResult | None
+
+
+class CutTestProgress(TypedDict):
+    type: Literal["cuttest_progress"]
+    id: int | None
     done: int
     total: int
     message: str

@@ -9,14 +9,25 @@ ones, so a long measurement never holds up a click), and its reply, and for
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
+import numpy as np
+
 from ..core import Analysis
+from ..explain.cuttest import cut_test
 from ..extract.errors import ModelLoadError
 from .explain_cache import NO_IDS, NO_MODEL, ExplainCache, cluster_id
-from .messages import EXPLAIN_TYPES, ExplainReply, ScoresProgress
+from .messages import (
+    EXPLAIN_TYPES,
+    CutTestProgress,
+    CutTestReply,
+    CutTestResult,
+    ExplainReply,
+    ScoresProgress,
+)
 from .wire import cluster_info
 from .worker import Worker
 
@@ -38,6 +49,8 @@ class ExplainService(ExplainCache):
     ) -> Future[None] | None:
         """Answer one view message (``None`` when it is not an explain/scores request)."""
         kind = content.get("type")
+        if kind == "cuttest":
+            return self._cut_test(content, analysis, send)
         if kind not in MESSAGE_TYPES:
             return None
         rid, cluster, tokens = content.get("id"), content.get("cluster"), content.get("tokens")
@@ -81,6 +94,36 @@ class ExplainService(ExplainCache):
 
         return (self._fast if kind == "explain" else self._slow).submit(run)
 
+    def _cut_test(self, content: Mapping[str, Any], analysis: Analysis | None, send: Send) -> Future[None]:
+        """Run the partition cut test on the partition the view shows (``labels``), on the slow worker."""
+        rid, labels = content.get("id"), content.get("labels")
+        reply: CutTestReply = {
+            "type": "cuttest_reply", "id": rid, "error": None, "labels": labels, "result": None,
+        }
+
+        def progress(done: int, total: int, message: str) -> None:
+            update: CutTestProgress = {
+                "type": "cuttest_progress", "id": rid, "done": done, "total": total, "message": message,
+            }
+            send(update)
+
+        def run() -> None:
+            try:
+                if analysis is None:
+                    raise RuntimeError("the analysis is not ready yet; wait for it to finish")
+                shown = dataclasses.replace(analysis, labels=partition_labels(analysis, labels))
+                found = cut_test(shown, progress=progress)
+                reply["result"] = CutTestResult(
+                    divergence=found["divergence"], contiguous=found["contiguous"], random=found["random"],
+                    ratio_contiguous=found["ratio_contiguous"], ratio_random=found["ratio_random"],
+                    contiguity=found["contiguity"], output=found["output"], n_random=found["n_random"],
+                )
+            except Exception as exc:  # reported next to the button; the widget stays usable
+                reply["error"] = f"The cut test could not be run: {exc}"
+            send(reply)
+
+        return self._slow.submit(run)
+
     def join(self, timeout: float | None = None) -> None:
         """Wait until every request handed to :meth:`handle` so far has been answered."""
         self._fast.join(timeout)
@@ -95,6 +138,17 @@ def basis(analysis: Analysis) -> list[Any]:
         None if o.layers is None else list(o.layers),
         None if o.heads is None else [list(h) for h in o.heads],
     ]
+
+
+def partition_labels(analysis: Analysis, labels: Any) -> np.ndarray:
+    """The view's partition as ``[T]`` labels, checked against ``analysis`` (left-out tokens stay ``-1``)."""
+    n = len(analysis.tokens)
+    if not isinstance(labels, list) or len(labels) != n or not all(isinstance(x, int) for x in labels):
+        raise ValueError(f"labels must be a list of {n} cluster ids, one per token")
+    out = np.asarray(labels, dtype=np.int32)
+    if sorted(np.flatnonzero(out < 0).tolist()) != sorted(analysis.excluded):
+        raise ValueError("labels must leave out exactly the tokens the analysis leaves out (label -1)")
+    return out
 
 
 def plain_error(kind: str, exc: Exception) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..core import Analysis
 from . import assets
+from .knobs import lens_trait
 from .wire import to_jsonable, to_state
 
 NEEDS_KERNEL = (
@@ -74,6 +75,11 @@ def to_html(analysis: Analysis, title: str | None = None) -> str:
         "notices": list(analysis.notices),
         "methods": [o.method],
         "aggregations": [o.aggregation],
+        "measure": o.measure,
+        "lens": lens_trait(o.lens),
+        "links_lens": "",
+        "measures": [o.measure],
+        "lenses": [o.lens] if isinstance(o.lens, str) else [],
         "needs_kernel": NEEDS_KERNEL,
     }
     title = title or f"attn_widget: {len(analysis.tokens)} tokens" + (

@@ -13,7 +13,6 @@ fetched on demand with custom messages (:mod:`attn_widget.view.messages`);
 
 from __future__ import annotations
 
-import math
 import threading
 import warnings
 from pathlib import Path
@@ -22,20 +21,23 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..api import analyze, recluster
+from ..api import analyze, measure_data, recluster, weights_under
 from ..core import Analysis
 from ..core.options import CLUSTER_OPTIONS, DEFAULTS, TEXT_OPTIONS, check_names
+from ..explain.lenses import LENSES
 from ..graph.aggregate import AGGREGATIONS
 from ..graph.cluster import METHODS
+from ..graph.measures import MEASURES, NEEDS
 from .assets import MISSING_BUNDLE, STATIC, bundle
 from .drilldown import render as render_drilldown
 from .figures import save_png, save_svg
+from .knobs import KNOBS, trait_values
+from .knobs import changes as knob_changes
 from .messages import DrilldownReply
 from .service import ExplainService
 from .standalone import save_html
 from .wire import to_state
 
-_KNOBS = ("threshold", "threshold_mode", "method", "aggregation", "layers", "heads")
 _WIDGET_OPTIONS = frozenset({"explain_backend"})
 
 
@@ -115,6 +117,20 @@ class AttentionExplainer(anywidget.AnyWidget):
     """list[str]: clustering methods offered in the view."""
     aggregations = t.List(t.Unicode()).tag(sync=True)
     """list[str]: aggregations offered in the view."""
+    measure = t.Unicode(DEFAULTS["measure"]).tag(sync=True)
+    """str: edge measure per head, a key of ``attn_widget.graph.measures.MEASURES``.
+
+    ``"gradient"`` needs one extra backward pass, which the widget runs (with progress) when asked."""
+    lens = t.Union([t.Unicode(), t.List(t.List(t.Int()))], default_value=DEFAULTS["lens"]).tag(sync=True)
+    """str | list[[layer, head]]: the heads that make the graph, a key of
+    ``attn_widget.explain.lenses.LENSES`` or ``(layer, head)`` pairs."""
+    links_lens = t.Unicode("").tag(sync=True)
+    """str: the lens of the hover links, chosen apart from the clusters' (``""``: the clusters' own),
+    e.g. ``"coreference"`` to see a pronoun's antecedent while the clusters stay on the default."""
+    measures = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: edge measures offered in the view."""
+    lenses = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: named lenses offered in the view."""
 
     def __init__(
         self, text_or_analysis: str | Analysis, *, explain_backend: Any = None, **options: Any
@@ -131,7 +147,10 @@ class AttentionExplainer(anywidget.AnyWidget):
             raise ValueError(
                 f"text={text_or_analysis!r} is empty or only whitespace; give some text to analyse"
             )
-        super().__init__(methods=METHODS.names(), aggregations=AGGREGATIONS.names())
+        super().__init__(
+            methods=METHODS.names(), aggregations=AGGREGATIONS.names(), measures=MEASURES.names(),
+            lenses=LENSES.names(),
+        )
         self.analysis: Analysis | None = None
         """The :class:`Analysis` on screen (None until a text analysis finishes)."""
         self._updating = False
@@ -168,7 +187,7 @@ class AttentionExplainer(anywidget.AnyWidget):
             return
         with self._lock:  # knobs set meanwhile wait here, then re-cluster the shown analysis
             pending, self._pending = self._pending, set()
-            changes = self._changes(analysis, only=pending)
+            changes = knob_changes(analysis, self._knob_values(), only=pending)
             if changes:
                 self._apply(analysis, changes, name=None)
             else:
@@ -191,28 +210,23 @@ class AttentionExplainer(anywidget.AnyWidget):
 
     # ------------------------------------------------------------- kernel → view
     def _show(self, analysis: Analysis) -> None:
-        o = analysis.options
         selected = self.selected_cluster
         keep = selected is not None and any(c.id == selected and c.size > 1 for c in analysis.clusters)
         self._updating = True
         try:
             with self.hold_sync():
                 self.analysis = analysis
-                self.threshold = float(analysis.threshold)
-                self.threshold_mode = o.threshold_mode
-                self.method = o.method
-                self.aggregation = o.aggregation
-                self.layers = None if o.layers is None else list(o.layers)
-                self.heads = None if o.heads is None else [list(h) for h in o.heads]
+                for name, value in trait_values(analysis).items():
+                    setattr(self, name, value)
                 self.notices = list(analysis.notices)
                 self.selected_cluster = selected if keep else None
-                self.state = to_state(analysis)
+                self.state = self._state(analysis)
                 self.status = "ready"
                 self.progress = ""
         finally:
             self._updating = False
 
-    @t.observe(*_KNOBS)
+    @t.observe(*KNOBS)
     def _on_knob(self, change: dict[str, Any]) -> None:
         with self._lock:
             if self._updating:
@@ -221,12 +235,43 @@ class AttentionExplainer(anywidget.AnyWidget):
                 if self.status == "loading":
                     self._pending.add(change["name"])  # applied when the analysis finishes
                 return
-            changes = self._changes(self.analysis)
+            changes = knob_changes(self.analysis, self._knob_values())
             if changes:
                 self._apply(self.analysis, changes, name=change["name"])
 
+    def _knob_values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in KNOBS}
+
+    def _state(self, analysis: Analysis) -> dict[str, Any]:
+        """The state to show; its hover links through ``links_lens`` when that is not the clusters' lens."""
+        if not self.links_lens or self.links_lens == analysis.options.lens:
+            return to_state(analysis)
+        weights = weights_under(analysis, lens=self.links_lens)
+        return to_state(analysis, link_weights=weights, links_lens=self.links_lens)
+
+    @t.observe("links_lens")
+    def _on_links_lens(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if self._updating or self.analysis is None:
+                return
+            try:
+                self.state = self._state(self.analysis)
+            except (ValueError, TypeError, KeyError) as exc:
+                self.error = f"Could not show links through lens {change['new']!r}: {exc}"
+                self._updating = True  # put the knob back without coming here again
+                try:
+                    self.links_lens = change["old"]
+                finally:
+                    self._updating = False
+                return
+            self.error = ""
+
     def _apply(self, analysis: Analysis, changes: dict[str, Any], name: str | None) -> None:
         """Re-cluster ``analysis`` with ``changes`` and show it; on a bad value show ``analysis``."""
+        needs = NEEDS.get(changes.get("measure", ""))
+        if needs and needs not in analysis.head_data and analysis.model:
+            self._measure_then_apply(analysis, changes, name)  # a backward pass first, in the background
+            return
         self.status, self.progress = "running", "Re-clustering…"
         try:
             new = recluster(analysis, **changes)
@@ -243,34 +288,29 @@ class AttentionExplainer(anywidget.AnyWidget):
         self.error = ""
         self._show(new)
 
-    def _changes(self, a: Analysis, only: set[str] | None = None) -> dict[str, Any]:
-        """The knobs whose trait differs from ``a``'s options (only those named in ``only``)."""
-        o = a.options
-        out: dict[str, Any] = {}
-        for name, now in (
-            ("threshold_mode", self.threshold_mode),
-            ("method", self.method),
-            ("aggregation", self.aggregation),
-        ):
-            if now != getattr(o, name):
-                out[name] = now
-        layers = None if self.layers is None else tuple(self.layers)
-        if layers != o.layers:
-            out["layers"] = layers
-        heads = None if self.heads is None else tuple(tuple(int(v) for v in h) for h in self.heads)
-        if heads != o.heads:
-            out["heads"] = heads
-        value = self.threshold
-        if (
-            value is not None
-            and (only is None or "threshold" in only)
-            and "threshold_mode" not in out
-            and not math.isclose(value, a.threshold, abs_tol=1e-12)
-        ):
-            auto = a.sweep.auto_threshold
-            same_graph = not ({"method", "aggregation", "layers", "heads"} & set(out))
-            out["threshold"] = "auto" if same_graph and math.isclose(value, auto, abs_tol=1e-12) else value
-        return out if only is None else {k: v for k, v in out.items() if k in only}
+    def _measure_then_apply(self, analysis: Analysis, changes: dict[str, Any], name: str | None) -> None:
+        """Measure what ``changes["measure"]`` needs by running the model again, then re-cluster."""
+        measure = changes["measure"]
+        self.status = "running"
+        self.progress = (
+            "Measuring what the output depends on (one forward and one backward pass)…"
+            if measure == "gradient" else f"Running the model again for measure={measure!r}…"
+        )
+
+        def job() -> None:
+            try:
+                measured = measure_data(analysis, measure)
+            except Exception as exc:  # shown in the view; the widget stays usable
+                with self._lock:
+                    self._show(analysis)
+                    self.error = f"Could not measure {measure!r}: {exc}"
+                return
+            with self._lock:
+                if self.analysis is analysis:  # nothing else was shown meanwhile
+                    self._apply(measured, changes, name)
+
+        self._thread = threading.Thread(target=job, name="attn-widget-measure", daemon=True)
+        self._thread.start()
 
     # --------------------------------------------------------------- messages
     def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:

@@ -13,12 +13,17 @@ Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
 
     version, text, tokens[T] (readable token text), offsets int32 [T, 2] (-1 unknown),
     flags int32 [T] (1 special, 2 excluded), labels int32 [T],
-    threshold, threshold_mode, auto, modularity, method, aggregation, model, notices,
-    range [lo, hi], n_layers, n_heads,
+    threshold, threshold_mode, auto, modularity, method, aggregation, measure, lens (a name, or
+    "N heads"), lens_heads (heads the lens keeps; null: all), links_lens ("" : the clusters'),
+    model, notices, range [lo, hi], n_layers, n_heads,
     clusters [{id, size, modularity, internal, evidence, claims, rationale, scores}],
     sweep {mode, best, thresholds float64 [G], modularity float32 [G], n_clusters int32 [G],
+           contiguity float32 [G] (share of neighbouring tokens in one cluster),
            labels int32 [G, T], facts float32 [N, 4] (grid index, cluster id, modularity, inside share)},
     links {k, out_index int32 [T, K], out_weight float16 [T, K], in_index, in_weight}
+
+The links are the clusters' graph's unless ``to_state(..., link_weights=W, links_lens=name)``
+reads them off another lens's graph (the widget's ``links_lens``).
 """
 
 from __future__ import annotations
@@ -33,11 +38,11 @@ from ..core import Analysis
 from ..core.cache import LRU
 from ..core.serialize import jsonable
 from ..core.types import EXCLUDED, Matrix
-from ..graph.metrics import community_modularity
+from ..graph.metrics import community_modularity, contiguity
 from ..graph.threshold import symmetrise, threshold_range
 from .messages import ClusterInfo
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 """Layout version shared with ``js/src/state.ts``."""
 
 LINKS_PER_TOKEN = 5
@@ -115,7 +120,7 @@ def cluster_info(c: Any) -> ClusterInfo:
 _CACHE: LRU[tuple[int, int], tuple[Any, ...]] = LRU(4)
 
 
-def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, tuple[np.ndarray, ...]]:
+def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """Symmetrised graph, grid facts and links: unchanged when only the threshold moves, so cached.
 
     Keyed on the identity of the sweep (``recluster`` reuses it when only the
@@ -125,16 +130,27 @@ def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, tuple[np.ndar
     key = (id(a.sweep), links)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is a.sweep and (hit[1] is a.weights or np.array_equal(hit[1], a.weights)):
-        return hit[2], hit[3], hit[4]
+        return hit[2], hit[3], hit[4], hit[5]
     sym = symmetrise(a.weights)
     facts = grid_facts(sym, a.sweep.labels)
+    runs = np.array([contiguity(labels) for labels in a.sweep.labels], dtype=np.float32)
     linked = top_links(a.weights, links)
-    _CACHE.put(key, (a.sweep, a.weights, sym, facts, linked))
-    return sym, facts, linked
+    _CACHE.put(key, (a.sweep, a.weights, sym, facts, runs, linked))
+    return sym, facts, runs, linked
 
 
-def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, Any]:
-    """The versioned state the front-end renders (see the module docstring for the layout)."""
+def to_state(
+    analysis: Analysis,
+    *,
+    links: int = LINKS_PER_TOKEN,
+    link_weights: Matrix | None = None,
+    links_lens: str = "",
+) -> dict[str, Any]:
+    """The versioned state the front-end renders (see the module docstring for the layout).
+
+    ``link_weights``: the ``[T, T]`` graph the hover links are read from, when not the
+    clusters' own (``links_lens`` names its lens).
+    """
     a = analysis
     n = len(a.tokens)
     offsets = np.array(
@@ -143,8 +159,10 @@ def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, A
     ).reshape(n, 2)
     flags = np.array([FLAG_SPECIAL if t.special else 0 for t in a.tokens], dtype=np.int32)
     flags[list(a.excluded)] |= FLAG_EXCLUDED
-    sym, facts, (out_i, out_w, in_i, in_w) = _derived(a, links)
+    sym, facts, runs, linked = _derived(a, links)
+    out_i, out_w, in_i, in_w = linked if link_weights is None else top_links(link_weights, links)
     sweep = a.sweep
+    o = a.options
     shape = None if a.attentions is None else a.attentions.shape
     return {
         "version": STATE_VERSION,
@@ -159,6 +177,10 @@ def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, A
         "modularity": float(a.modularity),
         "method": a.options.method,
         "aggregation": a.options.aggregation,
+        "measure": o.measure,
+        "lens": o.lens if isinstance(o.lens, str) else f"{len(o.lens)} heads",
+        "lens_heads": None if o.lens_heads is None else len(o.lens_heads),
+        "links_lens": links_lens if link_weights is not None else "",
         "model": a.model,
         "notices": list(a.notices),
         "range": list(threshold_range(sym, a.options.threshold_mode)),
@@ -171,6 +193,7 @@ def to_state(analysis: Analysis, *, links: int = LINKS_PER_TOKEN) -> dict[str, A
             "thresholds": wire(sweep.thresholds, "float64"),
             "modularity": wire(sweep.modularity, "float32"),
             "n_clusters": wire(sweep.n_clusters, "int32"),
+            "contiguity": wire(runs, "float32"),
             "labels": wire(sweep.labels, "int32"),
             "facts": wire(facts, "float32"),
         },

@@ -28,6 +28,12 @@ export function showNotices(p: Parts, model: Model): void {
   p.notices.hidden = list.length === 0;
 }
 
+/** A lens as a select shows it: its name, or "N heads" for a list of heads set from Python. */
+export function lensName(lens: string | [number, number][] | undefined): string {
+  if (lens === undefined) return "all";
+  return typeof lens === "string" ? lens : `${lens.length} heads`;
+}
+
 function fillSelect(select: HTMLSelectElement, choices: string[], current: string): void {
   const all = choices.includes(current) ? choices : [...choices, current];
   select.replaceChildren(...all.map((c) => option(c)));
@@ -38,6 +44,11 @@ function fillSelect(select: HTMLSelectElement, choices: string[], current: strin
 export function showKnobs(p: Parts, model: Model): void {
   fillSelect(p.aggregation, model.get("aggregations") ?? [], model.get("aggregation"));
   fillSelect(p.method, model.get("methods") ?? [], model.get("method"));
+  fillSelect(p.measure, model.get("measures") ?? [], model.get("measure") ?? "attention");
+  fillSelect(p.lens, model.get("lenses") ?? [], lensName(model.get("lens")));
+  const lenses = model.get("lenses") ?? [];
+  p.linksLens.replaceChildren(option("", "the clusters' lens"), ...lenses.map((l) => option(l)));
+  p.linksLens.value = lenses.includes(model.get("links_lens")) ? model.get("links_lens") : "";
   p.mode.value = model.get("threshold_mode");
   const layers = model.get("layers");
   if (document.activeElement !== p.layers) p.layers.value = layers ? layers.join(", ") : "";
@@ -98,6 +109,14 @@ export function wireControls(p: Parts, model: Model, sync: ThresholdSync, hooks:
   on(p.mode, "change", () => sync.knob("threshold_mode", p.mode.value));
   on(p.aggregation, "change", () => sync.knob("aggregation", p.aggregation.value));
   on(p.method, "change", () => sync.knob("method", p.method.value));
+  on(p.measure, "change", () => sync.knob("measure", p.measure.value));
+  on(p.lens, "change", () => {
+    if (p.lens.value !== lensName(model.get("lens"))) sync.knob("lens", p.lens.value);
+  });
+  on(p.linksLens, "change", () => {
+    model.set("links_lens", p.linksLens.value);
+    model.save_changes();
+  });
   parsed(p.layers, (text) => {
     model.set("layers", parseIndexList(text));
     model.save_changes();

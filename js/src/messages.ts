@@ -67,10 +67,43 @@ export interface ScoresProgress {
   message: string;
 }
 
+export interface CutTestRequest {
+  type: "cuttest";
+  id: number;
+  labels: number[];
+}
+
+export interface CutTestResult {
+  divergence: number;
+  contiguous: number;
+  random: number;
+  ratio_contiguous: number;
+  ratio_random: number;
+  contiguity: number;
+  output: string;
+  n_random: number;
+}
+
+export interface CutTestReply {
+  type: "cuttest_reply";
+  id: number | null;
+  error: string | null;
+  labels: number[] | null;
+  result: CutTestResult | null;
+}
+
+export interface CutTestProgress {
+  type: "cuttest_progress";
+  id: number | null;
+  done: number;
+  total: number;
+  message: string;
+}
+
 /** What the view sends. */
-export type ViewMessage = DrilldownRequest | ExplainRequest;
+export type ViewMessage = DrilldownRequest | ExplainRequest | CutTestRequest;
 /** What the kernel sends. */
-export type KernelMessage = DrilldownReply | ExplainReply | ScoresProgress;
+export type KernelMessage = DrilldownReply | ExplainReply | ScoresProgress | CutTestReply | CutTestProgress;
 
 const indices = nullable(arrayOf(integer));
 const json = nullable(record);
@@ -89,6 +122,20 @@ export const clusterInfo: Guard<ClusterInfo> = (value, where) => {
   };
 };
 
+const cutTestResult: Guard<CutTestResult> = (value, where) => {
+  const c = record(value, where);
+  return {
+    divergence: field(c, "divergence", number, where),
+    contiguous: field(c, "contiguous", number, where),
+    random: field(c, "random", number, where),
+    ratio_contiguous: field(c, "ratio_contiguous", number, where),
+    ratio_random: field(c, "ratio_random", number, where),
+    contiguity: field(c, "contiguity", number, where),
+    output: field(c, "output", string, where),
+    n_random: field(c, "n_random", integer, where),
+  };
+};
+
 const KERNEL: { [K in KernelMessage["type"]]: Guard<KernelMessage & { type: K }> } = {
   drilldown_reply: (m, where) => {
     const r = record(m, where);
@@ -98,6 +145,26 @@ const KERNEL: { [K in KernelMessage["type"]]: Guard<KernelMessage & { type: K }>
       error: field(r, "error", nullable(string), where),
       capped: field(r, "capped", optional(boolean), where),
       note: field(r, "note", optional(string), where),
+    };
+  },
+  cuttest_reply: (m, where) => {
+    const r = record(m, where);
+    return {
+      type: "cuttest_reply",
+      id: field(r, "id", nullable(integer), where),
+      error: field(r, "error", nullable(string), where),
+      labels: field(r, "labels", indices, where),
+      result: field(r, "result", nullable(cutTestResult), where),
+    };
+  },
+  cuttest_progress: (m, where) => {
+    const r = record(m, where);
+    return {
+      type: "cuttest_progress",
+      id: field(r, "id", nullable(integer), where),
+      done: field(r, "done", integer, where),
+      total: field(r, "total", integer, where),
+      message: field(r, "message", string, where),
     };
   },
   explain_reply: (m, where) => explainReply(m, "explain_reply", where),

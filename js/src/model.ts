@@ -38,6 +38,16 @@ export interface Traits {
   methods: string[];
   /** Aggregations offered in the view. */
   aggregations: string[];
+  /** Edge measure per head, a name of graph/measures.py's MEASURES ("gradient" runs a backward pass). */
+  measure: string;
+  /** The heads that make the graph: a lens name (explain/lenses.py LENSES) or [layer, head] pairs. */
+  lens: string | [number, number][];
+  /** The lens of the hover links ("": the clusters' own). */
+  links_lens: string;
+  /** Edge measures offered in the view. */
+  measures: string[];
+  /** Named lenses offered in the view. */
+  lenses: string[];
 }
 
 /**

@@ -31,6 +31,8 @@ const pairs: Guard<[number, number][]> = (v, where) =>
     return [p[0], p[1]];
   });
 
+const lensTrait: Guard<string | [number, number][]> = (v, where) => (typeof v === "string" ? v : pairs(v, where));
+
 /** The traits standalone.py writes (with the state, read from its own element). */
 export function pageTraits(value: unknown, state: unknown): Traits {
   const t = record(value, "page traits");
@@ -50,6 +52,11 @@ export function pageTraits(value: unknown, state: unknown): Traits {
     notices: field(t, "notices", arrayOf(string), at),
     methods: field(t, "methods", arrayOf(string), at),
     aggregations: field(t, "aggregations", arrayOf(string), at),
+    measure: field(t, "measure", string, at),
+    lens: field(t, "lens", lensTrait, at),
+    links_lens: field(t, "links_lens", string, at),
+    measures: field(t, "measures", arrayOf(string), at),
+    lenses: field(t, "lenses", arrayOf(string), at),
   };
 }
 

@@ -23,6 +23,12 @@ export interface Parts {
   count: HTMLSpanElement;
   aggregation: HTMLSelectElement;
   method: HTMLSelectElement;
+  measure: HTMLSelectElement;
+  lens: HTMLSelectElement;
+  linksLens: HTMLSelectElement;
+  contiguity: HTMLSpanElement;
+  cutButton: HTMLButtonElement;
+  cutStatus: HTMLSpanElement;
   layers: HTMLInputElement;
   heads: HTMLInputElement;
   plot: HTMLDivElement;
@@ -61,6 +67,19 @@ export function buildSkeleton(standalone: boolean): Parts {
     count: el("span", { class: "aw-count", testid: "cluster-count" }),
     aggregation: el("select", { testid: "aggregation", title: "How heads and layers are combined" }),
     method: el("select", { testid: "method", title: "Clustering method" }),
+    measure: el("select", {
+      testid: "measure",
+      title: "What an edge weighs: attention; norm (attention times the size of what the head moves); gradient (what the output depends on, one extra backward pass)",
+    }),
+    lens: el("select", { testid: "lens", title: "Which heads make the graph (content: without sink, previous-token, self and broad heads)" }),
+    linksLens: el("select", { testid: "links-lens", title: "Which heads the hover links come from, apart from the clusters' lens (e.g. coreference)" }),
+    contiguity: el("span", { class: "aw-muted", testid: "contiguity" }),
+    cutButton: el("button", {
+      testid: "cuttest-button",
+      text: "More than word order?",
+      title: "Cut the attention between clusters and see how far the model's output moves, against runs of neighbouring words and random groups of the same sizes (forward passes)",
+    }),
+    cutStatus: el("span", { class: "aw-muted", testid: "cuttest-status" }),
     layers: el("input", { class: "aw-small-input", testid: "layers", attrs: { type: "text", placeholder: "all layers", "aria-label": "layers", title: "Layers to use, e.g. 0-3, 5 (empty = all)" } }),
     heads: el("input", { class: "aw-small-input", testid: "heads", attrs: { type: "text", placeholder: "heads e.g. 5.1 6.9", "aria-label": "heads", title: "Heads for aggregation=heads, as layer.head" } }),
     plot: el("div", { class: "aw-plot", testid: "plot" }),
@@ -80,7 +99,16 @@ export function buildSkeleton(standalone: boolean): Parts {
   p.ddNote.hidden = true;
 
   const controls = el("div", { class: "aw-controls" }, [el("label", {}, ["threshold ", p.mode]), p.slider, p.value, p.reset, p.count]);
-  const knobs = el("div", { class: "aw-controls aw-knobs" }, [el("label", {}, ["aggregation ", p.aggregation]), p.layers, p.heads, el("label", {}, ["method ", p.method])]);
+  const knobs = el("div", { class: "aw-controls aw-knobs" }, [
+    el("label", {}, ["measure ", p.measure]),
+    el("label", {}, ["lens ", p.lens]),
+    el("label", {}, ["aggregation ", p.aggregation]),
+    p.layers,
+    p.heads,
+    el("label", {}, ["method ", p.method]),
+  ]);
+  const partition = el("div", { class: "aw-controls aw-partition", testid: "partition-info" }, [p.contiguity, p.cutButton, p.cutStatus]);
+  const linksRow = el("div", { class: "aw-controls aw-links-row" }, [el("label", {}, ["hover links through ", p.linksLens])]);
   const drill = el("details", { class: "aw-drill" }, [
     el("summary", { text: "Raw heads (BertViz)", testid: "drilldown-toggle" }),
     el("div", { class: "aw-controls" }, [p.ddView, p.ddLayers, p.ddButton, p.ddStatus]),
@@ -92,16 +120,19 @@ export function buildSkeleton(standalone: boolean): Parts {
     p.progress,
     p.errorBox,
     p.notices,
-    el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, knobs, p.legend]), p.plot]),
+    el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, partition, knobs, p.legend]), p.plot]),
     el("div", { class: "aw-main" }, [p.text, p.panel]),
+    linksRow,
     p.links,
     drill,
   ]);
   // keys typed into our controls (arrows on the slider, digits in the layer
   // boxes) belong to them, not to JupyterLab's notebook shortcuts
-  for (const c of [p.mode, p.slider, p.aggregation, p.method, p.layers, p.heads, p.ddView, p.ddLayers]) c.setAttribute("data-lm-suppress-shortcuts", "true");
+  for (const c of [p.mode, p.slider, p.aggregation, p.method, p.measure, p.lens, p.linksLens, p.layers, p.heads, p.ddView, p.ddLayers]) {
+    c.setAttribute("data-lm-suppress-shortcuts", "true");
+  }
   if (standalone) {
-    for (const c of [p.mode, p.aggregation, p.method, p.layers, p.heads]) {
+    for (const c of [p.mode, p.aggregation, p.method, p.measure, p.lens, p.linksLens, p.layers, p.heads, p.cutButton]) {
       c.disabled = true;
       c.title = NEEDS_KERNEL;
     }

@@ -7,7 +7,7 @@ import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
 import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";
 import { ClusterInfo, clusterInfo } from "./messages";
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 export const FLAG_SPECIAL = 1;
 export const FLAG_EXCLUDED = 2;
@@ -26,6 +26,10 @@ export interface WireState {
   modularity: number;
   method: string;
   aggregation: string;
+  measure: string;
+  lens: string; // a lens name, or "N heads" for a list of heads
+  lens_heads: number | null; // heads the lens keeps (null: all)
+  links_lens: string; // the lens of the hover links ("": the clusters')
   model: string | null;
   notices: string[];
   range: [number, number];
@@ -38,6 +42,7 @@ export interface WireState {
     thresholds: WireArray<"float64">; // [G]
     modularity: WireArray<"float32">; // [G]
     n_clusters: WireArray<"int32">; // [G]
+    contiguity: WireArray<"float32">; // [G], share of neighbouring tokens in one cluster
     labels: WireArray<"int32">; // [G, T]
     facts: WireArray<"float32">; // [N, 4]: grid index, cluster id, modularity, inside share
   };
@@ -60,6 +65,7 @@ export interface View {
   grid: Float64Array;
   gridModularity: Float32Array;
   gridCounts: Int32Array;
+  gridContiguity: Float32Array;
   gridLabels: NdArray<Int32Array>;
   gridFacts: Map<string, { modularity: number; internal: number }>;
   links: { outIndex: NdArray<Int32Array>; outWeight: NdArray<Float32Array>; inIndex: NdArray<Int32Array>; inWeight: NdArray<Float32Array> };
@@ -122,6 +128,10 @@ export function checkState(value: unknown): WireState {
     modularity: field(s, "modularity", number, at),
     method: field(s, "method", string, at),
     aggregation: field(s, "aggregation", string, at),
+    measure: field(s, "measure", string, at),
+    lens: field(s, "lens", string, at),
+    lens_heads: field(s, "lens_heads", nullable(integer), at),
+    links_lens: field(s, "links_lens", string, at),
     model: field(s, "model", nullable(string), at),
     notices: field(s, "notices", arrayOf(string), at),
     range: field(s, "range", pair, at),
@@ -134,6 +144,7 @@ export function checkState(value: unknown): WireState {
       thresholds,
       modularity: field(sw, "modularity", wireArray("float32", [g]), "state.sweep"),
       n_clusters: field(sw, "n_clusters", wireArray("int32", [g]), "state.sweep"),
+      contiguity: field(sw, "contiguity", wireArray("float32", [g]), "state.sweep"),
       labels: field(sw, "labels", wireArray("int32", [g, t]), "state.sweep"),
       facts: field(sw, "facts", wireArray("float32", [null, 4]), "state.sweep"),
     },
@@ -168,6 +179,7 @@ export function decodeState(value: unknown): View {
     grid: data(raw.sweep.thresholds),
     gridModularity: data(raw.sweep.modularity),
     gridCounts: data(raw.sweep.n_clusters),
+    gridContiguity: data(raw.sweep.contiguity),
     gridLabels: decodeArray(raw.sweep.labels),
     gridFacts,
     links: {
@@ -189,4 +201,20 @@ export function linksOf(view: View, i: number) {
     return out;
   };
   return { out: pick(view.links.outIndex, view.links.outWeight), in: pick(view.links.inIndex, view.links.inWeight) };
+}
+
+/** Share of neighbouring tokens (both in the graph) that share a cluster (graph/metrics.py `contiguity`). */
+export function contiguity(labels: Int32Array): number {
+  let pairs = 0;
+  let same = 0;
+  let prev = -1;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] < 0) continue;
+    if (prev >= 0) {
+      pairs++;
+      if (labels[prev] === labels[i]) same++;
+    }
+    prev = i;
+  }
+  return pairs === 0 ? 1 : same / pairs;
 }

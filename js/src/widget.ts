@@ -22,7 +22,9 @@
  *   threshold-value      current threshold as text
  *   mode                 threshold mode switch (<select>: absolute / mass)
  *   reset                "reset to automatic" button
- *   aggregation, method, layers, heads   controls for the clustering
+ *   aggregation, method, layers, heads, measure, lens   controls for the clustering
+ *   links-lens           the lens of the hover links ("" = the clusters' lens)
+ *   partition-info       contiguity (`contiguity`), the cut test (`cuttest-button`, `cuttest-status`)
  *   plot                 modularity / cluster-count plot (`plot-auto`, `plot-current` markers;
  *                        series names `plot-legend-modularity`, `plot-legend-clusters` in a header row)
  *   panel                cluster side panel (`panel-facts`, `panel-tokens`,
@@ -46,6 +48,7 @@ import { drawLegend } from "./legend";
 import { KernelMessage, kernelMessage } from "./messages";
 import { subscribe, Traits, ViewProps } from "./model";
 import { PanelView } from "./panelview";
+import { PartitionView } from "./partview";
 import { drawPlot } from "./plot";
 import { buildSkeleton } from "./skeleton";
 import { decodeState, FLAG_EXCLUDED, View } from "./state";
@@ -75,6 +78,7 @@ export function render({ model, el: host }: ViewProps): () => void {
     showPanel();
   };
   const panel = new PanelView(ui.panel, model, offline, { redraw: () => showPanel(), select }, signal);
+  const partition = new PartitionView(ui, model, offline, signal);
 
   function showPanel(): void {
     const scene = view && { view, labels: labels(), localIndex: sync.localIndex, colours: text.colours };
@@ -88,6 +92,7 @@ export function render({ model, el: host }: ViewProps): () => void {
     const index = sync.index(view);
     showThreshold(ui, view, index, sync.localIndex !== null, colours.size);
     drawPlot(ui.plot, view.grid, view.gridModularity, view.gridCounts, view.raw.sweep.best, index, view.raw.sweep.mode);
+    partition.show(labs);
     drawLegend(ui.legend, {
       labels: labs,
       colours,
@@ -139,6 +144,7 @@ export function render({ model, el: host }: ViewProps): () => void {
       return;
     }
     if (m?.type === "drilldown_reply") drilldownReply(m, buffers);
+    else if (m?.type === "cuttest_reply" || m?.type === "cuttest_progress") partition.receive(m);
     else if (m) panel.receive(m);
   };
   const knobs = () => showKnobs(ui, model);
@@ -159,6 +165,9 @@ export function render({ model, el: host }: ViewProps): () => void {
     ["change:method", knobs],
     ["change:layers", knobs],
     ["change:heads", knobs],
+    ["change:measure", knobs],
+    ["change:lens", knobs],
+    ["change:links_lens", knobs],
     ["msg:custom", onMessage],
   ]);
   signal.addEventListener("abort", () => {

@@ -19,6 +19,7 @@ const DECODED: Record<string, (v: View) => Typed | NdArray> = {
   "sweep.thresholds": (v) => v.grid,
   "sweep.modularity": (v) => v.gridModularity,
   "sweep.n_clusters": (v) => v.gridCounts,
+  "sweep.contiguity": (v) => v.gridContiguity,
   "sweep.labels": (v) => v.gridLabels,
   "links.out_index": (v) => v.links.outIndex,
   "links.out_weight": (v) => v.links.outWeight,

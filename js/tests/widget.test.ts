@@ -37,7 +37,7 @@ const GRID_LABELS = [
 function state(threshold = 0.2, g = 1): WireState {
   const half = new Uint16Array(10).fill(0x3800); // 0.5 in float16
   return {
-    version: 1,
+    version: 2,
     text: TEXT,
     tokens: TOKENS,
     offsets: wire(offsets(), "int32", [5, 2]),
@@ -49,6 +49,10 @@ function state(threshold = 0.2, g = 1): WireState {
     modularity: 0.3,
     method: "louvain",
     aggregation: "mean",
+    measure: "attention",
+    lens: "all",
+    lens_heads: null,
+    links_lens: "",
     model: null,
     notices: [],
     range: [0, 0.5],
@@ -64,6 +68,7 @@ function state(threshold = 0.2, g = 1): WireState {
       thresholds: wire(new Float64Array([0.1, 0.2, 0.3]), "float64", [3]),
       modularity: wire(new Float32Array([0.1, 0.3, 0.0]), "float32", [3]),
       n_clusters: wire(new Int32Array([1, 2, 0]), "int32", [3]),
+      contiguity: wire(new Float32Array([1, 0.75, 0]), "float32", [3]),
       labels: wire(new Int32Array(GRID_LABELS.flat()), "int32", [3, 5]),
       facts: wire(new Float32Array([0, 0, 0.05, 0.9, 1, 0, 0.12, 0.8, 1, 1, 0.1, 0.7]), "float32", [3, 4]),
     },

@@ -52,7 +52,7 @@ def test_state_arrays_travel_as_buffers_and_decode_to_the_analysis(analysis):
     assert (flags[1:] == 0).all()
 
     _, paths, buffers = _remove_buffers({"state": state})
-    assert len(buffers) == 12
+    assert len(buffers) == 13  # 12 before state version 2 added sweep.contiguity
     assert ["state", "sweep", "labels", "data"] in paths
     assert unwire(state["links"]["out_weight"]).dtype == np.float16
 

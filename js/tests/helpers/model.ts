@@ -27,6 +27,11 @@ export function traitsOf(overrides: Partial<Traits> = {}): Traits {
     notices: [],
     methods: ["louvain", "leiden"],
     aggregations: ["mean", "max", "rollout", "layers", "heads"],
+    measure: "attention",
+    lens: "all",
+    links_lens: "",
+    measures: ["attention", "norm", "gradient"],
+    lenses: ["all", "early", "middle", "late", "content", "coreference"],
     ...overrides,
   };
 }

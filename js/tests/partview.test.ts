@@ -1,0 +1,40 @@
+// The partition's contiguity and the cut test, as the view says them.
+import { describe, expect, it } from "vitest";
+import type { CutTestResult } from "../src/messages";
+import { contiguityText, cutTestText } from "../src/partview";
+import { contiguity } from "../src/state";
+
+const result = (ratio: number): CutTestResult => ({
+  divergence: 0.1,
+  contiguous: 0.1 / ratio,
+  random: 0.3,
+  ratio_contiguous: ratio,
+  ratio_random: 0.33,
+  contiguity: 0.5,
+  output: "next-token distributions (JS divergence)",
+  n_random: 5,
+});
+
+describe("contiguity", () => {
+  it("counts neighbouring pairs in one cluster, skipping left-out tokens", () => {
+    expect(contiguity(new Int32Array([-1, 0, 0, 1, 1]))).toBe(2 / 3);
+    expect(contiguity(new Int32Array([0, -1, 0, 1]))).toBe(1 / 2); // 0 and 2 are neighbours once 1 is out
+    expect(contiguity(new Int32Array([0, 1, 0, 1]))).toBe(0);
+    expect(contiguity(new Int32Array([-1, 3]))).toBe(1);
+  });
+
+  it("warns when the clusters are mostly runs of neighbouring words", () => {
+    expect(contiguityText(0.85)).toBe("85% of neighbouring tokens share a cluster: the clusters are mostly runs of neighbouring words");
+    expect(contiguityText(0.4)).toBe("40% of neighbouring tokens share a cluster");
+  });
+});
+
+describe("the cut test in words", () => {
+  it("says when the groups beat runs of neighbouring words and when they do not", () => {
+    expect(cutTestText(result(0.8))).toContain("×0.80 what cutting runs of neighbouring words");
+    expect(cutTestText(result(0.8))).toContain("the model depends on these groups more than on runs of neighbouring words");
+    expect(cutTestText(result(0.95))).toContain("barely more than runs of neighbouring words");
+    expect(cutTestText(result(1.2))).toContain("no more than runs of neighbouring words");
+    expect(cutTestText(result(1.2))).toContain("×0.33 what random groups do (mean of 5)");
+  });
+});
