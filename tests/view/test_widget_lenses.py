@@ -72,7 +72,8 @@ def test_the_links_lens_changes_the_hover_links_not_the_clusters(planted):
 def test_a_links_lens_that_needs_a_model_is_refused_in_plain_words(planted):
     w = AttentionExplainer(planted)
     w.links_lens = "coreference"
-    assert "lens='coreference'" in w.error and "names no model" in w.error
+    assert "lens='coreference'" in w.error
+    assert "names no model" in w.error
     assert w.links_lens == ""
 
 
