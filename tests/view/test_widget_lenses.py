@@ -93,5 +93,6 @@ def test_the_cut_test_from_the_view_needs_a_model_and_says_so(planted):
 def test_a_cut_test_for_a_partition_that_does_not_fit_the_text_is_refused(planted):
     w = AttentionExplainer(planted)
     sent: list[dict] = []
-    w.explain_service.handle({"type": "cuttest", "id": 1, "labels": [0, 1]}, w.analysis, sent.append).result(30)
+    asked = {"type": "cuttest", "id": 1, "labels": [0, 1]}
+    w.explain_service.handle(asked, w.analysis, sent.append).result(30)
     assert "labels must be a list of 12 cluster ids" in sent[-1]["error"]
