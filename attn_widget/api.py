@@ -120,7 +120,8 @@ def analyze_attention(
     said: tuple[str, ...] = ()
     if _named(lens):
         att = as_attention(attentions)
-        lens_heads, said = _lenses.resolve(lens, att, as_tokens(tokens, att.shape[-1]), model)
+        measure = options.get("measure", DEFAULTS["measure"])
+        lens_heads, said = _lenses.resolve(lens, att, as_tokens(tokens, att.shape[-1]), model, measure)
         attentions = att
         if lens_heads is None:
             options["lens"] = "all"
@@ -143,7 +144,8 @@ def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis
                 f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
                 "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
             )
-        heads, said = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model)
+        measure = changes.get("measure", analysis.options.measure)
+        heads, said = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model, measure)
         if heads is None:
             changes["lens"] = "all"
         result = _pipeline.recluster(analysis, lens_heads=heads, **changes)
@@ -194,7 +196,9 @@ def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = No
         check_choices({"measure": measure})
         changes["measure"] = measure
     if lens is not None:
-        heads, _ = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model)
+        heads, _ = _lenses.resolve(
+            lens, analysis.attentions, analysis.tokens, analysis.model, measure or analysis.options.measure
+        )
         changes.update(lens=lens if isinstance(lens, str) else "custom", lens_heads=heads)
     options = dataclasses.replace(analysis.options, **changes)
     return _weights.aggregate_options(analysis.attentions, options, analysis.head_data)

@@ -46,6 +46,8 @@ class LensContext:
     attentions: Attention
     tokens: Sequence[Any]
     model: str | None = None
+    measure: str = "attention"
+    notices: list[str] = field(default_factory=list)
     _report: HeadReport | None = field(default=None, repr=False)
 
     @property
@@ -125,11 +127,21 @@ def coreference(ctx: LensContext) -> Heads:
             "attn_widget.analyze(text, model=..., lens='coreference'), "
             "or pass the heads: lens=[(layer, head), ...]"
         )
-    return coref.coreference_heads(ctx.model).heads
+    found = coref.coreference_heads(ctx.model, ctx.measure)
+    if found.heads:
+        ctx.notices.append(
+            f"Lens 'coreference': heads {found.describe()} of {ctx.model} (layer.head, and how often the "
+            f"head's strongest link from a pronoun is its antecedent on {found.n_items} probe sentences)."
+        )
+    return found.heads
 
 
 def resolve(
-    lens: Any, attentions: Attention, tokens: Sequence[Any], model: str | None = None
+    lens: Any,
+    attentions: Attention,
+    tokens: Sequence[Any],
+    model: str | None = None,
+    measure: str = "attention",
 ) -> tuple[Heads | None, tuple[str, ...]]:
     """The heads ``lens`` keeps on this input (``None``: all) and notices for the user.
 
@@ -137,7 +149,7 @@ def resolve(
     """
     if lens is None:
         return None, ()
-    ctx = LensContext(np.asarray(attentions), tokens, model)
+    ctx = LensContext(np.asarray(attentions), tokens, model, measure)
     if isinstance(lens, str):
         heads = LENSES[lens](ctx)
         name = repr(lens)
@@ -148,4 +160,4 @@ def resolve(
         return tuple((int(a), int(b)) for a, b in lens), ()
     if heads is not None and not heads:
         return None, (f"The lens {name} keeps no head on this input, so every head is used instead.",)
-    return heads, ()
+    return heads, tuple(ctx.notices)
