@@ -56,7 +56,7 @@ test-js:
 
 # ruff (style), import-linter (the layers import one way, no cycles), mypy (types of the library).
 lint: setup
-	$(BIN)/ruff check attn_widget tests benchmarks
+	$(BIN)/ruff check attn_widget tests benchmarks hatch_build.py
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
