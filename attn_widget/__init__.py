@@ -14,12 +14,15 @@ The package is layered, each subpackage importing only those below it::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .api import analyze, analyze_attention, explain, links, recluster
 from .core import Analysis, Cluster, Link, Options, Sweep, Token
 from .core.ops import OPERATIONS
 from .core.options import DEFAULT_MODEL
+
+if TYPE_CHECKING:  # imported lazily below (the widget pulls in anywidget); named here for type checkers
+    from .view.widget import AttentionExplainer
 
 __version__ = "0.1.0"
 

@@ -221,7 +221,7 @@ def _head_claims(evidence: Mapping[str, Any]) -> list[Claim]:
 
 
 def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
-    """Typed claims for one cluster's evidence, in reading order (see :mod:`attn_widget.claims`).
+    """Typed claims for one cluster's evidence, in reading order (see :mod:`attn_widget.explain.claims`).
 
     Each claim's ``sentence`` names its slot in :data:`SENTENCES` (an index into it).
     """

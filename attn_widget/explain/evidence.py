@@ -1,7 +1,7 @@
 """Evidence per cluster: spans, attention inside vs outside, strongest edges, heads, lexical facts.
 
 Writes no prose: :func:`characterize` returns a JSON-able dict that
-:mod:`attn_widget.rationale` turns into sentences and :mod:`attn_widget.claims`
+:mod:`attn_widget.explain.rationale` turns into sentences and :mod:`attn_widget.explain.claims`
 checks them against. Shares are fractions in [0, 1] rounded to 4 decimals.
 
 Evidence fields (all present; lists may be empty):
@@ -18,7 +18,7 @@ Evidence fields (all present; lists may be empty):
     ``{"internal", "self", "external", "inside"}``: where the cluster's tokens
     send their (aggregated, renormalised) attention: to other members, to
     themselves, to the rest of the text; ``inside`` = internal + self (the
-    number :meth:`Analysis.table <attn_widget.analysis.Analysis.table>` shows).
+    number :meth:`Analysis.table <attn_widget.Analysis.table>` shows).
     With excluded tokens and raw attention kept, also ``sink``: the share of the
     members' attention *before* renormalisation that went to the excluded
     tokens (the other shares leave it out).
@@ -37,7 +37,7 @@ Evidence fields (all present; lists may be empty):
     the heads / layers carrying the largest share of the cluster's internal
     attention mass (``lift``: that share times the number of heads, 1 = average;
     ``inside``: share of that head's attention from members that stays inside),
-    with the head's roles from :mod:`attn_widget.heads`. Empty without raw attention.
+    with the head's roles from :mod:`attn_widget.explain.heads`. Empty without raw attention.
 ``n_heads``
     Number of heads in the model (layers × heads per layer); 0 without raw attention.
 ``lexical``
@@ -78,7 +78,7 @@ def characterize(analysis: Analysis, cluster: Cluster, report: HeadReport | None
     cluster
         One of ``analysis.clusters``.
     report
-        Head roles (from :func:`attn_widget.heads.score_heads`); computed from
+        Head roles (from :func:`attn_widget.explain.heads.score_heads`); computed from
         ``analysis.attentions`` when omitted and the raw attention is kept.
     """
     members = np.asarray(cluster.tokens, dtype=int)

@@ -171,7 +171,7 @@ def faithfulness(
         :func:`attn_widget.analyze` makes.
     model
         The model that made the attention (eager attention); default: loaded
-        again by name with :func:`attn_widget.models.load` (cached).
+        again by name with :func:`attn_widget.extract.loading.load` (cached).
     tokenizer
         Only used to show the predicted next token (``target``); the ids come from the analysis.
     clusters

@@ -241,7 +241,7 @@ def score_heads(
     att
         Attention probabilities.
     tokens
-        ``T`` tokens (:class:`~attn_widget.analysis.Token` or strings); ids are
+        ``T`` tokens (:class:`~attn_widget.Token` or strings); ids are
         used for duplicate detection when every token has one.
     min_score, margin, z_min, broad_min
         The control (see the module docstring).

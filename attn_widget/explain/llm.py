@@ -1,6 +1,6 @@
 """Optional language-model polish for rationales, checked against the evidence.
 
-The grounded text from :mod:`attn_widget.rationale` is always computed first. A
+The grounded text from :mod:`attn_widget.explain.rationale` is always computed first. A
 backend may rephrase it; :func:`check_text` then reads the new text sentence by
 sentence and lists every token, number, head or head role it mentions that the
 evidence does not hold: each percentage must be the share of the thing named
@@ -145,7 +145,7 @@ class FunctionBackend:
 
 
 def load_smollm2() -> tuple[Any, Any]:
-    """SmolLM2-135M-Instruct (model, tokenizer), loaded once per process by :func:`.models.load`."""
+    """SmolLM2-135M-Instruct (model, tokenizer), loaded once per process (:func:`load`)."""
     return load("smollm2")
 
 

@@ -37,7 +37,7 @@ def _join(items: Sequence[str]) -> str:
 def sentences(claims: Sequence[Mapping[str, Any]], size: int) -> list[tuple[int, str]]:
     """``(slot, sentence)`` pairs said from verified claims; a dropped claim is simply not said.
 
-    ``slot`` indexes :data:`SENTENCES`; slots with nothing left to say are skipped.
+    ``slot`` indexes :data:`~.claim_makers.SENTENCES`; slots with nothing left to say are skipped.
     """
     by: dict[str, list[Mapping[str, Any]]] = {}
     for c in claims:
@@ -54,7 +54,7 @@ def sentences(claims: Sequence[Mapping[str, Any]], size: int) -> list[tuple[int,
 
 
 def compose(claims: Sequence[Mapping[str, Any]], size: int) -> str:
-    """Short sentences from verified claims (see :data:`SENTENCES` for their order)."""
+    """Short sentences from verified claims (see :data:`~.claim_makers.SENTENCES` for their order)."""
     return " ".join(text for _, text in sentences(claims, size))
 
 

@@ -1,17 +1,17 @@
 """Plain-English rationales built only from evidence, through verified claims.
 
-For each cluster: :func:`attn_widget.characterize.characterize` computes the
+For each cluster: :func:`attn_widget.explain.evidence.characterize` computes the
 evidence, :func:`make_claims` turns it into typed claims (each tagged with the
-sentence it supports), :func:`attn_widget.claims.verify` re-checks every claim
+sentence it supports), :func:`attn_widget.explain.claims.verify` re-checks every claim
 against the evidence (a failing claim is dropped and logged), and
 :func:`compose` writes short sentences from the claims that survived (at
-most one per slot of :data:`SENTENCES`: the group and its shares, the
+most one per slot of :data:`~.claim_makers.SENTENCES`: the group and its shares, the
 left-out tokens, a lexical fact, the strongest link, the heads, their roles).
 Numbers are rounded one way everywhere: shares as whole percents, role scores
 to two decimals.
 
 An optional language-model ``backend`` may rephrase the text
-(:mod:`attn_widget.llm`); its output is checked against the same evidence and
+(:mod:`attn_widget.explain.llm`); its output is checked against the same evidence and
 replaced by the grounded text when it mentions anything the evidence does not
 hold. ``evidence["rationale_check"]`` records which text is shown and why.
 """
@@ -38,8 +38,8 @@ def explain_cluster(
 ) -> tuple[dict[str, Any], list[Any], str, str | None]:
     """Evidence, verified claims, rationale text and an optional notice for one cluster.
 
-    ``report`` is the analysis's :class:`~attn_widget.heads.HeadReport` (or
-    ``None``); ``polisher`` a backend from :func:`attn_widget.llm.as_backend`.
+    ``report`` is the analysis's :class:`~attn_widget.explain.heads.HeadReport` (or
+    ``None``); ``polisher`` a backend from :func:`attn_widget.explain.llm.as_backend`.
     The evidence gets a ``rationale_check`` entry saying where the text came from.
     """
     evidence = characterize(analysis, cluster, report)
@@ -73,7 +73,7 @@ def explain(
         The analysis to explain.
     backend
         ``None`` for the grounded text only; otherwise a language-model polish
-        backend (see :func:`attn_widget.llm.as_backend`), whose text is checked
+        backend (see :func:`attn_widget.explain.llm.as_backend`), whose text is checked
         and used only when it holds.
     clusters
         Cluster ids to explain (default: all with at least ``min_size`` tokens).
@@ -82,7 +82,7 @@ def explain(
     model, tokenizer
         When ``model`` is given, faithfulness scores are computed too for the
         chosen clusters of two or more tokens (extra forward passes; see
-        :func:`attn_widget.faithfulness.faithfulness`).
+        :func:`attn_widget.explain.faithfulness.faithfulness`).
     progress
         ``progress(done, total, message)`` callback for the faithfulness passes.
     probe
@@ -90,7 +90,7 @@ def explain(
         random-token sequence (one extra forward pass); such roles are marked
         ``measured_on: "probe"``.
     **faithfulness_options
-        Passed to :func:`attn_widget.faithfulness.faithfulness` (``n_random``, ``seed``, ...).
+        Passed to :func:`attn_widget.explain.faithfulness.faithfulness` (``n_random``, ``seed``, ...).
 
     Returns
     -------

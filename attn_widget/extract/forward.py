@@ -41,7 +41,7 @@ class Extraction:
     text
         The original text.
     tokens
-        One :class:`~attn_widget.analysis.Token` per position (a prepended BOS
+        One :class:`~attn_widget.Token` per position (a prepended BOS
         and ``[CLS]``/``[SEP]`` are ``special`` with ``start = end = None``).
     attentions
         ``[layer, head, T, T]`` float32 attention probabilities.
@@ -172,7 +172,7 @@ def check_memory(config: Any, n_tokens: int, *, name: str) -> None:
             f"the text is {n_tokens} tokens: model {name!r}'s attention for it would take "
             f"{need / 2**30:.1f} GiB ({layers} layers x {heads} heads x {n_tokens}² float32, held twice "
             f"while the model runs), over the limit of {MAX_ATTENTION_BYTES / 2**30:.1f} GiB; shorten the "
-            f"text to about {fits} tokens, or raise attn_widget.extract.MAX_ATTENTION_BYTES "
+            f"text to about {fits} tokens, or raise attn_widget.extract.forward.MAX_ATTENTION_BYTES "
             "(env ATTN_WIDGET_MAX_ATTENTION_BYTES) if this machine has the memory"
         )
 

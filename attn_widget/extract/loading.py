@@ -49,7 +49,7 @@ _LOCK = threading.Lock()  # one load at a time: two threads asking for one model
 
 
 def clear_cache() -> None:
-    """Forget the in-process cache (files under :func:`cache_dir` stay)."""
+    """Forget the in-process cache (files under :func:`~attn_widget.extract.offline.cache_dir` stay)."""
     _CACHE.clear()
 
 

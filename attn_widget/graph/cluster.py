@@ -1,6 +1,6 @@
 """Community detection on a thresholded token graph, behind one interface.
 
-The methods themselves live in :mod:`attn_widget.methods` (the registry
+The methods themselves live in :mod:`attn_widget.graph.methods` (the registry
 :data:`METHODS`, re-exported here). :func:`cluster` wraps any of them: it drops
 excluded tokens, leaves tokens without edges on their own, splits communities
 that are not connected in the thresholded graph (Louvain can return those) and

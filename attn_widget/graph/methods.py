@@ -9,7 +9,7 @@ Every method in :data:`METHODS` is called as ``fn(adj, seed=..., profile=...)``:
 - ``profile``: ``[n, n]`` unthresholded symmetrised attention of the same
   tokens (each row is a token's *attention profile*), or ``None``;
 
-and returns one integer label per token (any numbering; :mod:`attn_widget.cluster`
+and returns one integer label per token (any numbering; :mod:`attn_widget.graph.cluster`
 splits disconnected communities and renumbers).
 
 How the threshold drives each method:
@@ -45,7 +45,7 @@ METHODS: Registry = Registry("clustering method")
 
 GRAPH_METHODS = frozenset({"louvain", "leiden", "infomap"})
 """Methods that only look at the graph, so they can cluster a coarsened graph
-(see :func:`attn_widget.cluster.cluster_coarse`)."""
+(see :func:`attn_widget.graph.cluster.cluster_coarse`)."""
 
 DBSCAN_EPS = 0.2
 """Largest cosine distance between two tokens' attention profiles that still links them (``dbscan``)."""

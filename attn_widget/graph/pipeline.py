@@ -145,46 +145,52 @@ def analyze_attention(
         ``[layers, heads, T, T]`` array, or the tuple of ``[1, heads, T, T]``
         tensors a Hugging Face model returns with ``output_attentions=True``.
     tokens
-        ``T`` token strings (or :class:`~attn_widget.core.Token` objects with offsets).
-    threshold
-        ``"auto"`` or a number in ``threshold_mode`` units. ``"auto"`` clusters
-        the graph at every value of a grid running from every edge kept to
-        almost every token alone (:func:`attn_widget.graph.sweep.threshold_grid`),
-        scores each partition by modularity on the *unthresholded* graph, finds
-        the widest run of grid values whose partitions barely change (adjusted
-        Rand index >= 0.9 between neighbours) among runs within 10% of the best
-        modularity, and takes its centre (:func:`attn_widget.graph.sweep.choose`). The
-        sweep stays on the result (:attr:`Analysis.sweep`).
-    method
-        Clustering method, a key of :data:`attn_widget.graph.cluster.METHODS`:
-        ``"louvain"`` (default), ``"leiden"``, ``"infomap"`` cluster the
-        thresholded graph; ``"agglomerative"`` and ``"dbscan"`` group tokens by
-        their attention profiles, linking only tokens joined by a kept edge
-        (see :mod:`attn_widget.graph.cluster`). All but Louvain need
-        ``pip install 'attn_widget[cluster]'``.
-    aggregation
-        A key of :data:`attn_widget.graph.aggregate.AGGREGATIONS`.
-    measure
-        A key of :data:`attn_widget.graph.measures.MEASURES` (``"attention"``,
-        ``"norm"``, ``"gradient"``); all but ``"attention"`` need ``head_data``.
-    lens
-        ``"all"`` or a list of ``(layer, head)`` pairs here; named lenses
-        (``"content"``, ``"coreference"``, …) are resolved to heads by
-        :func:`attn_widget.analyze_attention`, which passes them as ``lens_heads``.
-    seed
-        Random seed for the clustering.
-    threshold_mode
-        ``"absolute"`` or ``"mass"``.
-    layers, heads
-        Selection for the ``layers`` / ``heads`` aggregations (``layers`` also
-        restricts ``mean``, ``max`` and ``rollout``).
-    exclude
-        ``"auto"`` (default: attention sinks are detected, see
-        :mod:`attn_widget.graph.sinks`, and left out with a notice), ``[]`` to
-        keep every token, or the token indices to leave out.
-    head_data, lens_heads, model_sinks
-        Per-head data for the edge measures; the heads a named lens resolved to;
-        the model's own sink tokens (added to the detected ones with ``exclude="auto"``).
+        ``T`` token strings (or :class:`~attn_widget.Token` objects with offsets).
+    text
+        The text the tokens come from (their offsets point into it); shown by the widget.
+    model
+        Name of the model the attention came from, kept on the result.
+    notices
+        Notes kept on the result (``Analysis.notices``), e.g. a fallback or truncation.
+    head_data
+        Per-head data for the edge measures other than ``"attention"``.
+    lens_heads
+        The heads a named lens resolved to (:func:`attn_widget.analyze_attention` passes them).
+    model_sinks
+        The model's own sink tokens, added to the detected ones with ``exclude="auto"``.
+    **options
+        The :class:`~attn_widget.core.options.ClusterOptions`, each optional:
+
+        - ``threshold``: ``"auto"`` (default) or a number in ``threshold_mode``
+          units. ``"auto"`` clusters the graph at every value of a grid running
+          from every edge kept to almost every token alone
+          (:func:`attn_widget.graph.sweep.threshold_grid`), scores each
+          partition by modularity on the *unthresholded* graph, finds the widest
+          run of grid values whose partitions barely change (adjusted Rand
+          index >= 0.9 between neighbours) among runs within 10% of the best
+          modularity, and takes its centre (:func:`attn_widget.graph.sweep.choose`).
+          The sweep stays on the result (:attr:`Analysis.sweep`).
+        - ``method``: the clustering method, a key of
+          :data:`attn_widget.graph.cluster.METHODS`: ``"louvain"`` (default),
+          ``"leiden"``, ``"infomap"`` cluster the thresholded graph;
+          ``"agglomerative"`` and ``"dbscan"`` group tokens by their attention
+          profiles, linking only tokens joined by a kept edge (see
+          :mod:`attn_widget.graph.cluster`). All but Louvain need
+          ``pip install 'attn_widget[cluster]'``.
+        - ``aggregation``: a key of :data:`attn_widget.graph.aggregate.AGGREGATIONS`.
+        - ``measure``: a key of :data:`attn_widget.graph.measures.MEASURES`
+          (``"attention"``, ``"norm"``, ``"gradient"``); all but ``"attention"``
+          need ``head_data``.
+        - ``lens``: ``"all"`` or a list of ``(layer, head)`` pairs here; named
+          lenses (``"content"``, ``"coreference"``, …) are resolved to heads by
+          :func:`attn_widget.analyze_attention`, which passes them as ``lens_heads``.
+        - ``seed``: random seed for the clustering.
+        - ``threshold_mode``: ``"absolute"`` or ``"mass"``.
+        - ``layers``, ``heads``: selection for the ``layers`` / ``heads``
+          aggregations (``layers`` also restricts ``mean``, ``max`` and ``rollout``).
+        - ``exclude``: ``"auto"`` (default: attention sinks are detected, see
+          :mod:`attn_widget.graph.sinks`, and left out with a notice), ``[]`` to
+          keep every token, or the token indices to leave out.
 
     Returns
     -------

@@ -36,7 +36,7 @@ APART_EDGES = 0.1
 
 FRESH_DEGREE = 4.0
 """Up to this mean degree the sweep clusters each graph from scratch; denser graphs are
-clustered from the partition of the next sparser one (:func:`attn_widget.cluster.cluster_coarse`)."""
+clustered from the partition of the next sparser one (:func:`attn_widget.graph.cluster.cluster_coarse`)."""
 
 STABLE_ARI = 0.9
 """Neighbouring partitions at least this similar (adjusted Rand index) belong to one plateau."""
@@ -136,7 +136,7 @@ def partitions(
     mass share only adds edges), so the work is shared: an unchanged graph
     reuses its neighbour's partition, and a graph with mean degree above
     :data:`FRESH_DEGREE` is clustered from its sparser neighbour's partition
-    (:func:`attn_widget.cluster.cluster_coarse`) when the method allows it.
+    (:func:`attn_widget.graph.cluster.cluster_coarse`) when the method allows it.
     """
     pruner = THRESHOLDS[mode](weights, sym)
     n_kept = max(len(sym) - len(exclude), 1)
@@ -172,16 +172,16 @@ def sweep(
     weights
         ``[T, T]`` aggregated attention (excluded rows and columns zero).
     mode
-        A key of :data:`attn_widget.graph.THRESHOLDS`.
+        A key of :data:`attn_widget.graph.threshold.THRESHOLDS`.
     method, seed, exclude
-        Passed to :mod:`attn_widget.cluster`.
+        Passed to :mod:`attn_widget.graph.cluster`.
     grid
         Thresholds to try (default :func:`threshold_grid`).
 
     Returns
     -------
     tuple
-        The fields of :class:`attn_widget.analysis.Sweep` after ``mode``, in order.
+        The fields of :class:`attn_widget.Sweep` after ``mode``, in order.
     """
     sym = symmetrise(weights)
     thresholds = threshold_grid(weights, sym, mode) if grid is None else np.asarray(grid, float)

@@ -68,7 +68,7 @@ def room(texts: list[str]) -> int:
 def document(bertviz_html: str, note: str, room: int = 0, display_mode: str = "light") -> str:
     """BertViz's output made offline and safe, inside one complete HTML page."""
     page, count = _CDN_TAG.subn("", bertviz_html)
-    page, count2 = _CDN_CONFIG.subn("/* d3 and jquery are inlined above (attn_widget.drilldown) */", page)
+    page, count2 = _CDN_CONFIG.subn("/* d3 and jquery are inlined above (view/drilldown.py) */", page)
     start = page.find(_PARAMS)
     end = page.find("\n", start)
     params = _params_json(page[start + len(_PARAMS):end]) if start >= 0 and end > start else None

@@ -157,7 +157,7 @@ def render(
     analysis
         An analysis that kept its raw attention (``analysis.attentions``).
     tokens
-        Token indices (or a :class:`~attn_widget.analysis.Cluster`) to centre on;
+        Token indices (or a :class:`~attn_widget.Cluster`) to centre on;
         they are shown with their strongest neighbours (attention both ways in
         the shown heads) up to ``max_tokens``, in sequence order. ``None``: the
         largest cluster and its neighbours.

@@ -170,7 +170,7 @@ class ExplainCache:
     def _compose(
         self, analysis: Analysis, target: Cluster
     ) -> tuple[Mapping[str, Any], tuple[Any, ...], str, str | None]:
-        """What :func:`attn_widget.rationale.explain` does for one cluster, with the head report cached."""
+        """What :func:`~attn_widget.explain.rationale.explain` does for one cluster (head report cached)."""
         evidence, kept, text, notice = explain_cluster(analysis, target, self._report(analysis), self.backend)
         return evidence, tuple(kept), text, notice
 

@@ -59,7 +59,7 @@ class AttentionExplainer(anywidget.AnyWidget):
     ----------
     text_or_analysis
         Text to analyse (the model runs in a background thread while the widget
-        shows progress) or an :class:`~attn_widget.analysis.Analysis`.
+        shows progress) or an :class:`~attn_widget.Analysis`.
     **options
         As for :func:`attn_widget.analyze` (with text: ``model``, ``tokenizer``,
         ``prepend_bos``, ``exclude_sink``, ``overlength`` and the clustering
@@ -67,7 +67,7 @@ class AttentionExplainer(anywidget.AnyWidget):
         ``threshold_mode``, ``method``, ``aggregation``, ``seed``, ``layers``,
         ``heads``, ``exclude``), and ``explain_backend``: a language-model
         polish backend for the rationales shown on click (default ``None``: the
-        grounded text only; see :func:`attn_widget.rationale.explain`).
+        grounded text only; see :func:`attn_widget.explain.rationale.explain`).
         Anything else raises :class:`TypeError`.
 
     Examples
@@ -81,7 +81,7 @@ class AttentionExplainer(anywidget.AnyWidget):
     _css = _CSS
 
     state = t.Dict(allow_none=True, default_value=None).tag(sync=True)
-    """dict | None: the analysis as the view renders it (:func:`attn_widget.state.to_state`).
+    """dict | None: the analysis as the view renders it (:func:`attn_widget.view.wire.to_state`).
 
     None while a text analysis is loading."""
     threshold = t.Float(None, allow_none=True).tag(sync=True)

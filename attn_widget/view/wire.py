@@ -1,4 +1,4 @@
-"""The widget's view of an :class:`~attn_widget.analysis.Analysis`: one versioned state.
+"""The widget's view of an :class:`~attn_widget.Analysis`: one versioned state.
 
 :func:`to_state` turns an analysis into a JSON-able dict whose arrays are
 ``{"dtype", "shape", "data"}`` records with ``data`` a :class:`memoryview`;

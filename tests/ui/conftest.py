@@ -60,11 +60,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     root = tmp_path_factory.mktemp("lab-root")
     state = tmp_path_factory.mktemp("lab-state")
     server = LabServer(root=root)
-    server.start(state)
-    try:
+    with server.running(state):
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Drive JupyterLab in headless Chromium: a server, a notebook page, a network guard.
+"""Drive JupyterLab (and marimo apps) in headless Chromium: servers, a notebook page, a network guard.
 
 Helpers for the fixtures in ``conftest.py``. The lab is started with
 ``expose_app_in_browser`` so the tests can call JupyterLab's own commands
@@ -20,6 +20,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -57,16 +59,94 @@ def is_local(url: str) -> bool:
     return (parsed.hostname or "") in LOCAL_HOSTS
 
 
-def jupyter_executable() -> str:
-    """The venv's ``jupyter`` (or the one beside the running interpreter)."""
-    for candidate in (VENV_BIN / "jupyter", Path(sys.executable).parent / "jupyter"):
+def venv_executable(name: str) -> str:
+    """The venv's ``name`` command (or the one beside the running interpreter)."""
+    for candidate in (VENV_BIN / name, Path(sys.executable).parent / name):
         if candidate.exists():
             return str(candidate)
-    raise RuntimeError(f"no jupyter executable in {VENV_BIN}; run `make setup` first")
+    raise RuntimeError(f"no {name} executable in {VENV_BIN}; run `make setup` first")
+
+
+def jupyter_executable() -> str:
+    """The venv's ``jupyter`` (or the one beside the running interpreter)."""
+    return venv_executable("jupyter")
 
 
 @dataclass
-class LabServer:
+class ServerProcess:
+    """A server started in its own process group, its output in a log file; stopped by :meth:`stop`."""
+
+    LABEL: ClassVar[str] = "server"
+
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    log_path: Path | None = field(default=None, init=False)
+
+    def start(self, state_dir: Path, timeout: float = 90.0) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def running(self, state_dir: Path) -> Iterator[ServerProcess]:
+        """The server, started for the ``with`` block and stopped after it (also when it fails)."""
+        self.start(state_dir)
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    def spawn(self, args: list[str], env: dict[str, str], cwd: Path, log_path: Path) -> None:
+        self.log_path = log_path
+        log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_until_up(self, url: str, timeout: float) -> None:
+        """Poll ``url`` until it answers 200; stop the server and raise with its log if it never does."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.LABEL} exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"{self.LABEL} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Shut the server (and its kernels) down; kill its process group if it hangs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)  # jupyter_server and marimo shut kernels down on SIGTERM
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def log_tail(self, n: int = 60) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+
+def offline_env(**extra: str) -> dict[str, str]:
+    """This environment, offline, with this checkout first on the kernel's import path."""
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
+        **extra,
+    )
+    return env
+
+
+@dataclass
+class LabServer(ServerProcess):
     """A JupyterLab server on a free loopback port serving ``root``."""
 
     APP: ClassVar[str] = "lab"  # the `jupyter` subcommand
@@ -76,8 +156,6 @@ class LabServer:
     root: Path
     port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
-    proc: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
 
     @property
     def base(self) -> str:
@@ -89,13 +167,9 @@ class LabServer:
 
     def start(self, state_dir: Path, timeout: float = 90.0) -> None:
         """Start ``jupyter lab`` (``APP``) and wait until its API answers."""
-        env = dict(os.environ)
-        env.update(
-            HF_HUB_OFFLINE="1",
-            TRANSFORMERS_OFFLINE="1",
+        env = offline_env(
             JUPYTER_CONFIG_DIR=str(state_dir / "config"),
             JUPYTER_RUNTIME_DIR=str(state_dir / "runtime"),
-            PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
         )
         args = [
             jupyter_executable(), self.APP,
@@ -113,39 +187,36 @@ class LabServer:
         news = state_dir / "settings" / "@jupyterlab" / "apputils-extension"
         news.mkdir(parents=True, exist_ok=True)  # no "get Jupyter news?" toast over the screenshots
         (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}', encoding="utf-8")
-        self.log_path = state_dir / f"jupyter-{self.APP}.log"
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            args, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        self.spawn(args, env, self.root, state_dir / f"jupyter-{self.APP}.log")
+        self.wait_until_up(self.url("api/status"), timeout)
+
+
+@dataclass
+class MarimoServer(ServerProcess):
+    """``marimo run NOTEBOOK`` (the app view) on a free loopback port: no token, no update check."""
+
+    LABEL: ClassVar[str] = "marimo"
+
+    notebook: Path
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, state_dir: Path, timeout: float = 90.0) -> None:
+        """Start the server (its config and state under ``state_dir``) and wait until it answers."""
+        env = offline_env(
+            MARIMO_SKIP_UPDATE_CHECK="1",
+            XDG_CONFIG_HOME=str(state_dir / "config"),  # no user marimo.toml changes what is tested
+            XDG_STATE_HOME=str(state_dir / "state"),
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.LABEL} exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"{self.LABEL} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Shut the server (and its kernels) down; kill its process group if it hangs."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)  # jupyter_server shuts kernels down on SIGTERM
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def log_tail(self, n: int = 60) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        args = [
+            venv_executable("marimo"), "run", str(self.notebook), "--headless", "--no-token",
+            "--host", "127.0.0.1", "--port", str(self.port), "--no-sandbox",
+        ]  # fmt: skip
+        self.spawn(args, env, self.notebook.parent, state_dir / "marimo.log")
+        self.wait_until_up(self.url, timeout)
 
 
 @dataclass

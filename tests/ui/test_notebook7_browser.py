@@ -55,11 +55,8 @@ class Notebook7Page(NotebookPage):
 def nb7_server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotebookServer]:
     """Depends on ``browser`` so a missing Chromium skips (or fails in CI) before a server starts."""
     server = NotebookServer(root=tmp_path_factory.mktemp("nb7-root"))
-    server.start(tmp_path_factory.mktemp("nb7-state"))
-    try:
+    with server.running(tmp_path_factory.mktemp("nb7-state")):
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

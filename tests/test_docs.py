@@ -1,0 +1,52 @@
+"""The API site's --strict build fails on what would rot silently: a stale name, a README section left out.
+
+The site itself is built and read in a browser by ``tests/ui/test_docs_browser.py``;
+this builds a copy of the sources with two faults and expects the build to stop.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE_SOURCES = ["mkdocs.yml", "README.md", "attn_widget", "docs", "notebooks"]
+
+
+def test_strict_build_fails_on_a_stale_reference_and_on_a_readme_section_missing_from_the_nav(
+    tmp_path: Path,
+) -> None:
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in SITE_SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__", "static"))
+        else:
+            shutil.copy2(source, copy / name)
+    pipeline = copy / "attn_widget" / "graph" / "pipeline.py"
+    current = ":func:`attn_widget.graph.sweep.threshold_grid`"
+    assert current in pipeline.read_text(encoding="utf-8")
+    pipeline.write_text(  # the name the module had before the layers
+        pipeline.read_text(encoding="utf-8").replace(current, ":func:`attn_widget.sweep.threshold_grid`"),
+        encoding="utf-8",
+    )
+    with (copy / "README.md").open("a", encoding="utf-8") as readme:
+        readme.write("\n## Citing\n\nA section nobody added to the nav.\n")
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")]
+    proc = subprocess.run(build, cwd=copy, env=env, capture_output=True, text=True, timeout=600)
+    output = proc.stdout + proc.stderr
+
+    assert proc.returncode != 0, output[-3000:]
+    assert "Could not find cross-reference target 'attn_widget.sweep.threshold_grid'" in output
+    assert "guide/citing.md" in output  # the new README page is not in the nav
+    assert not (copy / ".cache").exists(), "the build wrote a cache into the project"
