@@ -17,8 +17,11 @@ order does not. Two numbers say how far a partition goes beyond that:
     ``ratio_random`` ≪ 1: it beats chance.
 
 Output: causal models, the Jensen-Shannon divergence of the next-token
-distribution averaged over positions; encoders, ``1 - cosine`` of the tokens'
-last hidden states (see :class:`~attn_widget.extract.cut.CutRunner`).
+distributions, averaged over every position; encoders, ``1 - cosine`` of the
+mean-pooled sentence embedding (see :class:`~attn_widget.extract.cut.CutRunner`).
+The result also gives the same ratios for the other readout (the last
+position only; each token's representation) as ``other_ratio_contiguous`` and
+``other_ratio_random``.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def cut_test(
     dict
         ``divergence`` (the partition's), ``contiguous`` (chunks'), ``random``
         (mean of the random partitions'), ``ratio_contiguous``, ``ratio_random``,
+        ``other_ratio_contiguous``, ``other_ratio_random`` (the other readout),
         ``contiguity``, ``output`` (what was compared), ``n_random`` and
         ``passes`` (forward passes run).
     """
@@ -98,17 +102,27 @@ def cut_test(
             progress(done, total, f"{done} of {total} cut forward passes")
 
     found = runner.divergences(partitions, progress=tick)
-    mine, chunks = found[0]["all"], found[1]["all"]
-    chance = float(np.mean([d["all"] for d in found[2:]])) if n_random else float("nan")
+
+    def ratios(key: str) -> tuple[float, float, float, float, float]:
+        mine, chunks = found[0][key], found[1][key]
+        chance = float(np.mean([d[key] for d in found[2:]])) if n_random else float("nan")
+        return (
+            mine, chunks, chance,
+            mine / chunks if chunks > 0 else float("nan"), mine / chance if chance > 0 else float("nan"),
+        )
+
+    mine, chunks, chance, vs_chunks, vs_chance = ratios("main")
     result = {
         "divergence": mine,
         "contiguous": chunks,
         "random": chance,
-        "ratio_contiguous": mine / chunks if chunks > 0 else float("nan"),
-        "ratio_random": mine / chance if chance > 0 else float("nan"),
+        "ratio_contiguous": vs_chunks,
+        "ratio_random": vs_chance,
+        "other_ratio_contiguous": ratios("other")[3],
+        "other_ratio_random": ratios("other")[4],
         "contiguity": contiguity(labels),
         "output": "next-token distributions (JS divergence)" if runner.causal
-        else "token representations (1 - cosine)",
+        else "sentence embedding (1 - cosine)",
         "n_random": int(n_random),
         "passes": runner.passes,
     }

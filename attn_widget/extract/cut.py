@@ -8,9 +8,9 @@ the output moved:
 
 - causal models: the Jensen-Shannon divergence (base 2, in [0, 1]) of the
   next-token distribution, averaged over every position after the first
-  (``"all"``) and at the last position (``"last"``);
-- encoders: ``1 - cosine`` of each token's last hidden state, averaged over the
-  tokens (``"all"``), and of the mean-pooled sentence embedding (``"last"``).
+  (``"main"``), and at the last position only (``"other"``);
+- encoders: ``1 - cosine`` of the mean-pooled sentence embedding (``"main"``),
+  and of each token's last hidden state, averaged over the tokens (``"other"``).
 
 Torch is used only inside :class:`CutRunner`.
 """
@@ -71,11 +71,11 @@ class CutRunner:
             p, q = lp.exp(), lq.exp()
             lm = torch.log((p + q) / 2)
             js = (0.5 * ((p * (lp - lm)).sum(-1) + (q * (lq - lm)).sum(-1)) / np.log(2)).clamp(0, 1)
-            return {"all": float(js.mean()), "last": float(js[-1])}
+            return {"main": float(js.mean()), "other": float(js[-1])}
         cos = torch.nn.functional.cosine_similarity
         return {
-            "all": float((1 - cos(self.full, out, dim=-1)).mean()),
-            "last": 1 - float(cos(self.full.mean(0), out.mean(0), dim=0)),
+            "main": 1 - float(cos(self.full.mean(0), out.mean(0), dim=0)),
+            "other": float((1 - cos(self.full, out, dim=-1)).mean()),
         }
 
     def divergences(self, partitions: Sequence[np.ndarray], progress: Any = None) -> list[dict[str, float]]:
