@@ -34,11 +34,24 @@ def _threshold(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number or 'auto'") from None
 
 
+def _lens(value: str) -> str | list[tuple[int, int]]:
+    if not any(c.isdigit() for c in value):
+        return value
+    try:
+        return [(int(a), int(b)) for a, b in (pair.strip().split(".") for pair in value.split(","))]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: give a lens name or layer.head pairs like 5.1,6.9"
+        ) from None
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``attn-widget`` argument parser."""
     from .core.options import DEFAULTS
+    from .explain.lenses import LENSES
     from .graph.aggregate import AGGREGATIONS
     from .graph.cluster import METHODS
+    from .graph.measures import MEASURES
     from .graph.threshold import THRESHOLDS
 
     top = _Parser(prog="attn-widget", description="Group a transformer's tokens by attention.")
@@ -56,6 +69,14 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--method", choices=METHODS.names(), default=DEFAULTS["method"])
     ex.add_argument("--aggregation", choices=AGGREGATIONS.names(), default=DEFAULTS["aggregation"])
     ex.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    ex.add_argument("--measure", choices=MEASURES.names(), default=DEFAULTS["measure"],
+                    help="edge measure per head (norm: attention times what the head moves; gradient: one "
+                    "backward pass)")
+    ex.add_argument("--lens", type=_lens, default=DEFAULTS["lens"],
+                    help=f"heads that make the graph: {', '.join(LENSES.names())}, "
+                    "or layer.head pairs like 5.1,6.9")
+    ex.add_argument("--keep-sinks", action="store_true",
+                    help="keep the attention sinks in the graph (default: found and left out)")
     ex.add_argument("--truncate", action="store_true", help="analyse the first tokens of an over-long text")
     ex.add_argument("--no-bos", action="store_true", help="do not prepend a BOS token")
     ex.add_argument("--explain", action="store_true", help="add evidence-backed rationales per cluster")
@@ -113,6 +134,9 @@ def _explain(args: argparse.Namespace) -> int:
         method=args.method,
         aggregation=args.aggregation,
         seed=args.seed,
+        measure=args.measure,
+        lens=args.lens,
+        exclude=[] if args.keep_sinks else "auto",
         overlength="truncate" if args.truncate else "error",
         prepend_bos=False if args.no_bos else None,
     )

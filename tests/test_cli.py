@@ -81,6 +81,8 @@ def test_over_length_input_truncates_only_when_asked(tiny_gpt2_dir, capsys):
         (["explain", "hi", "--model", "no-such-org/no-such-model-xyz"], "no-such-org/no-such-model-xyz"),
         (["explain", "hi", "--threshold", "high"], "'high' is not a number or 'auto'"),
         (["explain", "hi", "--method", "kmeans"], "invalid choice: 'kmeans'"),
+        (["explain", "hi", "--lens", "5.x"], "'5.x': give a lens name or layer.head pairs like 5.1,6.9"),
+        (["explain", "hi", "--measure", "weight"], "invalid choice: 'weight'"),
         (["explain", "--text-file", "/nonexistent/in.txt"], "does not exist"),
     ],
 )
@@ -133,3 +135,17 @@ def test_explain_and_html_outputs(tiny_gpt2_dir, tmp_path, capsys):
     assert html.lstrip().lower().startswith("<!doctype html")
     assert "Ann" in html
     assert "<Ann>" not in html  # token text is user data: escaped in the page
+
+
+def test_measure_lens_and_sinks_reach_the_analysis(tiny_gpt2_dir, tmp_path, capsys):
+    out = tmp_path / "a.json"
+    args = ["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out)]
+    assert main([*args, "--measure", "norm", "--lens", "0.0,1.1", "--keep-sinks"]) == 0
+    saved = json.loads(out.read_text())["options"]
+    assert (saved["measure"], saved["lens"], saved["exclude"]) == ("norm", [[0, 0], [1, 1]], [])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "left out" not in first  # --keep-sinks: nothing left out
+    assert main([*args, "--lens", "late"]) == 0
+    assert json.loads(out.read_text())["options"]["lens"] == "late"
+    assert "| left out (sinks): <|endoftext|> (0)" in capsys.readouterr().out.splitlines()[0]
+
