@@ -19,6 +19,10 @@ export function contiguityText(share: number): string {
 /** The cut test's result in words: does cutting between these clusters hurt less than chunks and chance? */
 export function cutTestText(r: CutTestResult): string {
   const chunks = r.ratio_contiguous;
+  if (!Number.isFinite(chunks) || !Number.isFinite(r.ratio_random)) {
+    return `Cutting attention between these clusters moves the ${r.output} by ${r.divergence.toFixed(3)}; ` +
+      "runs of neighbouring words of the same sizes move nothing, so there is nothing to compare with.";
+  }
   const verdict =
     chunks <= 0.9
       ? "the model depends on these groups more than on runs of neighbouring words"
@@ -26,7 +30,7 @@ export function cutTestText(r: CutTestResult): string {
         ? "barely more than runs of neighbouring words"
         : "no more than runs of neighbouring words";
   return (
-    `Cutting attention between these clusters moves the ${r.output} ${r.divergence.toFixed(3)}: ` +
+    `Cutting attention between these clusters moves the ${r.output} by ${r.divergence.toFixed(3)}: ` +
     `×${chunks.toFixed(2)} what cutting runs of neighbouring words of the same sizes does, ` +
     `×${r.ratio_random.toFixed(2)} what random groups do (mean of ${r.n_random}) — ${verdict}.`
   );

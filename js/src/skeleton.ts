@@ -108,7 +108,7 @@ export function buildSkeleton(standalone: boolean): Parts {
     el("label", {}, ["method ", p.method]),
   ]);
   const partition = el("div", { class: "aw-controls aw-partition", testid: "partition-info" }, [p.contiguity, p.cutButton, p.cutStatus]);
-  const linksRow = el("div", { class: "aw-controls aw-links-row" }, [el("label", {}, ["hover links through ", p.linksLens])]);
+  const linksRow = el("div", { class: "aw-controls aw-links-lens" }, [el("label", {}, ["hover links through ", p.linksLens])]);
   const drill = el("details", { class: "aw-drill" }, [
     el("summary", { text: "Raw heads (BertViz)", testid: "drilldown-toggle" }),
     el("div", { class: "aw-controls" }, [p.ddView, p.ddLayers, p.ddButton, p.ddStatus]),
@@ -123,7 +123,7 @@ export function buildSkeleton(standalone: boolean): Parts {
     el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, partition, knobs, p.legend]), p.plot]),
     el("div", { class: "aw-main" }, [p.text, p.panel]),
     linksRow,
-    p.links,
+    el("div", { class: "aw-links-slot" }, [p.links]), // keeps its height: hovering never moves the page
     drill,
   ]);
   // keys typed into our controls (arrows on the slider, digits in the layer

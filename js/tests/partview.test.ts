@@ -36,5 +36,11 @@ describe("the cut test in words", () => {
     expect(cutTestText(result(0.95))).toContain("barely more than runs of neighbouring words");
     expect(cutTestText(result(1.2))).toContain("no more than runs of neighbouring words");
     expect(cutTestText(result(1.2))).toContain("×0.33 what random groups do (mean of 5)");
+    expect(cutTestText(result(1.2))).toContain("moves the next-token distributions (JS divergence) by 0.100: ");
+  });
+
+  it("says there is nothing to compare with when runs of words move nothing", () => {
+    const r = { ...result(1), ratio_contiguous: Number.NaN, ratio_random: Number.NaN };
+    expect(cutTestText(r)).toContain("so there is nothing to compare with");
   });
 });
