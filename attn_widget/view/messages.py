@@ -98,13 +98,14 @@ class CutTestRequest(TypedDict):
 
 
 class CutTestResult(TypedDict):
-    """The partition cut test (:func:`attn_widget.explain.cuttest.cut_test`)."""
+    """The partition cut test (:func:`attn_widget.explain.cuttest.cut_test`); a ratio with nothing to
+    divide by (chunks or random groups that move nothing) is ``None``."""
 
     divergence: float
     contiguous: float
     random: float
-    ratio_contiguous: float
-    ratio_random: float
+    ratio_contiguous: float | None
+    ratio_random: float | None
     contiguity: float
     output: str
     n_random: int

@@ -115,7 +115,8 @@ class ExplainService(ExplainCache):
                 found = cut_test(shown, progress=progress)
                 reply["result"] = CutTestResult(
                     divergence=found["divergence"], contiguous=found["contiguous"], random=found["random"],
-                    ratio_contiguous=found["ratio_contiguous"], ratio_random=found["ratio_random"],
+                    ratio_contiguous=_finite(found["ratio_contiguous"]),
+                    ratio_random=_finite(found["ratio_random"]),
                     contiguity=found["contiguity"], output=found["output"], n_random=found["n_random"],
                 )
             except Exception as exc:  # reported next to the button; the widget stays usable
@@ -138,6 +139,11 @@ def basis(analysis: Analysis) -> list[Any]:
         None if o.layers is None else list(o.layers),
         None if o.heads is None else [list(h) for h in o.heads],
     ]
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN: a ratio with nothing to divide by travels as ``None``."""
+    return float(value) if np.isfinite(value) else None
 
 
 def partition_labels(analysis: Analysis, labels: Any) -> np.ndarray:

@@ -77,8 +77,8 @@ export interface CutTestResult {
   divergence: number;
   contiguous: number;
   random: number;
-  ratio_contiguous: number;
-  ratio_random: number;
+  ratio_contiguous: number | null;
+  ratio_random: number | null;
   contiguity: number;
   output: string;
   n_random: number;
@@ -128,8 +128,8 @@ const cutTestResult: Guard<CutTestResult> = (value, where) => {
     divergence: field(c, "divergence", number, where),
     contiguous: field(c, "contiguous", number, where),
     random: field(c, "random", number, where),
-    ratio_contiguous: field(c, "ratio_contiguous", number, where),
-    ratio_random: field(c, "ratio_random", number, where),
+    ratio_contiguous: field(c, "ratio_contiguous", nullable(number), where),
+    ratio_random: field(c, "ratio_random", nullable(number), where),
     contiguity: field(c, "contiguity", number, where),
     output: field(c, "output", string, where),
     n_random: field(c, "n_random", integer, where),

@@ -19,7 +19,7 @@ export function contiguityText(share: number): string {
 /** The cut test's result in words: does cutting between these clusters hurt less than chunks and chance? */
 export function cutTestText(r: CutTestResult): string {
   const chunks = r.ratio_contiguous;
-  if (!Number.isFinite(chunks) || !Number.isFinite(r.ratio_random)) {
+  if (chunks === null || r.ratio_random === null) {
     return `Cutting attention between these clusters moves the ${r.output} by ${r.divergence.toFixed(3)}; ` +
       "runs of neighbouring words of the same sizes move nothing, so there is nothing to compare with.";
   }

@@ -40,7 +40,7 @@ describe("the cut test in words", () => {
   });
 
   it("says there is nothing to compare with when runs of words move nothing", () => {
-    const r = { ...result(1), ratio_contiguous: Number.NaN, ratio_random: Number.NaN };
+    const r = { ...result(1), ratio_contiguous: null, ratio_random: null };
     expect(cutTestText(r)).toContain("so there is nothing to compare with");
   });
 });
