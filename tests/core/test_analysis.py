@@ -8,22 +8,20 @@ import json
 import numpy as np
 import pytest
 import torch
+from factories import Planted, planted_input
 
 from attn_widget import Analysis, analyze_attention
 from attn_widget.graph.threshold import symmetrise
-from attn_widget.synthetic import planted_attention
 
 
 @pytest.fixture(scope="module")
-def planted():
-    att, groups = planted_attention([8, 12, 10], layers=3, heads=4, seed=2)
-    return att, [f"w{i}" for i in range(len(groups))]
+def planted() -> Planted:
+    return planted_input([8, 12, 10], n_layers=3, n_heads=4, seed=2)
 
 
 @pytest.fixture(scope="module")
 def result(planted):
-    att, tokens = planted
-    return analyze_attention(att, tokens, exclude=[0], text="some text")
+    return planted.analyze(text="some text")
 
 
 def test_the_result_is_frozen_and_its_arrays_read_only_while_the_callers_stay_writable(planted, result):
@@ -32,8 +30,7 @@ def test_the_result_is_frozen_and_its_arrays_read_only_while_the_callers_stay_wr
     for array in (result.labels, result.weights, result.attentions, result.sweep.labels):
         with pytest.raises(ValueError, match="read-only"):
             array[0] = 0
-    att, _ = planted
-    assert att.flags.writeable
+    assert planted.attention.flags.writeable
 
 
 def test_recluster_at_a_new_threshold_reuses_the_attention_and_the_sweep(result):
@@ -95,9 +92,9 @@ def test_loading_bad_files_says_what_is_wrong(result, tmp_path):
 
 
 def test_hugging_face_attention_tuples_give_the_same_result_as_the_array(planted, result):
-    att, tokens = planted
+    att = planted.attention
     hf = tuple(torch.from_numpy(att[i][None]) for i in range(att.shape[0]))
-    assert analyze_attention(hf, tokens, exclude=[0], text="some text") == result
+    assert analyze_attention(hf, planted.tokens, exclude=[0], text="some text") == result
 
 
 def test_a_threshold_outside_the_sliders_range_is_refused_at_both_ends(result):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from factories import make_analysis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import attn_widget
 from attn_widget.core import Token
 from attn_widget.core.shares import lift1, pct, score2
 from attn_widget.explain.claim_makers import make_claims
@@ -20,22 +21,22 @@ from attn_widget.explain.evidence import characterize
 from attn_widget.explain.heads import ROLES
 from attn_widget.explain.prose import compose
 from attn_widget.explain.textcheck import check_text, input_words
-from attn_widget.synthetic import planted_attention
 
 SENTENCE = "Mary gave John the red book , then she walked home with 3 friends and they sang 2 songs"
 WORDS = (SENTENCE + " about the sea while it rained on Paris").split(" ")
+VOCABULARY = input_words(Token(w) for w in WORDS)
+"""The content words of the input, which free text may mention."""
+
+
+def planted_cases(smallest_group: int):
+    """Hypothesis cases: a seed, 2-4 planted groups of ``smallest_group`` to 8 tokens, shuffled or not."""
+    sizes = st.lists(st.integers(smallest_group, 8), min_size=2, max_size=4)
+    cases = given(seed=st.integers(0, 1000), sizes=sizes, shuffle=st.booleans())
+    return lambda test: settings(max_examples=20, deadline=None)(cases(test))
 
 
 def evidences(sizes=(5, 6, 7), shuffle=False, seed=0) -> list[dict]:
-    att, _ = planted_attention(list(sizes), shuffle=shuffle, seed=seed)
-    n = att.shape[-1]
-    words = (WORDS * 3)[: n - 1]
-    text = " ".join(words)
-    tokens, pos = [Token("<s>", special=True)], 0
-    for w in words:
-        tokens.append(Token(w if pos == 0 else " " + w, max(pos - 1, 0), pos + len(w)))
-        pos += len(w) + 1
-    a = attn_widget.analyze_attention(att, tokens, text=text, exclude=[0])
+    a = make_analysis(sizes, words=(WORDS * 3)[: sum(sizes)], shuffle=shuffle, seed=seed)
     out = []
     for c in a.clusters:
         ev = characterize(a, c)
@@ -43,6 +44,13 @@ def evidences(sizes=(5, 6, 7), shuffle=False, seed=0) -> list[dict]:
             ev["heads"][0]["roles"] = [{"role": "induction", "score": 0.8123, "gloss": "..."}]
         out.append(ev)
     return out
+
+
+def grounded_texts(sizes, shuffle, seed) -> Iterator[tuple[dict, str]]:
+    """Each cluster's evidence with the grounded text composed from its verified claims."""
+    for ev in evidences(sizes, shuffle, seed):
+        kept, _ = verify(make_claims(ev), ev)
+        yield ev, compose(kept, ev["size"])
 
 
 def all_claims(ev: dict) -> list[dict]:
@@ -163,12 +171,7 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
     return out
 
 
-@settings(max_examples=20, deadline=None)
-@given(
-    seed=st.integers(0, 1000),
-    sizes=st.lists(st.integers(2, 8), min_size=2, max_size=4),
-    shuffle=st.booleans(),
-)
+@planted_cases(smallest_group=2)
 def test_true_claims_are_never_rejected_and_every_lie_is_caught(seed, sizes, shuffle) -> None:
     rng = np.random.default_rng(seed)
     for ev in evidences(sizes, shuffle, seed):
@@ -209,18 +212,10 @@ def test_dropped_claims_are_logged_and_malformed_ones_do_not_raise(caplog) -> No
     assert len([r for r in caplog.records if "dropped claim" in r.getMessage()]) == 3
 
 
-@settings(max_examples=20, deadline=None)
-@given(
-    seed=st.integers(0, 1000),
-    sizes=st.lists(st.integers(1, 8), min_size=2, max_size=4),
-    shuffle=st.booleans(),
-)
+@planted_cases(smallest_group=1)
 def test_grounded_text_passes_the_free_text_check(seed, sizes, shuffle) -> None:
-    words = input_words(Token(w) for w in WORDS)
-    for ev in evidences(sizes, shuffle, seed):
-        kept, _ = verify(make_claims(ev), ev)
-        text = compose(kept, ev["size"])
-        assert check_text(text, ev, words) == [], text
+    for ev, text in grounded_texts(sizes, shuffle, seed):
+        assert check_text(text, ev, VOCABULARY) == [], text
 
 
 @pytest.mark.parametrize(
@@ -241,8 +236,7 @@ def test_free_text_lies_are_caught(lie: str, problem: str) -> None:
     ev = copy.deepcopy(ev)
     for h in ev["heads"]:
         h["roles"] = []
-    words = input_words(Token(w) for w in WORDS)
-    problems = check_text(lie, ev, words)
+    problems = check_text(lie, ev, VOCABULARY)
     assert any(problem in p for p in problems), problems
 
 
@@ -257,23 +251,15 @@ def test_free_text_accepts_true_numbers_with_rounding_slack() -> None:
     assert check_text(text, ev) == []
 
 
-@settings(max_examples=20, deadline=None)
-@given(
-    seed=st.integers(0, 1000),
-    sizes=st.lists(st.integers(2, 8), min_size=2, max_size=4),
-    shuffle=st.booleans(),
-)
+@planted_cases(smallest_group=2)
 def test_grounded_text_with_two_numbers_swapped_is_rejected(seed, sizes, shuffle) -> None:
     """Each percentage is bound to what it is said of: the same numbers in other places fail."""
-    words = input_words(Token(w) for w in WORDS)
-    for ev in evidences(sizes, shuffle, seed):
-        kept, _ = verify(make_claims(ev), ev)
-        text = compose(kept, ev["size"])
+    for ev, text in grounded_texts(sizes, shuffle, seed):
         found = list(re.finditer(r"\d+%", text))
         pairs = [(a, b) for k, a in enumerate(found) for b in found[k + 1 :] if a.group() != b.group()]
         for a, b in pairs[:3]:
             swapped = text[: a.start()] + b.group() + text[a.end() : b.start()] + a.group() + text[b.end() :]
-            assert check_text(swapped, ev, words, reference=text), swapped
+            assert check_text(swapped, ev, VOCABULARY, reference=text), swapped
 
 
 def test_free_text_link_direction_and_hedges() -> None:

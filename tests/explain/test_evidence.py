@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
+from functools import partial
 
 import numpy as np
 import pytest
+from factories import make_analysis, words_in
 
 import attn_widget
 from attn_widget.core import Analysis, Token
 from attn_widget.core.lexicon import lexical_classes, word_ids
 from attn_widget.explain.evidence import characterize, entropy, gini
-from attn_widget.synthetic import planted_attention
 
 TEXT = "Alice met Bob in Paris . She gave him 42 apples , and he thanked her twice ."
-
-
-def words_tokens(text: str) -> list[Token]:
-    return [Token("<s>", special=True)] + [
-        Token(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", text)
-    ]
-
-
-def planted(shuffle: bool = False, seed: int = 0, strength: float = 4.0) -> tuple[Analysis, np.ndarray]:
-    tokens = words_tokens(TEXT)
-    sizes = [6, 6, len(tokens) - 13]
-    att, groups = planted_attention(sizes, strength=strength, shuffle=shuffle, seed=seed)
-    return attn_widget.analyze_attention(att, tokens, text=TEXT, exclude=[0]), groups
+# three planted groups over the words of TEXT; tests vary shuffle=, seed=, strength=
+planted = partial(make_analysis, [6, 6, len(TEXT.split()) - 12], words_of=TEXT, strength=4.0)
 
 
 def test_shares_and_edges_match_the_attention() -> None:
-    a, _ = planted()
+    a = planted()
     c = max(a.clusters, key=lambda c: c.size)
     ev = characterize(a, c)
     m = list(c.tokens)
@@ -56,7 +45,7 @@ def test_shares_and_edges_match_the_attention() -> None:
 
 
 def test_the_sink_share_is_the_raw_attention_that_went_to_the_left_out_token() -> None:
-    a, _ = planted()
+    a = planted()
     raw = a.attentions.mean(axis=(0, 1), dtype=np.float64)  # the mean aggregation, before the sink is dropped
     for c in a.clusters:
         ev = characterize(a, c)
@@ -77,14 +66,14 @@ def test_the_sink_share_is_the_raw_attention_that_went_to_the_left_out_token() -
 
 
 def test_planted_groups_give_spans_and_layout() -> None:
-    a, _ = planted()
+    a = planted()
     ev = characterize(a, a.cluster_of(1))
     assert ev["contiguous"] is True
     assert ev["positions"] == [1, 6]
     (span,) = ev["spans"]
     assert span["text"] == "Alice met Bob in Paris ."
     assert (span["start"], span["end"]) == (0, len("Alice met Bob in Paris ."))
-    scattered, _ = planted(shuffle=True, seed=3)
+    scattered = planted(shuffle=True, seed=3)
     c = max(scattered.clusters, key=lambda c: c.size)
     ev = characterize(scattered, c)
     assert ev["contiguous"] is False
@@ -93,7 +82,7 @@ def test_planted_groups_give_spans_and_layout() -> None:
 
 
 def test_the_head_that_carries_a_group_is_named() -> None:
-    a, _ = planted(strength=3.0)
+    a = planted(strength=3.0)
     att = a.attentions.copy()
     members = list(a.cluster_of(1).tokens)
     strong = np.tril(np.full_like(att[2, 1], 1e-3))
@@ -110,7 +99,7 @@ def test_the_head_that_carries_a_group_is_named() -> None:
 
 
 def test_lexical_classes_from_text_alone() -> None:
-    tokens = words_tokens(TEXT)
+    tokens = words_in(TEXT)
     idx = {t.text: i for i, t in enumerate(tokens)}
     lex = lexical_classes(tokens, list(range(1, len(tokens))))
     assert {tokens[i].text for i in lex["pronoun"]} == {"She", "him", "he", "her"}
@@ -138,7 +127,7 @@ def test_subword_pieces_of_one_word_from_offsets(gpt2_dir) -> None:
 
 
 def test_evidence_without_raw_attention_and_json_round_trip(tmp_path) -> None:
-    a, _ = planted()
+    a = planted()
     loaded = Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
     ev = characterize(loaded, loaded.clusters[0])
     assert ev["heads"] == []
@@ -154,7 +143,7 @@ def test_complexity_measures() -> None:
     assert entropy([1.0, 0, 0, 0]) == 0.0
     assert gini(np.ones(8)) == pytest.approx(0.0)
     assert gini([0, 0, 0, 1.0]) == pytest.approx(0.75)
-    a, _ = planted()
+    a = planted()
     cx = characterize(a, a.clusters[0])["complexity"]
     assert set(cx) == {"token_entropy", "token_gini", "head_entropy", "head_gini"}
     assert all(0.0 <= v <= 1.0 for v in cx.values())

@@ -5,32 +5,26 @@ from __future__ import annotations
 import json
 import re
 import threading
+from functools import partial
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
 import pytest
+from factories import make_analysis
 
 import attn_widget
-from attn_widget.core import Analysis, Token
+from attn_widget.core import Analysis
 from attn_widget.core.shares import pct
 from attn_widget.explain.llm import OpenAIBackend, as_backend, complete_sentences, make_prompt
 from attn_widget.explain.textcheck import check_text, input_words
-from attn_widget.synthetic import planted_attention
 
 TEXT = "Alice met Bob in Paris and she gave him twelve old books about the sea"
 GROUNDED = "grounded"
 REJECTED = "grounded (language-model text rejected)"
 
 
-def analysis() -> Analysis:
-    words = TEXT.split()
-    att, _ = planted_attention([5, 5, len(words) - 10], strength=4.0, seed=0)
-    tokens, pos = [Token("<s>", special=True)], 0
-    for w in words:
-        start = TEXT.index(w, pos)
-        tokens.append(Token(w, start, start + len(w)))
-        pos = start + len(w)
-    return attn_widget.analyze_attention(att, tokens, text=TEXT, exclude=[0])
+# three planted groups over the words of TEXT
+analysis = partial(make_analysis, [5, 5, len(TEXT.split()) - 10], words_of=TEXT, strength=4.0)
 
 
 def explanation_in(prompt: str) -> str:

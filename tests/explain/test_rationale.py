@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 
 import numpy as np
 import pytest
+from factories import make_analysis
 
 import attn_widget
-from attn_widget.core import Analysis, Token
+from attn_widget.core import Analysis
 from attn_widget.core.shares import pct
 from attn_widget.explain import claim_makers, rationale
 from attn_widget.explain.textcheck import check_text, input_words
 from attn_widget.graph.threshold import symmetrise
-from attn_widget.synthetic import planted_attention
 
 TEXT = "The old cat sat on the warm mat because it was tired of 42 noisy mice ."
 
 
-def analysis(shuffle: bool = False, seed: int = 0, strength: float = 4.0) -> Analysis:
-    words = TEXT.split()
-    att, _ = planted_attention([5, 5, len(words) - 10], strength=strength, shuffle=shuffle, seed=seed)
-    tokens, pos = [Token("<s>", special=True)], 0
-    for w in words:
-        start = TEXT.index(w, pos)
-        tokens.append(Token(w, start, start + len(w)))
-        pos = start + len(w)
-    return attn_widget.analyze_attention(att, tokens, text=TEXT, exclude=[0])
+# three planted groups over the words of TEXT; tests vary shuffle=, seed=, strength=
+analysis = partial(make_analysis, [5, 5, len(TEXT.split()) - 10], words_of=TEXT, strength=4.0)
 
 
 def sentences(text: str) -> list[str]:

@@ -9,20 +9,20 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="needs the 'study' extra: pip install 'attn_widget[study]'")
 
-from attn_widget import analyze_attention
+from factories import make_analysis
+
 from attn_widget.core import Analysis
 from attn_widget.study import Study, StudyConfig, Task
 from attn_widget.study.feedback import FeedbackWidget, cluster_items
 from attn_widget.study.session import VIEWS, ParticipantSession
-from attn_widget.synthetic import planted_attention
 
 WORDS = ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "very", "tired", "today"]
 
 
 def planted(task: Task) -> Analysis:
-    att, _ = planted_attention([4, 5, 3], layers=2, heads=2, seed=len(task.text))
-    tokens = ["<s>", *WORDS[:12]]
-    return analyze_attention(att, tokens, exclude=[0]).explain()
+    """The analyzer a study session calls for a task: planted groups over ``WORDS``, explained."""
+    a = make_analysis([4, 5, 3], n_layers=2, n_heads=2, seed=len(task.text), tokens=["<s>", *WORDS])
+    return a.explain()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import make_analysis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,30 +22,28 @@ from attn_widget.view.drilldown import render
 HOSTILE = ["</script><script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a & b <b>"]
 
 
-def _analysis(group_sizes: list[int], hostile_at: tuple[int, ...] = (), **kw: object) -> Analysis:
-    att, _ = planted_attention(group_sizes, layers=12, heads=12, seed=3, **kw)
-    tokens = [f"tok{i}" for i in range(att.shape[2])]
+def _names(n: int, hostile_at: tuple[int, ...] = ()) -> list[str]:
+    tokens = [f"tok{i}" for i in range(n)]
     for where, text in zip(hostile_at, HOSTILE, strict=False):
         tokens[where] = text
-    return analyze_attention(att, tokens, exclude=[0])
+    return tokens
 
 
 @pytest.fixture(scope="module")
 def a128() -> Analysis:
     """GPT-2 small's shape (12 layers x 12 heads) at 128 tokens, hostile text in cluster 0."""
-    return _analysis([30, 30, 40, 27], hostile_at=(3, 5, 7))
+    return make_analysis([30, 30, 40, 27], n_layers=12, n_heads=12, seed=3, tokens=_names(128, (3, 5, 7)))
 
 
 @pytest.fixture(scope="module")
 def a512() -> Analysis:
-    return _analysis([64] * 7 + [63])
+    return make_analysis([64] * 7 + [63], n_layers=12, n_heads=12, seed=3, tokens=_names(512))
 
 
 @pytest.fixture(scope="module")
 def small() -> Analysis:
     """41 tokens, 3 layers x 4 heads."""
-    att, _ = planted_attention([10, 10, 20], layers=3, heads=4, seed=5)
-    return analyze_attention(att, [f"w{i}" for i in range(41)], exclude=[0])
+    return make_analysis([10, 10, 20], n_layers=3, n_heads=4, seed=5)
 
 
 def _params(page: str) -> dict:
@@ -149,8 +148,7 @@ def test_default_layers_are_where_the_tokens_attend_to_each_other() -> None:
 
 
 def test_small_input_is_shown_whole_and_not_capped() -> None:
-    att, _ = planted_attention([6, 6], layers=2, heads=3, seed=0)
-    a = analyze_attention(att, [f"t{i}" for i in range(13)], exclude=[0])
+    a = make_analysis([6, 6], n_layers=2, n_heads=3)
     d = render(a)
     assert not d.capped
     assert d.tokens == tuple(range(13))
@@ -190,8 +188,7 @@ def test_hostile_token_text_cannot_break_out(a128: Analysis) -> None:
 
 
 def test_whitespace_tokens_are_drawn_visibly() -> None:
-    att, _ = planted_attention([3, 3], layers=1, heads=1, seed=0)
-    a = analyze_attention(att, ["<s>", " the", "\n", " ", "cat", "\t", ""], exclude=[0])
+    a = make_analysis([3, 3], n_layers=1, n_heads=1, tokens=["<s>", " the", "\n", " ", "cat", "\t", ""])
     drawn = _params(render(a).html)["attention"][0]["left_text"]
     assert drawn == ["<s>", " the", "\\n", "\u2423", "cat", "\\t", "\u2205"]
 

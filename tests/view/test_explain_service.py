@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from functools import partial
 
 import ipywidgets
 import numpy as np
 import pytest
+from factories import make_analysis
 
-from attn_widget import AttentionExplainer, analyze_attention
-from attn_widget.core import Analysis, Token
+from attn_widget import AttentionExplainer
+from attn_widget.core import Analysis
 from attn_widget.explain import evidence as characterize_module
 from attn_widget.explain import rationale as rationale_module
-from attn_widget.synthetic import planted_attention
 from attn_widget.view.explain_cache import NO_MODEL
 from attn_widget.view.service import ExplainService, basis
 
 TEXT = "The old cat sat on the warm mat because it was tired of 42 noisy mice ."
 
 
-def planted(**options) -> Analysis:
-    words = TEXT.split()
-    att, _ = planted_attention([5, 5, len(words) - 10], layers=3, heads=2, strength=4.0, seed=1)
-    tokens, pos = [Token("<s>", special=True)], 0
-    for w in words:
-        start = TEXT.index(w, pos)
-        tokens.append(Token(w, start, start + len(w)))
-        pos = start + len(w)
-    return analyze_attention(att, tokens, text=TEXT, exclude=[0], **options)
+# three planted groups over the words of TEXT (3 layers x 2 heads); tests add analyze options
+planted = partial(
+    make_analysis, [5, 5, len(TEXT.split()) - 10], words_of=TEXT, n_layers=3, n_heads=2, strength=4.0, seed=1
+)
 
 
 def biggest(a: Analysis):

@@ -8,10 +8,9 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from factories import make_analysis
 
-from attn_widget import AttentionExplainer, analyze_attention
-from attn_widget.core import Token
-from attn_widget.synthetic import planted_attention
+from attn_widget import AttentionExplainer
 from attn_widget.view import assets as widget_module
 from attn_widget.view import figures, standalone
 from attn_widget.view.wire import unwire
@@ -25,14 +24,10 @@ HOSTILE = [
 
 
 def _hostile_analysis():
-    att, _ = planted_attention([4, 4, 4], layers=2, heads=2, seed=3)
     words = ["The", "cat", *HOSTILE, "sat", "on", "the", "mat", "today", "."]
-    text, tokens = "", [Token("<|endoftext|>", None, None, special=True)]
-    for w in words:
-        start = len(text)
-        text += (" " if text else "") + w
-        tokens.append(Token(text[start:], start, len(text)))
-    return analyze_attention(att, tokens, text=text, exclude=[0], model="planted")
+    return make_analysis(
+        [4, 4, 4], n_layers=2, n_heads=2, seed=3, words=words, bos="<|endoftext|>", model="planted"
+    )
 
 
 @pytest.fixture(scope="module")

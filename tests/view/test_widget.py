@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import make_analysis
 from ipywidgets.widgets.widget import _remove_buffers
 
-from attn_widget import AttentionExplainer, analyze_attention
-from attn_widget.core import Token
+from attn_widget import AttentionExplainer
 from attn_widget.graph.metrics import community_modularity
 from attn_widget.graph.threshold import symmetrise
-from attn_widget.synthetic import planted_attention
 from attn_widget.view import assets
 from attn_widget.view import widget as widget_module
 from attn_widget.view.wire import STATE_VERSION, to_state, unwire
@@ -22,20 +21,9 @@ from attn_widget.view.wire import STATE_VERSION, to_state, unwire
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _analysis(sizes=(5, 5, 4), **kw):
-    att, _ = planted_attention(list(sizes), layers=3, heads=2, seed=1)
-    words = ["<s>"] + [f"w{i}" for i in range(att.shape[2] - 1)]
-    text, tokens = "", [Token("<s>", None, None, special=True)]
-    for w in words[1:]:
-        start = len(text)
-        text += (" " if text else "") + w
-        tokens.append(Token(text[start:], start, len(text)))
-    return analyze_attention(att, tokens, text=text, exclude=[0], **kw)
-
-
 @pytest.fixture
 def analysis():
-    return _analysis()
+    return make_analysis([5, 5, 4], n_layers=3, n_heads=2, seed=1, words=[f"w{i}" for i in range(14)])
 
 
 def test_state_arrays_travel_as_buffers_and_decode_to_the_analysis(analysis):
