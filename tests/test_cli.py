@@ -107,9 +107,7 @@ def test_errors_from_the_real_command_have_no_traceback():
 
 
 @pytest.mark.slow
-def test_default_model_falls_back_to_smollm2_and_says_so_first(gpt2_available, smollm2, tmp_path):
-    if gpt2_available:
-        pytest.skip("GPT-2 is in the Hugging Face cache here, so the default does not fall back")
+def test_default_model_falls_back_to_smollm2_and_says_so_first(no_gpt2, smollm2, tmp_path):
     out = tmp_path / "a.json"
     proc = _run("explain", TEXT, "--json", str(out))
     assert proc.returncode == 0, proc.stderr

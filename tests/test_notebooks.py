@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import nbclient
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +22,6 @@ NOTEBOOKS = ROOT / "notebooks"
 OWNED = ("quickstart.ipynb", "walkthrough.ipynb")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
-nbformat = pytest.importorskip("nbformat", reason="needs the 'test' extra: pip install 'attn_widget[test]'")
-nbclient = pytest.importorskip("nbclient", reason="needs the 'test' extra: pip install 'attn_widget[test]'")
 
 
 def execute(name: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:

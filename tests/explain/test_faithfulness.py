@@ -19,7 +19,7 @@ TEXT = "The cat sat on the mat because it was tired, and the dog slept by the do
 @pytest.fixture(scope="module")
 def tiny(gpt2_dir):
     """A 2-layer GPT-2 with random weights and GPT-2's real tokenizer."""
-    torch = pytest.importorskip("torch")
+    import torch
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
@@ -57,7 +57,7 @@ def test_random_sets_match_size_and_positions() -> None:
 
 
 def test_knockout_mask_cuts_attention_between_the_cluster_and_the_rest(tiny) -> None:
-    torch = pytest.importorskip("torch")
+    import torch
     model, _ = tiny
     n, members, protected = 12, [3, 4, 7], [0]
     mask = knockout_mask(n, members, protected, causal=True)

@@ -116,7 +116,7 @@ def test_token_count_must_match() -> None:
 
 
 def test_probe_finds_no_induction_head_in_a_random_weight_model() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)

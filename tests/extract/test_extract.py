@@ -172,9 +172,7 @@ def test_unknown_model_name_says_how_to_provide_it():
         extract("hello", "./missing/model/folder")
 
 
-def test_explicit_gpt2_never_falls_back(gpt2_available, tiny_gpt2_dir, monkeypatch):
-    if gpt2_available:
-        pytest.skip("GPT-2 is in the Hugging Face cache here, so nothing would fall back")
+def test_explicit_gpt2_never_falls_back(no_gpt2, tiny_gpt2_dir, monkeypatch):
     monkeypatch.setattr(models, "FALLBACKS", (str(tiny_gpt2_dir),))
     typed = "".join(["gp", "t2"])  # a user's own "gpt2", not the default object
     with pytest.raises(ModelLoadError, match="'gpt2'"):
@@ -183,9 +181,7 @@ def test_explicit_gpt2_never_falls_back(gpt2_available, tiny_gpt2_dir, monkeypat
         analyze("hello there", "gpt2")
 
 
-def test_default_model_falls_back_with_a_notice(gpt2_available, tiny_gpt2_dir, monkeypatch):
-    if gpt2_available:
-        pytest.skip("GPT-2 is in the Hugging Face cache here, so the default does not fall back")
+def test_default_model_falls_back_with_a_notice(no_gpt2, tiny_gpt2_dir, monkeypatch):
     monkeypatch.setattr(models, "FALLBACKS", ("not-installed-model-xyz", str(tiny_gpt2_dir)))
     a = analyze("hello there, general")
     assert a.model == str(tiny_gpt2_dir)
@@ -194,9 +190,7 @@ def test_default_model_falls_back_with_a_notice(gpt2_available, tiny_gpt2_dir, m
     assert DEFAULT_MODEL == "gpt2"  # the default still reads "gpt2"
 
 
-def test_default_without_any_fallback_says_how_to_get_gpt2(gpt2_available, monkeypatch):
-    if gpt2_available:
-        pytest.skip("GPT-2 is in the Hugging Face cache here")
+def test_default_without_any_fallback_says_how_to_get_gpt2(no_gpt2, monkeypatch):
     monkeypatch.setattr(models, "FALLBACKS", ("not-installed-model-xyz",))
     with pytest.raises(ModelLoadError, match=r"'gpt2'.*HF_HUB_OFFLINE.*fallback failed"):
         analyze("hello there")

@@ -85,9 +85,7 @@ def postgres_server() -> Iterator[str]:
             "PostgreSQL server binaries (initdb, pg_ctl) not found: "
             "apt-get install -y postgresql (Debian) to run the PostgreSQL store tests"
         )
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+        pytest.skip(msg)  # a failure in CI (tests/conftest.py)
     root = Path(tempfile.mkdtemp(prefix="attn-pg-"))
     data, port = root / "data", _free_port()
     if os.geteuid() == 0:
