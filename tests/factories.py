@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from attn_widget import Analysis, analyze_attention
 from attn_widget.core import Token
 from attn_widget.core.types import Attention, Labels
@@ -44,23 +46,19 @@ def planted_input(
     *,
     n_layers: int = 4,
     n_heads: int = 4,
-    strength: float = 3.0,
-    noise: float = 1.0,
-    sink: float = 4.0,
-    causal: bool = True,
-    shuffle: bool = False,
-    seed: int = 0,
     tokens: Sequence[str] | None = None,
     words: Sequence[str] | None = None,
     words_of: str | None = None,
     bos: str = "<s>",
+    **attention: Any,
 ) -> Planted:
     """Attention ``[n_layers, n_heads, T, T]`` with groups of ``sizes`` tokens, and its tokens.
 
-    The attention knobs are :func:`~attn_widget.synthetic.planted_attention`'s
-    (``seed`` seeds the attention, not the clustering). ``T`` is
-    ``sum(sizes)``, plus the sink token 0 when ``sink > 0``. The tokens come in
-    one of three styles (at most one of ``tokens``, ``words``, ``words_of``):
+    ``attention`` takes :func:`~attn_widget.synthetic.planted_attention`'s
+    knobs (``strength``, ``noise``, ``sink``, ``causal``, ``shuffle``, ``seed``,
+    with its defaults; ``seed`` seeds the attention, not the clustering). ``T``
+    is ``sum(sizes)``, plus the sink token 0 when ``sink > 0``. The tokens come
+    in one of three styles (at most one of ``tokens``, ``words``, ``words_of``):
 
     - ``tokens``: plain strings, one per token, no text (default ``w0 … w{T-1}``);
     - ``words``: a special ``bos`` then the words as GPT-2 pieces with their
@@ -71,10 +69,7 @@ def planted_input(
     """
     if sum(x is not None for x in (tokens, words, words_of)) > 1:
         raise TypeError("give at most one of tokens=, words=, words_of=")
-    attention, groups = planted_attention(
-        sizes, layers=n_layers, heads=n_heads, strength=strength, noise=noise, sink=sink,
-        causal=causal, shuffle=shuffle, seed=seed,
-    )
+    att, groups = planted_attention(sizes, layers=n_layers, heads=n_heads, **attention)
     n = len(groups)
     text, toks = "", list(tokens) if tokens is not None else [f"w{i}" for i in range(n)]
     if words is not None:
@@ -82,11 +77,13 @@ def planted_input(
     elif words_of is not None:
         text, toks = words_of, words_in(words_of, bos=bos)
     if len(toks) != n:
-        raise ValueError(f"sizes={list(sizes)} with sink={sink} make {n} tokens but {len(toks)} were given")
-    return Planted(attention, groups, toks, text)
+        raise ValueError(f"sizes={list(sizes)} make {n} tokens (with the sink) but {len(toks)} were given")
+    return Planted(att, groups, toks, text)
 
 
-PLANTED_KNOBS = frozenset(inspect.signature(planted_input).parameters) - {"sizes"}
+PLANTED_KNOBS = (
+    frozenset(inspect.signature(planted_input).parameters) - {"sizes", "attention"}
+) | (frozenset(inspect.signature(planted_attention).parameters) - {"group_sizes", "layers", "heads"})
 """Keywords :func:`make_analysis` passes to :func:`planted_input`; the rest go to ``analyze_attention``."""
 
 
@@ -99,8 +96,28 @@ def make_analysis(sizes: Sequence[int] = (5, 5, 4), **knobs: Any) -> Analysis:
     ``analyze_attention`` option (``exclude`` defaults to the sink, ``text`` to
     the input's text). ``make_analysis([8, 12, 10], n_layers=3, seed=2)``.
     """
-    planted = {k: knobs.pop(k) for k in PLANTED_KNOBS & knobs.keys()}
-    return planted_input(sizes, **planted).analyze(**knobs)
+    planted, options = split_knobs(knobs)
+    return planted_input(sizes, **planted).analyze(**options)
+
+
+def split_knobs(knobs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``knobs`` split into :func:`planted_input` keywords and ``analyze_attention`` options."""
+    planted = {k: v for k, v in knobs.items() if k in PLANTED_KNOBS}
+    return planted, {k: v for k, v in knobs.items() if k not in PLANTED_KNOBS}
+
+
+def with_carrying_head(a: Analysis, members: Sequence[int], layer: int, head: int) -> Analysis:
+    """``a`` analysed again after head ``layer.head`` is made to carry ``members``.
+
+    That head then spends almost all of each member's attention on the
+    members before it, so it builds the group far more than the average head.
+    """
+    att = a.attentions.copy()
+    strong = np.tril(np.full_like(att[layer, head], 1e-3))
+    for i in members[1:]:
+        strong[i, [j for j in members if j < i]] = 1.0
+    att[layer, head] = strong / strong.sum(axis=1, keepdims=True)
+    return analyze_attention(att, a.tokens, text=a.text, exclude=list(a.options.exclude))
 
 
 def words_in(text: str, *, bos: str | None = "<s>") -> list[Token]:

@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from factories import make_analysis, words_in
+from factories import make_analysis, with_carrying_head, words_in
 
 import attn_widget
 from attn_widget.core import Analysis, Token
@@ -83,13 +83,7 @@ def test_planted_groups_give_spans_and_layout() -> None:
 
 def test_the_head_that_carries_a_group_is_named() -> None:
     a = planted(strength=3.0)
-    att = a.attentions.copy()
-    members = list(a.cluster_of(1).tokens)
-    strong = np.tril(np.full_like(att[2, 1], 1e-3))
-    for i in members[1:]:  # head 2.1 spends almost all of each member's attention on earlier members
-        strong[i, [j for j in members if j < i]] = 1.0
-    att[2, 1] = strong / strong.sum(axis=1, keepdims=True)
-    b = attn_widget.analyze_attention(att, a.tokens, text=TEXT, exclude=[0])
+    b = with_carrying_head(a, a.cluster_of(1).tokens, layer=2, head=1)
     ev = characterize(b, b.cluster_of(1))
     top = ev["heads"][0]
     assert (top["layer"], top["head"]) == (2, 1)

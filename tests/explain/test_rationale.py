@@ -6,9 +6,8 @@ import logging
 import re
 from functools import partial
 
-import numpy as np
 import pytest
-from factories import make_analysis
+from factories import make_analysis, with_carrying_head
 
 import attn_widget
 from attn_widget.core import Analysis
@@ -197,13 +196,7 @@ def test_heads_are_named_only_when_they_carry_clearly_more_than_average() -> Non
     plain = analysis().explain()
     assert all("spread over many heads" in c.rationale for c in plain.clusters)  # no head stands out
     a = analysis(strength=2.0)
-    att = a.attentions.copy()
-    members = a.cluster_of(1).tokens
-    strong = np.tril(np.full_like(att[2, 1], 1e-3))
-    for i in members[1:]:  # head 2.1 spends almost all of each member's attention on earlier members
-        strong[i, [j for j in members if j < i]] = 1.0
-    att[2, 1] = strong / strong.sum(axis=1, keepdims=True)
-    b = attn_widget.analyze_attention(att, a.tokens, text=TEXT, exclude=[0]).explain()
+    b = with_carrying_head(a, a.cluster_of(1).tokens, layer=2, head=1).explain()
     c = b.cluster_of(1)
     top = c.evidence["heads"][0]
     assert (top["layer"], top["head"]) == (2, 1)

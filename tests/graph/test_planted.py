@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from factories import planted_input, split_knobs
 
-from attn_widget import analyze_attention
 from attn_widget.graph import metrics, sweep
-from attn_widget.synthetic import planted_attention
 
 
 def ari_kept(labels: np.ndarray, groups: np.ndarray) -> float:
@@ -15,11 +14,11 @@ def ari_kept(labels: np.ndarray, groups: np.ndarray) -> float:
     return metrics.adjusted_rand(labels[kept], groups[kept])
 
 
-def run(sizes, *, exclude=(0,), **kwargs):
-    planted = {k: kwargs.pop(k) for k in ("strength", "noise", "shuffle", "causal", "seed") if k in kwargs}
-    att, groups = planted_attention(sizes, layers=3, heads=4, **planted)
-    result = analyze_attention(att, [f"t{i}" for i in range(len(groups))], exclude=exclude, **kwargs)
-    return result, groups
+def run(sizes, **knobs):
+    """The analysis of planted groups of ``sizes`` (3 layers x 4 heads), and the true group of each token."""
+    planted, options = split_knobs(knobs)
+    data = planted_input(sizes, n_layers=3, n_heads=4, **planted)
+    return data.analyze(**options), data.groups
 
 
 @pytest.mark.parametrize(

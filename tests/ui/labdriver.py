@@ -376,6 +376,17 @@ class NotebookPage:
         # JupyterLab shows its splash screen while the theme's CSS loads: wait until it has gone
         self.page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=15_000)
 
+    def open_drilldown(self, timeout: float = 60.0) -> tuple[Any, Any]:
+        """Open the drill-down (its toggle, then its button) and wait for its iframe.
+
+        Returns the iframe element and a frame locator for what it shows.
+        """
+        self.page.get_by_test_id("drilldown-toggle").click()
+        self.page.get_by_test_id("drilldown-button").click()
+        element = self.page.get_by_test_id("drilldown-frame")
+        element.wait_for(timeout=timeout * 1000)
+        return element, self.page.frame_locator("[data-testid=drilldown-frame]")
+
     @staticmethod
     def _raise_errors(cells: list[dict[str, Any]]) -> None:
         for cell in cells:
@@ -429,6 +440,23 @@ def view_labels(nb: NotebookPage) -> list[int]:
     """The cluster id the view shows for every token, in order."""
     clusters = nb.page.eval_on_selector_all("[data-testid=token]", "s => s.map(e => e.dataset.cluster)")
     return [int(x) for x in clusters]
+
+
+def assert_one_colour_per_cluster(nb: NotebookPage, labels: list[int]) -> dict[int, set[str]]:
+    """Check the view fills each cluster's tokens with one colour, distinct between clusters.
+
+    ``labels`` are the kernel's labels; token 0 is the left-out sink. Returns
+    the fills seen for each cluster.
+    """
+    fills = nb.page.eval_on_selector_all(
+        "[data-testid=token]:not([data-excluded])", "s => s.map(e => getComputedStyle(e).backgroundColor)"
+    )
+    by_cluster: dict[int, set[str]] = {}
+    for lab, fill in zip(labels[1:], fills, strict=True):
+        by_cluster.setdefault(lab, set()).add(fill)
+    assert all(len(f) == 1 for f in by_cluster.values()), by_cluster  # one colour per cluster
+    assert len({next(iter(f)) for f in by_cluster.values()}) == len(by_cluster)  # distinct colours
+    return by_cluster
 
 
 def kernel(nb: NotebookPage, expr: str) -> Any:

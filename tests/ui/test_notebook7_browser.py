@@ -23,6 +23,7 @@ from labdriver import (
     SMALL_WORDS,
     LabServer,
     NotebookPage,
+    assert_one_colour_per_cluster,
     kernel,
     view_labels,
     wait_kernel,
@@ -104,15 +105,8 @@ def test_notebook7_draws_every_token_coloured_by_cluster(nb7: NotebookPage, arti
     assert all(visible), visible
     assert view_labels(nb7) == labels
     assert page.locator("[data-testid=token][data-index='0']").get_attribute("data-excluded") == "true"
-    fills = page.eval_on_selector_all(
-        "[data-testid=token]:not([data-excluded])", "s => s.map(e => getComputedStyle(e).backgroundColor)"
-    )
-    by_cluster: dict[int, set[str]] = {}
-    for lab, fill in zip(labels[1:], fills, strict=True):
-        by_cluster.setdefault(lab, set()).add(fill)
+    by_cluster = assert_one_colour_per_cluster(nb7, labels)
     assert len(by_cluster) > 1, by_cluster
-    assert all(len(f) == 1 for f in by_cluster.values()), by_cluster  # one colour per cluster
-    assert len({next(iter(f)) for f in by_cluster.values()}) == len(by_cluster)  # distinct colours
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "notebook7-widget.png"))
     page.screenshot(path=str(artifacts / "notebook7-page.png"))
     assert_stayed_local(nb7)

@@ -145,12 +145,8 @@ def test_drilldown_follows_the_dark_theme(nb: NotebookPage, artifacts: Path) -> 
     page = nb.page
     nb.set_theme("JupyterLab Dark")
     try:
-        page.get_by_test_id("drilldown-toggle").click()
-        page.get_by_test_id("drilldown-button").click()
-        frame = page.get_by_test_id("drilldown-frame")
-        frame.wait_for(timeout=60_000)
+        frame, inner = nb.open_drilldown()
         assert frame.get_attribute("data-display-mode") == "dark"
-        inner = page.frame_locator("[data-testid=drilldown-frame]")
         inner.locator("#vis svg text").first.wait_for(timeout=30_000)
         colours = inner.locator("body").evaluate(
             "b => [getComputedStyle(b).backgroundColor,"

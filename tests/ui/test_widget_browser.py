@@ -17,6 +17,7 @@ from labdriver import (
     SMALL_WIDGET_CELLS,
     SMALL_WORDS,
     NotebookPage,
+    assert_one_colour_per_cluster,
     kernel,
     view_labels,
     wait_kernel,
@@ -71,14 +72,7 @@ def test_widget_shows_each_token_coloured_by_its_cluster(nb: NotebookPage, artif
     assert page.get_by_test_id("legend-item").count() == len(big)
     sink = page.locator("[data-testid=token][data-index='0']")
     assert sink.get_attribute("data-excluded") == "true"
-    fills = page.eval_on_selector_all(
-        "[data-testid=token]:not([data-excluded])", "s => s.map(e => getComputedStyle(e).backgroundColor)"
-    )
-    by_cluster: dict[int, set[str]] = {}
-    for lab, fill in zip(labels[1:], fills, strict=True):
-        by_cluster.setdefault(lab, set()).add(fill)
-    assert all(len(f) == 1 for f in by_cluster.values()), by_cluster  # one colour per cluster
-    assert len({next(iter(f)) for f in by_cluster.values()}) == len(by_cluster)  # distinct colours
+    assert_one_colour_per_cluster(nb, labels)
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "widget-10-tokens.png"))
 
 
@@ -189,14 +183,9 @@ def test_hovering_a_token_lists_its_strongest_links(nb: NotebookPage) -> None:
 
 def test_drilldown_draws_bertviz_offline_inside_its_iframe(nb: NotebookPage, artifacts: Path) -> None:
     reset_threshold(nb)
-    page = nb.page
     failed_before = len(nb.net.failed)  # type: ignore[attr-defined]
-    page.get_by_test_id("drilldown-toggle").click()
-    page.get_by_test_id("drilldown-button").click()
-    frame_el = page.get_by_test_id("drilldown-frame")
-    frame_el.wait_for(timeout=60_000)
+    frame_el, frame = nb.open_drilldown()
     assert frame_el.get_attribute("sandbox") == "allow-scripts"
-    frame = page.frame_locator("[data-testid=drilldown-frame]")
     frame.locator("svg").first.wait_for(timeout=30_000)
     drawn = frame.locator("svg text, svg rect, svg line").count()
     assert drawn > len(WORDS), "BertViz's SVG has no tokens or attention lines drawn"
