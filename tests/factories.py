@@ -35,8 +35,9 @@ class Planted:
     text: str
 
     def analyze(self, **options: Any) -> Analysis:
-        """``analyze_attention`` on this input; the sink (token 0, when planted) is left out unless
-        ``exclude=`` says otherwise, and ``text=`` may replace the input's text."""
+        """``analyze_attention`` on this input, leaving out the planted sink (token 0, when there is
+        one) unless ``exclude=`` says otherwise (``exclude="auto"`` to detect sinks instead);
+        ``text=`` may replace the input's text."""
         defaults = {"text": self.text, "exclude": [0] if self.groups[0] < 0 else []}
         return analyze_attention(self.attention, self.tokens, **{**defaults, **options})
 
@@ -48,6 +49,7 @@ def planted_input(
     n_heads: int = 4,
     tokens: Sequence[str] | None = None,
     words: Sequence[str] | None = None,
+    pieces: Sequence[str] | None = None,
     words_of: str | None = None,
     bos: str = "<s>",
     **attention: Any,
@@ -58,22 +60,26 @@ def planted_input(
     knobs (``strength``, ``noise``, ``sink``, ``causal``, ``shuffle``, ``seed``,
     with its defaults; ``seed`` seeds the attention, not the clustering). ``T``
     is ``sum(sizes)``, plus the sink token 0 when ``sink > 0``. The tokens come
-    in one of three styles (at most one of ``tokens``, ``words``, ``words_of``):
+    in one of four styles (at most one of ``tokens``, ``pieces``, ``words``, ``words_of``):
 
     - ``tokens``: plain strings, one per token, no text (default ``w0 … w{T-1}``);
-    - ``words``: a special ``bos`` then the words as GPT-2 pieces with their
-      leading space (``"The", " cat", …``), offsets into the text they spell
-      joined by single spaces (:func:`~attn_widget.synthetic.tokens_from_pieces`);
+    - ``pieces``: a special ``bos`` then these exact token texts, with offsets
+      into the text they spell (:func:`~attn_widget.synthetic.tokens_from_pieces`);
+    - ``words``: the same for words as GPT-2 writes them, a leading space on
+      all but the first (``"The", " cat", …``): the text is the words joined
+      by single spaces;
     - ``words_of``: a special ``bos`` then each whitespace-separated word of
       that text, without leading spaces, with its offsets into it.
     """
-    if sum(x is not None for x in (tokens, words, words_of)) > 1:
-        raise TypeError("give at most one of tokens=, words=, words_of=")
+    if sum(x is not None for x in (tokens, pieces, words, words_of)) > 1:
+        raise TypeError("give at most one of tokens=, pieces=, words=, words_of=")
     att, groups = planted_attention(sizes, layers=n_layers, heads=n_heads, **attention)
     n = len(groups)
     text, toks = "", list(tokens) if tokens is not None else [f"w{i}" for i in range(n)]
     if words is not None:
-        text, toks = tokens_from_pieces([w if i == 0 else " " + w for i, w in enumerate(words)], bos=bos)
+        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    if pieces is not None:
+        text, toks = tokens_from_pieces(pieces, bos=bos)
     elif words_of is not None:
         text, toks = words_of, words_in(words_of, bos=bos)
     if len(toks) != n:
@@ -92,9 +98,10 @@ def make_analysis(sizes: Sequence[int] = (5, 5, 4), **knobs: Any) -> Analysis:
 
     Keywords named in :data:`PLANTED_KNOBS` shape the input (see
     :func:`planted_input`: ``n_layers``, ``n_heads``, ``strength``, ``shuffle``,
-    ``seed``, ``tokens`` / ``words`` / ``words_of``, …); every other keyword is an
-    ``analyze_attention`` option (``exclude`` defaults to the sink, ``text`` to
-    the input's text). ``make_analysis([8, 12, 10], n_layers=3, seed=2)``.
+    ``seed``, ``tokens`` / ``pieces`` / ``words`` / ``words_of``, …); every other
+    keyword is an ``analyze_attention`` option (``exclude`` defaults to the
+    planted sink, not to detection; ``text`` to the input's text).
+    ``make_analysis([8, 12, 10], n_layers=3, seed=2)``.
     """
     planted, options = split_knobs(knobs)
     return planted_input(sizes, **planted).analyze(**options)
@@ -117,7 +124,7 @@ def with_carrying_head(a: Analysis, members: Sequence[int], layer: int, head: in
     for i in members[1:]:
         strong[i, [j for j in members if j < i]] = 1.0
     att[layer, head] = strong / strong.sum(axis=1, keepdims=True)
-    return analyze_attention(att, a.tokens, text=a.text, exclude=list(a.options.exclude))
+    return analyze_attention(att, a.tokens, text=a.text, exclude=list(a.excluded))
 
 
 def words_in(text: str, *, bos: str | None = "<s>") -> list[Token]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from factories import planted_input
 
 import attn_widget
 from attn_widget.graph.aggregate import aggregate
@@ -13,8 +14,8 @@ from attn_widget.synthetic import planted_attention
 
 @pytest.fixture
 def planted():
-    att, groups = planted_attention([6, 8, 6], layers=3, heads=4, seed=5)
-    return att, [f"t{i}" for i in range(len(groups))]
+    data = planted_input([6, 8, 6], n_layers=3, n_heads=4, seed=5, tokens=[f"t{i}" for i in range(21)])
+    return data.attention, data.tokens
 
 
 def test_the_measures_are_named_in_a_registry():

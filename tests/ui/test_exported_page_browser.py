@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_analysis
 
-from attn_widget import analyze_attention
-from attn_widget.synthetic import planted_attention, tokens_from_pieces
 from attn_widget.view import standalone
 
 NEEDS_KERNEL_TITLE = "Needs a running Python kernel (this is an exported page)"  # js/src/skeleton.ts
@@ -24,9 +23,7 @@ PIECES = ["The", " cat", " sat", " on", " the", " mat", " while", " dogs", " bar
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    attention, _ = planted_attention([4, 4, 3], layers=2, heads=2, seed=11)
-    text, tokens = tokens_from_pieces(PIECES, bos="<s>")
-    analysis = analyze_attention(attention, tokens, text=text, exclude=[0], model="planted")
+    analysis = make_analysis([4, 4, 3], n_layers=2, n_heads=2, seed=11, pieces=PIECES, model="planted")
     return standalone.save_html(analysis, tmp_path_factory.mktemp("export") / "page.html")
 
 
