@@ -12,6 +12,7 @@ from attn_widget.api import analyze
 from attn_widget.extract import loading as models
 from attn_widget.extract.forward import extract
 from attn_widget.extract.offline import cache_dir
+from attn_widget.graph.weights import SINK_NOTICE
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +55,9 @@ def test_smollm2_by_short_name_is_cached_and_eager(smollm2):
     a = analyze(TEXT, "smollm2")
     assert a.model == "smollm2"
     assert a.excluded == (0,)
-    assert a.notices == ()
+    (notice,) = a.notices  # a named model never falls back: the one notice names the sink left out
+    assert notice.startswith(SINK_NOTICE)
+    assert "'<|im_start|>' (token 0)" in notice
     assert sum(c.size for c in a.clusters) == len(a.tokens) - 1
 
 
