@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from factories import make_analysis
 
-import attn_widget
 from attn_widget import AttentionExplainer
 from attn_widget.api import weights_under
-from attn_widget.synthetic import planted_attention, tokens_from_pieces
 from attn_widget.view.wire import to_state, unwire
 
 WORDS = ["The", " cat", " sat", " on", " the", " mat", " because", " it", " was", " tired", "."]
@@ -16,9 +15,7 @@ WORDS = ["The", " cat", " sat", " on", " the", " mat", " because", " it", " was"
 
 @pytest.fixture
 def planted():
-    att, _ = planted_attention([4, 4, 3], layers=3, heads=4, seed=2)
-    text, tokens = tokens_from_pieces(WORDS)
-    return attn_widget.analyze_attention(att, tokens, text=text)
+    return make_analysis([4, 4, 3], n_layers=3, n_heads=4, seed=2, pieces=WORDS, exclude="auto")
 
 
 def test_lens_and_measure_traits_reflect_the_analysis_and_are_offered(planted):
