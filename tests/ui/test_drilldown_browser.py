@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_analysis
 
-from attn_widget import Analysis, analyze_attention
-from attn_widget.synthetic import planted_attention
+from attn_widget import Analysis
 from attn_widget.view.drilldown import render
 
 HOSTILE = ["</script><script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a & b <b>"]
@@ -18,11 +18,10 @@ HOSTILE = ["</script><script>alert(1)</script>", '"><img src=x onerror=alert(1)>
 @pytest.fixture(scope="module")
 def a128() -> Analysis:
     """GPT-2 small's shape (12 layers x 12 heads) at 128 tokens, hostile text in cluster 0."""
-    att, _ = planted_attention([30, 30, 40, 27], layers=12, heads=12, seed=3)
-    tokens = [f"tok{i}" for i in range(att.shape[2])]
+    tokens = [f"tok{i}" for i in range(128)]
     for where, text in zip((3, 5, 7), HOSTILE, strict=True):
         tokens[where] = text
-    return analyze_attention(att, tokens, exclude=[0])
+    return make_analysis([30, 30, 40, 27], n_layers=12, n_heads=12, seed=3, tokens=tokens)
 
 
 @pytest.mark.parametrize("view", ["head", "model"])
