@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from attn_widget.extract.forward import forward_pass  # noqa: E402
-from attn_widget.extract.gradient import attention_gradient  # noqa: E402
-from attn_widget.extract.values import layer_values  # noqa: E402
+from attn_widget.extract.forward import forward_pass
+from attn_widget.extract.gradient import attention_gradient
+from attn_widget.extract.values import layer_values
 
 IDS = [3, 17, 42, 8, 99, 23, 64, 5, 77, 12]
 
