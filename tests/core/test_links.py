@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from factories import make_analysis
 
 import attn_widget
 from attn_widget.core import Link
-from attn_widget.synthetic import planted_attention
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    att, groups = planted_attention([5, 6, 5], layers=3, heads=4, seed=3)
-    return attn_widget.analyze_attention(att, [f"t{i}" for i in range(len(groups))])
+    tokens = [f"t{i}" for i in range(17)]
+    return make_analysis([5, 6, 5], n_layers=3, n_heads=4, seed=3, tokens=tokens, exclude="auto")
 
 
 def test_links_are_the_strongest_shares_in_either_direction_strongest_first(analysis):
