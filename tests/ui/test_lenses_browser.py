@@ -97,7 +97,8 @@ a = m.wait(120)""",
     page.wait_for_function(READY_JS)
     page.get_by_test_id("cuttest-button").click()
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=cuttest-status]').textContent.includes('what random groups do')",
+        "() => document.querySelector('[data-testid=cuttest-status]')"
+        ".textContent.includes('what random groups do')",
         timeout=120_000,
     )
     text = page.get_by_test_id("cuttest-status").inner_text()
