@@ -30,7 +30,7 @@ from typing import Any
 
 from ..core.options import ANALYZE_OPTIONS, DEFAULT_MODEL, DEFAULTS, check_names
 from ..graph.pipeline import check_choices
-from .progress import Progress, ProgressArg
+from .progress import Progress, ProgressArg, check
 from .results import CorpusRun
 from .runs import RunFolder, canonical
 from .schema import FORMAT_VERSION
@@ -129,6 +129,9 @@ def analyze_corpus(
     canonical(settings)  # fails now, naming the option, if one cannot be recorded
     name, is_default = _model_name(model)
     tok = None if tokenizer is None else _model_name(tokenizer, "tokenizer")[0]
+    check(progress)
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size={batch_size!r}: give a whole number of texts of at least 1")
     records = read_source(source, text_column=text_column, id_column=id_column, limit=limit)
     say = print if progress is True else _silent
 
@@ -155,8 +158,6 @@ def analyze_corpus(
                     f"analysing the other {len(pending)}")
             spec = RunSpec(resolved, tok, settings, canonical(settings), bool(head_roles))
             size = batch_size if batch_size is not None else auto_batch_size(len(pending), conn.workers)
-            if not isinstance(size, int) or size < 1:
-                raise ValueError(f"batch_size={batch_size!r}: give a whole number of texts of at least 1")
             bar = Progress(progress, len(records), len(records) - len(pending))
             try:
                 tally = Driver(conn.client, spec, run, bar).run(batches_of(pending, size))

@@ -31,9 +31,7 @@ class Progress:
     """
 
     def __init__(self, progress: ProgressArg, total: int, done: int) -> None:
-        if not (isinstance(progress, bool) or callable(progress)):
-            raise TypeError(f"progress={progress!r}: pass True (a bar), False, or a function "
-                            "progress(stage: str, fraction: float)")
+        check(progress)
         self.total, self.done, self._start_done = total, done, done
         self._start = time.perf_counter()
         self._callback = progress if callable(progress) and not isinstance(progress, bool) else None
@@ -73,6 +71,13 @@ class Progress:
     def _tell(self) -> None:
         if self._callback is not None:
             self._callback(self.line(), self.done / self.total if self.total else 1.0)
+
+
+def check(progress: Any) -> None:
+    """Refuse a ``progress`` that is neither a bool nor a function."""
+    if not (isinstance(progress, bool) or callable(progress)):
+        raise TypeError(f"progress={progress!r}: pass True (a bar), False, or a function "
+                        "progress(stage: str, fraction: float)")
 
 
 def clock(seconds: float) -> str:
