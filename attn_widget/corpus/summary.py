@@ -96,11 +96,13 @@ class CorpusSummary:
 
     def __str__(self) -> str:
         lines = [f"{self.texts} texts analysed with {self.model} ({self.errors} errors) in {self.run}"]
+        if not self.roles.empty:
+            lines.append("  heads carrying each role most often (layer.head: share of texts):")
         for role in ROLE_NAMES:
             top = self.top_heads(role, 3)
             if not top.empty:
-                heads = ", ".join(f"{r.layer}.{r.head} ({r.share:.0%})" for r in top.itertuples())
-                lines.append(f"  {role}: {heads}")
+                heads = ", ".join(f"{r.layer}.{r.head}: {r.share:.0%}" for r in top.itertuples())
+                lines.append(f"    {role}: {heads}")
         if not self.per_text.empty:
             size = self.clusters["size"].median() if not self.clusters.empty else 0
             count = self.per_text["n_clusters"].median()

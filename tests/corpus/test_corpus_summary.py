@@ -97,6 +97,6 @@ def test_token_pairs_are_counted_once_per_text_with_pmi_against_their_frequency(
 def test_the_summary_prints_the_leading_heads_and_pairs(run: Path):
     text = str(summarize(run))
     assert "4 texts analysed with tiny (1 errors)" in text
-    assert "previous-token: 0.1 (75%)" in text
+    assert "previous-token: 0.1: 75%" in text
     assert "'cat' + 'the': together in 2 texts (both in 3)" in text
     assert isinstance(summarize(run).role_share("self"), np.ndarray)
