@@ -19,11 +19,12 @@ far; running it again does only the rest.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ from .task import Batch, BatchResult, RunSpec, analyze_batch, batches_of, error_
 
 CORPUS_OPTIONS = ANALYZE_OPTIONS - {"progress"}
 """The :func:`attn_widget.analyze` options passed to every text (``progress`` is the run's own)."""
+
+IN_FLIGHT = 4
+"""Batches submitted ahead per worker: enough to keep workers busy, few to cancel on Ctrl-C."""
 
 FAIL_FAST = 32
 """A run whose first this many texts all fail stops: the model or options are wrong for every text."""
@@ -194,31 +198,51 @@ class Driver:
         self.succeeded = False
 
     def run(self, batches: list[Batch]) -> Tally:
+        """Analyse ``batches``, keeping about :data:`IN_FLIGHT` per worker submitted at a time."""
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        futures = {self._submit(b): b for b in batches}
-        queue = as_completed(list(futures))
+        waiting = iter(batches)
+        futures: dict[Any, Batch] = {}
+        queue = as_completed()
+        self._refill(waiting, futures, queue)
         try:
             for future in queue:
                 batch = futures.pop(future)
-                if future.status == "error":
-                    error = future.exception()
-                    if not isinstance(error, KilledWorker):
-                        raise error
-                    for part in self._split(batch, error):
-                        retry = self._submit(part)
-                        futures[retry] = part
-                        queue.add(retry)
-                    continue
-                self._land(future.result())
+                if future.status == "error" and isinstance(future.exception(), KilledWorker):
+                    for part in self._split(batch, future.exception()):
+                        self._add(part, futures, queue)
+                elif future.status == "cancelled":
+                    raise ConnectionError(
+                        f"Dask cancelled the batch {batch.name} (the scheduler restarted, or this client "
+                        f"lost it); the texts finished so far are kept in {str(self.run_folder.path)!r}: "
+                        "run again to analyse the rest"
+                    )
+                else:
+                    self._land(future.result())  # raises a batch's own error (e.g. the model cannot load)
                 future.release()
+                self._refill(waiting, futures, queue)
             for result in self.held:  # every text failed, but fewer than FAIL_FAST: genuine error rows
                 self._write(result)
         except BaseException:
-            self.client.cancel(list(futures))
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(futures))
             raise
         return self.tally
+
+    def _refill(self, waiting: Iterator[Batch], futures: dict[Any, Batch], queue: Any) -> None:
+        """Submit batches until each worker has about :data:`IN_FLIGHT` (the scheduler holds only those)."""
+        workers = max(1, len(self.client.nthreads()))
+        while len(futures) < IN_FLIGHT * workers:
+            batch = next(waiting, None)
+            if batch is None:
+                return
+            self._add(batch, futures, queue)
+
+    def _add(self, batch: Batch, futures: dict[Any, Batch], queue: Any) -> None:
+        future = self._submit(batch)
+        futures[future] = batch
+        queue.add(future)
 
     def _submit(self, batch: Batch) -> Any:
         return self.client.submit(analyze_batch, batch, self.spec, key=f"analyze_batch-{batch.name}-"
