@@ -42,14 +42,15 @@ class RunBusyError(OSError):
 
 
 def canonical(options: Mapping[str, Any]) -> str:
-    """``options`` as JSON with sorted keys; tuples become lists, a function its qualified name.
+    """``options`` as JSON with sorted keys; tuples become lists, a function its name and code's hash.
 
     Raises :class:`TypeError` naming an option whose value cannot be recorded.
     """
 
     def plain(value: Any) -> Any:
-        if callable(value):
-            return f"<function {getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', value)}>"
+        if callable(value):  # e.g. lens=f: two functions of one name but other code are other runs
+            name = f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
+            return f"<function {name} {_code_digest(value)}>"
         if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
             return value.item()  # a numpy scalar
         if isinstance(value, (set, frozenset)):
@@ -64,6 +65,22 @@ def canonical(options: Mapping[str, Any]) -> str:
             f"option {bad}={options[bad]!r} cannot be recorded in the run's manifest ({err}); "
             "pass plain values (numbers, strings, lists of them)"
         ) from None
+
+
+def _code_digest(fn: Any) -> str:
+    """8 hex digits of a function's source, bytecode, names and constants (what is at hand)."""
+    import inspect
+
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = ""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return hashlib.sha1((source or repr(fn)).encode("utf-8", "replace")).hexdigest()[:8]
+    consts = tuple(c for c in code.co_consts if not inspect.iscode(c))  # nested code reprs hold addresses
+    body = repr((source, code.co_code, code.co_names, consts))
+    return hashlib.sha1(body.encode("utf-8", "replace")).hexdigest()[:8]
 
 
 def _unrecordable(value: Any, plain: Any) -> bool:

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import cloudpickle
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from daskcluster import part_files
@@ -217,3 +218,22 @@ def test_an_interrupted_cli_run_keeps_its_batches_and_the_next_run_does_only_the
     assert {p: p.stat().st_mtime_ns for p in files} == files
     ids = ids_written(part_files(out)[0].parent.parent)
     assert len(ids) == len(set(ids)) == len(texts)
+
+
+def test_cli_analysis_options_reach_every_text_and_their_own_run_folder(dask_cluster, quotations,
+                                                                        tiny_gpt2_dir, tmp_path, capsys):
+    from attn_widget.cli import main
+
+    source = tmp_path / "quotes.csv"
+    pd.DataFrame({"text": [q["text"] for q in quotations[280:286]]}).to_csv(source, index=False)
+    args = ["corpus", str(source), "--out", str(tmp_path / "out"), "--model", str(tiny_gpt2_dir),
+            "--address", dask_cluster.address, "--aggregation", "max", "--lens", "early", "--seed", "3",
+            "--no-progress"]
+    assert main(args) == 0
+    assert "6 texts analysed (0 errors), 0 already there, 6 in the source" in capsys.readouterr().out
+    (run,) = (tmp_path / "out").iterdir()
+    recorded = json.loads((run / "run.json").read_text())["options"]
+    assert (recorded["aggregation"], recorded["lens"], recorded["seed"]) == ("max", "early", 3)
+    rows = pq.read_table(run / "texts").to_pandas()
+    assert {json.loads(o)["lens"] for o in rows["options"]} == {"early"}
+    assert sorted(rows["id"], key=int) == [str(i) for i in range(6)]
