@@ -237,3 +237,22 @@ def test_cli_analysis_options_reach_every_text_and_their_own_run_folder(dask_clu
     rows = pq.read_table(run / "texts").to_pandas()
     assert {json.loads(o)["lens"] for o in rows["options"]} == {"early"}
     assert sorted(rows["id"], key=int) == [str(i) for i in range(6)]
+
+
+@pytest.mark.slow
+def test_the_default_model_is_resolved_once_for_the_whole_run_and_a_fallback_is_said(
+    dask_cluster, quotations, gpt2_available, tmp_path, capsys
+):
+    run = analyze_corpus(quotations[290:294], out=tmp_path, id_column="id", address=dask_cluster.address,
+                         batch_size=1)
+    expected = "gpt2" if gpt2_available else "smollm2"
+    assert run.model == expected
+    assert run.path.name.startswith(f"{expected}-")
+    rows = pq.read_table(run.path / "texts").to_pandas()
+    assert set(rows["model"]) == {expected}  # every batch, on either worker, used the same model
+    assert rows["error"].isna().all()
+    if not gpt2_available:
+        assert run.notices[0].startswith("Fallback model: using 'smollm2'")
+        assert "Note: Fallback model: using 'smollm2'" in capsys.readouterr().out
+        heads = pq.read_table(run.path / "heads").to_pandas()
+        assert len(heads) == 4 * 30 * 9  # SmolLM2: 30 layers x 9 heads, per text
