@@ -31,6 +31,8 @@ except ImportError:  # the corpus extra is missing: connect() names it
     WorkerPlugin = object  # type: ignore[assignment,misc]
 
 CONNECT_TIMEOUT = "10s"
+ADDRESS = r"([a-z]+://)?(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d+"
+"""A scheduler address: ``tcp://host:port``, ``tls://host:port``, ``host:port``, ``tcp://[::1]:port``."""
 WORKER_OVERHEAD = 600 * 2**20
 """Memory a worker process needs besides the model's weights (Python, torch, one text's attention)."""
 
@@ -133,7 +135,7 @@ def _check_positive(name: str, value: Any) -> None:
 
 @contextlib.contextmanager
 def _remote(distributed: Any, address: str, workers: int | None) -> Iterator[Any]:
-    if not isinstance(address, str) or not re.fullmatch(r"([a-z]+://)?[^\s/:]+:\d+", address):
+    if not isinstance(address, str) or not re.fullmatch(ADDRESS, address):
         raise ValueError(f"address={address!r} is not a scheduler address; give 'tcp://host:port'")
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
