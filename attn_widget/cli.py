@@ -1,8 +1,12 @@
-"""Command line: ``attn-widget explain "text" [--model NAME] [--json out.json] [--html out.html]``.
+"""Command line: ``attn-widget explain "text" ...`` and ``attn-widget corpus INPUT --out DIR ...``.
 
-The first line of output names the model that ran (and says so when the
-default GPT-2 could not be loaded and SmolLM2 was used instead); then a table
-of clusters. User errors print one line to stderr and exit with status 2.
+``explain``: the first line of output names the model that ran (and says so
+when the default GPT-2 could not be loaded and SmolLM2 was used instead); then
+a table of clusters. ``corpus``: runs :func:`attn_widget.corpus.analyze_corpus`
+with a progress bar and ends with one line of counts and the run folder; an
+interrupted run (Ctrl-C, SIGTERM) keeps what it wrote and exits with status
+130, and the same command resumes it. User errors print one line to stderr and
+exit with status 2.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,11 +23,12 @@ from typing import Any
 EXIT_USER_ERROR = 2
 
 
+EXIT_INTERRUPTED = 130
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, not the whole usage block
-        self.exit(EXIT_USER_ERROR, f"attn-widget: error: {message} (see attn-widget {self._sub} --help)\n")
-
-    _sub = "explain"
+        self.exit(EXIT_USER_ERROR, f"attn-widget: error: {message} (see {self.prog} --help)\n")
 
 
 def _threshold(value: str) -> float | str:
@@ -47,13 +53,6 @@ def _lens(value: str) -> str | list[tuple[int, int]]:
 
 def parser() -> argparse.ArgumentParser:
     """The ``attn-widget`` argument parser."""
-    from .core.options import DEFAULTS
-    from .explain.lenses import LENSES
-    from .graph.aggregate import AGGREGATIONS
-    from .graph.cluster import METHODS
-    from .graph.measures import MEASURES
-    from .graph.threshold import THRESHOLDS
-
     top = _Parser(prog="attn-widget", description="Group a transformer's tokens by attention.")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
     ex = sub.add_parser("explain", help="cluster the tokens of a text and print the clusters")
@@ -63,25 +62,75 @@ def parser() -> argparse.ArgumentParser:
                     "falling back to smollm2 with a notice when GPT-2 cannot be loaded)")
     ex.add_argument("--json", type=Path, dest="json_out", help="write Analysis.to_dict() here")
     ex.add_argument("--html", type=Path, dest="html_out", help="write a standalone offline HTML page here")
-    ex.add_argument("--threshold", type=_threshold, default=DEFAULTS["threshold"],
-                    help="a number or 'auto' (default)")
-    ex.add_argument("--threshold-mode", choices=THRESHOLDS.names(), default=DEFAULTS["threshold_mode"])
-    ex.add_argument("--method", choices=METHODS.names(), default=DEFAULTS["method"])
-    ex.add_argument("--aggregation", choices=AGGREGATIONS.names(), default=DEFAULTS["aggregation"])
-    ex.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    ex.add_argument("--measure", choices=MEASURES.names(), default=DEFAULTS["measure"],
-                    help="edge measure per head (norm: attention times what the head moves; gradient: one "
-                    "backward pass)")
-    ex.add_argument("--lens", type=_lens, default=DEFAULTS["lens"],
-                    help=f"heads that make the graph: {', '.join(LENSES.names())}, "
-                    "or layer.head pairs like 5.1,6.9")
-    ex.add_argument("--keep-sinks", action="store_true",
-                    help="keep the attention sinks in the graph (default: found and left out)")
-    ex.add_argument("--truncate", action="store_true", help="analyse the first tokens of an over-long text")
-    ex.add_argument("--no-bos", action="store_true", help="do not prepend a BOS token")
+    add_analysis_options(ex)
     ex.add_argument("--explain", action="store_true", help="add evidence-backed rationales per cluster")
     ex.add_argument("--min-size", type=int, default=1, help="hide clusters smaller than this in the table")
+    add_corpus_parser(sub)
     return top
+
+
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``analyze`` that both commands take (see :func:`analysis_options`)."""
+    from .core.options import DEFAULTS
+    from .explain.lenses import LENSES
+    from .graph.aggregate import AGGREGATIONS
+    from .graph.cluster import METHODS
+    from .graph.measures import MEASURES
+    from .graph.threshold import THRESHOLDS
+
+    p.add_argument("--threshold", type=_threshold, default=DEFAULTS["threshold"],
+                   help="a number or 'auto' (default)")
+    p.add_argument("--threshold-mode", choices=THRESHOLDS.names(), default=DEFAULTS["threshold_mode"])
+    p.add_argument("--method", choices=METHODS.names(), default=DEFAULTS["method"])
+    p.add_argument("--aggregation", choices=AGGREGATIONS.names(), default=DEFAULTS["aggregation"])
+    p.add_argument("--measure", choices=MEASURES.names(), default=DEFAULTS["measure"],
+                   help="edge measure per head (norm: attention times what the head moves; gradient: one "
+                   "backward pass)")
+    p.add_argument("--lens", type=_lens, default=DEFAULTS["lens"],
+                   help=f"heads that make the graph: {', '.join(LENSES.names())}, "
+                   "or layer.head pairs like 5.1,6.9")
+    p.add_argument("--keep-sinks", action="store_true",
+                   help="keep the attention sinks in the graph (default: found and left out)")
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    p.add_argument("--truncate", action="store_true", help="analyse the first tokens of an over-long text")
+    p.add_argument("--no-bos", action="store_true", help="do not prepend a BOS token")
+
+
+def analysis_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``analyze`` keyword arguments of the options :func:`add_analysis_options` added."""
+    return {
+        "threshold": args.threshold,
+        "threshold_mode": args.threshold_mode,
+        "method": args.method,
+        "aggregation": args.aggregation,
+        "measure": args.measure,
+        "lens": args.lens,
+        "exclude": [] if args.keep_sinks else "auto",
+        "seed": args.seed,
+        "overlength": "truncate" if args.truncate else "error",
+        "prepend_bos": False if args.no_bos else None,
+    }
+
+
+def add_corpus_parser(sub: Any) -> None:
+    """``attn-widget corpus INPUT --out DIR [--model M] [--workers N] [--address A] ...``."""
+    co = sub.add_parser("corpus", help="analyse every text of a file on Dask; write Parquet under --out")
+    co.add_argument("input", help="a .csv, .tsv, .jsonl, .parquet (file or folder) or .txt (a text a line)")
+    co.add_argument("--out", type=Path, required=True, help="folder for the results (one run folder per "
+                    "model and options inside it; running again resumes)")
+    co.add_argument("--model", help="hub name, local folder, 'smollm2' or 'minilm' (default as for explain)")
+    co.add_argument("--workers", type=int, help="local worker processes (default: one per core); with "
+                    "--address, wait for this many")
+    co.add_argument("--address", help="a running Dask scheduler, tcp://host:port (default: start one here)")
+    co.add_argument("--text-column", default="text", help="column holding the texts (default: text)")
+    co.add_argument("--id-column", help="column holding each text's id (default: the row number)")
+    co.add_argument("--limit", type=int, help="analyse only the first N texts")
+    co.add_argument("--batch-size", type=int, help="texts per task and per Parquet file (default: automatic)")
+    co.add_argument("--torch-threads", type=int, help="torch threads per worker (default: cores / workers)")
+    co.add_argument("--retry-errors", action="store_true", help="analyse again the texts with error rows")
+    co.add_argument("--no-head-roles", action="store_true", help="do not write the per-head role table")
+    co.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_analysis_options(co)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,10 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         with quiet_transformers():  # transformers' info lines and progress bars stay out of the output
-            return _explain(args)
+            return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("attn-widget: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as err:  # user-facing: one clear line, no traceback
         from .extract.errors import ModelLoadError
 
@@ -126,20 +175,7 @@ def _explain(args: argparse.Namespace) -> int:
     from .extract.loading import FALLBACK_NOTICE
     from .graph.pipeline import SINK_NOTICE
 
-    analysis = analyze(
-        text,
-        DEFAULT_MODEL if args.model is None else args.model,
-        threshold=args.threshold,
-        threshold_mode=args.threshold_mode,
-        method=args.method,
-        aggregation=args.aggregation,
-        seed=args.seed,
-        measure=args.measure,
-        lens=args.lens,
-        exclude=[] if args.keep_sinks else "auto",
-        overlength="truncate" if args.truncate else "error",
-        prepend_bos=False if args.no_bos else None,
-    )
+    analysis = analyze(text, DEFAULT_MODEL if args.model is None else args.model, **analysis_options(args))
     if args.explain:
         analysis = analysis.explain()
     print(headline(analysis))
@@ -161,6 +197,34 @@ def _explain(args: argparse.Namespace) -> int:
         args.html_out.parent.mkdir(parents=True, exist_ok=True)
         print(f"wrote {save_html(analysis, args.html_out)}")
     return 0
+
+
+def _corpus(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .core.options import DEFAULT_MODEL
+    from .corpus import analyze_corpus
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # the same clean stop as Ctrl-C: workers shut down, written batches kept
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        run = analyze_corpus(
+            args.input, DEFAULT_MODEL if args.model is None else args.model, out=args.out,
+            text_column=args.text_column, id_column=args.id_column, limit=args.limit, workers=args.workers,
+            address=args.address, torch_threads=args.torch_threads, batch_size=args.batch_size,
+            head_roles=not args.no_head_roles, retry_errors=args.retry_errors, progress=not args.no_progress,
+            **analysis_options(args),
+        )
+    except KeyboardInterrupt:
+        print(f"attn-widget: interrupted; the texts finished so far are kept under {args.out}: "
+              "run the same command again to analyse the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(run)
+    return 0
+
+
+COMMANDS = {"explain": _explain, "corpus": _corpus}
 
 
 def headline(analysis: Any) -> str:

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-OWNED = ("quickstart.ipynb", "walkthrough.ipynb")
+OWNED = ("quickstart.ipynb", "walkthrough.ipynb", "corpus.ipynb")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -98,3 +98,19 @@ def test_walkthrough_runs_offline_and_compares_a_causal_model_with_an_encoder(
     assert "<- automatic" in output  # the sweep table marks the automatic threshold
     assert "attention to later tokens: 0.0" in output  # a causal model never looks ahead
     assert widget_views(nb) == 1
+
+
+@pytest.mark.slow
+def test_corpus_notebook_runs_real_quotations_on_dask_resumes_and_plots_the_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = execute("corpus.ipynb", tmp_path, monkeypatch)
+    output = text_of(nb)
+    assert "60 texts analysed (0 errors), 0 already there, 60 in the source" in output
+    assert "analysed 0, already there 60" in output  # the second run resumed
+    assert "texts analysed with smollm2 (0 errors)" in output  # the summary
+    assert "heads_rows" in output  # DuckDB read the heads table
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    plots = [out for out in outputs if "image/png" in out.get("data", {})]
+    assert len(plots) == 2  # the role heatmaps and the cluster histograms
+    assert len(list((tmp_path / "corpus-out").glob("smollm2-*/texts/part-*.parquet"))) >= 1
