@@ -38,3 +38,16 @@ def quotations() -> list[dict[str, str]]:
     texts = fortunes(["wisdom", "science", "literature", "people", "work"], min_chars=15, max_chars=150)
     assert len(texts) >= 400, f"only {len(texts)} short quotations: is Debian's fortunes package complete?"
     return texts
+
+
+@pytest.fixture(scope="session")
+def gpt2_available() -> bool:
+    """Whether GPT-2 itself loads offline here (in the Hugging Face cache), as the workers will find it."""
+    from attn_widget.extract import loading
+    from attn_widget.extract.errors import ModelLoadError
+
+    try:
+        loading.load("gpt2")
+    except ModelLoadError:
+        return False
+    return True
