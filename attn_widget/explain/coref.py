@@ -38,6 +38,7 @@ import numpy as np
 
 from ..core.cache import LRU
 from ..extract.forward import forward_pass
+from ..extract.gradient import attention_gradient
 from ..extract.loading import is_causal_config, load
 from ..extract.offline import cache_dir
 from ..extract.tokens import tokenize
@@ -123,6 +124,8 @@ def probe_scores(model: Any, tokenizer: Any, name: str, measure: str = "attentio
         ids, tokens, _ = tokenize(item["text"], tokenizer, name=name, causal=causal, prepend_bos=None,
                                   limit=None, overlength="error")
         att, data = forward_pass(model, ids, name=name, causal=causal, value_norms=measure == "norm")
+        if measure == "gradient":
+            data["gradient"] = attention_gradient(model, ids, name=name, causal=causal)
         weights = measure_weights(att, measure, data)
         own = {0} if causal else {i for i, t in enumerate(tokens) if t.special}
         exclude = sorted(set(detect_sinks(att)) | own)
