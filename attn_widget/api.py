@@ -137,20 +137,22 @@ def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis
     As :func:`attn_widget.graph.pipeline.recluster`, with named lenses resolved to heads first.
     """
     check_names(changes, CLUSTER_OPTIONS, "recluster()")
-    lens = changes.get("lens")
-    if _named(lens) and lens != analysis.options.lens:
+    measure = changes.get("measure", analysis.options.measure)
+    lens = _lens_under(analysis, changes.get("lens"), measure)
+    if lens is not None:
+        changes["lens"] = lens
+    if _named(lens) and (lens != analysis.options.lens or measure != analysis.options.measure):
         if analysis.attentions is None:
             raise ValueError(
                 f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
                 "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
             )
-        measure = changes.get("measure", analysis.options.measure)
         heads, said = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model, measure)
         if heads is None:
             changes["lens"] = "all"
         result = _pipeline.recluster(analysis, lens_heads=heads, **changes)
         return _with_notices(result, said)
-    if _named(lens):  # the same named lens again: its heads are already resolved
+    if _named(lens):  # the same named lens under the same measure: its heads are already resolved
         del changes["lens"]
     return _pipeline.recluster(analysis, **changes)
 
@@ -195,6 +197,7 @@ def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = No
     if measure is not None:
         check_choices({"measure": measure})
         changes["measure"] = measure
+    lens = _lens_under(analysis, lens, measure or analysis.options.measure)
     if lens is not None:
         heads, _ = _lenses.resolve(
             lens, analysis.attentions, analysis.tokens, analysis.model, measure or analysis.options.measure
@@ -235,6 +238,19 @@ def measure_data(analysis: Analysis, measure: str) -> Analysis:
 def _named(lens: Any) -> bool:
     """A lens that needs resolving here: a name other than "all", or a function."""
     return (isinstance(lens, str) and lens != "all") or callable(lens)
+
+
+def _lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
+    """The lens to resolve: ``lens``, or the analysis's own named lens when the measure changes.
+
+    A named lens may keep other heads under another measure (the coreference heads
+    are found per measure), so its heads are found again; a list of heads is kept.
+    """
+    own = analysis.options.lens
+    named = isinstance(own, str) and own in _lenses.LENSES
+    if lens is None and named and measure != analysis.options.measure:
+        return own
+    return lens
 
 
 def _with_notices(analysis: Analysis, notices: Sequence[str]) -> Analysis:
