@@ -124,9 +124,10 @@ def _is_byte_level(tokenizer: Any) -> bool:
     Memoized per tokenizer: finding out serialises it to JSON, ~0.4 s for SmolLM2's (once per text before).
     """
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
+    if backend is None or backend.decoder is None:
         return False
-    decoder = json.loads(backend.to_str()).get("decoder") or {}
+    # the decoder's own state, not backend.to_str(): that serialises the whole vocabulary on every call
+    decoder = json.loads(backend.decoder.__getstate__()) or {}
     parts = decoder.get("decoders", [decoder]) if decoder.get("type") == "Sequence" else [decoder]
     return any(p.get("type") == "ByteLevel" for p in parts)
 
