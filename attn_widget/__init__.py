@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .api import analyze, analyze_attention, explain, links, recluster
-from .core import Analysis, Cluster, Link, Options, Sweep, Token
+from . import evaluate
+from .api import analyze, analyze_attention, explain, links, recluster, refine, token_map
+from .core import Analysis, Cluster, Edit, Link, Options, Partition, Sweep, Token
 from .core.ops import OPERATIONS
 from .core.options import DEFAULT_MODEL
 
@@ -31,16 +32,21 @@ __all__ = [
     "Analysis",
     "AttentionExplainer",
     "Cluster",
+    "Edit",
     "Link",
     "Options",
+    "Partition",
     "Sweep",
     "Token",
     "__version__",
     "analyze",
     "analyze_attention",
+    "evaluate",
     "explain",
     "links",
     "recluster",
+    "refine",
+    "token_map",
 ]
 
 
@@ -51,7 +57,8 @@ def _widget(analysis: Analysis) -> Any:
 
 
 # Analysis.recluster / .explain / .widget delegate here (core never imports the layers above it).
-for _name, _fn in (("recluster", recluster), ("explain", explain), ("links", links), ("widget", _widget)):
+_OPS = (("recluster", recluster), ("explain", explain), ("links", links), ("refine", refine), ("widget", _widget))
+for _name, _fn in _OPS:
     if _name not in OPERATIONS:
         OPERATIONS.register(_name)(_fn)
 

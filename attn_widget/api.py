@@ -15,7 +15,8 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from .core import Analysis, Link
+from .core import Analysis, Cluster, Edit, Link, Partition
+from .core.serialize import jsonable
 from .core.options import (
     ANALYZE_OPTIONS,
     CLUSTER_OPTIONS,
@@ -31,12 +32,28 @@ from .extract.forward import extract, forward_pass, reporter
 from .extract.gradient import attention_gradient
 from .extract.loading import is_causal_config, load
 from .graph import pipeline as _pipeline
+from .graph import refine as _refine
 from .graph import weights as _weights
 from .graph.measures import NEEDS
-from .graph.pipeline import check_choices
+from .graph.metrics import modularity
+from .graph.pipeline import check_choices, make_clusters
+from .graph.threshold import symmetrise
+from .graph.tokenmap import token_map
 from .graph.validate import as_attention, as_tokens
 
-__all__ = ["analyze", "analyze_attention", "explain", "links", "measure_data", "recluster", "weights_under"]
+__all__ = [
+    "analyze",
+    "analyze_attention",
+    "explain",
+    "links",
+    "measure_data",
+    "recluster",
+    "refine",
+    "token_map",
+    "weights_under",
+]
+
+_explain = explain  # refine()'s keyword `explain` hides the function inside it
 
 SHORT_TEXT_NOTICE = "The text is too short to leave out the attention sink; all tokens are clustered."
 
@@ -233,6 +250,71 @@ def measure_data(analysis: Analysis, measure: str) -> Analysis:
     if needs not in data:
         raise ValueError(f"model {analysis.model!r}'s architecture gives no {needs.replace('_', ' ')}s")
     return dataclasses.replace(analysis, head_data={**analysis.head_data, **data})
+
+
+def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: Any) -> Analysis:
+    """Edit the partition by hand: a copy of ``analysis`` with edit ``op`` applied.
+
+    Parameters
+    ----------
+    analysis
+        The analysis whose partition to edit (its own, refined before or not).
+    op
+        A key of :data:`attn_widget.graph.refine.EDITS`:
+
+        - ``"merge"``, ``clusters=[a, b, ...]``: join the clusters;
+        - ``"split"``, ``cluster=c``: re-cluster inside ``c`` (Louvain on its part of
+          the graph, else a cut in two), or with ``tokens=[...]`` those tokens
+          leave as a new cluster;
+        - ``"move"``, ``tokens=[...]``, ``to=c``: the tokens join cluster ``c``
+          (``to=None``: a cluster of their own);
+        - ``"pin"``, ``tokens=[...]``: the tokens join one cluster and every later
+          edit keeps them together; ``"unpin"`` releases them.
+
+        Cluster ids are those of ``analysis`` (clusters are renumbered by first
+        token after each edit). Pinned partners always come along.
+    explain
+        Re-explain the clusters the edit changed (evidence, claims, rationale);
+        default: when ``analysis`` carries rationales. Unchanged clusters keep theirs.
+    **args
+        The edit's arguments, as above.
+
+    Returns
+    -------
+    Analysis
+        New labels, clusters and modularity; ``partition`` records the clustering
+        it started from, every edit with its modularity change, and the pins.
+
+    Raises
+    ------
+    ValueError
+        For an unknown edit, cluster or token, a left-out token, or an edit that
+        changes nothing; the message names the value and what to do.
+    """
+    sym = symmetrise(analysis.weights)
+    start = Partition.start(analysis)
+    words = [t.text for t in analysis.tokens]
+    out = _refine.apply(op, analysis.labels, sym, start.pins, words, **args)
+    q = modularity(sym, out.labels)
+    before = {c.tokens: c for c in analysis.clusters}
+    clusters = tuple(_carried(before.get(c.tokens), c) for c in make_clusters(sym, out.labels))
+    changed = [c.id for c in clusters if c.tokens not in before]
+    edit = Edit(op, jsonable(args), out.tokens, out.text, float(analysis.modularity), q)
+    partition = Partition(out.labels, start.base, q, (*start.edits, edit), out.pins)
+    new = dataclasses.replace(analysis, labels=out.labels, clusters=clusters, modularity=q, partition=partition)
+    if explain is None:
+        explain = any(c.rationale is not None for c in analysis.clusters)
+    return _explain(new, clusters=changed) if explain and changed else new
+
+
+def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
+    """``fresh`` with the explanation of the same token set before the edit, if there was one."""
+    if old is None:
+        return fresh
+    evidence = None if old.evidence is None else {**old.evidence, "cluster": fresh.id}
+    return dataclasses.replace(
+        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, scores=old.scores
+    )
 
 
 def _named(lens: Any) -> bool:

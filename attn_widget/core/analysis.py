@@ -19,15 +19,17 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .partition import Partition
 from .records import Cluster, Link, Options, Sweep, Token, cluster_from_dict
 from .serialize import fields_equal, readonly, to_jsonable
 from .shares import attention_shares, pct
 from .types import EXCLUDED, Attention, Labels, Matrix
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Version of ``to_dict()`` / ``save()``; bumped when the layout changes."""
-READABLE_VERSIONS = (1, 2)
-"""Versions :meth:`Analysis.from_dict` reads (1: before edge measures, lenses and sink detection)."""
+READABLE_VERSIONS = (1, 2, 3)
+"""Versions :meth:`Analysis.from_dict` reads (1: before edge measures, lenses and sink
+detection; 2: before hand-refined partitions)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +69,10 @@ class Analysis:
         ``"value_norm"`` (``[layer, head, T]``, for ``measure="norm"``),
         ``"gradient"`` (``[layer, head, T, T]``, for ``measure="gradient"``).
         Kept with the raw attention (``save`` to a non-``.json`` file).
+    partition
+        The hand-refined partition (:func:`attn_widget.refine`): the clustering
+        it started from, the edits and the pins, with ``partition.labels`` equal
+        to :attr:`labels`. ``None`` while the clustering is untouched.
     """
 
     text: str
@@ -82,6 +88,7 @@ class Analysis:
     notices: tuple[str, ...] = ()
     attentions: Attention | None = field(default=None, repr=False)
     head_data: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+    partition: Partition | None = None
 
     def __post_init__(self) -> None:
         for name in ("labels", "weights", "attentions"):
@@ -160,6 +167,17 @@ class Analysis:
         """Return a copy whose clusters carry evidence and rationales (see ``rationale``)."""
         return ops.call("explain", self, backend=backend, **kwargs)
 
+    def refine(self, op: str, **args: Any) -> Analysis:
+        """Edit the partition by hand: a copy with ``op`` applied (see :func:`attn_widget.refine`).
+
+        ``op`` is ``"merge"`` (``clusters=[a, b]``), ``"split"`` (``cluster=c``,
+        optionally ``tokens=[...]`` to pick the part that leaves), ``"move"``
+        (``tokens=[...]``, ``to=cluster`` or ``None`` for a cluster of its own),
+        ``"pin"`` or ``"unpin"`` (``tokens=[...]``). The edit, its modularity
+        change and the pins are recorded in :attr:`partition`.
+        """
+        return ops.call("refine", self, op, **args)
+
     # ----------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of everything but the raw attention (see :meth:`save`)."""
@@ -176,7 +194,7 @@ class Analysis:
         attentions: Attention | None = None,
         head_data: Mapping[str, np.ndarray] | None = None,
     ) -> Analysis:
-        """Inverse of :meth:`to_dict` (files of format 1, before measures and lenses, read too)."""
+        """Inverse of :meth:`to_dict` (files of formats 1 and 2 are read too)."""
         version = d.get("format_version")
         if version not in READABLE_VERSIONS:
             raise ValueError(
@@ -198,6 +216,7 @@ class Analysis:
             notices=tuple(d["notices"]),
             attentions=attentions,
             head_data=dict(head_data or {}),
+            partition=None if d.get("partition") is None else Partition.from_dict(d["partition"]),
         )
 
     def save(self, path: str | Path) -> Path:

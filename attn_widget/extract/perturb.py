@@ -91,10 +91,19 @@ class Runner:
             self.passes += 1
         return np.concatenate(outs)
 
-    def knockout(self, sets: list[tuple[int, ...]]) -> np.ndarray:
+    def knockout(self, sets: Sequence[tuple[int, ...]]) -> np.ndarray:
         n = len(self.ids)
         masks = np.stack([knockout_mask(n, s, self.protected, causal=self.causal) for s in sets])
         return self._run([self.ids] * len(sets), self.torch.as_tensor(masks))
+
+    def masked(self, masks: np.ndarray) -> np.ndarray:
+        """Outputs with each ``[n, n]`` bool mask of ``masks`` (True: the query may attend to the key)."""
+        return self._run([self.ids] * len(masks), self.torch.as_tensor(np.asarray(masks, dtype=bool)))
+
+    def allowed(self) -> np.ndarray:
+        """``[n, n]`` bool: the pairs the unperturbed model may attend (its causal triangle, or all)."""
+        n = len(self.ids)
+        return np.tril(np.ones((n, n), dtype=bool)) if self.causal else np.ones((n, n), dtype=bool)
 
     def keep_only(self, keep_sets: list[list[int]]) -> np.ndarray:
         return self._run([[self.ids[i] for i in k] for k in keep_sets])

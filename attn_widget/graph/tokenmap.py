@@ -1,0 +1,198 @@
+"""A 2-D map of the tokens: each token placed by its attention profile (UMAP or t-SNE).
+
+:func:`token_map` turns every kept token into a feature vector (a key of
+:data:`FEATURES`) and embeds the vectors in two dimensions with a key of
+:data:`MAP_METHODS`:
+
+``"umap"``
+    UMAP (``umap-learn``, the ``map`` extra): keeps neighbourhoods and some of
+    the global layout; the default.
+``"tsne"``
+    t-SNE (scikit-learn, the ``cluster`` extra): keeps neighbourhoods.
+
+Both are deterministic for a seed (UMAP then runs single-threaded; t-SNE starts
+from the principal components, so its map does not depend on the seed at all). Tokens
+left out of the graph (sinks) get NaN coordinates. Below :data:`MIN_EMBED`
+kept tokens there is no neighbourhood to learn and the map is the features'
+first two principal components (also deterministic). Results are cached by
+features, method and seed, so asking again costs nothing.
+
+This module does not draw: the widget's ``js/src/map.ts`` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..core.cache import LRU
+from ..core.registry import Registry
+from ..core.types import Matrix
+
+if TYPE_CHECKING:
+    from ..core import Analysis
+
+Embed = Callable[[np.ndarray, int], np.ndarray]
+Features = Callable[["Analysis", np.ndarray], np.ndarray]
+
+MAP_METHODS: Registry[Embed] = Registry("token map method")
+"""Name → ``embed(features [N, D], seed) -> [N, 2]``."""
+FEATURES: Registry[Features] = Registry("token map feature set")
+"""Name → ``features(analysis, kept token indices) -> [N, D]``."""
+
+MIN_EMBED = 8
+"""Fewer kept tokens than this are placed by principal components, not UMAP/t-SNE."""
+
+_CACHE: LRU[tuple[str, tuple[int, ...], str, int], np.ndarray] = LRU(32)
+
+
+def _needs(module: str, extra: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"the token map's {module.split('.')[0]} method needs the package "
+            f"{'umap-learn' if module == 'umap' else 'scikit-learn'}: pip install 'attn_widget[{extra}]'"
+        ) from err
+
+
+# ------------------------------------------------------------------ features
+def _hellinger_rows(m: Matrix) -> np.ndarray:
+    """Rows as distributions (each summing to 1, zero rows stay zero), square-rooted."""
+    total = m.sum(axis=1, keepdims=True)
+    return np.sqrt(np.divide(m, total, out=np.zeros_like(m), where=total > 0))
+
+
+@FEATURES.register("profile")
+def profile_features(analysis: Analysis, kept: np.ndarray) -> np.ndarray:
+    """Each token's row (what it attends to) and column (what attends to it) of the graph.
+
+    Both over the kept tokens, the token itself left out, normalised to sum to
+    1 and square-rooted, so Euclidean distance between two tokens is the
+    Hellinger distance between their attention profiles: ``[N, 2N]``.
+    """
+    w = np.asarray(analysis.weights, dtype=np.float64)[np.ix_(kept, kept)].copy()
+    np.fill_diagonal(w, 0.0)
+    return np.hstack([_hellinger_rows(w), _hellinger_rows(w.T)])
+
+
+@FEATURES.register("heads")
+def head_features(analysis: Analysis, kept: np.ndarray) -> np.ndarray:
+    """Per head, how much attention each token receives and how spread its own attention is.
+
+    ``[N, 2 * layers * heads]``: the mean attention the token receives from the
+    kept queries that can see it, and the entropy of its own attention row
+    over the kept keys, each standardised over tokens. Needs the raw attention.
+    """
+    att = analysis.attentions
+    if att is None:
+        raise ValueError(
+            "features='heads' needs the raw attention, and this analysis has none (saved as .json?); "
+            "use features='profile', re-run analyze(), or save with another suffix (e.g. 'x.attn')"
+        )
+    a = np.asarray(att, dtype=np.float64)[:, :, kept][:, :, :, kept]  # [L, H, N, N]
+    seen = (a > 0).sum(axis=2).clip(min=1)  # queries that can attend to each key
+    received = a.sum(axis=2) / seen  # [L, H, N]
+    rows = a / a.sum(axis=3, keepdims=True).clip(min=1e-12)
+    entropy = -(np.where(rows > 0, rows * np.log(rows.clip(min=1e-300)), 0.0)).sum(axis=3)
+    x = np.concatenate([received.reshape(-1, len(kept)), entropy.reshape(-1, len(kept))]).T
+    sd = x.std(axis=0)
+    return np.divide(x - x.mean(axis=0), sd, out=np.zeros_like(x), where=sd > 0)
+
+
+# ------------------------------------------------------------------ methods
+@MAP_METHODS.register("umap")
+def umap_embed(x: np.ndarray, seed: int) -> np.ndarray:
+    """UMAP with 15 neighbours (fewer for short texts), ``min_dist=0.1``, spectral start."""
+    umap = _needs("umap", "map")
+    n = len(x)
+    model = umap.UMAP(
+        n_components=2, n_neighbors=max(2, min(15, n - 1)), min_dist=0.1, random_state=seed, n_jobs=1
+    )
+    with warnings.catch_warnings():  # "n_jobs overridden by random_state", spectral fallbacks
+        warnings.simplefilter("ignore")
+        return np.asarray(model.fit_transform(x), dtype=np.float64)
+
+
+@MAP_METHODS.register("tsne")
+def tsne_embed(x: np.ndarray, seed: int) -> np.ndarray:
+    """t-SNE with perplexity 30 (less for short texts), PCA start, automatic learning rate."""
+    manifold = _needs("sklearn.manifold", "cluster")
+    n = len(x)
+    model = manifold.TSNE(
+        n_components=2, perplexity=float(min(30.0, max(2.0, (n - 1) / 3))), init="pca",
+        learning_rate="auto", random_state=seed,
+    )
+    return np.asarray(model.fit_transform(x), dtype=np.float64)
+
+
+def principal(x: np.ndarray) -> np.ndarray:
+    """The first two principal components of ``x`` (signs fixed: largest loading positive)."""
+    centred = x - x.mean(axis=0)
+    if len(x) < 2 or not np.any(centred):
+        return np.zeros((len(x), 2))
+    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    out = np.zeros((len(x), 2))
+    k = min(2, len(s))
+    signs = np.sign(vt[np.arange(k), np.abs(vt[:k]).argmax(axis=1)])
+    out[:, :k] = u[:, :k] * s[:k] * signs
+    return out
+
+
+# ------------------------------------------------------------------ the map
+def token_map(
+    analysis: Analysis, method: str = "umap", seed: int = 0, *, features: str = "profile"
+) -> np.ndarray:
+    """Place every token of ``analysis`` on a 2-D map by its attention profile.
+
+    Parameters
+    ----------
+    analysis
+        The analysis whose graph (``analysis.weights``; the raw attention for
+        ``features="heads"``) places the tokens.
+    method
+        ``"umap"`` (default; ``pip install 'attn_widget[map]'``) or ``"tsne"``
+        (``pip install 'attn_widget[cluster]'``), a key of :data:`MAP_METHODS`.
+    seed
+        Random seed; the same seed gives the same map.
+    features
+        ``"profile"`` (default: each token's row and column of the graph) or
+        ``"heads"`` (per-head received attention and entropy), a key of :data:`FEATURES`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[T, 2]`` float64 coordinates; NaN for tokens left out of the graph.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or feature set, or a seed that is not a whole number.
+    ImportError
+        When the method's package is missing (the message names the extra).
+    """
+    embed = MAP_METHODS[method]
+    make = FEATURES[features]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed={seed!r} must be a whole number (e.g. seed=0)")
+    n = len(analysis.tokens)
+    excluded = set(analysis.excluded)
+    kept = np.array([i for i in range(n) if i not in excluded], dtype=np.intp)
+    out = np.full((n, 2), np.nan)
+    if kept.size == 0:
+        return out
+    x = make(analysis, kept)
+    digest = hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=16).hexdigest()
+    key = (digest, x.shape, method, int(seed))
+    coords = _CACHE.get(key)
+    if coords is None:
+        coords = principal(x) if kept.size < MIN_EMBED else embed(x, int(seed))
+        _CACHE.put(key, coords)
+    out[kept] = coords
+    return out
