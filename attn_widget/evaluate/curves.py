@@ -56,9 +56,9 @@ class FadCurve:
     unit, order
         ``"tokens"`` or ``"edges"``; how they were ranked (``"received"``, ``"cluster 3"``, …).
     fractions
-        ``[S + 1]`` share of the candidates removed at each step (0 … 1).
+        ``[S + 1]`` the removal thresholds: ``0, 1/S, …, 1`` of the candidates.
     removed
-        ``[S + 1]`` number of tokens or edges removed.
+        ``[S + 1]`` number of tokens or edges removed at each (the share rounded).
     change, performance
         ``[S + 1]`` output change from the full input, and the agreement left
         (the full input's agreement with its own prediction is 1).
@@ -188,7 +188,7 @@ def fad_curve(
     batch_size
         Variants per forward pass.
     progress
-        ``progress(done, total, message)`` after each order's passes.
+        ``progress(done, total, message)`` after each removal step (every order at once).
     cache
         Reuse a curve computed before for the same model, input and settings.
 
@@ -220,7 +220,7 @@ def fad_curve(
     hit = _CACHE.get(key) if cache else None
     if hit is not None:
         if progress is not None:
-            progress(1 + n_random, 1 + n_random, "measured before")
+            progress(steps + 1, steps + 1, "measured before")
         return hit
     runner = Runner(model, [int(i) for i in ids], protected, batch_size)
     keep = np.ones(n, dtype=bool)
@@ -238,19 +238,14 @@ def fad_curve(
         if items.size == 0:
             raise ValueError("no attention edge can be cut between the tokens that may be removed")
     count = len(items)
-    removed = np.unique(np.round(np.linspace(0, count, steps + 1)).astype(int))
+    fractions = np.linspace(0.0, 1.0, steps + 1)  # the thresholds, the same for every text
+    removed = np.round(fractions * count).astype(int)
     ranked = items[np.argsort(-importance, kind="stable")]
     rng = np.random.default_rng(seed)
     orders = [ranked] + [items[rng.permutation(count)] for _ in range(n_random)]
-    total = len(orders)
-    curves = []
-    for k, items_in_order in enumerate(orders):
-        outs = _outputs(runner, unit, items_in_order, removed)
-        curves.append((runner.divergence(outs), runner.agreement(outs)))
-        if progress is not None:
-            progress(k + 1, total, "importance order" if k == 0 else f"random order {k} of {n_random}")
+    outs = _outputs(runner, unit, orders, removed, count, progress)
+    curves = [(runner.divergence(o), runner.agreement(o)) for o in outs]
     full = float(runner.agreement(runner.full[None])[0])
-    fractions = removed / count
     change = np.array([c for c, _ in curves])
     perf = np.clip(np.array([a for _, a in curves]) / max(full, 1e-12), 0.0, 1.0)
     aucs = np.array([area(fractions, c) for c in change])
@@ -279,15 +274,30 @@ def fad_curve(
     return result
 
 
-def _outputs(runner: Runner, unit: str, ordered: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    """Outputs with the first ``k`` of ``ordered`` removed, for each ``k`` of ``removed``."""
-    if unit == "tokens":
-        n = len(runner.ids)
-        keeps = [[i for i in range(n) if i not in set(ordered[:k].tolist())] for k in removed]
-        return runner.keep_only(keeps)
-    base = runner.allowed()
-    masks = np.repeat(base[None], len(removed), axis=0)
+def _outputs(
+    runner: Runner,
+    unit: str,
+    orders: list[np.ndarray],
+    removed: np.ndarray,
+    count: int,
+    progress: Progress | None,
+) -> list[np.ndarray]:
+    """Per order, the outputs with its first ``k`` items removed for each ``k`` of ``removed``.
+
+    One step at a time over every order, so a batch holds inputs of one length.
+    """
+    per_step = []
     for m, k in enumerate(removed):
-        cut = ordered[:k]
-        masks[m, cut[:, 0], cut[:, 1]] = False
-    return runner.masked(masks)
+        if unit == "tokens":
+            n = len(runner.ids)
+            keeps = [[i for i in range(n) if i not in set(o[:k].tolist())] for o in orders]
+            per_step.append(runner.keep_only(keeps))
+        else:
+            masks = np.repeat(runner.allowed()[None], len(orders), axis=0)
+            for j, o in enumerate(orders):
+                masks[j, o[:k, 0], o[:k, 1]] = False
+            per_step.append(runner.masked(masks))
+        if progress is not None:
+            progress(m + 1, len(removed), f"{k} of {count} {unit} removed")
+    stacked = np.stack(per_step)  # [step, order, D]
+    return [stacked[:, j] for j in range(len(orders))]
