@@ -129,7 +129,11 @@ def tsne_embed(x: np.ndarray, seed: int) -> np.ndarray:
         n_components=2, perplexity=float(min(30.0, max(2.0, (n - 1) / 3))), init="pca",
         learning_rate="auto", random_state=seed,
     )
-    return np.asarray(model.fit_transform(x), dtype=np.float64)
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    # one thread: OpenMP's spinning threads made Barnes-Hut t-SNE 10-30x slower on a busy machine
+    with threadpool_limits(1):
+        return np.asarray(model.fit_transform(x), dtype=np.float64)
 
 
 def principal(x: np.ndarray) -> np.ndarray:

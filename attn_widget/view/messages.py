@@ -18,6 +18,16 @@ buffers beside the JSON.
     view → kernel  {"type": "cuttest", "id", "labels"}
     kernel → view  {"type": "cuttest_reply", "id", "error", "labels", "result"}
     kernel → view  {"type": "cuttest_progress", "id", "done", "total", "message"}
+    view → kernel  {"type": "map", "id", "method", "seed"}
+    kernel → view  {"type": "map_reply", "id", "error", "method", "seed", "key", "seconds"},
+                   buffers=[float32 [T, 2] coordinates, NaN for left-out tokens]
+    view → kernel  {"type": "refine", "id", "op", "clusters", "cluster", "tokens", "to"}
+    kernel → view  {"type": "refine_reply", "id", "error", "text", "delta"}
+
+``key`` names the graph a map was made from (the state's ``map_key``), so the
+view drops a map of a graph it has left. A refine ``op`` is an edit of
+:data:`attn_widget.graph.refine.EDITS` (cluster ids as the state numbers them)
+or ``"undo"`` / ``"redo"``; the new partition arrives as a new state.
 
 ``tokens`` (the token indices the view shows for the cluster) let the view ask
 about a partition the kernel has not reached yet, and drop a reply for a
@@ -125,6 +135,41 @@ class CutTestProgress(TypedDict):
     done: int
     total: int
     message: str
+
+
+class MapRequest(TypedDict):
+    type: Literal["map"]
+    id: int
+    method: str
+    seed: int
+
+
+class MapReply(TypedDict):
+    type: Literal["map_reply"]
+    id: int | None
+    error: str | None
+    method: str | None
+    seed: int | None
+    key: str | None
+    seconds: float | None
+
+
+class RefineRequest(TypedDict):
+    type: Literal["refine"]
+    id: int
+    op: Literal["merge", "split", "move", "pin", "unpin", "undo", "redo"]
+    clusters: list[int] | None
+    cluster: int | None
+    tokens: list[int] | None
+    to: int | None
+
+
+class RefineReply(TypedDict):
+    type: Literal["refine_reply"]
+    id: int | None
+    error: str | None
+    text: str
+    delta: float | None
 
 
 EXPLAIN_TYPES = ("explain", "scores")

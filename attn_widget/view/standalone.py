@@ -57,7 +57,7 @@ def _bundle() -> tuple[str, str, str]:
     return js, css, boot
 
 
-def to_html(analysis: Analysis, title: str | None = None) -> str:
+def to_html(analysis: Analysis, title: str | None = None, token_map: Any = None) -> str:
     """The standalone page as a string (see :func:`save_html`)."""
     js, css, boot = _bundle()
     o = analysis.options
@@ -85,7 +85,7 @@ def to_html(analysis: Analysis, title: str | None = None) -> str:
     title = title or f"attn_widget: {len(analysis.tokens)} tokens" + (
         f" ({analysis.model})" if analysis.model else ""
     )
-    state = _script_json(to_jsonable(to_state(analysis)))
+    state = _script_json(to_jsonable(to_state(analysis, token_map=token_map)))
     bundle_b64 = base64.b64encode(js.encode()).decode()
     css_text = css.replace("</", "<\\/")  # CSS cannot end the <style> element early
     csp = "default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data:"
@@ -109,12 +109,15 @@ def to_html(analysis: Analysis, title: str | None = None) -> str:
     )
 
 
-def save_html(analysis: Analysis, path: str | Path, title: str | None = None) -> Path:
+def save_html(analysis: Analysis, path: str | Path, title: str | None = None, token_map: Any = None) -> Path:
     """Write one standalone HTML file that shows ``analysis`` offline, with no kernel.
 
     The slider keeps working over the sweep's precomputed partitions; the
-    aggregation/method controls and the drill-down say they need a kernel.
+    aggregation/method controls, the drill-down and hand edits say they need a
+    kernel. A refined partition is shown as refined, with its edits listed;
+    ``token_map`` (``(method, seed, [T, 2] coordinates)``, as the widget keeps
+    its last map) puts the token map in the page too.
     """
     path = Path(path)
-    path.write_text(to_html(analysis, title), encoding="utf-8")
+    path.write_text(to_html(analysis, title, token_map), encoding="utf-8")
     return path

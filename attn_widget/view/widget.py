@@ -22,7 +22,7 @@ import anywidget
 import traitlets as t
 
 from ..api import analyze, measure_data, recluster, weights_under
-from ..core import Analysis
+from ..core import Analysis, Partition
 from ..core.options import CLUSTER_OPTIONS, DEFAULTS, TEXT_OPTIONS, check_names
 from ..explain.lenses import LENSES
 from ..graph.aggregate import AGGREGATIONS
@@ -33,7 +33,9 @@ from .drilldown import render as render_drilldown
 from .figures import save_png, save_svg
 from .knobs import KNOBS, trait_values
 from .knobs import changes as knob_changes
+from .mapping import MapService
 from .messages import DrilldownReply
+from .refining import Refinements
 from .service import ExplainService
 from .standalone import save_html
 from .wire import to_state
@@ -159,6 +161,10 @@ class AttentionExplainer(anywidget.AnyWidget):
         self._thread: threading.Thread | None = None
         self.explain_service = ExplainService(explain_backend)
         """Explains the clicked cluster and measures its faithfulness (:mod:`attn_widget.view.service`)."""
+        self.map_service = MapService()
+        """Makes the token map the view asks for, in the background (:mod:`attn_widget.view.mapping`)."""
+        self.refinements = Refinements(self.explain_service)
+        """The hand edits' undo/redo history (:mod:`attn_widget.view.refining`)."""
         if not isinstance(_ESM, Path):
             self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
         self.on_msg(self._on_custom_msg)
@@ -244,10 +250,14 @@ class AttentionExplainer(anywidget.AnyWidget):
 
     def _state(self, analysis: Analysis) -> dict[str, Any]:
         """The state to show; its hover links through ``links_lens`` when that is not the clusters' lens."""
+        extra: dict[str, Any] = {
+            "history": self.refinements.depth(),
+            "token_map": self.map_service.coordinates(analysis),
+        }
         if not self.links_lens or self.links_lens == analysis.options.lens:
-            return to_state(analysis)
+            return to_state(analysis, **extra)
         weights = weights_under(analysis, lens=self.links_lens)
-        return to_state(analysis, link_weights=weights, links_lens=self.links_lens)
+        return to_state(analysis, link_weights=weights, links_lens=self.links_lens, **extra)
 
     @t.observe("links_lens")
     def _on_links_lens(self, change: dict[str, Any]) -> None:
@@ -274,7 +284,7 @@ class AttentionExplainer(anywidget.AnyWidget):
             return
         self.status, self.progress = "running", "Re-clustering…"
         try:
-            new = recluster(analysis, **changes)
+            new = self.refinements.reclustered(analysis, recluster(analysis, **changes))
         except (ValueError, TypeError, KeyError) as exc:
             self._show(analysis)  # put the knobs back where the analysis is
             self.error = f"Could not apply {', '.join(f'{k}={v!r}' for k, v in changes.items())}: {exc}"
@@ -316,6 +326,12 @@ class AttentionExplainer(anywidget.AnyWidget):
     def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         if isinstance(content, dict) and self.explain_service.handle(content, self.analysis, self.send):
             return
+        if isinstance(content, dict) and self.map_service.handle(content, self.analysis, self.send):
+            return
+        if isinstance(content, dict) and content.get("type") == "refine":
+            with self._lock:
+                self.send(self.refinements.handle(content, self.analysis, self._show_edited))
+            return
         if not isinstance(content, dict) or content.get("type") != "drilldown":
             return
         reply: DrilldownReply = {"type": "drilldown_reply", "id": content.get("id"), "error": None}
@@ -345,6 +361,38 @@ class AttentionExplainer(anywidget.AnyWidget):
         self._show(explained)
         return explained
 
+    # -------------------------------------------------------------- refinement
+    def _show_edited(self, analysis: Analysis, focus: int | None) -> None:
+        self.selected_cluster = focus
+        self._show(analysis)
+
+    @property
+    def partition(self) -> Partition:
+        """The partition on screen, with its hand edits and pins (:class:`~attn_widget.core.Partition`).
+
+        Usable as a human grouping: ``attn_widget.evaluate.iou_f1(predicted, w.partition)``.
+        """
+        return Partition.start(self._ready())
+
+    def refine(self, op: str, **args: Any) -> Analysis:
+        """Edit the partition on screen as the view's buttons do (see :func:`attn_widget.refine`)."""
+        with self._lock:
+            new = self.refinements.edit(self._ready(), op, **args)
+            self._show(new)
+        return new
+
+    def undo(self) -> Analysis:
+        """Take back the last edit (or re-clustering of an edited partition); return what is shown."""
+        with self._lock:
+            self._show(self.refinements.step(self._ready(), "undo"))
+        return self._ready()
+
+    def redo(self) -> Analysis:
+        """Make the last undone edit again; return what is shown."""
+        with self._lock:
+            self._show(self.refinements.step(self._ready(), "redo"))
+        return self._ready()
+
     # ----------------------------------------------------------------- export
     def _ready(self) -> Analysis:
         if self.analysis is None:
@@ -353,7 +401,8 @@ class AttentionExplainer(anywidget.AnyWidget):
 
     def save_html(self, path: str | Path) -> Path:
         """Write one standalone, offline HTML page of this view (see :mod:`attn_widget.view.standalone`)."""
-        return save_html(self._ready(), path)
+        a = self._ready()
+        return save_html(a, path, token_map=self.map_service.coordinates(a))
 
     def save_svg(self, path: str | Path) -> Path:
         """Write the highlighted text and legend as SVG (see :func:`attn_widget.view.figures.save_svg`)."""

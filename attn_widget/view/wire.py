@@ -20,7 +20,9 @@ Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
     sweep {mode, best, thresholds float64 [G], modularity float32 [G], n_clusters int32 [G],
            contiguity float32 [G] (share of neighbouring tokens in one cluster),
            labels int32 [G, T], facts float32 [N, 4] (grid index, cluster id, modularity, inside share)},
-    links {k, out_index int32 [T, K], out_weight float16 [T, K], in_index, in_weight}
+    links {k, out_index int32 [T, K], out_weight float16 [T, K], in_index, in_weight},
+    map_key (the graph a token map belongs to), map null | {method, seed, coords float32 [T, 2]},
+    partition {edits [{op, text, before, after}], pins [[token, ...]], undo, redo}
 
 The links are the clusters' graph's unless ``to_state(..., link_weights=W, links_lens=name)``
 reads them off another lens's graph (the widget's ``links_lens``).
@@ -29,6 +31,7 @@ reads them off another lens's graph (the widget's ``links_lens``).
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,7 +45,7 @@ from ..graph.metrics import community_modularity, contiguity
 from ..graph.threshold import symmetrise, threshold_range
 from .messages import ClusterInfo
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 """Layout version shared with ``js/src/state.ts``."""
 
 LINKS_PER_TOKEN = 5
@@ -117,10 +120,21 @@ def cluster_info(c: Any) -> ClusterInfo:
     }
 
 
+def map_key(a: Analysis) -> str:
+    """Names the graph a token map is made from: its weights and the tokens left out."""
+    return _derived(a, LINKS_PER_TOKEN)[4]
+
+
+def _digest(a: Analysis) -> str:
+    h = hashlib.blake2b(np.ascontiguousarray(a.weights, dtype=np.float64).tobytes(), digest_size=12)
+    h.update(repr(a.excluded).encode())
+    return h.hexdigest()
+
+
 _CACHE: LRU[tuple[int, int], tuple[Any, ...]] = LRU(4)
 
 
-def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, np.ndarray, tuple[np.ndarray, ...], str]:
     """Symmetrised graph, grid facts and links: unchanged when only the threshold moves, so cached.
 
     Keyed on the identity of the sweep (``recluster`` reuses it when only the
@@ -130,13 +144,14 @@ def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, np.ndarray, t
     key = (id(a.sweep), links)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is a.sweep and (hit[1] is a.weights or np.array_equal(hit[1], a.weights)):
-        return hit[2], hit[3], hit[4], hit[5]
+        return hit[2], hit[3], hit[4], hit[5], hit[6]
     sym = symmetrise(a.weights)
     facts = grid_facts(sym, a.sweep.labels)
     runs = np.array([contiguity(labels) for labels in a.sweep.labels], dtype=np.float32)
     linked = top_links(a.weights, links)
-    _CACHE.put(key, (a.sweep, a.weights, sym, facts, runs, linked))
-    return sym, facts, runs, linked
+    digest = _digest(a)
+    _CACHE.put(key, (a.sweep, a.weights, sym, facts, runs, linked, digest))
+    return sym, facts, runs, linked, digest
 
 
 def to_state(
@@ -145,11 +160,15 @@ def to_state(
     links: int = LINKS_PER_TOKEN,
     link_weights: Matrix | None = None,
     links_lens: str = "",
+    history: tuple[int, int] = (0, 0),
+    token_map: tuple[str, int, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The versioned state the front-end renders (see the module docstring for the layout).
 
     ``link_weights``: the ``[T, T]`` graph the hover links are read from, when not the
-    clusters' own (``links_lens`` names its lens).
+    clusters' own (``links_lens`` names its lens). ``history``: the undo and redo steps
+    the widget holds; ``token_map``: a map already made of this graph, ``(method, seed,
+    [T, 2] coordinates)``.
     """
     a = analysis
     n = len(a.tokens)
@@ -159,7 +178,7 @@ def to_state(
     ).reshape(n, 2)
     flags = np.array([FLAG_SPECIAL if t.special else 0 for t in a.tokens], dtype=np.int32)
     flags[list(a.excluded)] |= FLAG_EXCLUDED
-    sym, facts, runs, linked = _derived(a, links)
+    sym, facts, runs, linked, key = _derived(a, links)
     out_i, out_w, in_i, in_w = linked if link_weights is None else top_links(link_weights, links)
     sweep = a.sweep
     o = a.options
@@ -204,7 +223,22 @@ def to_state(
             "in_index": wire(in_i, "int32"),
             "in_weight": wire(in_w, "float16"),
         },
+        "map_key": key,
+        "map": None if token_map is None else {
+            "method": token_map[0], "seed": int(token_map[1]), "coords": wire(token_map[2], "float32"),
+        },
+        "partition": partition_info(a, history),
     }
+
+
+def partition_info(a: Analysis, history: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    """The hand edits as the view lists them, the pins, and the undo/redo steps available."""
+    p = a.partition
+    edits = [] if p is None else [
+        {"op": e.op, "text": e.text, "before": float(e.before), "after": float(e.after)} for e in p.edits
+    ]
+    pins = [] if p is None else [list(g) for g in p.pins]
+    return {"edits": edits, "pins": pins, "undo": int(history[0]), "redo": int(history[1])}
 
 
 def to_jsonable(state: Mapping[str, Any]) -> Any:

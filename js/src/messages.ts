@@ -5,6 +5,8 @@
 //
 //   view → kernel  DrilldownRequest                  kernel → view  DrilldownReply (+ buffers [html utf-8])
 //   view → kernel  ExplainRequest ("explain"|"scores")  kernel → view  ExplainReply, ScoresProgress
+//   view → kernel  MapRequest                        kernel → view  MapReply (+ buffers [float32 T×2])
+//   view → kernel  RefineRequest                     kernel → view  RefineReply (the new partition: a new state)
 //
 // What the kernel sends is `unknown` until `kernelMessage` has checked it.
 
@@ -100,10 +102,47 @@ export interface CutTestProgress {
   message: string;
 }
 
+export interface MapRequest {
+  type: "map";
+  id: number;
+  method: string;
+  seed: number;
+}
+
+export interface MapReply {
+  type: "map_reply";
+  id: number | null;
+  error: string | null;
+  method: string | null;
+  seed: number | null;
+  key: string | null;
+  seconds: number | null;
+}
+
+export type EditOp = "merge" | "split" | "move" | "pin" | "unpin" | "undo" | "redo";
+
+export interface RefineRequest {
+  type: "refine";
+  id: number;
+  op: "merge" | "split" | "move" | "pin" | "unpin" | "undo" | "redo";
+  clusters: number[] | null;
+  cluster: number | null;
+  tokens: number[] | null;
+  to: number | null;
+}
+
+export interface RefineReply {
+  type: "refine_reply";
+  id: number | null;
+  error: string | null;
+  text: string;
+  delta: number | null;
+}
+
 /** What the view sends. */
-export type ViewMessage = DrilldownRequest | ExplainRequest | CutTestRequest;
+export type ViewMessage = DrilldownRequest | ExplainRequest | CutTestRequest | MapRequest | RefineRequest;
 /** What the kernel sends. */
-export type KernelMessage = DrilldownReply | ExplainReply | ScoresProgress | CutTestReply | CutTestProgress;
+export type KernelMessage = DrilldownReply | ExplainReply | ScoresProgress | CutTestReply | CutTestProgress | MapReply | RefineReply;
 
 const indices = nullable(arrayOf(integer));
 const json = nullable(record);
@@ -165,6 +204,26 @@ const KERNEL: { [K in KernelMessage["type"]]: Guard<KernelMessage & { type: K }>
       done: field(r, "done", integer, where),
       total: field(r, "total", integer, where),
       message: field(r, "message", string, where),
+  map_reply: (m, where) => {
+    const r = record(m, where);
+    return {
+      type: "map_reply",
+      id: field(r, "id", nullable(integer), where),
+      error: field(r, "error", nullable(string), where),
+      method: field(r, "method", nullable(string), where),
+      seed: field(r, "seed", nullable(integer), where),
+      key: field(r, "key", nullable(string), where),
+      seconds: field(r, "seconds", nullable(number), where),
+    };
+  },
+  refine_reply: (m, where) => {
+    const r = record(m, where);
+    return {
+      type: "refine_reply",
+      id: field(r, "id", nullable(integer), where),
+      error: field(r, "error", nullable(string), where),
+      text: field(r, "text", string, where),
+      delta: field(r, "delta", nullable(number), where),
     };
   },
   explain_reply: (m, where) => explainReply(m, "explain_reply", where),

@@ -7,7 +7,7 @@ import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
 import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";
 import { ClusterInfo, clusterInfo } from "./messages";
 
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 export const FLAG_SPECIAL = 1;
 export const FLAG_EXCLUDED = 2;
@@ -53,6 +53,26 @@ export interface WireState {
     in_index: WireArray<"int32">;
     in_weight: WireArray<"float16">;
   };
+  /** Names the graph a token map belongs to (a map reply with another key is stale). */
+  map_key: string;
+  /** A token map already made of this graph (null: ask the kernel). */
+  map: { method: string; seed: number; coords: WireArray<"float32"> } | null; // coords [T, 2], NaN left out
+  /** The hand edits so far, the pinned groups, and the undo/redo steps the kernel holds. */
+  partition: PartitionInfo;
+}
+
+export interface EditInfo {
+  op: string;
+  text: string;
+  before: number;
+  after: number;
+}
+
+export interface PartitionInfo {
+  edits: EditInfo[];
+  pins: number[][];
+  undo: number;
+  redo: number;
 }
 
 export interface View {
@@ -69,6 +89,8 @@ export interface View {
   gridLabels: NdArray<Int32Array>;
   gridFacts: Map<string, { modularity: number; internal: number }>;
   links: { outIndex: NdArray<Int32Array>; outWeight: NdArray<Float32Array>; inIndex: NdArray<Int32Array>; inWeight: NdArray<Float32Array> };
+  /** The map the state carries, decoded (null: none yet). */
+  map: { method: string; seed: number; key: string; coords: Float32Array } | null;
 }
 
 function isData(v: unknown): v is WireArray["data"] {
@@ -87,6 +109,21 @@ function wireArray<D extends DType>(dtype: D, shape: (number | null)[]): Guard<W
     }
     if (!isData(w.data)) throw new WireError(`${where}.data should be binary or base64, got ${typeof w.data}`);
     return { dtype, shape: got, data: w.data };
+  };
+}
+
+const editInfo: Guard<EditInfo> = (v, where) => {
+  const e = record(v, where);
+  return { op: field(e, "op", string, where), text: field(e, "text", string, where), before: field(e, "before", number, where), after: field(e, "after", number, where) };
+};
+
+function partitionInfo(v: unknown, where: string): PartitionInfo {
+  const p = record(v, where);
+  return {
+    edits: field(p, "edits", arrayOf(editInfo), where),
+    pins: field(p, "pins", arrayOf(arrayOf(integer)), where),
+    undo: field(p, "undo", integer, where),
+    redo: field(p, "redo", integer, where),
   };
 }
 
@@ -155,6 +192,12 @@ export function checkState(value: unknown): WireState {
       in_index: field(li, "in_index", linkArray("int32"), "state.links"),
       in_weight: field(li, "in_weight", linkArray("float16"), "state.links"),
     },
+    map_key: field(s, "map_key", string, at),
+    map: field(s, "map", nullable((v, where) => {
+      const m = record(v, where);
+      return { method: field(m, "method", string, where), seed: field(m, "seed", integer, where), coords: field(m, "coords", wireArray("float32", [t, 2]), where) };
+    }), at),
+    partition: field(s, "partition", partitionInfo, at),
   };
 }
 
@@ -188,6 +231,7 @@ export function decodeState(value: unknown): View {
       inIndex: decodeArray(raw.links.in_index),
       inWeight: decodeArray(raw.links.in_weight),
     },
+    map: raw.map && { method: raw.map.method, seed: raw.map.seed, key: raw.map_key, coords: data(raw.map.coords) },
   };
 }
 

@@ -12,6 +12,10 @@ export interface TextHooks {
   labels(): ArrayLike<number>;
   selected(): number | null;
   select(id: number | null): void;
+  /** A token is hovered (null: the pointer left the text): the map marks its dot. */
+  hover?(i: number | null): void;
+  /** Shift-click: pick token ``i`` for an edit (or drop it from the picks). */
+  pick?(i: number): void;
 }
 
 type Link = { token: number; weight: number };
@@ -59,20 +63,37 @@ export class TextView {
         const view = hooks.view();
         if (!span || !view) return;
         this.showLinks(view, span, Number(span.dataset.index), hooks.labels());
+        hooks.hover?.(Number(span.dataset.index));
       },
       { signal },
     );
-    this.host.addEventListener("mouseleave", () => this.clearLinks(), { signal });
+    this.host.addEventListener("mouseleave", () => {
+      this.clearLinks();
+      hooks.hover?.(null);
+    }, { signal });
     this.host.addEventListener(
       "click",
       (ev) => {
         const span = tokenSpan(ev);
         if (!span || !hooks.view()) return;
+        if ((ev as MouseEvent).shiftKey && hooks.pick) return hooks.pick(Number(span.dataset.index));
         const label = hooks.labels()[Number(span.dataset.index)];
         hooks.select(label >= 0 && label !== hooks.selected() ? label : null);
       },
       { signal },
     );
+  }
+
+  /** Mark the picked tokens (``aw-picked``). */
+  markPicked(picked: ReadonlySet<number>): void {
+    this.spans.forEach((s, i) => s?.classList.toggle("aw-picked", picked.has(i)));
+  }
+
+  /** Show token ``i`` as hovered, with its links (a dot hovered on the map); null: none. */
+  hoverToken(view: View | null, i: number | null, labels: ArrayLike<number>): void {
+    const span = i === null ? undefined : this.spans[i];
+    if (!view || !span || i === null) return this.clearLinks();
+    this.showLinks(view, span, i, labels);
   }
 
   private clearLinks(): void {

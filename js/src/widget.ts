@@ -6,6 +6,7 @@
  *   sync.ts      slider ↔ kernel threshold (debounced writes, kernel writes apply at once)
  *   skeleton.ts  the elements; controls.ts the knobs; textview.ts the text, hover links, clicks
  *   panelview.ts the cluster panel and explanations; drillview.ts the BertViz drill-down
+ *   map.ts       the token map (asked of the kernel when opened); refine.ts the hand edits
  *   plot.ts, legend.ts, panel.ts, text.ts, colors.ts, layout.ts: drawing and pure logic
  *
  * Stable test hooks (data-testid), for tests/ui/:
@@ -38,6 +39,14 @@
  *   drilldown-view, drilldown-layers, drilldown-status,
  *   drilldown-note, drilldown-frame (sandboxed iframe with BertViz; data-display-mode
  *   "light"/"dark" follows the notebook's theme at the time it was drawn)
+ *   map-section (<details>), map-toggle, map-method, map-draw, map-status, map (the SVG),
+ *                        map-point (one per kept token: data-index, data-cluster; class
+ *                        aw-picked / aw-selected / aw-hover)
+ *   refine               the edit bar: refine-modularity, refine-last (data-delta), refine-status,
+ *                        refine-undo, refine-redo, refine-merge-target, refine-merge, refine-split,
+ *                        refine-picked, refine-split-off, refine-move-target, refine-move,
+ *                        refine-pin, refine-unpin, refine-clear, refine-history; tokens picked
+ *                        by shift-click carry the class aw-picked
  */
 
 import type { AnyWidget } from "@anywidget/types";
@@ -45,11 +54,13 @@ import "./widget.css";
 import { showError, showKnobs, showNotices, showStatus, showThreshold, wireControls } from "./controls";
 import { wireDrilldown } from "./drillview";
 import { drawLegend } from "./legend";
+import { MapView } from "./map";
 import { KernelMessage, kernelMessage } from "./messages";
 import { subscribe, Traits, ViewProps } from "./model";
 import { PanelView } from "./panelview";
 import { PartitionView } from "./partview";
 import { drawPlot } from "./plot";
+import { RefineBar } from "./refine";
 import { buildSkeleton } from "./skeleton";
 import { decodeState, FLAG_EXCLUDED, View } from "./state";
 import { ThresholdSync } from "./sync";
@@ -79,10 +90,37 @@ export function render({ model, el: host }: ViewProps): () => void {
   };
   const panel = new PanelView(ui.panel, model, offline, { redraw: () => showPanel(), select }, signal);
   const partition = new PartitionView(ui, model, offline, signal);
+  const picks = new Set<number>();
+  const selected = () => model.get("selected_cluster");
+  const showPicks = () => {
+    text.markPicked(picks);
+    map.paint();
+    refine.show();
+  };
+  const togglePick = (i: number) => {
+    if (!view || view.flags[i] & FLAG_EXCLUDED) return;
+    if (!picks.delete(i)) picks.add(i);
+    showPicks();
+  };
+  const clearPicks = () => {
+    picks.clear();
+    showPicks();
+  };
+  const map = new MapView(model, offline, {
+    labels, colours: () => text.colours, selected, picked: () => picks, select, pick: togglePick,
+    hover: (i) => text.hoverToken(view, i, labels()),
+  }, signal);
+  const refine = new RefineBar(model, offline, {
+    view: () => view, labels, selected, picked: () => [...picks].sort((a, b) => a - b), clearPicks,
+    blocked: () => (sync.localIndex !== null ? "The slider is ahead of the kernel: let go of it and wait a moment, then edit." : null),
+  }, signal);
+  ui.links.after(refine.root, map.section);
 
   function showPanel(): void {
     const scene = view && { view, labels: labels(), localIndex: sync.localIndex, colours: text.colours };
     text.mark(labels(), panel.show(scene));
+    map.paint();
+    refine.show();
   }
 
   function paint(): void {
@@ -125,11 +163,14 @@ export function render({ model, el: host }: ViewProps): () => void {
     sync.stateArrived(view);
     ui.slider.max = String(Math.max(view.grid.length - 1, 0));
     text.build(view);
+    for (const i of picks) if (i >= view.n || view.flags[i] & FLAG_EXCLUDED) picks.delete(i);
+    text.markPicked(picks);
+    map.setView(view);
     paint();
   }
 
   wireControls(ui, model, sync, { view: () => view, repaint: paint }, signal);
-  text.listen({ view: () => view, labels, selected: () => model.get("selected_cluster"), select }, signal);
+  text.listen({ view: () => view, labels, selected, select, pick: togglePick, hover: (i) => map.hoverToken(i) }, signal);
   const drilldownReply = wireDrilldown(ui, model, () => {
     const cluster = model.get("selected_cluster");
     return { cluster, tokens: view && cluster !== null ? Array.from(labels()).flatMap((l, i) => (l === cluster ? [i] : [])) : null };
@@ -145,6 +186,8 @@ export function render({ model, el: host }: ViewProps): () => void {
     }
     if (m?.type === "drilldown_reply") drilldownReply(m, buffers);
     else if (m?.type === "cuttest_reply" || m?.type === "cuttest_progress") partition.receive(m);
+    else if (m?.type === "map_reply") map.receive(m, buffers);
+    else if (m?.type === "refine_reply") refine.receive(m);
     else if (m) panel.receive(m);
   };
   const knobs = () => showKnobs(ui, model);

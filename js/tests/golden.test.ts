@@ -25,6 +25,7 @@ const DECODED: Record<string, (v: View) => Typed | NdArray> = {
   "links.out_weight": (v) => v.links.outWeight,
   "links.in_index": (v) => v.links.inIndex,
   "links.in_weight": (v) => v.links.inWeight,
+  "map.coords": (v) => v.map?.coords ?? new Float32Array(0),
 };
 
 const TYPED: Record<keyof TypedOf, new (n: number) => Typed> = {
@@ -38,6 +39,17 @@ const TYPED: Record<keyof TypedOf, new (n: number) => Typed> = {
 describe("the golden state written by Python", () => {
   it("is the layout version this front-end reads", () => {
     expect(state.version).toBe(STATE_VERSION);
+  });
+
+  it("carries the hand edits, the pins, the undo steps and the map of its graph", () => {
+    const p = view.raw.partition;
+    expect(p.edits.map((e) => e.op)).toEqual(["pin"]);
+    expect(p.pins).toEqual([[1, 2]]);
+    expect([p.undo, p.redo]).toEqual([1, 0]);
+    expect(view.labels[1]).toBe(view.labels[2]);
+    expect(view.map?.method).toBe("umap");
+    expect(view.map?.key).toBe(view.raw.map_key);
+    expect(Number.isNaN(view.map?.coords[0] ?? 0)).toBe(true);
   });
 
   it("declares the arrays the decoder reads, with the dtype the decoder expects", () => {
@@ -56,7 +68,8 @@ describe("the golden state written by Python", () => {
     expect(data).toBeInstanceOf(TYPED[want.dtype]);
     if ("shape" in got) expect(got.shape).toEqual(want.shape);
     else expect(data.length).toBe(want.shape.reduce((a, b) => a * b, 1));
-    expect(Array.from(data)).toEqual(want.values); // exact: every dtype's values are doubles JSON keeps
+    // exact: every dtype's values are doubles JSON keeps (NaN, for tokens left off the map, as null)
+    expect(Array.from(data, (x) => (Number.isNaN(x) ? null : x))).toEqual(want.values);
   });
 
   it("reads the sweep's facts per grid index and cluster", () => {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/widget";
 import type { WireArray } from "../src/codec";
 import type { DrilldownRequest } from "../src/messages";
-import type { WireState } from "../src/state";
+import { STATE_VERSION, type WireState } from "../src/state";
 import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
 
 const HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'];
@@ -37,7 +37,7 @@ const GRID_LABELS = [
 function state(threshold = 0.2, g = 1): WireState {
   const half = new Uint16Array(10).fill(0x3800); // 0.5 in float16
   return {
-    version: 2,
+    version: STATE_VERSION,
     text: TEXT,
     tokens: TOKENS,
     offsets: wire(offsets(), "int32", [5, 2]),
@@ -79,6 +79,9 @@ function state(threshold = 0.2, g = 1): WireState {
       in_index: wire(new Int32Array([-1, -1, 2, 3, 1, 3, 4, 2, 3, 1]), "int32", [5, 2]),
       in_weight: wire(half.slice(), "float16", [5, 2]),
     },
+    map_key: "graph-1",
+    map: null,
+    partition: { edits: [], pins: [], undo: 0, redo: 0 },
   };
 }
 

@@ -32,11 +32,19 @@ REGENERATE = ".venv/bin/python tests/view/test_golden_state.py"
 
 
 def golden_analysis() -> attn_widget.Analysis:
-    """Three planted groups over eight tokens after a special first token, which is excluded."""
+    """Three planted groups over eight tokens after a special first token, which is excluded;
+    explained, then refined by hand (two tokens of the first group pinned together)."""
     attention, _ = planted_attention([3, 3, 2], layers=2, heads=2, seed=7)
     text, tokens = tokens_from_pieces(PIECES, bos="<s>")
     analysis = attn_widget.analyze_attention(attention, tokens, text=text, exclude=[0], model="planted")
-    return attn_widget.explain(analysis)
+    return attn_widget.explain(analysis).refine("pin", tokens=[1, 2])
+
+
+def golden_map(n: int) -> np.ndarray:
+    """A token map as the widget keeps it: fixed coordinates, NaN for the excluded first token."""
+    coords = np.stack([np.arange(n, dtype=float), (np.arange(n) % 3).astype(float)], axis=1)
+    coords[0] = np.nan
+    return coords
 
 
 def wire_arrays(node: Any, path: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -51,9 +59,16 @@ def wire_arrays(node: Any, path: str = "") -> Iterator[tuple[str, Mapping[str, A
 
 def golden() -> dict[str, Any]:
     """The fixture: the state as the exported page carries it, and its arrays as numpy reads them."""
-    state = to_jsonable(to_state(golden_analysis()))
+    analysis = golden_analysis()
+    state = to_jsonable(
+        to_state(analysis, history=(1, 0), token_map=("umap", 0, golden_map(len(analysis.tokens))))
+    )
     arrays = {
-        path: {"dtype": rec["dtype"], "shape": rec["shape"], "values": unwire(rec).ravel().tolist()}
+        path: {
+            "dtype": rec["dtype"],
+            "shape": rec["shape"],
+            "values": [None if v != v else v for v in unwire(rec).ravel().tolist()],  # NaN as null
+        }
         for path, rec in wire_arrays(state)
     }
     return {
@@ -84,6 +99,7 @@ def test_the_golden_state_carries_what_the_view_must_show():
     assert state["version"] == STATE_VERSION
     assert state["tokens"] == ["<s>", *PIECES]
     assert arrays["labels"]["values"] == analysis.labels.tolist()
+    assert analysis.labels[1] == analysis.labels[2]
     assert -1 in arrays["labels"]["values"]  # the excluded first token
     assert arrays["flags"]["values"][0] == 3  # special and excluded
     assert arrays["sweep.thresholds"]["values"] == analysis.sweep.thresholds.tolist()
@@ -93,6 +109,10 @@ def test_the_golden_state_carries_what_the_view_must_show():
     assert explained
     assert all(c["claims"] and c["evidence"] for c in explained)
     np.testing.assert_array_equal(unwire(state["sweep"]["labels"]), analysis.sweep.labels)
+    assert state["partition"]["pins"] == [[1, 2]] and state["partition"]["undo"] == 1
+    assert state["partition"]["edits"][0]["op"] == "pin"
+    assert arrays["map.coords"]["shape"] == [len(analysis.tokens), 2]
+    assert state["map_key"] and state["map"]["method"] == "umap"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,128 @@
+// @vitest-environment happy-dom
+// The token map and the edit bar, in the whole view on the real golden state:
+// picks made by shift-click in the text or on the map, edit messages as the
+// kernel reads them, map replies drawn (stale ones dropped), hover linked both ways.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { scaleCoords } from "../src/map";
+import type { MapRequest, RefineRequest } from "../src/messages";
+import { clusterIds, formatDelta, refineRequest } from "../src/refine";
+import widget from "../src/widget";
+import { golden } from "./helpers/golden";
+import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
+
+let host: HTMLElement;
+let model: FakeModel;
+let cleanup: () => void;
+const q = (id: string) => host.querySelector<HTMLElement>(`[data-testid="${id}"]`)!;
+const all = (id: string) => [...host.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
+const shiftClick = (node: Element) => node.dispatchEvent(new MouseEvent("click", { bubbles: true, shiftKey: true }));
+const sent = <T>(type: string) => model.sent.filter((m) => (m as { type: string }).type === type) as T[];
+
+function stateWithoutMap(): Record<string, unknown> {
+  return { ...golden().state, map: null };
+}
+
+beforeEach(() => {
+  host = document.createElement("div");
+  document.body.append(host);
+  model = fakeModel(traitsOf({ state: stateWithoutMap() as never, threshold: 0.1 }));
+  cleanup = widget.render({ model, el: host });
+});
+
+afterEach(() => {
+  cleanup();
+  host.remove();
+});
+
+describe("pure helpers", () => {
+  it("scales map coordinates into the box, up is up, NaN stays NaN", () => {
+    const { x, y } = scaleCoords(new Float32Array([NaN, NaN, 0, 0, 10, 5]), 3, 100, 60, 10);
+    expect(Number.isNaN(x[0]) && Number.isNaN(y[0])).toBe(true);
+    expect([x[1], y[1], x[2], y[2]]).toEqual([10, 50, 90, 10]);
+    const one = scaleCoords(new Float32Array([3, 3]), 1, 100, 60, 10);
+    expect([one.x[0], one.y[0]]).toEqual([50, 30]);
+  });
+
+  it("says a modularity change with its sign and lists cluster ids", () => {
+    expect([formatDelta(0.0123), formatDelta(-0.18), formatDelta(0)]).toEqual(["+0.012", "−0.180", "±0.000"]);
+    expect(clusterIds([-1, 2, 0, 2, 5])).toEqual([0, 2, 5]);
+    expect(refineRequest(3, "pin", { tokens: [1, 4] })).toEqual({ type: "refine", id: 3, op: "pin", clusters: null, cluster: null, tokens: [1, 4], to: null });
+  });
+});
+
+describe("the edit bar", () => {
+  it("shows the modularity, the last edit's change and the undo the kernel holds", () => {
+    expect(q("refine-modularity").textContent).toMatch(/^modularity \d\.\d{3}$/);
+    expect(q("refine-last").textContent).toBe("(last edit ±0.000)"); // pinning two tokens already together
+    expect(q("refine-history").textContent).toContain("pinned");
+    expect((q("refine-undo") as HTMLButtonElement).disabled).toBe(false);
+    expect((q("refine-redo") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("picks tokens with shift-click and sends a move with them, then clears the picks", () => {
+    expect((q("refine-move") as HTMLButtonElement).disabled).toBe(true);
+    shiftClick(all("token")[4]);
+    shiftClick(all("token")[0]); // the excluded sink cannot be picked
+    expect(all("token").filter((t) => t.classList.contains("aw-picked")).map((t) => t.dataset.index)).toEqual(["4"]);
+    expect(q("refine-picked").textContent).toBe("on");
+    (q("refine-move-target") as HTMLSelectElement).value = "new";
+    q("refine-move").click();
+    expect(sent<RefineRequest>("refine")).toEqual([{ type: "refine", id: 1, op: "move", clusters: null, cluster: null, tokens: [4], to: null }]);
+    expect(q("refine-picked").textContent).toBe("none");
+    model.emit("msg:custom", { type: "refine_reply", id: 1, error: null, text: "moved 'the' to a cluster of its own", delta: -0.05 }, []);
+    expect(q("refine-status").textContent).toBe("moved 'the' to a cluster of its own: modularity −0.050");
+  });
+
+  it("merges the selected cluster with the chosen one and shows a refusal in words", () => {
+    model.set("selected_cluster", 0);
+    (q("refine-merge-target") as HTMLSelectElement).value = "2";
+    q("refine-merge").click();
+    q("refine-split").click();
+    expect(sent<RefineRequest>("refine").map((m) => [m.op, m.clusters, m.cluster])).toEqual([["merge", [0, 2], null], ["split", null, 0]]);
+    model.emit("msg:custom", { type: "refine_reply", id: 2, error: "cluster 0 cannot be split: it has one token", text: "", delta: null }, []);
+    expect(q("refine-status").textContent).toBe("cluster 0 cannot be split: it has one token");
+    expect(q("refine-status").classList.contains("aw-refine-error")).toBe(true);
+  });
+});
+
+describe("the token map", () => {
+  it("asks the kernel when opened, draws the reply's dots and drops a reply for another graph", () => {
+    const section = q("map-section") as HTMLDetailsElement;
+    section.open = true;
+    section.dispatchEvent(new Event("toggle"));
+    const [req] = sent<MapRequest>("map");
+    expect(req).toEqual({ type: "map", id: 1, method: "umap", seed: 0 });
+    const n = all("token").length;
+    const coords = new Float32Array(n * 2).map((_, k) => k);
+    coords[0] = coords[1] = NaN;
+    const key = (golden().state as { map_key: string }).map_key;
+    model.emit("msg:custom", { type: "map_reply", id: 1, error: null, method: "umap", seed: 0, key, seconds: 1.5 }, [new DataView(coords.buffer)]);
+    const dots = all("map-point");
+    expect(dots.map((d) => d.dataset.index)).toEqual(Array.from({ length: n - 1 }, (_, i) => String(i + 1)));
+    expect(dots.map((d) => d.dataset.cluster)).toEqual(all("token").slice(1).map((t) => t.dataset.cluster));
+    expect(q("map-status").textContent).toBe("UMAP map in 1.5 s");
+    q("map-draw").click();
+    model.emit("msg:custom", { type: "map_reply", id: 2, error: null, method: "umap", seed: 0, key: "another graph", seconds: 1 }, [new DataView(coords.buffer)]);
+    expect(sent<MapRequest>("map")).toHaveLength(3); // the stale reply was asked again
+  });
+
+  it("links hover and picks both ways with the text", () => {
+    const section = q("map-section") as HTMLDetailsElement;
+    section.open = true;
+    section.dispatchEvent(new Event("toggle"));
+    const n = all("token").length;
+    const key = (golden().state as { map_key: string }).map_key;
+    model.emit("msg:custom", { type: "map_reply", id: 1, error: null, method: "tsne", seed: 0, key, seconds: 0.2 }, [new DataView(new Float32Array(n * 2).buffer)]);
+    all("token")[3].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    expect(all("map-point").find((d) => d.classList.contains("aw-hover"))?.dataset.index).toBe("3");
+    const dot = all("map-point").find((d) => d.dataset.index === "5")!;
+    dot.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    expect(all("token")[5].classList.contains("aw-hover")).toBe(true);
+    expect(q("links").hidden).toBe(false);
+    shiftClick(dot);
+    expect(all("token")[5].classList.contains("aw-picked")).toBe(true);
+    expect(all("map-point").find((d) => d.dataset.index === "5")!.classList.contains("aw-picked")).toBe(true);
+    dot.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    expect(model.get("selected_cluster")).toBe(Number(all("token")[5].dataset.cluster));
+  });
+});
