@@ -32,6 +32,14 @@ def check_id(value: Any, what: str) -> str:
     return value
 
 
+MARKS = {
+    "together": "Mark the groups of words that belong together: click words to add them to the "
+    "current group, 'New group' to start another.",
+    "next_word": "Mark the words that matter most for what comes next (the model's next word).",
+}
+"""Marking task kinds and the instruction participants read for each."""
+
+
 @dataclass(frozen=True)
 class Task:
     """One item a participant works on: a text to inspect and, optionally, a question.
@@ -48,6 +56,13 @@ class Task:
         Answer options shown as buttons; empty for a free-text answer.
     correct
         The correct answer, used to score accuracy; ``None`` when there is none.
+    mark
+        A marking task: ``"together"`` (mark the groups of tokens that belong
+        together) or ``"next_word"`` (mark the tokens that matter for the model's
+        next word), a key of :data:`MARKS`; ``None`` for a question or rating task.
+        The answer is the marked groups of token indices (see
+        :func:`attn_widget.study.responses.marks_of`), scored against the model
+        with :mod:`attn_widget.evaluate`.
     """
 
     id: str
@@ -55,9 +70,20 @@ class Task:
     question: str | None = None
     choices: tuple[str, ...] = ()
     correct: str | None = None
+    mark: str | None = None
 
     def __post_init__(self) -> None:
         check_id(self.id, "task id")
+        if self.mark is not None:
+            if self.mark not in MARKS:
+                raise ValueError(f"task {self.id!r}: mark={self.mark!r} is not one of {sorted(MARKS)}")
+            if self.choices or self.correct is not None:
+                raise ValueError(
+                    f"task {self.id!r} is a marking task (mark={self.mark!r}): its answer is the marked tokens, "
+                    "so give no choices and no correct answer"
+                )
+            if self.question is None:
+                object.__setattr__(self, "question", MARKS[self.mark])
         if not isinstance(self.text, str) or not self.text.strip():
             raise ValueError(f"task {self.id!r} has empty text; give the text participants will inspect")
         object.__setattr__(self, "choices", tuple(str(c) for c in self.choices))

@@ -27,7 +27,7 @@ import traitlets as t
 
 from ..core.shares import attention_shares
 from .config import Step
-from .responses import ResponseError
+from .responses import ResponseError, marks_of
 from .store import StoreBusyError
 
 if TYPE_CHECKING:
@@ -113,6 +113,10 @@ class FeedbackWidget(anywidget.AnyWidget):
     """list[str]: answer buttons; empty for a free-text answer."""
     clusters = t.List(t.Dict()).tag(sync=True)
     """list[dict]: clusters to rate, each ``{id, tokens, rationale}`` (text shown as text, never HTML)."""
+    mark = t.Unicode(None, allow_none=True).tag(sync=True)
+    """str | None: a marking task's kind (``"together"``, ``"next_word"``), else None."""
+    tokens = t.List(t.Unicode()).tag(sync=True)
+    """list[str]: for a marking task, the tokens participants mark (the analysis's), by index."""
     stored = t.List(t.Unicode()).tag(sync=True)
     """list[str]: response ids the store has confirmed (stored or duplicate), in order."""
     done = t.Bool(False).tag(sync=True)
@@ -138,6 +142,10 @@ class FeedbackWidget(anywidget.AnyWidget):
             )
         if rate_clusters is None:
             rate_clusters = step.condition.view == "explanations"
+        if step.task.mark is not None and analysis is None:
+            raise ValueError(
+                f"task {step.task.id!r} is a marking task: give the analysis shown, whose tokens are marked"
+            )
         super().__init__(
             study_id=study.config.id,
             title=study.config.title,
@@ -150,6 +158,8 @@ class FeedbackWidget(anywidget.AnyWidget):
             question=step.task.question,
             choices=list(step.task.choices),
             clusters=cluster_items(analysis, max_clusters) if rate_clusters else [],
+            mark=step.task.mark,
+            tokens=[tok.text for tok in analysis.tokens] if step.task.mark is not None else [],
         )
         self.study = study
         self.step = step
@@ -183,6 +193,7 @@ class FeedbackWidget(anywidget.AnyWidget):
             "task_id": self.task_id,
         }
         try:
+            self._check_marks(payload)
             (status,) = self.study.record(payload)
         except (ResponseError, StoreBusyError) as e:
             self.error = str(e)
@@ -191,3 +202,18 @@ class FeedbackWidget(anywidget.AnyWidget):
         if rid not in self.stored:
             self.stored = [*self.stored, str(rid)]
         return {"type": "ack", "response_id": rid, "status": status, "error": ""}
+
+    def _check_marks(self, payload: dict[str, Any]) -> None:
+        """A marking answer may only name tokens shown (the store does not know how many there are)."""
+        if self.mark is None or payload.get("kind") != "task" or not isinstance(payload.get("answer"), str):
+            return
+        try:
+            groups = marks_of(payload["answer"])
+        except ValueError as e:
+            raise ResponseError(f"response rejected, nothing stored: {e}") from None
+        outside = sorted(i for g in groups for i in g if i >= len(self.tokens))
+        if outside:
+            raise ResponseError(
+                f"response rejected, nothing stored: tokens {outside} are not in this text "
+                f"(it has {len(self.tokens)} tokens, 0..{len(self.tokens) - 1})"
+            )

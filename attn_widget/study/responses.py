@@ -1,6 +1,8 @@
 """One participant response, validated before it reaches the store.
 
-A response is one of three kinds:
+A response is one of three kinds (a marking task's answer is the marked token
+groups as JSON, ``[[1, 2], [5, 6, 7]]``, checked and stored sorted; read it back
+with :func:`marks_of`):
 
 - ``"cluster"``: Likert ratings (and/or a comment) of one cluster's rationale;
 - ``"explanation"``: ratings (and/or a comment) of the whole explanation;
@@ -12,6 +14,7 @@ Every response carries a ``response_id`` UUID generated where it was created
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -117,6 +120,33 @@ class Response:
         return asdict(self)
 
 
+def marks_of(answer: str) -> list[frozenset[int]]:
+    """The token groups a marking task's answer holds (JSON ``[[i, ...], ...]``), checked.
+
+    Raises ``ValueError`` unless it is a non-empty list of non-empty, disjoint
+    groups of token indices (whole numbers >= 0).
+    """
+    try:
+        raw = json.loads(answer)
+    except (TypeError, ValueError):
+        raise ValueError(f"the answer {answer!r} is not the JSON list of marked groups, e.g. [[1, 2], [5]]") from None
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"the answer {answer!r} marks no group; mark at least one word")
+    groups: list[frozenset[int]] = []
+    for g in raw:
+        if not isinstance(g, list) or not g or any(
+            isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in g
+        ):
+            raise ValueError(f"group {g!r} must be a non-empty list of token indices (whole numbers >= 0)")
+        groups.append(frozenset(g))
+    seen: set[int] = set()
+    for g in groups:
+        if seen & g:
+            raise ValueError(f"tokens {sorted(seen & g)} are marked in two groups; a token belongs to one group")
+        seen |= g
+    return groups
+
+
 def new_response_id() -> str:
     """A fresh response UUID (the browser makes its own with ``crypto.randomUUID``)."""
     return str(uuid.uuid4())
@@ -203,3 +233,12 @@ def _check_config(v: dict[str, Any], config: StudyConfig, errors: list[str]) -> 
             errors.append(f"answer {v['answer']!r} is not one of task {task.id!r}'s choices {task.choices!r}")
         if task.correct is not None:
             v["correct"] = v["answer"] == task.correct
+        if task.mark is not None and v["answer"] is not None:
+            try:
+                groups = marks_of(v["answer"])
+            except ValueError as e:
+                errors.append(f"task {task.id!r} is a marking task: {e}")
+                return
+            if task.mark == "next_word" and len(groups) != 1:
+                errors.append(f"task {task.id!r} asks for one group of words (the ones that matter), got {len(groups)}")
+            v["answer"] = json.dumps([sorted(g) for g in groups])

@@ -7,7 +7,7 @@ the same validation and store as a real session's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,11 +60,40 @@ DEMO_TASKS = (
 """Six short tasks: five with a question to answer, one for rating only."""
 
 
-def demo_config(participants: int = 24, study_id: str = "demo") -> StudyConfig:
-    """The demo study: :data:`DEMO_TASKS` under explanations vs BertViz only."""
+MARK_TASKS = (
+    Task("mark-pets", "The old dog barked while the young cat slept all day.", mark="together"),
+    Task("mark-rain", "Heavy rain fell on the town, so the river rose over the bridge.", mark="together"),
+)
+"""Two marking tasks: participants mark the words that belong together."""
+
+MARK_GROUPS = {
+    "mark-pets": [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11]],
+    "mark-rain": [[1, 2, 3, 4, 5], [6, 7, 8, 9], [10, 11, 12, 13]],
+}
+"""The groups planted in :func:`mark_analysis` (token indices, the BOS is token 0)."""
+
+
+def mark_analysis(task: Task) -> Any:
+    """A planted analysis of a marking task's text (one token per word, a BOS sink first).
+
+    Stands in for a model in the demo: its attention groups the words as
+    :data:`MARK_GROUPS` says, so the notebook's plausibility table has a known answer.
+    """
+    from ..api import analyze_attention
+    from ..synthetic import planted_attention, tokens_from_pieces
+
+    words = task.text.split(" ")
+    pieces = [words[0], *(" " + w for w in words[1:])]
+    att, _ = planted_attention([len(g) for g in MARK_GROUPS[task.id]], layers=2, heads=2, seed=len(words))
+    text, tokens = tokens_from_pieces(pieces, bos="<s>")
+    return analyze_attention(att, tokens, text=text, exclude=[0])
+
+
+def demo_config(participants: int = 24, study_id: str = "demo", *, marking: bool = False) -> StudyConfig:
+    """The demo study: :data:`DEMO_TASKS` (and :data:`MARK_TASKS` with ``marking``) under two conditions."""
     return StudyConfig(
         study_id,
-        tasks=DEMO_TASKS,
+        tasks=DEMO_TASKS + (MARK_TASKS if marking else ()),
         participants=participants,
         title="Do cluster explanations help people read attention?",
     )
@@ -94,7 +123,11 @@ def simulate(
         for step in study.schedule(pid):
             boost = effect if step.condition.view == "explanations" else 0.0
             base = dict(participant_id=pid, condition=step.condition.id, task_id=step.task.id)
-            if step.task.question is not None:
+            if step.task.mark is not None and step.task.id in MARK_GROUPS:
+                ms = float(np.exp(rng.normal(np.log(40_000), 0.3)))
+                answer = _marks(rng, MARK_GROUPS[step.task.id], 0.75 + 0.2 * boost + 0.1 * skill)
+                batch.append({**base, "kind": "task", "answer": answer, "duration_ms": int(ms)})
+            elif step.task.question is not None:
                 p = 1 / (1 + np.exp(-(0.4 + skill + 2 * boost)))
                 right = step.task.correct if step.task.correct is not None else step.task.choices[0]
                 wrong = [c for c in step.task.choices if c != right] or ["something else"]
@@ -116,6 +149,15 @@ def simulate(
             )
         study.record(batch)
     return study.responses()
+
+
+def _marks(rng: np.random.Generator, groups: list[list[int]], keep: float) -> str:
+    """A participant's marks: each planted group, each word kept with probability ``keep``."""
+    import json
+
+    marked = [[i for i in g if rng.random() < keep] for g in groups]
+    marked = [g for g in marked if g] or [groups[0][:1]]
+    return json.dumps(marked)
 
 
 def _likert(rng: np.random.Generator, mean: float) -> dict[str, int]:

@@ -15,6 +15,7 @@
 
 import type { AnyModel, AnyWidget } from "@anywidget/types";
 import { isRecord } from "./guard";
+import { markingInput } from "./marking";
 
 /** Synced traits of FeedbackWidget (attn_widget/study/feedback.py); change both together. */
 export interface StudyTraits {
@@ -29,6 +30,8 @@ export interface StudyTraits {
   question: string | null;
   choices: string[];
   clusters: ClusterItem[];
+  mark: string | null; // a marking task's kind ("together" | "next_word"), else null
+  tokens: string[]; // the tokens a marking task marks, by index
   stored: string[];
   done: boolean;
   error: string;
@@ -307,6 +310,8 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
       });
       return b;
     });
+    const mark = model.get("mark");
+    const marker = mark !== null ? markingInput(model.get("tokens"), mark, (a) => (answer = a)) : null;
     const submit = h("button", { text: "Submit answer", testid: "task-submit" });
     const note = h("span", { cls: "aws-status", testid: "task-status" });
     submit.addEventListener("click", () => {
@@ -331,7 +336,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
     const card = h("div", { cls: "aws-card", testid: "task" }, [
       h("div", { text: "Task", cls: "aws-header" }),
       h("div", { text: question, testid: "task-question" }),
-      choices.length ? h("div", { cls: "aws-choices" }, buttons) : input,
+      marker ?? (choices.length ? h("div", { cls: "aws-choices" }, buttons) : input),
       h("div", {}, [submit, note]),
     ]);
     return card;

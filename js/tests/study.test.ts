@@ -110,3 +110,17 @@ describe("outbox", () => {
     expect(box.pending.size).toBe(0);
   });
 });
+
+describe("a marking task", () => {
+  it("moves a token into the current group or out of it, and answers with sorted JSON groups", async () => {
+    const { toggleMark, marksAnswer } = await import("../src/marking");
+    let g = toggleMark([[]], 0, 5);
+    g = toggleMark(g, 0, 2);
+    expect(g).toEqual([[2, 5]]);
+    g = toggleMark(g, 1, 5); // to the second group, out of the first
+    expect(g).toEqual([[2], [5]]);
+    expect(toggleMark(g, 1, 5)).toEqual([[2], []]);
+    expect(marksAnswer([[7, 3], [], [1]])).toBe("[[3,7],[1]]");
+    expect(marksAnswer([[]])).toBe("");
+  });
+});

@@ -1,0 +1,151 @@
+"""Hands-on refinement and the token map in JupyterLab, as a person uses them (headless Chromium).
+
+A sentence with three planted groups; each test drives the edit bar, shift-click
+picks and the map through their ``data-testid`` hooks (``js/src/widget.ts``) and
+checks that the view, the kernel's partition and the modularity shown agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labdriver import READY_JS, NotebookPage, kernel, view_labels
+
+WORDS = ["<s>", "The", " old", " dog", " barked", " while", " the", " young", " cat", " slept", " all", " day", "."]
+CELLS = [
+    f"""import attn_widget
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
+att, groups = planted_attention([4, 4, 4], layers=2, heads=2, strength=3.0, seed=2)
+words = {WORDS!r}
+text, tokens = tokens_from_pieces(words[1:], bos=words[0])
+a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
+w = attn_widget.AttentionExplainer(a)""",
+    "w",
+]
+SETTLED_JS = "id => document.querySelector('[data-testid=refine-status]').textContent !== 'Applying…'"
+
+
+@pytest.fixture(scope="module")
+def nb(open_notebook: Any) -> NotebookPage:
+    notebook = open_notebook("refine.ipynb", CELLS)
+    notebook.page.wait_for_function("() => document.querySelectorAll('[data-testid=token]').length > 0")
+    return notebook
+
+
+def fresh(nb: NotebookPage) -> None:
+    """The original clustering on screen, nothing selected or picked, no history."""
+    nb.run_code("w.selected_cluster = None\nw.refinements.undo_stack.clear()\nw._show(a)")
+    nb.page.wait_for_function(READY_JS)
+    nb.page.wait_for_function("() => document.querySelector('[data-testid=refine-undo]').disabled")
+    if nb.page.get_by_test_id("refine-clear").is_enabled():
+        nb.page.get_by_test_id("refine-clear").click()
+
+
+def token(nb: NotebookPage, i: int) -> Any:
+    return nb.page.locator(f"[data-testid=token][data-index='{i}']")
+
+
+def edit(nb: NotebookPage, button: str) -> str:
+    nb.page.get_by_test_id(button).click()
+    nb.page.wait_for_function(SETTLED_JS, timeout=30_000)
+    nb.page.wait_for_function(READY_JS)
+    return nb.page.get_by_test_id("refine-status").inner_text()
+
+
+def assert_view_is_kernel(nb: NotebookPage) -> None:
+    labels = kernel(nb, "w.analysis.labels.tolist()")
+    nb.page.wait_for_function(
+        "want => [...document.querySelectorAll('[data-testid=token]')].map(e => +e.dataset.cluster).join() === want",
+        arg=",".join(map(str, labels)),
+    )
+    q = kernel(nb, "round(w.analysis.modularity, 3)")
+    assert nb.page.get_by_test_id("refine-modularity").inner_text() == f"modularity {q:.3f}"
+
+
+def test_merge_then_split_change_the_view_the_kernels_partition_and_the_modularity_shown(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    fresh(nb)
+    page = nb.page
+    before = view_labels(nb)
+    q0 = kernel(nb, "w.analysis.modularity")
+    token(nb, 1).click()  # selects cluster 0
+    page.get_by_test_id("refine-merge-target").select_option("1")
+    status = edit(nb, "refine-merge")
+    assert status.startswith("merged clusters 0 and 1 into one of 8 tokens: modularity −")
+    assert_view_is_kernel(nb)
+    merged = view_labels(nb)
+    assert merged != before and merged[1] == merged[5]
+    assert kernel(nb, "[e.op for e in w.partition.edits]") == ["merge"]
+    assert kernel(nb, "w.analysis.modularity") < q0
+    assert page.get_by_test_id("legend-item").count() == 2
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "refine-merged.png"))
+
+    assert kernel(nb, "w.selected_cluster") == 0  # the merged cluster stays selected
+    status = edit(nb, "refine-split")
+    assert status.startswith("split cluster 0 into 2 clusters of 4, 4 tokens: modularity +")
+    assert_view_is_kernel(nb)
+    assert view_labels(nb) == before
+    assert kernel(nb, "[e.op for e in w.partition.edits]") == ["merge", "split"]
+    assert kernel(nb, "abs(w.analysis.modularity - a.modularity) < 1e-9") is True
+    page.get_by_test_id("refine-history").locator("xpath=..").locator("summary").click()
+    assert page.get_by_test_id("refine-history").locator("li").count() == 2
+
+
+def test_picked_tokens_split_off_move_and_pin_and_undo_takes_each_back(nb: NotebookPage, artifacts: Path) -> None:
+    fresh(nb)
+    page = nb.page
+    before = view_labels(nb)
+    token(nb, 7).click()  # select the cluster of " young"
+    cluster = kernel(nb, "w.selected_cluster")
+    token(nb, 7).click(modifiers=["Shift"])
+    token(nb, 8).click(modifiers=["Shift"])
+    assert page.get_by_test_id("refine-picked").inner_text() == "young, cat"
+    status = edit(nb, "refine-split-off")
+    assert status.startswith(f"split 'young', 'cat' off cluster {cluster}")
+    assert_view_is_kernel(nb)
+    labels = view_labels(nb)
+    assert labels[7] == labels[8] != labels[5]
+
+    token(nb, 2).click(modifiers=["Shift"])
+    token(nb, 10).click(modifiers=["Shift"])
+    status = edit(nb, "refine-pin")
+    assert status.startswith("pinned 'old', 'all' together")
+    assert_view_is_kernel(nb)
+    assert kernel(nb, "w.partition.pins") == ((2, 10),)
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "refine-pinned.png"))
+
+    edit(nb, "refine-undo")
+    edit(nb, "refine-undo")
+    assert_view_is_kernel(nb)
+    assert view_labels(nb) == before
+    assert page.get_by_test_id("refine-undo").is_disabled()
+    edit(nb, "refine-redo")
+    assert view_labels(nb)[7] == view_labels(nb)[8]
+
+
+def test_the_token_map_draws_every_kept_token_and_links_hover_and_selection_with_the_text(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    fresh(nb)
+    page = nb.page
+    page.get_by_test_id("map-method").select_option("tsne")
+    page.get_by_test_id("map-toggle").click()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=map-point]').length > 0", timeout=120_000)
+    assert page.get_by_test_id("map-point").count() == len(WORDS) - 1  # the sink has no place
+    assert page.get_by_test_id("map-status").inner_text().startswith("t-SNE map in")
+    dots = page.eval_on_selector_all("[data-testid=map-point]", "s => s.map(e => [+e.dataset.index, +e.dataset.cluster])")
+    labels = view_labels(nb)
+    assert all(labels[i] == c for i, c in dots)
+    dot = page.locator("[data-testid=map-point][data-index='6']")
+    dot.hover()
+    assert "aw-hover" in (token(nb, 6).get_attribute("class") or "")
+    token(nb, 3).hover()
+    page.wait_for_function("() => document.querySelector(\"[data-testid=map-point][data-index='3']\").classList.contains('aw-hover')")
+    dot.click()
+    assert kernel(nb, "w.selected_cluster") == labels[6]
+    assert "aw-selected" in (page.locator("[data-testid=map-point][data-index='5']").get_attribute("class") or "") or labels[5] != labels[6]
+    page.get_by_test_id("map-section").screenshot(path=str(artifacts / "token-map.png"))
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "widget-with-map.png"))
