@@ -89,6 +89,9 @@ export class MapView {
     };
     this.plot.addEventListener("mouseover", (ev) => this.hooks.hover(dotOf(ev)), { signal });
     this.plot.addEventListener("mouseleave", () => this.hooks.hover(null), { signal });
+    this.plot.addEventListener("mousedown", (ev) => {
+      if ((ev as MouseEvent).shiftKey) ev.stopPropagation(); // not JupyterLab's cell selection
+    }, { signal });
     this.plot.addEventListener("click", (ev) => {
       const i = dotOf(ev);
       if (i === null) return;

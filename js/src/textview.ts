@@ -67,6 +67,14 @@ export class TextView {
       },
       { signal },
     );
+    // shift-click picks a token: keep the mousedown from JupyterLab, which would extend its cell
+    // selection (and then run every selected cell on the next "run cell"), and from text selection
+    this.host.addEventListener("mousedown", (ev) => {
+      if (ev.shiftKey && tokenSpan(ev) && hooks.pick) {
+        ev.stopPropagation();
+        ev.preventDefault();
+      }
+    }, { signal });
     this.host.addEventListener("mouseleave", () => {
       this.clearLinks();
       hooks.hover?.(null);
@@ -89,11 +97,13 @@ export class TextView {
     this.spans.forEach((s, i) => s?.classList.toggle("aw-picked", picked.has(i)));
   }
 
-  /** Show token ``i`` as hovered, with its links (a dot hovered on the map); null: none. */
-  hoverToken(view: View | null, i: number | null, labels: ArrayLike<number>): void {
-    const span = i === null ? undefined : this.spans[i];
-    if (!view || !span || i === null) return this.clearLinks();
-    this.showLinks(view, span, i, labels);
+  /**
+   * Mark token ``i`` as hovered (a dot hovered on the map); null: none. Only the span is
+   * marked: the links box would push the map down under the pointer.
+   */
+  hoverToken(i: number | null): void {
+    for (const s of this.host.querySelectorAll(".aw-hover")) s.classList.remove("aw-hover");
+    if (i !== null) this.spans[i]?.classList.add("aw-hover");
   }
 
   private clearLinks(): void {

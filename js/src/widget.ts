@@ -108,7 +108,7 @@ export function render({ model, el: host }: ViewProps): () => void {
   };
   const map = new MapView(model, offline, {
     labels, colours: () => text.colours, selected, picked: () => picks, select, pick: togglePick,
-    hover: (i) => text.hoverToken(view, i, labels()),
+    hover: (i) => text.hoverToken(i),
   }, signal);
   const refine = new RefineBar(model, offline, {
     view: () => view, labels, selected, picked: () => [...picks].sort((a, b) => a - b), clearPicks,
