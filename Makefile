@@ -81,6 +81,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_widget.py
 	$(BIN)/python benchmarks/bench_explain.py
 	$(BIN)/python benchmarks/bench_corpus.py
+	$(BIN)/python benchmarks/bench_map.py
 
 clean:
 	rm -rf $(VENV) demo-out site test-artifacts js/node_modules attn_widget/static

@@ -57,7 +57,9 @@ def _widget(analysis: Analysis) -> Any:
 
 
 # Analysis.recluster / .explain / .widget delegate here (core never imports the layers above it).
-_OPS = (("recluster", recluster), ("explain", explain), ("links", links), ("refine", refine), ("widget", _widget))
+_OPS = (
+    ("recluster", recluster), ("explain", explain), ("links", links), ("refine", refine), ("widget", _widget),
+)
 for _name, _fn in _OPS:
     if _name not in OPERATIONS:
         OPERATIONS.register(_name)(_fn)

@@ -16,7 +16,6 @@ from typing import Any
 from typing_extensions import Unpack
 
 from .core import Analysis, Cluster, Edit, Link, Partition
-from .core.serialize import jsonable
 from .core.options import (
     ANALYZE_OPTIONS,
     CLUSTER_OPTIONS,
@@ -26,6 +25,7 @@ from .core.options import (
     ClusterOptions,
     check_names,
 )
+from .core.serialize import jsonable
 from .explain import lenses as _lenses
 from .explain.rationale import explain
 from .extract.forward import extract, forward_pass, reporter
@@ -301,7 +301,9 @@ def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: 
     changed = [c.id for c in clusters if c.tokens not in before]
     edit = Edit(op, jsonable(args), out.tokens, out.text, float(analysis.modularity), q)
     partition = Partition(out.labels, start.base, q, (*start.edits, edit), out.pins)
-    new = dataclasses.replace(analysis, labels=out.labels, clusters=clusters, modularity=q, partition=partition)
+    new = dataclasses.replace(
+        analysis, labels=out.labels, clusters=clusters, modularity=q, partition=partition
+    )
     if explain is None:
         explain = any(c.rationale is not None for c in analysis.clusters)
     return _explain(new, clusters=changed) if explain and changed else new

@@ -9,5 +9,14 @@ from .records import Cluster, Link, Options, Sweep, Token
 from .registry import Registry
 
 __all__ = [
-    "FORMAT_VERSION", "Analysis", "Cluster", "Edit", "Link", "Options", "Partition", "Registry", "Sweep", "Token",
+    "FORMAT_VERSION",
+    "Analysis",
+    "Cluster",
+    "Edit",
+    "Link",
+    "Options",
+    "Partition",
+    "Registry",
+    "Sweep",
+    "Token",
 ]

@@ -137,7 +137,9 @@ def _ranking(analysis: Analysis, order: Any, candidates: np.ndarray) -> tuple[np
     return np.nan_to_num(scores[candidates], nan=-np.inf), "given scores"
 
 
-def _edges(analysis: Analysis, runner: Runner, keep: np.ndarray, order: Any) -> tuple[np.ndarray, np.ndarray, str]:
+def _edges(
+    analysis: Analysis, runner: Runner, keep: np.ndarray, order: Any
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Candidate edges ``[E, 2]`` (query, key) and their importance."""
     allowed = runner.allowed()
     np.fill_diagonal(allowed, False)
@@ -222,7 +224,7 @@ def fad_curve(
         if progress is not None:
             progress(steps + 1, steps + 1, "measured before")
         return hit
-    runner = Runner(model, [int(i) for i in ids], protected, batch_size)
+    runner = Runner(model, [int(i) for i in ids if i is not None], protected, batch_size)
     keep = np.ones(n, dtype=bool)
     keep[protected] = False
     if runner.causal:

@@ -40,7 +40,9 @@ def as_groups(groups: Any, what: str = "groups") -> Groups:
     if isinstance(groups, Partition):
         return groups.groups()
     if isinstance(groups, (str, bytes)) or not isinstance(groups, Iterable):
-        raise ValueError(f"{what} must be a list of token-index sets, e.g. [{{1, 2}}, {{5, 6, 7}}], not {groups!r}")
+        raise ValueError(
+            f"{what} must be a list of token-index sets, e.g. [{{1, 2}}, {{5, 6, 7}}], not {groups!r}"
+        )
     out: Groups = []
     for g in groups:
         if isinstance(g, (str, bytes, int)) or not isinstance(g, Iterable):
@@ -48,7 +50,9 @@ def as_groups(groups: Any, what: str = "groups") -> Groups:
         items = list(g)
         bad = [i for i in items if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0]
         if bad:
-            raise ValueError(f"{what}: {bad} in group {sorted(items)!r} are not token indices (whole numbers >= 0)")
+            raise ValueError(
+                f"{what}: {bad} in group {sorted(items)!r} are not token indices (whole numbers >= 0)"
+            )
         if not items:
             raise ValueError(f"{what}: an empty group marks no token; leave it out")
         out.append(frozenset(int(i) for i in items))
@@ -136,7 +140,9 @@ def auprc(scores: Any, human: Any) -> float:
     positives = frozenset().union(*as_groups(human, "human"))
     outside = sorted(i for i in positives if i >= s.size)
     if outside:
-        raise ValueError(f"human marks tokens {outside}, but scores has only {s.size} tokens (0..{s.size - 1})")
+        raise ValueError(
+            f"human marks tokens {outside}, but scores has only {s.size} tokens (0..{s.size - 1})"
+        )
     if np.isinf(s).any():
         raise ValueError("scores contain inf; give finite numbers (NaN for tokens left out)")
     ranked = np.flatnonzero(~np.isnan(s))

@@ -96,7 +96,9 @@ def apply(op: str, labels: Labels, sym: Matrix, pins: Pins, words: Sequence[str]
     try:
         return edit(Scene(np.asarray(labels), sym, tuple(pins), words), **args)
     except TypeError as err:
-        raise TypeError(f"refine({op!r}) got the wrong arguments ({err}); see help(attn_widget.refine)") from None
+        raise TypeError(
+            f"refine({op!r}) got the wrong arguments ({err}); see help(attn_widget.refine)"
+        ) from None
 
 
 def _finish(

@@ -126,8 +126,11 @@ def tsne_embed(x: np.ndarray, seed: int) -> np.ndarray:
     manifold = _needs("sklearn.manifold", "cluster")
     n = len(x)
     model = manifold.TSNE(
-        n_components=2, perplexity=float(min(30.0, max(2.0, (n - 1) / 3))), init="pca",
-        learning_rate="auto", random_state=seed,
+        n_components=2,
+        perplexity=float(min(30.0, max(2.0, (n - 1) / 3))),
+        init="pca",
+        learning_rate="auto",
+        random_state=seed,
     )
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 

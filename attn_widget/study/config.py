@@ -79,7 +79,8 @@ class Task:
                 raise ValueError(f"task {self.id!r}: mark={self.mark!r} is not one of {sorted(MARKS)}")
             if self.choices or self.correct is not None:
                 raise ValueError(
-                    f"task {self.id!r} is a marking task (mark={self.mark!r}): its answer is the marked tokens, "
+                    f"task {self.id!r} is a marking task (mark={self.mark!r}): its answer is the marked "
+                    "tokens, "
                     "so give no choices and no correct answer"
                 )
             if self.question is None:

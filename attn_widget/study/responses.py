@@ -129,7 +129,9 @@ def marks_of(answer: str) -> list[frozenset[int]]:
     try:
         raw = json.loads(answer)
     except (TypeError, ValueError):
-        raise ValueError(f"the answer {answer!r} is not the JSON list of marked groups, e.g. [[1, 2], [5]]") from None
+        raise ValueError(
+            f"the answer {answer!r} is not the JSON list of marked groups, e.g. [[1, 2], [5]]"
+        ) from None
     if not isinstance(raw, list) or not raw:
         raise ValueError(f"the answer {answer!r} marks no group; mark at least one word")
     groups: list[frozenset[int]] = []
@@ -142,7 +144,8 @@ def marks_of(answer: str) -> list[frozenset[int]]:
     seen: set[int] = set()
     for g in groups:
         if seen & g:
-            raise ValueError(f"tokens {sorted(seen & g)} are marked in two groups; a token belongs to one group")
+            twice = sorted(seen & g)
+            raise ValueError(f"tokens {twice} are marked in two groups; a token belongs to one group")
         seen |= g
     return groups
 
@@ -240,5 +243,7 @@ def _check_config(v: dict[str, Any], config: StudyConfig, errors: list[str]) -> 
                 errors.append(f"task {task.id!r} is a marking task: {e}")
                 return
             if task.mark == "next_word" and len(groups) != 1:
-                errors.append(f"task {task.id!r} asks for one group of words (the ones that matter), got {len(groups)}")
+                errors.append(
+                    f"task {task.id!r} asks for one group of words (the ones that matter), got {len(groups)}"
+                )
             v["answer"] = json.dumps([sorted(g) for g in groups])

@@ -165,7 +165,7 @@ class ExplainCache:
         return self.explain_some(analysis, [c.id for c in analysis.clusters])
 
     def explain_some(self, analysis: Analysis, ids: Sequence[int]) -> Analysis:
-        """``analysis`` with the clusters ``ids`` explained (from the cache where possible), the rest as is."""
+        """``analysis`` with clusters ``ids`` explained (from the cache where possible), the rest as is."""
         wanted = set(ids)
         done = [self._explain(analysis, c) if c.id in wanted else (c, None) for c in analysis.clusters]
         notices = tuple(dict.fromkeys([*analysis.notices, *(n for _, n in done if n)]))

@@ -34,14 +34,21 @@ class MapService:
         self.last: tuple[str, int, str, np.ndarray] | None = None
         """``(method, seed, key, coordinates)`` of the last map made."""
 
-    def handle(self, content: Mapping[str, Any], analysis: Analysis | None, send: Send) -> Future[None] | None:
+    def handle(
+        self, content: Mapping[str, Any], analysis: Analysis | None, send: Send
+    ) -> Future[None] | None:
         """Answer one ``map`` message in the background (``None`` for any other message)."""
         if content.get("type") != "map":
             return None
         method, seed = content.get("method"), content.get("seed", 0)
         reply: MapReply = {
-            "type": "map_reply", "id": content.get("id"), "error": None, "method": None, "seed": None,
-            "key": None, "seconds": None,
+            "type": "map_reply",
+            "id": content.get("id"),
+            "error": None,
+            "method": None,
+            "seed": None,
+            "key": None,
+            "seconds": None,
         }
 
         def run() -> None:
@@ -58,7 +65,8 @@ class MapService:
                 return
             key = map_key(analysis)
             self.last = (method, int(seed), key, coords)
-            reply.update(method=method, seed=int(seed), key=key, seconds=round(time.perf_counter() - started, 3))
+            reply["method"], reply["seed"], reply["key"] = method, int(seed), key
+            reply["seconds"] = round(time.perf_counter() - started, 3)
             send(reply, [np.ascontiguousarray(coords, dtype="<f4").tobytes()])
 
         return self._worker.submit(run)

@@ -70,11 +70,20 @@ class Refinements:
         return take.pop()
 
     def handle(
-        self, content: Mapping[str, Any], analysis: Analysis | None, show: Callable[[Analysis, int | None], None]
+        self,
+        content: Mapping[str, Any],
+        analysis: Analysis | None,
+        show: Callable[[Analysis, int | None], None],
     ) -> RefineReply:
         """Answer one ``refine`` message: apply it, ``show`` the result, say what happened."""
         op = content.get("op")
-        reply: RefineReply = {"type": "refine_reply", "id": content.get("id"), "error": None, "text": "", "delta": None}
+        reply: RefineReply = {
+            "type": "refine_reply",
+            "id": content.get("id"),
+            "error": None,
+            "text": "",
+            "delta": None,
+        }
         try:
             if analysis is None:
                 raise ValueError("the analysis is not ready yet; wait for it to finish")
@@ -85,7 +94,9 @@ class Refinements:
                 return reply
             if op not in EDIT_OPS:
                 raise ValueError(f"unknown edit {op!r}; the view sends one of {EDIT_OPS + HISTORY_OPS}")
-            args = {k: content[k] for k in ("clusters", "cluster", "tokens", "to") if content.get(k) is not None}
+            args = {
+                k: content[k] for k in ("clusters", "cluster", "tokens", "to") if content.get(k) is not None
+            }
             if op == "move":
                 args["to"] = content.get("to")
             new = self.edit(analysis, str(op), **args)

@@ -23,14 +23,20 @@ def test_the_curve_starts_at_the_full_input_and_removes_every_candidate_by_the_e
     curve = fad_curve(tiny_analysis, model, steps=5, n_random=4, progress=lambda d, t, m: seen.append((d, t)))
     n = len(tiny_analysis.tokens)
     candidates = n - len(set(tiny_analysis.excluded)) - 1  # the last token is where the next word is read
-    assert curve.fractions[0] == 0.0 and curve.fractions[-1] == 1.0
+    assert curve.fractions[0] == 0.0
+    assert curve.fractions[-1] == 1.0
     assert curve.removed.tolist() == np.round(np.linspace(0, candidates, 6)).astype(int).tolist()
-    assert curve.change[0] == pytest.approx(0.0, abs=1e-9) and curve.performance[0] == pytest.approx(1.0)
-    assert 0.0 <= curve.n_auc <= 1.0 and 0.0 <= curve.auc_tp <= 1.0
+    assert curve.change[0] == pytest.approx(0.0, abs=1e-9)
+    assert curve.performance[0] == pytest.approx(1.0)
+    assert 0.0 <= curve.n_auc <= 1.0
+    assert 0.0 <= curve.auc_tp <= 1.0
     assert curve.random_change.shape == curve.change.shape
-    assert curve.change[-1] == pytest.approx(curve.random_change[-1])  # everything removed, whatever the order
+    assert curve.change[-1] == pytest.approx(
+        curve.random_change[-1]
+    )  # everything removed, whatever the order
     assert seen[-1] == (6, 6)
-    assert curve.output == "next-token distribution" and curve.target is not None
+    assert curve.output == "next-token distribution"
+    assert curve.target is not None
 
 
 def test_curves_are_cached_and_the_same_seed_gives_the_same_baseline(tiny_gpt2, tiny_analysis):
@@ -56,7 +62,8 @@ def test_ordering_by_a_cluster_removes_its_tokens_first(tiny_gpt2, tiny_analysis
 def test_edges_are_cut_in_order_of_weight_and_every_cut_moves_nothing_at_step_zero(tiny_gpt2, tiny_analysis):
     model, _ = tiny_gpt2
     curve = fad_curve(tiny_analysis, model, unit="edges", steps=4, n_random=2)
-    assert curve.unit == "edges" and curve.order == "edge weight"
+    assert curve.unit == "edges"
+    assert curve.order == "edge weight"
     assert curve.change[0] == pytest.approx(0.0, abs=1e-9)
     assert curve.change[-1] > 0.0
 

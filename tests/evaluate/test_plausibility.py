@@ -65,7 +65,8 @@ def test_token_scores_rank_what_is_attended_and_leave_sinks_out():
     att, _ = planted_attention([4, 4], layers=2, heads=2, seed=1)
     a = attn_widget.analyze_attention(att, [f"t{i}" for i in range(9)], exclude=[0])
     received, nxt = token_scores(a, "received"), token_scores(a, "next")
-    assert np.isnan(received[0]) and np.isnan(nxt[0])
+    assert np.isnan(received[0])
+    assert np.isnan(nxt[0])
     assert nxt[-1] == 0.0  # the last token itself is not a candidate
     assert nxt[5:8].sum() > nxt[1:5].sum()  # the last token reads its own group
     with pytest.raises(ValueError, match="unknown token score 'gradient'"):

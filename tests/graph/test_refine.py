@@ -31,7 +31,7 @@ def test_merging_two_clusters_joins_their_tokens_and_records_the_modularity_chan
     assert (edit.op, edit.before, edit.after) == ("merge", analysis.modularity, merged.modularity)
     assert edit.delta < 0  # the planted groups were the better partition
     assert merged.modularity == pytest.approx(modularity(symmetrise(analysis.weights), merged.labels))
-    assert "merged clusters 0 and 1 into one of 12 tokens" == edit.text
+    assert edit.text == "merged clusters 0 and 1 into one of 12 tokens"
     assert np.array_equal(merged.partition.base, analysis.labels)
 
 
@@ -55,7 +55,8 @@ def test_a_cluster_louvain_keeps_whole_is_still_cut_in_two(analysis):
     c = analysis.clusters[0]
     split = analysis.refine("split", cluster=c.id)
     sizes = sorted(len(members(split, t)) for t in {min(members(split, t)) for t in c.tokens})
-    assert len(sizes) >= 2 and sum(sizes) == c.size
+    assert len(sizes) >= 2
+    assert sum(sizes) == c.size
 
 
 def test_moving_a_token_to_another_cluster_or_to_its_own(analysis):
@@ -109,7 +110,9 @@ def test_bad_edits_are_refused_with_the_value_and_the_fix(analysis):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["merge", "split", "move", "pin"]), st.integers(0, 10**6)), max_size=6))
+@given(
+    st.lists(st.tuples(st.sampled_from(["merge", "split", "move", "pin"]), st.integers(0, 10**6)), max_size=6)
+)
 def test_any_sequence_of_edits_keeps_every_token_labelled_and_every_pin_whole(analysis, edits):
     a = analysis
     for op, r in edits:
@@ -125,7 +128,8 @@ def test_any_sequence_of_edits_keeps_every_token_labelled_and_every_pin_whole(an
             a = a.refine(op, **args)
         except ValueError:
             continue  # a refused edit (same cluster twice, a singleton split) changes nothing
-        assert (a.labels[1:] >= 0).all() and a.labels[0] == -1
+        assert (a.labels[1:] >= 0).all()
+        assert a.labels[0] == -1
         assert sorted(t for c in a.clusters for t in c.tokens) == kept
         for group in a.partition.pins:
             assert len({int(a.labels[t]) for t in group}) == 1

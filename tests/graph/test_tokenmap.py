@@ -71,7 +71,7 @@ def test_a_short_text_is_placed_by_principal_components_and_still_separates_its_
 
 
 def test_head_features_need_the_raw_attention_and_place_tokens_too(tmp_path):
-    analysis, groups = planted([10, 10, 10], seed=7)
+    analysis, _groups = planted([10, 10, 10], seed=7)
     coords = attn_widget.token_map(analysis, method="tsne", features="heads")
     assert np.isfinite(coords[1:]).all()
     saved = attn_widget.Analysis.load(analysis.save(tmp_path / "a.json"))
@@ -81,7 +81,7 @@ def test_head_features_need_the_raw_attention_and_place_tokens_too(tmp_path):
 
 def test_unknown_methods_features_and_bad_seeds_are_refused_with_the_choices():
     analysis, _ = planted([5, 5], seed=8)
-    with pytest.raises(ValueError, match="unknown token map method 'pca'.*'umap', 'tsne'"):
+    with pytest.raises(ValueError, match=r"unknown token map method 'pca'.*'umap', 'tsne'"):
         attn_widget.token_map(analysis, method="pca")
     with pytest.raises(ValueError, match="unknown token map feature set 'rows'"):
         attn_widget.token_map(analysis, features="rows")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -30,7 +31,13 @@ def step_of(study: Study, pid: str, task_id: str):
 
 
 def answer(groups, **extra):
-    return {"response_id": str(uuid.uuid4()), "kind": "task", "answer": json.dumps(groups), "duration_ms": 900, **extra}
+    return {
+        "response_id": str(uuid.uuid4()),
+        "kind": "task",
+        "answer": json.dumps(groups),
+        "duration_ms": 900,
+        **extra,
+    }
 
 
 def test_a_marking_task_has_an_instruction_and_refuses_choices_or_an_unknown_kind():
@@ -46,7 +53,8 @@ def test_marks_are_stored_once_sorted_and_read_back_as_groups(study: Study):
     pid = study.enroll()
     step = next(s for s in study.schedule(pid) if s.task.mark == "together")
     w = FeedbackWidget(study, pid, step, mark_analysis(step.task))
-    assert w.mark == "together" and w.tokens[1] == "The"
+    assert w.mark == "together"
+    assert w.tokens[1] == "The"
     response = answer([[4, 2, 3], [7]])
     assert w.receive(response)["status"] == "stored"
     assert w.receive(response)["status"] == "duplicate"  # a resend is stored once
@@ -69,7 +77,8 @@ def test_bad_marks_are_refused_and_nothing_is_stored(study: Study):
         ([[1, -1]], "whole numbers >= 0"),
     ):
         ack = w.receive(answer(groups))
-        assert ack["status"] == "error" and __import__("re").search(message, ack["error"]), ack
+        assert ack["status"] == "error", ack
+        assert re.search(message, ack["error"]), ack
     ack = w.receive({**answer([[1]]), "answer": "cat and dog"})
     assert "not the JSON list of marked groups" in ack["error"]
     assert study.responses().empty

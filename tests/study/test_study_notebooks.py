@@ -77,7 +77,8 @@ def test_study_analysis_on_synthetic_data(tmp_path: Path, monkeypatch: pytest.Mo
         assert measure in text
     assert "p_holm" in text
     assert "48 marking answers scored" in text  # 24 participants x 2 marking tasks
-    assert "iou_f1" in text and "auprc" in text
+    assert "iou_f1" in text
+    assert "auprc" in text
 
 
 def test_study_analysis_reads_an_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

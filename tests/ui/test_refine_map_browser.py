@@ -13,7 +13,21 @@ from typing import Any
 import pytest
 from labdriver import READY_JS, NotebookPage, kernel, view_labels
 
-WORDS = ["<s>", "The", " old", " dog", " barked", " while", " the", " young", " cat", " slept", " all", " day", "."]
+WORDS = [
+    "<s>",
+    "The",
+    " old",
+    " dog",
+    " barked",
+    " while",
+    " the",
+    " young",
+    " cat",
+    " slept",
+    " all",
+    " day",
+    ".",
+]
 CELLS = [
     f"""import attn_widget
 from attn_widget.synthetic import planted_attention, tokens_from_pieces
@@ -57,7 +71,8 @@ def edit(nb: NotebookPage, button: str) -> str:
 def assert_view_is_kernel(nb: NotebookPage) -> None:
     labels = kernel(nb, "w.analysis.labels.tolist()")
     nb.page.wait_for_function(
-        "want => [...document.querySelectorAll('[data-testid=token]')].map(e => +e.dataset.cluster).join() === want",
+        "want => [...document.querySelectorAll('[data-testid=token]')]"
+        ".map(e => +e.dataset.cluster).join() === want",
         arg=",".join(map(str, labels)),
     )
     q = kernel(nb, "round(w.analysis.modularity, 3)")
@@ -77,7 +92,8 @@ def test_merge_then_split_change_the_view_the_kernels_partition_and_the_modulari
     assert status.startswith("merged clusters 0 and 1 into one of 8 tokens: modularity −")
     assert_view_is_kernel(nb)
     merged = view_labels(nb)
-    assert merged != before and merged[1] == merged[5]
+    assert merged != before
+    assert merged[1] == merged[5]
     assert kernel(nb, "[e.op for e in w.partition.edits]") == ["merge"]
     assert kernel(nb, "w.analysis.modularity") < q0
     assert page.get_by_test_id("legend-item").count() == 2
@@ -94,7 +110,9 @@ def test_merge_then_split_change_the_view_the_kernels_partition_and_the_modulari
     assert page.get_by_test_id("refine-history").locator("li").count() == 2
 
 
-def test_picked_tokens_split_off_move_and_pin_and_undo_takes_each_back(nb: NotebookPage, artifacts: Path) -> None:
+def test_picked_tokens_split_off_move_and_pin_and_undo_takes_each_back(
+    nb: NotebookPage, artifacts: Path
+) -> None:
     fresh(nb)
     page = nb.page
     before = view_labels(nb)
@@ -136,18 +154,29 @@ def test_the_token_map_draws_every_kept_token_and_links_hover_and_selection_with
     # choose t-SNE before the section opens (opening asks for the map; UMAP compiles itself first)
     page.eval_on_selector("[data-testid=map-method]", "s => { s.value = 'tsne'; }")
     page.get_by_test_id("map-toggle").click()
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=map-point]').length > 0", timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=map-point]').length > 0", timeout=120_000
+    )
     assert page.get_by_test_id("map-point").count() == len(WORDS) - 1  # the sink has no place
     assert page.get_by_test_id("map-status").inner_text().startswith("t-SNE map in")
-    dots = page.eval_on_selector_all("[data-testid=map-point]", "s => s.map(e => [+e.dataset.index, +e.dataset.cluster])")
+    dots = page.eval_on_selector_all(
+        "[data-testid=map-point]", "s => s.map(e => [+e.dataset.index, +e.dataset.cluster])"
+    )
     labels = view_labels(nb)
     assert all(labels[i] == c for i, c in dots)
     dot = page.locator("[data-testid=map-point][data-index='6']")
     dot.hover()
     assert "aw-hover" in (token(nb, 6).get_attribute("class") or "")
     token(nb, 3).hover()
-    page.wait_for_function("() => document.querySelector(\"[data-testid=map-point][data-index='3']\").classList.contains('aw-hover')")
+    page.wait_for_function(
+        "() => document.querySelector(\"[data-testid=map-point][data-index='3']\")"
+        ".classList.contains('aw-hover')"
+    )
     dot.click()
     assert kernel(nb, "w.selected_cluster") == labels[6]
-    assert "aw-selected" in (page.locator("[data-testid=map-point][data-index='5']").get_attribute("class") or "") or labels[5] != labels[6]
+    assert (
+        "aw-selected"
+        in (page.locator("[data-testid=map-point][data-index='5']").get_attribute("class") or "")
+        or labels[5] != labels[6]
+    )
     page.get_by_test_id("map-section").screenshot(path=str(artifacts / "token-map.png"))

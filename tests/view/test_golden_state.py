@@ -109,10 +109,12 @@ def test_the_golden_state_carries_what_the_view_must_show():
     assert explained
     assert all(c["claims"] and c["evidence"] for c in explained)
     np.testing.assert_array_equal(unwire(state["sweep"]["labels"]), analysis.sweep.labels)
-    assert state["partition"]["pins"] == [[1, 2]] and state["partition"]["undo"] == 1
+    assert state["partition"]["pins"] == [[1, 2]]
+    assert state["partition"]["undo"] == 1
     assert state["partition"]["edits"][0]["op"] == "pin"
     assert arrays["map.coords"]["shape"] == [len(analysis.tokens), 2]
-    assert state["map_key"] and state["map"]["method"] == "umap"
+    assert state["map_key"]
+    assert state["map"]["method"] == "umap"
 
 
 if __name__ == "__main__":

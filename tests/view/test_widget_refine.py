@@ -38,14 +38,18 @@ def test_a_merge_from_the_view_changes_the_state_the_partition_and_selects_the_m
     before = widget.analysis
     reply = say(widget, type="refine", id=1, op="merge", clusters=[0, 1], cluster=None, tokens=None, to=None)
     assert reply == {
-        "type": "refine_reply", "id": 1, "error": None,
-        "text": "merged clusters 0 and 1 into one of 10 tokens", "delta": pytest.approx(widget.analysis.modularity - before.modularity),
+        "type": "refine_reply",
+        "id": 1,
+        "error": None,
+        "text": "merged clusters 0 and 1 into one of 10 tokens",
+        "delta": pytest.approx(widget.analysis.modularity - before.modularity),
     }
     assert reply["delta"] < 0
     assert widget.partition.edits[-1].op == "merge"
     assert widget.selected_cluster == 0
     assert widget.state["modularity"] == widget.analysis.modularity
-    assert widget.state["partition"]["undo"] == 1 and widget.state["partition"]["edits"][0]["op"] == "merge"
+    assert widget.state["partition"]["undo"] == 1
+    assert widget.state["partition"]["edits"][0]["op"] == "merge"
     assert len(widget.partition.groups()) == 2
 
 
@@ -55,11 +59,13 @@ def test_undo_and_redo_walk_the_history_and_a_refusal_changes_nothing(widget):
     split = widget.analysis
     assert len(split.clusters) > len(start.clusters)
     assert say(widget, type="refine", id=2, op="undo")["error"] is None
-    assert widget.analysis is start and widget.state["partition"]["redo"] == 1
+    assert widget.analysis is start
+    assert widget.state["partition"]["redo"] == 1
     say(widget, type="refine", id=3, op="redo")
     assert widget.analysis is split
     refused = say(widget, type="refine", id=4, op="merge", clusters=[0, 42])
-    assert "cluster 42 does not exist" in refused["error"] and widget.analysis is split
+    assert "cluster 42 does not exist" in refused["error"]
+    assert widget.analysis is split
     assert "nothing to redo" in say(widget, type="refine", id=5, op="redo")["error"]
     assert "unknown edit 'fold'" in say(widget, type="refine", id=6, op="fold")["error"]
 
@@ -72,14 +78,16 @@ def test_moving_the_slider_after_edits_keeps_the_pins_and_one_undo_brings_the_ed
     assert widget.analysis.labels[a] == widget.analysis.labels[b]  # the pin survived re-clustering
     assert widget.partition.pins == ((a, b),)
     widget.undo()
-    assert widget.analysis is edited and widget.threshold == edited.threshold
+    assert widget.analysis is edited
+    assert widget.threshold == edited.threshold
 
 
 def test_the_map_is_made_in_the_background_and_sent_as_a_buffer_with_its_graphs_key(widget):
     widget._on_custom_msg(None, {"type": "map", "id": 7, "method": "tsne", "seed": 0}, [])
     widget.map_service.join(120)
     reply, buffers = widget.sent[-1]
-    assert reply["error"] is None and reply["key"] == map_key(widget.analysis) == widget.state["map_key"]
+    assert reply["error"] is None
+    assert reply["key"] == map_key(widget.analysis) == widget.state["map_key"]
     coords = np.frombuffer(buffers[0], dtype="<f4").reshape(-1, 2)
     np.testing.assert_allclose(coords, attn_widget.token_map(widget.analysis, "tsne"), rtol=1e-6)
     widget._on_custom_msg(None, {"type": "map", "id": 8, "method": "pca", "seed": 0}, [])
