@@ -13,11 +13,12 @@ undo away.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..api import refine
-from ..core import Analysis
+from ..core import Analysis, Partition
 from .explain_cache import ExplainCache
 from .messages import RefineReply
 
@@ -111,3 +112,52 @@ class Refinements:
             reply["text"], reply["delta"] = edit.text, edit.delta
         show(new, focus)
         return reply
+
+
+class RefineMethods:
+    """The widget's Python side of the edits: ``w.partition``, ``w.refine``, ``w.undo``, ``w.redo``.
+
+    Mixed into :class:`~attn_widget.view.widget.AttentionExplainer`, which provides
+    ``refinements``, ``selected_cluster``, ``_lock``, ``_ready`` and ``_show``.
+    """
+
+    refinements: Refinements
+    selected_cluster: int | None
+    _lock: threading.RLock
+
+    def _ready(self) -> Analysis:
+        raise NotImplementedError
+
+    def _show(self, analysis: Analysis) -> None:
+        raise NotImplementedError
+
+    def _show_edited(self, analysis: Analysis, focus: int | None) -> None:
+        self.selected_cluster = focus
+        self._show(analysis)
+
+    @property
+    def partition(self) -> Partition:
+        """The partition on screen, with its hand edits and pins (:class:`~attn_widget.core.Partition`).
+
+        Usable as a human grouping: ``attn_widget.evaluate.iou_f1(predicted, w.partition)``.
+        """
+        return Partition.start(self._ready())
+
+    def refine(self, op: str, **args: Any) -> Analysis:
+        """Edit the partition on screen as the view's buttons do (see :func:`attn_widget.refine`)."""
+        with self._lock:
+            new = self.refinements.edit(self._ready(), op, **args)
+            self._show(new)
+        return new
+
+    def undo(self) -> Analysis:
+        """Take back the last edit (or re-clustering of an edited partition); return what is shown."""
+        with self._lock:
+            self._show(self.refinements.step(self._ready(), "undo"))
+        return self._ready()
+
+    def redo(self) -> Analysis:
+        """Make the last undone edit again; return what is shown."""
+        with self._lock:
+            self._show(self.refinements.step(self._ready(), "redo"))
+        return self._ready()

@@ -22,7 +22,7 @@ import anywidget
 import traitlets as t
 
 from ..api import analyze, measure_data, recluster, weights_under
-from ..core import Analysis, Partition
+from ..core import Analysis
 from ..core.options import CLUSTER_OPTIONS, DEFAULTS, TEXT_OPTIONS, check_names
 from ..explain.lenses import LENSES
 from ..graph.aggregate import AGGREGATIONS
@@ -35,7 +35,7 @@ from .knobs import KNOBS, trait_values
 from .knobs import changes as knob_changes
 from .mapping import MapService
 from .messages import DrilldownReply
-from .refining import Refinements
+from .refining import Refinements, RefineMethods
 from .service import ExplainService
 from .standalone import save_html
 from .wire import to_state
@@ -54,7 +54,7 @@ _ESM, _CSS = bundle()
 _WARN_FROM_PYTHON = frozenset({"threshold", "method"})
 
 
-class AttentionExplainer(anywidget.AnyWidget):
+class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
     """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
 
     Parameters
@@ -360,38 +360,6 @@ class AttentionExplainer(anywidget.AnyWidget):
         explained = self.explain_service.explain_all(self._ready())
         self._show(explained)
         return explained
-
-    # -------------------------------------------------------------- refinement
-    def _show_edited(self, analysis: Analysis, focus: int | None) -> None:
-        self.selected_cluster = focus
-        self._show(analysis)
-
-    @property
-    def partition(self) -> Partition:
-        """The partition on screen, with its hand edits and pins (:class:`~attn_widget.core.Partition`).
-
-        Usable as a human grouping: ``attn_widget.evaluate.iou_f1(predicted, w.partition)``.
-        """
-        return Partition.start(self._ready())
-
-    def refine(self, op: str, **args: Any) -> Analysis:
-        """Edit the partition on screen as the view's buttons do (see :func:`attn_widget.refine`)."""
-        with self._lock:
-            new = self.refinements.edit(self._ready(), op, **args)
-            self._show(new)
-        return new
-
-    def undo(self) -> Analysis:
-        """Take back the last edit (or re-clustering of an edited partition); return what is shown."""
-        with self._lock:
-            self._show(self.refinements.step(self._ready(), "undo"))
-        return self._ready()
-
-    def redo(self) -> Analysis:
-        """Make the last undone edit again; return what is shown."""
-        with self._lock:
-            self._show(self.refinements.step(self._ready(), "redo"))
-        return self._ready()
 
     # ----------------------------------------------------------------- export
     def _ready(self) -> Analysis:

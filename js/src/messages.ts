@@ -204,6 +204,8 @@ const KERNEL: { [K in KernelMessage["type"]]: Guard<KernelMessage & { type: K }>
       done: field(r, "done", integer, where),
       total: field(r, "total", integer, where),
       message: field(r, "message", string, where),
+    };
+  },
   map_reply: (m, where) => {
     const r = record(m, where);
     return {

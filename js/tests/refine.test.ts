@@ -115,6 +115,7 @@ describe("the token map", () => {
     model.emit("msg:custom", { type: "map_reply", id: 1, error: null, method: "tsne", seed: 0, key, seconds: 0.2 }, [new DataView(new Float32Array(n * 2).buffer)]);
     all("token")[3].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     expect(all("map-point").find((d) => d.classList.contains("aw-hover"))?.dataset.index).toBe("3");
+    q("text").dispatchEvent(new MouseEvent("mouseleave"));
     const dot = all("map-point").find((d) => d.dataset.index === "5")!;
     dot.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     expect(all("token")[5].classList.contains("aw-hover")).toBe(true);
