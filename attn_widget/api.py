@@ -284,6 +284,8 @@ def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: 
     Analysis
         New labels, clusters and modularity; ``partition`` records the clustering
         it started from, every edit with its modularity change, and the pins.
+        (:func:`recluster` starts again from a fresh clustering; the widget then
+        pins the pinned groups again and keeps the edited partition one undo away.)
 
     Raises
     ------
