@@ -74,3 +74,33 @@ def test_the_exported_page_works_offline_with_no_kernel(
     assert not net.dialogs
     assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
     page.close()
+
+
+def test_an_exported_refined_page_shows_its_edits_and_its_token_map_offline(
+    tmp_path: Path, browser: Any, pages: Any, artifacts: Path
+) -> None:
+    import numpy as np
+
+    attention, _ = planted_attention([4, 4, 3], layers=2, heads=2, seed=11)
+    text, tokens = tokens_from_pieces(PIECES, bos="<s>")
+    analysis = analyze_attention(attention, tokens, text=text, exclude=[0], model="planted")
+    edited = analysis.refine("merge", clusters=[0, 1])
+    coords = np.stack([np.arange(len(tokens), dtype=float), np.arange(len(tokens)) % 4.0], axis=1)
+    coords[0] = np.nan
+    path = standalone.save_html(edited, tmp_path / "edited.html", token_map=("tsne", 0, coords))
+    page, _ = pages.new(browser)
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(path.as_uri())
+    page.get_by_test_id("attn-widget").wait_for()
+    labels = page.eval_on_selector_all("[data-testid=token]", "s => s.map(e => +e.dataset.cluster)")
+    assert labels == edited.labels.tolist()  # the refined partition, not the clustering
+    assert page.get_by_test_id("refine-last").inner_text().startswith("(last edit −")
+    assert page.get_by_test_id("refine-merge").is_disabled()
+    assert page.get_by_test_id("refine-undo").get_attribute("title") == NEEDS_KERNEL_TITLE
+    page.get_by_test_id("map-toggle").click()
+    assert page.get_by_test_id("map-point").count() == len(tokens) - 1
+    assert page.get_by_test_id("map-draw").is_disabled()
+    page.screenshot(path=str(artifacts / "exported-refined-page.png"), full_page=True)
+    assert not problems, problems
+    page.close()
