@@ -39,7 +39,7 @@ export function refineRequest(id: number, op: EditOp, fields: Partial<Pick<Refin
 }
 
 export class RefineBar {
-  readonly root: HTMLDivElement;
+  readonly root: HTMLDetailsElement;
   private readonly modularity = el("span", { class: "aw-refine-q", testid: "refine-modularity" });
   private readonly last = el("span", { class: "aw-muted", testid: "refine-last" });
   private readonly status = el("span", { class: "aw-refine-status", testid: "refine-status", attrs: { role: "status" } });
@@ -67,8 +67,11 @@ export class RefineBar {
     signal: AbortSignal,
   ) {
     const row = (...kids: (Node | string)[]) => el("div", { class: "aw-controls" }, kids);
-    this.root = el("div", { class: "aw-refine", testid: "refine" }, [
-      row(el("strong", { text: "Refine " }), this.modularity, this.last, this.undo, this.redo, this.status),
+    // folded like the map and the drill-down, so the text stays near the top; the summary
+    // keeps the modularity and the last edit in view
+    this.root = el("details", { class: "aw-drill aw-refine", testid: "refine" }, [
+      el("summary", { testid: "refine-toggle" }, ["Refine clusters by hand · ", this.modularity, " ", this.last]),
+      row(this.undo, this.redo, this.status),
       row("Selected cluster: ", el("label", {}, ["merge with ", this.mergeTarget]), this.merge, this.split),
       row("Picked (shift-click tokens or dots): ", this.picked, this.splitOff, el("label", {}, ["move to ", this.moveTarget]), this.move, this.pin, this.unpin, this.clear),
       el("details", { class: "aw-evidence" }, [el("summary", { text: "Edits so far" }), this.history]),

@@ -42,7 +42,8 @@
  *   map-section (<details>), map-toggle, map-method, map-draw, map-status, map (the SVG),
  *                        map-point (one per kept token: data-index, data-cluster; class
  *                        aw-picked / aw-selected / aw-hover)
- *   refine               the edit bar: refine-modularity, refine-last (data-delta), refine-status,
+ *   refine               the edit bar (<details>; refine-toggle its summary, which shows
+ *                        refine-modularity and refine-last (data-delta)), refine-status,
  *                        refine-undo, refine-redo, refine-merge-target, refine-merge, refine-split,
  *                        refine-picked, refine-split-off, refine-move-target, refine-move,
  *                        refine-pin, refine-unpin, refine-clear, refine-history; tokens picked

@@ -53,6 +53,8 @@ def fresh(nb: NotebookPage) -> None:
     nb.run_code("w.selected_cluster = None\nw.refinements.undo_stack.clear()\nw._show(a)")
     nb.page.wait_for_function(READY_JS)
     nb.page.wait_for_function("() => document.querySelector('[data-testid=refine-undo]').disabled")
+    if nb.page.get_by_test_id("refine").get_attribute("open") is None:
+        nb.page.get_by_test_id("refine-toggle").click()  # the edit bar is folded at first
     if nb.page.get_by_test_id("refine-clear").is_enabled():
         nb.page.get_by_test_id("refine-clear").click()
 
