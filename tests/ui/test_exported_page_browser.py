@@ -81,9 +81,8 @@ def test_an_exported_refined_page_shows_its_edits_and_its_token_map_offline(
 ) -> None:
     import numpy as np
 
-    attention, _ = planted_attention([4, 4, 3], layers=2, heads=2, seed=11)
-    text, tokens = tokens_from_pieces(PIECES, bos="<s>")
-    analysis = analyze_attention(attention, tokens, text=text, exclude=[0], model="planted")
+    analysis = make_analysis([4, 4, 3], n_layers=2, n_heads=2, seed=11, pieces=PIECES, model="planted")
+    tokens = analysis.tokens
     edited = analysis.refine("merge", clusters=[0, 1])
     coords = np.stack([np.arange(len(tokens), dtype=float), np.arange(len(tokens)) % 4.0], axis=1)
     coords[0] = np.nan
