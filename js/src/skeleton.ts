@@ -121,9 +121,15 @@ export function buildSkeleton(standalone: boolean): Parts {
     p.errorBox,
     p.notices,
     el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, partition, knobs, p.legend]), p.plot]),
-    el("div", { class: "aw-main" }, [p.text, p.panel]),
-    linksRow,
-    el("div", { class: "aw-links-slot" }, [p.links]), // keeps its height: hovering never moves the page
+    el("div", { class: "aw-main" }, [
+      // the hover links sit right under the text, beside the panel, not below the panel's height
+      el("div", { class: "aw-reading" }, [
+        p.text,
+        linksRow,
+        el("div", { class: "aw-links-slot" }, [p.links]), // keeps its height: hovering never moves the page
+      ]),
+      p.panel,
+    ]),
     drill,
   ]);
   // keys typed into our controls (arrows on the slider, digits in the layer

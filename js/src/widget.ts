@@ -115,7 +115,7 @@ export function render({ model, el: host }: ViewProps): () => void {
     view: () => view, labels, selected, picked: () => [...picks].sort((a, b) => a - b), clearPicks,
     blocked: () => (sync.localIndex !== null ? "The slider is ahead of the kernel: let go of it and wait a moment, then edit." : null),
   }, signal);
-  (ui.links.parentElement ?? ui.links).after(refine.root, map.section); // below the links' slot
+  (ui.text.closest(".aw-main") ?? ui.links).after(refine.root, map.section); // below the text, links and panel
 
   function showPanel(): void {
     const scene = view && { view, labels: labels(), localIndex: sync.localIndex, colours: text.colours };
