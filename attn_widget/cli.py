@@ -2,11 +2,12 @@
 
 ``explain``: the first line of output names the model that ran (and says so
 when the default GPT-2 could not be loaded and SmolLM2 was used instead); then
-a table of clusters. ``corpus``: runs :func:`attn_widget.corpus.analyze_corpus`
-with a progress bar and ends with one line of counts and the run folder; an
-interrupted run (Ctrl-C, SIGTERM) keeps what it wrote and exits with status
-130, and the same command resumes it. User errors print one line to stderr and
-exit with status 2.
+a table of clusters, each followed by its headline (one plain sentence: what
+binds the group and why); ``--explain`` adds each cluster's full rationale.
+``corpus``: runs :func:`attn_widget.corpus.analyze_corpus` with a progress bar
+and ends with one line of counts and the run folder; an interrupted run
+(Ctrl-C, SIGTERM) keeps what it wrote and exits with status 130, and the same
+command resumes it. User errors print one line to stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--json", type=Path, dest="json_out", help="write Analysis.to_dict() here")
     ex.add_argument("--html", type=Path, dest="html_out", help="write a standalone offline HTML page here")
     add_analysis_options(ex)
-    ex.add_argument("--explain", action="store_true", help="add evidence-backed rationales per cluster")
+    ex.add_argument("--explain", action="store_true",
+                    help="print each cluster's full evidence-backed rationale after the table")
+    ex.add_argument("--no-headlines", action="store_true",
+                    help="skip explaining the clusters (no headline under each row; faster on long texts)")
     ex.add_argument("--min-size", type=int, default=1, help="hide clusters smaller than this in the table")
     add_corpus_parser(sub)
     return top
@@ -176,7 +180,7 @@ def _explain(args: argparse.Namespace) -> int:
     from .graph.pipeline import SINK_NOTICE
 
     analysis = analyze(text, DEFAULT_MODEL if args.model is None else args.model, **analysis_options(args))
-    if args.explain:
+    if args.explain or not args.no_headlines:
         analysis = analysis.explain()
     print(headline(analysis))
     for notice in analysis.notices:
@@ -184,6 +188,7 @@ def _explain(args: argparse.Namespace) -> int:
             print(f"note: {notice}")
     print(analysis.table(min_size=args.min_size))
     if args.explain:
+        print()
         for c in analysis.clusters:
             if c.rationale and c.size >= max(2, args.min_size):
                 print(f"cluster {c.id}: {c.rationale}")

@@ -25,11 +25,11 @@ from .serialize import fields_equal, readonly, to_jsonable
 from .shares import attention_shares, pct
 from .types import EXCLUDED, Attention, Labels, Matrix
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Version of ``to_dict()`` / ``save()``; bumped when the layout changes."""
-READABLE_VERSIONS = (1, 2, 3)
+READABLE_VERSIONS = (1, 2, 3, 4)
 """Versions :meth:`Analysis.from_dict` reads (1: before edge measures, lenses and sink
-detection; 2: before hand-refined partitions)."""
+detection; 2: before hand-refined partitions; 3: before ``Cluster.headline``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,7 +108,7 @@ class Analysis:
             return None
         return next(c for c in self.clusters if c.id == label)
 
-    def table(self, min_size: int = 1) -> str:
+    def table(self, min_size: int = 1, headlines: bool = True) -> str:
         """A plain-text table of clusters: id, size, modularity, inside share, tokens.
 
         ``inside`` is the share of the cluster's tokens' attention that stays in
@@ -116,6 +116,8 @@ class Analysis:
         to kept tokens: the same number as the rationale's "stays inside it"
         (``evidence["attention"]["inside"]``). It is not :attr:`Cluster.internal`,
         the graph's symmetrised share, which also counts attention the cluster receives.
+        With ``headlines`` (the default), an explained cluster's :attr:`Cluster.headline`
+        follows its row, indented.
         """
         lines = [f"{'id':>3} {'size':>4} {'modularity':>10} {'inside':>6}  tokens"]
         for c in self.clusters:
@@ -126,6 +128,8 @@ class Analysis:
                 words = words[:87] + "..."
             inside = pct(attention_shares(self.weights, c.tokens)["inside"])  # rounded as the rationale is
             lines.append(f"{c.id:>3} {c.size:>4} {c.modularity:>10.3f} {inside:>5}%  {words}")
+            if headlines and c.headline:
+                lines.append(f"{'':>6}{c.headline}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -194,7 +198,8 @@ class Analysis:
         attentions: Attention | None = None,
         head_data: Mapping[str, np.ndarray] | None = None,
     ) -> Analysis:
-        """Inverse of :meth:`to_dict` (files of formats 1 and 2 are read too)."""
+        """Inverse of :meth:`to_dict` (files of formats 1 to 3 are read too; their clusters
+        have no headline)."""
         version = d.get("format_version")
         if version not in READABLE_VERSIONS:
             raise ValueError(

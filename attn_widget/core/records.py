@@ -57,6 +57,10 @@ class Cluster:
         Share of the cluster's (symmetrised) attention that stays inside it.
     evidence, claims, rationale, scores
         Filled by the explanation stages (``characterize``, ``rationale``); ``None`` until then.
+    headline
+        One plain sentence (at most 25 words, two numbers) saying what binds the group and the
+        single strongest reason, built from the same verified claims as ``rationale``
+        (:mod:`attn_widget.explain.headline`); ``None`` until explained.
     """
 
     id: int
@@ -67,6 +71,7 @@ class Cluster:
     claims: tuple[Mapping[str, Any], ...] | None = None
     rationale: str | None = None
     scores: Mapping[str, Any] | None = None
+    headline: str | None = None
 
     @property
     def size(self) -> int:
@@ -219,5 +224,6 @@ def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:
         claims=None if d.get("claims") is None else tuple(d["claims"]),
         rationale=d.get("rationale"),
         scores=d.get("scores"),
+        headline=d.get("headline"),  # files before format 4 have none
     )
 

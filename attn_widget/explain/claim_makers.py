@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..core.shares import lift1, pct, score2
-from .claims import Claim
+from .claims import CHUNKY, Claim, cut_verdict
 
 MAX_LISTED = 6
 """Tokens quoted by name in a rationale; the rest are counted."""
@@ -24,7 +24,7 @@ MAX_SPAN = 60
 """A contiguous cluster up to this many characters is quoted as one stretch of text."""
 HEAD_LIFT = 2.0
 """A head is named as carrying a cluster only if it carries this many times an average head's share."""
-SENTENCES = ("group", "sink", "lexical", "link", "heads", "roles")
+SENTENCES = ("group", "sink", "lexical", "link", "heads", "roles", "basis", "partition")
 """The rationale's sentences in reading order; each claim's ``sentence`` is first one of these
 slots, then (:func:`attn_widget.explain.prose.number_sentences`) the index of the sentence in the
 text actually shown."""
@@ -63,6 +63,8 @@ def _layout_claim(evidence: Mapping[str, Any]) -> Claim:
         "contiguous": evidence["contiguous"],
         "first": first,
         "last": last,
+        "first_text": token_text(evidence, first),
+        "last_text": token_text(evidence, last),
         "text": f"tokens {first}-{last}, "
         + ("one stretch of text" if evidence["contiguous"] else "scattered"),
     }
@@ -121,16 +123,17 @@ def _lexical_claim(evidence: Mapping[str, Any]) -> list[Claim]:
     for cls in ("pronoun", "number", "same_word", "capitalised", "punctuation"):
         found = evidence["lexical"][cls]
         idx = [i for g in found for i in g] if cls == "same_word" else list(found)
-        if idx and len(idx) < evidence["size"]:  # a class that covers everything says nothing
-            idx = idx[:MAX_LEXICAL]  # "includes" stays true for a subset
-            texts = [token_text(evidence, i) for i in idx]
+        whole_word = cls == "same_word" and len(found) == 1  # the group is one word in pieces
+        if idx and (len(idx) < evidence["size"] or whole_word):  # else a class covering all says nothing
+            listed = idx[:MAX_LEXICAL]  # "includes" stays true for a subset
+            texts = [token_text(evidence, i) for i in listed]
             return [
                 {
                     "type": "lexical",
                     "field": f"lexical.{cls}",
                     "sentence": SLOT["lexical"],
                     "class": cls,
-                    "tokens": idx,
+                    "tokens": idx if whole_word else listed,  # a whole word: every piece, some quoted
                     "texts": texts,
                     "text": f"{cls}: " + ", ".join(show(t) for t in texts),
                 }
@@ -220,6 +223,58 @@ def _head_claims(evidence: Mapping[str, Any]) -> list[Claim]:
     return claims
 
 
+def _basis_claim(evidence: Mapping[str, Any]) -> list[Claim]:
+    basis = evidence.get("basis")
+    if not basis or (basis["lens"] == "all" and basis["measure"] == "attention"):
+        return []  # the default says nothing worth a sentence
+    return [
+        {
+            "type": "basis",
+            "field": "basis",
+            "sentence": SLOT["basis"],
+            "lens": basis["lens"],
+            "lens_heads": basis["lens_heads"],
+            "measure": basis["measure"],
+            "text": f"built under lens {basis['lens']!r} ("
+            + ("every head" if basis["lens_heads"] is None else f"{basis['lens_heads']} heads")
+            + f"), measure {basis['measure']!r}",
+        }
+    ]
+
+
+def _partition_claims(evidence: Mapping[str, Any]) -> list[Claim]:
+    part = evidence.get("partition")
+    if not part:
+        return []
+    share = part["contiguity"]
+    claims: list[Claim] = [
+        {
+            "type": "partition",
+            "field": "partition.contiguity",
+            "sentence": SLOT["partition"],
+            "percent": pct(share),
+            "chunky": share >= CHUNKY,
+            "text": f"{pct(share)}% of neighbouring tokens share a cluster"
+            + (" (mostly runs of neighbouring words)" if share >= CHUNKY else ""),
+        }
+    ]
+    cut = part.get("cut")
+    if cut is not None:
+        ratio = cut["ratio_contiguous"]
+        claims.append(
+            {
+                "type": "cut",
+                "field": "partition.cut",
+                "sentence": SLOT["partition"],
+                "ratio": score2(ratio),
+                "verdict": cut_verdict(ratio),
+                "text": f"cutting between the clusters moves the output ×{score2(ratio):.2f} what cutting "
+                f"chunks of the same sizes does: {cut_verdict(ratio)} than runs of neighbouring words",
+            }
+        )
+    return claims
+
+
 def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
     """Typed claims for one cluster's evidence, in reading order (see :mod:`attn_widget.explain.claims`).
 
@@ -233,4 +288,6 @@ def make_claims(evidence: Mapping[str, Any]) -> list[Claim]:
         *_lexical_claim(evidence),
         *_link_claim(evidence),
         *_head_claims(evidence),
+        *_basis_claim(evidence),
+        *_partition_claims(evidence),
     ]

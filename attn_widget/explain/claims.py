@@ -17,7 +17,13 @@ outside token receives ``percent`` of the cluster's attention), ``head`` (head
 ``role`` (that head has a role with a score), ``lexical`` (these tokens are in
 a lexical class), ``sink`` (the shares leave out exactly these excluded tokens,
 which draw ``percent`` of the cluster's attention before renormalisation),
-``spread`` (no head carries ``below`` times an average head's share or more).
+``spread`` (no head carries ``below`` times an average head's share or more),
+``basis`` (the graph was built under this ``lens`` and edge ``measure``),
+``partition`` (``percent`` of neighbouring tokens share a cluster in the partition the
+cluster belongs to, and ``chunky``: at least :data:`CHUNKY` of them, i.e. the clusters
+are mostly runs of neighbouring words), ``cut`` (the cut test's ``ratio`` to
+contiguous chunks, two decimals, and its ``verdict``: see :func:`cut_verdict`).
+``layout`` may also name its ``first_text`` and ``last_text`` (the texts of its first and last token).
 
 :func:`verify` keeps the claims that hold and drops (and logs, on the
 ``attn_widget.claims`` logger) those that do not.
@@ -33,6 +39,21 @@ from ..core.registry import Registry
 from ..core.shares import lift1, pct, score2
 
 log = logging.getLogger("attn_widget.claims")
+
+CHUNKY = 0.8
+"""A partition whose neighbouring tokens share a cluster at least this often is mostly runs of words
+(the widget's partition line says so at the same share, js/src/partview.ts)."""
+CUT_VERDICTS = ((0.9, "better"), (1.0, "barely better"))
+"""Cut test ratio to contiguous chunks → verdict: at most 0.9 "better", below 1.0 "barely better",
+else "no better" (as the widget's cut test line words it)."""
+
+
+def cut_verdict(ratio: float) -> str:
+    """``"better"``, ``"barely better"`` or ``"no better"`` than runs of neighbouring words."""
+    if ratio <= CUT_VERDICTS[0][0]:
+        return CUT_VERDICTS[0][1]
+    return CUT_VERDICTS[1][1] if ratio < CUT_VERDICTS[1][0] else "no better"
+
 
 Claim = dict[str, Any]
 Check = Callable[[Mapping[str, Any], Mapping[str, Any]], "str | None"]
@@ -73,6 +94,10 @@ def _layout(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None
         return f"contiguous is {evidence['contiguous']}, not {claim['contiguous']}"
     if (claim["first"], claim["last"]) != (first, last):
         return f"the cluster spans tokens {first}-{last}, not {claim['first']}-{claim['last']}"
+    texts = _texts(evidence)
+    for end, index in (("first_text", first), ("last_text", last)):
+        if end in claim and claim[end] != texts[index]:
+            return f"token {index} is {texts[index]!r}, not {claim[end]!r}"
     return None
 
 
@@ -177,7 +202,41 @@ def _lexical(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | Non
     wrong = [i for i in claim["tokens"] if i not in flat]
     if wrong:
         return f"tokens {wrong} are not {claim['class']}"
-    return _member({"tokens": claim["tokens"], "texts": claim["texts"]}, evidence)
+    quoted = claim["tokens"][: len(claim["texts"])]  # a whole word's pieces: the first few are quoted
+    return _member({"tokens": quoted, "texts": claim["texts"]}, evidence)
+
+
+@CHECKS.register("basis")
+def _basis(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    true = evidence["basis"]
+    for key in ("lens", "measure"):
+        if claim[key] != true[key]:
+            return f"the graph was built with {key} {true[key]!r}, not {claim[key]!r}"
+    return None
+
+
+@CHECKS.register("partition")
+def _partition(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    share = evidence["partition"]["contiguity"]
+    if claim["percent"] != pct(share):
+        return f"{pct(share)}% of neighbouring tokens share a cluster, not {claim['percent']}%"
+    if bool(claim["chunky"]) != (share >= CHUNKY):
+        said = "mostly" if claim["chunky"] else "not mostly"
+        return f"the clusters are {said} runs of neighbouring words only if {pct(CHUNKY)}% or more share one"
+    return None
+
+
+@CHECKS.register("cut")
+def _cut(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:
+    cut = evidence["partition"].get("cut")
+    if cut is None:
+        return "the cut test was not measured for this partition"
+    ratio = cut["ratio_contiguous"]
+    if claim["ratio"] != score2(ratio):
+        return f"the cut test ratio to chunks is {score2(ratio)}, not {claim['ratio']}"
+    if claim["verdict"] != cut_verdict(ratio):
+        return f"the cut test says {cut_verdict(ratio)!r} than chunks, not {claim['verdict']!r}"
+    return None
 
 
 def check(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | None:

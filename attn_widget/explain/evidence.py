@@ -47,10 +47,21 @@ Evidence fields (all present; lists may be empty):
 ``complexity``
     Entropy (normalised to [0, 1]) and Gini of the cluster's attention mass over
     its tokens and over heads: low entropy / high Gini = a simpler explanation.
+``basis``
+    ``{"lens", "lens_heads", "measure"}``: what the graph was built from: the lens
+    (a name of :data:`attn_widget.explain.lenses.LENSES`, another function's name,
+    or ``"custom"`` for a list of heads), how many heads it keeps (``None``: all)
+    and the edge measure. With a lens, ``heads`` are ranked among the lens's heads only.
+``partition``
+    ``{"contiguity"}`` and, when the cut test was measured for this partition,
+    ``"cut": {"ratio_contiguous", "ratio_random", "output"}``
+    (:func:`attn_widget.explain.cuttest.cut_test`): how far the partition the
+    cluster belongs to goes beyond runs of neighbouring words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -61,6 +72,7 @@ from ..core.lexicon import lexical_classes
 from ..core.shares import attention_shares, rounded
 from ..core.types import Matrix
 from ..graph.aggregate import aggregate
+from ..graph.metrics import contiguity
 from .heads import HeadReport, score_heads
 
 TOP_EDGES = 5
@@ -68,7 +80,14 @@ TOP_OUTSIDE = 3
 TOP_HEADS = 3
 
 
-def characterize(analysis: Analysis, cluster: Cluster, report: HeadReport | None = None) -> dict[str, Any]:
+def characterize(
+    analysis: Analysis,
+    cluster: Cluster,
+    report: HeadReport | None = None,
+    *,
+    labels: Any = None,
+    cut: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Evidence for one cluster of ``analysis`` (see the module docstring for the fields).
 
     Parameters
@@ -76,10 +95,15 @@ def characterize(analysis: Analysis, cluster: Cluster, report: HeadReport | None
     analysis
         The analysis the cluster belongs to.
     cluster
-        One of ``analysis.clusters``.
+        One of ``analysis.clusters`` (or a group of the partition ``labels``).
     report
         Head roles (from :func:`attn_widget.explain.heads.score_heads`); computed from
         ``analysis.attentions`` when omitted and the raw attention is kept.
+    labels
+        ``[T]`` the partition the cluster belongs to (default ``analysis.labels``),
+        for ``partition.contiguity``.
+    cut
+        The cut test's result for that partition, when it was measured.
     """
     members = np.asarray(cluster.tokens, dtype=int)
     if members.size == 0:
@@ -100,9 +124,40 @@ def characterize(analysis: Analysis, cluster: Cluster, report: HeadReport | None
     }
     heads, layers, head_mass = _heads(analysis, members, report)
     evidence["heads"], evidence["layers"] = heads, layers
-    evidence["n_heads"] = 0 if analysis.attentions is None else int(np.prod(analysis.attentions.shape[:2]))
+    evidence["n_heads"] = _n_heads(analysis)
     evidence["complexity"] = _complexity(w, members, head_mass)
+    evidence["basis"] = basis(analysis)
+    evidence["partition"] = partition(analysis.labels if labels is None else labels, cut)
     return evidence
+
+
+def basis(analysis: Analysis) -> dict[str, Any]:
+    """What the graph was built from: ``{"lens", "lens_heads", "measure"}`` (see the module docstring)."""
+    o = analysis.options
+    return {
+        "lens": o.lens if isinstance(o.lens, str) else "custom",
+        "lens_heads": None if o.lens_heads is None else len(o.lens_heads),
+        "measure": o.measure,
+    }
+
+
+def partition(labels: Any, cut: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``{"contiguity"}`` of a partition, and ``"cut"`` when its cut test was measured."""
+    out: dict[str, Any] = {"contiguity": rounded(contiguity(np.asarray(labels)))}
+    if cut is not None:
+        out["cut"] = {
+            "ratio_contiguous": rounded(cut["ratio_contiguous"]),
+            "ratio_random": rounded(cut["ratio_random"]),
+            "output": str(cut["output"]),
+        }
+    return out
+
+
+def _n_heads(analysis: Analysis) -> int:
+    if analysis.attentions is None:
+        return 0
+    kept = analysis.options.lens_heads
+    return int(np.prod(analysis.attentions.shape[:2])) if kept is None else len(kept)
 
 
 def _token(analysis: Analysis, i: int) -> dict[str, Any]:
@@ -206,12 +261,19 @@ def _heads(
     k = members.size
     sub[..., np.arange(k), np.arange(k)] = 0.0
     mass = sub.sum(axis=(-1, -2))  # [L, H] internal (off-diagonal) mass
+    kept = analysis.options.lens_heads
+    if kept is not None:  # a lens: the heads that built the graph are the ones that can carry a group
+        in_lens = np.zeros(mass.shape, dtype=bool)
+        in_lens[tuple(np.asarray(kept, dtype=int).T)] = True
+        mass = np.where(in_lens, mass, 0.0)
     total = max(mass.sum(), 1e-12)
     share = mass / total
-    n_heads = mass.size
+    n_heads = mass.size if kept is None else len(kept)
     heads = []
     for flat in np.argsort(-share, axis=None, kind="stable")[:TOP_HEADS].tolist():
         layer, head = divmod(flat, att.shape[1])
+        if kept is not None and not in_lens[layer, head]:
+            break  # a lens of fewer heads than are listed
         heads.append(
             {
                 "layer": layer,
@@ -227,7 +289,7 @@ def _heads(
         {"layer": int(lay), "share": rounded(per_layer[lay])}
         for lay in np.argsort(-per_layer, kind="stable")[:TOP_HEADS].tolist()
     ]
-    return heads, layers, mass
+    return heads, layers, (mass if kept is None else mass[in_lens])
 
 
 def entropy(p: np.ndarray) -> float:

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..core.registry import Registry
 from ..extract.loading import load
+from .plain import MAX_NUMBERS, MAX_WORDS, fits, jargon, numbers, words
 from .textcheck import check_text, input_words
 
 BACKENDS: Registry[Callable[..., Any]] = Registry("language-model backend")
@@ -47,6 +48,16 @@ def make_prompt(text: str, claims: Sequence[Mapping[str, Any]]) -> str:
     """The user message sent to a backend: the facts (one per claim) and the text to rephrase."""
     facts = "\n".join(f"- {c['text']}" for c in claims if "text" in c)
     return f"Facts:\n{facts}\n\nExplanation:\n{text}\n\nRewrite the explanation in plain English."
+
+
+def headline_prompt(text: str, claims: Sequence[Mapping[str, Any]]) -> str:
+    """The user message for a headline: its facts and the sentence to rephrase, with its limits."""
+    facts = "\n".join(f"- {c['text']}" for c in claims if "text" in c)
+    return (
+        f"Facts:\n{facts}\n\nExplanation:\n{text}\n\nRewrite the explanation as one plain sentence a "
+        f"student reads in ten seconds: at most {MAX_WORDS} words, at most {MAX_NUMBERS} numbers, no "
+        "technical terms."
+    )
 
 
 class TransformersBackend:
@@ -200,18 +211,26 @@ def polish(
     evidence: Mapping[str, Any],
     analysis: Any,
     check: dict[str, Any],
+    *,
+    headline: bool = False,
 ) -> tuple[str, dict[str, Any], str | None]:
     """Ask ``backend`` to rephrase ``text``; keep its answer only if :func:`check_text` finds nothing.
 
     The answer is first cut to its last complete sentence; what remains is checked whole.
+    With ``headline=True`` ``text`` is a headline (:mod:`attn_widget.explain.headline`):
+    the answer must also be one sentence of at most :data:`~.headline.MAX_WORDS` words,
+    :data:`~.headline.MAX_NUMBERS` numbers and none of the :data:`~.headline.JARGON` words.
 
     Returns the text to show, the updated ``check`` record and a notice (``None``
     when the language-model text was accepted).
     """
     name = getattr(backend, "name", type(backend).__name__)
+    prompt = headline_prompt if headline else make_prompt
     try:
-        answer = complete_sentences(backend.complete(make_prompt(text, claims)))
+        answer = complete_sentences(backend.complete(prompt(text, claims)))
         problems = check_text(answer, evidence, input_words(analysis.tokens), reference=text)
+        if headline:
+            problems += headline_problems(answer)
     except Exception as err:  # a failing backend must never break the explanation
         answer, problems = "", [f"the backend failed: {type(err).__name__}: {err}"]
     record = {**check, "backend": name, "llm_text": answer, "problems": problems}
@@ -219,7 +238,23 @@ def polish(
         return answer, {**record, "source": "language model"}, None
     record["source"] = "grounded (language-model text rejected)"
     notice = (
-        f"cluster {evidence['cluster']}: the {name} rationale was rejected ({problems[0]}); "
-        "showing the text built from the evidence"
+        f"cluster {evidence['cluster']}: the {name} {'headline' if headline else 'rationale'} was rejected "
+        f"({problems[0]}); showing the text built from the evidence"
     )
     return text, record, notice
+
+
+def headline_problems(text: str) -> list[str]:
+    """Why ``text`` is not a headline: more than one sentence, too long, too many numbers, jargon."""
+    if fits(text):
+        return []
+    problems = []
+    if words(text) > MAX_WORDS:
+        problems.append(f"the headline has {words(text)} words, more than {MAX_WORDS}")
+    if numbers(text) > MAX_NUMBERS:
+        problems.append(f"the headline has {numbers(text)} numbers, more than {MAX_NUMBERS}")
+    used = jargon(text)
+    if used:
+        said = ", ".join(map(repr, used))
+        problems.append(f"the headline uses {said}, words a newcomer would have to look up")
+    return problems or ["the headline is not one sentence"]

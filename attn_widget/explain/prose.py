@@ -2,7 +2,9 @@
 
 :func:`compose` says at most one sentence per slot of
 :data:`attn_widget.explain.claim_makers.SENTENCES`: the group and its shares,
-the left-out tokens, a lexical fact, the strongest link, the heads, their roles.
+the left-out tokens, a lexical fact, the strongest link, the heads, their roles,
+the lens and measure the graph was built under, and how far the partition goes
+beyond runs of neighbouring words.
 A claim the verifier dropped is simply not said.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 from .claim_makers import show
 from .claims import Claim
 from .heads import GLOSSES
+from .wording import lens_phrase, measure_phrase
 
 HEAD_GLOSS = "a head is one of the model's parallel attention patterns, named layer.head"
 LEXICAL_NAMES = {
@@ -49,6 +52,8 @@ def sentences(claims: Sequence[Mapping[str, Any]], size: int) -> list[tuple[int,
         _link_sentence(by, size),
         _heads_sentence(by),
         _roles_sentence(by),
+        _basis_sentence(by),
+        _partition_sentence(by),
     )
     return [(slot, text) for slot, text in enumerate(said) if text]
 
@@ -178,3 +183,37 @@ def _roles_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
         return ""
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "."
+
+
+def _basis_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    if "basis" not in by:
+        return ""
+    b = by["basis"][0]
+    text = f"The groups here come from {lens_phrase(b['lens'], b.get('lens_heads'))}"
+    if b["lens"] != "all":
+        text += f" (lens {b['lens']!r})"
+    weighed = measure_phrase(b["measure"])
+    return text + (f", {weighed} (measure {b['measure']!r})." if weighed else ".")
+
+
+CUT_SAID = {
+    "better": "less than cutting runs of neighbouring words of the same sizes, so they tell more than "
+    "word order",
+    "barely better": "barely less than cutting runs of neighbouring words of the same sizes",
+    "no better": "no less than cutting runs of neighbouring words of the same sizes, so they tell no more "
+    "than word order",
+}
+"""The cut test's verdict (:func:`attn_widget.explain.claims.cut_verdict`) in words."""
+
+
+def _partition_sentence(by: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    parts = []
+    if "partition" in by:
+        p = by["partition"][0]
+        text = f"Across the text, {p['percent']}% of neighbouring tokens share a group"
+        parts.append(text + (": the groups are mostly runs of neighbouring words" if p["chunky"] else ""))
+    if "cut" in by:
+        verdict = CUT_SAID[by["cut"][0]["verdict"]]
+        lead = "; cutting" if parts else "Cutting"
+        parts.append(f"{lead} attention between the groups changes the model's output {verdict}")
+    return "".join(parts) + "." if parts else ""

@@ -6,26 +6,34 @@ sentence it supports), :func:`attn_widget.explain.claims.verify` re-checks every
 against the evidence (a failing claim is dropped and logged), and
 :func:`compose` writes short sentences from the claims that survived (at
 most one per slot of :data:`~.claim_makers.SENTENCES`: the group and its shares, the
-left-out tokens, a lexical fact, the strongest link, the heads, their roles).
+left-out tokens, a lexical fact, the strongest link, the heads, their roles,
+the lens, how far the partition beats runs of neighbouring words), and
+:func:`attn_widget.explain.headline.compose` one plain sentence from the same
+claims: what binds the group and the single strongest reason (``Cluster.headline``).
 Numbers are rounded one way everywhere: shares as whole percents, role scores
 to two decimals.
 
-An optional language-model ``backend`` may rephrase the text
+An optional language-model ``backend`` may rephrase the text and the headline
 (:mod:`attn_widget.explain.llm`); its output is checked against the same evidence and
 replaced by the grounded text when it mentions anything the evidence does not
-hold. ``evidence["rationale_check"]`` records which text is shown and why.
+hold (a headline also when it breaks the headline's limits).
+``evidence["rationale_check"]`` and ``evidence["headline_check"]`` record which text
+is shown and why.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..core import Analysis, Cluster
 from ..extract.loading import is_causal_config
+from . import headline
 from .claim_makers import make_claims
 from .claims import verify
+from .cuttest import cut_test
 from .evidence import characterize
 from .faithfulness import faithfulness
 from .heads import HeadReport, induction_probe, score_heads
@@ -33,25 +41,55 @@ from .llm import as_backend, polish
 from .prose import compose, number_sentences
 
 
+@dataclass(frozen=True)
+class Explained:
+    """One cluster explained: its evidence, verified claims, texts and a notice for the user."""
+
+    evidence: dict[str, Any]
+    claims: list[Any]
+    rationale: str
+    headline: str
+    notice: str | None = None
+
+
 def explain_cluster(
-    analysis: Analysis, cluster: Cluster, report: HeadReport | None = None, polisher: Any = None
-) -> tuple[dict[str, Any], list[Any], str, str | None]:
-    """Evidence, verified claims, rationale text and an optional notice for one cluster.
+    analysis: Analysis,
+    cluster: Cluster,
+    report: HeadReport | None = None,
+    polisher: Any = None,
+    *,
+    labels: Any = None,
+    cut: Mapping[str, Any] | None = None,
+) -> Explained:
+    """Evidence, verified claims, rationale, headline and an optional notice for one cluster.
 
     ``report`` is the analysis's :class:`~attn_widget.explain.heads.HeadReport` (or
-    ``None``); ``polisher`` a backend from :func:`attn_widget.explain.llm.as_backend`.
-    The evidence gets a ``rationale_check`` entry saying where the text came from.
+    ``None``); ``polisher`` a backend from :func:`attn_widget.explain.llm.as_backend`;
+    ``labels`` and ``cut`` the partition the cluster belongs to and its cut test, when
+    not ``analysis.labels`` and unmeasured (see :func:`~attn_widget.explain.evidence.characterize`).
+    The evidence gets ``rationale_check`` and ``headline_check`` entries saying where
+    each text came from; claims the headline says carry ``"headline": True``.
     """
-    evidence = characterize(analysis, cluster, report)
+    evidence = characterize(analysis, cluster, report, labels=labels, cut=cut)
     kept, dropped = verify(make_claims(evidence), evidence)
     text = compose(kept, cluster.size)
-    kept = number_sentences(kept, cluster.size)
+    head = headline.compose(kept, cluster.size, variant=cluster.id)
+    line = head.text
+    marked = {id(c) for c in head.claims}
+    kept = number_sentences([{**c, "headline": True} if id(c) in marked else c for c in kept], cluster.size)
     check: dict[str, Any] = {"source": "grounded", "dropped_claims": [d["reason"] for d in dropped]}
-    notice = None
+    line_check: dict[str, Any] = {"source": "grounded", "reason": head.reason}
+    notices = []
     if polisher is not None and cluster.size >= 2:  # a lone token needs no rephrasing
         text, check, notice = polish(polisher, text, kept, evidence, analysis, check)
+        facts = [c for c in kept if c.get("headline")] or kept
+        line, line_check, line_notice = polish(
+            polisher, line, facts, evidence, analysis, line_check, headline=True
+        )
+        notices = [n for n in (notice, line_notice) if n]
     evidence["rationale_check"] = check
-    return evidence, kept, text, notice
+    evidence["headline_check"] = line_check
+    return Explained(evidence, kept, text, line, "; ".join(notices) or None)
 
 def explain(
     analysis: Analysis,
@@ -63,6 +101,7 @@ def explain(
     tokenizer: Any = None,
     progress: Callable[[int, int, str], None] | None = None,
     probe: bool = True,
+    cut: Mapping[str, Any] | bool | None = None,
     **faithfulness_options: Any,
 ) -> Analysis:
     """Return a copy of ``analysis`` whose clusters carry evidence, claims, rationale and scores.
@@ -89,6 +128,12 @@ def explain(
         With a causal ``model``, also look for induction heads on a repeated
         random-token sequence (one extra forward pass); such roles are marked
         ``measured_on: "probe"``.
+    cut
+        The partition cut test's result for ``analysis``'s clusters
+        (:func:`attn_widget.explain.cuttest.cut_test`), or ``True`` to run it now
+        (forward passes; ``model`` or the analysis's own model). The rationale and
+        headline then say whether the clusters beat runs of neighbouring words; without it
+        they go by contiguity alone.
     **faithfulness_options
         Passed to :func:`attn_widget.explain.faithfulness.faithfulness` (``n_random``, ``seed``, ...).
 
@@ -102,6 +147,10 @@ def explain(
     chosen = _chosen(analysis, clusters, min_size)
     notices = list(analysis.notices)
     polisher = as_backend(backend)
+    if cut is True:
+        cut = cut_test(analysis, model, progress=progress)
+    elif cut is False:
+        cut = None
     report = score_heads(analysis.attentions, analysis.tokens) if analysis.attentions is not None else None
     if report is not None and model is not None and probe:
         report = _with_probe(report, model, notices)
@@ -110,12 +159,15 @@ def explain(
         if c.id not in chosen:
             out.append(c)
             continue
-        evidence, kept, text, notice = explain_cluster(analysis, c, report, polisher)
-        if notice:
-            notices.append(notice)
-        scores = {**(c.scores or {}), "complexity": evidence["complexity"]}
+        done = explain_cluster(analysis, c, report, polisher, cut=cut)
+        if done.notice:
+            notices.append(done.notice)
+        scores = {**(c.scores or {}), "complexity": done.evidence["complexity"]}
         out.append(
-            dataclasses.replace(c, evidence=evidence, claims=tuple(kept), rationale=text, scores=scores)
+            dataclasses.replace(
+                c, evidence=done.evidence, claims=tuple(done.claims), rationale=done.rationale,
+                headline=done.headline, scores=scores,
+            )
         )
     result = dataclasses.replace(analysis, clusters=tuple(out), notices=tuple(notices))
     if model is not None:

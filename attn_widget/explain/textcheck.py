@@ -16,6 +16,7 @@ from typing import Any
 from ..core.lexicon import STOPWORDS
 from ..core.shares import lift1, pct, score2
 from .heads import GLOSSES
+from .plain import WORDS as HEADLINE_WORDS
 
 _QUOTED = re.compile(r"'([^']{1,40})'|\"([^\"]{1,40})\"|‘([^’]{1,40})’|“([^”]{1,40})”")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent|per cent)")
@@ -27,6 +28,15 @@ _VOCABULARY = frozenset(
     share strongest internal external inside outside carried carry carries each other rest pattern
     patterns parallel score role roles first sink previous duplicate induction broad self stretch
     scattered pronoun pronouns number numbers punctuation capitalised repeated pieces""".split()  # noqa: SIM905 (a word list reads best as one string)
+) | frozenset(  # the partition, the lens and the headline (attn_widget.explain.headline, .wording)
+    """across neighbouring neighboring run runs mostly cutting cut changes change output word order tell
+    come built weighing weighed size moves depends needs lens measure patterns tie ties pronouns stand
+    follows content leaving position track tracks third middle early late chosen set simply sit next
+    unbroken held together just before like hardest giving longer reaches ahead back past between holds
+    bound above apart alone still standing hurts plain chunks chunk copy copies followed spreads evenly
+    looks look others within there join joins such reaching reads read word's gives gets binds bind
+    binding stays stands work unbroken keeping hold holds lone many none side stretch one what
+    looking""".split()  # noqa: SIM905
 )
 _ROLE_WORDS = {
     "previous-token": ("previous-token", "previous token"),
@@ -40,8 +50,15 @@ _QUANTITIES = {  # the words that name each share of a group's attention
     "inside": ("stays inside", "stay inside", "inside the group", "inside it", "in total"),
     "internal": ("each other", "one another", "among themselves", "inside", "internal", "within"),
     "self": ("themselves", "itself", "self", "own token", "own tokens"),
-    "external": ("rest of the text", "outside", "external", "elsewhere", "other tokens", "the rest"),
+    "external": (
+        "rest of the text", "outside", "external", "elsewhere", "other tokens", "the rest", "other words",
+        "other groups",
+    ),
     "sink": ("first token", "left out", "leave out", "leaves out", "excluded", "sink"),
+    "contiguity": (
+        "neighbouring tokens", "neighbouring words", "neighboring words", "next to each other", "next word",
+        "share a group with",
+    ),
 }
 _HEDGES = frozenset("about around roughly nearly almost approximately".split())  # noqa: SIM905
 _TARGET_WORDS = frozenset("on to at toward towards onto into".split())  # noqa: SIM905
@@ -151,6 +168,12 @@ def _percent_ok(value: float, pos: int, clause: str, facts: Mapping[str, Any], m
     return any(abs(value - t) <= slack for t in trues)
 
 
+def _shares(evidence: Mapping[str, Any]) -> dict[str, float]:
+    """The shares a sentence may state: of the group's attention, and the partition's contiguity."""
+    part = evidence.get("partition") or {}
+    return {**evidence["attention"], **({"contiguity": part["contiguity"]} if "contiguity" in part else {})}
+
+
 def _facts(evidence: Mapping[str, Any]) -> dict[str, Any]:
     """The evidence keyed the way free text names things: by lower-cased token text and head."""
     texts = {int(t["index"]): t["text"].strip().lower() for t in evidence["tokens"]}
@@ -164,7 +187,7 @@ def _facts(evidence: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "edges": edges,
         "outside": outside,
-        "shares": {k: pct(v) for k, v in evidence["attention"].items()},
+        "shares": {k: pct(v) for k, v in _shares(evidence).items()},
         "head_share": {k: pct(h["share"]) for k, h in heads.items()},
         "lift": {k: lift1(h["lift"]) for k, h in heads.items()},
         "index": {**{o["token"]: o["text"].strip().lower() for o in evidence["outside"]}, **texts},
@@ -260,7 +283,7 @@ def _check_sentence(
 def _allowed(evidence: Mapping[str, Any]) -> dict[str, set[Any]]:
     toks = [t["text"] for t in evidence["tokens"]] + [o["text"] for o in evidence["outside"]]
     toks += [s["text"] for s in evidence["spans"]]
-    percents = {pct(v) for v in evidence["attention"].values()}
+    percents = {pct(v) for v in _shares(evidence).values()}
     percents |= {pct(e["weight"]) for e in evidence["edges"]}
     percents |= {pct(h["share"]) for h in evidence["heads"]} | {pct(o["share"]) for o in evidence["outside"]}
     if evidence.get("n_heads"):
@@ -317,7 +340,7 @@ def check_text(
     problems: list[str] = []
     if not re.search(r"[.!?][\"'”’)]*\s*$", text):
         problems.append("the text is cut off (it does not end a sentence)")
-    allowed_words = {w for t in ok["texts"] for w in _WORD.findall(t.lower())} | _VOCABULARY
+    allowed_words = {w for t in ok["texts"] for w in _WORD.findall(t.lower())} | _VOCABULARY | HEADLINE_WORDS
     allowed_words |= {w.lower() for w in _WORD.findall(reference + " " + " ".join(GLOSSES.values()))}
     allowed_words |= {w for r, ws in _ROLE_WORDS.items() for w in _WORD.findall(" ".join((r, *ws)))}
     quoted: list[str] = []

@@ -25,7 +25,7 @@ from ..core.cache import LRU
 from ..explain.faithfulness import faithfulness
 from ..explain.heads import HeadReport, score_heads
 from ..explain.llm import as_backend
-from ..explain.rationale import explain_cluster
+from ..explain.rationale import Explained, explain_cluster
 from ..extract.loading import load
 from ..graph.metrics import community_modularity
 from ..graph.threshold import symmetrise
@@ -43,8 +43,7 @@ NO_IDS = (
     "Faithfulness scores need the token ids the model read, and this analysis has none (it was made "
     "from token strings). Analyse the text with a model instead: AttentionExplainer(text, model=...)."
 )
-Explained = tuple[Mapping[str, Any], tuple[Any, ...], str, "str | None"]
-"""Evidence, verified claims, rationale text and an optional notice."""
+
 
 
 class ExplainCache:
@@ -68,6 +67,7 @@ class ExplainCache:
         self._explained: LRU[Hashable, Explained] = LRU(CACHE_SIZE)
         self._scores: LRU[Hashable, Mapping[str, Any]] = LRU(CACHE_SIZE)
         self._reports: LRU[Hashable, tuple[Any, HeadReport]] = LRU(2)
+        self._cuts: LRU[Hashable, Mapping[str, Any]] = LRU(CACHE_SIZE)
         self._sources: LRU[int, tuple[Analysis, Hashable]] = LRU(8)
 
     def target(self, analysis: Analysis, cluster: int, tokens: Sequence[int] | None = None) -> Cluster:
@@ -97,17 +97,46 @@ class ExplainCache:
 
     def _explain(self, analysis: Analysis, target: Cluster) -> tuple[Cluster, str | None]:
         source = self._source(analysis)
-        hit = self._explained.get_or_make((source, target.tokens), lambda: self._compose(analysis, target))
-        evidence, claims, rationale, notice = hit
-        scores: dict[str, Any] = {**(target.scores or {}), "complexity": evidence["complexity"]}
+        labels = self.partition_of(analysis, target)
+        cut = self._cuts.get((source, labels.tobytes()))
+        key = (source, target.tokens, labels.tobytes(), cut is not None)
+        hit = self._explained.get_or_make(key, lambda: self._compose(analysis, target, labels, cut))
+        scores: dict[str, Any] = {**(target.scores or {}), "complexity": hit.evidence["complexity"]}
         cached = self._scores.get(self._score_key(source, target))
         if cached is not None:
             scores["faithfulness"] = cached
-        evidence = {**evidence, "cluster": target.id}
+        evidence = {**hit.evidence, "cluster": target.id}
         out = dataclasses.replace(
-            target, evidence=evidence, claims=claims, rationale=rationale, scores=scores
+            target, evidence=evidence, claims=tuple(hit.claims), rationale=hit.rationale,
+            headline=hit.headline, scores=scores,
         )
-        return out, notice
+        return out, hit.notice
+
+    @staticmethod
+    def partition_of(analysis: Analysis, target: Cluster) -> np.ndarray:
+        """The partition ``target`` belongs to: the analysis's own, else a sweep partition holding it.
+
+        A group the view shows at a slider position the kernel has not reached is one
+        of the sweep's partitions; a token set found in none is taken as one group
+        added to the analysis's partition (its other clusters unchanged).
+        """
+        own = np.asarray(analysis.labels)
+        members = list(target.tokens)
+        if any(c.tokens == target.tokens for c in analysis.clusters):
+            return own
+        for labels in np.asarray(analysis.sweep.labels):
+            ids = np.unique(labels[members])
+            if ids.size == 1 and ids[0] >= 0 and int((labels == ids[0]).sum()) == len(members):
+                return labels
+        out = own.copy()
+        out[members] = out.max() + 1
+        return out
+
+    def remember_cut(self, analysis: Analysis, labels: Any, result: Mapping[str, Any]) -> None:
+        """Keep the cut test's ``result`` for the partition ``labels`` of ``analysis``: explanations
+        of its groups then say how far it beats runs of neighbouring words."""
+        key = (self._source(analysis), np.asarray(labels, dtype=np.int32).tobytes())
+        self._cuts.put(key, result)
 
     def scores_unavailable(self, analysis: Analysis) -> str | None:
         """Why faithfulness cannot be measured for ``analysis`` (``None`` when it can)."""
@@ -173,11 +202,12 @@ class ExplainCache:
 
     # ---------------------------------------------------------------- caches
     def _compose(
-        self, analysis: Analysis, target: Cluster
-    ) -> tuple[Mapping[str, Any], tuple[Any, ...], str, str | None]:
+        self, analysis: Analysis, target: Cluster, labels: np.ndarray, cut: Mapping[str, Any] | None
+    ) -> Explained:
         """What :func:`~attn_widget.explain.rationale.explain` does for one cluster (head report cached)."""
-        evidence, kept, text, notice = explain_cluster(analysis, target, self._report(analysis), self.backend)
-        return evidence, tuple(kept), text, notice
+        return explain_cluster(
+            analysis, target, self._report(analysis), self.backend, labels=labels, cut=cut
+        )
 
     def _report(self, analysis: Analysis) -> HeadReport | None:
         """Head roles for the analysis's raw attention: the slow part at 512 tokens, computed once."""

@@ -53,6 +53,7 @@ class ClusterInfo(TypedDict):
     evidence: dict[str, Any] | None
     claims: list[dict[str, Any]] | None
     rationale: str | None
+    headline: str | None
     scores: dict[str, Any] | None
 
 

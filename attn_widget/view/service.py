@@ -113,6 +113,7 @@ class ExplainService(ExplainCache):
                     raise RuntimeError("the analysis is not ready yet; wait for it to finish")
                 shown = dataclasses.replace(analysis, labels=partition_labels(analysis, labels))
                 found = cut_test(shown, progress=progress)
+                self.remember_cut(analysis, shown.labels, found)  # its groups' explanations now say so
                 reply["result"] = CutTestResult(
                     divergence=found["divergence"], contiguous=found["contiguous"], random=found["random"],
                     ratio_contiguous=_finite(found["ratio_contiguous"]),

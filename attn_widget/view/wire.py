@@ -16,7 +16,7 @@ Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
     threshold, threshold_mode, auto, modularity, method, aggregation, measure, lens (a name, or
     "N heads"), lens_heads (heads the lens keeps; null: all), links_lens ("" : the clusters'),
     model, notices, range [lo, hi], n_layers, n_heads,
-    clusters [{id, size, modularity, internal, evidence, claims, rationale, scores}],
+    clusters [{id, size, modularity, internal, evidence, claims, rationale, headline, scores}],
     sweep {mode, best, thresholds float64 [G], modularity float32 [G], n_clusters int32 [G],
            contiguity float32 [G] (share of neighbouring tokens in one cluster),
            labels int32 [G, T], facts float32 [N, 4] (grid index, cluster id, modularity, inside share)},
@@ -45,7 +45,7 @@ from ..graph.metrics import community_modularity, contiguity
 from ..graph.threshold import symmetrise, threshold_range
 from .messages import ClusterInfo
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 """Layout version shared with ``js/src/state.ts``."""
 
 LINKS_PER_TOKEN = 5
@@ -116,6 +116,7 @@ def cluster_info(c: Any) -> ClusterInfo:
         "evidence": jsonable(c.evidence),
         "claims": jsonable(c.claims),
         "rationale": c.rationale,
+        "headline": c.headline,
         "scores": jsonable(c.scores),
     }
 

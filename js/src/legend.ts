@@ -1,5 +1,6 @@
 // The legend: one button per cluster of 2+ tokens (swatch, id, first words,
-// size), capped at LEGEND_MAX with a "+N more" toggle, plus the sink marker.
+// size; its headline on hover), capped at LEGEND_MAX with a "+N more" toggle,
+// plus the sink marker.
 
 import type { Swatch } from "./colors";
 import { el, readable } from "./dom";
@@ -12,6 +13,8 @@ export interface LegendInput {
   tokens: string[];
   hasExcluded: boolean;
   open: boolean;
+  /** Each cluster's headline, when known: shown on hover, for skimming. */
+  headlines?: Map<number, string>;
   onSelect: (id: number) => void;
   onToggle: () => void;
   /** Removes the legend's listeners when it aborts (the view went away). */
@@ -43,7 +46,9 @@ export function drawLegend(host: HTMLElement, p: LegendInput): void {
   let shown = 0;
   for (const [id, sw] of p.colours) {
     if (!p.open && shown++ >= LEGEND_MAX) break;
-    const item = el("button", { class: "aw-legend-item", testid: "legend-item", title: `Show cluster ${id}` }, [
+    const headline = p.headlines?.get(id);
+    const title = headline ? `Cluster ${id}: ${headline}` : `Show cluster ${id}`;
+    const item = el("button", { class: "aw-legend-item", testid: "legend-item", title }, [
       el("span", { class: `aw-swatch ${sw.className}` }),
       el("span", { text: legendLabel(id, members.get(id) ?? [], p.tokens) }),
     ]);

@@ -21,6 +21,7 @@ export interface ClusterInfo {
   evidence: Record<string, unknown> | null;
   claims: Record<string, unknown>[] | null;
   rationale: string | null;
+  headline: string | null;
   scores: Record<string, unknown> | null;
 }
 
@@ -157,6 +158,7 @@ export const clusterInfo: Guard<ClusterInfo> = (value, where) => {
     evidence: field(c, "evidence", json, where),
     claims: field(c, "claims", nullable(arrayOf(record)), where),
     rationale: field(c, "rationale", nullable(string), where),
+    headline: field(c, "headline", nullable(string), where),
     scores: field(c, "scores", json, where),
   };
 };

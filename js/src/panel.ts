@@ -1,7 +1,9 @@
-// The cluster side panel: the cluster's tokens and facts (size, modularity,
-// inside share), and, when the explanation stages have filled them
-// (Cluster.rationale / claims / evidence / scores), the rationale, each claim
-// with its evidence on hover, head roles, and a faithfulness badge.
+// The cluster side panel: the headline first (Cluster.headline: one plain
+// sentence, its checked claims on hover), then the cluster's facts (size,
+// modularity, inside share), and behind one click ("Details") the full
+// rationale, each claim with its evidence on hover, and the head roles; the
+// faithfulness badges stay in view. An analysis explained before headlines
+// existed shows its rationale as before.
 
 import { el, readable, showToken } from "./dom";
 import type { ClusterInfo } from "./messages";
@@ -16,6 +18,8 @@ export interface PanelInput {
   info: ClusterInfo | null; // null when showing a slider partition the kernel has not sent yet
   pending: boolean; // the kernel is re-clustering at this slider position
   explain?: HTMLElement | null; // explanation status and the faithfulness button (explain.ts)
+  /** Whether the details (full rationale, evidence, heads) are open, and how to remember a click. */
+  details?: { open: boolean; onToggle: (open: boolean) => void };
   onClose: () => void;
   /** Removes the panel's listeners when it aborts (the view went away). */
   signal?: AbortSignal;
@@ -79,6 +83,12 @@ export function rationaleSentences(rationale: string, claims: Record<string, unk
   }));
 }
 
+/** Hover text for the headline: the checked claims it says (claims marked ``headline``). */
+export function headlineTitle(claims: Record<string, unknown>[] | null | undefined): string {
+  const said = (claims ?? []).filter((c) => c.headline === true).map((c) => `✓ ${claimText(c)}`);
+  return said.length ? `checked against the evidence:\n${said.join("\n")}` : "";
+}
+
 export interface Badge {
   text: string;
   title: string;
@@ -135,6 +145,11 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
   const close = el("button", { class: "aw-close", text: "×", title: "Close", testid: "panel-close" });
   close.addEventListener("click", p.onClose, { signal: p.signal });
   host.append(el("div", { class: "aw-panel-head" }, [swatch, el("h3", { text: `Cluster ${p.id}` }), close]));
+  const info = p.info;
+  if (info?.headline) {
+    const title = headlineTitle(info.claims);
+    host.append(el("p", { class: `aw-headline${title ? " aw-checked" : ""}`, testid: "panel-headline", text: info.headline, title }));
+  }
   const size = p.tokens.length;
   const facts = el("dl", { class: "aw-facts", testid: "panel-facts" });
   const fact = (k: string, v: string, title: string) => {
@@ -152,25 +167,37 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
     }
   }
   host.append(facts);
-  const info = p.info;
+  const more: HTMLElement[] = [];
   if (info?.rationale) {
     const para = el("p", { class: "aw-rationale", testid: "panel-rationale" });
     rationaleSentences(info.rationale, info.claims).forEach((sentence, k) => {
       if (k) para.append(" ");
       para.append(el("span", { class: sentence.title ? "aw-checked" : "", text: sentence.text, title: sentence.title ? `checked against the evidence:\n${sentence.title}` : "" }));
     });
-    host.append(para);
+    more.push(para);
   }
   if (info?.claims?.length) {
     const list = el("ul", { class: "aw-claims", testid: "panel-claims" });
     for (const c of info.claims) list.append(el("li", { text: claimText(c), title: claimTitle(c) }));
-    host.append(el("details", { class: "aw-evidence" }, [el("summary", { text: `Evidence (${info.claims.length} checked facts)` }), list]));
+    more.push(el("details", { class: "aw-evidence" }, [el("summary", { text: `Evidence (${info.claims.length} checked facts)` }), list]));
   }
   const heads = info?.evidence ? headLines(info.evidence) : [];
   if (heads.length) {
     const list = el("ul", { class: "aw-roles", testid: "panel-heads" });
     for (const h of heads) list.append(el("li", { text: h.text, title: h.title }));
-    host.append(el("h4", { text: "Heads that carry it" }), list);
+    more.push(el("h4", { text: "Heads that carry it" }), list);
+  }
+  if (info?.headline && more.length) {
+    // the headline is read first; the full rationale and the evidence are one click away
+    const box = el("details", { class: "aw-details", testid: "panel-details" }, [
+      el("summary", { testid: "panel-details-toggle", text: "Details: the full explanation and its evidence" }),
+      ...more,
+    ]);
+    box.open = p.details?.open ?? false;
+    box.addEventListener("toggle", () => p.details?.onToggle(box.open), { signal: p.signal });
+    host.append(box);
+  } else {
+    host.append(...more);
   }
   const badges = info?.scores ? scoreBadges(info.scores) : [];
   if (badges.length) {

@@ -30,6 +30,8 @@ export class PanelView {
   private readonly explanations: Explanations;
   /** The (basis, tokens) whose explanation the panel shows. */
   private shownKey: string | null = null;
+  /** The details (full rationale, evidence) stay open once a person opens them, for every cluster. */
+  private detailsOpen = false;
 
   /** ``offline``: an exported page, where nothing can be explained on demand. */
   constructor(
@@ -78,6 +80,7 @@ export class PanelView {
       info,
       pending: !fromState && !this.offline,
       explain,
+      details: { open: this.detailsOpen, onToggle: (open) => (this.detailsOpen = open) },
       onClose: () => this.hooks.select(null),
       signal: this.signal,
     });

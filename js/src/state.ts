@@ -7,7 +7,7 @@ import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
 import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";
 import { ClusterInfo, clusterInfo } from "./messages";
 
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
 
 export const FLAG_SPECIAL = 1;
 export const FLAG_EXCLUDED = 2;

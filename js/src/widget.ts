@@ -28,8 +28,9 @@
  *   partition-info       contiguity (`contiguity`), the cut test (`cuttest-button`, `cuttest-status`)
  *   plot                 modularity / cluster-count plot (`plot-auto`, `plot-current` markers;
  *                        series names `plot-legend-modularity`, `plot-legend-clusters` in a header row)
- *   panel                cluster side panel (`panel-facts`, `panel-tokens`,
- *                        `panel-rationale`, `panel-claims`, `panel-heads`, `panel-scores`,
+ *   panel                cluster side panel (`panel-headline` first, `panel-facts`, `panel-tokens`;
+ *                        behind `panel-details` (its <summary> `panel-details-toggle`) when there
+ *                        is a headline: `panel-rationale`, `panel-claims`, `panel-heads`; `panel-scores`,
  *                        `panel-faithfulness`, `panel-close`; explanations fetched on
  *                        click: `panel-explaining`, `panel-explain-error`,
  *                        `panel-measure` button, `panel-measure-status`)
@@ -69,6 +70,13 @@ import { TextView } from "./textview";
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Each explained cluster's headline (the state's own partition). */
+function headlinesOf(view: View): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [id, c] of view.clusters) if (c.headline) out.set(id, c.headline);
+  return out;
 }
 
 /** Draw the widget into ``el``; returns the cleanup that removes every listener it added. */
@@ -138,6 +146,7 @@ export function render({ model, el: host }: ViewProps): () => void {
       tokens: view.raw.tokens,
       hasExcluded: view.flags.some((f) => f & FLAG_EXCLUDED),
       open: legendOpen,
+      headlines: sync.localIndex === null ? headlinesOf(view) : undefined,
       onSelect: select,
       onToggle: () => {
         legendOpen = !legendOpen;

@@ -20,7 +20,7 @@ function ask(ex: Explanations, basis: string, cluster: number, tokens: number[])
 }
 
 function info(rationale: string, scores: Record<string, unknown> = {}): ClusterInfo {
-  return { id: 0, size: 2, modularity: 0.1, internal: 0.5, rationale, claims: [], evidence: {}, scores };
+  return { id: 0, size: 2, modularity: 0.1, internal: 0.5, rationale, headline: null, claims: [], evidence: {}, scores };
 }
 
 function reply(req: ExplainRequest, extra: Partial<ExplainReply> = {}): ExplainReply {

@@ -1,5 +1,61 @@
+// @vitest-environment happy-dom
+// The panel: faithfulness badges, head lines, claims per sentence, and the headline first with the
+// full rationale and evidence behind a click.
 import { describe, expect, it } from "vitest";
-import { claimTitle, headLines, rationaleSentences, scoreBadges } from "../src/panel";
+import { claimTitle, headlineTitle, headLines, rationaleSentences, renderPanel, scoreBadges } from "../src/panel";
+import type { ClusterInfo } from "../src/messages";
+
+function info(extra: Partial<ClusterInfo>): ClusterInfo {
+  return { id: 2, size: 3, modularity: 0.1, internal: 0.6, evidence: null, claims: null, rationale: null, headline: null, scores: null, ...extra };
+}
+
+function panel(i: ClusterInfo, open = false): HTMLElement {
+  const host = document.createElement("div");
+  renderPanel(host, { id: 2, tokens: [0, 1, 2], tokenText: ["a", " b", " c"], facts: null, info: i, pending: false, details: { open, onToggle: () => {} }, onClose: () => {} });
+  return host;
+}
+
+const q = (host: HTMLElement, id: string): HTMLElement | null => host.querySelector(`[data-testid="${id}"]`);
+
+describe("headline first, details on demand", () => {
+  const claims = [
+    { type: "edge", sentence: 1, text: "'c' → 'a': 41% of 'c''s attention", headline: true },
+    { type: "share", sentence: 0, text: "60% of their attention stays inside" },
+  ];
+  const explained = info({ headline: "'c' gives 41% of its attention to 'a'.", rationale: "They form a group. 'c' looks at 'a'.", claims });
+
+  it("shows the headline above everything, its checked claims on hover", () => {
+    const host = panel(explained);
+    const head = q(host, "panel-headline")!;
+    expect(head.textContent).toBe("'c' gives 41% of its attention to 'a'.");
+    expect(host.children[1]).toBe(head); // right under the title
+    expect(head.title).toBe("checked against the evidence:\n✓ 'c' → 'a': 41% of 'c''s attention");
+    expect(headlineTitle(claims)).not.toContain("stays inside");
+  });
+
+  it("keeps the full rationale and the evidence behind one click", () => {
+    const host = panel(explained);
+    const details = q(host, "panel-details") as HTMLDetailsElement;
+    expect(details.open).toBe(false);
+    expect(details.contains(q(host, "panel-rationale"))).toBe(true);
+    expect(details.contains(q(host, "panel-claims"))).toBe(true);
+    expect(q(host, "panel-details-toggle")!.textContent).toMatch(/full explanation/);
+    expect((q(panel(explained, true), "panel-details") as HTMLDetailsElement).open).toBe(true);
+  });
+
+  it("shows an older analysis's rationale as before, with no headline and nothing hidden", () => {
+    const host = panel(info({ rationale: "They form a group.", claims }));
+    expect(q(host, "panel-headline")).toBeNull();
+    expect(q(host, "panel-details")).toBeNull();
+    expect(q(host, "panel-rationale")!.textContent).toBe("They form a group.");
+  });
+
+  it("sets the headline as text, never as markup", () => {
+    const host = panel(info({ headline: "'<img src=x onerror=alert(1)>' stands alone.", rationale: "x." }));
+    expect(q(host, "panel-headline")!.textContent).toContain("<img");
+    expect(host.querySelector("img")).toBeNull();
+  });
+});
 
 describe("cluster panel content", () => {
   it("summarises faithfulness against random baselines, with a tone", () => {

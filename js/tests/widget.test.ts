@@ -59,8 +59,8 @@ function state(threshold = 0.2, g = 1): WireState {
     n_layers: 2,
     n_heads: 2,
     clusters: [
-      { id: 0, size: 2, modularity: 0.12, internal: 0.8, rationale: "They attend to each other.", claims: [{ text: "80% stays inside", sentence: 0, field: "attention.internal" }], evidence: null, scores: null },
-      { id: 1, size: 2, modularity: 0.1, internal: 0.7, rationale: null, claims: null, evidence: null, scores: null },
+      { id: 0, size: 2, modularity: 0.12, internal: 0.8, rationale: "They attend to each other.", headline: "'a b' keep 80% of their attention inside the group.", claims: [{ text: "80% stays inside", sentence: 0, field: "attention.internal", headline: true }], evidence: null, scores: null },
+      { id: 1, size: 2, modularity: 0.1, internal: 0.7, rationale: null, headline: null, claims: null, evidence: null, scores: null },
     ],
     sweep: {
       mode: "absolute",
@@ -169,12 +169,23 @@ describe("the view", () => {
     expect((q("slider") as HTMLInputElement).value).toBe("0");
   });
 
-  it("opens the cluster panel from the legend with facts and rationale", () => {
+  it("opens the cluster panel from the legend with the headline first and the rationale one click away", () => {
+    expect(all("legend-item")[0].title).toBe("Cluster 0: 'a b' keep 80% of their attention inside the group.");
     all("legend-item")[0].click();
     expect(model.get("selected_cluster")).toBe(0);
     expect(q("panel").hidden).toBe(false);
+    expect(q("panel-headline").textContent).toBe("'a b' keep 80% of their attention inside the group.");
+    expect(q("panel-headline").title).toContain("✓ 80% stays inside");
     expect(q("panel-facts").textContent).toContain("80%");
+    const details = q("panel-details") as HTMLDetailsElement;
+    expect(details.open).toBe(false);
+    expect(details.contains(q("panel-rationale"))).toBe(true);
     expect(q("panel-rationale").textContent).toBe("They attend to each other.");
+    details.open = true;
+    details.dispatchEvent(new Event("toggle"));
+    all("legend-item")[1].click();
+    all("legend-item")[0].click();
+    expect((q("panel-details") as HTMLDetailsElement).open).toBe(true); // stays open once opened
     expect(all("token").filter((t) => t.classList.contains("aw-selected"))).toHaveLength(2);
     q("panel-close").click();
     expect(model.get("selected_cluster")).toBeNull();
