@@ -147,3 +147,26 @@ def test_measure_lens_and_sinks_reach_the_analysis(tiny_gpt2_dir, tmp_path, caps
     assert json.loads(out.read_text())["options"]["lens"] == "late"
     assert "| left out (sinks): <|endoftext|> (0)" in capsys.readouterr().out.splitlines()[0]
 
+
+def test_the_table_shows_each_clusters_headline_and_explain_adds_the_full_text(tiny_gpt2_dir, tmp_path, capsys):
+    out = tmp_path / "a.json"
+    assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    saved = Analysis.from_dict(json.loads(out.read_text(encoding="utf-8")))
+    headlines = [c.headline for c in saved.clusters]
+    assert all(headlines)
+    for c in saved.clusters:  # each row is followed by its headline, indented
+        row = next(k for k, line in enumerate(lines) if line.split()[:2] == [str(c.id), str(c.size)])
+        assert lines[row + 1] == "      " + c.headline
+        assert len(c.headline.split()) <= 25
+    assert not any(line.startswith("cluster ") for line in lines)  # the full text only with --explain
+
+    assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--explain"]) == 0
+    explained = capsys.readouterr().out.splitlines()
+    full = [line for line in explained if line.startswith("cluster ")]
+    assert full and all(len(line.split()) > 25 for line in full)  # the long form: the rationale
+    assert all(h in explained for h in ("      " + x for x in headlines))
+
+    assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--no-headlines"]) == 0
+    bare = capsys.readouterr().out
+    assert not any(h in bare for h in headlines)

@@ -200,11 +200,11 @@ def _chunk(f: Facts) -> Draft | None:
         extra = [(f", keeping {inside['percent']}% of its attention inside the group", [inside])]
     else:
         extra = []
-    if no_better and cut is not None:
+    if no_better and cut is not None:  # the cut test is the reason: it is said in the body
         said = "no more" if cut["verdict"] == "no better" else "barely less"
-        body = _cap(s.text) + f.pick(" is just a run of neighbouring words", " is simply words side by side")
-        tail = f": cutting between groups hurts the model {said} than cutting plain chunks"
-        return Draft(body, [(tail, [cut]), *extra], s.used)
+        body = _cap(s.text) + f.pick(" is just a run of words", " is simply words side by side")
+        body += f": cutting between groups hurts the model {said} than cutting plain chunks"
+        return Draft(body, extra, [*s.used, cut])
     if part is None:
         return None
     body = f.pick(
@@ -249,6 +249,7 @@ def _far(f: Facts) -> Draft | None:
     body = f.pick(
         f"{a} reaches {way} past the words between and gives {e['percent']}% of its attention to {b}",
         f"{a} looks {way} over the words between and gives {e['percent']}% of its attention to {b}",
+        f"{e['percent']}% of the attention of {a} goes {way} to {b}, past the words between",
     )
     s = f.subject()
     return Draft(body, [(f", the tie that holds {s.text} together", s.used)], [e])
@@ -344,6 +345,8 @@ def _apart(f: Facts) -> Draft | None:
 
 @REASONS.register("members")
 def _members(f: Facts) -> Draft | None:
+    if f.first("member") is None and f.first("layout") is None:
+        return None
     s = f.subject()
     verb = "stands on its own" if f.size == 1 else s.verb("is one group", "form a group")
     return Draft(f"{_cap(s.text)} {verb}", [], s.used)

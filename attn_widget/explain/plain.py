@@ -35,7 +35,7 @@ WORDS = frozenset(
 """Every word a headline says outside quotes (the free-text check,
 :mod:`attn_widget.explain.textcheck`, accepts them even where the input text has them too)."""
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"")  # not the apostrophe of "model's"
 
 
 def words(text: str) -> int:

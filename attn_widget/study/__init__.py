@@ -23,13 +23,22 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "attn_widget.study needs SQLAlchemy, pandas and pyarrow: pip install 'attn_widget[study]'"
     ) from e
 
-from .config import DEFAULT_CONDITIONS, Condition, Step, StudyConfig, Task, balanced_latin_square
+from .config import (
+    DEFAULT_CONDITIONS,
+    HEADLINE_CONDITIONS,
+    Condition,
+    Step,
+    StudyConfig,
+    Task,
+    balanced_latin_square,
+)
 from .responses import KINDS, RATINGS, Response, ResponseError, new_response_id
 from .store import Store, StoreBusyError
 from .study import Study
 
 __all__ = [
     "DEFAULT_CONDITIONS",
+    "HEADLINE_CONDITIONS",
     "KINDS",
     "RATINGS",
     "Condition",

@@ -107,7 +107,9 @@ class Condition:
         What the participant reads in the header.
     view
         Name of the view in :data:`attn_widget.study.session.VIEWS` (``"explanations"``
-        shows clusters with rationales; ``"bertviz"`` the raw heads only).
+        shows clusters with rationales; ``"bertviz"`` the raw heads only; ``"headline"``
+        the explainer with each cluster's headline, rated as its text; ``"rationale"``
+        the explainer with the full rationales only, rated as its text).
     """
 
     id: str
@@ -123,6 +125,12 @@ DEFAULT_CONDITIONS = (
     Condition("bertviz_only", "Raw attention heads (BertViz)", "bertviz"),
 )
 """The comparison the client asked for: explanations vs the baseline tool alone."""
+
+HEADLINE_CONDITIONS = (
+    Condition("headline", "One-line headlines (details on click)", "headline"),
+    Condition("full", "Full rationales", "rationale"),
+)
+"""The short headline task: each cluster's one-line headline vs its full rationale."""
 
 
 @dataclass(frozen=True)

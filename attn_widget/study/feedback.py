@@ -53,8 +53,19 @@ def _esm() -> Path | str:
     )
 
 
-def cluster_items(analysis: Any, max_clusters: int = 6) -> list[dict[str, Any]]:
-    """The clusters offered for rating: the largest with 2+ tokens, with their rationale text."""
+RATED_TEXT = {"explanations": "rationale", "rationale": "rationale", "headline": "headline"}
+"""Condition view → the text of each cluster its participants rate (other views rate no cluster)."""
+
+
+def cluster_items(analysis: Any, max_clusters: int = 6, text: str = "rationale") -> list[dict[str, Any]]:
+    """The clusters offered for rating: the largest with 2+ tokens, with the text rated.
+
+    ``text`` is ``"rationale"`` (the full rationale) or ``"headline"`` (the one-line
+    headline, or the rationale when the cluster has none); it goes in the item's
+    ``rationale`` field, which the capture view shows.
+    """
+    if text not in ("rationale", "headline"):
+        raise ValueError(f"text={text!r}: rate the 'rationale' or the 'headline'")
     if analysis is None:
         return []
     big = sorted((c for c in analysis.clusters if c.size > 1), key=lambda c: (-c.size, c.id))[:max_clusters]
@@ -62,7 +73,7 @@ def cluster_items(analysis: Any, max_clusters: int = 6) -> list[dict[str, Any]]:
     for c in sorted(big, key=lambda c: c.tokens[0]):
         words = [analysis.tokens[i].text for i in c.tokens]
         shown = " · ".join(w.strip() or repr(w) for w in words[:12]) + (" …" if len(words) > 12 else "")
-        rationale = c.rationale or (
+        rationale = (c.headline if text == "headline" else None) or c.rationale or (
             f"{c.size} tokens; {attention_shares(analysis.weights, c.tokens)['inside']:.0%} of their "
             "attention stays inside the group."
         )
@@ -84,9 +95,9 @@ class FeedbackWidget(anywidget.AnyWidget):
     analysis
         The analysis shown in this step; its clusters (2+ tokens) get a rating
         card each when ``rate_clusters`` (the default for a condition whose view
-        is ``"explanations"``).
+        is a key of :data:`RATED_TEXT`), showing the text that view rates.
     rate_clusters
-        Offer per-cluster rationale ratings (default: only in the explanations view).
+        Offer per-cluster ratings (default: in the explanations, headline and rationale views).
     """
 
     _esm = _esm()
@@ -141,7 +152,8 @@ class FeedbackWidget(anywidget.AnyWidget):
                 f"{participant_id!r}'s schedule; take steps from study.schedule({participant_id!r})"
             )
         if rate_clusters is None:
-            rate_clusters = step.condition.view == "explanations"
+            rate_clusters = step.condition.view in RATED_TEXT
+        rated = RATED_TEXT.get(step.condition.view, "rationale")
         if step.task.mark is not None and analysis is None:
             raise ValueError(
                 f"task {step.task.id!r} is a marking task: give the analysis shown, whose tokens are marked"
@@ -157,7 +169,7 @@ class FeedbackWidget(anywidget.AnyWidget):
             steps=len(planned),
             question=step.task.question,
             choices=list(step.task.choices),
-            clusters=cluster_items(analysis, max_clusters) if rate_clusters else [],
+            clusters=cluster_items(analysis, max_clusters, rated) if rate_clusters else [],
             mark=step.task.mark,
             tokens=[tok.text for tok in analysis.tokens] if step.task.mark is not None else [],
         )

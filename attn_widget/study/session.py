@@ -31,6 +31,25 @@ def explanations_view(analysis: Analysis) -> Any:
     return AttentionExplainer(analysis)
 
 
+@VIEWS.register("headline")
+def headline_view(analysis: Analysis) -> Any:
+    """The explainer as it ships: each cluster's headline first, the full rationale on click."""
+    from ..view.widget import AttentionExplainer
+
+    return AttentionExplainer(analysis)
+
+
+@VIEWS.register("rationale")
+def rationale_view(analysis: Analysis) -> Any:
+    """The explainer with the full rationales only (the headlines taken out), as before headlines."""
+    import dataclasses
+
+    from ..view.widget import AttentionExplainer
+
+    bare = tuple(dataclasses.replace(c, headline=None) for c in analysis.clusters)
+    return AttentionExplainer(dataclasses.replace(analysis, clusters=bare))
+
+
 @VIEWS.register("bertviz")
 def bertviz_view(analysis: Analysis) -> Any:
     """The baseline: BertViz's head view of the raw heads only (offline), no clusters, no rationales."""

@@ -36,6 +36,23 @@ for _name in ("clarity", "usefulness", "trust"):
     MEASURES.register(_name)(_rating(_name))
 
 
+def _cluster_rating(name: str) -> Measure:
+    def pick(df: pd.DataFrame) -> pd.Series:
+        return df.loc[df.kind == "cluster", name].astype("float64")
+
+    pick.__doc__ = f"{name} rating (1–5) of single clusters' texts (a rationale or a headline)."
+    return pick
+
+
+for _name in ("clarity", "usefulness", "trust"):
+    MEASURES.register(f"cluster_{_name}")(_cluster_rating(_name))
+
+WHOLE = ("clarity", "usefulness", "trust", "accuracy", "time_s")
+"""The measures of the explanations-vs-BertViz study (the default of :func:`summarize`, :func:`compare`)."""
+HEADLINE_MEASURES = ("cluster_clarity", "cluster_usefulness")
+"""The measures of the headline task: per-cluster clarity and usefulness, headline vs full rationale."""
+
+
 @MEASURES.register("accuracy")
 def accuracy(df: pd.DataFrame) -> pd.Series:
     """Share of task answers that were correct (tasks with a known answer)."""
@@ -88,7 +105,7 @@ def summarize(df: pd.DataFrame, measures: list[str] | None = None, level: float 
     import pandas as pd
 
     rows = []
-    for measure in measures or MEASURES.names():
+    for measure in measures or WHOLE:
         table = participant_means(df, measure)
         for condition in table.columns:
             m, lo, hi, n = mean_ci(table[condition], level)
@@ -164,11 +181,14 @@ def paired(df: pd.DataFrame, measure: str, a: str = "explanations", b: str = "be
     )
 
 
-def compare(df: pd.DataFrame, a: str = "explanations", b: str = "bertviz_only") -> pd.DataFrame:
-    """:func:`paired` for every measure, one row each, with Holm-adjusted p-values (``p_holm``)."""
+def compare(
+    df: pd.DataFrame, a: str = "explanations", b: str = "bertviz_only", measures: Any = None
+) -> pd.DataFrame:
+    """:func:`paired` for each measure (default :data:`WHOLE`), one row each, with Holm-adjusted
+    p-values (``p_holm``) over them."""
     import pandas as pd
 
-    table = pd.DataFrame([paired(df, m, a, b).to_dict() for m in MEASURES.names()])
+    table = pd.DataFrame([paired(df, m, a, b).to_dict() for m in (measures or WHOLE)])
     table["p_holm"] = holm(table.p_value.to_numpy())
     return table
 
@@ -198,7 +218,7 @@ def plot(summary: pd.DataFrame) -> Any:
         ax.bar(x, rows["mean"], yerr=err, capsize=4, color=["#0072B2", "#E69F00", "#009E73"][: len(rows)])
         ax.set_xticks(x, list(rows.condition), rotation=20, ha="right")
         ax.set_title(measure)
-        if measure in ("clarity", "usefulness", "trust"):
+        if measure.removeprefix("cluster_") in ("clarity", "usefulness", "trust"):
             ax.set_ylim(1, 5)
     fig.tight_layout()
     return fig

@@ -7,11 +7,13 @@ the same validation and store as a real session's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import StudyConfig, Task
+from .config import HEADLINE_CONDITIONS, StudyConfig, Task
+from .feedback import RATED_TEXT
 from .responses import RATINGS
 
 if TYPE_CHECKING:
@@ -99,21 +101,52 @@ def demo_config(participants: int = 24, study_id: str = "demo", *, marking: bool
     )
 
 
+HEADLINE_TASKS = (
+    Task("fisherman", "The old fisherman told his grandson that the sea had taken his boat."),
+    Task("thesis", "When Priya finished her thesis, she mailed one copy to her mother."),
+    Task("recipe", "The recipe needs two cups of flour, a pinch of salt and four eggs."),
+    Task("keys", "Tom asked Lena whether she had seen his keys on the kitchen table."),
+)
+"""Four short texts, rating only: each cluster's text is rated, no question asked."""
+
+
+def headline_config(participants: int = 12, study_id: str = "headlines") -> StudyConfig:
+    """The short headline task: :data:`HEADLINE_TASKS` with headlines vs full rationales."""
+    return StudyConfig(
+        study_id,
+        tasks=HEADLINE_TASKS,
+        conditions=HEADLINE_CONDITIONS,
+        participants=participants,
+        title="Which reads better: a one-line headline or the full rationale?",
+    )
+
+
 def simulate(
-    study: Study, participants: int | None = None, *, effect: float = 0.6, clusters: int = 3, seed: int = 0
+    study: Study,
+    participants: int | None = None,
+    *,
+    effect: float | Mapping[str, float] = 0.6,
+    better: str = "explanations",
+    clusters: int = 3,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Enrol ``participants`` simulated people and record their whole sessions; return the responses.
 
     Parameters
     ----------
     effect
-        How much better the ``"explanations"`` condition is: added to the mean
+        How much better the condition whose view is ``better`` is: added to the mean
         Likert rating (before rounding), to the log-odds of a correct answer
         (times 2) and subtracted from log task time (times 0.5). 0 for no effect.
+        A mapping gives it per rating (``{"clarity": 0.8, "usefulness": -0.3}``; the
+        task answers then take the mean).
+    better
+        The view that gets the ``effect`` (``"explanations"``; ``"headline"`` for the headline task).
     clusters
-        Clusters rated per step in the explanations condition.
+        Clusters rated per step in a condition whose view rates clusters (``RATED_TEXT``).
     """
     rng = np.random.default_rng(seed)
+    per = dict(effect) if isinstance(effect, Mapping) else dict.fromkeys(RATINGS, float(effect))
     n = len(study.config.participants) if participants is None else participants
     for _ in range(n):
         pid = study.enroll()
@@ -121,7 +154,8 @@ def simulate(
         skill = rng.normal(0, 0.5)
         batch = []
         for step in study.schedule(pid):
-            boost = effect if step.condition.view == "explanations" else 0.0
+            lift = {r: per.get(r, 0.0) if step.condition.view == better else 0.0 for r in RATINGS}
+            boost = float(np.mean(list(lift.values())))
             base = dict(participant_id=pid, condition=step.condition.id, task_id=step.task.id)
             if step.task.mark is not None and step.task.id in MARK_GROUPS:
                 ms = float(np.exp(rng.normal(np.log(40_000), 0.3)))
@@ -134,16 +168,16 @@ def simulate(
                 answer = right if rng.random() < p else str(rng.choice(wrong))
                 ms = float(np.exp(rng.normal(np.log(25_000) - 0.5 * boost, 0.35)))
                 batch.append({**base, "kind": "task", "answer": answer, "duration_ms": int(ms)})
-            if step.condition.view == "explanations":
+            if step.condition.view in RATED_TEXT:
                 for c in range(clusters):
                     batch.append(
-                        {**base, "kind": "cluster", "cluster_id": c, **_likert(rng, 3.4 + person + boost)}
+                        {**base, "kind": "cluster", "cluster_id": c, **_likert(rng, 3.4 + person, lift)}
                     )
             batch.append(
                 {
                     **base,
                     "kind": "explanation",
-                    **_likert(rng, 3.0 + person + boost),
+                    **_likert(rng, 3.0 + person, lift),
                     "comment": "Hard to read at first." if rng.random() < 0.1 else None,
                 }
             )
@@ -160,5 +194,5 @@ def _marks(rng: np.random.Generator, groups: list[list[int]], keep: float) -> st
     return json.dumps(marked)
 
 
-def _likert(rng: np.random.Generator, mean: float) -> dict[str, int]:
-    return {name: int(np.clip(np.rint(rng.normal(mean, 0.8)), 1, 5)) for name in RATINGS}
+def _likert(rng: np.random.Generator, mean: float, lift: Mapping[str, float]) -> dict[str, int]:
+    return {name: int(np.clip(np.rint(rng.normal(mean + lift[name], 0.8)), 1, 5)) for name in RATINGS}

@@ -132,6 +132,14 @@ export class Explanations {
     return key;
   }
 
+  /**
+   * Forget the finished explanations (not one being measured), so each is asked for again when
+   * shown: the kernel now knows more about the partition (its cut test) and says so.
+   */
+  forgetDone(): void {
+    for (const [key, entry] of this.entries) if (entry.status !== "loading" && !entry.measuring) this.entries.delete(key);
+  }
+
   /** Forget what is in flight or queued (the view is going away). */
   clear(): void {
     if (this.timer !== null) clearTimeout(this.timer);

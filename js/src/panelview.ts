@@ -93,6 +93,12 @@ export class PanelView {
     if (changed !== null && changed === this.shownKey) this.hooks.redraw();
   }
 
+  /** The cut test of the partition on screen came back: explain its groups again (their headlines say it). */
+  partitionMeasured(): void {
+    this.explanations.forgetDone();
+    this.hooks.redraw();
+  }
+
   /** The view is going away: forget requests queued or in flight. */
   dispose(): void {
     this.explanations.clear();

@@ -195,7 +195,10 @@ export function render({ model, el: host }: ViewProps): () => void {
       return;
     }
     if (m?.type === "drilldown_reply") drilldownReply(m, buffers);
-    else if (m?.type === "cuttest_reply" || m?.type === "cuttest_progress") partition.receive(m);
+    else if (m?.type === "cuttest_reply" || m?.type === "cuttest_progress") {
+      partition.receive(m);
+      if (m.type === "cuttest_reply" && m.result && !m.error) panel.partitionMeasured();
+    }
     else if (m?.type === "map_reply") map.receive(m, buffers);
     else if (m?.type === "refine_reply") refine.receive(m);
     else if (m) panel.receive(m);

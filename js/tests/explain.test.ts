@@ -39,6 +39,20 @@ describe("explanation requests", () => {
     expect(sent.map((m) => m.tokens)).toEqual([[1, 2], [1, 2, 4], [1, 2]]);
   });
 
+  it("asks again for a finished group once the partition's cut test is in, not for one being measured", () => {
+    const { sent, ex } = setup();
+    ask(ex, MEAN, 3, [1, 2]);
+    ex.receive(reply(sent[0]));
+    ask(ex, MEAN, 4, [5, 6]);
+    ex.receive(reply(sent[1]));
+    ex.measure(MEAN, 4, [5, 6]);
+    ex.forgetDone();
+    expect(ex.get(MEAN, [1, 2])).toBeUndefined();
+    expect(ex.get(MEAN, [5, 6])?.measuring).not.toBeNull();
+    expect(ask(ex, MEAN, 3, [1, 2]).status).toBe("loading");
+    expect(sent.filter((m) => m.type === "explain").map((m) => m.tokens)).toEqual([[1, 2], [5, 6], [1, 2]]);
+  });
+
   it("fills the entry from its reply and says which entry changed", () => {
     const { sent, ex } = setup();
     ask(ex, MEAN, 3, [1, 2]);

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from attn_widget.core import Token
 from attn_widget.core.shares import lift1, pct, score2
 from attn_widget.explain.claim_makers import make_claims
-from attn_widget.explain.claims import check, verify
+from attn_widget.explain.claims import CHUNKY, check, cut_verdict, verify
 from attn_widget.explain.evidence import characterize
 from attn_widget.explain.heads import ROLES
 from attn_widget.explain.prose import compose
@@ -118,6 +118,12 @@ def all_claims(ev: dict) -> list[dict]:
     )
     if max(h["lift"] for h in ev["heads"]) < 2.0:
         claims.append({"type": "spread", "below": 2.0})
+    claims.append({"type": "basis", "lens": ev["basis"]["lens"], "measure": ev["basis"]["measure"]})
+    share = ev["partition"]["contiguity"]
+    claims.append({"type": "partition", "percent": pct(share), "chunky": share >= CHUNKY})
+    if "cut" in ev["partition"]:
+        ratio = ev["partition"]["cut"]["ratio_contiguous"]
+        claims.append({"type": "cut", "ratio": score2(ratio), "verdict": cut_verdict(ratio)})
     return claims
 
 
@@ -161,6 +167,14 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
     if kind == "spread":  # "no head stands out" when one carries this much
         top = max(h["lift"] for h in ev["heads"])
         out.append({**claim, "below": round(top - 0.05, 2)})
+    if kind == "basis":  # another lens or measure than the graph was built with
+        out.append({**claim, "lens": "coreference" if claim["lens"] != "coreference" else "all"})
+        out.append({**claim, "measure": "gradient" if claim["measure"] != "gradient" else "norm"})
+    if kind == "partition":  # "mostly runs of words" when they are not, or the other way round
+        out.append({**claim, "chunky": not claim["chunky"]})
+    if kind == "cut":
+        out.append({**claim, "ratio": round(claim["ratio"] + 0.1, 2)})
+        out.append({**claim, "verdict": "better" if claim["verdict"] != "better" else "no better"})
     if kind == "lexical":
         non = [i for i in inside if i not in claim["tokens"]]
         if non and claim["class"] != "same_word":
@@ -190,10 +204,13 @@ def test_catch_rate_by_kind_of_lie() -> None:
     caught: dict[str, list[bool]] = {}
     for seed in range(5):
         for ev in evidences(seed=seed):
+            if seed % 2:  # half of them with a cut test measured
+                ev["partition"]["cut"] = {"ratio_contiguous": 0.8 + 0.1 * seed, "ratio_random": 0.5, "output": "x"}
             for claim in all_claims(ev):
                 for lie in lies(claim, ev, rng):
                     caught.setdefault(claim["type"], []).append(check(lie, ev) is not None)
     kinds = {"member", "share", "edge", "head", "role", "lexical", "layout", "outside", "sink", "spread"}
+    kinds |= {"basis", "partition", "cut"}
     assert kinds <= set(caught)
     assert all(all(v) for v in caught.values()), {k: float(np.mean(v)) for k, v in caught.items()}
 

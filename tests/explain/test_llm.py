@@ -20,6 +20,7 @@ from attn_widget.explain.textcheck import check_text, input_words
 
 TEXT = "Alice met Bob in Paris and she gave him twelve old books about the sea"
 GROUNDED = "grounded"
+HEADLINE_ASK = "as one plain sentence"
 REJECTED = "grounded (language-model text rejected)"
 
 
@@ -73,6 +74,8 @@ def test_a_backend_that_sometimes_lies() -> None:
     calls = []
 
     def sometimes(prompt: str) -> str:
+        if HEADLINE_ASK in prompt:  # the headlines are rephrased honestly; this test is about rationales
+            return honest(prompt)
         calls.append(prompt)
         return honest(prompt) if len(calls) % 2 else LIES["wrong number"](prompt)
 
@@ -82,6 +85,48 @@ def test_a_backend_that_sometimes_lies() -> None:
     assert len(a.notices) == 1
     assert "cluster 1" in a.notices[0]
     assert "93%" not in " ".join(c.rationale for c in a.clusters)
+
+
+def test_the_headline_is_polished_under_the_same_checks_and_its_own_limits() -> None:
+    grounded = analysis().explain()
+
+    def friendly(prompt: str) -> str:
+        text = explanation_in(prompt)
+        return text if HEADLINE_ASK not in prompt else "In short, " + text[:1].lower() + text[1:]
+
+    a = analysis().explain(backend=friendly)
+    for c, g in zip(a.clusters, grounded.clusters, strict=True):
+        check = c.evidence["headline_check"]
+        assert check["source"] == "language model", check["problems"]
+        assert c.headline == "In short, " + g.headline[:1].lower() + g.headline[1:]
+        assert check["reason"] == g.evidence["headline_check"]["reason"]
+
+    def wordy(prompt: str) -> str:
+        text = explanation_in(prompt)
+        if HEADLINE_ASK not in prompt:
+            return text
+        return text.rstrip(".") + ", and so these tokens form a cluster that head attention binds together."
+
+    b = analysis().explain(backend=wordy)
+    for c, g in zip(b.clusters, grounded.clusters, strict=True):
+        check = c.evidence["headline_check"]
+        assert check["source"] == REJECTED
+        assert any("words" in p or "look up" in p for p in check["problems"]), check["problems"]
+        assert c.headline == g.headline
+        assert c.evidence["rationale_check"]["source"] == "language model"
+    assert all("headline was rejected" in n for n in b.notices)
+
+
+def test_a_headline_rewording_with_a_wrong_number_is_rejected() -> None:
+    def liar(prompt: str) -> str:
+        text = explanation_in(prompt)
+        return re.sub(r"\d+%", "93%", text, count=1) if HEADLINE_ASK in prompt else text
+
+    a = analysis().explain(backend=liar)
+    for c in a.clusters:
+        if re.search(r"\d+%", c.headline) and "93%" not in c.headline:
+            assert c.evidence["headline_check"]["source"] == REJECTED
+        assert "93%" not in c.headline
 
 
 def test_a_failing_backend_never_breaks_the_explanation() -> None:

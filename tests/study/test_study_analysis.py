@@ -141,3 +141,21 @@ def test_plot_draws_one_panel_per_measure(data: tuple[Study, pd.DataFrame]) -> N
     assert len(fig.axes) == 5
     assert [a.get_title() for a in fig.axes] == ["clarity", "usefulness", "trust", "accuracy", "time_s"]
     assert len(df) > 0
+
+
+def test_the_headline_task_finds_the_planted_effect_per_measure(tmp_path: Path) -> None:
+    from attn_widget.study.synthetic import headline_config
+
+    study = Study.create(headline_config(12, study_id="h"), tmp_path / "h.sqlite")
+    df = simulate(study, effect={"clarity": 1.0, "usefulness": -0.6}, better="headline", seed=3)
+    assert set(df.condition) == {"headline", "full"}
+    assert (df.kind == "cluster").sum() == 12 * 4 * 3  # every step rates three clusters
+    table = st.compare(df, a="headline", b="full", measures=st.HEADLINE_MEASURES)
+    rows = table.set_index("measure")
+    assert list(rows.index) == ["cluster_clarity", "cluster_usefulness"]
+    assert rows.loc["cluster_clarity", "mean_a"] > rows.loc["cluster_clarity", "mean_b"]
+    assert rows.loc["cluster_clarity", "p_holm"] < 0.05
+    assert rows.loc["cluster_usefulness", "mean_a"] < rows.loc["cluster_usefulness", "mean_b"]
+    summary = st.summarize(df, list(st.HEADLINE_MEASURES))
+    assert set(summary.condition) == {"headline", "full"}
+    assert summary.participants.eq(12).all()

@@ -61,10 +61,17 @@ def test_user_study_runs_a_participant_session(tmp_path: Path, monkeypatch: pyte
     assert "Participant P001: 6 steps" in text
     assert outputs(nb, WIDGET), "the session widget was not displayed"
     assert "0 responses from 0 participant(s) so far" in text
+    assert "Headline task, participant P001: 4 steps" in text
+    rated = [line for line in text.splitlines() if line.startswith("  cluster ")]
+    assert rated, "the headline task shows no cluster to rate"
+    now = "'headline'" if "now 'headline'" in text else "'full'"
+    if now == "'headline'":  # a headline is one sentence of at most 25 words
+        assert all(len(line.split(": ", 1)[1].split()) <= 25 for line in rated)
     from attn_widget.study import Study
 
     study = Study.open("demo", store)
     assert study.enroll() == "P002"  # P001 was enrolled by the notebook's session
+    assert Study.open("headlines", store).enroll() == "P002"
 
 
 def test_study_analysis_on_synthetic_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,13 +79,15 @@ def test_study_analysis_on_synthetic_data(tmp_path: Path, monkeypatch: pytest.Mo
     nb = execute("study_analysis.ipynb", tmp_path, monkeypatch)
     text = text_of(nb)
     assert "24 participants" in text
-    assert len(outputs(nb, "image/png")) == 2
+    assert len(outputs(nb, "image/png")) == 3
     for measure in ("clarity", "usefulness", "trust", "accuracy", "time_s"):
         assert measure in text
     assert "p_holm" in text
     assert "48 marking answers scored" in text  # 24 participants x 2 marking tasks
     assert "iou_f1" in text
     assert "auprc" in text
+    assert "Synthetic headline task: 12 simulated participants" in text
+    assert "cluster_clarity" in text and "cluster_usefulness" in text
 
 
 def test_study_analysis_reads_an_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

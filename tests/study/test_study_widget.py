@@ -168,3 +168,44 @@ def test_messages_from_the_view_reach_the_store_through_the_comm(study: Study) -
     w._handle_msg({"content": {"data": {"method": "update", "state": {"done": True}}}, "buffers": []})
     assert w.done is True
     assert study.responses().answer.tolist() == ["sat"]
+
+
+def test_the_headline_task_rates_headlines_in_one_condition_and_full_rationales_in_the_other(
+    tmp_path: Path,
+) -> None:
+    from attn_widget.study.synthetic import headline_config
+
+    study = Study.create(headline_config(participants=2), tmp_path / "h.sqlite")
+    pid = study.enroll()
+    shown = {}
+    for step in study.schedule(pid):
+        a = planted(step.task)
+        w = FeedbackWidget(study, pid, step, a)
+        texts = {c.id: (c.headline, c.rationale) for c in a.clusters}
+        assert w.clusters, step.condition.id
+        for item in w.clusters:
+            headline, rationale = texts[item["id"]]
+            assert item["rationale"] == (headline if step.condition.view == "headline" else rationale)
+        shown[step.condition.view] = [i["rationale"] for i in w.clusters]
+    assert set(shown) == {"headline", "rationale"}
+    assert max(len(t.split()) for t in shown["headline"]) <= 25
+    assert min(len(t.split()) for t in shown["rationale"]) > 25
+
+
+def test_cluster_items_rate_the_headline_when_asked_and_refuse_another_text() -> None:
+    a = planted(Task("x", "t"))
+    items = cluster_items(a, text="headline")
+    assert [i["rationale"] for i in items] == [c.headline for c in a.clusters if c.size > 1][: len(items)]
+    with pytest.raises(ValueError, match="rate the 'rationale' or the 'headline'"):
+        cluster_items(a, text="summary")
+
+
+def test_the_rationale_view_takes_the_headlines_out() -> None:
+    pytest.importorskip("ipywidgets")
+    from attn_widget.study.session import rationale_view
+
+    a = planted(Task("x", "t"))
+    assert all(c.headline for c in a.clusters)
+    view = rationale_view(a)
+    assert all(c.headline is None for c in view.analysis.clusters)
+    assert [c.rationale for c in view.analysis.clusters] == [c.rationale for c in a.clusters]
