@@ -82,6 +82,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_explain.py
 	$(BIN)/python benchmarks/bench_corpus.py
 	$(BIN)/python benchmarks/bench_map.py
+	$(BIN)/python benchmarks/bench_headlines.py
 
 clean:
 	rm -rf $(VENV) demo-out site test-artifacts js/node_modules attn_widget/static

@@ -148,7 +148,9 @@ def test_measure_lens_and_sinks_reach_the_analysis(tiny_gpt2_dir, tmp_path, caps
     assert "| left out (sinks): <|endoftext|> (0)" in capsys.readouterr().out.splitlines()[0]
 
 
-def test_the_table_shows_each_clusters_headline_and_explain_adds_the_full_text(tiny_gpt2_dir, tmp_path, capsys):
+def test_the_table_shows_each_clusters_headline_and_explain_adds_the_full_text(
+    tiny_gpt2_dir, tmp_path, capsys
+):
     out = tmp_path / "a.json"
     assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -164,7 +166,8 @@ def test_the_table_shows_each_clusters_headline_and_explain_adds_the_full_text(t
     assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--explain"]) == 0
     explained = capsys.readouterr().out.splitlines()
     full = [line for line in explained if line.startswith("cluster ")]
-    assert full and all(len(line.split()) > 25 for line in full)  # the long form: the rationale
+    assert full
+    assert all(len(line.split()) > 25 for line in full)
     assert all(h in explained for h in ("      " + x for x in headlines))
 
     assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--no-headlines"]) == 0

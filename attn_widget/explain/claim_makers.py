@@ -123,21 +123,22 @@ def _lexical_claim(evidence: Mapping[str, Any]) -> list[Claim]:
     for cls in ("pronoun", "number", "same_word", "capitalised", "punctuation"):
         found = evidence["lexical"][cls]
         idx = [i for g in found for i in g] if cls == "same_word" else list(found)
-        whole_word = cls == "same_word" and len(found) == 1  # the group is one word in pieces
-        if idx and (len(idx) < evidence["size"] or whole_word):  # else a class covering all says nothing
+        one_word = cls == "same_word" and len(found) == 1  # the pieces of one word, maybe the group
+        if idx and (len(idx) < evidence["size"] or one_word):  # else a class covering all says nothing
             listed = idx[:MAX_LEXICAL]  # "includes" stays true for a subset
             texts = [token_text(evidence, i) for i in listed]
-            return [
-                {
-                    "type": "lexical",
-                    "field": f"lexical.{cls}",
-                    "sentence": SLOT["lexical"],
-                    "class": cls,
-                    "tokens": idx if whole_word else listed,  # a whole word: every piece, some quoted
-                    "texts": texts,
-                    "text": f"{cls}: " + ", ".join(show(t) for t in texts),
-                }
-            ]
+            claim: Claim = {
+                "type": "lexical",
+                "field": f"lexical.{cls}",
+                "sentence": SLOT["lexical"],
+                "class": cls,
+                "tokens": listed,
+                "texts": texts,
+                "text": f"{cls}: " + ", ".join(show(t) for t in texts),
+            }
+            if one_word:  # every piece of the word, the first few quoted
+                claim.update(tokens=idx, one_word=True)
+            return [claim]
     return []
 
 

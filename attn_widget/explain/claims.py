@@ -23,7 +23,8 @@ which draw ``percent`` of the cluster's attention before renormalisation),
 cluster belongs to, and ``chunky``: at least :data:`CHUNKY` of them, i.e. the clusters
 are mostly runs of neighbouring words), ``cut`` (the cut test's ``ratio`` to
 contiguous chunks, two decimals, and its ``verdict``: see :func:`cut_verdict`).
-``layout`` may also name its ``first_text`` and ``last_text`` (the texts of its first and last token).
+``layout`` may also name its ``first_text`` and ``last_text`` (the texts of its first and last token);
+a ``same_word`` ``lexical`` claim with ``one_word`` lists every piece of the one word the cluster holds.
 
 :func:`verify` keeps the claims that hold and drops (and logs, on the
 ``attn_widget.claims`` logger) those that do not.
@@ -202,6 +203,9 @@ def _lexical(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | Non
     wrong = [i for i in claim["tokens"] if i not in flat]
     if wrong:
         return f"tokens {wrong} are not {claim['class']}"
+    one_word = claim["class"] == "same_word" and [list(claim["tokens"])] == [list(g) for g in members]
+    if claim.get("one_word") and not one_word:
+        return "the tokens are not all the pieces of one word"
     quoted = claim["tokens"][: len(claim["texts"])]  # a whole word's pieces: the first few are quoted
     return _member({"tokens": quoted, "texts": claim["texts"]}, evidence)
 

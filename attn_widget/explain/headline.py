@@ -168,7 +168,7 @@ def _pieces(f: Facts) -> Mapping[str, Any] | None:
 @REASONS.register("word")
 def _word(f: Facts) -> Draft | None:
     lex, lay = _pieces(f), f.first("layout")
-    if lex is None or not lay or "span" not in lay or not lay["contiguous"]:
+    if lex is None or not lex.get("one_word") or not lay or "span" not in lay or not lay["contiguous"]:
         return None
     if len(lex["texts"]) == f.size:
         pieces = f"in pieces: {_join([quote(t) for t in lex['texts']])}"
@@ -252,6 +252,8 @@ def _far(f: Facts) -> Draft | None:
         f"{e['percent']}% of the attention of {a} goes {way} to {b}, past the words between",
     )
     s = f.subject()
+    if s.plural:  # a list of members after the link would read as a second link
+        return Draft(body, [(", the tie that holds this group together", [])], [e])
     return Draft(body, [(f", the tie that holds {s.text} together", s.used)], [e])
 
 
@@ -301,8 +303,9 @@ def _link(f: Facts) -> Draft | None:
     a, b = quote(e["from_text"]), quote(e["to_text"])
     s = f.subject()
     body = f"{a} gives {e['percent']}% of its attention to {b}{_where(e)}"
-    tail = f.pick(f": the strongest tie within {s.text}", f": the strongest link inside {s.text}")
-    return Draft(body, [(tail, s.used)], [e])
+    within = "this group" if s.plural else s.text  # a list of members would read as a second link
+    tail = f.pick(f": the strongest tie within {within}", f": the strongest link inside {within}")
+    return Draft(body, [(tail, [] if s.plural else s.used)], [e])
 
 
 @REASONS.register("inside")

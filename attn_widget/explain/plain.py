@@ -22,15 +22,15 @@ JARGON = frozenset(
 )
 """Words a headline never uses outside quotes (the full rationale explains them)."""
 WORDS = frozenset(
-    """a above ahead all an and apart are as at attention average back barely before between binding
+    """a above ahead all alone an and apart are as at attention average back barely before between binding
     binds bound by carrying chosen chunks continue copies copy cutting each early earlier evenly first
-    followed form from gives goes group groups here hold holds hurts in inside is it its join just
-    keep keeping late layers leaving less like link look looking looks many middle model model's more
+    followed form from gives goes group groups has here hold holds hurts in inside is it its join just
+    keep keeping keeps late layers leaving less like link look looking looks many middle model model's more
     most moves needs neighbouring next no none of on one only other out outside over own parks past
     pattern pattern's patterns pieces plain pronoun pronouns reaches reads order without
     repeat-spotting repeats run share side simply spare spreads stands stays stretch strongest such
-    than that the their these this through tie times to track unbroken what with within word words work
-    weighing output""".split()  # noqa: SIM905
+    than that the their these this through tie times to together track unbroken what with within word
+    words work weighing output""".split()  # noqa: SIM905
 )
 """Every word a headline says outside quotes (the free-text check,
 :mod:`attn_widget.explain.textcheck`, accepts them even where the input text has them too)."""

@@ -157,6 +157,8 @@ def _percent_ok(value: float, pos: int, clause: str, facts: Mapping[str, Any], m
     if kind == "token" and len(toks) >= 2:
         pair = _direction(clause, toks)
         trues = facts["edges"].get(pair, []) if pair else []
+        if pair and facts["size"] == 1 and pair[0] in facts["members"]:  # a lone token's share is its group's
+            trues = [*trues, *facts["outside"].get(pair[1], [])]
     elif kind == "token":
         trues = facts["outside"].get(what, [])
     elif kind == "head":
@@ -192,6 +194,7 @@ def _facts(evidence: Mapping[str, Any]) -> dict[str, Any]:
         "lift": {k: lift1(h["lift"]) for k, h in heads.items()},
         "index": {**{o["token"]: o["text"].strip().lower() for o in evidence["outside"]}, **texts},
         "size": int(evidence["size"]),
+        "members": set(texts.values()),
         "top_edge": next(((texts[e["from"]], texts[e["to"]]) for e in evidence["edges"][:1]), None),
         "top_lift": max((h["lift"] for h in heads.values()), default=0.0),
         "roles": {k: {r["role"]: score2(r["score"]) for r in h["roles"]} for k, h in heads.items()},
@@ -319,7 +322,8 @@ def check_text(
     - every percentage is the share of the thing named nearest to it in its
       clause: an attention share (``each other`` / ``itself`` / ``the rest of
       the text``), a link between two quoted tokens in the right direction
-      ("'a' puts 30% on 'b'" vs "'b' receives 30% of 'a''s attention"), an
+      ("'a' puts 30% on 'b'" vs "'b' receives 30% of 'a''s attention"; a lone
+      token's link to an outside token is its group's share to it), an
       outside token, a head, or an average head; exact, or ±1 point after
       "about", "around", "nearly"...;
     - every ``layer.head`` is a head carrying the cluster, a number before

@@ -205,7 +205,8 @@ def test_catch_rate_by_kind_of_lie() -> None:
     for seed in range(5):
         for ev in evidences(seed=seed):
             if seed % 2:  # half of them with a cut test measured
-                ev["partition"]["cut"] = {"ratio_contiguous": 0.8 + 0.1 * seed, "ratio_random": 0.5, "output": "x"}
+                cut = {"ratio_contiguous": 0.8 + 0.1 * seed, "ratio_random": 0.5, "output": "x"}
+                ev["partition"]["cut"] = cut
             for claim in all_claims(ev):
                 for lie in lies(claim, ev, rng):
                     caught.setdefault(claim["type"], []).append(check(lie, ev) is not None)

@@ -191,13 +191,16 @@ def chat_server():
 def test_openai_compatible_endpoint(chat_server: str) -> None:
     backend = ("openai", {"base_url": chat_server, "model": "tiny", "api_key": "k"})
     a = analysis().explain(backend=backend)
-    assert len(_Chat.requests) == len(a.clusters)
+    assert len(_Chat.requests) == 2 * len(a.clusters)  # the rationale and the headline of each
+    asked = [r["messages"][-1]["content"] for r in _Chat.requests]
+    assert sum(HEADLINE_ASK in x for x in asked) == len(a.clusters)
     first = _Chat.requests[0]
     assert first["path"] == "/v1/chat/completions"
     assert first["model"] == "tiny"
     assert first["auth"] == "Bearer k"
     assert first["messages"][0]["role"] == "system"
     assert all(c.evidence["rationale_check"]["source"] == "language model" for c in a.clusters)
+    assert all(c.evidence["headline_check"]["source"] == "language model" for c in a.clusters)
     assert a.clusters[0].evidence["rationale_check"]["backend"] == "openai"
     _Chat.reply = "The group is about Paris, 88% of it."
     b = analysis().explain(backend=OpenAIBackend(chat_server))

@@ -87,7 +87,8 @@ def test_study_analysis_on_synthetic_data(tmp_path: Path, monkeypatch: pytest.Mo
     assert "iou_f1" in text
     assert "auprc" in text
     assert "Synthetic headline task: 12 simulated participants" in text
-    assert "cluster_clarity" in text and "cluster_usefulness" in text
+    assert "cluster_clarity" in text
+    assert "cluster_usefulness" in text
 
 
 def test_study_analysis_reads_an_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
