@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,7 +65,8 @@ def lexical_classes(tokens: Sequence[Token], members: Sequence[int]) -> dict[str
 
     Classes: ``punctuation``, ``stopword``, ``number``, ``capitalised``,
     ``pronoun``, ``repeated`` (the same text twice or more in the cluster),
-    ``same_word`` (lists of indices that are pieces of one word).
+    ``same_word`` (lists of indices that are pieces of one word) and ``whole_word``
+    (those of the ``same_word`` lists that hold every piece of their word).
     """
     out: dict[str, Any] = {k: [] for k in ("punctuation", "stopword", "number", "capitalised", "pronoun")}
     seen: dict[str, list[int]] = {}
@@ -89,4 +91,6 @@ def lexical_classes(tokens: Sequence[Token], members: Sequence[int]) -> dict[str
     for i in members:
         by_word.setdefault(words[i], []).append(i)
     out["same_word"] = [group for group in by_word.values() if len(group) > 1]
+    pieces = Counter(words)
+    out["whole_word"] = [group for group in out["same_word"] if len(group) == pieces[words[group[0]]]]
     return out

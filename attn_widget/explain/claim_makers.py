@@ -122,9 +122,10 @@ def _sink_claim(evidence: Mapping[str, Any]) -> list[Claim]:
 def _lexical_claim(evidence: Mapping[str, Any]) -> list[Claim]:
     for cls in ("pronoun", "number", "same_word", "capitalised", "punctuation"):
         found = evidence["lexical"][cls]
-        idx = [i for g in found for i in g] if cls == "same_word" else list(found)
-        one_word = cls == "same_word" and len(found) == 1  # the pieces of one word, maybe the group
-        if idx and (len(idx) < evidence["size"] or one_word):  # else a class covering all says nothing
+        idx = list(found[0]) if cls == "same_word" and found else list(found)  # one word's pieces
+        whole = evidence["lexical"].get("whole_word", [])  # evidence saved before it: never one word
+        one_word = cls == "same_word" and bool(found) and found[0] in whole  # every piece of one word
+        if idx and (len(idx) < evidence["size"] or cls == "same_word"):  # a class covering all says nothing
             listed = idx[:MAX_LEXICAL]  # "includes" stays true for a subset
             texts = [token_text(evidence, i) for i in listed]
             claim: Claim = {

@@ -24,7 +24,8 @@ cluster belongs to, and ``chunky``: at least :data:`CHUNKY` of them, i.e. the cl
 are mostly runs of neighbouring words), ``cut`` (the cut test's ``ratio`` to
 contiguous chunks, two decimals, and its ``verdict``: see :func:`cut_verdict`).
 ``layout`` may also name its ``first_text`` and ``last_text`` (the texts of its first and last token);
-a ``same_word`` ``lexical`` claim with ``one_word`` lists every piece of the one word the cluster holds.
+a ``same_word`` ``lexical`` claim lists pieces of one word; with ``one_word``, every piece of it
+(and the word has no piece outside the cluster: ``lexical.whole_word``).
 
 :func:`verify` keeps the claims that hold and drops (and logs, on the
 ``attn_widget.claims`` logger) those that do not.
@@ -199,13 +200,16 @@ def _lexical(claim: Mapping[str, Any], evidence: Mapping[str, Any]) -> str | Non
     members = evidence["lexical"].get(claim["class"])
     if members is None:
         return f"no lexical class {claim['class']!r}"
-    flat = {i for g in members for i in g} if claim["class"] == "same_word" else set(members)
+    grouped = claim["class"] in ("same_word", "whole_word")  # lists of one word's pieces
+    flat = {i for g in members for i in g} if grouped else set(members)
     wrong = [i for i in claim["tokens"] if i not in flat]
     if wrong:
         return f"tokens {wrong} are not {claim['class']}"
-    one_word = claim["class"] == "same_word" and [list(claim["tokens"])] == [list(g) for g in members]
-    if claim.get("one_word") and not one_word:
-        return "the tokens are not all the pieces of one word"
+    if grouped and not any(set(claim["tokens"]) <= set(g) for g in members):
+        return "the tokens are not pieces of one word"
+    whole = [list(g) for g in evidence["lexical"].get("whole_word", [])]
+    if claim.get("one_word") and (not grouped or list(claim["tokens"]) not in whole):
+        return "the tokens are not all the pieces of one word"  # every piece, and none outside the group
     quoted = claim["tokens"][: len(claim["texts"])]  # a whole word's pieces: the first few are quoted
     return _member({"tokens": quoted, "texts": claim["texts"]}, evidence)
 

@@ -42,8 +42,9 @@ Evidence fields (all present; lists may be empty):
     Number of heads in the model (layers × heads per layer); 0 without raw attention.
 ``lexical``
     Token indices per class (``punctuation``, ``stopword``, ``number``,
-    ``capitalised``, ``pronoun``, ``repeated``) and ``same_word``: groups of
-    indices that are sub-word pieces of one word.
+    ``capitalised``, ``pronoun``, ``repeated``), ``same_word``: groups of
+    indices that are sub-word pieces of one word, and ``whole_word``: those of
+    them that hold every piece of their word (none in another cluster).
 ``complexity``
     Entropy (normalised to [0, 1]) and Gini of the cluster's attention mass over
     its tokens and over heads: low entropy / high Gini = a simpler explanation.

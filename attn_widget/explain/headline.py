@@ -10,7 +10,7 @@ Reasons, strongest first (:data:`REASONS`; the first one the verified claims
 support is said):
 
 ``word``
-    The group is exactly the pieces of one word (the model reads it in pieces).
+    The group is exactly the pieces of one word, every one of them (the model reads it in pieces).
 ``chunk``
     The group is one run of neighbouring words and the partition is no better
     than chunking: most neighbouring words share a group (at least
@@ -22,7 +22,7 @@ support is said):
 ``far``
     The strongest link joins two words that are not next to each other.
 ``pieces``
-    The group holds the pieces of one word, among other words.
+    The group holds pieces of one word (all of them, when none is outside it), among other words.
 ``role``
     The head that carries the largest share of the group has a role (it looks
     at the word just before, ...): said as "an attention pattern that ...".
@@ -128,7 +128,7 @@ class Facts:
         return options[self.variant % len(options)]
 
     def subject(self) -> Subject:
-        """The group as a noun phrase: a quoted stretch, its two ends, or its first words."""
+        """The group as a noun phrase: a quoted stretch, its two ends, or its first words (not marks)."""
         lay, mem = self.first("layout"), self.first("member")
         if self.size == 1 and mem:
             return Subject(quote(mem["texts"][0]), False, [mem])
@@ -141,7 +141,9 @@ class Facts:
                 return Subject(f"the stretch from {ends}", False, [lay])
         if mem is None:
             return Subject("these words", True, [])
-        names = [quote(t) for t in mem["texts"][:3]]
+        wordy = [t for t in mem["texts"] if any(ch.isalnum() for ch in t)]  # a word reads better than ','
+        named = 3 if self.size <= 3 else 2  # all of three, or two and "N more"
+        names = [quote(t) for t in (wordy if len(wordy) >= min(named, self.size) else mem["texts"])[:3]]
         if self.size > len(names):
             names = [*names[:2], f"{self.size - 2} more"]
         return Subject(_join(names), True, [mem])
@@ -262,9 +264,11 @@ def _some_pieces(f: Facts) -> Draft | None:
     lex = _pieces(f)
     if lex is None:
         return None
-    body = f"This group holds the pieces of one word, {_join([quote(t) for t in lex['texts']])}"
+    some = "all the pieces" if lex.get("one_word") and len(lex["texts"]) == len(lex["tokens"]) else "pieces"
+    body = f"This group holds {some} of one word, {_join([quote(t) for t in lex['texts']])}"
     rest = f.size - len(lex["texts"])
-    return Draft(body, [(f", and {rest} more", [])] if rest > 0 else [], [lex])
+    others = f", and {rest} other {'word' if rest == 1 else 'words'}"
+    return Draft(body, [(others, [])] if rest > 0 else [], [lex])
 
 
 def _top_role(f: Facts) -> Mapping[str, Any] | None:

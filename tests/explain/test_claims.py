@@ -103,9 +103,14 @@ def all_claims(ev: dict) -> list[dict]:
             for r in h["roles"]
         ]
     for cls, idx in ev["lexical"].items():
-        flat = [i for g in idx for i in g] if cls == "same_word" else idx
-        if flat:
-            claims.append({"type": "lexical", "class": cls, "tokens": flat, "texts": [text[i] for i in flat]})
+        for some in idx if cls in ("same_word", "whole_word") else [idx]:  # pieces of one word each
+            if some:
+                texts = [text[i] for i in some]
+                claims.append({"type": "lexical", "class": cls, "tokens": some, "texts": texts})
+    for word in ev["lexical"]["whole_word"]:
+        texts = [text[i] for i in word]
+        claims.append({"type": "lexical", "class": "same_word", "tokens": word, "texts": texts})
+        claims[-1]["one_word"] = True  # every piece of the word is in the group
     ex = ev["excluded"]
     claims.append(
         {
@@ -177,7 +182,15 @@ def lies(claim: dict, ev: dict, rng: np.random.Generator) -> list[dict]:
         out.append({**claim, "verdict": "better" if claim["verdict"] != "better" else "no better"})
     if kind == "lexical":
         non = [i for i in inside if i not in claim["tokens"]]
-        if non and claim["class"] != "same_word":
+        partial = claim["tokens"] not in ev["lexical"]["whole_word"]
+        if claim["class"] == "same_word" and partial:  # some pieces called all of them
+            out.append({**claim, "one_word": True})
+        if claim["class"] == "same_word" and non:  # a word from elsewhere added to the pieces
+            text = {t["index"]: t["text"] for t in ev["tokens"]}
+            out.append(
+                {**claim, "tokens": [*claim["tokens"], non[0]], "texts": [*claim["texts"], text[non[0]]]}
+            )
+        if non and claim["class"] not in ("same_word", "whole_word"):
             text = {t["index"]: t["text"] for t in ev["tokens"]}
             out.append(
                 {**claim, "tokens": [*claim["tokens"], non[0]], "texts": [*claim["texts"], text[non[0]]]}

@@ -118,6 +118,12 @@ def test_subword_pieces_of_one_word_from_offsets(gpt2_dir) -> None:
     joined = ["".join(tokens[i].text for i in g).strip() for g in groups]
     assert joined == ["Tokenization", "antidisestablishmentarianism"]
     assert len(set(word_ids(tokens))) == 4
+    assert lexical_classes(tokens, list(range(len(tokens))))["whole_word"] == groups
+    long_word = groups[1]
+    some = [i for i in range(len(tokens)) if i != long_word[-1]]  # the long word's last piece elsewhere
+    lex = lexical_classes(tokens, some)
+    assert lex["same_word"] == [groups[0], long_word[:-1]]
+    assert lex["whole_word"] == [groups[0]]  # the long word is not all in this group
 
 
 def test_evidence_without_raw_attention_and_json_round_trip(tmp_path) -> None:

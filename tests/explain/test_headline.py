@@ -263,32 +263,66 @@ def test_headlines_read_at_a_low_school_grade_and_the_full_text_stays_longer() -
 def test_the_claim_makers_put_a_whole_word_in_pieces_in_one_claim() -> None:
     ev = copy.deepcopy(evidences((4, 5, 6))[0])
     members = [t["index"] for t in ev["tokens"]]
-    ev["lexical"] = {**ev["lexical"], "pronoun": [], "number": [], "same_word": [members]}
+    none = {"pronoun": [], "number": []}
+    ev["lexical"] = {**ev["lexical"], **none, "same_word": [members], "whole_word": [members]}
     lex = next(c for c in make_claims(ev) if c["type"] == "lexical")
     assert lex["class"] == "same_word"
     assert lex["tokens"] == members
     assert lex["one_word"] is True
     assert len(lex["texts"]) == min(len(members), claim_makers.MAX_LEXICAL)
     assert verify([lex], ev)[1] == []
+    line = headline.compose(verify(make_claims(ev), ev)[0], ev["size"])
+    assert line.reason == "word"
+    assert "is one word that the model reads" in line.text
+
+
+def test_a_word_with_a_piece_in_another_group_is_never_called_one_word() -> None:
+    ev = copy.deepcopy(evidences((4, 5, 6))[0])
+    members = [t["index"] for t in ev["tokens"]]
+    ev["lexical"] = {**ev["lexical"], "pronoun": [], "number": [], "same_word": [members], "whole_word": []}
+    lex = next(c for c in make_claims(ev) if c["type"] == "lexical")
+    assert lex["class"] == "same_word"
+    assert "one_word" not in lex
+    reason = verify([{**lex, "one_word": True}], ev)[1][0]["reason"]
+    assert reason == "the tokens are not all the pieces of one word"
+    line = headline.compose(verify(make_claims(ev), ev)[0], ev["size"])
+    assert line.reason != "word"
+    assert "one word that the model reads" not in line.text
+    assert "all the pieces" not in line.text
 
 
 def test_two_words_in_pieces_are_never_called_one_word() -> None:
     ev = copy.deepcopy(max(evidences((4, 5, 6)), key=lambda e: e["size"]))
     m = [t["index"] for t in ev["tokens"]]
     none = {"pronoun": [], "number": [], "capitalised": [], "punctuation": []}
-    ev["lexical"] = {**ev["lexical"], **none, "same_word": [m[:2], m[2:4]]}
+    ev["lexical"] = {**ev["lexical"], **none, "same_word": [m[:2], m[2:4]], "whole_word": [m[:2], m[2:4]]}
     lex = next(c for c in make_claims(ev) if c["type"] == "lexical")
     assert lex["class"] == "same_word"
-    assert "one_word" not in lex
+    assert lex["tokens"] == m[:2]  # one word's pieces, never a mix of two words
     assert verify([lex], ev)[1] == []
-    lie = {**lex, "tokens": m[:4], "one_word": True}
-    assert verify([lie], ev)[1][0]["reason"] == "the tokens are not all the pieces of one word"
+    mixed = {**lex, "tokens": [m[0], m[2]], "texts": [ev["tokens"][0]["text"], ev["tokens"][2]["text"]]}
+    assert verify([mixed], ev)[1][0]["reason"] == "the tokens are not pieces of one word"
+    both = {**lex, "tokens": m[:4], "texts": [t["text"] for t in ev["tokens"][:4]], "one_word": True}
+    assert verify([both], ev)[1][0]["reason"] == "the tokens are not pieces of one word"
     line = headline.compose(verify(make_claims(ev), ev)[0], ev["size"])
     assert "one word that the model reads" not in line.text
-    ev["lexical"]["same_word"] = [m[:3], m[3:]]  # two words that make up the whole group
-    texts = [t["text"] for t in ev["tokens"]][:3]
-    whole = {"type": "lexical", "field": "lexical.same_word", "class": "same_word", "tokens": m,
-             "texts": texts, "one_word": True}
-    assert verify([whole], ev)[1][0]["reason"] == "the tokens are not all the pieces of one word"
+    ev["lexical"]["same_word"] = ev["lexical"]["whole_word"] = [m[:3], m[3:]]  # two words make the group
     line = headline.compose(verify(make_claims(ev), ev)[0], ev["size"])
     assert "one word that the model reads" not in line.text
+
+
+def test_a_listed_group_is_named_by_its_words_not_its_punctuation() -> None:
+    member = {"type": "member", "tokens": [3, 4, 5, 6], "texts": [",", " flour", ",", " eggs"]}
+    assert headline.compose([member], 9).text == "'flour', 'eggs' and 7 more form a group."
+    few = {"type": "member", "tokens": [3, 4, 5], "texts": [",", " flour", " eggs"]}
+    assert headline.compose([few], 3).text == "',', 'flour' and 'eggs' form a group."  # all three are named
+
+
+def test_a_word_in_pieces_among_other_words_says_how_many_others() -> None:
+    pieces = {"type": "lexical", "class": "same_word", "tokens": [4, 5], "texts": [" Photos", "ynthesis"]}
+    some = headline.compose([pieces], 10)
+    assert some.reason == "pieces"
+    assert some.text == "This group holds pieces of one word, 'Photos' and 'ynthesis', and 8 other words."
+    whole = headline.compose([{**pieces, "one_word": True}], 3)
+    assert whole.text.startswith("This group holds all the pieces of one word, 'Photos' and 'ynthesis'")
+    assert whole.text.endswith(", and 1 other word.")
