@@ -32,11 +32,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 TEXTS = Path(__file__).resolve().parent / "data" / "headline_texts.json"
+QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"")  # a quoted token, not the ' of "model's"
 
 
 def shape(text: str) -> str:
     """A headline with its quoted tokens and numbers blanked: what stays is its wording."""
-    return re.sub(r"\d+(?:\.\d+)?", "N", re.sub(r"'[^']*'(?:\s+and\s+N\s+more)?", "Q", text))
+    return re.sub(r"\d+(?:\.\d+)?", "N", QUOTED.sub("Q", text))
 
 
 def cmu_agreement(words: list[str]) -> str:
@@ -109,7 +110,7 @@ def main() -> None:
             f"{statistics.median(r['rationale_words'] for r in rs):.0f} words"
         )
     print("reasons:", dict(Counter(r["reason"] for r in rows).most_common()))
-    print(cmu_agreement([w for r in rows for w in words(re.sub(r"'[^']*'", "", r["text"]))]))
+    print(cmu_agreement([w for r in rows for w in words(QUOTED.sub(" ", r["text"]))]))
     for r in rows:
         if args.show or not r["verified"]:
             flag = "" if r["verified"] else f"  <- {r['problems']}"
