@@ -26,7 +26,8 @@ def test_a_sentence_shape_blanks_quoted_words_and_numbers_but_keeps_the_wording(
     one = shape("'she' gives 39% of its attention to 'Mary': the strongest tie here.")
     two = shape("'it' gives 4% of its attention to \"don't\": the strongest tie here.")
     assert one == two == "Q gives N% of its attention to Q: the strongest tie here."
-    assert shape("In the model's late layers, 'a b' is one run.") == "In the model's late layers, Q is one run."
+    lens = shape("In the model's late layers, 'a b' is one run.")
+    assert lens == "In the model's late layers, Q is one run."
     assert shape("'x' stands alone.") != shape("'x' stands apart.")
 
 
