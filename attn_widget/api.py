@@ -274,7 +274,7 @@ def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: 
         Cluster ids are those of ``analysis`` (clusters are renumbered by first
         token after each edit). Pinned partners always come along.
     explain
-        Re-explain the clusters the edit changed (evidence, claims, rationale);
+        Re-explain the clusters the edit changed (evidence, claims, rationale, headline);
         default: when ``analysis`` carries rationales. Unchanged clusters keep theirs.
     **args
         The edit's arguments, as above.
@@ -317,7 +317,8 @@ def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
         return fresh
     evidence = None if old.evidence is None else {**old.evidence, "cluster": fresh.id}
     return dataclasses.replace(
-        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, scores=old.scores
+        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, headline=old.headline,
+        scores=old.scores,
     )
 
 

@@ -173,7 +173,9 @@ class ExplainCache:
         if progress is not None:
             progress(0, 3, f"Loading the model {analysis.model!r}…")
         model, tokenizer = load(str(analysis.model))
-        bare = dataclasses.replace(explained, evidence=None, claims=None, rationale=None, scores=None)
+        bare = dataclasses.replace(
+            explained, evidence=None, claims=None, rationale=None, headline=None, scores=None
+        )
         one = dataclasses.replace(analysis, clusters=(bare,))
         scored = faithfulness(
             one,

@@ -326,3 +326,17 @@ def test_a_word_in_pieces_among_other_words_says_how_many_others() -> None:
     whole = headline.compose([{**pieces, "one_word": True}], 3)
     assert whole.text.startswith("This group holds all the pieces of one word, 'Photos' and 'ynthesis'")
     assert whole.text.endswith(", and 1 other word.")
+
+
+def test_a_hand_edit_keeps_the_headlines_of_untouched_groups_and_writes_new_ones() -> None:
+    a = planted((4, 5, 6)).explain()
+    before = {c.tokens: c.headline for c in a.clusters}
+    ids = sorted(c.id for c in a.clusters if c.size > 1)[:2]
+    edited = a.refine("merge", clusters=ids)
+    assert any(c.tokens not in before for c in edited.clusters)
+    for c in edited.clusters:
+        assert c.headline
+        assert fits(c.headline)
+        if c.tokens in before:
+            assert c.headline == before[c.tokens]
+    assert_plain_and_true(edited)
