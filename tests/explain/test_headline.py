@@ -232,11 +232,17 @@ def test_headlines_round_trip_and_older_files_load_without_them(tmp_path) -> Non
     back = Analysis.load(a.save(tmp_path / "a.json"))
     assert [c.headline for c in back.clusters] == [c.headline for c in a.clusters]
     assert back == Analysis.from_dict(a.to_dict())
-    old = a.to_dict()
-    old["format_version"] = 2
-    for c in old["clusters"]:
-        del c["headline"]
-    assert all(c.headline is None for c in Analysis.from_dict(old).clusters)
+    assert a.to_dict()["format_version"] == 4
+    for version in (2, 3):  # 3: a refined partition, no headline yet
+        old = a.refine("pin", tokens=list(a.clusters[0].tokens[:2])).to_dict()
+        old["format_version"] = version
+        for c in old["clusters"]:
+            del c["headline"]
+        if version == 2:
+            del old["partition"]
+        back = Analysis.from_dict(old)
+        assert all(c.headline is None for c in back.clusters)
+        assert [c.rationale for c in back.clusters] == [c["rationale"] for c in old["clusters"]]
 
 
 def test_the_table_shows_each_headline_under_its_row() -> None:
