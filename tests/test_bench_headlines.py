@@ -57,3 +57,12 @@ def test_the_benchmark_prints_its_figures_for_every_model_and_lens(tiny_gpt2_dir
     assert all(len(line.split()) <= 25 for line in shown)
     if lens != "all":
         assert all(line.startswith("In the model's late layers") for line in shown), shown
+
+
+def test_the_held_out_fortunes_are_short_one_line_quotations_fixed_by_the_seed() -> None:
+    pick = bench_module().fortune_texts
+    texts = pick(12, 1)
+    assert len(texts) == len(set(texts)) == 12
+    assert all(60 <= len(t) <= 200 and "\n" not in t for t in texts)
+    assert pick(12, 1) == texts
+    assert pick(12, 2) != texts

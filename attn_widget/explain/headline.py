@@ -61,7 +61,7 @@ PREFIXES = {
     "early": "In the model's early layers",
     "middle": "In the model's middle layers",
     "late": "In the model's late layers",
-    "content": "Without the patterns that just track word order",
+    "content": "Leaving word order aside",
     "coreference": "Through the patterns that track pronouns",
     "previous-token": "Through patterns that look one word back",
     "duplicate-token": "Through repeat-spotting patterns",

@@ -22,8 +22,8 @@ JARGON = frozenset(
 )
 """Words a headline never uses outside quotes (the full rationale explains them)."""
 WORDS = frozenset(
-    """a above ahead all alone an and apart are as at attention average back barely before between binding
-    binds bound by carrying chosen chunks continue copies copy cutting each early earlier evenly first
+    """a above ahead all alone an and apart are as aside at attention average back barely before between
+    binding binds bound by carrying chosen chunks continue copies copy cutting each early earlier evenly first
     followed form from gives goes group groups has here hold holds hurts in inside is it its join just
     keep keeping keeps late layers leaving less like link look looking looks many middle model model's more
     most moves needs neighbouring next no none of on one only other out outside over own parks past
