@@ -88,16 +88,22 @@ class ExplainCache:
         q, inside = community_modularity(symmetrise(analysis.weights), list(members))
         return Cluster(id=int(cluster), tokens=members, modularity=q, internal=inside)
 
-    def explain(self, analysis: Analysis, cluster: int, tokens: Sequence[int] | None = None) -> Cluster:
-        """The cluster with evidence, claims, rationale and ``scores["complexity"]``.
+    def explain(
+        self, analysis: Analysis, cluster: int, tokens: Sequence[int] | None = None, grid: int | None = None
+    ) -> Cluster:
+        """The cluster with evidence, claims, rationale, headline and ``scores["complexity"]``.
 
+        ``grid`` is the index of the sweep partition the view shows ``tokens`` in, when
+        the kernel has not reached it (see :meth:`partition_of`).
         ``scores["faithfulness"]`` is there too when :meth:`scores` measured this token set before.
         """
-        return self._explain(analysis, self.target(analysis, cluster, tokens))[0]
+        return self._explain(analysis, self.target(analysis, cluster, tokens), grid)[0]
 
-    def _explain(self, analysis: Analysis, target: Cluster) -> tuple[Cluster, str | None]:
+    def _explain(
+        self, analysis: Analysis, target: Cluster, grid: int | None = None
+    ) -> tuple[Cluster, str | None]:
         source = self._source(analysis)
-        labels = self.partition_of(analysis, target)
+        labels = self.partition_of(analysis, target, grid)
         cut = self._cuts.get((source, labels.tobytes()))
         key = (source, target.tokens, labels.tobytes(), cut is not None)
         hit = self._explained.get_or_make(key, lambda: self._compose(analysis, target, labels, cut))
@@ -113,20 +119,30 @@ class ExplainCache:
         return out, hit.notice
 
     @staticmethod
-    def partition_of(analysis: Analysis, target: Cluster) -> np.ndarray:
-        """The partition ``target`` belongs to: the analysis's own, else a sweep partition holding it.
+    def partition_of(analysis: Analysis, target: Cluster, grid: int | None = None) -> np.ndarray:
+        """The partition ``target`` belongs to: the one the view shows, the analysis's own, or a sweep one.
 
         A group the view shows at a slider position the kernel has not reached is one
-        of the sweep's partitions; a token set found in none is taken as one group
+        of the sweep's partitions: sweep partition ``grid`` when the view names it and it
+        holds the group (the same group may sit in several partitions, laid out
+        differently), else the analysis's own when it holds the group, else the first
+        sweep partition holding it; a token set found in none is taken as one group
         added to the analysis's partition (its other clusters unchanged).
         """
         own = np.asarray(analysis.labels)
         members = list(target.tokens)
+        grids = np.asarray(analysis.sweep.labels)
+        if grid is not None:
+            known = isinstance(grid, (int, np.integer)) and not isinstance(grid, bool)
+            if not known or not 0 <= grid < len(grids):
+                last = len(grids) - 1
+                raise ValueError(f"grid {grid!r} is not a sweep partition; give 0 to {last} or None")
+            if _holds(grids[grid], members):
+                return grids[grid]
         if any(c.tokens == target.tokens for c in analysis.clusters):
             return own
-        for labels in np.asarray(analysis.sweep.labels):
-            ids = np.unique(labels[members])
-            if ids.size == 1 and ids[0] >= 0 and int((labels == ids[0]).sum()) == len(members):
+        for labels in grids:
+            if _holds(labels, members):
                 return labels
         out = own.copy()
         out[members] = out.max() + 1
@@ -152,6 +168,7 @@ class ExplainCache:
         cluster: int,
         tokens: Sequence[int] | None = None,
         progress: Progress | None = None,
+        grid: int | None = None,
     ) -> Cluster:
         """The explained cluster with ``scores["faithfulness"]`` too (forward passes, cached).
 
@@ -165,7 +182,7 @@ class ExplainCache:
         reason = self.scores_unavailable(analysis)
         if reason:
             raise ValueError(reason)
-        explained = self.explain(analysis, cluster, tokens)
+        explained = self.explain(analysis, cluster, tokens, grid)
         if "faithfulness" in (explained.scores or {}):
             if progress is not None:
                 progress(3, 3, f"cluster {explained.id}: measured before")
@@ -273,3 +290,9 @@ def cluster_id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
         raise ValueError(f"cluster must be a cluster id (an integer), not {value!r}")
     return int(value)
+
+
+def _holds(labels: np.ndarray, members: Sequence[int]) -> bool:
+    """Whether ``labels`` has ``members`` as exactly one cluster."""
+    ids = np.unique(labels[list(members)])
+    return ids.size == 1 and ids[0] >= 0 and int((labels == ids[0]).sum()) == len(members)

@@ -79,6 +79,7 @@ class ExplainRequest(TypedDict):
     id: int
     cluster: int
     tokens: list[int] | None
+    grid: int | None  # the sweep partition the view shows the group in (None: the analysis's own)
 
 
 class ExplainReply(TypedDict):

@@ -54,6 +54,7 @@ class ExplainService(ExplainCache):
         if kind not in MESSAGE_TYPES:
             return None
         rid, cluster, tokens = content.get("id"), content.get("cluster"), content.get("tokens")
+        grid = content.get("grid")
         reply: ExplainReply = {
             "type": "explain_reply" if kind == "explain" else "scores_reply",
             "id": rid,
@@ -84,9 +85,9 @@ class ExplainService(ExplainCache):
                 cid = cluster_id(cluster)
                 wanted = None if tokens is None else list(tokens)
                 if kind == "explain":
-                    done = self.explain(analysis, cid, wanted)
+                    done = self.explain(analysis, cid, wanted, grid)
                 else:
-                    done = self.scores(analysis, cid, wanted, progress=progress)
+                    done = self.scores(analysis, cid, wanted, progress=progress, grid=grid)
                 reply["tokens"], reply["info"] = list(done.tokens), cluster_info(done)
             except Exception as exc:  # reported in the panel; the widget stays usable
                 reply["error"] = plain_error(str(kind), exc)

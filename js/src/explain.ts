@@ -1,12 +1,13 @@
 // Explanations on demand (attn_widget/view/service.py): the panel asks the
 // kernel to explain the selected cluster, and on a click to measure its
 // faithfulness. Request/reply protocol (messages.ts):
-//   → ExplainRequest {type: "explain" | "scores", id, cluster, tokens}
+//   → ExplainRequest {type: "explain" | "scores", id, cluster, tokens, grid}
 //   ← ExplainReply {type: "explain_reply" | "scores_reply", id, error, cluster, tokens, basis, info, scores_unavailable}
 //   ← ScoresProgress {type: "scores_progress", id, cluster, tokens, done, total, message}
-// Answers are kept per (basis, token set): a group that reappears at another
-// threshold is shown at once, and a reply for a partition the view has left
-// (other tokens, other aggregation) is never shown for the current one.
+// Answers are kept per (basis, token set, partition): ``grid`` names the sweep
+// partition a group is shown in ahead of the kernel (null: the state's own), since
+// the explanation says how that partition is laid out; a reply for a partition the
+// view has left (other tokens, other aggregation) is never shown for the current one.
 
 import { el } from "./dom";
 import type { ClusterInfo, ExplainReply, ExplainRequest, ScoresProgress } from "./messages";
@@ -31,8 +32,8 @@ export function basisKey(aggregation: string, layers: number[] | null | undefine
   return JSON.stringify([aggregation, layers ?? null, heads ?? null]);
 }
 
-export function entryKey(basis: string, tokens: readonly number[]): string {
-  return `${basis}|${tokens.join(",")}`;
+export function entryKey(basis: string, tokens: readonly number[], grid: number | null = null): string {
+  return `${basis}|${tokens.join(",")}|${grid ?? ""}`;
 }
 
 const MAX_ENTRIES = 300;
@@ -45,9 +46,9 @@ export const REQUEST_DELAY_MS = 120;
  */
 export class Explanations {
   readonly entries = new Map<string, Entry>();
-  private readonly inFlight = new Map<number, { kind: ExplainRequest["type"]; key: string }>();
+  private readonly inFlight = new Map<number, { kind: ExplainRequest["type"]; key: string; grid: number | null }>();
   private nextId = 1;
-  private wanted: { key: string; cluster: number; tokens: number[] } | null = null;
+  private wanted: { key: string; cluster: number; tokens: number[]; grid: number | null } | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -55,18 +56,18 @@ export class Explanations {
     private readonly delayMs = REQUEST_DELAY_MS,
   ) {}
 
-  get(basis: string, tokens: readonly number[]): Entry | undefined {
-    return this.entries.get(entryKey(basis, tokens));
+  get(basis: string, tokens: readonly number[], grid: number | null = null): Entry | undefined {
+    return this.entries.get(entryKey(basis, tokens, grid));
   }
 
-  /** The entry for this group, asking the kernel to explain it when nothing is known yet. */
-  need(basis: string, cluster: number, tokens: readonly number[]): Entry {
-    const key = entryKey(basis, tokens);
+  /** The entry for this group (of sweep partition ``grid``), asking the kernel when nothing is known yet. */
+  need(basis: string, cluster: number, tokens: readonly number[], grid: number | null = null): Entry {
+    const key = entryKey(basis, tokens, grid);
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { status: "loading", info: null, error: "", scoresUnavailable: null, measuring: null, scoresError: "" };
       this.put(key, entry);
-      this.queue(key, cluster, tokens);
+      this.queue(key, cluster, tokens, grid);
     }
     return entry;
   }
@@ -77,25 +78,26 @@ export class Explanations {
     this.timer = null;
     const w = this.wanted;
     this.wanted = null;
-    if (w && this.entries.get(w.key)?.status === "loading") this.request("explain", w.key, w.cluster, w.tokens);
+    if (w && this.entries.get(w.key)?.status === "loading") this.request("explain", w.key, w.cluster, w.tokens, w.grid);
   }
 
-  private queue(key: string, cluster: number, tokens: readonly number[]): void {
+  private queue(key: string, cluster: number, tokens: readonly number[], grid: number | null): void {
     const passed = this.wanted?.key;
     if (passed !== undefined && passed !== key) this.entries.delete(passed); // never asked: asked again when shown
-    this.wanted = { key, cluster, tokens: [...tokens] };
+    this.wanted = { key, cluster, tokens: [...tokens], grid };
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.flush(), this.delayMs);
   }
 
   /** Ask the kernel to measure the group's faithfulness (progress and result arrive through ``receive``). */
-  measure(basis: string, cluster: number, tokens: readonly number[]): void {
-    const entry = this.need(basis, cluster, tokens);
+  measure(basis: string, cluster: number, tokens: readonly number[], grid: number | null = null): void {
+    const entry = this.need(basis, cluster, tokens, grid);
     if (entry.measuring) return;
-    if (this.wanted?.key === entryKey(basis, tokens)) this.flush();
+    const key = entryKey(basis, tokens, grid);
+    if (this.wanted?.key === key) this.flush();
     entry.measuring = { done: 0, total: 0, message: "Starting…" };
     entry.scoresError = "";
-    this.request("scores", entryKey(basis, tokens), cluster, tokens);
+    this.request("scores", key, cluster, tokens, grid);
   }
 
   /**
@@ -122,7 +124,7 @@ export class Explanations {
       entry.scoresUnavailable = msg.scores_unavailable;
       return asked.key;
     }
-    const key = msg.tokens && msg.basis !== null ? entryKey(JSON.stringify(msg.basis), msg.tokens) : null;
+    const key = msg.tokens && msg.basis !== null ? entryKey(JSON.stringify(msg.basis), msg.tokens, asked.grid) : null;
     if (key !== asked.key) {
       // the kernel answered for another partition or aggregation: forget, ask again when shown
       if (entry.status === "loading") this.entries.delete(asked.key);
@@ -148,10 +150,10 @@ export class Explanations {
     this.inFlight.clear();
   }
 
-  private request(kind: ExplainRequest["type"], key: string, cluster: number, tokens: readonly number[]): void {
+  private request(kind: ExplainRequest["type"], key: string, cluster: number, tokens: readonly number[], grid: number | null): void {
     const id = this.nextId++;
-    this.inFlight.set(id, { kind, key });
-    this.send({ type: kind, id, cluster, tokens: [...tokens] });
+    this.inFlight.set(id, { kind, key, grid });
+    this.send({ type: kind, id, cluster, tokens: [...tokens], grid });
   }
 
   private put(key: string, entry: Entry): void {

@@ -47,6 +47,8 @@ export interface ExplainRequest {
   id: number;
   cluster: number;
   tokens: number[] | null;
+  /** Sweep grid index of the partition the group is shown in (null: the state's own partition). */
+  grid: number | null;
 }
 
 export interface ExplainReply {

@@ -61,12 +61,12 @@ export class PanelView {
     if (!this.offline) {
       // explained on demand (a Python-explained analysis already carries its rationale)
       const basis = basisKey(this.model.get("aggregation"), this.model.get("layers"), this.model.get("heads"));
-      const entry = this.explanations.need(basis, selected, tokens);
+      const entry = this.explanations.need(basis, selected, tokens, localIndex);
       const got = entry.info;
       if (got) info = info?.rationale ? { ...info, scores: { ...(got.scores ?? {}), ...(info.scores ?? {}) } } : got;
-      this.shownKey = entryKey(basis, tokens);
+      this.shownKey = entryKey(basis, tokens, localIndex);
       const measure = () => {
-        this.explanations.measure(basis, selected, tokens);
+        this.explanations.measure(basis, selected, tokens, localIndex);
         this.hooks.redraw();
       };
       explain = explainSection(entry, info?.scores?.faithfulness, measure, this.signal);

@@ -33,10 +33,24 @@ describe("explanation requests", () => {
     const a = ask(ex, MEAN, 3, [1, 2]);
     expect(a.status).toBe("loading");
     expect(ask(ex, MEAN, 3, [1, 2])).toBe(a);
-    expect(sent).toEqual([{ type: "explain", id: 1, cluster: 3, tokens: [1, 2] }]);
+    expect(sent).toEqual([{ type: "explain", id: 1, cluster: 3, tokens: [1, 2], grid: null }]);
     ask(ex, MEAN, 3, [1, 2, 4]); // the same id at another threshold is another group
     ask(ex, basisKey("max", null, null), 3, [1, 2]);
     expect(sent.map((m) => m.tokens)).toEqual([[1, 2], [1, 2, 4], [1, 2]]);
+  });
+
+  it("keeps a group shown ahead of the kernel apart from the same group in the state's partition", () => {
+    const { sent, ex } = setup();
+    const ahead = ex.need(MEAN, 3, [1, 2], 7);
+    ex.flush();
+    const own = ask(ex, MEAN, 3, [1, 2]);
+    expect(own).not.toBe(ahead);
+    expect(sent.map((m) => m.grid)).toEqual([7, null]); // the kernel is told which partition is on screen
+    expect(ex.receive(reply(sent[0]))).toBe(entryKey(MEAN, [1, 2], 7));
+    expect(ex.get(MEAN, [1, 2], 7)?.status).toBe("done");
+    expect(ex.get(MEAN, [1, 2])?.status).toBe("loading");
+    ex.measure(MEAN, 3, [1, 2], 7);
+    expect(sent[2]).toMatchObject({ type: "scores", tokens: [1, 2], grid: 7 });
   });
 
   it("asks again for a finished group once the partition's cut test is in, not for one being measured", () => {
@@ -105,7 +119,7 @@ describe("dragging the slider with a cluster selected", () => {
       ex.need(MEAN, 3, [1, 2, 4, 5]);
       expect(sent).toHaveLength(0);
       vi.advanceTimersByTime(REQUEST_DELAY_MS);
-      expect(sent).toEqual([{ type: "explain", id: 1, cluster: 3, tokens: [1, 2, 4, 5] }]);
+      expect(sent).toEqual([{ type: "explain", id: 1, cluster: 3, tokens: [1, 2, 4, 5], grid: null }]);
       ex.need(MEAN, 3, [1, 2]); // back to a group passed over: asked now
       vi.advanceTimersByTime(REQUEST_DELAY_MS);
       expect(sent.map((m) => m.tokens)).toEqual([[1, 2, 4, 5], [1, 2]]);
@@ -122,7 +136,7 @@ describe("measuring faithfulness", () => {
     ex.receive(reply(sent[0]));
     ex.measure(MEAN, 3, [1, 2]);
     ex.measure(MEAN, 3, [1, 2]);
-    expect(sent.slice(1)).toEqual([{ type: "scores", id: 2, cluster: 3, tokens: [1, 2] }]);
+    expect(sent.slice(1)).toEqual([{ type: "scores", id: 2, cluster: 3, tokens: [1, 2], grid: null }]);
     const key = ex.receive({ type: "scores_progress", id: 2, cluster: 3, tokens: [1, 2], done: 1, total: 3, message: "cluster 3: knockout" });
     expect(key).toBe(entryKey(MEAN, [1, 2]));
     const e = ex.get(MEAN, [1, 2])!;

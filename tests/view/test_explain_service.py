@@ -35,9 +35,9 @@ def count_characterize(monkeypatch) -> list[int]:
     calls: list[int] = []
     real = characterize_module.characterize
 
-    def counting(analysis, cluster, report=None):
+    def counting(analysis, cluster, report=None, **partition):
         calls.append(cluster.id)
-        return real(analysis, cluster, report)
+        return real(analysis, cluster, report, **partition)
 
     monkeypatch.setattr(characterize_module, "characterize", counting)
     monkeypatch.setattr(rationale_module, "characterize", counting)  # the name explain_cluster calls
@@ -93,11 +93,12 @@ def test_tokens_from_the_view_can_name_a_group_the_kernel_has_not_reached() -> N
     labels = a.sweep.labels[g]
     cid = next(int(k) for k in set(labels.tolist()) - {-1} if (labels == k).sum() > 1)
     members = np.flatnonzero(labels == cid).tolist()
-    got = ExplainService().explain(a, cid, members)
+    got = ExplainService().explain(a, cid, members, grid=g)  # the view names the partition it shows
     at_g = a.recluster(threshold=float(a.sweep.thresholds[g]))
     ref = next(c for c in at_g.explain().clusters if list(c.tokens) == members)
     assert list(got.tokens) == members
     assert got.rationale == ref.rationale
+    assert got.headline == ref.headline
     assert got.internal == pytest.approx(ref.internal)
     assert got.modularity == pytest.approx(ref.modularity)
 
@@ -254,9 +255,11 @@ def test_explain_backend_polishes_clicked_clusters_and_is_off_by_default(monkeyp
     assert plain.explain_service.explain(a, c.id).evidence["rationale_check"]["source"] == "grounded"
     polished = AttentionExplainer(a, explain_backend=backend)
     got = polished.explain_service.explain(a, c.id)
-    assert len(prompts) == 1
+    assert len(prompts) == 2  # the rationale and the headline, each checked
     assert got.evidence["rationale_check"]["source"] == "grounded (language-model text rejected)"
+    assert got.evidence["headline_check"]["source"] == "grounded (language-model text rejected)"
     assert got.rationale == plain.explain_service.explain(a, c.id).rationale
+    assert got.headline == plain.explain_service.explain(a, c.id).headline
     with pytest.raises(TypeError, match="unexpected keyword arguments \\['explain_bakend'\\]") as err:
         AttentionExplainer(a, explain_bakend=backend)
     assert "'explain_backend'" in str(err.value)  # the message lists the right spelling
@@ -279,3 +282,38 @@ def test_basis_mirrors_the_widget_traits() -> None:
     assert w.layers == [0, 2]
     w.aggregation, w.heads = "heads", [[0, 1], [2, 0]]
     assert basis(w.analysis) == [w.aggregation, w.layers, w.heads]
+
+
+def test_a_group_shown_in_several_sweep_partitions_is_explained_as_laid_out_in_the_one_on_screen() -> None:
+    a = planted()
+    holders: dict[tuple[int, ...], list[int]] = {}
+    for g, labels in enumerate(a.sweep.labels):
+        if np.array_equal(labels, a.labels):
+            continue
+        for k in set(labels.tolist()) - {-1}:
+            members = tuple(np.flatnonzero(labels == k).tolist())
+            if len(members) > 1 and members not in {c.tokens for c in a.clusters}:
+                holders.setdefault(members, []).append(g)
+    def share(g: int, members: tuple[int, ...]) -> float:
+        at_g = a.recluster(threshold=float(a.sweep.thresholds[g])).explain()
+        return next(c for c in at_g.clusters if c.tokens == members).evidence["partition"]["contiguity"]
+
+    found = None
+    for members, gs in holders.items():
+        shares = {g: share(g, members) for g in gs[:4]}
+        if len(set(shares.values())) > 1:
+            found = members, shares
+            break
+    assert found, "the planted sweep has no group in two partitions laid out differently"
+    members, shares = found
+    service = ExplainService()
+    for g, share in shares.items():
+        got = service.explain(a, 0, list(members), grid=g)
+        assert got.evidence["partition"]["contiguity"] == share
+    sent: list[dict] = []
+    bad = {"type": "explain", "id": 1, "cluster": 0, "tokens": list(members), "grid": 999}
+    service.handle(bad, a, sent.append)
+    service.join(30)
+    ((reply,),) = [sent]
+    assert reply["info"] is None
+    assert "grid 999 is not a sweep partition" in reply["error"]
