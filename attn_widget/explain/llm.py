@@ -218,8 +218,8 @@ def polish(
 
     The answer is first cut to its last complete sentence; what remains is checked whole.
     With ``headline=True`` ``text`` is a headline (:mod:`attn_widget.explain.headline`):
-    the answer must also be one sentence of at most :data:`~.headline.MAX_WORDS` words,
-    :data:`~.headline.MAX_NUMBERS` numbers and none of the :data:`~.headline.JARGON` words.
+    the answer must also be one sentence of at most :data:`~.plain.MAX_WORDS` words,
+    :data:`~.plain.MAX_NUMBERS` numbers and none of the :data:`~.plain.JARGON` words.
 
     Returns the text to show, the updated ``check`` record and a notice (``None``
     when the language-model text was accepted).
