@@ -27,21 +27,37 @@ from .core.options import (
 )
 from .core.serialize import jsonable
 from .explain import lenses as _lenses
+from .explain.heads import report_from
 from .explain.rationale import explain
-from .extract.forward import extract, forward_pass, reporter
+from .explain.stream import stream
+from .extract.forward import (
+    Prepared,
+    attention_bytes,
+    check_gradient_memory,
+    forward_pass,
+    prepare,
+    reporter,
+    resolve_keep,
+    run,
+)
 from .extract.gradient import attention_gradient
 from .extract.loading import is_causal_config, load
 from .graph import pipeline as _pipeline
+from .graph import recluster as _recluster
 from .graph import refine as _refine
 from .graph import weights as _weights
 from .graph.measures import NEEDS
 from .graph.metrics import modularity
-from .graph.pipeline import check_choices, make_clusters
+from .graph.pipeline import check_choices, lens_option, make_clusters, make_options
+from .graph.recluster import DroppedData
+from .graph.sinks import sinks_from
 from .graph.threshold import symmetrise
 from .graph.tokenmap import token_map
 from .graph.validate import as_attention, as_tokens
+from .graph.weights import SINK_NOTICE, resolve_exclude
 
 __all__ = [
+    "DroppedData",
     "analyze",
     "analyze_attention",
     "explain",
@@ -49,6 +65,7 @@ __all__ = [
     "measure_data",
     "recluster",
     "refine",
+    "rerun",
     "token_map",
     "weights_under",
 ]
@@ -95,15 +112,18 @@ def analyze(
     o: dict[str, Any] = {**DEFAULTS, **options, "tokenizer": tokenizer}
     check_choices(o)  # before the (possibly slow) forward pass
     report = reporter(o["progress"])
-    ex = extract(
+    prep = prepare(
         text, model, o["tokenizer"], prepend_bos=o["prepend_bos"], overlength=o["overlength"],
-        progress=o["progress"], gradient=o["measure"] == "gradient",
+        progress=o["progress"],
     )
+    keep = resolve_keep(o["keep"], prep.model.config, len(prep.ids))
+    if keep == "summary":
+        result = _analyze_streamed(prep, o)
+        report("done", 1.0)
+        return result
+    ex = run(prep, progress=o["progress"], gradient=o["measure"] == "gradient")
     notices = list(ex.notices)
-    sinks: Sequence[int] = ex.sink if o["exclude_sink"] else ()
-    if sinks and len(set(sinks)) >= len(ex.tokens) - 1:
-        sinks = ()
-        notices.append(SHORT_TEXT_NOTICE)
+    sinks = _model_sinks(ex.sink, len(ex.tokens), o["exclude_sink"], notices)
     report("clustering…", 0.7)
     cluster_options = {k: o[k] for k in CLUSTER_OPTIONS}
     result = analyze_attention(
@@ -112,6 +132,63 @@ def analyze(
     )
     report("done", 1.0)
     return result
+
+
+def _model_sinks(sink: Sequence[int], n: int, exclude_sink: bool, notices: list[str]) -> Sequence[int]:
+    """The model's own sink tokens to leave out (none when the text is too short to spare them)."""
+    sinks: Sequence[int] = sink if exclude_sink else ()
+    if sinks and len(set(sinks)) >= n - 1:
+        notices.append(SHORT_TEXT_NOTICE)
+        return ()
+    return sinks
+
+
+def _analyze_streamed(
+    prep: Prepared, o: dict[str, Any], roles: Any = None, model_sinks: Sequence[int] | None = None
+) -> Analysis:
+    """``analyze`` of a streamed text (``keep="summary"``, :mod:`attn_widget.explain.stream`).
+
+    ``roles``: head roles already known (a rerun); ``model_sinks``: the sinks to use instead of the
+    model's own.
+    """
+    n = len(prep.ids)
+    if o["measure"] == "gradient":
+        raise ValueError(
+            f"measure='gradient' runs a backward pass, which holds every layer's attention at once, so it "
+            f"cannot be streamed (this text of {n} tokens is analysed with keep='summary'); use "
+            "measure='norm' "
+            "or 'attention', or keep='attention' on a text short enough for it"
+        )
+    notices = list(prep.notices)
+    sinks = _model_sinks(prep.sink, n, o["exclude_sink"], notices) if model_sinks is None else model_sinks
+    lens = o["lens"]
+    pairs = None if _named(lens) or lens == "all" else lens
+    base = make_options({**o, "lens": "all" if _named(lens) else lens}, n, lens_heads=pairs)
+    streamed = stream(prep, base, lens=lens if _named(lens) else None, report=roles, progress=o["progress"])
+    reporter(o["progress"])("clustering…", 0.8)
+    detect = lambda: sinks_from(streamed.head_data["sink_received"])  # noqa: E731
+    exclude, auto, said = resolve_exclude(o["exclude"], detect, prep.tokens, sinks)
+    if _named(lens):
+        recorded, resolved = lens_option(lens, streamed.lens_heads)
+    else:
+        recorded, resolved = base.lens, base.lens_heads
+    if _named(lens) and streamed.lens_heads is None:
+        recorded = "all"
+    options = dataclasses.replace(
+        base, lens=recorded, lens_heads=resolved, exclude=exclude, exclude_auto=auto,
+        model_sinks=tuple(sorted({int(i) % n for i in sinks})),
+    )
+    size = attention_bytes(prep.model.config, n) or 0
+    notices.append(
+        f"Streamed (keep='summary'): the attention of these {n} tokens would take {size / 2**30:.1f} GiB, so "
+        "each layer was aggregated as the model ran and then dropped. The threshold, method, exclude and "
+        "unit can change at once; another aggregation, measure or lens runs the model again."
+    )
+    return _pipeline.build(
+        text=prep.text, tokens=prep.tokens, attentions=None, weights=None, options=options,
+        threshold=o["threshold"], model=prep.name, notices=(*notices, *streamed.notices, *said),
+        head_data=streamed.head_data, token_weights=streamed.token_weights,
+    )
 
 
 def analyze_attention(
@@ -151,7 +228,7 @@ def analyze_attention(
 def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis:
     """Recompute clusters with changed options, reusing the attention (no forward pass).
 
-    As :func:`attn_widget.graph.pipeline.recluster`, with named lenses resolved to heads first.
+    As :func:`attn_widget.graph.recluster.recluster`, with named lenses resolved to heads first.
     """
     check_names(changes, CLUSTER_OPTIONS, "recluster()")
     measure = changes.get("measure", analysis.options.measure)
@@ -160,18 +237,22 @@ def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis
         changes["lens"] = lens
     if _named(lens) and (lens != analysis.options.lens or measure != analysis.options.measure):
         if analysis.attentions is None:
+            if analysis.kept == "summary":
+                raise _recluster.dropped(analysis, dict(changes))
             raise ValueError(
                 f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
                 "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
             )
-        heads, said = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model, measure)
+        heads, said = _lenses.resolve(
+            lens, analysis.attentions, analysis.model_tokens, analysis.model, measure
+        )
         if heads is None:
             changes["lens"] = "all"
-        result = _pipeline.recluster(analysis, lens_heads=heads, **changes)
+        result = _recluster.recluster(analysis, lens_heads=heads, **changes)
         return _with_notices(result, said)
     if _named(lens):  # the same named lens under the same measure: its heads are already resolved
         del changes["lens"]
-    return _pipeline.recluster(analysis, **changes)
+    return _recluster.recluster(analysis, **changes)
 
 
 def links(
@@ -205,6 +286,9 @@ def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = No
     """
     if lens is None and measure is None:
         return analysis.weights
+    if analysis.attentions is None and analysis.kept == "summary":
+        changed = {k: v for k, v in (("lens", lens), ("measure", measure)) if v is not None}
+        raise _recluster.dropped(analysis, changed)
     if analysis.attentions is None:
         raise ValueError(
             "another lens or measure needs the raw attention, and this analysis has none "
@@ -217,11 +301,72 @@ def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = No
     lens = _lens_under(analysis, lens, measure or analysis.options.measure)
     if lens is not None:
         heads, _ = _lenses.resolve(
-            lens, analysis.attentions, analysis.tokens, analysis.model, measure or analysis.options.measure
+            lens, analysis.attentions, analysis.model_tokens, analysis.model,
+            measure or analysis.options.measure,
         )
         changes.update(lens=lens if isinstance(lens, str) else "custom", lens_heads=heads)
     options = dataclasses.replace(analysis.options, **changes)
-    return _weights.aggregate_options(analysis.attentions, options, analysis.head_data)
+    raw = _weights.combine_options(analysis.attentions, options, analysis.head_data)
+    return _weights.node_weights(raw, options, analysis.units)
+
+
+_REGENERATED = (SINK_NOTICE, "Streamed (keep=", "lens=", "Lens ", "The lens ")
+"""Notices an analysis makes afresh; a rerun drops the old ones."""
+
+
+def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **changes: Any) -> Analysis:
+    """Run the analysis's model again on its tokens, with ``changes`` to its options.
+
+    What :func:`recluster` cannot do without the per-head attention (another
+    aggregation, measure or lens of a streamed analysis, :class:`DroppedData`)
+    this does, at the cost of a forward pass (two for a role lens the first
+    time). The text, tokens and model are the analysis's; every option not in
+    ``changes`` stays as it was (an automatic threshold stays automatic).
+
+    Parameters
+    ----------
+    analysis
+        An analysis made by :func:`analyze` (it names its model and keeps its token ids).
+    keep
+        As for :func:`analyze`: ``"auto"`` streams a long text again.
+    progress
+        ``progress(stage, fraction)``, as for :func:`analyze`.
+    **changes
+        :class:`~attn_widget.core.options.ClusterOptions` to change.
+    """
+    check_names(changes, CLUSTER_OPTIONS, "rerun()")
+    pieces = analysis.model_tokens
+    if not analysis.model or any(t.id is None for t in pieces):
+        raise ValueError(
+            "rerun() runs the model that made this analysis, and it names none (made from attention arrays); "
+            "analyse the text with a model: attn_widget.analyze(text, model=...)"
+        )
+    o = {**DEFAULTS, **_options_of(analysis), **changes, "keep": keep, "progress": progress}
+    check_choices(o)
+    model, _ = load(analysis.model)
+    causal = is_causal_config(model.config)
+    kept = tuple(x for x in analysis.notices if not x.startswith(_REGENERATED))
+    ids = tuple(int(t.id) for t in pieces if t.id is not None)
+    prep = Prepared(analysis.text, model, analysis.model, ids, pieces, causal, kept)
+    sinks = analysis.options.model_sinks
+    if resolve_keep(keep, model.config, len(prep.ids)) == "summary":
+        return _analyze_streamed(prep, o, roles=report_from(analysis.head_data), model_sinks=sinks)
+    ex = run(prep, progress=progress, gradient=o["measure"] == "gradient")
+    return analyze_attention(
+        ex.attentions, ex.tokens, text=ex.text, model=ex.model, notices=kept, head_data=ex.head_data,
+        model_sinks=sinks, **{k: o[k] for k in CLUSTER_OPTIONS},
+    )
+
+
+def _options_of(analysis: Analysis) -> dict[str, Any]:
+    """The cluster options that would make ``analysis`` again."""
+    o = analysis.options
+    return {
+        "threshold": "auto" if o.auto_threshold else analysis.threshold, "threshold_mode": o.threshold_mode,
+        "method": o.method, "aggregation": o.aggregation, "seed": o.seed, "layers": o.layers,
+        "heads": o.heads, "exclude": "auto" if o.exclude_auto else list(o.exclude), "measure": o.measure,
+        "lens": o.lens if isinstance(o.lens, str) else list(o.lens), "unit": o.unit,
+    }
 
 
 def measure_data(analysis: Analysis, measure: str) -> Analysis:
@@ -234,16 +379,19 @@ def measure_data(analysis: Analysis, measure: str) -> Analysis:
     needs = NEEDS.get(measure)
     if needs is None or needs in analysis.head_data:
         return analysis
-    if not analysis.model or any(t.id is None for t in analysis.tokens):
+    if not analysis.model or any(t.id is None for t in analysis.model_tokens):
         raise ValueError(
             f"measure={measure!r} needs the model that made this analysis, and it names none (made from "
             f"attention arrays); analyse the text with a model: attn_widget.analyze(text, model=..., "
             f"measure={measure!r})"
         )
     model, _ = load(analysis.model)
-    ids = [int(t.id) for t in analysis.tokens if t.id is not None]
+    ids = [int(t.id) for t in analysis.model_tokens if t.id is not None]
     causal = is_causal_config(model.config)
+    if analysis.kept == "summary":  # the per-head attention the new measure weighs was dropped
+        raise _recluster.dropped(analysis, {"measure": measure})
     if measure == "gradient":
+        check_gradient_memory(model.config, len(ids), name=analysis.model)
         data = {"gradient": attention_gradient(model, ids, name=analysis.model, causal=causal)}
     else:
         data = forward_pass(model, ids, name=analysis.model, causal=causal)[1]

@@ -24,12 +24,17 @@ from .records import Cluster, Link, Options, Sweep, Token, cluster_from_dict
 from .serialize import fields_equal, readonly, to_jsonable
 from .shares import attention_shares, pct
 from .types import EXCLUDED, Attention, Labels, Matrix
+from .units import Units
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 """Version of ``to_dict()`` / ``save()``; bumped when the layout changes."""
-READABLE_VERSIONS = (1, 2, 3, 4)
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 """Versions :meth:`Analysis.from_dict` reads (1: before edge measures, lenses and sink
-detection; 2: before hand-refined partitions; 3: before ``Cluster.headline``)."""
+detection; 2: before hand-refined partitions; 3: before ``Cluster.headline``; 4: before units
+and streamed analyses)."""
+
+HEAVY = ("attentions", "head_data", "token_weights")
+"""Fields ``to_dict`` leaves out (``save`` to a non-``.json`` file keeps them)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,9 +46,10 @@ class Analysis:
     text
         The analysed text ('' when only token strings were given).
     tokens
-        One :class:`Token` per position.
+        The graph's nodes: one :class:`Token` per token, or per word or sentence
+        with ``options.unit`` (its text and character span; see :attr:`pieces`).
     labels
-        ``[T]`` int32 cluster id per token, ``-1`` for excluded tokens.
+        ``[T]`` int32 cluster id per node, ``-1`` for excluded nodes.
     clusters
         Clusters ordered by their first token.
     threshold
@@ -53,7 +59,7 @@ class Analysis:
     sweep
         The threshold curve (for the automatic choice and the widget's plot).
     weights
-        ``[T, T]`` aggregated attention, rows of kept tokens summing to 1.
+        ``[T, T]`` aggregated attention between the nodes, rows of kept nodes summing to 1.
     options
         How it was made.
     model
@@ -61,18 +67,34 @@ class Analysis:
     notices
         Things the user should know (a fallback model, truncation).
     attentions
-        ``[layer, head, T, T]`` float32 raw attention, kept so ``recluster``
-        can change the aggregation without a forward pass; ``None`` when loaded
-        from ``to_dict`` JSON.
+        ``[layer, head, T, T]`` float32 raw attention over the model's tokens,
+        kept so ``recluster`` can change the aggregation without a forward pass;
+        ``None`` when the analysis was streamed (``keep="summary"``, see
+        :attr:`kept`) or loaded from ``to_dict`` JSON.
     head_data
         Per-head arrays the forward pass measured besides attention, by name:
         ``"value_norm"`` (``[layer, head, T]``, for ``measure="norm"``),
-        ``"gradient"`` (``[layer, head, T, T]``, for ``measure="gradient"``).
+        ``"gradient"`` (``[layer, head, T, T]``, for ``measure="gradient"``);
+        a streamed analysis adds what it kept instead of the attention:
+        ``"top_index"`` / ``"top_weight"`` (``[layer, head, T, k]``, each head's
+        strongest keys per query), ``"role_scores"`` (head roles) and
+        ``"sink_received"`` (``[2, layer, T]``, for ``exclude="auto"``).
         Kept with the raw attention (``save`` to a non-``.json`` file).
     partition
         The hand-refined partition (:func:`attn_widget.refine`): the clustering
         it started from, the edits and the pins, with ``partition.labels`` equal
         to :attr:`labels`. ``None`` while the clustering is untouched.
+    pieces
+        The model's tokens when the nodes are words or sentences (``()`` when
+        they are the tokens themselves); :attr:`model_tokens` gives either.
+    unit_starts
+        ``[U + 1]``: node ``u`` holds model tokens ``unit_starts[u]:unit_starts[u + 1]``
+        (``None`` for one node per token); see :attr:`units`.
+    token_weights
+        ``[T, T]`` the model tokens' aggregate before any token is left out
+        (rows sum to 1): what ``recluster`` needs to change ``exclude`` or
+        ``unit`` without the raw attention. Kept by streamed analyses only
+        (with the raw attention it is recomputed); ``None`` when loaded from JSON.
     """
 
     text: str
@@ -89,17 +111,62 @@ class Analysis:
     attentions: Attention | None = field(default=None, repr=False)
     head_data: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
     partition: Partition | None = None
+    pieces: tuple[Token, ...] = field(default=(), repr=False)
+    unit_starts: np.ndarray | None = field(default=None, repr=False)
+    token_weights: Matrix | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("labels", "weights", "attentions"):
+        for name in ("labels", "weights", "attentions", "unit_starts", "token_weights"):
             object.__setattr__(self, name, readonly(getattr(self, name)))
         object.__setattr__(self, "head_data", {k: readonly(v) for k, v in dict(self.head_data).items()})
 
     # ------------------------------------------------------------------ views
     @property
     def excluded(self) -> tuple[int, ...]:
-        """Token indices left out of the graph (e.g. the attention sink)."""
-        return self.options.exclude
+        """Node indices left out of the graph (e.g. the attention sink)."""
+        return self.units.excluded(self.options.exclude)
+
+    @property
+    def model_tokens(self) -> tuple[Token, ...]:
+        """The model's tokens (the nodes themselves when ``unit="token"``)."""
+        return self.pieces or self.tokens
+
+    @property
+    def units(self) -> Units:
+        """How the model's tokens group into the graph's nodes."""
+        if self.unit_starts is None:
+            return Units.tokens(len(self.tokens))
+        return Units(self.options.unit, np.asarray(self.unit_starts))
+
+    @property
+    def head_shape(self) -> tuple[int, int] | None:
+        """``(layers, heads)`` of the model, from the kept attention or per-head data (``None``: unknown)."""
+        if self.attentions is not None:
+            return int(self.attentions.shape[0]), int(self.attentions.shape[1])
+        for key in ("top_index", "value_norm"):
+            if key in self.head_data:
+                shape = np.shape(self.head_data[key])
+                return int(shape[0]), int(shape[1])
+        if "role_scores" in self.head_data:
+            shape = np.shape(self.head_data["role_scores"])
+            return int(shape[2]), int(shape[3])
+        return None
+
+    @property
+    def kept(self) -> str:
+        """What this analysis kept of the attention, which decides what ``recluster`` can change.
+
+        ``"attention"``: the raw ``[layer, head, T, T]`` (everything can change
+        without running the model); ``"summary"``: a streamed analysis, which kept
+        the token aggregate, head roles and each head's strongest links (the
+        threshold, method, seed, ``exclude`` and ``unit`` can change; another
+        aggregation, measure or lens runs the model again, see
+        :func:`attn_widget.rerun`); ``"graph"``: only the graph's weights (loaded
+        from JSON: the threshold, method and seed can change).
+        """
+        if self.attentions is not None:
+            return "attention"
+        return "summary" if self.token_weights is not None else "graph"
 
     def cluster_of(self, token: int) -> Cluster | None:
         """The cluster holding token index ``token`` (``None`` if excluded)."""
@@ -184,10 +251,11 @@ class Analysis:
 
     # ----------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict of everything but the raw attention (see :meth:`save`)."""
-        d = to_jsonable(self)
-        d.pop("attentions")
-        d.pop("head_data")
+        """JSON-able dict of everything but the raw attention, per-head data and token aggregate.
+
+        See :meth:`save`.
+        """
+        d = to_jsonable(self, skip=HEAVY)
         d["format_version"] = FORMAT_VERSION
         return d
 
@@ -197,8 +265,9 @@ class Analysis:
         d: Mapping[str, Any],
         attentions: Attention | None = None,
         head_data: Mapping[str, np.ndarray] | None = None,
+        token_weights: Matrix | None = None,
     ) -> Analysis:
-        """Inverse of :meth:`to_dict` (files of formats 1 to 3 are read too; their clusters
+        """Inverse of :meth:`to_dict` (files of formats 1 to 4 are read too; in those of 1 to 3 the clusters
         have no headline)."""
         version = d.get("format_version")
         if version not in READABLE_VERSIONS:
@@ -222,6 +291,9 @@ class Analysis:
             attentions=attentions,
             head_data=dict(head_data or {}),
             partition=None if d.get("partition") is None else Partition.from_dict(d["partition"]),
+            pieces=tuple(Token(**t) for t in d.get("pieces", ())),
+            unit_starts=None if d.get("unit_starts") is None else np.asarray(d["unit_starts"], np.int64),
+            token_weights=token_weights,
         )
 
     def save(self, path: str | Path) -> Path:
@@ -230,8 +302,8 @@ class Analysis:
         ``.json`` writes :meth:`to_dict` only (no raw attention: ``load`` gives
         back everything else, and ``recluster`` can still change threshold,
         mode, method and seed); any other suffix (e.g. ``.attn``) writes a zip
-        holding ``analysis.json``, ``attentions.npy`` and ``head_data/NAME.npy``
-        that loads back ``==``.
+        holding ``analysis.json``, ``attentions.npy`` (when kept),
+        ``token_weights.npy`` and ``head_data/NAME.npy`` that loads back ``==``.
         """
         path = Path(path)
         if path.suffix == ".json":
@@ -239,7 +311,7 @@ class Analysis:
             return path
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr("analysis.json", json.dumps(self.to_dict()))
-            arrays = {"attentions": self.attentions}
+            arrays = {"attentions": self.attentions, "token_weights": self.token_weights}
             arrays.update({f"head_data/{k}": v for k, v in self.head_data.items()})
             for name, array in arrays.items():
                 if array is not None:
@@ -267,7 +339,7 @@ class Analysis:
             }
         att = arrays.pop("attentions", None)
         data = {k.removeprefix("head_data/"): v for k, v in arrays.items() if k.startswith("head_data/")}
-        return cls.from_dict(d, attentions=att, head_data=data)
+        return cls.from_dict(d, attentions=att, head_data=data, token_weights=arrays.get("token_weights"))
 
     # ------------------------------------------------------------------ view
     @property

@@ -50,6 +50,9 @@ class ClusterOptions(TypedDict, total=False):
     exactly those out."""
     measure: str
     """Edge measure per head, a key of :data:`attn_widget.graph.measures.MEASURES`."""
+    unit: str
+    """The graph's nodes: ``"token"`` (default), ``"word"`` or ``"sentence"`` (tokens pooled,
+    :mod:`attn_widget.core.units`, :mod:`attn_widget.graph.units`)."""
     lens: str | Sequence[tuple[int, int]] | Callable[..., Any]
     """Which heads make the graph: a key of :data:`attn_widget.explain.lenses.LENSES`
     (``"all"``, layer bands, role lenses, ``"coreference"``), a list of ``(layer, head)``
@@ -70,6 +73,11 @@ class InputOptions(TypedDict, total=False):
     """``"error"`` (default) or ``"truncate"`` for text longer than the model's context."""
     progress: Callable[[str, float], Any] | None
     """``progress(stage, fraction)``, told what runs now."""
+    keep: str
+    """What the analysis keeps of the attention: ``"auto"`` (default: the raw
+    ``[layer, head, T, T]`` when it is small, else a summary), ``"attention"`` or ``"summary"``
+    (streamed: each layer is aggregated as the model runs and dropped;
+    :data:`attn_widget.extract.forward.KEEP_ATTENTION_BYTES`)."""
 
 
 class AnalyzeOptions(ClusterOptions, InputOptions, total=False):
@@ -87,12 +95,14 @@ DEFAULTS: Mapping[str, Any] = {
     "exclude": "auto",
     "measure": "attention",
     "lens": "all",
+    "unit": "token",
     "model": DEFAULT_MODEL,
     "tokenizer": None,
     "prepend_bos": None,
     "exclude_sink": True,
     "overlength": "error",
     "progress": None,
+    "keep": "auto",
 }
 """The default of every option above."""
 

@@ -147,7 +147,9 @@ class Options:
     asked for (a name such as ``"content"``, or ``(layer, head)`` pairs) and
     ``lens_heads`` the heads it resolved to on this model (``None``: every head).
     ``model_sinks`` are the model's own sink tokens (BOS, ``[CLS]``/``[SEP]``),
-    left out with the detected ones when ``exclude="auto"``.
+    left out with the detected ones when ``exclude="auto"``. ``exclude`` and
+    ``model_sinks`` are indices of the model's tokens, also when ``unit`` makes
+    the graph's nodes words or sentences.
     """
 
     aggregation: str = DEFAULTS["aggregation"]
@@ -163,6 +165,7 @@ class Options:
     lens_heads: tuple[tuple[int, int], ...] | None = None
     exclude_auto: bool = False
     model_sinks: tuple[int, ...] = ()
+    unit: str = DEFAULTS["unit"]
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Options:
@@ -181,6 +184,7 @@ class Options:
             lens_heads=_pairs(d.get("lens_heads")),
             exclude_auto=bool(d.get("exclude_auto", False)),
             model_sinks=tuple(int(x) for x in d.get("model_sinks", ())),
+            unit=str(d.get("unit", "token")),
         )
 
 

@@ -33,8 +33,8 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def to_jsonable(obj: Any) -> dict[str, Any]:
-    return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+def to_jsonable(obj: Any, skip: Sequence[str] = ()) -> dict[str, Any]:
+    return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in skip}
 
 
 def values_equal(a: Any, b: Any) -> bool:

@@ -3,6 +3,8 @@
 Conventions (numpy arrays, never torch, outside ``extract``):
 
 - ``Attention``: float32 ``[layer, head, query, key]``; each query row sums to ~1.
+- ``LayerAttention``: float32 ``[head, query, key]``, one layer of it, as a
+  streaming forward pass hands it to an :data:`OnLayer` callback.
 - ``Matrix``: float ``[query, key]``, one aggregated token-to-token map.
 - ``Labels``: int32 ``[token]``, a cluster id per token; ``-1`` marks a token
   excluded from the graph (the first-token attention sink).
@@ -10,6 +12,7 @@ Conventions (numpy arrays, never torch, outside ``extract``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeAlias
 
 import numpy as np
@@ -17,6 +20,17 @@ import numpy.typing as npt
 
 Attention: TypeAlias = npt.NDArray[np.float32]
 """``[layer, head, query, key]`` attention probabilities."""
+
+LayerAttention: TypeAlias = npt.NDArray[np.float32]
+"""``[head, query, key]`` attention of one layer."""
+
+OnLayer: TypeAlias = Callable[[int, LayerAttention, "npt.NDArray[np.float32] | None"], None]
+"""``on_layer(layer, attention, value_norm)``, called once per layer while the model runs.
+
+``attention`` is a read-only view of the model's own buffer, valid only during
+the call (copy what you keep); ``value_norm`` is the layer's ``[head, key]``
+value-output norms when they were measured, else ``None``.
+"""
 
 Matrix: TypeAlias = npt.NDArray[np.floating]
 """``[query, key]`` token-to-token weights."""

@@ -72,9 +72,11 @@ from ..core.cache import LRU
 from ..core.lexicon import lexical_classes
 from ..core.shares import attention_shares, rounded
 from ..core.types import Matrix
-from ..graph.aggregate import aggregate
+from ..graph.aggregate import aggregate, renormalise
 from ..graph.metrics import contiguity
-from .heads import HeadReport, score_heads
+from ..graph.topk import has_top, inside_mass
+from ..graph.units import pool
+from .heads import HeadReport, analysis_report
 
 TOP_EDGES = 5
 TOP_OUTSIDE = 3
@@ -109,8 +111,8 @@ def characterize(
     members = np.asarray(cluster.tokens, dtype=int)
     if members.size == 0:
         raise ValueError(f"cluster {cluster.id} has no tokens")
-    if report is None and analysis.attentions is not None:
-        report = score_heads(analysis.attentions, analysis.tokens)
+    if report is None:
+        report = analysis_report(analysis)
     w = np.asarray(analysis.weights, dtype=np.float64)
     evidence: dict[str, Any] = {
         "cluster": int(cluster.id),
@@ -155,10 +157,12 @@ def partition(labels: Any, cut: Mapping[str, Any] | None = None) -> dict[str, An
 
 
 def _n_heads(analysis: Analysis) -> int:
-    if analysis.attentions is None:
+    """Heads that could carry a group: the lens's, or every head when per-head data was kept."""
+    shape = analysis.head_shape
+    if shape is None or not (analysis.attentions is not None or has_top(analysis.head_data)):
         return 0
     kept = analysis.options.lens_heads
-    return int(np.prod(analysis.attentions.shape[:2])) if kept is None else len(kept)
+    return int(np.prod(shape)) if kept is None else len(kept)
 
 
 def _token(analysis: Analysis, i: int) -> dict[str, Any]:
@@ -187,20 +191,26 @@ _RAW: LRU[tuple[Any, ...], tuple[Any, Matrix]] = LRU(size=1)
 
 
 def raw_weights(analysis: Analysis) -> Matrix | None:
-    """The aggregated ``[T, T]`` map *before* excluded tokens are dropped (rows sum to 1).
+    """The aggregated ``[node, node]`` map *before* excluded tokens are dropped (rows sum to 1).
 
-    ``None`` without raw attention. The last result is cached (explaining every
-    cluster of one analysis aggregates once).
+    From the raw attention, or the token aggregate a streamed analysis kept,
+    pooled into the analysis's units; ``None`` with neither. The last result is
+    cached (explaining every cluster of one analysis aggregates once).
     """
-    att = analysis.attentions
+    att = analysis.attentions if analysis.attentions is not None else analysis.token_weights
     if att is None:
         return None
     o = analysis.options
-    key = (id(att), o.aggregation, o.layers, o.heads)
+    key = (id(att), o.aggregation, o.layers, o.heads, o.unit, len(analysis.tokens))
     hit = _RAW.get(key)
     if hit is not None and hit[0] is att:
         return hit[1]
-    raw = aggregate(att, o.aggregation, layers=o.layers, heads=o.heads)
+    if analysis.attentions is not None:
+        raw = aggregate(analysis.attentions, o.aggregation, layers=o.layers, heads=o.heads)
+    else:
+        raw = renormalise(np.asarray(analysis.token_weights, dtype=np.float64))
+    if o.unit != "token":
+        raw = pool(raw, analysis.units)
     _RAW.put(key, (att, raw))  # the entry keeps ``att`` alive, so its id cannot be reused meanwhile
     return raw
 
@@ -255,13 +265,24 @@ def _outside(analysis: Analysis, w: np.ndarray, members: np.ndarray) -> list[dic
 def _heads(
     analysis: Analysis, members: np.ndarray, report: HeadReport | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], np.ndarray | None]:
-    att = analysis.attentions
-    if att is None or members.size < 2:
+    """The heads and layers that hold the cluster together, by the attention between its tokens.
+
+    From the raw attention, or (a streamed analysis) from each head's strongest
+    links per token, which count only the links that made a head's top list.
+    """
+    pieces = analysis.units.pieces(members)
+    if members.size < 2 and pieces.size < 2:
         return [], [], None
-    sub = att[:, :, members][:, :, :, members].astype(np.float64)  # [L, H, k, k]
-    k = members.size
-    sub[..., np.arange(k), np.arange(k)] = 0.0
-    mass = sub.sum(axis=(-1, -2))  # [L, H] internal (off-diagonal) mass
+    if analysis.attentions is not None:
+        att = analysis.attentions
+        sub = att[:, :, pieces][:, :, :, pieces].astype(np.float64)  # [L, H, k, k]
+        sub[..., np.arange(pieces.size), np.arange(pieces.size)] = 0.0
+        mass = sub.sum(axis=(-1, -2))  # [L, H] internal (off-diagonal) mass
+    elif has_top(analysis.head_data):
+        mass = inside_mass(analysis.head_data, pieces)
+    else:
+        return [], [], None
+    k = pieces.size
     kept = analysis.options.lens_heads
     if kept is not None:  # a lens: the heads that built the graph are the ones that can carry a group
         in_lens = np.zeros(mass.shape, dtype=bool)
@@ -272,7 +293,7 @@ def _heads(
     n_heads = mass.size if kept is None else len(kept)
     heads = []
     for flat in np.argsort(-share, axis=None, kind="stable")[:TOP_HEADS].tolist():
-        layer, head = divmod(flat, att.shape[1])
+        layer, head = divmod(flat, mass.shape[1])
         if kept is not None and not in_lens[layer, head]:
             break  # a lens of fewer heads than are listed
         heads.append(

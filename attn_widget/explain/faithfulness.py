@@ -197,7 +197,8 @@ def faithfulness(
         tokens with it). With too few distinct sets, ``baseline``, ``baseline_sd``
         and ``beats`` are ``None`` and ``"note"`` says the text is too short.
     """
-    maybe_ids = [t.id for t in analysis.tokens]
+    pieces = analysis.model_tokens  # words and sentences are knocked out and erased token by token
+    maybe_ids = [t.id for t in pieces]
     if any(i is None for i in maybe_ids):
         raise ValueError(
             "faithfulness needs token ids (Token.id); this analysis has none (made from token "
@@ -209,7 +210,7 @@ def faithfulness(
         model, loaded_tokenizer = load(analysis.model)
         tokenizer = loaded_tokenizer if tokenizer is None else tokenizer
     ids = [int(i) for i in maybe_ids if i is not None]
-    protected = sorted(set(analysis.excluded) | {i for i, t in enumerate(analysis.tokens) if t.special})
+    protected = sorted(set(analysis.options.exclude) | {i for i, t in enumerate(pieces) if t.special})
     chosen = set(clusters) if clusters is not None else None
     wanted = {
         c.id for c in analysis.clusters if (c.id in chosen if chosen is not None else c.size >= min_size)
@@ -232,7 +233,7 @@ def faithfulness(
         if c.id not in wanted:
             out.append(c)
             continue
-        members = [i for i in c.tokens if i not in set(protected)]
+        members = [i for i in analysis.units.pieces(c.tokens).tolist() if i not in set(protected)]
         name = getattr(getattr(model, "config", None), "_name_or_path", "")
         key = (id(model), name, tuple(ids), tuple(protected), tuple(members), n_random, seed)
         result = _CACHE.get(key) if cache else None

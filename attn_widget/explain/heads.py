@@ -37,6 +37,13 @@ from ..core.registry import Registry
 from ..core.types import Attention
 from ..extract.forward import forward
 from ..extract.loading import describe
+from .headstats import MIN_KEYS, MIN_ROWS, HeadScorer, PatternRows, RowStats, pattern_scores
+
+__all__ = [
+    "GLOSSES", "MIN_KEYS", "MIN_ROWS", "ROLES", "HeadReport", "RowStats", "analysis_report",
+    "induction_probe", "label", "pattern_score", "report", "report_arrays", "report_from", "score_heads",
+    "scorer", "token_keys",
+]
 
 Pattern = Callable[[np.ndarray, np.ndarray], np.ndarray]
 ROLES: Registry[Pattern] = Registry("head role")
@@ -51,12 +58,6 @@ GLOSSES: dict[str, str] = {
     "broad": "spreads attention evenly over the text",
 }
 """One plain-English phrase per role, used wherever a role is shown."""
-
-
-MIN_KEYS = 3
-"""Rows with fewer keys to choose from say little about a head and are not scored."""
-MIN_ROWS = 4
-"""A role needs at least this many scored rows; fewer → NaN (not measurable on this input)."""
 
 
 @ROLES.register("previous-token")
@@ -165,27 +166,6 @@ def is_causal(att: Attention) -> bool:
     return bool(att[..., upper].max(initial=0.0) < 1e-6)
 
 
-@dataclass(frozen=True, eq=False)
-class RowStats:
-    """Per-row summaries of every head, computed once, layer by layer (``[layer, head, query]``)."""
-
-    mass: np.ndarray
-    sumsq: np.ndarray  # sum of squared normalised weights
-    entropy: np.ndarray
-
-    @classmethod
-    def of(cls, att: Attention) -> RowStats:
-        shape = att.shape[:3]
-        mass, sumsq, ent = np.empty(shape), np.empty(shape), np.empty(shape)
-        for layer in range(att.shape[0]):
-            a = att[layer].astype(np.float64)
-            mass[layer] = a.sum(axis=-1)
-            w = a / np.maximum(mass[layer][..., None], 1e-12)
-            sumsq[layer] = (w * w).sum(axis=-1)
-            ent[layer] = -(w * np.log(np.clip(w, 1e-12, None))).sum(axis=-1)
-        return cls(mass, sumsq, ent)
-
-
 def pattern_score(
     att: Attention, pattern: np.ndarray, allowed: np.ndarray, stats: RowStats | None = None
 ) -> tuple[np.ndarray, ...]:
@@ -194,35 +174,38 @@ def pattern_score(
     Only rows with at least :data:`MIN_KEYS` keys count (a decoder's second
     row has two keys: whatever it does, it is half "previous-token" and half
     "sink"). Returns three ``[layer, head]`` arrays, NaN when fewer than
-    :data:`MIN_ROWS` rows have a pattern.
+    :data:`MIN_ROWS` rows have a pattern (:func:`attn_widget.explain.headstats.pattern_scores`).
     """
     stats = RowStats.of(att) if stats is None else stats
-    pattern = pattern & allowed
-    rows = np.flatnonzero(pattern.any(axis=1) & (allowed.sum(axis=1) >= MIN_KEYS))
-    shape = att.shape[:2]
-    if rows.size < MIN_ROWS:
-        nan = np.full(shape, np.nan)
-        return nan, nan.copy(), nan.copy()
-    p = pattern[rows].astype(np.float32)
-    n = allowed[rows].sum(axis=1).astype(np.float64)  # keys per row
-    k = p.sum(axis=1, dtype=np.float64)
-    on = np.stack([np.einsum("hqk,qk->hq", att[layer][:, rows], p) for layer in range(shape[0])])
-    mass = np.maximum(stats.mass[:, :, rows], 1e-12)
-    score = (on / mass).mean(axis=-1)
-    chance = np.full(shape, (k / n).mean())
-    var_w = stats.sumsq[:, :, rows] / n - 1.0 / n**2  # population variance of each row's weights
-    var = (k * (n - k) / np.maximum(n - 1, 1) * var_w).sum(axis=-1) / rows.size**2
-    z = (score - chance) / np.sqrt(var + 1e-12)
-    return score, chance, z
+    rows = PatternRows.of(pattern, allowed)
+    on = None if rows is None else np.stack([rows.on(att[layer]) for layer in range(att.shape[0])])
+    return pattern_scores(on, rows, stats, att.shape[:2])
 
 
-def broad_score(stats: RowStats, allowed: np.ndarray, min_keys: int = 4) -> np.ndarray:
-    """``[layer, head]`` mean normalised entropy of rows with at least ``min_keys`` keys."""
-    n = allowed.sum(axis=1)
-    rows = np.flatnonzero(n >= min_keys)
-    if rows.size == 0:
-        return np.full(stats.entropy.shape[:2], np.nan)
-    return (stats.entropy[:, :, rows] / np.log(n[rows])).mean(axis=-1)
+def scorer(tokens: Sequence[Any], shape: tuple[int, int, int], causal: bool) -> HeadScorer:
+    """A :class:`~attn_widget.explain.headstats.HeadScorer` for every role of :data:`ROLES` on ``tokens``.
+
+    Feed it each layer's ``[head, T, T]`` attention, then :func:`report` it.
+    """
+    n_layers, _, n = shape
+    if len(tokens) != n:
+        raise ValueError(f"got {len(tokens)} tokens for attention over {n} positions")
+    keys = token_keys(tokens)
+    allowed = np.tril(np.ones((n, n), dtype=bool)) if causal else np.ones((n, n), dtype=bool)
+    return HeadScorer(n_layers, {role: ROLES[role](keys, allowed) for role in ROLES}, allowed, causal)
+
+
+def report(
+    scored: HeadScorer,
+    *,
+    min_score: float = 0.4,
+    margin: float = 0.2,
+    z_min: float = 5.0,
+    broad_min: float = 0.9,
+) -> HeadReport:
+    """The :class:`HeadReport` of a scorer that has seen every layer (the control: the module docstring)."""
+    scores, chance, zs = scored.scores()
+    return HeadReport(scores, chance, zs, label(scores, chance, zs, min_score, margin, z_min, broad_min))
 
 
 def score_heads(
@@ -251,19 +234,10 @@ def score_heads(
     HeadReport
     """
     att = np.asarray(att)
-    n = att.shape[-1]
-    if len(tokens) != n:
-        raise ValueError(f"got {len(tokens)} tokens for attention over {n} positions")
-    keys = token_keys(tokens)
-    allowed = np.tril(np.ones((n, n), dtype=bool)) if is_causal(att) else np.ones((n, n), dtype=bool)
-    stats = RowStats.of(att)
-    scores, chance, zs = {}, {}, {}
-    for role in ROLES:
-        scores[role], chance[role], zs[role] = pattern_score(att, ROLES[role](keys, allowed), allowed, stats)
-    scores["broad"] = broad_score(stats, allowed)
-    chance["broad"] = np.full(att.shape[:2], np.nan)
-    zs["broad"] = np.full(att.shape[:2], np.nan)
-    return HeadReport(scores, chance, zs, label(scores, chance, zs, min_score, margin, z_min, broad_min))
+    scored = scorer(tokens, (att.shape[0], att.shape[1], att.shape[-1]), is_causal(att))
+    for layer in range(att.shape[0]):
+        scored.layer(layer, att[layer])
+    return report(scored, min_score=min_score, margin=margin, z_min=z_min, broad_min=broad_min)
 
 
 def label(
@@ -329,3 +303,31 @@ def induction_probe(model: Any, *, length: int = 40, seed: int = 0, **control: f
     score, chance, z = pattern_score(att, pat, allowed)
     scores, chances, zs = {"induction": score}, {"induction": chance}, {"induction": z}
     return HeadReport(scores, chances, zs, label(scores, chances, zs, **control))
+
+
+def report_arrays(found: HeadReport) -> dict[str, np.ndarray]:
+    """The report's scores as per-head data an analysis can keep (``head_data``): ``role_names``
+    and ``role_scores`` (``[role, 3, layer, head]``: score, chance, z)."""
+    names = list(found.scores)
+    stacked = [np.stack([found.scores[r], found.chance[r], found.z[r]]) for r in names]
+    return {"role_names": np.array(names), "role_scores": np.stack(stacked).astype(np.float64)}
+
+
+def report_from(head_data: Mapping[str, np.ndarray], **control: float) -> HeadReport | None:
+    """The :class:`HeadReport` kept by :func:`report_arrays` (labels re-derived with ``control``) or None."""
+    if "role_scores" not in head_data or "role_names" not in head_data:
+        return None
+    arrays = np.asarray(head_data["role_scores"])
+    names = [str(n) for n in np.asarray(head_data["role_names"]).tolist()]
+    scores = {r: arrays[i, 0] for i, r in enumerate(names)}
+    chance = {r: arrays[i, 1] for i, r in enumerate(names)}
+    z = {r: arrays[i, 2] for i, r in enumerate(names)}
+    return HeadReport(scores, chance, z, label(scores, chance, z, **control))
+
+
+def analysis_report(analysis: Any) -> HeadReport | None:
+    """Head roles of an :class:`~attn_widget.Analysis`: scored on its raw attention, or the ones a
+    streamed analysis kept; ``None`` when it has neither."""
+    if analysis.attentions is not None:
+        return score_heads(analysis.attentions, analysis.model_tokens)
+    return report_from(analysis.head_data)

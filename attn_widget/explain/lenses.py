@@ -39,25 +39,39 @@ from .heads import HeadReport, score_heads
 Heads = tuple[tuple[int, int], ...]
 
 
+class NeedsReport(LookupError):
+    """A lens asked for the head roles, and neither they nor the raw attention are at hand yet."""
+
+
 @dataclass
 class LensContext:
-    """What a lens may look at: the attention, its tokens, the model's name (head roles made on demand)."""
+    """What a lens may look at: the attention (or its shape and head roles), its tokens, the model's name.
 
-    attentions: Attention
+    Head roles are computed from ``attentions`` on demand, or given (``_report``)
+    when the attention was streamed; :class:`NeedsReport` when neither is there.
+    """
+
+    attentions: Attention | None
     tokens: Sequence[Any]
     model: str | None = None
     measure: str = "attention"
     notices: list[str] = field(default_factory=list)
     _report: HeadReport | None = field(default=None, repr=False)
+    _shape: tuple[int, int] | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
+        if self.attentions is None:
+            assert self._shape is not None
+            return self._shape
         return int(self.attentions.shape[0]), int(self.attentions.shape[1])
 
     @property
     def report(self) -> HeadReport:
         """The input's head roles (computed once)."""
         if self._report is None:
+            if self.attentions is None:
+                raise NeedsReport("this lens needs the head roles of the input")
             self._report = score_heads(self.attentions, self.tokens)
         return self._report
 
@@ -138,18 +152,25 @@ def coreference(ctx: LensContext) -> Heads:
 
 def resolve(
     lens: Any,
-    attentions: Attention,
+    attentions: Attention | None,
     tokens: Sequence[Any],
     model: str | None = None,
     measure: str = "attention",
+    *,
+    report: HeadReport | None = None,
+    shape: tuple[int, int] | None = None,
 ) -> tuple[Heads | None, tuple[str, ...]]:
     """The heads ``lens`` keeps on this input (``None``: all) and notices for the user.
 
-    A named or function lens that keeps no head falls back to every head, with a notice.
+    Without the raw ``attentions`` (a streamed text), pass the ``(layers, heads)``
+    ``shape`` and the head-role ``report`` when there is one; a lens that needs
+    roles there is none raises :class:`NeedsReport`. A named or function lens
+    that keeps no head falls back to every head, with a notice.
     """
     if lens is None:
         return None, ()
-    ctx = LensContext(np.asarray(attentions), tokens, model, measure)
+    att = None if attentions is None else np.asarray(attentions)
+    ctx = LensContext(att, tokens, model, measure, _report=report, _shape=shape)
     if isinstance(lens, str):
         heads = LENSES[lens](ctx)
         name = repr(lens)

@@ -36,7 +36,7 @@ from .claims import verify
 from .cuttest import cut_test
 from .evidence import characterize
 from .faithfulness import faithfulness
-from .heads import HeadReport, induction_probe, score_heads
+from .heads import HeadReport, analysis_report, induction_probe
 from .llm import as_backend, polish
 from .prose import compose, number_sentences
 
@@ -151,7 +151,7 @@ def explain(
         cut = cut_test(analysis, model, progress=progress)
     elif cut is False:
         cut = None
-    report = score_heads(analysis.attentions, analysis.tokens) if analysis.attentions is not None else None
+    report = analysis_report(analysis)
     if report is not None and model is not None and probe:
         report = _with_probe(report, model, notices)
     out = []

@@ -1,14 +1,15 @@
 """Run a model on text and return its attention, with tokens that carry character offsets.
 
-:func:`extract` loads the model (:mod:`attn_widget.extract.loading`), tokenizes
-(:mod:`attn_widget.extract.tokens`), refuses input whose attention would not fit
-in memory, and runs one forward pass (:func:`forward`). Clustering is not done
-here: :func:`attn_widget.analyze` hands the result to the graph layer.
+:func:`extract` loads the model (:mod:`attn_widget.extract.loading`) and tokenizes
+(:func:`prepare`, with :mod:`attn_widget.extract.tokens`), refuses input whose
+attention would not fit in memory, and runs one forward pass (:func:`run`,
+:func:`forward_pass`). :func:`resolve_keep` decides whether an analysis keeps the
+raw attention or streams it (:mod:`attn_widget.extract.hooks`). Clustering is
+not done here: :func:`attn_widget.analyze` hands the result to the graph layer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -22,8 +23,8 @@ from ..core.options import DEFAULT_MODEL
 from ..core.types import Attention
 from . import loading
 from .gradient import attention_gradient
+from .hooks import attention_modules, stream_attention
 from .tokens import tokenize
-from .values import value_norm_hooks
 
 Progress = Callable[[str, float], Any]
 """``progress(stage, fraction)``: told what runs now ("loading model gpt2…") and how far along (0–1)."""
@@ -69,6 +70,61 @@ class Extraction:
     head_data: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """A model and a tokenized text, ready for a forward pass (:func:`prepare`)."""
+
+    text: str
+    model: Any
+    name: str
+    ids: tuple[int, ...]
+    tokens: tuple[Token, ...]
+    causal: bool
+    notices: tuple[str, ...]
+
+    @property
+    def sink(self) -> tuple[int, ...]:
+        """The model's own sink tokens: a causal model's first token, an encoder's special tokens."""
+        if self.causal:
+            return (0,)
+        return tuple(i for i, t in enumerate(self.tokens) if t.special)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(layers, heads, tokens)`` of the attention a forward pass makes."""
+        layers, heads = model_shape(self.model.config)
+        return layers or 0, heads or 0, len(self.ids)
+
+
+def prepare(
+    text: str,
+    model: Any = DEFAULT_MODEL,
+    tokenizer: Any = None,
+    *,
+    prepend_bos: bool | None = None,
+    overlength: str = "error",
+    progress: Progress | None = None,
+) -> Prepared:
+    """Load ``model`` and tokenize ``text`` (the options are :func:`extract`'s); no forward pass yet."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text.strip():
+        raise ValueError(f"text={text!r} is empty or only whitespace; give some text to analyse")
+    if overlength not in OVERLENGTH_POLICIES:
+        raise ValueError(f"overlength={overlength!r}: choose 'error' or 'truncate'")
+    report = reporter(progress)
+    report(f"loading model {_model_name(model)}…", 0.0)
+    net, tok, name, notices = loading.resolve(model, tokenizer)
+    causal = loading.is_causal_config(net.config)
+    ids, tokens, more = tokenize(
+        text, tok, name=name, causal=causal, prepend_bos=prepend_bos,
+        limit=context_length(net, tok), overlength=overlength,
+    )
+    for notice in more:
+        warnings.warn(notice, UserWarning, stacklevel=3)
+    return Prepared(text, net, name, tuple(int(i) for i in ids), tokens, causal, (*notices, *more))
+
+
 def extract(
     text: str,
     model: Any = DEFAULT_MODEL,
@@ -109,33 +165,25 @@ def extract(
     -------
     Extraction
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    if not text.strip():
-        raise ValueError(f"text={text!r} is empty or only whitespace; give some text to analyse")
-    if overlength not in OVERLENGTH_POLICIES:
-        raise ValueError(f"overlength={overlength!r}: choose 'error' or 'truncate'")
+    prep = prepare(text, model, tokenizer, prepend_bos=prepend_bos, overlength=overlength, progress=progress)
+    return run(prep, progress=progress, gradient=gradient)
+
+
+def run(prep: Prepared, *, progress: Progress | None = None, gradient: bool = False) -> Extraction:
+    """The forward pass (and, with ``gradient``, the backward pass) of :func:`extract` on a prepared text."""
     report = reporter(progress)
-    report(f"loading model {_model_name(model)}…", 0.0)
-    net, tok, name, notices = loading.resolve(model, tokenizer)
-    causal = loading.is_causal_config(net.config)
-    ids, tokens, more = tokenize(
-        text, tok, name=name, causal=causal, prepend_bos=prepend_bos,
-        limit=context_length(net, tok), overlength=overlength,
-    )
-    for notice in more:
-        warnings.warn(notice, UserWarning, stacklevel=2)
-    check_memory(net.config, len(ids), name=name)
-    report(f"running the model on {len(ids)} tokens…", 0.3)
-    attentions, head_data = forward_pass(net, ids, name=name, causal=causal)
+    n = len(prep.ids)
+    check_memory(prep.model.config, n, name=prep.name)
     if gradient:
-        report(f"measuring what the output depends on (a backward pass over {len(ids)} tokens)…", 0.5)
-        head_data["gradient"] = attention_gradient(net, ids, name=name, causal=causal)
-    if causal:
-        sink: tuple[int, ...] = (0,)
-    else:
-        sink = tuple(i for i, t in enumerate(tokens) if t.special)
-    return Extraction(text, tokens, attentions, sink, name, causal, (*notices, *more), head_data)
+        check_gradient_memory(prep.model.config, n, name=prep.name)
+    report(f"running the model on {n} tokens…", 0.3)
+    attentions, head_data = forward_pass(prep.model, prep.ids, name=prep.name, causal=prep.causal)
+    if gradient:
+        report(f"measuring what the output depends on (a backward pass over {n} tokens)…", 0.5)
+        head_data["gradient"] = attention_gradient(prep.model, prep.ids, name=prep.name, causal=prep.causal)
+    return Extraction(
+        prep.text, prep.tokens, attentions, prep.sink, prep.name, prep.causal, prep.notices, head_data
+    )
 
 
 def context_length(model: Any, tokenizer: Any) -> int | None:
@@ -150,30 +198,98 @@ def context_length(model: Any, tokenizer: Any) -> int | None:
 
 
 MAX_ATTENTION_BYTES = int(os.environ.get("ATTN_WIDGET_MAX_ATTENTION_BYTES", 4 * 2**30))
-"""Largest float32 attention tensor (``layers × heads × T × T × 4`` bytes) a forward pass may make.
+"""Largest float32 attention tensor (``layers × heads × T × T × 4`` bytes) ``keep="attention"`` may keep.
 
-The forward pass briefly holds it twice (torch's copy and ours), so the default
-4 GiB means about 8 GiB at peak. Raise it (or set the environment variable
-``ATTN_WIDGET_MAX_ATTENTION_BYTES``) on a machine with more memory.
+The forward pass copies each layer into it as the layer is computed, so the peak
+is this plus one layer. Raise it (or set the environment variable
+``ATTN_WIDGET_MAX_ATTENTION_BYTES``) on a machine with more memory; longer texts
+are streamed (``keep="summary"``), which keeps no per-head maps.
 """
 
+KEEP_ATTENTION_BYTES = int(os.environ.get("ATTN_WIDGET_KEEP_ATTENTION_BYTES", 512 * 2**20))
+"""With ``keep="auto"`` (the default), the raw attention is kept up to this size; a larger one is streamed.
 
-def check_memory(config: Any, n_tokens: int, *, name: str) -> None:
-    """Refuse, before running the model, a text whose attention would not fit in memory."""
+512 MiB: GPT-2 small keeps it up to about 970 tokens, SmolLM2 (270 heads) up to
+about 700. Environment variable ``ATTN_WIDGET_KEEP_ATTENTION_BYTES``.
+"""
+
+KEEP_POLICIES = ("auto", "attention", "summary")
+"""What an analysis keeps of the attention (:func:`resolve_keep`)."""
+
+
+def model_shape(config: Any) -> tuple[int | None, int | None]:
+    """``(layers, heads per layer)`` a model's config declares (``None`` where it does not say)."""
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
     layers = _first_int(text_config, ("num_hidden_layers", "n_layer", "num_layers"))
     heads = _first_int(text_config, ("num_attention_heads", "n_head", "num_heads"))
+    return layers, heads
+
+
+def attention_bytes(config: Any, n_tokens: int) -> int | None:
+    """Bytes of the float32 ``[layer, head, T, T]`` attention for ``n_tokens`` (``None``: shape unknown)."""
+    layers, heads = model_shape(config)
     if layers is None or heads is None:
+        return None
+    return layers * heads * n_tokens * n_tokens * 4
+
+
+def resolve_keep(keep: str, config: Any, n_tokens: int) -> str:
+    """``"attention"`` (keep the raw ``[layer, head, T, T]``) or ``"summary"`` (stream it) for ``keep``.
+
+    ``"auto"`` keeps the raw attention when it takes at most :data:`KEEP_ATTENTION_BYTES`.
+    """
+    if keep not in KEEP_POLICIES:
+        raise ValueError(
+            f"keep={keep!r}: choose 'auto' (the raw attention when it is small, else a summary), "
+            "'attention' (always keep it) or 'summary' (stream it: aggregate each layer as the model runs)"
+        )
+    if keep != "auto":
+        return keep
+    need = attention_bytes(config, n_tokens)
+    return "attention" if need is None or need <= KEEP_ATTENTION_BYTES else "summary"
+
+
+def check_memory(config: Any, n_tokens: int, *, name: str) -> None:
+    """Refuse, before running the model, a text whose kept attention would not fit in memory."""
+    layers, heads = model_shape(config)
+    need = attention_bytes(config, n_tokens)
+    if need is None or layers is None or heads is None:
         return
-    need = layers * heads * n_tokens * n_tokens * 4
     if need > MAX_ATTENTION_BYTES:
         fits = int((MAX_ATTENTION_BYTES / (layers * heads * 4)) ** 0.5)
         raise ValueError(
             f"the text is {n_tokens} tokens: model {name!r}'s attention for it would take "
-            f"{need / 2**30:.1f} GiB ({layers} layers x {heads} heads x {n_tokens}² float32, held twice "
-            f"while the model runs), over the limit of {MAX_ATTENTION_BYTES / 2**30:.1f} GiB; shorten the "
-            f"text to about {fits} tokens, or raise attn_widget.extract.forward.MAX_ATTENTION_BYTES "
-            "(env ATTN_WIDGET_MAX_ATTENTION_BYTES) if this machine has the memory"
+            f"{need / 2**30:.1f} GiB ({layers} layers x {heads} heads x {n_tokens}² float32), over the "
+            f"limit of {MAX_ATTENTION_BYTES / 2**30:.1f} GiB for keeping it; use keep='summary' (or "
+            f"'auto') to stream it layer by layer, shorten the text to about {fits} tokens, or raise "
+            "attn_widget.extract.forward.MAX_ATTENTION_BYTES (env ATTN_WIDGET_MAX_ATTENTION_BYTES) if this "
+            "machine has the memory"
+        )
+
+
+GRADIENT_COPIES = 3
+"""A backward pass keeps about this many ``[layer, head, T, T]`` float32 tensors alive at once
+(the weights, their gradients and the scores before the softmax)."""
+
+
+def check_gradient_memory(config: Any, n_tokens: int, *, name: str) -> None:
+    """Refuse ``measure="gradient"`` for a text whose backward pass would not fit in memory.
+
+    The backward pass needs every layer's attention at once (autograd keeps them),
+    so it cannot be streamed.
+    """
+    layers, heads = model_shape(config)
+    need = attention_bytes(config, n_tokens)
+    if need is None or layers is None or heads is None:
+        return
+    if GRADIENT_COPIES * need > MAX_ATTENTION_BYTES:
+        fits = int((MAX_ATTENTION_BYTES / (GRADIENT_COPIES * layers * heads * 4)) ** 0.5)
+        raise ValueError(
+            f"measure='gradient' runs a backward pass, which holds every layer's attention at once "
+            f"(about {GRADIENT_COPIES * need / 2**30:.1f} GiB for {n_tokens} tokens of model {name!r}, "
+            f"over the limit of {MAX_ATTENTION_BYTES / 2**30:.1f} GiB); it cannot be streamed. Use "
+            f"measure='norm' or 'attention' for this text, or analyse at most about {fits} tokens with "
+            "measure='gradient'"
         )
 
 
@@ -193,36 +309,29 @@ def forward_pass(
 
     With ``value_norms``, hooks measure ``head_data["value_norm"]`` (``[layer, head, T]``,
     :mod:`attn_widget.extract.values`) in the same pass, for the ``norm`` edge measure;
-    an architecture the hooks do not know simply gets none. Torch's per-layer
-    attention tensors are released as they are copied, so at most one full copy of
-    the attention (plus one layer) is held at a time.
+    an architecture the hooks do not know simply gets none. Each layer's attention is
+    copied into the result as soon as the layer has computed it
+    (:func:`attn_widget.extract.hooks.stream_attention`), so the pass holds the
+    result plus one layer.
     """
-    import torch
+    modules = attention_modules(model)
+    n_layers = len(modules) if modules else model_shape(model.config)[0]
+    store: list[np.ndarray] = []
 
-    net = getattr(model, "base_model", model)  # skip the LM head: its logits are not needed
-    device = next(net.parameters()).device
-    input_ids = torch.tensor([list(ids)], dtype=torch.long, device=device)
-    kwargs: dict[str, Any] = {"attention_mask": torch.ones_like(input_ids), "output_attentions": True}
-    if causal:
-        kwargs["use_cache"] = False
-    hooks = value_norm_hooks(model) if value_norms else contextlib.nullcontext(None)
-    with torch.inference_mode(), loading.eager_attention(model), hooks as norms:
-        out = net(input_ids=input_ids, **kwargs)
-        layers = list(getattr(out, "attentions", None) or ())
-        del out
-        if not layers or any(a is None for a in layers):
-            raise ValueError(
-                f"model {name!r} returned no attention weights; load it with "
-                "attn_implementation='eager' (sdpa and flash attention do not return them)"
-            )
-        n_heads, length = int(layers[0].shape[1]), int(layers[0].shape[-1])
-        att = np.empty((len(layers), n_heads, length, length), dtype=np.float32)
-        for i in range(len(layers)):
-            att[i] = layers[i][0].to(dtype=torch.float32, device="cpu").numpy()
-            layers[i] = None
-    data: dict[str, np.ndarray] = {}
-    if norms is not None and len(norms) == att.shape[0] and norms[0].shape == (n_heads, length):
-        data["value_norm"] = np.stack(norms).astype(np.float32)
+    def keep(layer: int, attention: np.ndarray, _norm: np.ndarray | None) -> None:
+        if not store:
+            store.append(np.empty((n_layers or 1, *attention.shape), dtype=np.float32))
+        if layer >= store[0].shape[0]:  # a model that declares fewer layers than it runs
+            grown = np.empty((layer + 1, *attention.shape), dtype=np.float32)
+            grown[: store[0].shape[0]] = store[0]
+            store[0] = grown
+        store[0][layer] = attention
+
+    data = stream_attention(model, ids, name=name, causal=causal, on_layer=keep, value_norms=value_norms)
+    att = store[0]
+    norms = data.get("value_norm")
+    if norms is not None and norms.shape != att.shape[:3]:
+        del data["value_norm"]
     return att, data
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.types import EXCLUDED, Labels, Matrix
 from .methods import (
+    BUILTIN_GRAPH_METHODS,
     DBSCAN_EPS,
     DBSCAN_MIN_SAMPLES,
     GRAPH_METHODS,
@@ -27,6 +28,7 @@ from .methods import (
     leiden,
     louvain,
 )
+from .threshold import Edges
 
 __all__ = [
     "DBSCAN_EPS",
@@ -100,7 +102,7 @@ def _finish(sub: Matrix, raw: np.ndarray, keep: np.ndarray) -> Labels:
 
 
 def cluster(
-    adj: Matrix,
+    adj: Matrix | Edges,
     method: str = "louvain",
     *,
     seed: int = 0,
@@ -112,7 +114,9 @@ def cluster(
     Parameters
     ----------
     adj
-        ``[T, T]`` symmetric non-negative adjacency (a thresholded graph), zero diagonal.
+        ``[T, T]`` symmetric non-negative adjacency (a thresholded graph), zero
+        diagonal; or the same graph as an :class:`~attn_widget.graph.threshold.Edges`
+        list (the sweep's form on long texts: nothing ``T × T`` is built).
     method
         A key of :data:`METHODS`.
     seed
@@ -129,6 +133,11 @@ def cluster(
         ``[T]`` int32 labels, numbered by first token; every cluster connected in ``adj``.
     """
     METHODS[method]  # unknown names fail here, with the choices
+    if isinstance(adj, Edges):
+        keep = _keep_mask(adj.n, exclude)
+        sub = _kept_edges(adj, keep)
+        prof = None if profile is None else profile[np.ix_(keep, keep)]
+        return _finish_edges(sub, _run_edges(method, sub, seed, prof), keep)
     keep = _keep_mask(len(adj), exclude)
     sub = adj[np.ix_(keep, keep)]
     prof = None if profile is None else profile[np.ix_(keep, keep)]
@@ -136,7 +145,7 @@ def cluster(
 
 
 def cluster_coarse(
-    adj: Matrix, finer: Labels, method: str = "louvain", *, seed: int = 0, exclude: Sequence[int] = ()
+    adj: Matrix | Edges, finer: Labels, method: str = "louvain", *, seed: int = 0, exclude: Sequence[int] = ()
 ) -> Labels:
     """Cluster ``adj`` starting from ``finer``, a partition of a sparser graph (a warm start).
 
@@ -149,15 +158,64 @@ def cluster_coarse(
     """
     if method not in GRAPH_METHODS:
         raise ValueError(f"method {method!r} cannot warm-start; use cluster() instead")
-    keep = _keep_mask(len(adj), exclude)
-    sub = adj[np.ix_(keep, keep)]
+    n = adj.n if isinstance(adj, Edges) else len(adj)
+    keep = _keep_mask(n, exclude)
     _, group = np.unique(np.asarray(finer)[keep], return_inverse=True)
     size = int(group.max()) + 1
-    src, dst = np.nonzero(sub)
+    if isinstance(adj, Edges):
+        sub = _kept_edges(adj, keep)
+        from scipy.sparse import coo_matrix
+
+        ga, gb = group[sub.src], group[sub.dst]
+        same = ga == gb
+        between = ~same
+        coarse = coo_matrix((sub.weight[between], (ga[between], gb[between])), shape=(size, size)).toarray()
+        coarse += coarse.T  # each edge between two groups, both ways
+        coarse[np.diag_indices_from(coarse)] = np.bincount(ga[same], weights=sub.weight[same], minlength=size)
+        return _finish_edges(sub, _run(method, coarse, seed, None)[group], keep)
+    dense = adj[np.ix_(keep, keep)]
+    src, dst = np.nonzero(dense)
     pair = group[src] * size + group[dst]
     flat = np.zeros(size * size)
-    np.add.at(flat, pair, sub[src, dst])
+    np.add.at(flat, pair, dense[src, dst])
     coarse = flat.reshape(size, size)
     coarse[np.diag_indices_from(coarse)] /= 2.0  # each internal edge once, as a self-loop
     raw = _run(method, coarse, seed, None)[group]
-    return _finish(sub, raw, keep)
+    return _finish(dense, raw, keep)
+
+
+def _kept_edges(adj: Edges, keep: np.ndarray) -> Edges:
+    """The edges between kept nodes, renumbered among the kept nodes."""
+    if keep.all():
+        return adj
+    new = (np.cumsum(keep) - 1).astype(np.int32)
+    ok = keep[adj.src] & keep[adj.dst]
+    return Edges(int(keep.sum()), new[adj.src[ok]], new[adj.dst[ok]], adj.weight[ok])
+
+
+def _run_edges(method: str, graph: Edges, seed: int, profile: Matrix | None) -> np.ndarray:
+    """:func:`_run` for an edge list: the graph methods get a sparse matrix, the others a dense one."""
+    labels = graph.n + np.arange(graph.n, dtype=np.int64)
+    linked = np.flatnonzero(np.bincount(np.concatenate([graph.src, graph.dst]), minlength=graph.n) > 0)
+    if not linked.size:
+        return labels
+    new = np.full(graph.n, -1, dtype=np.int32)
+    new[linked] = np.arange(linked.size, dtype=np.int32)
+    sub = Edges(linked.size, new[graph.src], new[graph.dst], graph.weight).matrix()
+    prof = None if profile is None else profile[np.ix_(linked, linked)]
+    if method not in BUILTIN_GRAPH_METHODS:  # profile methods and methods users registered take dense arrays
+        sub = sub.toarray()
+    labels[linked] = np.asarray(METHODS[method](sub, seed=seed, profile=prof))
+    return labels
+
+
+def _finish_edges(graph: Edges, raw: np.ndarray, keep: np.ndarray) -> Labels:
+    """Split ``raw`` communities into connected pieces of ``graph`` and number them (:func:`_finish`)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    same = raw[graph.src] == raw[graph.dst]
+    inside = coo_matrix((np.ones(int(same.sum())), (graph.src[same], graph.dst[same])), shape=(graph.n,) * 2)
+    labels = np.full(len(keep), EXCLUDED, dtype=np.int64)
+    labels[keep] = connected_components(inside.tocsr(), directed=False)[1]
+    return canonical(labels)

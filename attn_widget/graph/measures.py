@@ -32,7 +32,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from ..core.registry import Registry
-from ..core.types import Attention
+from ..core.types import Attention, LayerAttention
+from .reduce import LayerWeights
 
 HeadData = Mapping[str, np.ndarray]
 Measure = Callable[[Attention, HeadData], Attention]
@@ -81,3 +82,49 @@ def gradient(att: Attention, data: HeadData) -> Attention:
 def measure_weights(att: Attention, name: str, data: HeadData) -> Attention:
     """Per-head edge weights ``[layer, head, T, T]`` of measure ``name``."""
     return MEASURES[name](att, data)
+
+
+def _layer_need(data: HeadData, measure: str, shape: tuple[int, ...]) -> np.ndarray:
+    """One layer's slice of the per-head data ``measure`` needs, checked against the layer's ``shape``."""
+    key = NEEDS[measure]
+    if key not in data:
+        _need(data, measure, shape)  # raises, saying how to get it
+    value = np.asarray(data[key])
+    if value.shape != shape:
+        raise ValueError(f"head_data[{key!r}] has a layer of shape {value.shape}, expected {shape}")
+    return value
+
+
+LAYERWISE: dict[str, Callable[[LayerAttention, HeadData], LayerWeights]] = {
+    "attention": lambda att, data: LayerWeights(att),
+    "norm": lambda att, data: LayerWeights(att, _layer_need(data, "norm", att.shape[:2])),
+    "gradient": lambda att, data: LayerWeights(
+        np.abs(_layer_need(data, "gradient", att.shape)).astype(np.float32, copy=False)
+    ),
+}
+"""Measure → its weights for one layer, from the layer's ``[head, T, T]`` attention and its slice of
+the per-head data (``{"value_norm": [head, T]}``, …), as
+:class:`~attn_widget.graph.reduce.LayerWeights` (nothing multiplied out yet). These are the
+measures a streaming pass and the per-layer aggregation support."""
+
+
+def layer_weights(att: LayerAttention, name: str, data: HeadData, layer: int | None = None) -> LayerWeights:
+    """Per-head weights of one layer under measure ``name`` (see :data:`LAYERWISE`).
+
+    ``data`` holds the whole model's per-head data when ``layer`` is given (its
+    slice is taken), or that one layer's slices when ``layer`` is ``None``.
+    """
+    MEASURES[name]  # unknown names fail here, with the choices
+    if name not in LAYERWISE:
+        raise ValueError(
+            f"measure={name!r} has no per-layer form, so it needs the kept raw attention; "
+            "analyse with keep='attention'"
+        )
+    if layer is not None:
+        key = NEEDS.get(name)
+        if key is not None and key in data:
+            value = np.asarray(data[key])
+            if not 0 <= layer < value.shape[0]:
+                raise ValueError(f"head_data[{key!r}] has {value.shape[0]} layers; layer {layer} is missing")
+            data = {key: value[layer]}
+    return LAYERWISE[name](att, data)

@@ -67,14 +67,30 @@ def _optional(module: str) -> Any:
         ) from None
 
 
-def _edges(adj: Matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Upper-triangle edges (self-loops included) as ``src, dst, weight``."""
+BUILTIN_GRAPH_METHODS = frozenset({"louvain", "leiden", "infomap"})
+"""The methods here that also take ``adj`` as a ``scipy.sparse`` matrix (the sweep's form on long texts)."""
+
+
+def _size(adj: Any) -> int:
+    return int(adj.shape[0])
+
+
+def _edges(adj: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper-triangle edges (self-loops included) as ``src, dst, weight``, row by row."""
+    if hasattr(adj, "tocoo"):  # scipy.sparse
+        from scipy.sparse import triu
+
+        upper = triu(adj, k=0).tocoo()
+        keep = upper.data != 0
+        src, dst, w = upper.row[keep], upper.col[keep], upper.data[keep]
+        order = np.lexsort((dst, src))
+        return src[order].astype(np.int64), dst[order].astype(np.int64), w[order]
     src, dst = np.nonzero(np.triu(adj))
     return src, dst, adj[src, dst]
 
 
-def components(adj: Matrix) -> np.ndarray:
-    """Connected component id of every node of ``adj`` (edges are its non-zero entries)."""
+def components(adj: Any) -> np.ndarray:
+    """Connected component id of every node of ``adj`` (dense or sparse; edges are its non-zero entries)."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -87,7 +103,7 @@ def louvain(adj: Matrix, *, seed: int = 0, **_: object) -> Labels:
     import community as community_louvain
     import networkx as nx
 
-    n = len(adj)
+    n = _size(adj)
     src, dst, w = _edges(adj)
     if not np.any(src != dst):
         return np.arange(n, dtype=np.int32)
@@ -103,7 +119,7 @@ def leiden(adj: Matrix, *, seed: int = 0, **_: object) -> Labels:
     """Leiden modularity maximisation (leidenalg on igraph), weighted; communities well connected."""
     ig = _optional("igraph")
     la = _optional("leidenalg")
-    n = len(adj)
+    n = _size(adj)
     src, dst, w = _edges(adj)
     graph = ig.Graph(n=n, edges=list(zip(src.tolist(), dst.tolist(), strict=True)))
     part = la.find_partition(graph, la.ModularityVertexPartition, weights=w.tolist(), seed=int(seed))
@@ -114,7 +130,7 @@ def leiden(adj: Matrix, *, seed: int = 0, **_: object) -> Labels:
 def infomap(adj: Matrix, *, seed: int = 0, **_: object) -> Labels:
     """Infomap (map equation), two-level, undirected and weighted."""
     im_module = _optional("infomap")
-    n = len(adj)
+    n = _size(adj)
     src, dst, w = _edges(adj)
     off = src != dst
     if not off.any():

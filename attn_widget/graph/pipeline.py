@@ -1,6 +1,7 @@
 """Runs the stages in order: aggregate → sweep → cluster, building an :class:`Analysis`.
 
-Input checks live in :mod:`attn_widget.graph.validate`. The options are
+Input checks live in :mod:`attn_widget.graph.validate`; re-clustering an
+existing analysis in :mod:`attn_widget.graph.recluster`. The options are
 :class:`attn_widget.core.options.ClusterOptions`, their defaults
 :data:`attn_widget.core.options.DEFAULTS`.
 """
@@ -8,7 +9,7 @@ Input checks live in :mod:`attn_widget.graph.validate`. The options are
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from typing_extensions import Unpack
 from ..core import Analysis, Cluster, Options, Sweep, Token
 from ..core.options import CLUSTER_OPTIONS, DEFAULTS, ClusterOptions, check_names
 from ..core.types import EXCLUDED, Attention, Labels, Matrix
+from ..core.units import UNITS, segment, unit_tokens
 from . import aggregate as _aggregate
 from . import cluster as _cluster
 from . import measures as _measures
@@ -25,10 +27,14 @@ from . import sweep as _sweep
 from . import threshold as _threshold
 from . import validate as _validate
 from .measures import HeadData
+from .sinks import detect_sinks
 from .validate import as_attention, as_tokens
-from .weights import SINK_NOTICE, aggregate_options, resolve_exclude
+from .weights import SINK_NOTICE, combine_options, node_weights, resolve_exclude
 
-__all__ = ["analyze_attention", "build", "check_choices", "make_clusters", "recluster"]
+__all__ = [
+    "SINK_NOTICE", "analyze_attention", "build", "check_choices", "lens_option", "make_clusters",
+    "make_options",
+]
 
 
 def build(
@@ -44,17 +50,27 @@ def build(
     sweep: Sweep | None = None,
     clip_threshold: bool = False,
     head_data: HeadData | None = None,
+    token_weights: Matrix | None = None,
 ) -> Analysis:
     """Run aggregate (unless ``weights`` given), sweep (unless given) and cluster.
 
+    ``tokens`` are the model's tokens; ``options.unit`` groups them into the
+    graph's nodes. ``token_weights`` is the token aggregate before exclusion,
+    when known (a streamed analysis, or one re-clustered with the same
+    aggregation); otherwise it is computed from ``attentions``.
     ``clip_threshold``: a numeric ``threshold`` carried over from another graph
     is lowered to this graph's strongest edge instead of being refused.
     """
     check_choices(dataclasses.asdict(options))
     head_data = dict(head_data or {})
+    units = segment(text, tokens, options.unit)
+    if token_weights is None and attentions is not None:
+        token_weights = combine_options(attentions, options, head_data)
     if weights is None:
-        assert attentions is not None
-        weights = aggregate_options(attentions, options, head_data)
+        if token_weights is None:
+            raise ValueError("build() needs the attention, the token aggregate or the graph's weights")
+        weights = node_weights(token_weights, options, units)
+    excluded = units.excluded(options.exclude)
     sym = _threshold.symmetrise(weights)
     if clip_threshold and isinstance(threshold, (int, float)):
         threshold = min(float(threshold), _threshold.threshold_range(sym, options.threshold_mode)[1])
@@ -64,7 +80,7 @@ def build(
         sweep = Sweep(
             options.threshold_mode,
             *_sweep.sweep(
-                weights, options.threshold_mode, options.method, seed=options.seed, exclude=options.exclude
+                weights, options.threshold_mode, options.method, seed=options.seed, exclude=excluded
             ),
         )
     if value is None:
@@ -75,14 +91,13 @@ def build(
         if hit.size:
             labels = sweep.labels[hit[0]].copy()
         else:
-            adj = _threshold.prune(weights, sym, options.threshold_mode, value)
-            labels = _cluster.cluster(
-                adj, options.method, seed=options.seed, exclude=options.exclude, profile=sym
-            )
+            adj = _threshold.THRESHOLDS[options.threshold_mode](weights, sym).edges(float(value))
+            labels = _cluster.cluster(adj, options.method, seed=options.seed, exclude=excluded, profile=sym)
     options = _replace(options, auto_threshold=threshold == "auto")
+    nodes = tokens if units.kind == "token" else unit_tokens(text, tokens, units)
     return Analysis(
         text=text,
-        tokens=tokens,
+        tokens=nodes,
         labels=labels,
         clusters=make_clusters(sym, labels),
         threshold=float(value),
@@ -94,6 +109,9 @@ def build(
         notices=notices,
         attentions=attentions,
         head_data=head_data,
+        pieces=() if units.kind == "token" else tokens,
+        unit_starts=None if units.kind == "token" else units.starts,
+        token_weights=None if attentions is not None else token_weights,  # derivable from the attention
     )
 
 
@@ -118,7 +136,10 @@ def _replace(options: Options, **changes: Any) -> Options:
 
 
 def check_choices(options: dict[str, Any]) -> None:
-    """Fail fast, naming the choices, on an unknown method, aggregation, threshold mode or measure."""
+    """Fail fast, naming the choices, on an unknown method, aggregation, threshold mode, measure or unit."""
+    unit = options.get("unit", DEFAULTS["unit"])
+    if unit not in UNITS:
+        raise ValueError(f"unit={unit!r}: choose one of {', '.join(repr(u) for u in UNITS)}")
     _cluster.METHODS[options.get("method", DEFAULTS["method"])]
     _aggregate.AGGREGATIONS[options.get("aggregation", DEFAULTS["aggregation"])]
     _threshold.THRESHOLDS[options.get("threshold_mode", DEFAULTS["threshold_mode"])]
@@ -210,21 +231,9 @@ def analyze_attention(
     att = as_attention(attentions)
     n = att.shape[2]
     toks = as_tokens(tokens, n)
-    exclude, auto, said = resolve_exclude(o["exclude"], att, toks, model_sinks)
-    lens, resolved = _lens(o["lens"], lens_heads)
-    opts = Options(
-        aggregation=o["aggregation"],
-        method=o["method"],
-        threshold_mode=o["threshold_mode"],
-        seed=_validate.as_seed(o["seed"]),
-        layers=_validate.as_layers(o["layers"]),
-        heads=_validate.as_heads(o["heads"]),
-        exclude=exclude,
-        exclude_auto=auto,
-        measure=o["measure"],
-        lens=lens,
-        lens_heads=resolved,
-        model_sinks=tuple(sorted({int(i) % n for i in model_sinks})),
+    exclude, auto, said = resolve_exclude(o["exclude"], lambda: detect_sinks(att), toks, model_sinks)
+    opts = make_options(
+        o, n, lens_heads=lens_heads, exclude=exclude, exclude_auto=auto, model_sinks=model_sinks
     )
     return build(
         text=text,
@@ -239,7 +248,35 @@ def analyze_attention(
     )
 
 
-def _lens(
+def make_options(
+    o: Mapping[str, Any],
+    n: int,
+    *,
+    lens_heads: Sequence[tuple[int, int]] | None = None,
+    exclude: tuple[int, ...] = (),
+    exclude_auto: bool = False,
+    model_sinks: Sequence[int] = (),
+) -> Options:
+    """The :class:`Options` for the option values ``o`` (all of :data:`DEFAULTS`' cluster keys), checked."""
+    lens, resolved = lens_option(o["lens"], lens_heads)
+    return Options(
+        aggregation=o["aggregation"],
+        method=o["method"],
+        threshold_mode=o["threshold_mode"],
+        seed=_validate.as_seed(o["seed"]),
+        layers=_validate.as_layers(o["layers"]),
+        heads=_validate.as_heads(o["heads"]),
+        exclude=exclude,
+        exclude_auto=exclude_auto,
+        measure=o["measure"],
+        lens=lens,
+        lens_heads=resolved,
+        model_sinks=tuple(sorted({int(i) % n for i in model_sinks})),
+        unit=o["unit"],
+    )
+
+
+def lens_option(
     lens: Any, lens_heads: Sequence[tuple[int, int]] | None
 ) -> tuple[str | tuple[tuple[int, int], ...], tuple[tuple[int, int], ...] | None]:
     """``(the lens as recorded, the heads it keeps)``; named lenses come resolved as ``lens_heads``."""
@@ -262,80 +299,3 @@ def _lens(
     if not pairs:
         raise ValueError("lens=[] keeps no head; give (layer, head) pairs, a lens name, or lens='all'")
     return pairs, pairs
-
-
-_NEEDS_ATTENTION = {"aggregation", "layers", "heads", "exclude", "measure", "lens_heads"}
-
-
-def recluster(
-    analysis: Analysis,
-    *,
-    lens_heads: Sequence[tuple[int, int]] | None = None,
-    **changes: Unpack[ClusterOptions],
-) -> Analysis:
-    """Recompute clusters with changed options, reusing the attention (no forward pass).
-
-    Accepts the :class:`~attn_widget.core.options.ClusterOptions`: ``threshold`` (a
-    number or ``"auto"``), ``threshold_mode``, ``method``, ``seed``, and, when the
-    raw attention is kept, ``aggregation``, ``layers``, ``heads``, ``exclude``,
-    ``measure`` (when its per-head data is kept) and ``lens`` (named lenses come
-    resolved as ``lens_heads``). A threshold you set by hand is kept when other
-    options change (lowered to the new graph's strongest edge if it is above it);
-    ``"auto"`` stays automatic.
-    """
-    check_names(changes, CLUSTER_OPTIONS, "recluster()")
-    new_options: dict[str, Any] = dict(changes)
-    opts = analysis.options
-    explicit = new_options.pop("threshold", None)
-    notices = analysis.notices
-    if "exclude" in new_options:
-        if analysis.attentions is None:
-            raise _no_attention("exclude")
-        exclude, auto, said = resolve_exclude(
-            new_options.pop("exclude"), analysis.attentions, analysis.tokens, opts.model_sinks
-        )
-        new_options.update(exclude=exclude, exclude_auto=auto)
-        notices = (*(x for x in notices if not x.startswith(SINK_NOTICE)), *said)
-    if "lens" in new_options:
-        new_options["lens"], new_options["lens_heads"] = _lens(new_options["lens"], lens_heads)
-    if "layers" in new_options:
-        new_options["layers"] = _validate.as_layers(new_options["layers"])
-    if "heads" in new_options:
-        new_options["heads"] = _validate.as_heads(new_options["heads"])
-    if "seed" in new_options:
-        new_options["seed"] = _validate.as_seed(new_options["seed"])
-    new = _replace(opts, **new_options)
-    reaggregate = any(getattr(new, k) != getattr(opts, k) for k in _NEEDS_ATTENTION)
-    if reaggregate and analysis.attentions is None:
-        raise _no_attention("aggregation, layers, heads, measure, lens and exclude")
-    check_choices(dataclasses.asdict(new))
-    if explicit is not None:
-        threshold: Any = explicit
-    elif opts.auto_threshold or new.threshold_mode != opts.threshold_mode:
-        threshold = "auto"  # a number in the old mode's units means nothing in the new one
-    else:
-        threshold = analysis.threshold
-    same_graph = not reaggregate and all(
-        getattr(new, k) == getattr(opts, k) for k in ("method", "seed", "threshold_mode")
-    )
-    return build(
-        text=analysis.text,
-        tokens=analysis.tokens,
-        attentions=analysis.attentions,
-        weights=None if reaggregate else analysis.weights,
-        options=new,
-        threshold=threshold,
-        model=analysis.model,
-        notices=notices,
-        sweep=analysis.sweep if same_graph else None,
-        clip_threshold=explicit is None and reaggregate,
-        head_data=analysis.head_data,
-    )
-
-
-def _no_attention(what: str) -> ValueError:
-    return ValueError(
-        "this analysis has no raw attention (it was saved as .json or made by from_dict, which "
-        f"drop it), so {what} cannot change; re-run analyze(), or "
-        "save with another suffix (e.g. Analysis.save('x.attn')) to keep the raw attention"
-    )

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from ..core.types import Attention
+from ..core.types import Attention, LayerAttention
 
 FACTOR = 8.0
 """A sink gets at least this many times the typical token's attention relative to uniform."""
@@ -58,33 +58,80 @@ def is_causal(att: Attention) -> bool:
     return bool(np.asarray(att)[..., upper].max(initial=0.0) < 1e-6)
 
 
+def judged_keys(t: int, causal: bool) -> np.ndarray:
+    """``[T]`` bool: the keys seen by enough queries to be judged (every key of an encoder)."""
+    count = np.arange(t - 1, -1, -1) if causal else np.full(t, t - 1)  # queries i != j that see key j
+    return count >= (max(MIN_QUERIES, MIN_COVER * t) if causal else 1)
+
+
+def layer_received(layer: LayerAttention, causal: bool) -> np.ndarray:
+    """``[2, T]`` for one layer ``[head, T, T]``: the median query's attention to each key,
+    relative to uniform (row 0) and as a share (row 1); NaN where a key is not judged.
+
+    The median runs over the queries ``i != j`` that see key ``j`` (``i > j`` in a
+    causal model). Each judged key's column is copied into a row whose unseen
+    entries are split between ``-inf`` and ``+inf`` so that the seen entries'
+    median sits at the same two positions of every row; one partial sort
+    (``np.partition``) then finds it.
+    """
+    t = layer.shape[-1]
+    out = np.full((2, t), np.nan)
+    judged = np.flatnonzero(judged_keys(t, causal))
+    if not judged.size:
+        return out
+    share = layer.sum(axis=0, dtype=np.float32) / np.float32(layer.shape[0])  # head mean
+    cols = np.ascontiguousarray(share.T[judged])  # [judged key, query]
+    del share
+    query = np.arange(t)
+    unseen = query[None, :] <= judged[:, None] if causal else query[None, :] == judged[:, None]
+    seen = t - unseen.sum(axis=1)
+    centre = (t - 1) // 2
+    below = centre - (seen - 1) // 2  # unseen entries sent to -inf: puts the lower median at `centre`
+    rank = query[None, :] + 1 if causal else 1  # 1, 2, … along a row's unseen entries (0..j, or j alone)
+    low = unseen & (rank <= below[:, None])
+    high = unseen & ~low
+    upper = centre + (seen % 2 == 0)  # the upper median, one further for an even count
+    n_keys = np.arange(1, t + 1, dtype=np.float32) if causal else np.full(t, np.float32(t))
+    pick = np.arange(judged.size)
+    for k, row in enumerate((cols * n_keys[None, :], cols)):  # relative to uniform, then as it is
+        row[low], row[high] = -np.inf, np.inf
+        row.partition([centre, centre + 1] if centre + 1 < t else [centre], axis=1)
+        out[k, judged] = (row[pick, centre].astype(np.float64) + row[pick, upper]) / 2.0
+    return out
+
+
 def received(att: Attention, relative: bool = True) -> np.ndarray:
     """``[layer, T]``: the median query's attention to each key, relative to uniform (NaN where not judged).
 
     ``relative=False``: the median query's share of attention on the key, as it is.
     """
     att = np.asarray(att)
-    t = att.shape[-1]
     causal = is_causal(att)
-    n_keys = np.arange(1, t + 1, dtype=np.float64) if causal else np.full(t, float(t))
-    visible = np.tril(np.ones((t, t), dtype=bool)) if causal else np.ones((t, t), dtype=bool)
-    np.fill_diagonal(visible, False)
-    count = visible.sum(axis=0)
-    judged = count >= (max(MIN_QUERIES, MIN_COVER * t) if causal else 1)
-    out = np.full((att.shape[0], t), np.nan)
-    if not judged.any():
-        return out
-    for layer in range(att.shape[0]):
-        share = att[layer].mean(axis=0, dtype=np.float64)
-        if relative:
-            share = share * n_keys[:, None]
-        out[layer, judged] = np.nanmedian(np.where(visible, share, np.nan)[:, judged], axis=0)
-    return out
+    row = 0 if relative else 1
+    return np.stack([layer_received(att[layer], causal)[row] for layer in range(att.shape[0])])
+
+
+class SinkStats:
+    """Collects :func:`layer_received` layer by layer (a streaming pass) and finds the sinks at the end."""
+
+    def __init__(self, n_layers: int, causal: bool):
+        self.causal = causal
+        self.stats: list[np.ndarray] = [np.empty(0)] * n_layers
+
+    def layer(self, index: int, attention: LayerAttention) -> None:
+        self.stats[index] = layer_received(attention, self.causal)
+
+    def received(self) -> np.ndarray:
+        """``[2, layer, T]``: relative and absolute received attention per layer."""
+        return np.stack(self.stats, axis=1)
 
 
 def sink_scores(att: Attention) -> np.ndarray:
     """``[T]``: geometric mean over layers of the received attention over the layer's median key."""
-    r = received(att)
+    return _scores(received(att))
+
+
+def _scores(r: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a layer whose keys are all unjudged
         ratio = r / np.nanmedian(r, axis=1, keepdims=True)
@@ -93,12 +140,19 @@ def sink_scores(att: Attention) -> np.ndarray:
 
 def detect_sinks(att: Attention) -> tuple[int, ...]:
     """Token indices that act as attention sinks in ``att`` (``[layer, head, T, T]``), ascending."""
-    score = sink_scores(att)
+    att = np.asarray(att)
+    causal = is_causal(att)
+    return sinks_from(np.stack([layer_received(att[layer], causal) for layer in range(att.shape[0])], axis=1))
+
+
+def sinks_from(stats: np.ndarray) -> tuple[int, ...]:
+    """The sinks from ``[2, layer, T]`` received attention (:meth:`SinkStats.received`), ascending."""
+    score = _scores(stats[0])
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # keys that are never judged are all-NaN columns
-        share = np.nanmean(received(att, relative=False), axis=0)
+        share = np.nanmean(stats[1], axis=0)
     score, share = np.nan_to_num(score, nan=0.0), np.nan_to_num(share, nan=0.0)
-    n = att.shape[-1]
+    n = stats.shape[-1]
     if n < MIN_TOKENS:
         return ()
     major = (share >= MAJOR_SHARE) & (share * n >= FACTOR / 2)  # and far above a uniform share

@@ -26,7 +26,7 @@ import numpy as np
 from ..core.types import EXCLUDED, Labels, Matrix
 from . import cluster as _cluster
 from .metrics import adjusted_rand, modularity
-from .threshold import THRESHOLDS, symmetrise
+from .threshold import THRESHOLDS, Pruner, symmetrise
 
 GRID_SIZE = 20
 """Thresholds tried by the sweep (fewer on tiny graphs, where fewer distinct graphs exist)."""
@@ -45,7 +45,9 @@ GOOD_SHARE = 0.1
 """A plateau competes when its best modularity is within this share of the sweep's best."""
 
 
-def threshold_grid(weights: Matrix, sym: Matrix, mode: str, size: int | None = None) -> np.ndarray:
+def threshold_grid(
+    weights: Matrix, sym: Matrix, mode: str, size: int | None = None, pruner: Pruner | None = None
+) -> np.ndarray:
     """Ascending grid of thresholds worth trying for ``mode``.
 
     The kept edge count runs geometrically from the sparsest useful graph to
@@ -55,7 +57,7 @@ def threshold_grid(weights: Matrix, sym: Matrix, mode: str, size: int | None = N
     mode makes) to 1. ``size`` defaults to :data:`GRID_SIZE`.
     """
     size = GRID_SIZE if size is None else size
-    pruner = THRESHOLDS[mode](weights, sym)
+    pruner = THRESHOLDS[mode](weights, sym) if pruner is None else pruner
     if pruner.total == 0:
         return np.array([1.0 if mode == "mass" else 0.0])
     nodes = int((sym > 0).any(axis=1).sum())
@@ -129,6 +131,7 @@ def partitions(
     *,
     seed: int = 0,
     exclude: Sequence[int] = (),
+    pruner: Pruner | None = None,
 ) -> np.ndarray:
     """``[G, T]`` labels, one partition per threshold, sparsest graph first.
 
@@ -138,7 +141,7 @@ def partitions(
     :data:`FRESH_DEGREE` is clustered from its sparser neighbour's partition
     (:func:`attn_widget.graph.cluster.cluster_coarse`) when the method allows it.
     """
-    pruner = THRESHOLDS[mode](weights, sym)
+    pruner = THRESHOLDS[mode](weights, sym) if pruner is None else pruner
     n_kept = max(len(sym) - len(exclude), 1)
     counts = np.array([pruner.n_edges(t) for t in thresholds])
     labels = np.empty((len(thresholds), len(sym)), dtype=np.int32)
@@ -147,7 +150,7 @@ def partitions(
         if prev is not None and counts[i] == counts[prev]:
             labels[i] = labels[prev]
             continue
-        adj = pruner.prune(thresholds[i])
+        adj = pruner.edges(thresholds[i])  # an edge list: no dense T x T copy per threshold
         if prev is not None and method in _cluster.GRAPH_METHODS and 2 * counts[i] / n_kept > FRESH_DEGREE:
             labels[i] = _cluster.cluster_coarse(adj, labels[prev], method, seed=seed, exclude=exclude)
         else:
@@ -184,8 +187,12 @@ def sweep(
         The fields of :class:`attn_widget.Sweep` after ``mode``, in order.
     """
     sym = symmetrise(weights)
-    thresholds = threshold_grid(weights, sym, mode) if grid is None else np.asarray(grid, float)
-    labels = partitions(weights, sym, mode, thresholds, method, seed=seed, exclude=exclude)
+    pruner = THRESHOLDS[mode](weights, sym)  # sorts the edges once for the grid and every partition
+    if grid is None:
+        thresholds = threshold_grid(weights, sym, mode, pruner=pruner)
+    else:
+        thresholds = np.asarray(grid, float)
+    labels = partitions(weights, sym, mode, thresholds, method, seed=seed, exclude=exclude, pruner=pruner)
     scored: dict[bytes, float] = {}  # neighbouring thresholds often give the same partition
     for lab in labels:
         if lab.tobytes() not in scored:

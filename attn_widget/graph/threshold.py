@@ -9,7 +9,7 @@ its automatic choice in :mod:`attn_widget.graph.sweep`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,10 +17,47 @@ from ..core.registry import Registry
 from ..core.types import Matrix
 
 
+class Edges(NamedTuple):
+    """An undirected graph on ``n`` nodes as its edges ``src < dst`` (each once) and their weights."""
+
+    n: int
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+
+    def matrix(self) -> Any:
+        """The symmetric ``[n, n]`` adjacency as a ``scipy.sparse.csr_matrix`` (rows sorted)."""
+        from scipy.sparse import coo_matrix
+
+        rows = np.concatenate([self.src, self.dst])
+        cols = np.concatenate([self.dst, self.src])
+        both = np.concatenate([self.weight, self.weight])
+        out = coo_matrix((both, (rows, cols)), shape=(self.n,) * 2).tocsr()
+        out.sort_indices()
+        return out
+
+
+def edge_list(sym: Matrix) -> Edges:
+    """The edges ``i < j`` of the symmetric ``sym`` with a positive weight, read row by row."""
+    n = len(sym)
+    src, dst, weight = [], [], []
+    for i in range(n - 1):
+        row = sym[i, i + 1 :]
+        cols = np.flatnonzero(row > 0)
+        src.append(np.full(cols.size, i, dtype=np.int32))
+        dst.append((cols + i + 1).astype(np.int32))
+        weight.append(row[cols])
+    if not src:
+        return Edges(n, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    return Edges(n, np.concatenate(src), np.concatenate(dst), np.concatenate(weight).astype(np.float64))
+
+
 class Pruner(NamedTuple):
     """Thresholding of one weight matrix.
 
-    ``prune(t)`` is the kept graph and ``n_edges(t)`` its number of edges;
+    ``prune(t)`` is the kept graph (dense) and ``edges(t)`` the same graph as
+    an :class:`Edges` list (what the sweep clusters: no dense ``T × T`` copy per
+    threshold), ``n_edges(t)`` its number of edges;
     ``for_edges(counts)`` gives, for each edge count, a threshold keeping that
     many edges (ties may keep a few more); ``fewest`` is the fewest edges a
     threshold inside the mode's range can keep and ``total`` the most.
@@ -29,6 +66,7 @@ class Pruner(NamedTuple):
     """
 
     prune: Callable[[float], Matrix]
+    edges: Callable[[float], Edges]
     n_edges: Callable[[float], int]
     for_edges: Callable[[np.ndarray], np.ndarray]
     fewest: int
@@ -53,8 +91,10 @@ def symmetrise(weights: Matrix) -> Matrix:
 @THRESHOLDS.register("absolute")
 def absolute(weights: Matrix, sym: Matrix) -> Pruner:
     """Keep symmetrised edges whose weight is at least ``t``."""
-    upper = sym[np.triu_indices_from(sym, k=1)]
-    edges = np.sort(upper[upper > 0])  # ascending
+    every = edge_list(sym)
+    order = np.argsort(-every.weight, kind="stable")  # strongest first
+    strongest = Edges(every.n, every.src[order], every.dst[order], every.weight[order])
+    edges = strongest.weight[::-1]  # ascending
 
     def prune(t: float) -> Matrix:
         return np.where(sym >= t, sym, 0.0)
@@ -62,10 +102,14 @@ def absolute(weights: Matrix, sym: Matrix) -> Pruner:
     def n_edges(t: float) -> int:
         return int(edges.size - np.searchsorted(edges, t, side="left"))
 
+    def kept(t: float) -> Edges:
+        c = n_edges(t)
+        return Edges(every.n, strongest.src[:c], strongest.dst[:c], strongest.weight[:c])
+
     def for_edges(counts: np.ndarray) -> np.ndarray:
         return edges[edges.size - np.clip(counts, 1, edges.size)]  # the count-th strongest edge
 
-    return Pruner(prune, n_edges, for_edges, 0, int(edges.size))
+    return Pruner(prune, kept, n_edges, for_edges, 0, int(edges.size))
 
 
 @THRESHOLDS.register("mass")
@@ -81,27 +125,40 @@ def mass(weights: Matrix, sym: Matrix) -> Pruner:
     np.fill_diagonal(w, 0.0)
     totals = w.sum(axis=1, keepdims=True)
     share = w / np.where(totals > 0, totals, 1.0)
+    del w
     order = np.argsort(-share, axis=1, kind="stable")
     sorted_share = np.take_along_axis(share, order, axis=1)
     before = np.empty_like(share)  # mass covered by a row's stronger edges
     np.put_along_axis(before, order, np.cumsum(sorted_share, axis=1) - sorted_share, axis=1)
+    del order, sorted_share
     before[share <= 0] = np.inf
+    del share
     first = np.minimum(before, before.T)  # an edge is kept once either endpoint keeps it
-    upper = first[np.triu_indices_from(first, k=1)]
-    entry = np.sort(np.clip(upper[np.isfinite(upper)], 0.0, None))  # share at which each edge joins
+    del before
+    first[sym <= 0] = np.inf
+    np.fill_diagonal(first, np.inf)
+    joins = edge_list(np.isfinite(first).astype(np.float32))  # every edge, then the share at which it joins
+    joins_at = first[joins.src, joins.dst]
+    rank = np.argsort(joins_at, kind="stable")
+    src, dst, entry = joins.src[rank], joins.dst[rank], np.clip(joins_at[rank], 0.0, None)
+    weight = sym[src, dst]
 
     def prune(p: float) -> Matrix:
         return np.where(first < p - 1e-12, sym, 0.0)
 
     def n_edges(p: float) -> int:
-        return int(np.count_nonzero(first < p - 1e-12)) // 2
+        return int(np.searchsorted(entry, p - 1e-12, side="left"))
+
+    def kept(p: float) -> Edges:
+        c = n_edges(p)
+        return Edges(len(sym), src[:c], dst[:c], weight[:c])
 
     def for_edges(counts: np.ndarray) -> np.ndarray:
         c = np.clip(counts, 1, entry.size)
         nxt = np.append(entry, 1.0)[c]  # the next edge's entry share (1 after the last)
         return np.where(c >= entry.size, 1.0, (entry[c - 1] + nxt) / 2)  # halfway: robust to rounding
 
-    return Pruner(prune, n_edges, for_edges, int(np.count_nonzero(entry <= 1e-12)), int(entry.size))
+    return Pruner(prune, kept, n_edges, for_edges, int(np.count_nonzero(entry <= 1e-12)), int(entry.size))
 
 
 def prune(weights: Matrix, sym: Matrix, mode: str, t: float) -> Matrix:

@@ -1,41 +1,77 @@
 """From attention and options to the graph's weights: edge measure, lens, sinks, aggregation.
 
-:func:`aggregate_options` turns raw attention ``[layer, head, T, T]`` (and the
-per-head data of the edge measures) into the ``[T, T]`` weights an
-:class:`~attn_widget.core.Options` asks for; :func:`resolve_exclude` decides
-which tokens are left out (``exclude="auto"`` finds the sinks);
-:func:`strongest_links` reads a token's links off the weights.
+:func:`combine_options` turns raw attention ``[layer, head, T, T]`` (and the
+per-head data of the edge measures) into the ``[T, T]`` aggregate an
+:class:`~attn_widget.core.Options` asks for (:func:`make_reducer` gives the same
+computation one layer at a time, for a streaming pass); :func:`node_weights`
+leaves tokens out and pools them into words or sentences;
+:func:`resolve_exclude` decides which tokens are left out (``exclude="auto"``
+finds the sinks); :func:`strongest_links` reads a token's links off the weights.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..core import Options, Token
 from ..core.types import Attention, Matrix
+from ..core.units import Units
 from . import aggregate as _aggregate
 from . import measures as _measures
-from . import sinks as _sinks
 from . import validate as _validate
-from .measures import HeadData
+from .measures import LAYERWISE, HeadData
+from .reduce import REDUCERS, Reducer
+from .units import pool
 
 
 def aggregate_options(
     attentions: Attention, options: Options, head_data: HeadData, *, exclude: Sequence[int] | None = None
 ) -> Matrix:
-    """The ``[T, T]`` graph weights ``options`` ask for: measure, lens, aggregation, exclusion."""
+    """The token-level ``[T, T]`` graph weights ``options`` ask for: measure, lens, aggregation, exclusion."""
+    raw = combine_options(attentions, options, head_data)
+    return _aggregate.renormalise(raw, options.exclude if exclude is None else exclude)
+
+
+def combine_options(attentions: Attention, options: Options, head_data: HeadData) -> Matrix:
+    """The ``[T, T]`` aggregate before any token is left out (rows sum to ~1).
+
+    A built-in aggregation of a per-layer measure runs layer by layer
+    (:mod:`attn_widget.graph.reduce`), as a streaming pass does; an aggregation
+    you registered gets the full per-head weights.
+    """
+    shape = (int(attentions.shape[0]), int(attentions.shape[1]), int(attentions.shape[2]))
+    if options.aggregation in REDUCERS and options.measure in LAYERWISE:
+        reducer = make_reducer(options, shape)
+        for layer in range(shape[0]):
+            weights = _measures.layer_weights(attentions[layer], options.measure, head_data, layer)
+            reducer.layer(layer, weights)
+        return reducer.result()
     per_head = _measures.measure_weights(attentions, options.measure, head_data)
-    return _aggregate.aggregate(
-        per_head,
-        options.aggregation,
-        exclude=options.exclude if exclude is None else exclude,
-        layers=options.layers,
-        heads=options.heads,
-        mask=lens_mask(attentions.shape[:2], options.lens_heads),
-    )
+    mask = lens_mask(shape, options.lens_heads)
+    kwargs = _aggregate.selection(options.aggregation, layers=options.layers, heads=options.heads, mask=mask)
+    return _aggregate.AGGREGATIONS[options.aggregation](per_head, **kwargs)
+
+
+def make_reducer(options: Options, shape: tuple[int, int, int]) -> Reducer:
+    """The per-layer reducer of ``options``' aggregation, selection and lens for attention of ``shape``."""
+    if options.aggregation not in REDUCERS:
+        raise ValueError(
+            f"aggregation={options.aggregation!r} has no per-layer form, so it cannot be streamed; "
+            "analyse with keep='attention' (the raw attention is kept) or use one of "
+            f"{', '.join(repr(n) for n in REDUCERS.names())}"
+        )
+    mask = lens_mask(shape, options.lens_heads)
+    kwargs = _aggregate.selection(options.aggregation, layers=options.layers, heads=options.heads, mask=mask)
+    return REDUCERS[options.aggregation](shape, **kwargs)
+
+
+def node_weights(raw: Matrix, options: Options, units: Units) -> Matrix:
+    """The graph's weights: token aggregate ``raw``, ``options.exclude`` left out, pooled into ``units``."""
+    tokens = _aggregate.renormalise(raw, options.exclude)
+    return tokens if units.kind == "token" else pool(tokens, units, units.excluded(options.exclude))
 
 
 def lens_mask(shape: tuple[int, ...], heads: Sequence[tuple[int, int]] | None) -> np.ndarray | None:
@@ -60,20 +96,21 @@ SINK_NOTICE = "Left out of the graph as attention sinks"
 
 
 def resolve_exclude(
-    exclude: Any, attentions: Attention, tokens: Sequence[Token], also: Sequence[int] = ()
+    exclude: Any, detect: Callable[[], Sequence[int]], tokens: Sequence[Token], also: Sequence[int] = ()
 ) -> tuple[tuple[int, ...], bool, tuple[str, ...]]:
     """``(token indices left out, found automatically?, notices)`` for an ``exclude`` option.
 
-    ``"auto"`` finds the attention sinks (:func:`attn_widget.graph.sinks.detect_sinks`) and adds
+    ``"auto"`` finds the attention sinks with ``detect()`` (e.g.
+    :func:`attn_widget.graph.sinks.detect_sinks` on the raw attention) and adds
     ``also`` (a model's own sink tokens); a list is validated and taken as it is.
     """
-    n = attentions.shape[-1]
+    n = len(tokens)
     if isinstance(exclude, str):
         if exclude != "auto":
             raise ValueError(
                 f"exclude={exclude!r}: give 'auto', [] (keep every token) or a list of token indices"
             )
-        found = set(_sinks.detect_sinks(attentions)) | {int(i) % n for i in also}
+        found = set(detect()) | {int(i) % n for i in also}
         chosen = tuple(sorted(found)) if len(found) < n - 1 else ()
         if not chosen:
             return (), True, ()

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..core import Analysis, Cluster
 from ..core.registry import Registry
+from ..graph.topk import has_top, inside_mass, sub_attention
 from . import bertviz_page
 from .bertviz_page import DISPLAY_MODES, document, room, vendor, visible
 
@@ -183,18 +184,19 @@ def render(
     draw = VIEWS[view]
     if display_mode not in DISPLAY_MODES:
         raise ValueError(f"display_mode={display_mode!r}: choose one of {sorted(DISPLAY_MODES)}")
-    att = _attention(analysis)
-    n_layers, n_heads, n, _ = att.shape
+    source = _Heads(analysis)
+    n_layers, n_heads, n = source.shape
     if int(max_tokens) < MIN_TOKENS or int(max_layers) < 1:
         raise ValueError(
             f"max_tokens={max_tokens}, max_layers={max_layers}: need max_tokens >= 2 and max_layers >= 1"
         )
     head_ids = _indices(heads, n_heads, "heads", f"{n_heads} heads per layer")
     layer_ids = _indices(layers, n_layers, "layers", f"{n_layers} layers")
-    centre, what = _centre(analysis, tokens, n)
-    mean = att[np.ix_(layer_ids, head_ids)].mean(axis=(0, 1), dtype=np.float64)
-    order = _rank_tokens(mean, centre)
-    by_layer = _rank_layers(att[:, head_ids], layer_ids, [i for i in centre if i not in analysis.excluded])
+    centre, what = _centre(analysis, tokens, len(analysis.tokens))
+    centre = analysis.units.pieces(centre).tolist()  # words and sentences are drawn token by token
+    order = _rank_tokens(source.mean(layer_ids, head_ids), centre)
+    judged = [i for i in centre if i not in analysis.options.exclude]
+    by_layer = source.rank_layers(layer_ids, head_ids, judged)
     k, m = min(int(max_tokens), n), min(int(max_layers), len(by_layer))
     per_weight = len(json.dumps(0.1234)) + 2
     drawn_heads = n_heads if view == "head" else len(head_ids)
@@ -206,8 +208,10 @@ def render(
         shown, shown_layers = tuple(sorted(order[:k])), tuple(sorted(by_layer[:m]))
         note = _note(what, centre, shown, n, shown_layers, n_layers, head_ids, n_heads, view, max_bytes,
                      squeezed or (k, m) != (min(int(max_tokens), n), min(int(max_layers), len(by_layer))))
-        texts = [visible(analysis.tokens[i].text) for i in shown]
-        sub = att[:, :, shown][:, :, :, shown]
+        if source.att is None:
+            note = note[:-1] + f"; from each head's {source.top_k} strongest links per token (streamed text)."
+        texts = [visible(analysis.model_tokens[i].text) for i in shown]
+        sub = source.sub(shown)
         drawn = draw(sub, texts, shown_layers, head_ids, by_layer[0], display_mode=display_mode)
         page = document(drawn, note, room(texts), display_mode)
         size = len(page.encode("utf-8"))
@@ -223,14 +227,47 @@ def render(
     return Drilldown(page, capped, note, shown, shown_layers, tuple(head_ids), view, size, display_mode)
 
 
-def _attention(analysis: Analysis) -> np.ndarray:
-    att = analysis.attentions
-    if att is None:
-        raise ValueError(
-            "this analysis has no raw attention (it was saved as .json, which drops it), so there are no "
-            "heads to drill into; re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
-        )
-    return np.asarray(att, dtype=np.float32)
+class _Heads:
+    """The per-head attention a drill-down reads: the kept array, or a streamed analysis's strongest links."""
+
+    def __init__(self, analysis: Analysis):
+        self.att = None if analysis.attentions is None else np.asarray(analysis.attentions, dtype=np.float32)
+        self.data = analysis.head_data
+        self.weights = analysis.token_weights
+        if self.att is None and not has_top(self.data):
+            raise ValueError(
+                "this analysis has no raw attention (it was saved as .json, which drops it), so there are no "
+                "heads to drill into; re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep "
+                "it"
+            )
+        if self.att is not None:
+            self.shape = (int(self.att.shape[0]), int(self.att.shape[1]), int(self.att.shape[2]))
+        else:
+            top = np.shape(self.data["top_index"])
+            self.shape, self.top_k = (int(top[0]), int(top[1]), int(top[2])), int(top[3])
+
+    def mean(self, layer_ids: list[int], head_ids: list[int]) -> np.ndarray:
+        """``[T, T]`` attention of the chosen heads, for ranking tokens (a streamed text: its aggregate)."""
+        if self.att is not None:
+            return self.att[np.ix_(layer_ids, head_ids)].mean(axis=(0, 1), dtype=np.float64)
+        return np.asarray(self.weights, dtype=np.float64)
+
+    def rank_layers(self, layers: list[int], head_ids: list[int], centre: list[int]) -> list[int]:
+        """Layers by the share of the centre's attention that stays inside it (strongest first)."""
+        if len(centre) < 2:
+            return layers
+        if self.att is not None:
+            att = self.att[:, head_ids]
+            kept = att[layers][:, :, centre][:, :, :, centre].sum(axis=-1, dtype=np.float64).mean(axis=(1, 2))
+        else:
+            kept = inside_mass(self.data, centre)[layers][:, head_ids].mean(axis=1)
+        return [layers[i] for i in np.argsort(-kept, kind="stable")]
+
+    def sub(self, shown: Sequence[int]) -> np.ndarray:
+        """``[layer, head, k, k]`` attention among the ``shown`` tokens."""
+        if self.att is not None:
+            return self.att[:, :, shown][:, :, :, shown]
+        return sub_attention(self.data, shown)
 
 
 def _indices(chosen: Sequence[int] | None, size: int, name: str, what: str) -> list[int]:
@@ -265,14 +302,6 @@ def _rank_tokens(mean: np.ndarray, centre: list[int]) -> list[int]:
     first = sorted(centre, key=lambda i: (-(score[i] - both[i, i]), i))
     rest = sorted((i for i in range(len(mean)) if i not in inside), key=lambda i: (-score[i], i))
     return first + rest
-
-
-def _rank_layers(att: np.ndarray, layers: list[int], centre: list[int]) -> list[int]:
-    """Layers by the share of the centre's attention that stays inside it (strongest first)."""
-    if len(centre) < 2:
-        return layers
-    kept = att[layers][:, :, centre][:, :, :, centre].sum(axis=-1, dtype=np.float64).mean(axis=(1, 2))
-    return [layers[i] for i in np.argsort(-kept, kind="stable")]
 
 
 def _span(ids: Sequence[int]) -> str:
