@@ -12,19 +12,21 @@ from ..core.types import EXCLUDED, Labels, Matrix
 def community_terms(sym: Matrix, labels: Labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per community: its label, internal weight ``in_c`` (each edge twice) and degree ``deg_c``.
 
-    One pass over ``sym`` with its columns grouped by label (``np.add.reduceat``):
-    ``O(T²)`` whatever the number of communities. Excluded tokens (``-1``) are left out.
+    One product of ``sym`` with the communities' sparse membership matrix:
+    ``O(T²)`` whatever the number of communities, and no ``T × T`` copy.
+    Excluded tokens (``-1``) are left out.
     """
+    from scipy.sparse import csr_matrix
+
     labels = np.asarray(labels)
     kept = np.flatnonzero(labels != EXCLUDED)
-    lab = labels[kept]
-    order = np.argsort(lab, kind="stable")
-    ids, starts = np.unique(lab[order], return_index=True)
-    a = sym[np.ix_(kept, kept[order])]
-    per_row = np.add.reduceat(a, starts, axis=1) if kept.size else np.zeros((0, 0))
-    _, inv = np.unique(lab, return_inverse=True)
-    inside = np.bincount(inv, weights=per_row[np.arange(kept.size), inv], minlength=ids.size)
-    degree = np.bincount(inv, weights=a.sum(axis=1), minlength=ids.size)
+    ids, inv = np.unique(labels[kept], return_inverse=True)
+    if not kept.size:
+        return ids, np.zeros(0), np.zeros(0)
+    member = csr_matrix((np.ones(kept.size), (inv, kept)), shape=(ids.size, len(labels)))
+    per = np.asarray(member @ np.asarray(sym))[:, kept]  # [community, kept token]: weight from the community
+    inside = np.bincount(inv, weights=per[inv, np.arange(kept.size)], minlength=ids.size)
+    degree = per.sum(axis=1)
     return ids, inside, degree
 
 

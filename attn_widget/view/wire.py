@@ -41,7 +41,7 @@ from ..core import Analysis
 from ..core.cache import LRU
 from ..core.serialize import jsonable
 from ..core.types import EXCLUDED, Matrix
-from ..graph.metrics import community_modularity, contiguity
+from ..graph.metrics import community_terms, contiguity
 from ..graph.threshold import symmetrise, threshold_range
 from .messages import ClusterInfo
 
@@ -96,14 +96,20 @@ def top_links(
 
 
 def grid_facts(sym: Matrix, labels: np.ndarray) -> np.ndarray:
-    """``[N, 4]`` rows ``(grid index, cluster id, modularity, inside share)`` for clusters of 2+ tokens."""
-    rows: list[tuple[float, float, float, float]] = []
+    """``[N, 4]`` rows ``(grid index, cluster id, modularity, inside share)`` for clusters of 2+ tokens.
+
+    One pass over ``sym`` per grid partition (:func:`attn_widget.graph.metrics.community_terms`).
+    """
+    rows: list[np.ndarray] = []
     for g, lab in enumerate(labels):
-        ids, sizes = np.unique(lab[lab != EXCLUDED], return_counts=True)
-        for cid in ids[sizes > 1].tolist():
-            q, inside = community_modularity(sym, np.flatnonzero(lab == cid))
-            rows.append((g, cid, q, inside))
-    return np.array(rows, dtype=np.float32).reshape(-1, 4)
+        ids, inside, degree = community_terms(sym, lab)
+        sizes = np.bincount(np.searchsorted(ids, lab[lab != EXCLUDED]), minlength=ids.size)
+        two_m = float(degree.sum())
+        q = inside / two_m - (degree / two_m) ** 2 if two_m > 0 else np.zeros(ids.size)
+        share = np.divide(inside, degree, out=np.zeros(ids.size), where=degree > 0)
+        big = sizes > 1
+        rows.append(np.column_stack([np.full(big.sum(), g), ids[big], q[big], share[big]]))
+    return np.concatenate(rows).astype(np.float32).reshape(-1, 4) if rows else np.zeros((0, 4), np.float32)
 
 
 def cluster_info(c: Any) -> ClusterInfo:
@@ -183,7 +189,7 @@ def to_state(
     out_i, out_w, in_i, in_w = linked if link_weights is None else top_links(link_weights, links)
     sweep = a.sweep
     o = a.options
-    shape = None if a.attentions is None else a.attentions.shape
+    shape = a.head_shape
     return {
         "version": STATE_VERSION,
         "text": a.text,
