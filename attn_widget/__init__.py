@@ -17,7 +17,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import evaluate
-from .api import analyze, analyze_attention, explain, links, recluster, refine, token_map
+from .api import (
+    DroppedData,
+    analyze,
+    analyze_attention,
+    explain,
+    links,
+    recluster,
+    refine,
+    rerun,
+    token_map,
+    zoom,
+)
 from .core import Analysis, Cluster, Edit, Link, Options, Partition, Sweep, Token
 from .core.ops import OPERATIONS
 from .core.options import DEFAULT_MODEL
@@ -32,6 +43,7 @@ __all__ = [
     "Analysis",
     "AttentionExplainer",
     "Cluster",
+    "DroppedData",
     "Edit",
     "Link",
     "Options",
@@ -46,7 +58,9 @@ __all__ = [
     "links",
     "recluster",
     "refine",
+    "rerun",
     "token_map",
+    "zoom",
 ]
 
 
@@ -59,6 +73,7 @@ def _widget(analysis: Analysis) -> Any:
 # Analysis.recluster / .explain / .widget delegate here (core never imports the layers above it).
 _OPS = (
     ("recluster", recluster), ("explain", explain), ("links", links), ("refine", refine), ("widget", _widget),
+    ("rerun", rerun), ("zoom", zoom),
 )
 for _name, _fn in _OPS:
     if _name not in OPERATIONS:

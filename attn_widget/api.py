@@ -55,6 +55,7 @@ from .graph.threshold import symmetrise
 from .graph.tokenmap import token_map
 from .graph.validate import as_attention, as_tokens
 from .graph.weights import SINK_NOTICE, resolve_exclude
+from .graph.zoom import zoom
 
 __all__ = [
     "DroppedData",
@@ -68,6 +69,7 @@ __all__ = [
     "rerun",
     "token_map",
     "weights_under",
+    "zoom",
 ]
 
 _explain = explain  # refine()'s keyword `explain` hides the function inside it
@@ -335,6 +337,11 @@ def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **cha
         :class:`~attn_widget.core.options.ClusterOptions` to change.
     """
     check_names(changes, CLUSTER_OPTIONS, "rerun()")
+    if analysis.options.zoom is not None:
+        raise ValueError(
+            "rerun() runs the model on the whole text, and this analysis is zoomed into part of it; rerun "
+            "the analysis you zoomed from, then zoom again"
+        )
     pieces = analysis.model_tokens
     if not analysis.model or any(t.id is None for t in pieces):
         raise ValueError(

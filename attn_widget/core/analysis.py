@@ -218,10 +218,27 @@ class Analysis:
         """Recompute clusters with changed options, reusing the attention.
 
         Accepts ``threshold`` (a number or ``"auto"``), ``threshold_mode``,
-        ``method``, ``seed``, and, when the raw attention is kept,
-        ``aggregation``, ``layers``, ``heads``, ``exclude``. No forward pass runs.
+        ``method``, ``seed``; ``exclude`` and ``unit`` unless loaded from JSON;
+        and, when the raw attention is kept (:attr:`kept`), ``aggregation``,
+        ``layers``, ``heads``, ``measure``, ``lens``. No forward pass runs.
         """
         return ops.call("recluster", self, **changes)
+
+    def rerun(self, **changes: Any) -> Analysis:
+        """Run the model again on this text with changed options (see :func:`attn_widget.rerun`).
+
+        For what :meth:`recluster` cannot do on a streamed analysis (another
+        aggregation, measure or lens): it raises :class:`attn_widget.DroppedData` and says so.
+        """
+        return ops.call("rerun", self, **changes)
+
+    def zoom(self, cluster: int, unit: str = "word", **options: Any) -> Analysis:
+        """The ``unit``s inside cluster ``cluster``, clustered on their own (see :func:`attn_widget.zoom`).
+
+        The hierarchical view of a long text: ``analyze(text, unit="sentence")``
+        gives clusters of sentences; ``.zoom(c)`` the words of cluster ``c``.
+        """
+        return ops.call("zoom", self, cluster, unit=unit, **options)
 
     def links(self, token: int, k: int = 3, lens: Any = None, measure: str | None = None) -> tuple[Link, ...]:
         """The ``k`` strongest links of token index ``token``, strongest first.

@@ -149,7 +149,9 @@ class Options:
     ``model_sinks`` are the model's own sink tokens (BOS, ``[CLS]``/``[SEP]``),
     left out with the detected ones when ``exclude="auto"``. ``exclude`` and
     ``model_sinks`` are indices of the model's tokens, also when ``unit`` makes
-    the graph's nodes words or sentences.
+    the graph's nodes words or sentences. ``zoom`` is set on the second level of
+    the hierarchical view (:func:`attn_widget.zoom`): the indices, in the whole
+    text's tokens, of the tokens this analysis covers.
     """
 
     aggregation: str = DEFAULTS["aggregation"]
@@ -166,6 +168,7 @@ class Options:
     exclude_auto: bool = False
     model_sinks: tuple[int, ...] = ()
     unit: str = DEFAULTS["unit"]
+    zoom: tuple[int, ...] | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Options:
@@ -185,6 +188,7 @@ class Options:
             exclude_auto=bool(d.get("exclude_auto", False)),
             model_sinks=tuple(int(x) for x in d.get("model_sinks", ())),
             unit=str(d.get("unit", "token")),
+            zoom=None if d.get("zoom") is None else tuple(int(x) for x in d["zoom"]),
         )
 
 

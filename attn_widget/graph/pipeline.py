@@ -51,13 +51,15 @@ def build(
     clip_threshold: bool = False,
     head_data: HeadData | None = None,
     token_weights: Matrix | None = None,
+    keep_token_weights: bool = False,
 ) -> Analysis:
     """Run aggregate (unless ``weights`` given), sweep (unless given) and cluster.
 
     ``tokens`` are the model's tokens; ``options.unit`` groups them into the
     graph's nodes. ``token_weights`` is the token aggregate before exclusion,
     when known (a streamed analysis, or one re-clustered with the same
-    aggregation); otherwise it is computed from ``attentions``.
+    aggregation); otherwise it is computed from ``attentions``. It is kept on the
+    result when there is no attention to recompute it from, or with ``keep_token_weights``.
     ``clip_threshold``: a numeric ``threshold`` carried over from another graph
     is lowered to this graph's strongest edge instead of being refused.
     """
@@ -111,7 +113,7 @@ def build(
         head_data=head_data,
         pieces=() if units.kind == "token" else tokens,
         unit_starts=None if units.kind == "token" else units.starts,
-        token_weights=None if attentions is not None else token_weights,  # derivable from the attention
+        token_weights=token_weights if keep_token_weights or attentions is None else None,
     )
 
 

@@ -117,6 +117,7 @@ def recluster(
         clip_threshold=explicit is None and repool,
         head_data=analysis.head_data,
         token_weights=None if reaggregate else analysis.token_weights,
+        keep_token_weights=analysis.token_weights is not None and not reaggregate,
     )
 
 
@@ -141,7 +142,7 @@ def dropped(analysis: Analysis, changed: dict[str, Any]) -> DroppedData:
             f"{', '.join(f'{k}={v!r}' for k, v in changed.items())}), or analyse with keep='attention' "
             "if the raw attention fits in memory",
             changed,
-            rerun=analysis.model is not None,
+            rerun=analysis.model is not None and analysis.options.zoom is None,
         )
     return DroppedData(str(_no_attention("aggregation, layers, heads, measure, lens and exclude")), changed,
                        rerun=False)
