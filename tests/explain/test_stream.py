@@ -116,7 +116,7 @@ def test_a_streamed_analysis_saved_and_loaded_can_still_change_its_unit(tiny_gpt
     assert len(back.recluster(unit="sentence").tokens) < len(back.tokens)
 
 
-def test_a_graph_loaded_from_json_says_it_cannot_change_its_unit_and_does_not_offer_a_rerun(tiny_gpt2, tmp_path):
+def test_a_graph_loaded_from_json_cannot_change_its_unit_nor_offer_a_rerun(tiny_gpt2, tmp_path):
     _, streamed = both(tiny_gpt2)
     back = attn_widget.Analysis.load(streamed.save(tmp_path / "long.json"))
     assert back.kept == "graph"
@@ -129,5 +129,5 @@ def test_a_graph_loaded_from_json_says_it_cannot_change_its_unit_and_does_not_of
 
 def test_the_gradient_measure_cannot_be_streamed_and_says_what_to_use(tiny_gpt2):
     model, tokenizer = tiny_gpt2
-    with pytest.raises(ValueError, match="measure='gradient'.*keep='attention'"):
+    with pytest.raises(ValueError, match=r"measure='gradient'.*keep='attention'"):
         attn_widget.analyze(TEXT, model, tokenizer=tokenizer, keep="summary", measure="gradient")
