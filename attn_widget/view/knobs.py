@@ -13,9 +13,9 @@ from typing import Any
 
 from ..core import Analysis
 
-KNOBS = ("threshold", "threshold_mode", "method", "aggregation", "layers", "heads", "measure", "lens")
+KNOBS = ("threshold", "threshold_mode", "method", "aggregation", "layers", "heads", "measure", "lens", "unit")
 """Traits that re-cluster when they change (from Python or from the view)."""
-SAME_GRAPH_UNLESS = frozenset({"method", "aggregation", "layers", "heads", "measure", "lens"})
+SAME_GRAPH_UNLESS = frozenset({"method", "aggregation", "layers", "heads", "measure", "lens", "unit"})
 """Knobs that change the graph or partition, so the automatic threshold changes with them."""
 
 
@@ -36,6 +36,7 @@ def trait_values(analysis: Analysis) -> dict[str, Any]:
         "heads": None if o.heads is None else [list(h) for h in o.heads],
         "measure": o.measure,
         "lens": lens_trait(o.lens),
+        "unit": o.unit,
     }
 
 
@@ -43,7 +44,7 @@ def changes(analysis: Analysis, traits: Mapping[str, Any], only: set[str] | None
     """The options whose trait differs from ``analysis`` (only those named in ``only``)."""
     o = analysis.options
     out: dict[str, Any] = {}
-    for name in ("threshold_mode", "method", "aggregation", "measure"):
+    for name in ("threshold_mode", "method", "aggregation", "measure", "unit"):
         if traits[name] != getattr(o, name):
             out[name] = traits[name]
     if traits["lens"] != lens_trait(o.lens):

@@ -80,6 +80,8 @@ def to_html(analysis: Analysis, title: str | None = None, token_map: Any = None)
         "links_lens": "",
         "measures": [o.measure],
         "lenses": [o.lens] if isinstance(o.lens, str) else [],
+        "unit": o.unit,
+        "zoom": None,
         "needs_kernel": NEEDS_KERNEL,
     }
     title = title or f"attn_widget: {len(analysis.tokens)} tokens" + (

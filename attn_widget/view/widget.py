@@ -4,8 +4,11 @@ Python side of ``js/src/widget.ts``. Small knobs are separate synced traits;
 the analysis result is one versioned ``state`` trait built by
 :func:`attn_widget.view.wire.to_state` (arrays travel as binary buffers).
 Changing a knob, from Python or from the view, re-clusters through
-:func:`attn_widget.recluster` (no forward pass); a knob set while a text is
-still being analysed is applied when the analysis finishes. BertViz
+:func:`attn_widget.recluster` (no forward pass; on a streamed analysis, a knob
+that needs the per-head data it dropped runs the model again in the background,
+:func:`attn_widget.rerun`); a knob set while a text is still being analysed is
+applied when the analysis finishes. The ``zoom`` trait is the hierarchical view:
+the inside of one cluster clustered on its own (:func:`attn_widget.zoom`). BertViz
 drill-downs, explanations of the clicked cluster and its faithfulness are
 fetched on demand with custom messages (:mod:`attn_widget.view.messages`);
 :mod:`attn_widget.view.service` answers the last two.
@@ -21,7 +24,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..api import analyze, measure_data, recluster, weights_under
+from ..api import DroppedData, analyze, recluster, weights_under, zoom
 from ..core import Analysis
 from ..core.options import CLUSTER_OPTIONS, DEFAULTS, TEXT_OPTIONS, check_names
 from ..explain.lenses import LENSES
@@ -31,10 +34,10 @@ from ..graph.measures import MEASURES, NEEDS
 from .assets import MISSING_BUNDLE, STATIC, bundle
 from .drilldown import render as render_drilldown
 from .figures import save_png, save_svg
+from .jobs import drilldown_reply, measure_then_apply, rerun_then_show
 from .knobs import KNOBS, trait_values
 from .knobs import changes as knob_changes
 from .mapping import MapService
-from .messages import DrilldownReply
 from .refining import Refinements, RefineMethods
 from .service import ExplainService
 from .standalone import save_html
@@ -53,6 +56,9 @@ _ESM, _CSS = bundle()
 
 _WARN_FROM_PYTHON = frozenset({"threshold", "method"})
 
+INNER_UNIT = {"sentence": "word", "word": "token", "token": "token"}
+"""What the nodes of a zoomed view are, by the unit of the view zoomed from."""
+
 
 class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
     """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
@@ -67,7 +73,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
         ``prepend_bos``, ``exclude_sink``, ``overlength`` and the clustering
         options) or :meth:`Analysis.recluster` (with an analysis: ``threshold``,
         ``threshold_mode``, ``method``, ``aggregation``, ``seed``, ``layers``,
-        ``heads``, ``exclude``), and ``explain_backend``: a language-model
+        ``heads``, ``exclude``, ``unit``), and ``explain_backend``: a language-model
         polish backend for the rationales shown on click (default ``None``: the
         grounded text only; see :func:`attn_widget.explain.rationale.explain`).
         Anything else raises :class:`TypeError`.
@@ -133,6 +139,13 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
     """list[str]: edge measures offered in the view."""
     lenses = t.List(t.Unicode()).tag(sync=True)
     """list[str]: named lenses offered in the view."""
+    unit = t.Unicode(DEFAULTS["unit"]).tag(sync=True)
+    """str: what a node of the graph is: ``"token"`` (default), ``"word"`` or ``"sentence"``
+    (see :mod:`attn_widget.core.units`); the text is highlighted by those spans."""
+    zoom = t.Int(None, allow_none=True).tag(sync=True)
+    """int | None: the cluster of the whole-text view that is shown from the inside: its words
+    (tokens, when the view is of words) clustered on their own (:func:`attn_widget.zoom`);
+    ``None`` (default): the whole text. Knobs then act on the zoomed view."""
 
     def __init__(
         self, text_or_analysis: str | Analysis, *, explain_backend: Any = None, **options: Any
@@ -155,6 +168,8 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
         )
         self.analysis: Analysis | None = None
         """The :class:`Analysis` on screen (None until a text analysis finishes)."""
+        self.outer: Analysis | None = None
+        """The whole-text analysis while the view is zoomed into one of its clusters (else None)."""
         self._updating = False
         self._lock = threading.RLock()
         self._pending: set[str] = set()  # knobs set while the text was being analysed
@@ -225,6 +240,8 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
                 for name, value in trait_values(analysis).items():
                     setattr(self, name, value)
                 self.notices = list(analysis.notices)
+                if self.outer is None:
+                    self.zoom = None
                 self.selected_cluster = selected if keep else None
                 self.state = self._state(analysis)
                 self.status = "ready"
@@ -267,60 +284,69 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
             try:
                 self.state = self._state(self.analysis)
             except (ValueError, TypeError, KeyError) as exc:
-                self.error = f"Could not show links through lens {change['new']!r}: {exc}"
-                self._updating = True  # put the knob back without coming here again
-                try:
-                    self.links_lens = change["old"]
-                finally:
-                    self._updating = False
+                self._put_back(change, f"Could not show links through lens {change['new']!r}: {exc}")
                 return
             self.error = ""
+
+    def _put_back(self, change: dict[str, Any], error: str) -> None:
+        """Show ``error`` and put the changed trait back without reacting to it again."""
+        self.error = error
+        self._updating = True
+        try:
+            setattr(self, change["name"], change["old"])
+        finally:
+            self._updating = False
+
+    @t.observe("zoom")
+    def _on_zoom(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if self._updating or self.analysis is None:
+                return
+            outer = self.outer or self.analysis
+            if change["new"] is None:
+                self.outer, self.error = None, ""
+                self._show(outer)
+                return
+            try:
+                inner = zoom(outer, change["new"], unit=INNER_UNIT[outer.options.unit])
+            except (ValueError, TypeError) as exc:
+                self._put_back(change, f"Could not zoom into cluster {change['new']}: {exc}")
+                return
+            self.outer, self.error = outer, ""
+            self.selected_cluster = None
+            self._show(inner)
 
     def _apply(self, analysis: Analysis, changes: dict[str, Any], name: str | None) -> None:
         """Re-cluster ``analysis`` with ``changes`` and show it; on a bad value show ``analysis``."""
         needs = NEEDS.get(changes.get("measure", ""))
-        if needs and needs not in analysis.head_data and analysis.model:
-            self._measure_then_apply(analysis, changes, name)  # a backward pass first, in the background
+        if needs and needs not in analysis.head_data and analysis.model and analysis.kept != "summary":
+            self._thread = measure_then_apply(self, analysis, changes, name)  # a backward pass first
             return
         self.status, self.progress = "running", "Re-clustering…"
         try:
             new = self.refinements.reclustered(analysis, recluster(analysis, **changes))
+        except DroppedData as exc:
+            if not exc.rerun:
+                self._refuse(analysis, changes, name, exc)
+                return
+            self._thread = rerun_then_show(self, analysis, changes)  # the streamed analysis dropped it
+            return
         except (ValueError, TypeError, KeyError) as exc:
-            self._show(analysis)  # put the knobs back where the analysis is
-            self.error = f"Could not apply {', '.join(f'{k}={v!r}' for k, v in changes.items())}: {exc}"
-            # A bad threshold or method set from Python is an error on its own: say so in the
-            # cell too. (Other knobs go together, e.g. aggregation="heads" then heads=[...], so
-            # their passing errors stay in the view.) Knobs set during loading (name None) too.
-            from_python = name is None or name not in self._property_lock
-            if (name is None or name in _WARN_FROM_PYTHON) and from_python:
-                warnings.warn(self.error, UserWarning, stacklevel=5)
+            self._refuse(analysis, changes, name, exc)
             return
         self.error = ""
         self._show(new)
 
-    def _measure_then_apply(self, analysis: Analysis, changes: dict[str, Any], name: str | None) -> None:
-        """Measure what ``changes["measure"]`` needs by running the model again, then re-cluster."""
-        measure = changes["measure"]
-        self.status = "running"
-        self.progress = (
-            "Measuring what the output depends on (one forward and one backward pass)…"
-            if measure == "gradient" else f"Running the model again for measure={measure!r}…"
-        )
-
-        def job() -> None:
-            try:
-                measured = measure_data(analysis, measure)
-            except Exception as exc:  # shown in the view; the widget stays usable
-                with self._lock:
-                    self._show(analysis)
-                    self.error = f"Could not measure {measure!r}: {exc}"
-                return
-            with self._lock:
-                if self.analysis is analysis:  # nothing else was shown meanwhile
-                    self._apply(measured, changes, name)
-
-        self._thread = threading.Thread(target=job, name="attn-widget-measure", daemon=True)
-        self._thread.start()
+    def _refuse(self, analysis: Analysis, changes: dict[str, Any], name: str | None, exc: Exception) -> None:
+        """Show ``analysis`` again (the knobs go back) and say why ``changes`` could not be applied."""
+        self._show(analysis)  # put the knobs back where the analysis is
+        self.error = f"Could not apply {', '.join(f'{k}={v!r}' for k, v in changes.items())}: {exc}"
+        # A bad threshold or method set from Python is an error on its own: say so in the
+        # cell too. (Other knobs go together, e.g. aggregation="heads" then heads=[...], so
+        # their passing errors stay in the view.) Knobs set during loading (name None) too.
+        from_python = name is None or name not in self._property_lock
+        if (name is None or name in _WARN_FROM_PYTHON) and from_python:
+            warnings.warn(self.error, UserWarning, stacklevel=6)
 
     # --------------------------------------------------------------- messages
     def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
@@ -334,23 +360,8 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
             return
         if not isinstance(content, dict) or content.get("type") != "drilldown":
             return
-        reply: DrilldownReply = {"type": "drilldown_reply", "id": content.get("id"), "error": None}
-        try:
-            if self.analysis is None:
-                raise RuntimeError("the analysis is not ready yet; wait for it to finish")
-            result = _drilldown_renderer()(
-                self.analysis,
-                tokens=content.get("tokens") or None,
-                layers=content.get("layers") or None,
-                view=content.get("view") or "head",
-                display_mode=content.get("display_mode") or "light",
-            )
-        except Exception as exc:  # reported in the view, next to the button
-            reply["error"] = f"The drill-down could not be drawn: {exc}"
-            self.send(reply)
-            return
-        reply["capped"], reply["note"] = bool(result.capped), str(result.note or "")
-        self.send(reply, [result.html.encode("utf-8")])
+        reply, pages = drilldown_reply(self.analysis, content, _drilldown_renderer())
+        self.send(reply, pages or None)
 
     def explain(self) -> Analysis:
         """Explain every cluster on screen, show the rationales in the view and return the analysis.

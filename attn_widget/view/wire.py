@@ -16,6 +16,8 @@ Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
     threshold, threshold_mode, auto, modularity, method, aggregation, measure, lens (a name, or
     "N heads"), lens_heads (heads the lens keeps; null: all), links_lens ("" : the clusters'),
     model, notices, range [lo, hi], n_layers, n_heads,
+    unit ("token", "word" or "sentence": what each of the T nodes is), zoomed (the nodes are the
+    inside of one cluster of a coarser analysis, :func:`attn_widget.zoom`),
     clusters [{id, size, modularity, internal, evidence, claims, rationale, headline, scores}],
     sweep {mode, best, thresholds float64 [G], modularity float32 [G], n_clusters int32 [G],
            contiguity float32 [G] (share of neighbouring tokens in one cluster),
@@ -45,7 +47,7 @@ from ..graph.metrics import community_terms, contiguity
 from ..graph.threshold import symmetrise, threshold_range
 from .messages import ClusterInfo
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 """Layout version shared with ``js/src/state.ts``."""
 
 LINKS_PER_TOKEN = 5
@@ -212,6 +214,8 @@ def to_state(
         "range": list(threshold_range(sym, a.options.threshold_mode)),
         "n_layers": None if shape is None else int(shape[0]),
         "n_heads": None if shape is None else int(shape[1]),
+        "unit": o.unit,
+        "zoomed": o.zoom is not None,
         "clusters": [cluster_info(c) for c in a.clusters],
         "sweep": {
             "mode": sweep.mode,

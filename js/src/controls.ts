@@ -55,6 +55,26 @@ export function showKnobs(p: Parts, model: Model): void {
   const heads = model.get("heads");
   if (document.activeElement !== p.heads) p.heads.value = heads ? heads.map(([a, b]) => `${a}.${b}`).join(" ") : "";
   p.heads.hidden = model.get("aggregation") !== "heads";
+  p.unit.value = model.get("unit") ?? "token";
+}
+
+/** What a zoomed view's nodes are, by the unit zoomed from (widget.py INNER_UNIT). */
+export const INNER_UNIT: Record<string, string> = { sentence: "word", word: "token", token: "token" };
+
+/**
+ * The zoom buttons: "Back to the whole text" while zoomed; "Zoom into cluster N"
+ * for a selected cluster of 2+ nodes (disabled while the slider is ahead of the
+ * kernel, whose clusters the zoom uses). Both need a kernel.
+ */
+export function showZoom(p: Parts, model: Model, view: View | null, selectedSize: number, ahead: boolean, offline: boolean): void {
+  const zoomed = model.get("zoom") !== null && model.get("zoom") !== undefined;
+  p.zoomOut.hidden = offline || !zoomed;
+  const selected = model.get("selected_cluster");
+  p.zoomIn.hidden = offline || !view || selected === null || selectedSize < 2;
+  if (p.zoomIn.hidden || !view) return;
+  p.zoomIn.textContent = `Zoom into cluster ${selected}: its ${INNER_UNIT[view.raw.unit] ?? "token"}s`;
+  p.zoomIn.disabled = ahead;
+  p.zoomIn.title = ahead ? "Waiting for the kernel to reach this threshold" : "Cluster what is inside the selected cluster on its own (no new forward pass)";
 }
 
 /** Slider position, threshold text ("(auto)" at the automatic choice) and cluster count. */
@@ -109,6 +129,15 @@ export function wireControls(p: Parts, model: Model, sync: ThresholdSync, hooks:
   on(p.mode, "change", () => sync.knob("threshold_mode", p.mode.value));
   on(p.aggregation, "change", () => sync.knob("aggregation", p.aggregation.value));
   on(p.method, "change", () => sync.knob("method", p.method.value));
+  on(p.unit, "change", () => sync.knob("unit", p.unit.value));
+  on(p.zoomIn, "click", () => {
+    model.set("zoom", model.get("selected_cluster"));
+    model.save_changes();
+  });
+  on(p.zoomOut, "click", () => {
+    model.set("zoom", null);
+    model.save_changes();
+  });
   on(p.measure, "change", () => sync.knob("measure", p.measure.value));
   on(p.lens, "change", () => {
     if (p.lens.value !== lensName(model.get("lens"))) sync.knob("lens", p.lens.value);

@@ -8,9 +8,23 @@
 export type Piece =
   | { kind: "token"; index: number; text: string }
   | { kind: "chip"; index: number; text: string }
-  | { kind: "gap"; text: string };
+  | { kind: "gap"; text: string }
+  | { kind: "elided"; text: string };
 
-export function layoutSpans(text: string, tokens: string[], offsets: ArrayLike<number>): Piece[] {
+/** Characters of uncovered text a zoomed view shows whole; a longer gap becomes one "…" piece. */
+export const ELIDE_AFTER = 24;
+
+/**
+ * As above; with ``elide``, a gap longer than ``elide`` characters (the text
+ * between the sentences of a zoomed cluster) becomes an "elided" piece holding
+ * the gap's text, which the view shows as "…".
+ */
+export function layoutSpans(text: string, tokens: string[], offsets: ArrayLike<number>, elide = Infinity): Piece[] {
+  const pieces = layoutAll(text, tokens, offsets);
+  return pieces.map((p) => (p.kind === "gap" && p.text.length > elide ? { kind: "elided", text: p.text } : p));
+}
+
+function layoutAll(text: string, tokens: string[], offsets: ArrayLike<number>): Piece[] {
   const pieces: Piece[] = [];
   if (!text) {
     tokens.forEach((t, index) => pieces.push({ kind: "token", index, text: t }));

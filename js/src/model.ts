@@ -48,6 +48,10 @@ export interface Traits {
   measures: string[];
   /** Named lenses offered in the view. */
   lenses: string[];
+  /** What a node is: "token", "word" or "sentence" (core/units.py UNITS); the text is highlighted by those spans. */
+  unit: string;
+  /** The cluster of the whole-text view shown from the inside (its words or tokens clustered alone); null: the whole text. */
+  zoom: number | null;
 }
 
 /**

@@ -57,6 +57,8 @@ export function pageTraits(value: unknown, state: unknown): Traits {
     links_lens: field(t, "links_lens", string, at),
     measures: field(t, "measures", arrayOf(string), at),
     lenses: field(t, "lenses", arrayOf(string), at),
+    unit: field(t, "unit", string, at),
+    zoom: field(t, "zoom", nullable(integer), at),
   };
 }
 

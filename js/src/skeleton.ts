@@ -6,6 +6,8 @@ import { swatchCss } from "./colors";
 import { el, option } from "./dom";
 
 export const MODES = ["absolute", "mass"];
+/** The values of the ``unit`` trait (attn_widget/core/units.py UNITS). */
+export const UNITS = ["token", "word", "sentence"];
 export const NEEDS_KERNEL = "Needs a running Python kernel (this is an exported page)";
 
 export interface Parts {
@@ -31,6 +33,9 @@ export interface Parts {
   cutStatus: HTMLSpanElement;
   layers: HTMLInputElement;
   heads: HTMLInputElement;
+  unit: HTMLSelectElement;
+  zoomIn: HTMLButtonElement;
+  zoomOut: HTMLButtonElement;
   plot: HTMLDivElement;
   text: HTMLDivElement;
   panel: HTMLElement;
@@ -51,6 +56,8 @@ export function buildSkeleton(standalone: boolean): Parts {
   const dismiss = el("button", { class: "aw-close", text: "×", title: "Dismiss", testid: "error-dismiss" });
   const mode = el("select", { testid: "mode", title: "absolute: keep edges above a weight; mass: keep each token's strongest edges up to a share of its attention" });
   MODES.forEach((m) => mode.append(option(m, m === "mass" ? "mass (share)" : "absolute")));
+  const unit = el("select", { testid: "unit", title: "What a node is: each token, each word (its pieces pooled) or each sentence" });
+  UNITS.forEach((u) => unit.append(option(u, `${u}s`)));
   const ddView = el("select", { testid: "drilldown-view" });
   ddView.append(option("head", "head view"), option("model", "model view"));
   const p: Omit<Parts, "root"> = {
@@ -82,6 +89,9 @@ export function buildSkeleton(standalone: boolean): Parts {
     cutStatus: el("span", { class: "aw-muted", testid: "cuttest-status" }),
     layers: el("input", { class: "aw-small-input", testid: "layers", attrs: { type: "text", placeholder: "all layers", "aria-label": "layers", title: "Layers to use, e.g. 0-3, 5 (empty = all)" } }),
     heads: el("input", { class: "aw-small-input", testid: "heads", attrs: { type: "text", placeholder: "heads e.g. 5.1 6.9", "aria-label": "heads", title: "Heads for aggregation=heads, as layer.head" } }),
+    unit,
+    zoomIn: el("button", { testid: "zoom-in", title: "Cluster what is inside the selected cluster on its own (no new forward pass)" }),
+    zoomOut: el("button", { testid: "zoom-out", text: "Back to the whole text" }),
     plot: el("div", { class: "aw-plot", testid: "plot" }),
     text: el("div", { class: "aw-text", testid: "text" }),
     panel: el("aside", { class: "aw-panel", testid: "panel" }),
@@ -97,8 +107,11 @@ export function buildSkeleton(standalone: boolean): Parts {
   p.panel.hidden = true;
   p.links.hidden = true;
   p.ddNote.hidden = true;
+  p.zoomIn.hidden = true;
+  p.zoomOut.hidden = true;
 
   const controls = el("div", { class: "aw-controls" }, [el("label", {}, ["threshold ", p.mode]), p.slider, p.value, p.reset, p.count]);
+  const units = el("div", { class: "aw-controls aw-units" }, [el("label", {}, ["cluster ", p.unit]), p.zoomIn, p.zoomOut]);
   const knobs = el("div", { class: "aw-controls aw-knobs" }, [
     el("label", {}, ["measure ", p.measure]),
     el("label", {}, ["lens ", p.lens]),
@@ -120,7 +133,7 @@ export function buildSkeleton(standalone: boolean): Parts {
     p.progress,
     p.errorBox,
     p.notices,
-    el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, partition, knobs, p.legend]), p.plot]),
+    el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, units, partition, knobs, p.legend]), p.plot]),
     el("div", { class: "aw-main" }, [
       // the hover links sit right under the text, beside the panel, not below the panel's height
       el("div", { class: "aw-reading" }, [
@@ -134,11 +147,11 @@ export function buildSkeleton(standalone: boolean): Parts {
   ]);
   // keys typed into our controls (arrows on the slider, digits in the layer
   // boxes) belong to them, not to JupyterLab's notebook shortcuts
-  for (const c of [p.mode, p.slider, p.aggregation, p.method, p.measure, p.lens, p.linksLens, p.layers, p.heads, p.ddView, p.ddLayers]) {
+  for (const c of [p.mode, p.slider, p.unit, p.aggregation, p.method, p.measure, p.lens, p.linksLens, p.layers, p.heads, p.ddView, p.ddLayers]) {
     c.setAttribute("data-lm-suppress-shortcuts", "true");
   }
   if (standalone) {
-    for (const c of [p.mode, p.aggregation, p.method, p.measure, p.lens, p.linksLens, p.layers, p.heads, p.cutButton]) {
+    for (const c of [p.mode, p.unit, p.aggregation, p.method, p.measure, p.lens, p.linksLens, p.layers, p.heads, p.cutButton]) {
       c.disabled = true;
       c.title = NEEDS_KERNEL;
     }

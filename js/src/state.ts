@@ -7,7 +7,7 @@ import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
 import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";
 import { ClusterInfo, clusterInfo } from "./messages";
 
-export const STATE_VERSION = 4;
+export const STATE_VERSION = 5;
 
 export const FLAG_SPECIAL = 1;
 export const FLAG_EXCLUDED = 2;
@@ -35,6 +35,8 @@ export interface WireState {
   range: [number, number];
   n_layers: number | null;
   n_heads: number | null;
+  unit: string; // "token", "word" or "sentence": what each of the T nodes is
+  zoomed: boolean; // the nodes are the inside of one cluster of a coarser view
   clusters: ClusterInfo[];
   sweep: {
     mode: string;
@@ -174,6 +176,8 @@ export function checkState(value: unknown): WireState {
     range: field(s, "range", pair, at),
     n_layers: field(s, "n_layers", nullable(integer), at),
     n_heads: field(s, "n_heads", nullable(integer), at),
+    unit: field(s, "unit", string, at),
+    zoomed: field(s, "zoomed", boolean, at),
     clusters: field(s, "clusters", arrayOf(clusterInfo), at),
     sweep: {
       mode: field(sw, "mode", string, "state.sweep"),

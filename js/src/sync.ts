@@ -17,7 +17,7 @@ export function sameThreshold(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
 }
 
-type Knob = "threshold_mode" | "aggregation" | "method" | "measure" | "lens";
+type Knob = "threshold_mode" | "aggregation" | "method" | "measure" | "lens" | "unit";
 
 export class ThresholdSync {
   /** Slider position not yet confirmed by the kernel (null: the state's own threshold). */

@@ -4,7 +4,7 @@
 
 import { assignColors, Swatch } from "./colors";
 import { el, showToken } from "./dom";
-import { layoutSpans } from "./layout";
+import { ELIDE_AFTER, layoutSpans } from "./layout";
 import { FLAG_EXCLUDED, FLAG_SPECIAL, View } from "./state";
 
 export interface TextView {
@@ -16,9 +16,15 @@ export function buildText(host: HTMLElement, view: View): HTMLSpanElement[] {
   host.replaceChildren();
   const spans: HTMLSpanElement[] = new Array(view.n);
   const frag = document.createDocumentFragment();
-  for (const piece of layoutSpans(view.raw.text, view.raw.tokens, view.offsets)) {
+  const elide = view.raw.zoomed ? ELIDE_AFTER : Infinity; // a zoomed view: only its cluster's text
+  for (const piece of layoutSpans(view.raw.text, view.raw.tokens, view.offsets, elide)) {
     if (piece.kind === "gap") {
       frag.append(document.createTextNode(piece.text));
+      continue;
+    }
+    if (piece.kind === "elided") {
+      const hidden = `${piece.text.length} characters outside this cluster`;
+      frag.append(el("span", { class: "aw-elided", testid: "elided", text: " … ", title: hidden }));
       continue;
     }
     const i = piece.index;

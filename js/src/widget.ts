@@ -24,6 +24,10 @@
  *   mode                 threshold mode switch (<select>: absolute / mass)
  *   reset                "reset to automatic" button
  *   aggregation, method, layers, heads, measure, lens   controls for the clustering
+ *   unit                 what a node is (<select>: tokens / words / sentences)
+ *   zoom-in, zoom-out    the hierarchical view: "Zoom into cluster N: its words" (the selected
+ *                        cluster's inside clustered alone) and "Back to the whole text"
+ *   elided               "…" for text outside the zoomed cluster (its length in the title)
  *   links-lens           the lens of the hover links ("" = the clusters' lens)
  *   partition-info       contiguity (`contiguity`), the cut test (`cuttest-button`, `cuttest-status`)
  *   plot                 modularity / cluster-count plot (`plot-auto`, `plot-current` markers;
@@ -53,7 +57,7 @@
 
 import type { AnyWidget } from "@anywidget/types";
 import "./widget.css";
-import { showError, showKnobs, showNotices, showStatus, showThreshold, wireControls } from "./controls";
+import { showError, showKnobs, showNotices, showStatus, showThreshold, showZoom, wireControls } from "./controls";
 import { wireDrilldown } from "./drillview";
 import { drawLegend } from "./legend";
 import { MapView } from "./map";
@@ -127,7 +131,10 @@ export function render({ model, el: host }: ViewProps): () => void {
 
   function showPanel(): void {
     const scene = view && { view, labels: labels(), localIndex: sync.localIndex, colours: text.colours };
-    text.mark(labels(), panel.show(scene));
+    const shown = panel.show(scene);
+    text.mark(labels(), shown);
+    const size = shown === null ? 0 : Array.from(labels()).filter((l) => l === shown).length;
+    showZoom(ui, model, view, size, sync.localIndex !== null, offline);
     map.paint();
     refine.show();
   }
@@ -224,6 +231,8 @@ export function render({ model, el: host }: ViewProps): () => void {
     ["change:measure", knobs],
     ["change:lens", knobs],
     ["change:links_lens", knobs],
+    ["change:unit", knobs],
+    ["change:zoom", showPanel],
     ["msg:custom", onMessage],
   ]);
   signal.addEventListener("abort", () => {

@@ -24,6 +24,17 @@ describe("layoutSpans", () => {
     expect(pieces.map((p) => p.kind)).toEqual(["token", "token", "token"]);
   });
 
+  it("elides only gaps longer than asked (a zoomed cluster's text), keeping their text for the title", () => {
+    const text = "One two. Far away and unrelated text here. Three.";
+    const offsets = [0, 3, 3, 7, 7, 8, 42, 48, 48, 49];
+    const tokens = ["One", " two", ".", " Three", "."];
+    expect(layoutSpans(text, tokens, offsets).map((p) => p.text).join("")).toBe(text);
+    const pieces = layoutSpans(text, tokens, offsets, 24);
+    expect(pieces.map((p) => p.kind)).toEqual(["token", "token", "token", "elided", "token", "token"]);
+    expect(pieces[3].text).toBe(" Far away and unrelated text here.");
+    expect(layoutSpans("a b", ["a", "b"], [0, 1, 2, 3], 24).map((p) => p.kind)).toEqual(["token", "gap", "token"]);
+  });
+
   it("uses token text when there is no original text", () => {
     const pieces = layoutSpans("", ["a", "b"], [-1, -1, -1, -1]);
     expect(pieces.map((p) => p.text)).toEqual(["a", "b"]);

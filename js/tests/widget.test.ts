@@ -58,6 +58,8 @@ function state(threshold = 0.2, g = 1): WireState {
     range: [0, 0.5],
     n_layers: 2,
     n_heads: 2,
+    unit: "token",
+    zoomed: false,
     clusters: [
       { id: 0, size: 2, modularity: 0.12, internal: 0.8, rationale: "They attend to each other.", headline: "'a b' keep 80% of their attention inside the group.", claims: [{ text: "80% stays inside", sentence: 0, field: "attention.internal", headline: true }], evidence: null, scores: null },
       { id: 1, size: 2, modularity: 0.1, internal: 0.7, rationale: null, headline: null, claims: null, evidence: null, scores: null },
@@ -189,6 +191,49 @@ describe("the view", () => {
     expect(all("token").filter((t) => t.classList.contains("aw-selected"))).toHaveLength(2);
     q("panel-close").click();
     expect(model.get("selected_cluster")).toBeNull();
+  });
+
+  it("changes the unit from its select and shows the unit the kernel reports", () => {
+    const unit = q("unit") as HTMLSelectElement;
+    expect(unit.value).toBe("token");
+    unit.value = "sentence";
+    unit.dispatchEvent(new Event("change"));
+    expect(model.get("unit")).toBe("sentence");
+    model.set("unit", "word");
+    expect(unit.value).toBe("word");
+  });
+
+  it("offers to zoom into a selected cluster of a sentence view, and back out", () => {
+    model.set("unit", "sentence");
+    model.set("state", { ...state(), unit: "sentence" });
+    expect(q("zoom-in").hidden).toBe(true); // nothing selected
+    all("legend-item")[0].click();
+    expect(q("zoom-in").hidden).toBe(false);
+    expect(q("zoom-in").textContent).toBe("Zoom into cluster 0: its words");
+    q("zoom-in").click();
+    expect(model.get("zoom")).toBe(0);
+    expect(q("zoom-out").hidden).toBe(false);
+    q("zoom-out").click();
+    expect(model.get("zoom")).toBeNull();
+    expect(q("zoom-out").hidden).toBe(true);
+  });
+
+  it("does not zoom at a slider position the kernel has not reached yet", () => {
+    all("legend-item")[0].click();
+    const slider = q("slider") as HTMLInputElement;
+    slider.value = "0";
+    slider.dispatchEvent(new Event("input"));
+    expect(q("zoom-in").hidden).toBe(false);
+    expect((q("zoom-in") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("shows only the zoomed cluster's text, the rest elided with its length on hover", () => {
+    const long = `${TEXT} ${"and a great deal of other text ".repeat(3)}`;
+    model.set("state", { ...state(), text: long, zoomed: true });
+    expect(all("elided")).toHaveLength(1);
+    expect(all("elided")[0].textContent).toBe(" … ");
+    expect(all("elided")[0].title).toMatch(/^\d+ characters outside this cluster$/);
+    expect(all("token")).toHaveLength(5);
   });
 
   it("lists a hovered token's strongest links", () => {

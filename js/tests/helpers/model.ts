@@ -32,6 +32,8 @@ export function traitsOf(overrides: Partial<Traits> = {}): Traits {
     links_lens: "",
     measures: ["attention", "norm", "gradient"],
     lenses: ["all", "early", "middle", "late", "content", "coreference"],
+    unit: "token",
+    zoom: null,
     ...overrides,
   };
 }
