@@ -13,6 +13,8 @@ export interface PanelInput {
   id: number;
   tokens: number[];
   tokenText: string[];
+  /** What a node is ("token", "word", "sentence"); default "token". */
+  unit?: string;
   swatch?: Swatch;
   facts: { modularity: number; internal: number } | null;
   info: ClusterInfo | null; // null when showing a slider partition the kernel has not sent yet
@@ -155,7 +157,8 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
   const fact = (k: string, v: string, title: string) => {
     facts.append(el("dt", { text: k, title }), el("dd", { text: v, title }));
   };
-  fact("size", `${size} token${size === 1 ? "" : "s"}`, "tokens in this cluster");
+  const unit = p.unit ?? "token";
+  fact("size", `${size} ${unit}${size === 1 ? "" : "s"}`, `${unit}s in this cluster`);
   if (p.facts) {
     fact("modularity", p.facts.modularity.toFixed(3), "this cluster's share of the partition's modularity");
     const shares = (p.info?.evidence as { attention?: { inside?: unknown } } | null | undefined)?.attention;
