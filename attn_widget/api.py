@@ -27,19 +27,11 @@ from .core.options import (
 )
 from .core.serialize import jsonable
 from .explain import lenses as _lenses
+from .explain import streamed as _streamed
 from .explain.heads import report_from
 from .explain.rationale import explain
-from .explain.stream import stream
-from .extract.forward import (
-    Prepared,
-    attention_bytes,
-    check_gradient_memory,
-    forward_pass,
-    prepare,
-    reporter,
-    resolve_keep,
-    run,
-)
+from .explain.streamed import named as _named
+from .extract.forward import check_gradient_memory, forward_pass, prepare, reporter, resolve_keep, run
 from .extract.gradient import attention_gradient
 from .extract.loading import is_causal_config, load
 from .graph import pipeline as _pipeline
@@ -48,13 +40,11 @@ from .graph import refine as _refine
 from .graph import weights as _weights
 from .graph.measures import NEEDS
 from .graph.metrics import modularity
-from .graph.pipeline import check_choices, lens_option, make_clusters, make_options
+from .graph.pipeline import check_choices, make_clusters
 from .graph.recluster import DroppedData
-from .graph.sinks import sinks_from
 from .graph.threshold import symmetrise
 from .graph.tokenmap import token_map
 from .graph.validate import as_attention, as_tokens
-from .graph.weights import SINK_NOTICE, resolve_exclude
 from .graph.zoom import zoom
 
 __all__ = [
@@ -73,8 +63,6 @@ __all__ = [
 ]
 
 _explain = explain  # refine()'s keyword `explain` hides the function inside it
-
-SHORT_TEXT_NOTICE = "The text is too short to leave out the attention sink; all tokens are clustered."
 
 
 def analyze(
@@ -120,12 +108,12 @@ def analyze(
     )
     keep = resolve_keep(o["keep"], prep.model.config, len(prep.ids))
     if keep == "summary":
-        result = _analyze_streamed(prep, o)
+        result = _streamed.analyze_streamed(prep, o)
         report("done", 1.0)
         return result
     ex = run(prep, progress=o["progress"], gradient=o["measure"] == "gradient")
     notices = list(ex.notices)
-    sinks = _model_sinks(ex.sink, len(ex.tokens), o["exclude_sink"], notices)
+    sinks = _streamed.own_sinks(ex.sink, len(ex.tokens), o["exclude_sink"], notices)
     report("clustering…", 0.7)
     cluster_options = {k: o[k] for k in CLUSTER_OPTIONS}
     result = analyze_attention(
@@ -134,63 +122,6 @@ def analyze(
     )
     report("done", 1.0)
     return result
-
-
-def _model_sinks(sink: Sequence[int], n: int, exclude_sink: bool, notices: list[str]) -> Sequence[int]:
-    """The model's own sink tokens to leave out (none when the text is too short to spare them)."""
-    sinks: Sequence[int] = sink if exclude_sink else ()
-    if sinks and len(set(sinks)) >= n - 1:
-        notices.append(SHORT_TEXT_NOTICE)
-        return ()
-    return sinks
-
-
-def _analyze_streamed(
-    prep: Prepared, o: dict[str, Any], roles: Any = None, model_sinks: Sequence[int] | None = None
-) -> Analysis:
-    """``analyze`` of a streamed text (``keep="summary"``, :mod:`attn_widget.explain.stream`).
-
-    ``roles``: head roles already known (a rerun); ``model_sinks``: the sinks to use instead of the
-    model's own.
-    """
-    n = len(prep.ids)
-    if o["measure"] == "gradient":
-        raise ValueError(
-            f"measure='gradient' runs a backward pass, which holds every layer's attention at once, so it "
-            f"cannot be streamed (this text of {n} tokens is analysed with keep='summary'); use "
-            "measure='norm' "
-            "or 'attention', or keep='attention' on a text short enough for it"
-        )
-    notices = list(prep.notices)
-    sinks = _model_sinks(prep.sink, n, o["exclude_sink"], notices) if model_sinks is None else model_sinks
-    lens = o["lens"]
-    pairs = None if _named(lens) or lens == "all" else lens
-    base = make_options({**o, "lens": "all" if _named(lens) else lens}, n, lens_heads=pairs)
-    streamed = stream(prep, base, lens=lens if _named(lens) else None, report=roles, progress=o["progress"])
-    reporter(o["progress"])("clustering…", 0.8)
-    detect = lambda: sinks_from(streamed.head_data["sink_received"])  # noqa: E731
-    exclude, auto, said = resolve_exclude(o["exclude"], detect, prep.tokens, sinks)
-    if _named(lens):
-        recorded, resolved = lens_option(lens, streamed.lens_heads)
-    else:
-        recorded, resolved = base.lens, base.lens_heads
-    if _named(lens) and streamed.lens_heads is None:
-        recorded = "all"
-    options = dataclasses.replace(
-        base, lens=recorded, lens_heads=resolved, exclude=exclude, exclude_auto=auto,
-        model_sinks=tuple(sorted({int(i) % n for i in sinks})),
-    )
-    size = attention_bytes(prep.model.config, n) or 0
-    notices.append(
-        f"Streamed (keep='summary'): the attention of these {n} tokens would take {size / 2**30:.1f} GiB, so "
-        "each layer was aggregated as the model ran and then dropped. The threshold, method, exclude and "
-        "unit can change at once; another aggregation, measure or lens runs the model again."
-    )
-    return _pipeline.build(
-        text=prep.text, tokens=prep.tokens, attentions=None, weights=None, options=options,
-        threshold=o["threshold"], model=prep.name, notices=(*notices, *streamed.notices, *said),
-        head_data=streamed.head_data, token_weights=streamed.token_weights,
-    )
 
 
 def analyze_attention(
@@ -312,10 +243,6 @@ def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = No
     return _weights.node_weights(raw, options, analysis.units)
 
 
-_REGENERATED = (SINK_NOTICE, "Streamed (keep=", "lens=", "Lens ", "The lens ")
-"""Notices an analysis makes afresh; a rerun drops the old ones."""
-
-
 def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **changes: Any) -> Analysis:
     """Run the analysis's model again on its tokens, with ``changes`` to its options.
 
@@ -342,38 +269,17 @@ def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **cha
             "rerun() runs the model on the whole text, and this analysis is zoomed into part of it; rerun "
             "the analysis you zoomed from, then zoom again"
         )
-    pieces = analysis.model_tokens
-    if not analysis.model or any(t.id is None for t in pieces):
-        raise ValueError(
-            "rerun() runs the model that made this analysis, and it names none (made from attention arrays); "
-            "analyse the text with a model: attn_widget.analyze(text, model=...)"
-        )
-    o = {**DEFAULTS, **_options_of(analysis), **changes, "keep": keep, "progress": progress}
+    o = {**DEFAULTS, **_streamed.options_of(analysis), **changes, "keep": keep, "progress": progress}
     check_choices(o)
-    model, _ = load(analysis.model)
-    causal = is_causal_config(model.config)
-    kept = tuple(x for x in analysis.notices if not x.startswith(_REGENERATED))
-    ids = tuple(int(t.id) for t in pieces if t.id is not None)
-    prep = Prepared(analysis.text, model, analysis.model, ids, pieces, causal, kept)
+    prep = _streamed.prepared_again(analysis)
     sinks = analysis.options.model_sinks
-    if resolve_keep(keep, model.config, len(prep.ids)) == "summary":
-        return _analyze_streamed(prep, o, roles=report_from(analysis.head_data), model_sinks=sinks)
+    if resolve_keep(keep, prep.model.config, len(prep.ids)) == "summary":
+        return _streamed.analyze_streamed(prep, o, roles=report_from(analysis.head_data), model_sinks=sinks)
     ex = run(prep, progress=progress, gradient=o["measure"] == "gradient")
     return analyze_attention(
-        ex.attentions, ex.tokens, text=ex.text, model=ex.model, notices=kept, head_data=ex.head_data,
+        ex.attentions, ex.tokens, text=ex.text, model=ex.model, notices=prep.notices, head_data=ex.head_data,
         model_sinks=sinks, **{k: o[k] for k in CLUSTER_OPTIONS},
     )
-
-
-def _options_of(analysis: Analysis) -> dict[str, Any]:
-    """The cluster options that would make ``analysis`` again."""
-    o = analysis.options
-    return {
-        "threshold": "auto" if o.auto_threshold else analysis.threshold, "threshold_mode": o.threshold_mode,
-        "method": o.method, "aggregation": o.aggregation, "seed": o.seed, "layers": o.layers,
-        "heads": o.heads, "exclude": "auto" if o.exclude_auto else list(o.exclude), "measure": o.measure,
-        "lens": o.lens if isinstance(o.lens, str) else list(o.lens), "unit": o.unit,
-    }
 
 
 def measure_data(analysis: Analysis, measure: str) -> Analysis:
@@ -477,11 +383,6 @@ def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
     )
 
 
-def _named(lens: Any) -> bool:
-    """A lens that needs resolving here: a name other than "all", or a function."""
-    return (isinstance(lens, str) and lens != "all") or callable(lens)
-
-
 def _lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
     """The lens to resolve: ``lens``, or the analysis's own named lens when the measure changes.
 
@@ -489,7 +390,7 @@ def _lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
     are found per measure), so its heads are found again; a list of heads is kept.
     """
     own = analysis.options.lens
-    named = isinstance(own, str) and own in _lenses.LENSES
+    named = isinstance(own, str) and own in _lenses.LENSES and own != "all"  # "all" keeps every head
     if lens is None and named and measure != analysis.options.measure:
         return own
     return lens
