@@ -50,17 +50,25 @@ class Refinements:
         return new
 
     def reclustered(self, old: Analysis, new: Analysis) -> Analysis:
-        """A knob re-clustered ``old`` into ``new``: keep ``old``'s pins, make ``old`` undoable if edited."""
+        """A knob re-clustered ``old`` into ``new``: keep ``old``'s pins, make ``old`` undoable if edited.
+
+        Pins are node indices, so they lapse when ``unit`` changed what a node is.
+        """
         if old.partition is None:
             return new
         self.undo_stack.append(old)
         self.redo_stack.clear()
-        for group in old.partition.pins:
+        for group in old.partition.pins if new.options.unit == old.options.unit else ():
             try:
                 new = refine(new, "pin", explain=False, tokens=list(group))
             except ValueError:  # a pinned token is left out of the new graph: the pin lapses
                 continue
         return new
+
+    def forget(self) -> None:
+        """Drop the history (the view now shows other nodes: zoomed in or out)."""
+        self.undo_stack.clear()
+        self.redo_stack.clear()
 
     def step(self, analysis: Analysis, op: str) -> Analysis:
         """Undo or redo from ``analysis``."""

@@ -305,6 +305,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
             outer = self.outer or self.analysis
             if change["new"] is None:
                 self.outer, self.error = None, ""
+                self.refinements.forget()  # its edits are of the other view's nodes
                 self._show(outer)
                 return
             try:
@@ -313,6 +314,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
                 self._put_back(change, f"Could not zoom into cluster {change['new']}: {exc}")
                 return
             self.outer, self.error = outer, ""
+            self.refinements.forget()
             self.selected_cluster = None
             self._show(inner)
 

@@ -122,3 +122,17 @@ def test_an_exported_page_of_a_unit_view_carries_its_unit(unit, tmp_path):
     w = AttentionExplainer(planted(), unit=unit)
     html = w.save_html(tmp_path / "p.html").read_text(encoding="utf-8")
     assert re.search(rf'"unit":\s*"{unit}"', html)
+
+
+def test_zooming_drops_the_edit_history_and_a_unit_change_drops_pins():
+    w = AttentionExplainer(planted(), unit="sentence")
+    big = [c.id for c in w.analysis.clusters if c.size > 1]
+    w.refine("merge", clusters=big[:2])
+    assert w.refinements.depth() == (1, 0)
+    w.zoom = w.analysis.cluster_of(0).id
+    assert w.refinements.depth() == (0, 0)
+    w.zoom = None
+    w.refine("pin", tokens=[0, 1])
+    w.unit = "word"  # node indices now mean words: the sentence pin lapses
+    assert w.analysis.partition is None or not w.analysis.partition.pins
+    assert not w.error
