@@ -18,13 +18,19 @@ N = 4097  # 4,096 words and a BOS
 
 CELLS = [
     """import attn_widget
+import numpy as np
 from ipywidgets.widgets.widget import _remove_buffers
-from attn_widget.synthetic import planted_attention, tokens_from_pieces
-att, groups = planted_attention([128] * 32, layers=1, heads=1, strength=2.0, seed=0)
+from attn_widget.synthetic import tokens_from_pieces
 base = ("The committee that reviewed the proposal said it would decide after the summer break. "
         "Then the members went home.").split(" ")
-words = [base[i % len(base)] if i == 0 else " " + base[i % len(base)] for i in range(att.shape[-1] - 1)]
+words = [base[i % len(base)] if i == 0 else " " + base[i % len(base)] for i in range(4096)]
 text, tokens = tokens_from_pieces(words, bos="<s>")
+# four topics, each a pair of sentences that comes back every fourth pair: groups apart in the text
+topic = np.concatenate([[0], (np.arange(4096) // len(base)) % 4])
+rng = np.random.default_rng(0)
+att = (rng.random((1, 1, 4097, 4097), dtype=np.float32) * 0.02 + (topic[:, None] == topic[None, :]))
+att[..., 0] += 1.0  # a first-token sink
+att /= att.sum(axis=-1, keepdims=True)
 a = attn_widget.analyze_attention(att, tokens, exclude=[0], text=text)
 del att
 w = attn_widget.AttentionExplainer(a)
@@ -75,6 +81,7 @@ def test_the_slider_reclusters_4096_tokens_at_once_from_the_sweep(nb: NotebookPa
 def test_hover_shows_links_and_a_click_opens_the_panel(nb: NotebookPage) -> None:
     page = nb.page
     page.get_by_test_id("reset").click()
+    wait_kernel(nb, "w.analysis.options.auto_threshold", True, timeout=60)
     page.wait_for_function(READY_JS, timeout=60_000)
     token = page.get_by_test_id("token").nth(2000)
     token.scroll_into_view_if_needed()
@@ -111,7 +118,10 @@ def test_sentences_first_then_the_words_of_one_sentence_cluster(nb: NotebookPage
     page.wait_for_function(f"() => document.querySelectorAll('[data-testid=token]').length === {inside}",
                            timeout=60_000)  # fmt: skip
     assert inside > 2
-    assert page.get_by_test_id("elided").count() >= 1  # the other sentences' text is elided
+    ends = "[0] + [x for t in w.analysis.tokens for x in (t.start, t.end)] + [len(w.analysis.text)]"
+    gaps = kernel(nb, f"(lambda e: sum(e[i + 1] - e[i] > 24 for i in range(0, len(e), 2)))({ends})")
+    assert gaps >= 1  # the cluster's sentences are apart in the text…
+    assert page.get_by_test_id("elided").count() == gaps  # …and the text between them is elided
     assert page.get_by_test_id("unit").input_value() == "word"
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "widget-4096-zoomed.png"))
     page.get_by_test_id("zoom-out").click()
