@@ -75,6 +75,8 @@ describe("the edit bar", () => {
 
   it("merges the selected cluster with the chosen one and shows a refusal in words", () => {
     model.set("selected_cluster", 0);
+    (q("refine") as HTMLDetailsElement).open = true; // the bar is folded until a person opens it
+    q("refine").dispatchEvent(new Event("toggle"));
     (q("refine-merge-target") as HTMLSelectElement).value = "2";
     q("refine-merge").click();
     q("refine-split").click();
