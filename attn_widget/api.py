@@ -30,7 +30,6 @@ from .explain import lenses as _lenses
 from .explain import streamed as _streamed
 from .explain.heads import report_from
 from .explain.rationale import explain
-from .explain.streamed import named as _named
 from .extract.forward import check_gradient_memory, forward_pass, prepare, reporter, resolve_keep, run
 from .extract.gradient import attention_gradient
 from .extract.loading import is_causal_config, load
@@ -145,7 +144,7 @@ def analyze_attention(
     lens = options.get("lens", DEFAULTS["lens"])
     lens_heads: tuple[tuple[int, int], ...] | None = None
     said: tuple[str, ...] = ()
-    if _named(lens):
+    if _streamed.named(lens):
         att = as_attention(attentions)
         measure = options.get("measure", DEFAULTS["measure"])
         lens_heads, said = _lenses.resolve(lens, att, as_tokens(tokens, att.shape[-1]), model, measure)
@@ -168,7 +167,7 @@ def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis
     lens = _lens_under(analysis, changes.get("lens"), measure)
     if lens is not None:
         changes["lens"] = lens
-    if _named(lens) and (lens != analysis.options.lens or measure != analysis.options.measure):
+    if _streamed.named(lens) and (lens != analysis.options.lens or measure != analysis.options.measure):
         if analysis.attentions is None:
             if analysis.kept == "summary":
                 raise _recluster.dropped(analysis, dict(changes))
@@ -183,7 +182,7 @@ def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis
             changes["lens"] = "all"
         result = _recluster.recluster(analysis, lens_heads=heads, **changes)
         return _with_notices(result, said)
-    if _named(lens):  # the same named lens under the same measure: its heads are already resolved
+    if _streamed.named(lens):  # the same named lens under the same measure: its heads are already resolved
         del changes["lens"]
     return _recluster.recluster(analysis, **changes)
 

@@ -14,6 +14,7 @@ from test_claims import evidences
 
 import attn_widget
 from attn_widget.core import Analysis, Token
+from attn_widget.core.analysis import FORMAT_VERSION
 from attn_widget.explain import claim_makers, headline, rationale
 from attn_widget.explain.claim_makers import make_claims
 from attn_widget.explain.claims import verify
@@ -232,7 +233,7 @@ def test_headlines_round_trip_and_older_files_load_without_them(tmp_path) -> Non
     back = Analysis.load(a.save(tmp_path / "a.json"))
     assert [c.headline for c in back.clusters] == [c.headline for c in a.clusters]
     assert back == Analysis.from_dict(a.to_dict())
-    assert a.to_dict()["format_version"] == 4
+    assert a.to_dict()["format_version"] == FORMAT_VERSION
     for version in (2, 3):  # 3: a refined partition, no headline yet
         old = a.refine("pin", tokens=list(a.clusters[0].tokens[:2])).to_dict()
         old["format_version"] = version
