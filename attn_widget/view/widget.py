@@ -170,6 +170,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
         """The :class:`Analysis` on screen (None until a text analysis finishes)."""
         self.outer: Analysis | None = None
         """The whole-text analysis while the view is zoomed into one of its clusters (else None)."""
+        self._zoomed: int | None = None  # the cluster of `outer` shown from the inside
         self._updating = False
         self._lock = threading.RLock()
         self._pending: set[str] = set()  # knobs set while the text was being analysed
@@ -299,8 +300,9 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
 
     @t.observe("zoom")
     def _on_zoom(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            if self._updating or self.analysis is None:
+        with self._lock:  # not `_updating`: a view's zoom may land while another thread shows
+            shown = None if self.outer is None else self._zoomed
+            if self.analysis is None or change["new"] == shown:
                 return
             outer = self.outer or self.analysis
             if change["new"] is None:
@@ -313,7 +315,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
             except (ValueError, TypeError) as exc:
                 self._put_back(change, f"Could not zoom into cluster {change['new']}: {exc}")
                 return
-            self.outer, self.error = outer, ""
+            self.outer, self.error, self._zoomed = outer, "", int(change["new"])
             self.refinements.forget()
             self.selected_cluster = None
             self._show(inner)

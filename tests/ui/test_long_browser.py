@@ -114,6 +114,8 @@ def test_sentences_first_then_the_words_of_one_sentence_cluster(nb: NotebookPage
     assert "sentences" in page.get_by_test_id("panel-facts").inner_text()
     zoom.click()
     wait_kernel(nb, "w.zoom", cluster, timeout=60)
+    # applied once the kernel is free (an explanation of the clicked cluster may still be running)
+    wait_kernel(nb, "w.outer is not None and w.analysis.options.zoom is not None", True, timeout=180)
     inside = kernel(nb, "len(w.analysis.tokens)")
     page.wait_for_function(f"() => document.querySelectorAll('[data-testid=token]').length === {inside}",
                            timeout=60_000)  # fmt: skip
