@@ -15,24 +15,31 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from .core import Analysis, Cluster, Edit, Link, Partition
+from .core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Link, Partition
 from .core.options import (
     ANALYZE_OPTIONS,
     CLUSTER_OPTIONS,
     DEFAULT_MODEL,
     DEFAULTS,
+    GENERATE_DEFAULTS,
+    GENERATION_OPTIONS,
     AnalyzeOptions,
     ClusterOptions,
+    GenerationOptions,
     check_names,
 )
 from .core.serialize import jsonable
 from .explain import lenses as _lenses
 from .explain.rationale import explain
+from .extract import ablation as _ablation
 from .extract.forward import extract, forward_pass, reporter
+from .extract.generate import generate
 from .extract.gradient import attention_gradient
-from .extract.loading import is_causal_config, load
+from .extract.loading import describe, is_causal_config, load
+from .graph import compare as _compare
 from .graph import pipeline as _pipeline
 from .graph import refine as _refine
+from .graph import steps as _steps
 from .graph import weights as _weights
 from .graph.measures import NEEDS
 from .graph.metrics import modularity
@@ -42,8 +49,11 @@ from .graph.tokenmap import token_map
 from .graph.validate import as_attention, as_tokens
 
 __all__ = [
+    "ablate",
     "analyze",
     "analyze_attention",
+    "analyze_generation",
+    "compare",
     "explain",
     "links",
     "measure_data",
@@ -343,3 +353,158 @@ def _lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
 def _with_notices(analysis: Analysis, notices: Sequence[str]) -> Analysis:
     fresh = tuple(n for n in notices if n not in analysis.notices)
     return dataclasses.replace(analysis, notices=(*analysis.notices, *fresh)) if fresh else analysis
+
+
+def analyze_generation(
+    prompt: str,
+    model: Any = DEFAULT_MODEL,
+    tokenizer: Any = None,
+    max_new_tokens: int = 20,
+    **options: Unpack[GenerationOptions],
+) -> Generation:
+    """Let ``model`` continue ``prompt`` and cluster the text after every generated token.
+
+    Parameters
+    ----------
+    prompt
+        Non-empty text for the model to continue (with ``chat=True``: a user message).
+    model, tokenizer
+        As for :func:`analyze`; the model must be a causal language model.
+    max_new_tokens
+        Most tokens to generate (fewer when the model ends its text).
+    **options
+        How tokens are chosen (:class:`~attn_widget.core.options.GenerateOptions`):
+        ``sample`` (default False: greedy; True: sampled with ``seed``, which also
+        seeds the clustering), ``temperature``, ``top_k``, ``top_p`` (as
+        ``model.generate`` takes them; default the model's generation config,
+        else ``generate``'s own), ``chat`` (apply the tokenizer's chat template;
+        its tokens are read by the model but not shown, and left out of the
+        graph with the sinks); ``prepend_bos`` and ``progress`` as for
+        :func:`analyze`; and the clustering options, applied to every step.
+
+    Returns
+    -------
+    Generation
+        ``.steps[k]``: the analysis of the prompt and the tokens up to the
+        ``k``-th generated one, the chosen token's probability and its top-5
+        alternatives; ``.tracks`` / ``.events``: clusters followed across steps.
+        The model runs once on the prompt and once per token with its key/value
+        cache (:mod:`attn_widget.extract.generate`): each step adds one row of attention.
+    """
+    check_names(options, GENERATION_OPTIONS - {"overlength", "exclude_sink"}, "analyze_generation()")
+    o: dict[str, Any] = {**DEFAULTS, **GENERATE_DEFAULTS, **options}
+    check_choices(o)
+    report = reporter(o["progress"])
+    w = generate(
+        prompt, model, tokenizer, max_new_tokens=max_new_tokens, sample=o["sample"], seed=o["seed"],
+        temperature=o["temperature"], top_k=o["top_k"], top_p=o["top_p"], chat=o["chat"],
+        prepend_bos=o["prepend_bos"], progress=lambda stage, f: report(stage, 0.7 * f),
+    )
+    cluster = {k: o[k] for k in CLUSTER_OPTIONS}
+    lens_heads = None
+    if _named(o["lens"]):
+        lens_heads, said = _lenses.resolve(o["lens"], w.attentions, w.tokens, w.model)
+        cluster["lens"] = o["lens"] if lens_heads is not None else "all"
+        w = dataclasses.replace(w, notices=(*w.notices, *said))
+    analyses = _steps.step_analyses(
+        w.attentions, w.tokens, w.text, w.prompt_length, model=w.model, notices=w.notices,
+        head_data=w.head_data, sinks=w.sink, hidden=w.hidden, lens_heads=lens_heads,
+        progress=lambda k, n: report(f"clustering step {k + 1} of {n}…", 0.7 + 0.3 * k / n), **cluster,
+    )
+    report("done", 1.0)
+    return _steps.build_generation(
+        prompt, w.reply, analyses, w.steps, prompt_length=w.prompt_length, model=w.model, settings=w.settings,
+        hidden=w.hidden, stop=w.stop, notices=w.notices,
+    )
+
+
+def compare(a: Analysis | str, b: Analysis | str, **options: Any) -> Comparison:
+    """Compare two analyses: two texts on one model, or one text on two models.
+
+    Parameters
+    ----------
+    a, b
+        Analyses (or texts, analysed with ``**options`` as by :func:`analyze`).
+
+    Returns
+    -------
+    Comparison
+        Tokens aligned by character offsets (by word when the tokenizers differ),
+        clusters matched (``.matching``: which split, merged, appeared or
+        vanished), ``.modularity_change``, the units that changed cluster mates
+        (``.moved``) and those whose links changed most (``.changed``);
+        ``.identical`` when nothing differs. See :mod:`attn_widget.graph.compare`.
+    """
+    if options and not (isinstance(a, str) or isinstance(b, str)):
+        raise TypeError(
+            f"compare() takes options {sorted(options)} only with texts to analyse, not two analyses"
+        )
+    sides = [analyze(x, **options) if isinstance(x, str) else x for x in (a, b)]
+    for name, x in zip("ab", sides, strict=True):
+        if not isinstance(x, Analysis):
+            raise TypeError(f"compare() takes two Analysis objects (or texts); {name} is {type(x).__name__}")
+    return _compare.compare(sides[0], sides[1])
+
+
+def ablate(
+    analysis: Analysis, tokens: Any = (), heads: Any = (), edges: Any = (), *, position: int | None = None,
+    model: Any = None, tokenizer: Any = None,
+) -> Ablation:
+    """Rerun the model of ``analysis`` with attention knocked out, and re-cluster: :meth:`Analysis.ablate`.
+
+    Parameters
+    ----------
+    analysis
+        An analysis made from a model (its tokens carry ids, its ``model`` names it).
+    tokens
+        Token indices nobody else may attend to (every edge to them removed, in every layer and head).
+    heads
+        ``(layer, head)`` pairs whose outputs are zeroed.
+    edges
+        ``(query, key)`` pairs removed in every layer and head.
+    position
+        Token whose next-token prediction is compared (default: the last).
+    model, tokenizer
+        The model, when ``analysis.model`` cannot be loaded by name.
+
+    Returns
+    -------
+    Ablation
+        The re-clustered analysis of the rerun (same options), the prediction
+        change (top-5 before and after, the probability of the token predicted
+        before, Jensen-Shannon divergence; ``None`` for an encoder) and the
+        clusters before and after compared (:func:`compare`). With nothing
+        knocked out, ``after == before`` exactly.
+    """
+    ids = [t.id for t in analysis.tokens]
+    if any(i is None for i in ids) or not (analysis.model or model is not None):
+        raise ValueError(
+            "ablate needs the model and the token ids an analysis from attn_widget.analyze(text, model) has; "
+            "this one was made from attention arrays (pass model=..., tokenizer=... and Token objects "
+            "with ids)"
+        )
+    net, tok = (model, tokenizer) if model is not None else load(str(analysis.model))
+    causal = is_causal_config(net.config)
+    k = _ablation.knockout(len(ids), tokens, heads, edges, position, net, causal=causal)
+    run = [int(i) for i in ids if i is not None]
+    name = str(analysis.model or describe(net))
+    _, before = _ablation.rerun(net, run, name=name, causal=causal, position=k.position)
+    att, after = _ablation.rerun(
+        net, run, name=name, causal=causal, mask=k.mask, heads=k.heads, position=k.position
+    )
+    o = analysis.options
+    rerun = _pipeline.analyze_attention(
+        att, analysis.tokens, text=analysis.text, model=analysis.model,
+        notices=tuple(n for n in analysis.notices if not n.startswith(_weights.SINK_NOTICE)),
+        lens_heads=o.lens_heads, model_sinks=o.model_sinks,
+        threshold="auto" if o.auto_threshold else analysis.threshold, threshold_mode=o.threshold_mode,
+        method=o.method, aggregation=o.aggregation, seed=o.seed, layers=o.layers, heads=o.heads,
+        exclude="auto" if o.exclude_auto else list(o.exclude), measure=o.measure, lens=o.lens,
+    )
+    change = None
+    if before is not None and after is not None:
+        change = _ablation.prediction_change(before, after, k.position, tok)
+    return Ablation(
+        before=analysis, after=rerun, tokens=k.tokens, heads=k.heads, edges=k.edges, prediction=change,
+        comparison=_compare.compare(analysis, rerun), notices=k.notices,
+    )

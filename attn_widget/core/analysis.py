@@ -182,6 +182,26 @@ class Analysis:
         """
         return ops.call("refine", self, op, **args)
 
+    def ablate(
+        self,
+        tokens: Any = (),
+        heads: Any = (),
+        edges: Any = (),
+        *,
+        position: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Rerun the model with attention knocked out; an :class:`~attn_widget.core.ablation.Ablation`.
+
+        ``tokens``: every edge to them is removed (nobody attends to them);
+        ``heads``: ``(layer, head)`` pairs whose outputs are zeroed; ``edges``:
+        ``(query, key)`` pairs removed. The result holds the re-clustered
+        analysis of the rerun, the change in the next-token prediction after
+        ``position`` (default: the last token) and the clusters matched before
+        and after. See :func:`attn_widget.ablate`.
+        """
+        return ops.call("ablate", self, tokens=tokens, heads=heads, edges=edges, position=position, **kwargs)
+
     # ----------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of everything but the raw attention (see :meth:`save`)."""
