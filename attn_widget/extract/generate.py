@@ -19,6 +19,7 @@ the prompt, a blank line and the reply. Clustering is not done here.
 from __future__ import annotations
 
 import codecs
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,13 +223,16 @@ def _decode(
     chosen: list[int] = []
     steps: list[tuple[float, tuple[Candidate, ...]]] = []
     stop = "length"
-    keep_last = {"logits_to_keep": 1} if _keeps_last(net) else {}
+    takes = inspect.signature(net.forward).parameters
+    keep_last = {"logits_to_keep": 1} if "logits_to_keep" in takes else {}
+    cache_name = "cache" if "cache" in takes else "past_key_values"  # transformers 5 renamed it
     with torch.inference_mode(), loading.eager_attention(net):
         x = torch.tensor([ids], dtype=torch.long)
         cache = None
         for k in range(n + 1):
-            kwargs = keep_last if k == 0 else {}
-            out = net(input_ids=x, past_key_values=cache, use_cache=True, output_attentions=True, **kwargs)
+            kwargs = dict(keep_last) if k == 0 else {}
+            kwargs[cache_name] = cache
+            out = net(input_ids=x, use_cache=True, output_attentions=True, **kwargs)
             layers = out.attentions
             if not layers or any(a is None for a in layers):
                 raise ValueError(
@@ -240,7 +244,7 @@ def _decode(
             else:
                 row = p + k - 1
                 att[:, :, row, : row + 1] = np.stack([a[0, :, 0].float().numpy() for a in layers])
-            cache = out.past_key_values
+            cache = out.cache if hasattr(out, "cache") else out.past_key_values
             if k == n or stop == "eos":
                 break
             report(f"generating token {k + 1} of {n}…", 0.1 + 0.8 * k / n)
@@ -266,12 +270,6 @@ def _decode(
     assert att is not None
     t = p + len(chosen)
     return chosen, att[:, :, :t, :t].copy() if t < p + n else att, steps, stop
-
-
-def _keeps_last(net: Any) -> bool:
-    import inspect
-
-    return "logits_to_keep" in inspect.signature(net.forward).parameters
 
 
 def chat_prompt(
