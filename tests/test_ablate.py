@@ -1,4 +1,4 @@
-"""Analysis.ablate: rerun with attention knocked out, re-cluster, and say how the next-token prediction moved."""
+"""Analysis.ablate: rerun with attention knocked out, re-cluster, say how the next-token prediction moved."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def test_knocking_out_nothing_changes_nothing_exactly(tiny_analysis):
     assert ab.after == tiny_analysis  # same attention to the bit, same clusters, same notices
     assert ab.prediction is not None
     assert ab.prediction.probability_after == ab.prediction.probability_before
-    assert ab.prediction.divergence == 0.0 and not ab.prediction.changed
+    assert ab.prediction.divergence == 0.0
+    assert not ab.prediction.changed
     assert ab.comparison.identical
     assert ab.describe() == "nothing knocked out"
 
@@ -35,12 +36,15 @@ def test_a_knocked_out_token_receives_no_attention_from_any_other(tiny_analysis)
     assert np.all(att[:, :, others, 3] == 0)
     assert np.all(att[:, :, 3, 3] > 0)  # it still attends to itself
     np.testing.assert_allclose(att.sum(-1), 1.0, atol=1e-5)
-    np.testing.assert_array_equal(att[:, :, :3, :3], tiny_analysis.attentions[:, :, :3, :3])  # before it: as it was
+    np.testing.assert_array_equal(
+        att[:, :, :3, :3], tiny_analysis.attentions[:, :, :3, :3]
+    )  # before it: as it was
 
 
 def test_knocked_out_edges_carry_no_attention_and_future_edges_are_refused(tiny_analysis):
     ab = tiny_analysis.ablate(edges=[(5, 2), (6, 1)])
-    assert np.all(ab.after.attentions[:, :, 5, 2] == 0) and np.all(ab.after.attentions[:, :, 6, 1] == 0)
+    assert np.all(ab.after.attentions[:, :, 5, 2] == 0)
+    assert np.all(ab.after.attentions[:, :, 6, 1] == 0)
     assert ab.edges == ((5, 2), (6, 1))
     with pytest.raises(ValueError, match=r"edge \(2, 5\) does not exist"):
         tiny_analysis.ablate(edges=[(2, 5)])
@@ -51,7 +55,8 @@ def test_a_zeroed_head_changes_only_the_layers_after_it(tiny_analysis):
     before, after = tiny_analysis.attentions, ab.after.attentions
     np.testing.assert_array_equal(after[0], before[0])  # layer 0 attends as before; its output changed
     assert not np.allclose(after[1], before[1])
-    assert ab.heads == ((0, 1),) and any("Zeroed heads" in n for n in ab.notices)
+    assert ab.heads == ((0, 1),)
+    assert any("Zeroed heads" in n for n in ab.notices)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +84,8 @@ def test_an_ablation_saves_and_loads_back_equal(tiny_analysis, tmp_path):
     ab = tiny_analysis.ablate(tokens=[2, 4])
     assert Ablation.load(ab.save(tmp_path / "what-if.abl")) == ab
     light = Ablation.load(ab.save(tmp_path / "what-if.json"))
-    assert light.prediction == ab.prediction and light.after.attentions is None
+    assert light.prediction == ab.prediction
+    assert light.after.attentions is None
 
 
 @pytest.mark.slow
@@ -88,11 +94,15 @@ def test_knocking_out_every_edge_to_the_word_the_answer_needs_changes_the_predic
     assert [t.text for t in a.tokens][-2:] == [" France", " is"]
     ab = a.ablate(tokens=[len(a.tokens) - 2])
     p = ab.prediction
-    assert p.before[0].text == " Paris" and p.probability_before > 0.5
-    assert p.changed and p.probability_after < 0.1 and p.divergence > 0.3
+    assert p.before[0].text == " Paris"
+    assert p.probability_before > 0.5
+    assert p.changed
+    assert p.probability_after < 0.1
+    assert p.divergence > 0.3
     assert "' Paris'" in ab.summary()
     nothing = a.ablate()
-    assert nothing.after == a and nothing.prediction.divergence == 0.0
+    assert nothing.after == a
+    assert nothing.prediction.divergence == 0.0
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""attn_widget.analyze_generation: a Generation whose steps are analyses, with clusters followed across steps."""
+"""attn_widget.analyze_generation: a Generation whose steps are analyses; clusters followed across steps."""
 
 from __future__ import annotations
 
@@ -24,13 +24,18 @@ def test_each_step_analyses_the_prompt_and_the_tokens_up_to_its_own(tiny_generat
     for k, step in enumerate(g.steps):
         a = step.analysis
         assert len(a.tokens) == g.prompt_length + k + 1
-        assert step.position == len(a.tokens) - 1 and step.token == a.tokens[-1]
+        assert step.position == len(a.tokens) - 1
+        assert step.token == a.tokens[-1]
         assert a.text == prefix_text(g.analysis.text, a.tokens)
-        np.testing.assert_array_equal(a.attentions, g.analysis.attentions[:, :, : len(a.tokens), : len(a.tokens)])
+        np.testing.assert_array_equal(
+            a.attentions, g.analysis.attentions[:, :, : len(a.tokens), : len(a.tokens)]
+        )
         assert len(step.tracks) == len(a.clusters)
         assert all((t >= 0) == (c.size > 1) for t, c in zip(step.tracks, a.clusters, strict=True))
     assert g.analysis.text == PROMPT + g.text
-    assert g.stop == "length" and g.settings.max_new_tokens == 6 and not g.settings.sample
+    assert g.stop == "length"
+    assert g.settings.max_new_tokens == 6
+    assert not g.settings.sample
 
 
 def test_steps_share_one_attention_array_instead_of_copying_it(tiny_generation):
@@ -80,24 +85,25 @@ def test_a_generation_saves_and_loads_back_equal(tiny_generation, tmp_path):
     light = Generation.load(g.save(tmp_path / "run.json"))
     assert light.steps[2].analysis.attentions is None
     assert [s.analysis.labels.tolist() for s in light.steps] == [s.analysis.labels.tolist() for s in g.steps]
-    assert light.tracks == g.tracks and light.events == g.events
+    assert light.tracks == g.tracks
+    assert light.events == g.events
 
 
 def test_a_file_of_another_kind_is_refused_with_its_name(tmp_path, tiny_generation):
     path = tiny_generation.steps[0].analysis.save(tmp_path / "one.attn")
-    with pytest.raises(ValueError, match="holds no generation.json"):
+    with pytest.raises(ValueError, match=r"holds no generation\.json"):
         Generation.load(path)
 
 
 @pytest.mark.slow
 def test_smollm2_chat_generation_hides_the_template_and_leaves_it_out_of_the_graph(smollm2):
-    g = attn_widget.analyze_generation(
-        "Name three colours.", model="smollm2", max_new_tokens=12, chat=True
-    )
+    g = attn_widget.analyze_generation("Name three colours.", model="smollm2", max_new_tokens=12, chat=True)
     last = g.analysis
     assert set(g.hidden) <= set(last.excluded)  # the template is left out with the sinks
     assert not any(i in g.hidden for c in last.clusters for i in c.tokens)
     notice = next(n for n in last.notices if n.startswith("Left out of the graph"))
-    assert "chat template's" in notice and "'system'" not in notice
-    assert last.text.startswith("Name three colours.\n\n") and "<|im_start|>" not in last.text
+    assert "chat template's" in notice
+    assert "'system'" not in notice
+    assert last.text.startswith("Name three colours.\n\n")
+    assert "<|im_start|>" not in last.text
     assert g.text == last.text.removeprefix("Name three colours.\n\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -48,7 +50,9 @@ def test_greedy_tokens_are_exactly_model_generates_on_the_tiny_gpt2(tiny_gpt2):
     w = generate(PROMPT, model, tok, max_new_tokens=8)
     assert w.ids == reference(model, w.ids[: w.prompt_length], 8, do_sample=False)
     assert w.text == PROMPT + w.reply
-    assert [t.text for t in w.tokens[w.prompt_length :]] == [tok.decode([i]) for i in w.ids[w.prompt_length :]]
+    assert [t.text for t in w.tokens[w.prompt_length :]] == [
+        tok.decode([i]) for i in w.ids[w.prompt_length :]
+    ]
 
 
 def test_sampling_with_a_seed_repeats_model_generate_and_itself(tiny_gpt2):
@@ -72,7 +76,8 @@ def test_each_step_reports_the_chosen_tokens_probability_among_the_top_five(tiny
         assert alternatives[0].id == chosen  # greedy: the most likely one
         assert probability == pytest.approx(alternatives[0].probability)
         probs = [c.probability for c in alternatives]
-        assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+        assert probs == sorted(probs, reverse=True)
+        assert 0 < sum(probs) <= 1 + 1e-6
 
 
 @pytest.mark.parametrize(
@@ -105,8 +110,9 @@ def test_generated_tokens_spell_the_text_even_when_a_piece_ends_inside_a_charact
     ids = gpt2_tokenizer(text)["input_ids"]
     spelled, tokens = continuation(gpt2_tokenizer, ids, offset=7)
     assert spelled == text
-    assert tokens[0].start == 7 and tokens[-1].end == 7 + len(text)
-    for before, after in zip(tokens, tokens[1:], strict=False):
+    assert tokens[0].start == 7
+    assert tokens[-1].end == 7 + len(text)
+    for before, after in itertools.pairwise(tokens):
         assert before.end == after.start  # contiguous: every character belongs to one token
 
 
@@ -129,7 +135,8 @@ def test_smollm2_chat_hides_the_template_and_stops_at_the_end_of_its_turn(smollm
     prompt = "What is the capital of France?"
     w = generate(prompt, model, tok, max_new_tokens=20, chat=True)
     assert w.stop == "eos"
-    assert "Paris" in w.reply and "<|im" not in w.reply
+    assert "Paris" in w.reply
+    assert "<|im" not in w.reply
     assert w.text == prompt + "\n\n" + w.reply
     shown = [t for i, t in enumerate(w.tokens) if i not in w.hidden]
     assert "".join(t.text for t in shown) == prompt + w.reply

@@ -26,7 +26,9 @@ def test_two_identical_inputs_compare_as_identical():
     assert c.unit == "token"
     assert c.a_units.tolist() == c.b_units.tolist() == list(range(len(a.tokens)))
     assert c.matching.pairs == tuple((x.id, x.id) for x in a.clusters if x.size > 1)
-    assert c.modularity_change == 0.0 and c.moved == () and c.changed == ()
+    assert c.modularity_change == 0.0
+    assert c.moved == ()
+    assert c.changed == ()
     assert c.summary().startswith("Identical")
 
 
@@ -34,7 +36,8 @@ def test_a_changed_word_is_unaligned_and_the_rest_pairs_by_offset():
     a = planted(PIECES)
     b = planted([*PIECES[:1], " dog", *PIECES[2:]])
     c = attn_widget.compare(a, b)
-    assert c.a_units[2] == -1 and c.b_units[2] == -1  # " cat" / " dog"
+    assert c.a_units[2] == -1
+    assert c.b_units[2] == -1
     assert (np.delete(c.a_units, 2) >= 0).all()
     assert not c.identical  # the texts differ, even though the attention does not
 
@@ -47,16 +50,33 @@ def test_clusters_that_differ_are_reported_as_split_and_moved():
     assert c.matching.split  # the first group of four came apart in b
     first_group = {1, 2, 3, 4}
     assert {int(c.a_units[i]) for i in first_group} & set(c.moved)
-    assert c.changed and c.changed[0].change > 0
+    assert c.changed
+    assert c.changed[0].change > 0
     assert c.changed == tuple(sorted(c.changed, key=lambda x: -x.change))
 
 
 def test_different_tokenizers_are_aligned_by_word():
     text = "The cat sat on the mat."
-    a_tokens = [Token("The", 0, 3), Token(" cat", 3, 7), Token(" sat", 7, 11), Token(" on", 11, 14),
-                Token(" the", 14, 18), Token(" mat", 18, 22), Token(".", 22, 23)]
-    b_tokens = [Token("Th", 0, 2), Token("e", 2, 3), Token(" ca", 3, 6), Token("t", 6, 7), Token(" sat", 7, 11),
-                Token(" o", 11, 13), Token("n", 13, 14), Token(" the mat", 14, 22), Token(".", 22, 23)]
+    a_tokens = [
+        Token("The", 0, 3),
+        Token(" cat", 3, 7),
+        Token(" sat", 7, 11),
+        Token(" on", 11, 14),
+        Token(" the", 14, 18),
+        Token(" mat", 18, 22),
+        Token(".", 22, 23),
+    ]
+    b_tokens = [
+        Token("Th", 0, 2),
+        Token("e", 2, 3),
+        Token(" ca", 3, 6),
+        Token("t", 6, 7),
+        Token(" sat", 7, 11),
+        Token(" o", 11, 13),
+        Token("n", 13, 14),
+        Token(" the mat", 14, 22),
+        Token(".", 22, 23),
+    ]
     al = align(a_tokens, text, b_tokens, text, same_model=False)
     assert al.unit == "word"
     # " the mat" belongs to "the" (its first character's word), so no token of b starts "mat"
@@ -67,13 +87,15 @@ def test_different_tokenizers_are_aligned_by_word():
 
 def test_the_character_map_follows_an_edit():
     cmap = char_map("he said", "she said")
-    assert cmap[0] == 1 and cmap.tolist()[2:] == [3, 4, 5, 6, 7]
+    assert cmap[0] == 1
+    assert cmap.tolist()[2:] == [3, 4, 5, 6, 7]
 
 
 def test_compare_takes_texts_with_options_but_no_options_with_two_analyses(tiny_gpt2):
     model, tok = tiny_gpt2
     c = attn_widget.compare("The cat sat.", "The dog sat.", model=model, tokenizer=tok)
-    assert c.a.text == "The cat sat." and c.b.text == "The dog sat."
+    assert c.a.text == "The cat sat."
+    assert c.b.text == "The dog sat."
     with pytest.raises(TypeError, match="only with texts"):
         attn_widget.compare(c.a, c.b, threshold=0.1)
     with pytest.raises(TypeError, match="two Analysis"):
@@ -87,7 +109,8 @@ def test_a_minimal_pair_on_smollm2_gives_different_clusters_and_a_text_against_i
     c = attn_widget.compare(he, she)
     assert c.unit == "token"
     assert [he.tokens[i].text for i in np.flatnonzero(c.a_units < 0)] == ["He", " he"]
-    assert not c.identical and c.moved  # the same words, grouped otherwise
+    assert not c.identical
+    assert c.moved
 
     def mates(analysis, units, u):
         label = analysis.labels[np.flatnonzero(units == u)[0]]

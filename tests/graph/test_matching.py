@@ -76,7 +76,9 @@ def test_a_growing_cluster_keeps_its_track_and_a_new_one_forms_at_its_step():
     steps = [[-1, 0, 0, 1, 1], [-1, 0, 0, 1, 1, 1], [-1, 0, 0, 1, 1, 1, 2], [-1, 0, 0, 1, 1, 1, 2, 2]]
     per_step, tracks, events = follow([np.array(s) for s in steps])
     assert [p[1] for p in per_step] == [1, 1, 1, 1]  # cluster 1 grew and kept track 1
-    assert per_step[3][2] == 2 and tracks[2].born == 3 and tracks[2].parent is None
+    assert per_step[3][2] == 2
+    assert tracks[2].born == 3
+    assert tracks[2].parent is None
     assert [(e.step, e.kind, e.tracks) for e in events] == [(3, "formed", (2,))]
     assert tracks[0].last == tracks[1].last == 3
 
@@ -85,13 +87,16 @@ def test_a_split_starts_a_child_track_and_a_merge_ends_the_absorbed_one():
     steps = [[0, 0, 0, 0, 1, 1], [0, 0, 2, 2, 1, 1, 3], [0, 0, 0, 0, 0, 0, 3]]
     per_step, tracks, events = follow([np.array(s) for s in steps])
     split = next(e for e in events if e.kind == "split")
-    assert split.step == 1 and split.tracks[0] == per_step[0][0]
+    assert split.step == 1
+    assert split.tracks[0] == per_step[0][0]
     child = per_step[1][2] if per_step[1][0] == per_step[0][0] else per_step[1][0]
     assert tracks[child].parent == per_step[0][0]
     merged = next(e for e in events if e.kind == "merged")
-    assert merged.step == 2 and merged.tracks[0] == per_step[2][0]
+    assert merged.step == 2
+    assert merged.tracks[0] == per_step[2][0]
     gone = [t for t in merged.tracks[1:]]
-    assert gone and all(tracks[t].merged_into == per_step[2][0] and tracks[t].last == 1 for t in gone)
+    assert gone
+    assert all(tracks[t].merged_into == per_step[2][0] and tracks[t].last == 1 for t in gone)
 
 
 @settings(max_examples=100, deadline=None)
