@@ -38,6 +38,7 @@ from .extract.gradient import attention_gradient
 from .extract.loading import describe, is_causal_config, load
 from .graph import compare as _compare
 from .graph import pipeline as _pipeline
+from .graph import rebuild as _rebuild
 from .graph import refine as _refine
 from .graph import steps as _steps
 from .graph import weights as _weights
@@ -158,12 +159,17 @@ def analyze_attention(
     )
 
 
-def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis:
+def recluster(analysis: Any, **changes: Unpack[ClusterOptions]) -> Any:
     """Recompute clusters with changed options, reusing the attention (no forward pass).
 
     As :func:`attn_widget.graph.pipeline.recluster`, with named lenses resolved to heads first.
+    A :class:`Generation` is re-clustered at every step (a named lens resolved once, on the
+    whole text; a numeric threshold kept inside each step's range) and its clusters followed
+    again; a :class:`Comparison` or :class:`Ablation` on both sides, then compared again.
     """
     check_names(changes, CLUSTER_OPTIONS, "recluster()")
+    if not isinstance(analysis, Analysis):
+        return _recluster_result(analysis, dict(changes))
     measure = changes.get("measure", analysis.options.measure)
     lens = _lens_under(analysis, changes.get("lens"), measure)
     if lens is not None:
@@ -260,6 +266,29 @@ def measure_data(analysis: Analysis, measure: str) -> Analysis:
     if needs not in data:
         raise ValueError(f"model {analysis.model!r}'s architecture gives no {needs.replace('_', ' ')}s")
     return dataclasses.replace(analysis, head_data={**analysis.head_data, **data})
+
+
+def _recluster_result(result: Any, changes: dict[str, Any]) -> Any:
+    if isinstance(result, Generation):
+        lens = changes.get("lens")
+        heads = None
+        if _named(lens):
+            last = result.analysis
+            if last.attentions is None:
+                raise ValueError(f"lens={lens!r} needs the raw attention, and this generation has none "
+                                 "(saved as .json?); save it with another suffix (e.g. 'x.gen') to keep it")
+            heads, _ = _lenses.resolve(lens, last.attentions, last.tokens, result.model)
+            changes["lens"] = lens if heads is not None else "all"
+        return _rebuild.recluster_steps(result, lens_heads=heads, **changes)
+    if isinstance(result, (Comparison, Ablation)):
+        a, b = (result.a, result.b) if isinstance(result, Comparison) else (result.before, result.after)
+        pair = _compare.compare(recluster(a, **changes), recluster(b, **changes))
+        if isinstance(result, Comparison):
+            return pair
+        return dataclasses.replace(result, before=pair.a, after=pair.b, comparison=pair)
+    raise TypeError(
+        f"recluster() takes an Analysis, Generation, Comparison or Ablation, not {type(result).__name__}"
+    )
 
 
 def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: Any) -> Analysis:
@@ -492,15 +521,7 @@ def ablate(
     att, after = _ablation.rerun(
         net, run, name=name, causal=causal, mask=k.mask, heads=k.heads, position=k.position
     )
-    o = analysis.options
-    rerun = _pipeline.analyze_attention(
-        att, analysis.tokens, text=analysis.text, model=analysis.model,
-        notices=tuple(n for n in analysis.notices if not n.startswith(_weights.SINK_NOTICE)),
-        lens_heads=o.lens_heads, model_sinks=o.model_sinks,
-        threshold="auto" if o.auto_threshold else analysis.threshold, threshold_mode=o.threshold_mode,
-        method=o.method, aggregation=o.aggregation, seed=o.seed, layers=o.layers, heads=o.heads,
-        exclude="auto" if o.exclude_auto else list(o.exclude), measure=o.measure, lens=o.lens,
-    )
+    rerun = _rebuild.reanalyze(analysis, att)
     change = None
     if before is not None and after is not None:
         change = _ablation.prediction_change(before, after, k.position, tok)

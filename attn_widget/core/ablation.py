@@ -19,8 +19,8 @@ from . import archive
 from .analysis import Analysis
 from .comparison import Comparison, analysis_arrays
 from .prediction import PredictionChange
+from .result import Result
 from .serialize import fields_equal
-from .viewable import Viewable
 
 FORMAT_VERSION = 1
 """Version of :meth:`Ablation.to_dict`."""
@@ -29,7 +29,7 @@ Pairs = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True, eq=False)
-class Ablation(Viewable):
+class Ablation(Result):
     """Result of :func:`attn_widget.ablate`. Immutable; see the module docstring.
 
     Attributes

@@ -17,8 +17,8 @@ import numpy as np
 
 from . import archive
 from .analysis import Analysis
+from .result import Result
 from .serialize import fields_equal, readonly
-from .viewable import Viewable
 
 FORMAT_VERSION = 1
 """Version of :meth:`Comparison.to_dict`."""
@@ -113,7 +113,7 @@ class LinkChange:
 
 
 @dataclass(frozen=True, eq=False)
-class Comparison(Viewable):
+class Comparison(Result):
     """Result of :func:`attn_widget.compare`. Immutable; see the module docstring.
 
     Attributes

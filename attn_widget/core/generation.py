@@ -25,8 +25,8 @@ from . import archive
 from .analysis import Analysis
 from .prediction import Candidate, candidates
 from .records import Token
+from .result import Result
 from .serialize import fields_equal
-from .viewable import Viewable
 
 FORMAT_VERSION = 1
 """Version of :meth:`Generation.to_dict`."""
@@ -154,7 +154,7 @@ class Event:
 
 
 @dataclass(frozen=True, eq=False)
-class Generation(Viewable):
+class Generation(Result):
     """Result of :func:`attn_widget.analyze_generation`. Immutable; see the module docstring.
 
     Attributes

@@ -224,13 +224,13 @@ def _decode(
     steps: list[tuple[float, tuple[Candidate, ...]]] = []
     stop = "length"
     takes = inspect.signature(net.forward).parameters
-    keep_last = {"logits_to_keep": 1} if "logits_to_keep" in takes else {}
+    keep_last: dict[str, Any] = {"logits_to_keep": 1} if "logits_to_keep" in takes else {}
     cache_name = "cache" if "cache" in takes else "past_key_values"  # transformers 5 renamed it
     with torch.inference_mode(), loading.eager_attention(net):
         x = torch.tensor([ids], dtype=torch.long)
         cache = None
         for k in range(n + 1):
-            kwargs = dict(keep_last) if k == 0 else {}
+            kwargs: dict[str, Any] = dict(keep_last) if k == 0 else {}
             kwargs[cache_name] = cache
             out = net(input_ids=x, use_cache=True, output_attentions=True, **kwargs)
             layers = out.attentions

@@ -33,7 +33,7 @@ def prefix_text(text: str, tokens: Sequence[Token]) -> str:
     return text[: max(ends)] if ends else ""
 
 
-def _notices(analysis: Analysis, hidden: frozenset[int], notices: tuple[str, ...]) -> tuple[str, ...]:
+def chat_notices(analysis: Analysis, hidden: frozenset[int]) -> tuple[str, ...]:
     """The analysis's notices, with the sink notice naming the chat template's tokens as one group."""
     if not hidden:
         return analysis.notices
@@ -90,7 +90,7 @@ def step_analyses(
             model_sinks=(*sinks, *hide),
             **options,
         )
-        fixed = _notices(analysis, hide, tuple(notices))
+        fixed = chat_notices(analysis, hide)
         if fixed != analysis.notices:
             analysis = dataclasses.replace(analysis, notices=fixed)
         out.append(analysis)

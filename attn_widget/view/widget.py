@@ -21,8 +21,8 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..api import analyze, measure_data, recluster, weights_under
-from ..core import Analysis
+from ..api import analyze, measure_data, weights_under
+from ..core import Analysis, Comparison, Generation
 from ..core.options import CLUSTER_OPTIONS, DEFAULTS, TEXT_OPTIONS, check_names
 from ..explain.lenses import LENSES
 from ..graph.aggregate import AGGREGATIONS
@@ -35,6 +35,7 @@ from .knobs import KNOBS, trait_values
 from .knobs import changes as knob_changes
 from .mapping import MapService
 from .messages import DrilldownReply
+from .modes import ModesMixin
 from .refining import Refinements, RefineMethods
 from .service import ExplainService
 from .standalone import save_html
@@ -54,14 +55,20 @@ _ESM, _CSS = bundle()
 _WARN_FROM_PYTHON = frozenset({"threshold", "method"})
 
 
-class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
+class AttentionExplainer(ModesMixin, RefineMethods, anywidget.AnyWidget):
     """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
 
     Parameters
     ----------
     text_or_analysis
         Text to analyse (the model runs in a background thread while the widget
-        shows progress) or an :class:`~attn_widget.Analysis`.
+        shows progress), an :class:`~attn_widget.analysis.Analysis`, a
+        :class:`~attn_widget.core.Generation` (adds a step slider and a play
+        button: each step's new token is marked and its strongest links to the
+        prompt listed, colours follow clusters across steps) or a
+        :class:`~attn_widget.core.Comparison` (the second text below the first,
+        matched clusters in one colour, differences marked). Every view can
+        "remove and rerun" (:meth:`ablate`).
     **options
         As for :func:`attn_widget.analyze` (with text: ``model``, ``tokenizer``,
         ``prepend_bos``, ``exclude_sink``, ``overlength`` and the clustering
@@ -135,15 +142,20 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
     """list[str]: named lenses offered in the view."""
 
     def __init__(
-        self, text_or_analysis: str | Analysis, *, explain_backend: Any = None, **options: Any
+        self,
+        text_or_analysis: str | Analysis | Generation | Comparison,
+        *,
+        explain_backend: Any = None,
+        **options: Any,
     ) -> None:
-        is_analysis = isinstance(text_or_analysis, Analysis)
+        is_analysis = isinstance(text_or_analysis, (Analysis, Generation, Comparison))
         allowed = CLUSTER_OPTIONS if is_analysis else TEXT_OPTIONS - {"progress"}
         where = "with an Analysis" if is_analysis else "with text"
         check_names(options, allowed | _WIDGET_OPTIONS, f"AttentionExplainer() {where}")
         if not is_analysis and not isinstance(text_or_analysis, str):
             raise TypeError(
-                f"AttentionExplainer() takes text (str) or an Analysis, not {type(text_or_analysis).__name__}"
+                "AttentionExplainer() takes text (str), an Analysis, a Generation or a Comparison, not "
+                f"{type(text_or_analysis).__name__}"
             )
         if isinstance(text_or_analysis, str) and not text_or_analysis.strip():
             raise ValueError(
@@ -168,11 +180,11 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
         if not isinstance(_ESM, Path):
             self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
         self.on_msg(self._on_custom_msg)
-        if isinstance(text_or_analysis, Analysis):
-            analysis = recluster(text_or_analysis, **options) if options else text_or_analysis
-            self._show(analysis)
+        first = self._init_modes(text_or_analysis)
+        if first is not None:
+            self._show(self._recluster(first, options) if options else first)
         else:
-            self._start(text_or_analysis, options)
+            self._start(str(text_or_analysis), options)
 
     # ------------------------------------------------------------ text → analysis
     def _start(self, text: str, options: dict[str, Any]) -> None:
@@ -227,6 +239,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
                 self.notices = list(analysis.notices)
                 self.selected_cluster = selected if keep else None
                 self.state = self._state(analysis)
+                self._show_modes(analysis)
                 self.status = "ready"
                 self.progress = ""
         finally:
@@ -284,7 +297,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
             return
         self.status, self.progress = "running", "Re-clustering…"
         try:
-            new = self.refinements.reclustered(analysis, recluster(analysis, **changes))
+            new = self.refinements.reclustered(analysis, self._recluster(analysis, changes))
         except (ValueError, TypeError, KeyError) as exc:
             self._show(analysis)  # put the knobs back where the analysis is
             self.error = f"Could not apply {', '.join(f'{k}={v!r}' for k, v in changes.items())}: {exc}"
@@ -324,6 +337,8 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
 
     # --------------------------------------------------------------- messages
     def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if isinstance(content, dict) and self._on_mode_msg(content):
+            return
         if isinstance(content, dict) and self.explain_service.handle(content, self.analysis, self.send):
             return
         if isinstance(content, dict) and self.map_service.handle(content, self.analysis, self.send):

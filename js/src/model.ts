@@ -4,6 +4,7 @@
 // change both together.
 
 import type { AnyModel, RenderProps } from "@anywidget/types";
+import type { AblationWire, ComparisonWire, GenerationWire } from "./extras";
 import type { WireState } from "./state";
 
 /** What the kernel is doing (widget.py sets only these). */
@@ -48,6 +49,14 @@ export interface Traits {
   measures: string[];
   /** Named lenses offered in the view. */
   lenses: string[];
+  /** Generation step shown (from 0); null without a generation (view/modes.py). */
+  step: number | null;
+  /** The generation's steps (modes_wire.py); checked by `generationWire`. */
+  generation: GenerationWire | null;
+  /** A second text and how its clusters match; checked by `comparisonWire`. */
+  comparison: ComparisonWire | null;
+  /** The last "remove and rerun"; checked by `ablationWire`. */
+  ablation: AblationWire | null;
 }
 
 /**

@@ -57,6 +57,11 @@ export function pageTraits(value: unknown, state: unknown): Traits {
     links_lens: field(t, "links_lens", string, at),
     measures: field(t, "measures", arrayOf(string), at),
     lenses: field(t, "lenses", arrayOf(string), at),
+    // an exported page shows one analysis: no steps, second text or rerun
+    step: null,
+    generation: null,
+    comparison: null,
+    ablation: null,
   };
 }
 

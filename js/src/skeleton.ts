@@ -42,6 +42,10 @@ export interface Parts {
   ddStatus: HTMLSpanElement;
   ddNote: HTMLParagraphElement;
   ddFrameHost: HTMLDivElement;
+  drill: HTMLDetailsElement;
+  /** Above and below the text: the generation's step bar; a second text, the "what if" section. */
+  above: HTMLDivElement;
+  below: HTMLDivElement;
 }
 
 /** The elements of one view; ``standalone`` (an exported page) disables what needs a kernel. */
@@ -53,7 +57,7 @@ export function buildSkeleton(standalone: boolean): Parts {
   MODES.forEach((m) => mode.append(option(m, m === "mass" ? "mass (share)" : "absolute")));
   const ddView = el("select", { testid: "drilldown-view" });
   ddView.append(option("head", "head view"), option("model", "model view"));
-  const p: Omit<Parts, "root"> = {
+  const p: Omit<Parts, "root" | "drill"> = {
     progress: el("div", { class: "aw-progress", testid: "progress", attrs: { role: "status" } }, [el("span", { class: "aw-spinner" }), progressText]),
     progressText,
     errorBox: el("div", { class: "aw-error", testid: "error", attrs: { role: "alert" } }, [errorText, dismiss]),
@@ -93,6 +97,8 @@ export function buildSkeleton(standalone: boolean): Parts {
     ddStatus: el("span", { class: "aw-muted", testid: "drilldown-status" }),
     ddNote: el("p", { class: "aw-note", testid: "drilldown-note" }),
     ddFrameHost: el("div", { class: "aw-frame-host" }),
+    above: el("div", { class: "aw-above" }),
+    below: el("div", { class: "aw-below" }),
   };
   p.panel.hidden = true;
   p.links.hidden = true;
@@ -121,6 +127,7 @@ export function buildSkeleton(standalone: boolean): Parts {
     p.errorBox,
     p.notices,
     el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, partition, knobs, p.legend]), p.plot]),
+    p.above,
     el("div", { class: "aw-main" }, [
       // the hover links sit right under the text, beside the panel, not below the panel's height
       el("div", { class: "aw-reading" }, [
@@ -130,6 +137,7 @@ export function buildSkeleton(standalone: boolean): Parts {
       ]),
       p.panel,
     ]),
+    p.below,
     drill,
   ]);
   // keys typed into our controls (arrows on the slider, digits in the layer
@@ -143,5 +151,5 @@ export function buildSkeleton(standalone: boolean): Parts {
       c.title = NEEDS_KERNEL;
     }
   }
-  return { root, ...p };
+  return { root, drill, ...p };
 }

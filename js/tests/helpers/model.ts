@@ -32,6 +32,10 @@ export function traitsOf(overrides: Partial<Traits> = {}): Traits {
     links_lens: "",
     measures: ["attention", "norm", "gradient"],
     lenses: ["all", "early", "middle", "late", "content", "coreference"],
+    step: null,
+    generation: null,
+    comparison: null,
+    ablation: null,
     ...overrides,
   };
 }

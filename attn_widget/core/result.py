@@ -1,8 +1,8 @@
-"""The widget conveniences every result shares: ``.widget`` (made once), ``.show()``, notebook display.
+"""What the results beside :class:`~attn_widget.core.Analysis` share: ``.recluster()``, ``.widget``.
 
-The widget lives in the view layer, which ``core`` never imports: it is looked
-up through :data:`attn_widget.core.ops.OPERATIONS` (``"widget"``), which the
-package's facade registers.
+Re-clustering and the widget live in layers above ``core``, which it never
+imports: they are looked up through :data:`attn_widget.core.ops.OPERATIONS`
+(``"recluster"``, ``"widget"``), which the package's facade registers.
 """
 
 from __future__ import annotations
@@ -12,8 +12,12 @@ from typing import Any
 from . import ops
 
 
-class Viewable:
-    """Mixin for frozen results that :class:`attn_widget.AttentionExplainer` can show."""
+class Result:
+    """Mixin for frozen results that :func:`attn_widget.recluster` and the widget take."""
+
+    def recluster(self, **changes: Any) -> Any:
+        """A copy re-clustered with changed options (no forward pass); see :func:`attn_widget.recluster`."""
+        return ops.call("recluster", self, **changes)
 
     @property
     def widget(self) -> Any:
