@@ -53,7 +53,7 @@ export class AblationView {
     const cluster = button("ablate-cluster", "add the selected cluster", "Pick every token of the cluster selected in the text");
     const clear = button("ablate-clear", "clear", "Drop every picked token");
     this.list = el("span", { class: "aw-muted", testid: "ablate-picked" });
-    this.heads = el("input", { class: "aw-small-input", testid: "ablate-heads", attrs: { type: "text", placeholder: "zero heads e.g. 5.1 6.9", "aria-label": "heads to zero" } });
+    this.heads = el("input", { class: "aw-small-input", testid: "ablate-heads", attrs: { type: "text", placeholder: "heads e.g. 5.1 6.9", "aria-label": "heads to zero" } });
     this.run = button("ablate-run", "remove and rerun", "Rerun the model with every edge to the picked tokens knocked out and the heads zeroed");
     this.status = el("span", { class: "aw-muted", testid: "ablate-status" });
     this.result = el("div", { class: "aw-ablate-result", testid: "ablate-result" });

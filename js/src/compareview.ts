@@ -35,6 +35,8 @@ export class SecondText {
   private readonly text: HTMLDivElement;
   private readonly summary: HTMLUListElement;
   spans: HTMLSpanElement[] = [];
+  /** The first text's spans this view marked (cleared when it hides). */
+  private marked: HTMLSpanElement[] | null = null;
 
   /** ``prefix`` names the test hooks: ``{prefix}-text``, ``{prefix}-title``, ``{prefix}-summary``. */
   constructor(prefix: string) {
@@ -49,7 +51,8 @@ export class SecondText {
   show(c: Compared | null, mainSpans: HTMLSpanElement[], heading?: string): void {
     this.el.hidden = !c;
     if (!c) {
-      for (const s of mainSpans) s?.classList.remove(...MARKS);
+      if (this.marked === mainSpans) for (const s of mainSpans) s?.classList.remove(...MARKS);
+      this.marked = null;
       return;
     }
     const [ta, tb] = c.raw.titles;
@@ -65,7 +68,8 @@ export class SecondText {
     colourText(this.spans, c.b.labels, new Array(this.spans.length).fill(""), c.bSlots);
     markDifferences(this.spans, c.bUnits, c.moved);
     markDifferences(mainSpans, c.aUnits, c.moved);
-    const lines = c.raw.summary.slice(1);
+    this.marked = mainSpans;
+    const lines = c.raw.summary.slice(2); // the first two (texts that differ, modularity) are in the title
     this.summary.replaceChildren(...lines.map((line) => el("li", { text: line })));
   }
 }

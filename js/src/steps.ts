@@ -159,6 +159,7 @@ export class StepBar {
       this.slider.value = String(next);
       this.label.textContent = this.stepText(next);
       this.send(next);
+      if (next === last) this.stop();
     }, PLAY_MS);
   }
 
