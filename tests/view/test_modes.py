@@ -1,0 +1,112 @@
+"""The widget over a Generation, a Comparison and a "remove and rerun", kernel side (no browser)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import attn_widget
+from attn_widget import AttentionExplainer
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
+
+PROMPT = "The cat sat on the mat because it was tired, and the dog"
+
+
+@pytest.fixture(scope="module")
+def generation(tiny_gpt2):
+    model, tok = tiny_gpt2
+    return attn_widget.analyze_generation(PROMPT, model=model, tokenizer=tok, max_new_tokens=4)
+
+
+@pytest.fixture(scope="module")
+def tiny_analysis(tiny_gpt2):
+    model, tok = tiny_gpt2
+    return attn_widget.analyze(PROMPT, model=model, tokenizer=tok)
+
+
+def planted(pieces, groups, seed=2):
+    att, _ = planted_attention(groups, layers=2, heads=2, seed=seed)
+    text, tokens = tokens_from_pieces(pieces)
+    return attn_widget.analyze_attention(att, tokens, text=text, model="planted")
+
+
+def test_a_generation_opens_at_its_last_step_and_the_step_trait_moves_the_view(generation):
+    w = AttentionExplainer(generation)
+    assert w.step == 3 and w.analysis is generation.steps[3].analysis
+    assert len(w.generation["steps"]) == 4
+    w.step = 0
+    assert w.analysis is generation.steps[0].analysis
+    assert len(w.state["tokens"]) == generation.prompt_length + 1
+    w.step = 99  # past the end: the last step
+    assert w.analysis is generation.steps[-1].analysis
+
+
+def test_a_knob_reclusters_every_step_and_keeps_the_step(generation):
+    w = AttentionExplainer(generation)
+    w.step = 1
+    w.threshold_mode = "mass"
+    assert w.error == ""
+    assert w.step == 1
+    assert all(s.analysis.options.threshold_mode == "mass" for s in w.generation_result.steps)
+    assert w.analysis is w.generation_result.steps[1].analysis
+    high = float(w.analysis.sweep.thresholds[-1])
+    w.threshold = high  # one step's value: every step keeps it inside its own range
+    assert w.error == ""
+    assert all(s.analysis.threshold <= high + 1e-12 for s in w.generation_result.steps)
+
+
+def test_a_comparison_shows_the_second_text_and_reclusters_both_sides():
+    a = planted(["The", " cat", " sat", " on", " the", " mat"], [3, 3])
+    b = planted(["The", " dog", " sat", " on", " the", " mat"], [2, 4])
+    w = AttentionExplainer(attn_widget.compare(a, b))
+    assert w.analysis is w.comparison_result.a
+    assert w.comparison["b"]["tokens"][2] == " dog"  # after the BOS
+    w.method = "louvain"
+    w.aggregation = "max"
+    assert w.error == ""
+    assert w.comparison_result.a.options.aggregation == w.comparison_result.b.options.aggregation == "max"
+
+
+def test_remove_and_rerun_from_the_view_sets_the_ablation_and_replies(tiny_analysis):
+    w = AttentionExplainer(tiny_analysis)
+    sent = []
+    w.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    w._on_custom_msg(None, {"type": "ablate", "id": 7, "tokens": [3], "heads": [[1, 0]], "position": None}, [])
+    w._rerun.join(120)
+    assert sent[-1] == {"type": "ablate_reply", "id": 7, "error": None}
+    assert w.ablation["id"] == 7 and w.ablation["tokens"] == [3] and w.ablation["heads"] == [[1, 0]]
+    assert w.ablation_result.tokens == (3,)
+    assert w.status == "ready"
+    w.threshold_mode = "mass"  # the rerun beside it follows the knobs
+    assert w.ablation is not None
+    assert w.ablation_result.after.options.threshold_mode == "mass"
+    assert w.ablation_result.before is w.analysis
+
+
+def test_a_rerun_that_fails_says_why_and_the_widget_goes_on(tiny_analysis):
+    w = AttentionExplainer(tiny_analysis)
+    sent = []
+    w.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    w._on_custom_msg(None, {"type": "ablate", "id": 8, "tokens": [999], "heads": [], "position": None}, [])
+    w._rerun.join(60)
+    assert sent[-1]["id"] == 8 and "token 999 is not a token index" in sent[-1]["error"]
+    assert w.status == "ready" and w.ablation is None
+
+
+def test_moving_to_another_step_drops_the_rerun_of_the_previous_one(generation):
+    w = AttentionExplainer(generation)
+    result = w.ablate(tokens=[2])
+    assert w.ablation is not None and result.before is generation.steps[-1].analysis
+    w.step = 0
+    assert w.ablation is None and w.ablation_result is None
+
+
+def test_the_widget_refuses_other_things_by_name():
+    with pytest.raises(TypeError, match="takes text \\(str\\), an Analysis, a Generation or a Comparison"):
+        AttentionExplainer(np.zeros(3))  # type: ignore[arg-type]
+
+
+def test_results_show_themselves_as_the_widget(generation):
+    w = generation.widget
+    assert isinstance(w, AttentionExplainer) and w.generation is not None
+    assert generation.show() is w
