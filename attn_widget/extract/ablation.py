@@ -27,7 +27,7 @@ from ..core import Candidate
 from ..core.prediction import TOP_K, PredictionChange
 from ..core.types import Attention
 from .forward import forward
-from .generate import piece_text
+from .generate import piece_texts
 from .perturb import jensen_shannon
 
 Pairs = tuple[tuple[int, int], ...]
@@ -238,7 +238,8 @@ def rerun(
 def top(probs: np.ndarray, tokenizer: Any, k: int = TOP_K) -> tuple[Candidate, ...]:
     """The ``k`` most likely tokens of a distribution, most likely first."""
     order = np.argsort(-probs, kind="stable")[:k]
-    return tuple(Candidate(piece_text(tokenizer, int(i)), int(i), float(probs[i])) for i in order)
+    texts = piece_texts(tokenizer)([int(i) for i in order])
+    return tuple(Candidate(text, int(i), float(probs[i])) for text, i in zip(texts, order, strict=True))
 
 
 def prediction_change(

@@ -107,9 +107,25 @@ def _warpers(settings: dict[str, Any]) -> list[Any]:
     return out
 
 
-def piece_text(tokenizer: Any, token_id: int) -> str:
-    """Readable text of one token id, as :class:`~attn_widget.core.Token` shows it."""
-    return make_tokens("", tokenizer, [token_id], None)[0].text
+def piece_texts(tokenizer: Any) -> Callable[[Sequence[int]], list[str]]:
+    """A function: token ids → their readable texts, as :class:`~attn_widget.core.Token` shows them.
+
+    Whether the tokenizer is byte-level is read once (it means serialising the
+    whole tokenizer), so the function is cheap to call at every step.
+    """
+    if not _is_byte_level(tokenizer):
+        return lambda ids: [t.text for t in make_tokens("", tokenizer, list(ids), None)]
+    decode = _byte_decoder()
+    special = set(getattr(tokenizer, "all_special_ids", ()) or ())
+
+    def texts(ids: Sequence[int]) -> list[str]:
+        pieces = tokenizer.convert_ids_to_tokens(list(ids))
+        return [
+            str(p) if i in special else bytes(decode.get(c, 0) for c in p).decode("utf-8", "backslashreplace")
+            for i, p in zip(ids, pieces, strict=True)
+        ]
+
+    return texts
 
 
 def eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -217,6 +233,7 @@ def _decode(
     import torch
 
     warpers = _warpers(settings) if settings["sample"] else []
+    texts = piece_texts(tok)
     rng = torch.Generator().manual_seed(int(seed))
     p = len(ids)
     att: np.ndarray | None = None
@@ -258,10 +275,9 @@ def _decode(
             else:
                 token = int(torch.argmax(logits[0]))
             top = torch.topk(probs, TOP_K)
-            alternatives = tuple(
-                Candidate(piece_text(tok, int(i)), int(i), float(v))
-                for v, i in zip(top.values, top.indices, strict=True)
-            )
+            top_ids = [int(i) for i in top.indices]
+            named = zip(texts(top_ids), top_ids, top.values.tolist(), strict=True)
+            alternatives = tuple(Candidate(text, i, float(v)) for text, i, v in named)
             steps.append((float(probs[token]), alternatives))
             chosen.append(token)
             if token in eos:
