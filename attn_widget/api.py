@@ -15,7 +15,10 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from .core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Link, Partition
+from . import api_runs as _runs
+from .api_runs import named as _named
+from .api_runs import refine
+from .core import Ablation, Analysis, Comparison, Generation, Link
 from .core.options import (
     ANALYZE_OPTIONS,
     CLUSTER_OPTIONS,
@@ -28,24 +31,16 @@ from .core.options import (
     GenerationOptions,
     check_names,
 )
-from .core.serialize import jsonable
 from .explain import lenses as _lenses
 from .explain.rationale import explain
-from .extract import ablation as _ablation
 from .extract.forward import extract, forward_pass, reporter
-from .extract.generate import generate
 from .extract.gradient import attention_gradient
-from .extract.loading import describe, is_causal_config, load
+from .extract.loading import is_causal_config, load
 from .graph import compare as _compare
 from .graph import pipeline as _pipeline
-from .graph import rebuild as _rebuild
-from .graph import refine as _refine
-from .graph import steps as _steps
 from .graph import weights as _weights
 from .graph.measures import NEEDS
-from .graph.metrics import modularity
-from .graph.pipeline import check_choices, make_clusters
-from .graph.threshold import symmetrise
+from .graph.pipeline import check_choices
 from .graph.tokenmap import token_map
 from .graph.validate import as_attention, as_tokens
 
@@ -63,8 +58,6 @@ __all__ = [
     "token_map",
     "weights_under",
 ]
-
-_explain = explain  # refine()'s keyword `explain` hides the function inside it
 
 SHORT_TEXT_NOTICE = "The text is too short to leave out the attention sink; all tokens are clustered."
 
@@ -169,7 +162,7 @@ def recluster(analysis: Any, **changes: Unpack[ClusterOptions]) -> Any:
     """
     check_names(changes, CLUSTER_OPTIONS, "recluster()")
     if not isinstance(analysis, Analysis):
-        return _recluster_result(analysis, dict(changes))
+        return _runs.recluster_result(analysis, dict(changes), recluster)
     measure = changes.get("measure", analysis.options.measure)
     lens = _lens_under(analysis, changes.get("lens"), measure)
     if lens is not None:
@@ -268,104 +261,6 @@ def measure_data(analysis: Analysis, measure: str) -> Analysis:
     return dataclasses.replace(analysis, head_data={**analysis.head_data, **data})
 
 
-def _recluster_result(result: Any, changes: dict[str, Any]) -> Any:
-    if isinstance(result, Generation):
-        lens = changes.get("lens")
-        heads = None
-        if _named(lens):
-            last = result.analysis
-            if last.attentions is None:
-                raise ValueError(f"lens={lens!r} needs the raw attention, and this generation has none "
-                                 "(saved as .json?); save it with another suffix (e.g. 'x.gen') to keep it")
-            heads, _ = _lenses.resolve(lens, last.attentions, last.tokens, result.model)
-            changes["lens"] = lens if heads is not None else "all"
-        return _rebuild.recluster_steps(result, lens_heads=heads, **changes)
-    if isinstance(result, (Comparison, Ablation)):
-        a, b = (result.a, result.b) if isinstance(result, Comparison) else (result.before, result.after)
-        pair = _compare.compare(recluster(a, **changes), recluster(b, **changes))
-        if isinstance(result, Comparison):
-            return pair
-        return dataclasses.replace(result, before=pair.a, after=pair.b, comparison=pair)
-    raise TypeError(
-        f"recluster() takes an Analysis, Generation, Comparison or Ablation, not {type(result).__name__}"
-    )
-
-
-def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: Any) -> Analysis:
-    """Edit the partition by hand: a copy of ``analysis`` with edit ``op`` applied.
-
-    Parameters
-    ----------
-    analysis
-        The analysis whose partition to edit (its own, refined before or not).
-    op
-        A key of :data:`attn_widget.graph.refine.EDITS`:
-
-        - ``"merge"``, ``clusters=[a, b, ...]``: join the clusters;
-        - ``"split"``, ``cluster=c``: re-cluster inside ``c`` (Louvain on its part of
-          the graph, else a cut in two), or with ``tokens=[...]`` those tokens
-          leave as a new cluster;
-        - ``"move"``, ``tokens=[...]``, ``to=c``: the tokens join cluster ``c``
-          (``to=None``: a cluster of their own);
-        - ``"pin"``, ``tokens=[...]``: the tokens join one cluster and every later
-          edit keeps them together; ``"unpin"`` releases them.
-
-        Cluster ids are those of ``analysis`` (clusters are renumbered by first
-        token after each edit). Pinned partners always come along.
-    explain
-        Re-explain the clusters the edit changed (evidence, claims, rationale, headline);
-        default: when ``analysis`` carries rationales. Unchanged clusters keep theirs.
-    **args
-        The edit's arguments, as above.
-
-    Returns
-    -------
-    Analysis
-        New labels, clusters and modularity; ``partition`` records the clustering
-        it started from, every edit with its modularity change, and the pins.
-        (:func:`recluster` starts again from a fresh clustering; the widget then
-        pins the pinned groups again and keeps the edited partition one undo away.)
-
-    Raises
-    ------
-    ValueError
-        For an unknown edit, cluster or token, a left-out token, or an edit that
-        changes nothing; the message names the value and what to do.
-    """
-    sym = symmetrise(analysis.weights)
-    start = Partition.start(analysis)
-    words = [t.text for t in analysis.tokens]
-    out = _refine.apply(op, analysis.labels, sym, start.pins, words, **args)
-    q = modularity(sym, out.labels)
-    before = {c.tokens: c for c in analysis.clusters}
-    clusters = tuple(_carried(before.get(c.tokens), c) for c in make_clusters(sym, out.labels))
-    changed = [c.id for c in clusters if c.tokens not in before]
-    edit = Edit(op, jsonable(args), out.tokens, out.text, float(analysis.modularity), q)
-    partition = Partition(out.labels, start.base, q, (*start.edits, edit), out.pins)
-    new = dataclasses.replace(
-        analysis, labels=out.labels, clusters=clusters, modularity=q, partition=partition
-    )
-    if explain is None:
-        explain = any(c.rationale is not None for c in analysis.clusters)
-    return _explain(new, clusters=changed) if explain and changed else new
-
-
-def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
-    """``fresh`` with the explanation of the same token set before the edit, if there was one."""
-    if old is None:
-        return fresh
-    evidence = None if old.evidence is None else {**old.evidence, "cluster": fresh.id}
-    return dataclasses.replace(
-        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, headline=old.headline,
-        scores=old.scores,
-    )
-
-
-def _named(lens: Any) -> bool:
-    """A lens that needs resolving here: a name other than "all", or a function."""
-    return (isinstance(lens, str) and lens != "all") or callable(lens)
-
-
 def _lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
     """The lens to resolve: ``lens``, or the analysis's own named lens when the measure changes.
 
@@ -423,28 +318,7 @@ def analyze_generation(
     check_names(options, GENERATION_OPTIONS - {"overlength", "exclude_sink"}, "analyze_generation()")
     o: dict[str, Any] = {**DEFAULTS, **GENERATE_DEFAULTS, **options}
     check_choices(o)
-    report = reporter(o["progress"])
-    w = generate(
-        prompt, model, tokenizer, max_new_tokens=max_new_tokens, sample=o["sample"], seed=o["seed"],
-        temperature=o["temperature"], top_k=o["top_k"], top_p=o["top_p"], chat=o["chat"],
-        prepend_bos=o["prepend_bos"], progress=lambda stage, f: report(stage, 0.7 * f),
-    )
-    cluster = {k: o[k] for k in CLUSTER_OPTIONS}
-    lens_heads = None
-    if _named(o["lens"]):
-        lens_heads, said = _lenses.resolve(o["lens"], w.attentions, w.tokens, w.model)
-        cluster["lens"] = o["lens"] if lens_heads is not None else "all"
-        w = dataclasses.replace(w, notices=(*w.notices, *said))
-    analyses = _steps.step_analyses(
-        w.attentions, w.tokens, w.text, w.prompt_length, model=w.model, notices=w.notices,
-        head_data=w.head_data, sinks=w.sink, hidden=w.hidden, lens_heads=lens_heads,
-        progress=lambda k, n: report(f"clustering step {k + 1} of {n}…", 0.7 + 0.3 * k / n), **cluster,
-    )
-    report("done", 1.0)
-    return _steps.build_generation(
-        prompt, w.reply, analyses, w.steps, prompt_length=w.prompt_length, model=w.model, settings=w.settings,
-        hidden=w.hidden, stop=w.stop, notices=w.notices,
-    )
+    return _runs.generation(prompt, model, tokenizer, max_new_tokens, o, reporter(o["progress"]))
 
 
 def compare(a: Analysis | str, b: Analysis | str, **options: Any) -> Comparison:
@@ -505,27 +379,4 @@ def ablate(
         clusters before and after compared (:func:`compare`). With nothing
         knocked out, ``after == before`` exactly.
     """
-    ids = [t.id for t in analysis.tokens]
-    if any(i is None for i in ids) or not (analysis.model or model is not None):
-        raise ValueError(
-            "ablate needs the model and the token ids an analysis from attn_widget.analyze(text, model) has; "
-            "this one was made from attention arrays (pass model=..., tokenizer=... and Token objects "
-            "with ids)"
-        )
-    net, tok = (model, tokenizer) if model is not None else load(str(analysis.model))
-    causal = is_causal_config(net.config)
-    k = _ablation.knockout(len(ids), tokens, heads, edges, position, net, causal=causal)
-    run = [int(i) for i in ids if i is not None]
-    name = str(analysis.model or describe(net))
-    _, before = _ablation.rerun(net, run, name=name, causal=causal, position=k.position)
-    att, after = _ablation.rerun(
-        net, run, name=name, causal=causal, mask=k.mask, heads=k.heads, position=k.position
-    )
-    rerun = _rebuild.reanalyze(analysis, att)
-    change = None
-    if before is not None and after is not None:
-        change = _ablation.prediction_change(before, after, k.position, tok)
-    return Ablation(
-        before=analysis, after=rerun, tokens=k.tokens, heads=k.heads, edges=k.edges, prediction=change,
-        comparison=_compare.compare(analysis, rerun), notices=k.notices,
-    )
+    return _runs.rerun(analysis, tokens, heads, edges, position, model, tokenizer)

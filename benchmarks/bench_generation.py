@@ -68,7 +68,9 @@ def load_average() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3)
@@ -86,8 +88,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     model, tok = load(args.model)
-    print(f"model {args.model}, {args.steps} steps, torch threads {torch.get_num_threads()}, "
-          f"load average before: {load_average()} on {os.cpu_count()} CPUs")
+    print(
+        f"model {args.model}, {args.steps} steps, torch threads {torch.get_num_threads()}, "
+        f"load average before: {load_average()} on {os.cpu_count()} CPUs"
+    )
 
     t_ours, w = best(args.repeat, lambda: generate(PROMPT, model, tok, max_new_tokens=args.steps))
     ids = w.ids
@@ -95,18 +99,31 @@ def main() -> None:
 
     def hf() -> Any:
         with torch.inference_mode(), loading.eager_attention(model):
-            return model.generate(torch.tensor([ids[: w.prompt_length]]), max_new_tokens=args.steps,
-                                  do_sample=False, pad_token_id=tok.eos_token_id)
+            return model.generate(
+                torch.tensor([ids[: w.prompt_length]]),
+                max_new_tokens=args.steps,
+                do_sample=False,
+                pad_token_id=tok.eos_token_id,
+            )
 
     t_hf, out = best(args.repeat, hf)
     same = out[0].tolist() == ids
-    t_cluster, _ = best(1, lambda: step_analyses(w.attentions, w.tokens, w.text, w.prompt_length,
-                                                 model=args.model, sinks=w.sink))
-    print(f"prompt {w.prompt_length} tokens, final sequence {len(ids)} tokens; "
-          f"same tokens as model.generate: {same}")
-    print(f"{'forward':>10} {'ours':>10} {'ours/fwd':>9} {'hf':>10} {'hf/fwd':>8} {'ours/hf':>8} {'cluster':>10}")
-    print(f"{t_fwd:10.3f} {t_ours:10.3f} {t_ours / t_fwd:9.2f} {t_hf:10.3f} {t_hf / t_fwd:8.2f} "
-          f"{t_ours / t_hf:8.2f} {t_cluster:10.3f}")
+    t_cluster, _ = best(
+        1,
+        lambda: step_analyses(
+            w.attentions, w.tokens, w.text, w.prompt_length, model=args.model, sinks=w.sink
+        ),
+    )
+    print(
+        f"prompt {w.prompt_length} tokens, final sequence {len(ids)} tokens; "
+        f"same tokens as model.generate: {same}"
+    )
+    heads = ("forward", "ours", "ours/fwd", "hf", "hf/fwd", "ours/hf", "cluster")
+    print(" ".join(f"{h:>10}" for h in heads))
+    print(
+        f"{t_fwd:10.3f} {t_ours:10.3f} {t_ours / t_fwd:10.2f} {t_hf:10.3f} {t_hf / t_fwd:10.2f} "
+        f"{t_ours / t_hf:10.2f} {t_cluster:10.3f}"
+    )
     if args.naive:
         p = w.prompt_length
 

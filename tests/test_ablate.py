@@ -29,6 +29,17 @@ def test_knocking_out_nothing_changes_nothing_exactly(tiny_analysis):
     assert ab.describe() == "nothing knocked out"
 
 
+def test_a_rerun_measures_what_the_measure_needs_and_nothing_still_changes_nothing(tiny_gpt2):
+    model, tok = tiny_gpt2
+    a = attn_widget.analyze(TEXT, model=model, tokenizer=tok, measure="norm")
+    assert a.ablate().after == a
+    ab = a.ablate(tokens=[2])
+    assert ab.after.options.measure == "norm"
+    assert not np.array_equal(ab.after.head_data["value_norm"][1], a.head_data["value_norm"][1])
+    g = attn_widget.analyze(TEXT, model=model, tokenizer=tok, measure="gradient")
+    assert g.ablate().after == g
+
+
 def test_a_knocked_out_token_receives_no_attention_from_any_other(tiny_analysis):
     ab = tiny_analysis.ablate(tokens=[3])
     att = ab.after.attentions

@@ -69,6 +69,20 @@ def test_a_clusters_track_names_the_step_it_formed_at(tiny_generation):
     assert all(g.tracks[e.tracks[0]].born == e.step for e in formed)
 
 
+def test_the_norm_measure_reads_each_steps_share_of_the_value_norms(tiny_gpt2):
+    model, tok = tiny_gpt2
+    g = attn_widget.analyze_generation(PROMPT, model=model, tokenizer=tok, max_new_tokens=3, measure="norm")
+    last = g.analysis.head_data["value_norm"]
+    for step in g.steps:
+        n = len(step.analysis.tokens)
+        assert step.analysis.options.measure == "norm"
+        np.testing.assert_array_equal(step.analysis.head_data["value_norm"], last[..., :n])
+    with pytest.raises(ValueError, match="measure='gradient' needs one backward pass over each step"):
+        attn_widget.analyze_generation(
+            PROMPT, model=model, tokenizer=tok, max_new_tokens=2, measure="gradient"
+        )
+
+
 def test_options_that_do_not_exist_and_bad_settings_fail_before_the_model_runs(tiny_gpt2):
     model, tok = tiny_gpt2
     with pytest.raises(TypeError, match="unexpected keyword arguments \\['temprature'\\]"):

@@ -1,6 +1,6 @@
 """Rerun a model with attention knocked out: edges removed by an additive mask, heads' outputs zeroed.
 
-:func:`rerun` is :func:`attn_widget.extract.forward.forward` itself, run inside
+:func:`rerun` is :func:`attn_widget.extract.forward.forward_pass` itself, run inside
 hooks: one swaps the all-ones attention mask for an additive ``[T, T]`` mask
 (``0`` where a query may attend to a key, the dtype's minimum where not, as
 the faithfulness scores do), one zeroes the chosen heads' slices of each
@@ -17,7 +17,7 @@ pairs). A query keeps at least one key: removing a token's last edge is refused.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ import numpy as np
 from ..core import Candidate
 from ..core.prediction import TOP_K, PredictionChange
 from ..core.types import Attention
-from .forward import forward
+from .forward import forward_pass
 from .generate import piece_texts
 from .perturb import jensen_shannon
 
@@ -195,7 +195,8 @@ def _hooks(
     if causal:
 
         def keep(_module: Any, _args: Any, output: Any) -> None:
-            kept["hidden"] = output.last_hidden_state[0, position].detach().clone()
+            if "hidden" not in kept:  # the forward pass's, not a later backward pass's
+                kept["hidden"] = output.last_hidden_state[0, position].detach().clone()
 
         handles.append(net.register_forward_hook(keep))
     try:
@@ -214,25 +215,29 @@ def rerun(
     mask: np.ndarray | None = None,
     heads: Pairs = (),
     position: int = -1,
-) -> tuple[Attention, np.ndarray | None]:
-    """The attention of one (perturbed) forward pass and, for a causal model, the next-token distribution.
+    gradient: Callable[..., Attention] | None = None,
+) -> tuple[Attention, dict[str, np.ndarray], np.ndarray | None]:
+    """A (perturbed) forward pass: attention, per-head data and (causal model) the next-token distribution.
 
-    ``position``: whose next token is read (``-1``: the last). The distribution
-    comes from the model's own output head applied to that position's final hidden state.
+    The per-head data are what :func:`~attn_widget.extract.forward.forward_pass`
+    measures in the pass (value norms), plus ``gradient(model, ids, name=, causal=)``'s
+    under the same knockouts when given. ``position``: whose next token is read
+    (``-1``: the last); the distribution comes from the model's own output head
+    applied to that position's final hidden state.
     """
     import torch
 
     position = position % len(ids)
     with _hooks(model, mask, heads, position, causal) as kept:
-        attentions = forward(model, ids, name=name, causal=causal)
-    if not causal or "hidden" not in kept:
-        return attentions, None
-    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    if head is None:
-        return attentions, None
+        attentions, data = forward_pass(model, ids, name=name, causal=causal)
+        if gradient is not None:
+            data["gradient"] = gradient(model, ids, name=name, causal=causal)
+    head = model.get_output_embeddings() if causal and hasattr(model, "get_output_embeddings") else None
+    if head is None or "hidden" not in kept:
+        return attentions, data, None
     with torch.inference_mode():
         logits = head(kept["hidden"][None])[0].to(torch.float64)
-    return attentions, torch.softmax(logits, dim=-1).numpy()
+    return attentions, data, torch.softmax(logits, dim=-1).numpy()
 
 
 def top(probs: np.ndarray, tokenizer: Any, k: int = TOP_K) -> tuple[Candidate, ...]:

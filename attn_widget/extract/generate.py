@@ -32,6 +32,7 @@ from ..core.types import Attention
 from . import loading
 from .forward import check_memory, context_length, reporter
 from .tokens import _byte_decoder, _is_byte_level, make_tokens, tokenize
+from .values import value_norm_hooks
 
 CHAT_SEPARATOR = "\n\n"
 """Between the prompt and the reply in a chat's readable text."""
@@ -194,7 +195,7 @@ def generate(
             f"but model {name!r} reads at most {limit}; shorten the prompt or lower max_new_tokens"
         )
     check_memory(net.config, len(ids) + max_new_tokens, name=name)
-    chosen, att, steps, stop = _decode(
+    chosen, att, steps, stop, data = _decode(
         net, ids, max_new_tokens, settings, seed, eos_ids(net, tok), tok, report
     )
     offset = len(prompt) + (len(CHAT_SEPARATOR) if chat else 0)
@@ -215,6 +216,7 @@ def generate(
         stop=stop,
         model=name,
         settings={**settings, "seed": int(seed), "chat": bool(chat), "max_new_tokens": max_new_tokens},
+        head_data=data,
         notices=notices,
     )
 
@@ -228,8 +230,12 @@ def _decode(
     eos: set[int],
     tok: Any,
     report: Callable[[str, float], Any],
-) -> tuple[list[int], Attention, list[Any], str]:
-    """The loop: prefill, then one cached single-token pass per token (and one for the last token's row)."""
+) -> tuple[list[int], Attention, list[Any], str, dict[str, np.ndarray]]:
+    """The loop: prefill, then one cached single-token pass per token (and one for the last token's row).
+
+    Value norms (:mod:`attn_widget.extract.values`) are measured by the same
+    passes, one key at a time, as ``head_data["value_norm"]``.
+    """
     import torch
 
     warpers = _warpers(settings) if settings["sample"] else []
@@ -243,7 +249,7 @@ def _decode(
     takes = inspect.signature(net.forward).parameters
     keep_last: dict[str, Any] = {"logits_to_keep": 1} if "logits_to_keep" in takes else {}
     cache_name = "cache" if "cache" in takes else "past_key_values"  # transformers 5 renamed it
-    with torch.inference_mode(), loading.eager_attention(net):
+    with torch.inference_mode(), loading.eager_attention(net), value_norm_hooks(net) as norms:
         x = torch.tensor([ids], dtype=torch.long)
         cache = None
         for k in range(n + 1):
@@ -285,7 +291,13 @@ def _decode(
             x = torch.tensor([[token]], dtype=torch.long)
     assert att is not None
     t = p + len(chosen)
-    return chosen, att[:, :, :t, :t].copy() if t < p + n else att, steps, stop
+    data: dict[str, np.ndarray] = {}
+    n_layers = att.shape[0]
+    if norms and len(norms) % n_layers == 0:  # one [head, keys] array per layer and pass
+        per_layer = [np.concatenate(norms[i::n_layers], axis=-1) for i in range(n_layers)]
+        if per_layer[0].shape == (att.shape[1], t):
+            data["value_norm"] = np.stack(per_layer).astype(np.float32)
+    return chosen, att[:, :, :t, :t].copy() if t < p + n else att, steps, stop, data
 
 
 def chat_prompt(

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attn_widget.extract import loading
-from attn_widget.extract.forward import forward
+from attn_widget.extract.forward import forward, forward_pass
 from attn_widget.extract.generate import continuation, generate
 
 PROMPT = "The cat sat on the mat because"
@@ -43,6 +43,14 @@ def test_each_step_adds_the_row_a_full_forward_pass_gives_on_the_tiny_gpt2(tiny_
     assert w.attentions.shape[2:] == (w.prompt_length + 6,) * 2
     assert_rows_match_full_passes(model, w)
     assert np.all(np.triu(w.attentions, k=1) == 0)
+
+
+def test_value_norms_measured_key_by_key_equal_a_full_passs(tiny_gpt2):
+    model, tok = tiny_gpt2
+    w = generate(PROMPT, model, tok, max_new_tokens=5)
+    _, data = forward_pass(model, w.ids, name="check", causal=True)
+    assert w.head_data["value_norm"].shape == data["value_norm"].shape
+    np.testing.assert_allclose(w.head_data["value_norm"], data["value_norm"], rtol=1e-4, atol=1e-5)
 
 
 def test_greedy_tokens_are_exactly_model_generates_on_the_tiny_gpt2(tiny_gpt2):

@@ -69,7 +69,8 @@ def test_the_step_slider_changes_the_view_and_the_kernels_step(nb: NotebookPage,
     assert len(shown) == p + 1  # the prompt and the first generated token
     first = kernel(nb, "g.steps[0].token.text")
     new = root.locator("[data-testid=text] [data-new-token=true]")
-    assert new.count() == 1 and new.inner_text() == first
+    assert new.count() == 1
+    assert new.inner_text() == first
     assert root.get_by_test_id("step-new-token").inner_text().replace("·", " ") == first
     assert root.get_by_test_id("step-alternative").count() == 5
     assert root.get_by_test_id("step-links").inner_text().startswith("attends most to, in the prompt:")
@@ -87,7 +88,9 @@ def test_the_step_slider_changes_the_view_and_the_kernels_step(nb: NotebookPage,
     root.screenshot(path=str(artifacts / "generation-step-2.png"))
 
 
-def test_play_walks_to_the_last_step_and_colours_follow_the_clusters(nb: NotebookPage, artifacts: Path) -> None:
+def test_play_walks_to_the_last_step_and_colours_follow_the_clusters(
+    nb: NotebookPage, artifacts: Path
+) -> None:
     page, root = nb.page, widget(nb, 0)
     n = kernel(nb, "len(g.steps)")
     nb.run_code("wg.step = 0")
@@ -95,7 +98,9 @@ def test_play_walks_to_the_last_step_and_colours_follow_the_clusters(nb: Noteboo
     root.get_by_test_id("step-play").click()
     wait_kernel(nb, "wg.step", n - 1, timeout=60)
     page.wait_for_function(
-        "n => document.querySelector('[data-testid=steps]').dataset.step === String(n - 1)", arg=n, timeout=15_000
+        "n => document.querySelector('[data-testid=steps]').dataset.step === String(n - 1)",
+        arg=n,
+        timeout=15_000,
     )
     assert root.get_by_test_id("step-play").inner_text() == "▶ play"  # stopped at the end
     # a cluster that goes on from one step to the next keeps its colour
@@ -108,7 +113,9 @@ def test_play_walks_to_the_last_step_and_colours_follow_the_clusters(nb: Noteboo
     root.screenshot(path=str(artifacts / "generation-last-step.png"))
 
 
-def test_the_compare_view_shows_both_texts_with_the_differences_marked(nb: NotebookPage, artifacts: Path) -> None:
+def test_the_compare_view_shows_both_texts_with_the_differences_marked(
+    nb: NotebookPage, artifacts: Path
+) -> None:
     root = widget(nb, 1)
     assert "".join(tokens(root)[1:]) == "He said that he would come home late tonight."
     assert "".join(tokens(root, "compare-text")[1:]) == "She said that she would come home late tonight."
@@ -133,7 +140,8 @@ def test_remove_and_rerun_shows_the_prediction_before_and_after(nb: NotebookPage
     root.get_by_test_id("ablate-change").wait_for(timeout=120_000)
     assert kernel(nb, "wa.ablation_result.tokens") == (4,)
     change = root.get_by_test_id("ablate-change").inner_text()
-    assert "Paris" in change and "now" in change  # the prediction moved away from " Paris"
+    assert "Paris" in change
+    assert "now" in change
     before = root.get_by_test_id("ablate-before").locator("li").all_inner_texts()
     assert before[0].startswith("·Paris")
     assert root.get_by_test_id("ablate-after-text").get_by_test_id("token").count() == 6
@@ -147,7 +155,8 @@ def test_heads_typed_in_the_drill_down_are_zeroed_and_rerun(nb: NotebookPage) ->
     root.get_by_test_id("drilldown-ablate-heads").fill("0.1 3.2")
     root.get_by_test_id("drilldown-ablate-run").click()
     nb.page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=ablate-what]')].some(e => e.textContent.includes('heads'))",
+        "() => [...document.querySelectorAll('[data-testid=ablate-what]')]"
+        ".some(e => e.textContent.includes('heads'))",
         timeout=120_000,
     )
     assert kernel(nb, "wa.ablation_result.heads") == ((0, 1), (3, 2))

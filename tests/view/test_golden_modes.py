@@ -22,7 +22,12 @@ import attn_widget
 from attn_widget.core import Ablation, Candidate, PredictionChange, Token
 from attn_widget.graph.steps import build_generation, step_analyses
 from attn_widget.synthetic import planted_attention, tokens_from_pieces
-from attn_widget.view.modes_wire import MODES_VERSION, ablation_payload, comparison_payload, generation_payload
+from attn_widget.view.modes_wire import (
+    MODES_VERSION,
+    ablation_payload,
+    comparison_payload,
+    generation_payload,
+)
 from attn_widget.view.wire import to_jsonable, to_state
 
 GOLDEN = Path(__file__).resolve().parents[2] / "js" / "tests" / "fixtures" / "modes.json"
@@ -41,10 +46,24 @@ def golden_generation() -> attn_widget.Generation:
         (0.5 - 0.1 * k, tuple(Candidate(t, i, 0.5 - 0.1 * k - 0.01 * i) for i, t in enumerate(PIECES[:5])))
         for k in range(len(analyses))
     ]
-    settings = {"max_new_tokens": 4, "sample": False, "seed": 0, "temperature": 1.0, "top_k": 0, "top_p": 1.0,
-                "chat": False}
-    return build_generation(text[: tokens[p].start], text[tokens[p].start:], analyses, choices, prompt_length=p,
-                            model="planted", settings=settings)
+    settings = {
+        "max_new_tokens": 4,
+        "sample": False,
+        "seed": 0,
+        "temperature": 1.0,
+        "top_k": 0,
+        "top_p": 1.0,
+        "chat": False,
+    }
+    return build_generation(
+        text[: tokens[p].start],
+        text[tokens[p].start :],
+        analyses,
+        choices,
+        prompt_length=p,
+        model="planted",
+        settings=settings,
+    )
 
 
 def golden_pair() -> tuple[attn_widget.Analysis, attn_widget.Analysis]:
@@ -104,9 +123,12 @@ def test_the_golden_modes_carry_what_the_views_must_show():
     assert all(len({slot for _, slot in s["slots"]}) == len(s["slots"]) for s in g["steps"])
     assert all(i < g["prompt_length"] for s in g["steps"] for i, _, _ in s["links"])
     assert any(s["events"] for s in g["steps"])  # the planted groups grow, split or form along the way
-    assert c["unit"] == "token" and c["moved"] and c["summary"]
+    assert c["unit"] == "token"
+    assert c["moved"]
+    assert c["summary"]
     assert c["b"]["tokens"][2] == " dog"
-    assert ab["id"] == 3 and ab["prediction"]["changed"] is True
+    assert ab["id"] == 3
+    assert ab["prediction"]["changed"] is True
     matched = dict(map(tuple, c["b_slots"]))
     assert set(matched.values()) >= set(dict(map(tuple, c["a_slots"])).values()) - {None}
 
@@ -115,7 +137,8 @@ def test_tokens_the_text_does_not_show_never_lead_the_links_into_the_prompt():
     g = golden_generation()
     hidden = type(g)(**{**g.__dict__, "hidden": (1, 2)})
     links = generation_payload(hidden)["steps"][0]["links"]
-    assert links and not {i for i, _, _ in links} & {0, 1, 2}  # BOS is a sink, 1 and 2 hidden
+    assert links
+    assert not {i for i, _, _ in links} & {0, 1, 2}
     assert np.all(np.diff([w for _, _, w in links]) <= 0)
     assert isinstance(hidden.steps[0].token, Token)
 

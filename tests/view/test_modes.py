@@ -32,7 +32,8 @@ def planted(pieces, groups, seed=2):
 
 def test_a_generation_opens_at_its_last_step_and_the_step_trait_moves_the_view(generation):
     w = AttentionExplainer(generation)
-    assert w.step == 3 and w.analysis is generation.steps[3].analysis
+    assert w.step == 3
+    assert w.analysis is generation.steps[3].analysis
     assert len(w.generation["steps"]) == 4
     w.step = 0
     assert w.analysis is generation.steps[0].analysis
@@ -71,10 +72,14 @@ def test_remove_and_rerun_from_the_view_sets_the_ablation_and_replies(tiny_analy
     w = AttentionExplainer(tiny_analysis)
     sent = []
     w.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
-    w._on_custom_msg(None, {"type": "ablate", "id": 7, "tokens": [3], "heads": [[1, 0]], "position": None}, [])
+    w._on_custom_msg(
+        None, {"type": "ablate", "id": 7, "tokens": [3], "heads": [[1, 0]], "position": None}, []
+    )
     w._rerun.join(120)
     assert sent[-1] == {"type": "ablate_reply", "id": 7, "error": None}
-    assert w.ablation["id"] == 7 and w.ablation["tokens"] == [3] and w.ablation["heads"] == [[1, 0]]
+    assert w.ablation["id"] == 7
+    assert w.ablation["tokens"] == [3]
+    assert w.ablation["heads"] == [[1, 0]]
     assert w.ablation_result.tokens == (3,)
     assert w.status == "ready"
     w.threshold_mode = "mass"  # the rerun beside it follows the knobs
@@ -89,16 +94,20 @@ def test_a_rerun_that_fails_says_why_and_the_widget_goes_on(tiny_analysis):
     w.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
     w._on_custom_msg(None, {"type": "ablate", "id": 8, "tokens": [999], "heads": [], "position": None}, [])
     w._rerun.join(60)
-    assert sent[-1]["id"] == 8 and "token 999 is not a token index" in sent[-1]["error"]
-    assert w.status == "ready" and w.ablation is None
+    assert sent[-1]["id"] == 8
+    assert "token 999 is not a token index" in sent[-1]["error"]
+    assert w.status == "ready"
+    assert w.ablation is None
 
 
 def test_moving_to_another_step_drops_the_rerun_of_the_previous_one(generation):
     w = AttentionExplainer(generation)
     result = w.ablate(tokens=[2])
-    assert w.ablation is not None and result.before is generation.steps[-1].analysis
+    assert w.ablation is not None
+    assert result.before is generation.steps[-1].analysis
     w.step = 0
-    assert w.ablation is None and w.ablation_result is None
+    assert w.ablation is None
+    assert w.ablation_result is None
 
 
 def test_the_widget_refuses_other_things_by_name():
@@ -108,5 +117,6 @@ def test_the_widget_refuses_other_things_by_name():
 
 def test_results_show_themselves_as_the_widget(generation):
     w = generation.widget
-    assert isinstance(w, AttentionExplainer) and w.generation is not None
+    assert isinstance(w, AttentionExplainer)
+    assert w.generation is not None
     assert generation.show() is w

@@ -1,0 +1,215 @@
+"""The work behind :mod:`attn_widget.api`'s functions for the results beside an analysis.
+
+Watching a model write (:func:`generation`), rerunning it with attention
+knocked out (:func:`rerun`) and re-clustering a generation, comparison or
+ablation (:func:`recluster_result`) join the extract, graph and explain layers
+as :mod:`attn_widget.api` does; ``api.py`` holds the public functions and their
+documentation and calls these. The hand edits of a partition (:func:`refine`,
+re-exported by ``api.py``) live here too, so that ``api.py`` stays small. This
+module is part of the api layer and never imports ``api.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from .core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Partition
+from .core.options import CLUSTER_OPTIONS
+from .core.serialize import jsonable
+from .explain import lenses as _lenses
+from .explain.rationale import explain as explain_clusters
+from .extract import ablation as _ablation
+from .extract.generate import generate
+from .extract.gradient import attention_gradient
+from .extract.loading import describe, is_causal_config, load
+from .graph import compare as _compare
+from .graph import rebuild as _rebuild
+from .graph import refine as _refine
+from .graph import steps as _steps
+from .graph.metrics import modularity
+from .graph.pipeline import make_clusters
+from .graph.threshold import symmetrise
+
+Report = Callable[[str, float], Any]
+
+
+def named(lens: Any) -> bool:
+    """A lens that needs resolving here: a name other than "all", or a function."""
+    return (isinstance(lens, str) and lens != "all") or callable(lens)
+
+
+def generation(
+    prompt: str, model: Any, tokenizer: Any, max_new_tokens: int, o: dict[str, Any], report: Report
+) -> Generation:
+    """Generate with attention (:mod:`attn_widget.extract.generate`), cluster every step, follow the clusters.
+
+    ``o`` holds every option (defaults filled in). A named lens is resolved once,
+    on the whole text, so every step reads the same heads.
+    """
+    if o["measure"] == "gradient":
+        raise ValueError(
+            "measure='gradient' needs one backward pass over each step's text, which generation does not "
+            "run; use measure='attention' or 'norm' (measured as the model writes), or analyse one step's "
+            "text with attn_widget.analyze(text, model=..., measure='gradient')"
+        )
+    w = generate(
+        prompt, model, tokenizer, max_new_tokens=max_new_tokens, sample=o["sample"], seed=o["seed"],
+        temperature=o["temperature"], top_k=o["top_k"], top_p=o["top_p"], chat=o["chat"],
+        prepend_bos=o["prepend_bos"], progress=lambda stage, f: report(stage, 0.7 * f),
+    )  # fmt: skip
+    cluster = {k: o[k] for k in CLUSTER_OPTIONS}
+    lens_heads = None
+    if named(o["lens"]):
+        lens_heads, said = _lenses.resolve(o["lens"], w.attentions, w.tokens, w.model, o["measure"])
+        cluster["lens"] = o["lens"] if lens_heads is not None else "all"
+        w = dataclasses.replace(w, notices=(*w.notices, *said))
+    analyses = _steps.step_analyses(
+        w.attentions, w.tokens, w.text, w.prompt_length, model=w.model, notices=w.notices,
+        head_data=w.head_data, sinks=w.sink, hidden=w.hidden, lens_heads=lens_heads,
+        progress=lambda k, n: report(f"clustering step {k + 1} of {n}…", 0.7 + 0.3 * k / n), **cluster,
+    )  # fmt: skip
+    report("done", 1.0)
+    return _steps.build_generation(
+        prompt, w.reply, analyses, w.steps, prompt_length=w.prompt_length, model=w.model, settings=w.settings,
+        hidden=w.hidden, stop=w.stop, notices=w.notices,
+    )  # fmt: skip
+
+
+def rerun(
+    analysis: Analysis, tokens: Any, heads: Any, edges: Any, position: int | None, model: Any, tokenizer: Any
+) -> Ablation:
+    """The model of ``analysis`` run as it was and with the knockouts; the rerun clustered alike and compared.
+
+    Both runs measure the per-head data ``analysis`` carries (value norms in
+    the pass itself, the gradient by a backward pass under the same knockouts).
+    """
+    ids = [t.id for t in analysis.tokens]
+    if any(i is None for i in ids) or not (analysis.model or model is not None):
+        raise ValueError(
+            "ablate needs the model and the token ids an analysis from attn_widget.analyze(text, model) has; "
+            "this one was made from attention arrays (pass model=..., tokenizer=... and Token objects "
+            "with ids)"
+        )
+    net, tok = (model, tokenizer) if model is not None else load(str(analysis.model))
+    causal = is_causal_config(net.config)
+    k = _ablation.knockout(len(ids), tokens, heads, edges, position, net, causal=causal)
+    run = [int(i) for i in ids if i is not None]
+    name = str(analysis.model or describe(net))
+    gradient = attention_gradient if "gradient" in analysis.head_data else None
+    _, _, before = _ablation.rerun(net, run, name=name, causal=causal, position=k.position)
+    att, data, after = _ablation.rerun(
+        net, run, name=name, causal=causal, mask=k.mask, heads=k.heads, position=k.position, gradient=gradient
+    )
+    kept = {key: v for key, v in data.items() if key in analysis.head_data}  # what the analysis had
+    again = _rebuild.reanalyze(analysis, att, kept)
+    change = None
+    if before is not None and after is not None:
+        change = _ablation.prediction_change(before, after, k.position, tok)
+    return Ablation(
+        before=analysis, after=again, tokens=k.tokens, heads=k.heads, edges=k.edges, prediction=change,
+        comparison=_compare.compare(analysis, again), notices=k.notices,
+    )  # fmt: skip
+
+
+def recluster_result(result: Any, changes: dict[str, Any], recluster: Callable[..., Analysis]) -> Any:
+    """A :class:`Generation`, :class:`Comparison` or :class:`Ablation` re-clustered with ``changes``.
+
+    ``recluster`` re-clusters one analysis (:func:`attn_widget.recluster`). A
+    generation is re-clustered at every step (a named lens resolved once, on
+    the whole text) and its clusters followed again; the others on both sides,
+    then compared again.
+    """
+    if isinstance(result, Generation):
+        lens, heads = changes.get("lens"), None
+        if named(lens):
+            last = result.analysis
+            if last.attentions is None:
+                raise ValueError(
+                    f"lens={lens!r} needs the raw attention, and this generation has none (saved as .json?); "
+                    "save it with another suffix (e.g. 'x.gen') to keep it"
+                )
+            measure = changes.get("measure", last.options.measure)
+            heads, _ = _lenses.resolve(lens, last.attentions, last.tokens, result.model, measure)
+            changes["lens"] = lens if heads is not None else "all"
+        return _rebuild.recluster_steps(result, lens_heads=heads, **changes)
+    if isinstance(result, (Comparison, Ablation)):
+        a, b = (result.a, result.b) if isinstance(result, Comparison) else (result.before, result.after)
+        pair = _compare.compare(recluster(a, **changes), recluster(b, **changes))
+        if isinstance(result, Comparison):
+            return pair
+        return dataclasses.replace(result, before=pair.a, after=pair.b, comparison=pair)
+    raise TypeError(
+        f"recluster() takes an Analysis, Generation, Comparison or Ablation, not {type(result).__name__}"
+    )
+
+
+def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: Any) -> Analysis:
+    """Edit the partition by hand: a copy of ``analysis`` with edit ``op`` applied.
+
+    Parameters
+    ----------
+    analysis
+        The analysis whose partition to edit (its own, refined before or not).
+    op
+        A key of :data:`attn_widget.graph.refine.EDITS`:
+
+        - ``"merge"``, ``clusters=[a, b, ...]``: join the clusters;
+        - ``"split"``, ``cluster=c``: re-cluster inside ``c`` (Louvain on its part of
+          the graph, else a cut in two), or with ``tokens=[...]`` those tokens
+          leave as a new cluster;
+        - ``"move"``, ``tokens=[...]``, ``to=c``: the tokens join cluster ``c``
+          (``to=None``: a cluster of their own);
+        - ``"pin"``, ``tokens=[...]``: the tokens join one cluster and every later
+          edit keeps them together; ``"unpin"`` releases them.
+
+        Cluster ids are those of ``analysis`` (clusters are renumbered by first
+        token after each edit). Pinned partners always come along.
+    explain
+        Re-explain the clusters the edit changed (evidence, claims, rationale, headline);
+        default: when ``analysis`` carries rationales. Unchanged clusters keep theirs.
+    **args
+        The edit's arguments, as above.
+
+    Returns
+    -------
+    Analysis
+        New labels, clusters and modularity; ``partition`` records the clustering
+        it started from, every edit with its modularity change, and the pins.
+        (:func:`recluster` starts again from a fresh clustering; the widget then
+        pins the pinned groups again and keeps the edited partition one undo away.)
+
+    Raises
+    ------
+    ValueError
+        For an unknown edit, cluster or token, a left-out token, or an edit that
+        changes nothing; the message names the value and what to do.
+    """
+    sym = symmetrise(analysis.weights)
+    start = Partition.start(analysis)
+    words = [t.text for t in analysis.tokens]
+    out = _refine.apply(op, analysis.labels, sym, start.pins, words, **args)
+    q = modularity(sym, out.labels)
+    before = {c.tokens: c for c in analysis.clusters}
+    clusters = tuple(_carried(before.get(c.tokens), c) for c in make_clusters(sym, out.labels))
+    changed = [c.id for c in clusters if c.tokens not in before]
+    edit = Edit(op, jsonable(args), out.tokens, out.text, float(analysis.modularity), q)
+    partition = Partition(out.labels, start.base, q, (*start.edits, edit), out.pins)
+    new = dataclasses.replace(
+        analysis, labels=out.labels, clusters=clusters, modularity=q, partition=partition
+    )
+    if explain is None:
+        explain = any(c.rationale is not None for c in analysis.clusters)
+    return explain_clusters(new, clusters=changed) if explain and changed else new
+
+
+def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
+    """``fresh`` with the explanation of the same token set before the edit, if there was one."""
+    if old is None:
+        return fresh
+    evidence = None if old.evidence is None else {**old.evidence, "cluster": fresh.id}
+    return dataclasses.replace(
+        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, headline=old.headline,
+        scores=old.scores,
+    )
