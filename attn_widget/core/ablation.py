@@ -81,7 +81,8 @@ class Ablation(Result):
 
     def summary(self) -> str:
         """What was removed, how the prediction moved and how the clusters changed."""
-        lines = [self.describe().capitalize() + "."]
+        what = self.describe()
+        lines = [what[:1].upper() + what[1:] + "."]
         if self.prediction is not None:
             lines.append(f"Next token after token {self.prediction.position}: {self.prediction.describe()}.")
         lines.append(self.comparison.summary())

@@ -167,9 +167,16 @@ class Comparison(Result):
         m = self.matching
         if self.identical:
             return "Identical: the same tokens, clusters and links."
+        gone, new = int((self.a_units < 0).sum()), int((self.b_units < 0).sum())
+        if gone or new:
+            first = (
+                f"{gone} of {self.a_units.size} tokens of a and {new} of {self.b_units.size} of b differ "
+                f"in text; the rest aligned by {self.unit}."
+            )
+        else:
+            first = f"The same text; aligned by {self.unit}."
         lines = [
-            f"{(self.a_units < 0).sum()} of {self.a_units.size} tokens of a and {(self.b_units < 0).sum()} "
-            f"of {self.b_units.size} of b differ in text; aligned by {self.unit}.",
+            first,
             f"Modularity {self.a.modularity:.3f} → {self.b.modularity:.3f} ({self.modularity_change:+.3f}).",
         ]
         lines += [f"Cluster {a} split into {', '.join(map(str, bs))}." for a, bs in m.split]
@@ -179,7 +186,7 @@ class Comparison(Result):
         if self.moved:
             words = ", ".join(repr(self.unit_text[u]) for u in self.moved[:8])
             lines.append(f"{len(self.moved)} aligned {self.unit}s changed cluster mates: {words}.")
-        lines += [f"Links of {c.text!r} changed by {c.change:.2f}." for c in self.changed[:3] if c.change > 0]
+        lines += [f"Links of {c.text!r} changed by {c.change:.3f}." for c in self.changed[:3]]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

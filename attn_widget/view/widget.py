@@ -62,7 +62,7 @@ class AttentionExplainer(ModesMixin, RefineMethods, anywidget.AnyWidget):
     ----------
     text_or_analysis
         Text to analyse (the model runs in a background thread while the widget
-        shows progress), an :class:`~attn_widget.analysis.Analysis`, a
+        shows progress), an :class:`~attn_widget.Analysis`, a
         :class:`~attn_widget.core.Generation` (adds a step slider and a play
         button: each step's new token is marked and its strongest links to the
         prompt listed, colours follow clusters across steps) or a
