@@ -168,12 +168,7 @@ def recluster(analysis: Any, **changes: Unpack[ClusterOptions]) -> Any:
     if lens is not None:
         changes["lens"] = lens
     if _named(lens) and (lens != analysis.options.lens or measure != analysis.options.measure):
-        if analysis.attentions is None:
-            raise ValueError(
-                f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
-                "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
-            )
-        heads, said = _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model, measure)
+        heads, said = _runs.lens_heads(analysis, changes)
         if heads is None:
             changes["lens"] = "all"
         result = _pipeline.recluster(analysis, lens_heads=heads, **changes)

@@ -12,7 +12,7 @@ module is part of the api layer and never imports ``api.py``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Partition
@@ -38,6 +38,21 @@ Report = Callable[[str, float], Any]
 def named(lens: Any) -> bool:
     """A lens that needs resolving here: a name other than "all", or a function."""
     return (isinstance(lens, str) and lens != "all") or callable(lens)
+
+
+def lens_heads(analysis: Analysis, changes: Mapping[str, Any]) -> tuple[Any, tuple[str, ...]]:
+    """The heads the named lens ``changes["lens"]`` keeps on ``analysis`` (``None``: all), and notices.
+
+    Under ``changes``' measure, else the analysis's. Needs the raw attention.
+    """
+    lens = changes["lens"]
+    if analysis.attentions is None:
+        raise ValueError(
+            f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
+            "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
+        )
+    measure = changes.get("measure", analysis.options.measure)
+    return _lenses.resolve(lens, analysis.attentions, analysis.tokens, analysis.model, measure)
 
 
 def generation(
@@ -122,17 +137,9 @@ def recluster_result(result: Any, changes: dict[str, Any], recluster: Callable[.
     then compared again.
     """
     if isinstance(result, Generation):
-        lens, heads = changes.get("lens"), None
-        if named(lens):
-            last = result.analysis
-            if last.attentions is None:
-                raise ValueError(
-                    f"lens={lens!r} needs the raw attention, and this generation has none (saved as .json?); "
-                    "save it with another suffix (e.g. 'x.gen') to keep it"
-                )
-            measure = changes.get("measure", last.options.measure)
-            heads, _ = _lenses.resolve(lens, last.attentions, last.tokens, result.model, measure)
-            changes["lens"] = lens if heads is not None else "all"
+        heads = lens_heads(result.analysis, changes)[0] if named(changes.get("lens")) else None
+        if named(changes.get("lens")) and heads is None:
+            changes["lens"] = "all"
         return _rebuild.recluster_steps(result, lens_heads=heads, **changes)
     if isinstance(result, (Comparison, Ablation)):
         a, b = (result.a, result.b) if isinstance(result, Comparison) else (result.before, result.after)

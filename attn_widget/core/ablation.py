@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from . import archive
 from .analysis import Analysis
@@ -60,6 +59,8 @@ class Ablation(Result):
     prediction: PredictionChange | None
     comparison: Comparison
     notices: tuple[str, ...] = ()
+
+    KIND: ClassVar[str] = "ablation"
 
     @property
     def analysis(self) -> Analysis:
@@ -126,12 +127,6 @@ class Ablation(Result):
             notices=tuple(d["notices"]),
         )
 
-    def save(self, path: str | Path) -> Path:
-        """Write to one file (``.json``: no raw attention; else a zip that loads back ``==``)."""
-        arrays = analysis_arrays({"a": self.before, "b": self.after})
-        return archive.write(path, "ablation", self.to_dict(), arrays)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Ablation:
-        """Read a file written by :meth:`save`."""
-        return cls.from_dict(*archive.read(path, "ablation", "Ablation.save()"))
+    def arrays(self) -> dict[str, Any]:
+        """Both analyses' raw attention and per-head data."""
+        return analysis_arrays({"a": self.before, "b": self.after})

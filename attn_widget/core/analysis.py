@@ -21,6 +21,7 @@ import numpy as np
 from . import ops
 from .partition import Partition
 from .records import Cluster, Link, Options, Sweep, Token, cluster_from_dict
+from .result import Result
 from .serialize import fields_equal, readonly, to_jsonable
 from .shares import attention_shares, pct
 from .types import EXCLUDED, Attention, Labels, Matrix
@@ -33,7 +34,7 @@ detection; 2: before hand-refined partitions; 3: before ``Cluster.headline``).""
 
 
 @dataclass(frozen=True, eq=False)
-class Analysis:
+class Analysis(Result):
     """Result of one analysis. Immutable; see the module docstring.
 
     Attributes
@@ -288,22 +289,5 @@ class Analysis:
         att = arrays.pop("attentions", None)
         data = {k.removeprefix("head_data/"): v for k, v in arrays.items() if k.startswith("head_data/")}
         return cls.from_dict(d, attentions=att, head_data=data)
-
-    # ------------------------------------------------------------------ view
-    @property
-    def widget(self) -> Any:
-        """The :class:`attn_widget.AttentionExplainer` for this analysis (created lazily)."""
-        cached = self.__dict__.get("_widget")
-        if cached is None:
-            cached = ops.call("widget", self)
-            object.__setattr__(self, "_widget", cached)
-        return cached
-
-    def show(self) -> Any:
-        """Display the widget (in a notebook) and return it."""
-        return self.widget
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # pragma: no cover - notebook only
-        return self.widget._repr_mimebundle_(**kwargs)
 
 

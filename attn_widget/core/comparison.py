@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -147,6 +146,8 @@ class Comparison(Result):
     moved: tuple[int, ...]
     changed: tuple[LinkChange, ...]
 
+    KIND: ClassVar[str] = "comparison"
+
     def __post_init__(self) -> None:
         for name in ("a_units", "b_units"):
             object.__setattr__(self, name, readonly(np.asarray(getattr(self, name), dtype=np.int32)))
@@ -237,14 +238,9 @@ class Comparison(Result):
             changed=tuple(LinkChange(**c) for c in d["changed"]),
         )
 
-    def save(self, path: str | Path) -> Path:
-        """Write to one file (``.json``: no raw attention; else a zip that loads back ``==``)."""
-        return archive.write(path, "comparison", self.to_dict(), analysis_arrays({"a": self.a, "b": self.b}))
-
-    @classmethod
-    def load(cls, path: str | Path) -> Comparison:
-        """Read a file written by :meth:`save`."""
-        return cls.from_dict(*archive.read(path, "comparison", "Comparison.save()"))
+    def arrays(self) -> dict[str, Any]:
+        """Both analyses' raw attention and per-head data."""
+        return analysis_arrays({"a": self.a, "b": self.b})
 
 
 def analysis_arrays(analyses: Mapping[str, Analysis]) -> dict[str, Any]:

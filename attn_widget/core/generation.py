@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -157,6 +156,9 @@ class Event:
 class Generation(Result):
     """Result of :func:`attn_widget.analyze_generation`. Immutable; see the module docstring.
 
+    ``save(path)`` / ``Generation.load(path)`` write and read one file (the raw
+    attention once: every step's is a leading block of the last step's).
+
     Attributes
     ----------
     prompt
@@ -192,6 +194,8 @@ class Generation(Result):
     hidden: tuple[int, ...] = ()
     stop: str = "length"
     notices: tuple[str, ...] = field(default=())
+
+    KIND: ClassVar[str] = "generation"
 
     @property
     def analysis(self) -> Analysis:
@@ -292,19 +296,13 @@ class Generation(Result):
             notices=tuple(d["notices"]),
         )
 
-    def save(self, path: str | Path) -> Path:
-        """Write to one file (``.json``: no raw attention; else a zip that loads back ``==``)."""
+    def arrays(self) -> dict[str, Any]:
+        """The last step's raw attention and prefix data, and each step's other per-head data."""
         last = self.analysis
-        arrays: dict[str, Any] = {"attentions": last.attentions}
-        arrays.update({f"head_data/{k}": v for k, v in last.head_data.items() if k in PREFIX_DATA})
+        out: dict[str, Any] = {"attentions": last.attentions}
+        out.update({f"head_data/{k}": v for k, v in last.head_data.items() if k in PREFIX_DATA})
         for s in self.steps:
-            arrays.update(
+            out.update(
                 {f"steps/{s.index}/{k}": v for k, v in s.analysis.head_data.items() if k not in PREFIX_DATA}
             )
-        return archive.write(path, "generation", self.to_dict(), arrays)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Generation:
-        """Read a file written by :meth:`save`."""
-        d, arrays = archive.read(path, "generation", "Generation.save()")
-        return cls.from_dict(d, arrays)
+        return out
