@@ -120,3 +120,17 @@ def test_a_minimal_pair_on_smollm2_gives_different_clusters_and_a_text_against_i
         assert mates(he, c.a_units, u) != mates(she, c.b_units, u), c.unit_text[u]
     again = attn_widget.analyze("He said that he would come home late tonight.", model="smollm2")
     assert attn_widget.compare(he, again).identical
+
+
+@pytest.mark.slow
+def test_one_text_on_two_models_is_aligned_by_word(smollm2, minilm):
+    text = "The cat sat on the mat because it was tired."
+    causal = attn_widget.analyze(text, model="smollm2")
+    encoder = attn_widget.analyze(text, model="minilm")
+    c = attn_widget.compare(causal, encoder)
+    assert c.unit == "word"  # SmolLM2's byte-level pieces and MiniLM's lower-cased word pieces differ
+    words = [w for w in c.unit_text if w not in ("<|im_start|>", "[CLS]", "[SEP]")]
+    assert words == ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired", "."]
+    assert all(u >= 0 for t, u in zip(causal.tokens, c.a_units, strict=True) if not t.special)
+    assert c.modularity_change == pytest.approx(encoder.modularity - causal.modularity)
+    assert not c.identical
