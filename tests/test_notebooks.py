@@ -127,6 +127,7 @@ def test_generation_notebook_watches_compares_and_asks_what_if_offline(
     assert "stopped: eos" in output  # the chat reply ends its turn
     assert "Identical: the same tokens, clusters and links." in output
     assert "aligned tokens changed cluster mates" in output  # the minimal pair groups otherwise
-    assert "' Paris' 0.75 →" in output and "now " in output  # the knockout moved the prediction
+    assert "' Paris' 0.75 → 0.01" in output  # the knockout moved the prediction…
+    assert "now ' a'" in output  # …to another token
     assert "divergence 0.000" in output  # knocking out nothing changes nothing
     assert widget_views(nb) == 3
