@@ -22,7 +22,7 @@ import traitlets as t
 from ..api import ablate, recluster
 from ..core import Ablation, Analysis, Comparison, Generation
 from .messages import AblateReply
-from .modes_wire import ablation_payload, comparison_payload, generation_payload
+from .modes_wire import ablation_payload, comparison_payload, generation_payload, step_slots
 from .worker import Worker
 
 
@@ -90,7 +90,14 @@ class ModesMixin(t.HasTraits):
         self.comparison = None if c is None else comparison_payload(c)
         if ab is not None and ab.before is not analysis:
             self.ablation_result = ab = None  # it was about another analysis (another step)
-        self.ablation = None if ab is None else ablation_payload(ab, self._ablation_request)
+        slots = self._slots(analysis)
+        self.ablation = None if ab is None else ablation_payload(ab, self._ablation_request, slots)
+
+    def _slots(self, analysis: Analysis) -> dict[int, int] | None:
+        """The colours of ``analysis`` on screen when they are not by rank (a generation step's)."""
+        g = self.generation_result
+        step = None if g is None else next((s.index for s in g.steps if s.analysis is analysis), None)
+        return None if g is None or step is None else step_slots(g, step)
 
     def _step_index(self) -> int:
         g = self.generation_result
@@ -117,12 +124,12 @@ class ModesMixin(t.HasTraits):
         As :meth:`Analysis.ablate <attn_widget.core.Analysis.ablate>`; the view shows the
         prediction change and the new clusters beside the old.
         """
-        analysis = self._ready()  # type: ignore[attr-defined]
+        analysis: Analysis = self._ready()  # type: ignore[attr-defined]
         result = ablate(analysis, tokens, heads, edges, position=position)
         with self._lock:
             if self.analysis is analysis:
                 self.ablation_result = result
-                self.ablation = ablation_payload(result, self._ablation_request)
+                self.ablation = ablation_payload(result, self._ablation_request, self._slots(analysis))
         return result
 
     def _on_mode_msg(self, content: Mapping[str, Any]) -> bool:

@@ -99,7 +99,7 @@ def generation_payload(generation: Generation) -> dict[str, Any]:
                 "token": s.token.text,
                 "probability": float(s.probability),
                 "alternatives": _candidates(s.alternatives),
-                "slots": [[cid, generation.tracks[t].slot] for cid, t in tracked],
+                "slots": _pairs(step_slots(generation, s.index)),
                 "formed": [[cid, generation.tracks[t].born] for cid, t in tracked],
                 "events": event_words(generation, s.index),
                 "links": prompt_links(generation, s.index),
@@ -116,12 +116,15 @@ def generation_payload(generation: Generation) -> dict[str, Any]:
     }
 
 
-def matched_slots(comparison: Comparison) -> tuple[dict[int, int], dict[int, int]]:
-    """Slots for both sides: ``a`` as the view colours it, matched ``b`` clusters the same, the rest fresh."""
-    a_slots = rank_slots(comparison.a)
+def matched_slots(
+    comparison: Comparison, a_slots: dict[int, int] | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Slots for both sides: ``a`` as the view colours it (``a_slots``, else by rank), matched ``b``
+    clusters the same, the rest fresh."""
+    a_slots = rank_slots(comparison.a) if a_slots is None else a_slots
     b_slots = {b: a_slots[a] for a, b in comparison.matching.pairs if a in a_slots}
     used = set(a_slots.values())
-    fresh = (s for s in range(len(a_slots) + len(comparison.b.clusters) + 1) if s not in used)
+    fresh = (s for s in range(max(used, default=0) + len(comparison.b.clusters) + 2) if s not in used)
     for c in comparison.b.clusters:
         if c.size > 1 and c.id not in b_slots:
             b_slots[c.id] = next(fresh)
@@ -134,9 +137,11 @@ def _title(a: Analysis, b: Analysis) -> list[str]:
     return ["a", "b"]
 
 
-def comparison_payload(comparison: Comparison, titles: Sequence[str] | None = None) -> dict[str, Any]:
-    """The ``comparison`` trait (see the module docstring)."""
-    a_slots, b_slots = matched_slots(comparison)
+def comparison_payload(
+    comparison: Comparison, titles: Sequence[str] | None = None, a_slots: dict[int, int] | None = None
+) -> dict[str, Any]:
+    """The ``comparison`` trait; ``a_slots``: the first text's colours if not by rank."""
+    a_slots, b_slots = matched_slots(comparison, a_slots)
     return {
         "version": MODES_VERSION,
         "unit": comparison.unit,
@@ -153,8 +158,18 @@ def comparison_payload(comparison: Comparison, titles: Sequence[str] | None = No
     }
 
 
-def ablation_payload(ablation: Ablation, request: int | None = None) -> dict[str, Any]:
-    """The ``ablation`` trait (see the module docstring); ``request`` is the view's request id."""
+def step_slots(generation: Generation, step: int) -> dict[int, int]:
+    """Colour slot of each cluster (of two or more tokens) of step ``step``: its track's."""
+    s = generation.steps[step]
+    tracked = zip(s.analysis.clusters, s.tracks, strict=True)
+    return {c.id: generation.tracks[t].slot for c, t in tracked if t != NO_TRACK}
+
+
+def ablation_payload(
+    ablation: Ablation, request: int | None = None, a_slots: dict[int, int] | None = None
+) -> dict[str, Any]:
+    """The ``ablation`` trait (see the module docstring); ``request`` is the view's request id,
+    ``a_slots`` the colours of the text on screen (a generation step's), if not by rank."""
     p = ablation.prediction
     return {
         "version": MODES_VERSION,
@@ -175,5 +190,5 @@ def ablation_payload(ablation: Ablation, request: int | None = None) -> dict[str
             "divergence": p.divergence,
             "changed": p.changed,
         },
-        "comparison": comparison_payload(ablation.comparison, titles=["before", "after"]),
+        "comparison": comparison_payload(ablation.comparison, titles=["before", "after"], a_slots=a_slots),
     }

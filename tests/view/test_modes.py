@@ -103,6 +103,8 @@ def test_a_rerun_that_fails_says_why_and_the_widget_goes_on(tiny_analysis):
 def test_moving_to_another_step_drops_the_rerun_of_the_previous_one(generation):
     w = AttentionExplainer(generation)
     result = w.ablate(tokens=[2])
+    shown = {tuple(p) for p in w.generation["steps"][-1]["slots"]}
+    assert {tuple(p) for p in w.ablation["comparison"]["a_slots"]} == shown  # the rerun's colours match
     assert w.ablation is not None
     assert result.before is generation.steps[-1].analysis
     w.step = 0
