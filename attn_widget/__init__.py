@@ -29,7 +29,19 @@ from .api import (
     refine,
     token_map,
 )
-from .core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Link, Options, Partition, Sweep, Token
+from .core import (
+    Ablation,
+    Analysis,
+    Cluster,
+    Comparison,
+    Edit,
+    Generation,
+    Link,
+    Options,
+    Partition,
+    Sweep,
+    Token,
+)
 from .core.ops import OPERATIONS
 from .core.options import DEFAULT_MODEL
 
