@@ -164,7 +164,7 @@ def recluster(analysis: Any, **changes: Unpack[ClusterOptions]) -> Any:
     if not isinstance(analysis, Analysis):
         return _runs.recluster_result(analysis, dict(changes), recluster)
     measure = changes.get("measure", analysis.options.measure)
-    lens = _lens_under(analysis, changes.get("lens"), measure)
+    lens = _runs.lens_under(analysis, changes.get("lens"), measure)
     if lens is not None:
         changes["lens"] = lens
     if _named(lens) and (lens != analysis.options.lens or measure != analysis.options.measure):
@@ -218,7 +218,7 @@ def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = No
     if measure is not None:
         check_choices({"measure": measure})
         changes["measure"] = measure
-    lens = _lens_under(analysis, lens, measure or analysis.options.measure)
+    lens = _runs.lens_under(analysis, lens, measure or analysis.options.measure)
     if lens is not None:
         heads, _ = _lenses.resolve(
             lens, analysis.attentions, analysis.tokens, analysis.model, measure or analysis.options.measure
@@ -254,19 +254,6 @@ def measure_data(analysis: Analysis, measure: str) -> Analysis:
     if needs not in data:
         raise ValueError(f"model {analysis.model!r}'s architecture gives no {needs.replace('_', ' ')}s")
     return dataclasses.replace(analysis, head_data={**analysis.head_data, **data})
-
-
-def _lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
-    """The lens to resolve: ``lens``, or the analysis's own named lens when the measure changes.
-
-    A named lens may keep other heads under another measure (the coreference heads
-    are found per measure), so its heads are found again; a list of heads is kept.
-    """
-    own = analysis.options.lens
-    named = isinstance(own, str) and own in _lenses.LENSES
-    if lens is None and named and measure != analysis.options.measure:
-        return own
-    return lens
 
 
 def _with_notices(analysis: Analysis, notices: Sequence[str]) -> Analysis:

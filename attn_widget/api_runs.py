@@ -40,6 +40,19 @@ def named(lens: Any) -> bool:
     return (isinstance(lens, str) and lens != "all") or callable(lens)
 
 
+def lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
+    """The lens to resolve: ``lens``, or the analysis's own named lens when the measure changes.
+
+    A named lens may keep other heads under another measure (the coreference heads
+    are found per measure), so its heads are found again; a list of heads is kept.
+    """
+    own = analysis.options.lens
+    named = isinstance(own, str) and own in _lenses.LENSES
+    if lens is None and named and measure != analysis.options.measure:
+        return own
+    return lens
+
+
 def lens_heads(analysis: Analysis, changes: Mapping[str, Any]) -> tuple[Any, tuple[str, ...]]:
     """The heads the named lens ``changes["lens"]`` keeps on ``analysis`` (``None``: all), and notices.
 
@@ -133,13 +146,19 @@ def recluster_result(result: Any, changes: dict[str, Any], recluster: Callable[.
 
     ``recluster`` re-clusters one analysis (:func:`attn_widget.recluster`). A
     generation is re-clustered at every step (a named lens resolved once, on
-    the whole text) and its clusters followed again; the others on both sides,
+    the whole text; its own named lens found again under a changed measure, as
+    for an analysis) and its clusters followed again; the others on both sides,
     then compared again.
     """
     if isinstance(result, Generation):
-        heads = lens_heads(result.analysis, changes)[0] if named(changes.get("lens")) else None
-        if named(changes.get("lens")) and heads is None:
-            changes["lens"] = "all"
+        last = result.analysis  # every step has the same options; the last one has every row
+        lens = lens_under(last, changes.get("lens"), changes.get("measure", last.options.measure))
+        heads = None
+        if named(lens):
+            changes["lens"] = lens
+            heads = lens_heads(last, changes)[0]
+            if heads is None:
+                changes["lens"] = "all"
         return _rebuild.recluster_steps(result, lens_heads=heads, **changes)
     if isinstance(result, (Comparison, Ablation)):
         a, b = (result.a, result.b) if isinstance(result, Comparison) else (result.before, result.after)
