@@ -7,8 +7,11 @@ hooks the widget calls: :meth:`ModesMixin._recluster` (a knob changed: every
 step, both sides of a comparison, or the rerun beside the analysis are
 re-clustered with it), :meth:`ModesMixin._show_modes` (in the same sync as the
 state) and :meth:`ModesMixin._on_mode_msg` (the view's ``ablate`` requests, run
-on a background thread). The computing is :func:`attn_widget.recluster` and
-:func:`attn_widget.ablate`; nothing here makes an analysis.
+on a background thread). A generation step's hand edits (the refine bar,
+undo, redo) stay with their step while the step slider moves; a knob
+re-clusters every step afresh (the step on screen keeps its pins). The
+computing is :func:`attn_widget.recluster` and :func:`attn_widget.ablate`;
+nothing here makes an analysis.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class ModesMixin(t.HasTraits):
         self.ablation_result: Ablation | None = None
         """The last :class:`Ablation` (None until "remove and rerun")."""
         self._ablation_request: int | None = None
+        self._edited_steps: dict[int, Analysis] = {}
+        """Hand-edited analyses of generation steps (refine, undo, redo), by step: kept while stepping."""
         self._rerun = Worker("attn-widget-ablate")
         if isinstance(result, Generation):
             self.generation_result = result
@@ -68,6 +73,7 @@ class ModesMixin(t.HasTraits):
     def _recluster(self, analysis: Analysis, changes: Mapping[str, Any]) -> Analysis:
         """``analysis`` re-clustered with ``changes``, and whatever is shown beside it with it."""
         if self.generation_result is not None:
+            self._edited_steps.clear()  # every step starts again from a fresh clustering
             self.generation_result = recluster(self.generation_result, **changes)
             new = self.generation_result.steps[self._step_index()].analysis
         elif self.comparison_result is not None:
@@ -86,7 +92,14 @@ class ModesMixin(t.HasTraits):
         g, c, ab = self.generation_result, self.comparison_result, self.ablation_result
         if g is not None:
             self.generation = generation_payload(g)
-            self.step = next((s.index for s in g.steps if s.analysis is analysis), self._step_index())
+            index = len(analysis.tokens) - g.prompt_length - 1  # step k shows prompt + k + 1 tokens
+            if not 0 <= index < len(g.steps):
+                index = self._step_index()
+            if analysis is g.steps[index].analysis:
+                self._edited_steps.pop(index, None)
+            else:  # a hand edit of the step (or its undo/redo): it stays with the step
+                self._edited_steps[index] = analysis
+            self.step = index
         self.comparison = None if c is None else comparison_payload(c)
         if ab is not None and ab.before is not analysis:
             self.ablation_result = ab = None  # it was about another analysis (another step)
@@ -110,7 +123,8 @@ class ModesMixin(t.HasTraits):
         if g is None or self._updating:
             return
         with self._lock:
-            wanted = g.steps[self._step_index()].analysis
+            index = self._step_index()
+            wanted = self._edited_steps.get(index, g.steps[index].analysis)
             if wanted is not self.analysis:
                 self._show(wanted)  # type: ignore[attr-defined]
 

@@ -122,3 +122,60 @@ def test_results_show_themselves_as_the_widget(generation):
     assert isinstance(w, AttentionExplainer)
     assert w.generation is not None
     assert generation.show() is w
+
+
+def test_a_lens_and_a_measure_over_a_generation_recluster_every_step_and_the_step_shows_them(generation):
+    w = AttentionExplainer(generation)
+    w.step = 1
+    w.lens = "late"
+    w.measure = "norm"
+    assert w.error == ""
+    assert w.step == 1
+    steps = w.generation_result.steps
+    assert all((s.analysis.options.lens, s.analysis.options.measure) == ("late", "norm") for s in steps)
+    assert w.analysis is steps[1].analysis
+    w.step = 3
+    assert (w.analysis.options.lens, w.analysis.options.measure) == ("late", "norm")
+    assert len(w.state["tokens"]) == len(steps[3].analysis.tokens)
+
+
+def test_a_steps_hand_edits_stay_with_it_while_the_slider_moves_and_a_knob_starts_afresh(generation):
+    w = AttentionExplainer(generation)
+    w.step = 2
+    original = generation.steps[2].analysis
+    merged = w.refine("merge", clusters=[c.id for c in original.clusters[:2]])
+    assert w.step == 2
+    assert w.analysis is merged
+    w.step = 0
+    assert w.analysis is generation.steps[0].analysis
+    w.step = 2
+    assert w.analysis is merged  # the edit came back with its step
+    assert w.partition.edits[-1].op == "merge"
+    w.undo()
+    assert w.analysis is original
+    w.step = 0
+    w.step = 2
+    assert w.analysis is original  # undone: the step shows its own clustering again
+    w.redo()
+    w.threshold_mode = "mass"
+    assert w.error == ""
+    w.step = 1
+    w.step = 2
+    assert w.analysis is w.generation_result.steps[2].analysis  # re-clustered afresh
+    assert w.analysis.partition is None
+
+
+def test_the_token_map_of_a_step_is_made_for_that_steps_graph(generation):
+    w = AttentionExplainer(generation)
+    w.sent = []
+    w.send = lambda content, buffers=None: w.sent.append((content, buffers))
+    w.step = 1
+    w._on_custom_msg(None, {"type": "map", "id": 3, "method": "tsne", "seed": 0}, [])
+    w.map_service.join(120)
+    reply, buffers = w.sent[-1]
+    assert reply["error"] is None
+    assert reply["key"] == w.state["map_key"]
+    coords = np.frombuffer(buffers[0], dtype="<f4").reshape(-1, 2)
+    assert coords.shape == (len(generation.steps[1].analysis.tokens), 2)
+    w.step = 2
+    assert w.state["map_key"] != reply["key"]  # the view drops the map of the step it left
