@@ -355,7 +355,8 @@ def ablate(
     Returns
     -------
     Ablation
-        The re-clustered analysis of the rerun (same options), the prediction
+        The re-clustered analysis of the rerun (same options; the groups pinned
+        in a hand-edited partition pinned again), the prediction
         change (top-5 before and after, the probability of the token predicted
         before, Jensen-Shannon divergence; ``None`` for an encoder) and the
         clusters before and after compared (:func:`compare`). With nothing

@@ -131,7 +131,7 @@ def rerun(
         net, run, name=name, causal=causal, mask=k.mask, heads=k.heads, position=k.position, gradient=gradient
     )
     kept = {key: v for key, v in data.items() if key in analysis.head_data}  # what the analysis had
-    again = _rebuild.reanalyze(analysis, att, kept)
+    again = repin(analysis, _rebuild.reanalyze(analysis, att, kept))
     change = None
     if before is not None and after is not None:
         change = _ablation.prediction_change(before, after, k.position, tok)
@@ -139,6 +139,20 @@ def rerun(
         before=analysis, after=again, tokens=k.tokens, heads=k.heads, edges=k.edges, prediction=change,
         comparison=_compare.compare(analysis, again), notices=k.notices,
     )  # fmt: skip
+
+
+def repin(old: Analysis, new: Analysis) -> Analysis:
+    """``new`` with the groups pinned in ``old``'s hand-edited partition pinned again.
+
+    A pin whose tokens ``new`` leaves out of its graph lapses. ``new`` as it is
+    when ``old`` has no pins.
+    """
+    for group in () if old.partition is None else old.partition.pins:
+        try:
+            new = refine(new, "pin", explain=False, tokens=list(group))
+        except ValueError:  # a pinned token is left out of the new graph: the pin lapses
+            continue
+    return new
 
 
 def recluster_result(result: Any, changes: dict[str, Any], recluster: Callable[..., Analysis]) -> Any:

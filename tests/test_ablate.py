@@ -123,3 +123,20 @@ def test_an_encoder_reruns_and_reclusters_without_a_next_token(minilm):
     assert ab.prediction is None
     assert np.all(np.delete(ab.after.attentions[:, :, :, 2], 2, axis=2) == 0)
     assert a.ablate().after == a
+
+
+def test_a_rerun_of_a_pinned_partition_keeps_the_pins_and_saves_with_them(tiny_analysis, tmp_path):
+    a = tiny_analysis
+    kept = [i for i in range(len(a.tokens)) if i not in a.excluded]
+    i = kept[0]
+    j = next(k for k in kept if a.labels[k] != a.labels[i])  # in another cluster before the pin
+    pinned = a.refine("pin", tokens=[i, j])
+    assert pinned.ablate().after == pinned  # nothing knocked out: nothing changes, the pins included
+    out = next(k for k in kept if k not in (i, j))
+    ab = pinned.ablate(tokens=[out])
+    assert ab.after.labels[i] == ab.after.labels[j]
+    assert ab.after.partition is not None
+    assert ab.after.partition.pins == pinned.partition.pins
+    back = Ablation.load(ab.save(tmp_path / "pinned.abl"))
+    assert back.before.partition == pinned.partition
+    assert back.after.partition == ab.after.partition

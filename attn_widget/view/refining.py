@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..api import refine
+from ..api_runs import repin
 from ..core import Analysis, Partition
 from .explain_cache import ExplainCache
 from .messages import RefineReply
@@ -55,12 +56,7 @@ class Refinements:
             return new
         self.undo_stack.append(old)
         self.redo_stack.clear()
-        for group in old.partition.pins:
-            try:
-                new = refine(new, "pin", explain=False, tokens=list(group))
-            except ValueError:  # a pinned token is left out of the new graph: the pin lapses
-                continue
-        return new
+        return repin(old, new)
 
     def step(self, analysis: Analysis, op: str) -> Analysis:
         """Undo or redo from ``analysis``."""
