@@ -113,6 +113,43 @@ def test_play_walks_to_the_last_step_and_colours_follow_the_clusters(
     root.screenshot(path=str(artifacts / "generation-last-step.png"))
 
 
+STEP_JS = "k => document.querySelector('[data-testid=steps]').dataset.step === String(k)"
+SETTLED_JS = "() => document.querySelector('[data-testid=refine-status]').textContent !== 'Applying…'"
+
+
+def test_tokens_pinned_at_a_step_stay_pinned_with_it_while_the_slider_moves(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    page, root = nb.page, widget(nb, 0)
+    nb.run_code("wg.step = 1")
+    page.wait_for_function(STEP_JS, arg=1, timeout=15_000)
+    root.get_by_test_id("refine-toggle").click()  # the edit bar is folded at first
+    shown = root.locator("[data-testid=text] [data-testid=token]")
+    clusters = dict(shown.evaluate_all("s => s.map(e => [+e.dataset.index, +e.dataset.cluster])"))
+    i = next(k for k, c in clusters.items() if c >= 0)
+    j = next(k for k, c in clusters.items() if c >= 0 and c != clusters[i])  # not together before
+    root.locator(f"[data-testid=text] [data-testid=token][data-index='{i}']").click(modifiers=["Shift"])
+    root.locator(f"[data-testid=text] [data-testid=token][data-index='{j}']").click(modifiers=["Shift"])
+    root.get_by_test_id("refine-pin").click()
+    page.wait_for_function(SETTLED_JS, timeout=30_000)
+    wait_kernel(nb, "wg.partition.pins", ((i, j),))
+    assert kernel(nb, "wg.step") == 1
+    nb.run_code("wg.step = 0")
+    page.wait_for_function(STEP_JS, arg=0, timeout=15_000)
+    assert kernel(nb, "wg.analysis is g.steps[0].analysis")
+    nb.run_code("wg.step = 1")
+    page.wait_for_function(STEP_JS, arg=1, timeout=15_000)
+    assert kernel(nb, "wg.partition.pins") == ((i, j),)  # the edit came back with its step
+    page.wait_for_function(
+        "ij => { const t = document.querySelectorAll('[data-testid=attn-widget]')[0]"
+        ".querySelectorAll('[data-testid=text] [data-testid=token]'); "
+        "return t.length === ij[2] && t[ij[0]].dataset.cluster === t[ij[1]].dataset.cluster; }",
+        arg=[i, j, kernel(nb, "len(g.steps[1].analysis.tokens)")],
+        timeout=15_000,
+    )
+    root.screenshot(path=str(artifacts / "generation-step-pinned.png"))
+
+
 def test_the_compare_view_shows_both_texts_with_the_differences_marked(
     nb: NotebookPage, artifacts: Path
 ) -> None:
@@ -125,7 +162,10 @@ def test_the_compare_view_shows_both_texts_with_the_differences_marked(
     assert differ == ["She", " she"]
     moved = kernel(nb, "len(wc.comparison_result.moved)")
     assert root.locator("[data-testid=compare-text] [data-diff=moved]").count() == moved > 0
-    assert root.get_by_test_id("compare-summary").inner_text()
+    # textContent: a cell scrolled out of view (cells run below it) is not laid out, so it has no innerText
+    summary = root.get_by_test_id("compare-summary").locator("li").all_text_contents()
+    assert summary == kernel(nb, "wc.comparison['summary'][2:]")  # the title says the first two
+    assert summary[0].startswith(f"{moved} aligned tokens changed cluster mates")
     root.screenshot(path=str(artifacts / "compare-he-she.png"))
 
 
