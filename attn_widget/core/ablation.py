@@ -113,7 +113,7 @@ class Ablation(Result):
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], arrays: Mapping[str, Any] | None = None) -> Ablation:
-        """Inverse of :meth:`to_dict`; ``arrays`` (from :meth:`save`) give the raw attention back."""
+        """Inverse of :meth:`to_dict`; ``arrays`` (as ``save`` writes them) give the raw attention back."""
         archive.check_version(d, "ablation", (FORMAT_VERSION,))
         comparison = Comparison.from_dict(d["comparison"], arrays)
         return cls(

@@ -217,7 +217,7 @@ class Comparison(Result):
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None = None) -> Comparison:
-        """Inverse of :meth:`to_dict`; ``arrays`` (from :meth:`save`) give the raw attention back."""
+        """Inverse of :meth:`to_dict`; ``arrays`` (as ``save`` writes them) give the raw attention back."""
         archive.check_version(d, "comparison", (FORMAT_VERSION,))
         arrays = arrays or {}
 

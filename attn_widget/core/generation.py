@@ -8,8 +8,8 @@ its colour, while it grows; a split, a merge, a new cluster and one that ends
 are :class:`Event` s. Computing any of this lives in the layers above.
 
 The model reads causally, so step ``k``'s raw attention is the leading block of
-the last step's: :meth:`Generation.save` writes that once and
-:meth:`Generation.load` slices it back.
+the last step's: ``Generation.save`` writes that once and
+``Generation.load`` slices it back.
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ class Generation(Result):
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None = None) -> Generation:
-        """Inverse of :meth:`to_dict`; ``arrays`` (from :meth:`save`) give the raw attention back."""
+        """Inverse of :meth:`to_dict`; ``arrays`` (as ``save`` writes them) give the raw attention back."""
         archive.check_version(d, "generation", (FORMAT_VERSION,))
         arrays = dict(arrays or {})
         att = arrays.get("attentions")
