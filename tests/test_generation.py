@@ -7,7 +7,6 @@ import pytest
 
 import attn_widget
 from attn_widget.core import Generation
-from attn_widget.explain import coref
 from attn_widget.graph.steps import prefix_text
 
 PROMPT = "The cat sat on the mat because it was tired, and the dog"
@@ -84,20 +83,6 @@ def test_the_norm_measure_reads_each_steps_share_of_the_value_norms(tiny_gpt2):
         )
 
 
-FAKE_COREF = {"attention": ((0, 0),), "norm": ((1, 1),)}
-
-
-@pytest.fixture
-def coref_heads_per_measure(monkeypatch):
-    """Coreference heads that differ by measure, as real models' do, without running the probe set."""
-
-    def fake(name: str, measure: str = "attention") -> coref.CorefHeads:
-        acc = np.full((2, 2), 0.5)
-        return coref.CorefHeads(name, measure, FAKE_COREF[measure], {"accuracy": acc}, 56, 0.1)
-
-    monkeypatch.setattr(coref, "coreference_heads", fake)
-
-
 def test_a_lens_and_a_measure_change_recluster_every_step_as_a_fresh_generation_would(tiny_gpt2):
     model, tok = tiny_gpt2
     g = attn_widget.analyze_generation(PROMPT, model=model, tokenizer=tok, max_new_tokens=3)
@@ -115,16 +100,16 @@ def test_a_lens_and_a_measure_change_recluster_every_step_as_a_fresh_generation_
 
 
 def test_changing_the_measure_finds_the_generations_coreference_heads_again(
-    tiny_gpt2_dir, coref_heads_per_measure
+    tiny_gpt2_dir, heads_per_measure
 ):
     g = attn_widget.analyze_generation(PROMPT, model=str(tiny_gpt2_dir), max_new_tokens=3, lens="coreference")
-    assert all(s.analysis.options.lens_heads == FAKE_COREF["attention"] for s in g.steps)
+    assert all(s.analysis.options.lens_heads == heads_per_measure["attention"] for s in g.steps)
     changed = g.recluster(measure="norm")
     for step in changed.steps:
         o = step.analysis.options
-        assert (o.lens, o.measure, o.lens_heads) == ("coreference", "norm", FAKE_COREF["norm"])
+        assert (o.lens, o.measure, o.lens_heads) == ("coreference", "norm", heads_per_measure["norm"])
     back = changed.recluster(measure="attention")
-    assert all(s.analysis.options.lens_heads == FAKE_COREF["attention"] for s in back.steps)
+    assert all(s.analysis.options.lens_heads == heads_per_measure["attention"] for s in back.steps)
 
 
 def test_options_that_do_not_exist_and_bad_settings_fail_before_the_model_runs(tiny_gpt2):
