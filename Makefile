@@ -83,6 +83,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_corpus.py
 	$(BIN)/python benchmarks/bench_map.py
 	$(BIN)/python benchmarks/bench_headlines.py
+	$(BIN)/python benchmarks/bench_generation.py
 
 clean:
 	rm -rf $(VENV) demo-out site test-artifacts js/node_modules attn_widget/static

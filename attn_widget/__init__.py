@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any
 from . import evaluate
 from .api import (
     DroppedData,
+    ablate,
     analyze,
     analyze_attention,
+    analyze_generation,
+    compare,
     explain,
     links,
     recluster,
@@ -29,7 +32,19 @@ from .api import (
     token_map,
     zoom,
 )
-from .core import Analysis, Cluster, Edit, Link, Options, Partition, Sweep, Token
+from .core import (
+    Ablation,
+    Analysis,
+    Cluster,
+    Comparison,
+    Edit,
+    Generation,
+    Link,
+    Options,
+    Partition,
+    Sweep,
+    Token,
+)
 from .core.ops import OPERATIONS
 from .core.options import DEFAULT_MODEL
 
@@ -40,19 +55,25 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",
+    "Ablation",
     "Analysis",
     "AttentionExplainer",
     "Cluster",
+    "Comparison",
     "DroppedData",
     "Edit",
+    "Generation",
     "Link",
     "Options",
     "Partition",
     "Sweep",
     "Token",
     "__version__",
+    "ablate",
     "analyze",
     "analyze_attention",
+    "analyze_generation",
+    "compare",
     "evaluate",
     "explain",
     "links",
@@ -64,16 +85,17 @@ __all__ = [
 ]
 
 
-def _widget(analysis: Analysis) -> Any:
+def _widget(result: Analysis | Generation | Comparison) -> Any:
     from .view.widget import AttentionExplainer  # lazy: the widget pulls in anywidget
 
-    return AttentionExplainer(analysis)
+    return AttentionExplainer(result)
 
 
-# Analysis.recluster / .explain / .widget delegate here (core never imports the layers above it).
+# Analysis.recluster / .explain / .refine / .ablate / .widget (and the other results' .widget)
+# delegate here (core never imports the layers above it).
 _OPS = (
-    ("recluster", recluster), ("explain", explain), ("links", links), ("refine", refine), ("widget", _widget),
-    ("rerun", rerun), ("zoom", zoom),
+    ("recluster", recluster), ("explain", explain), ("links", links), ("refine", refine), ("ablate", ablate),
+    ("widget", _widget), ("rerun", rerun), ("zoom", zoom),
 )
 for _name, _fn in _OPS:
     if _name not in OPERATIONS:

@@ -15,41 +15,43 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from .core import Analysis, Cluster, Edit, Link, Partition
+from . import api_runs as _runs
+from .api_runs import measure_data, refine, weights_under
+from .core import Ablation, Analysis, Comparison, Generation, Link
 from .core.options import (
     ANALYZE_OPTIONS,
     CLUSTER_OPTIONS,
     DEFAULT_MODEL,
     DEFAULTS,
+    GENERATE_DEFAULTS,
+    GENERATION_OPTIONS,
     AnalyzeOptions,
     ClusterOptions,
+    GenerationOptions,
     check_names,
 )
-from .core.serialize import jsonable
 from .explain import lenses as _lenses
 from .explain import streamed as _streamed
 from .explain.heads import report_from
 from .explain.rationale import explain
-from .extract.forward import check_gradient_memory, forward_pass, prepare, reporter, resolve_keep, run
-from .extract.gradient import attention_gradient
-from .extract.loading import is_causal_config, load
+from .extract.forward import prepare, reporter, resolve_keep, run
+from .graph import compare as _compare
 from .graph import pipeline as _pipeline
 from .graph import recluster as _recluster
-from .graph import refine as _refine
 from .graph import weights as _weights
-from .graph.measures import NEEDS
-from .graph.metrics import modularity
-from .graph.pipeline import check_choices, make_clusters
+from .graph.pipeline import check_choices
 from .graph.recluster import DroppedData
-from .graph.threshold import symmetrise
 from .graph.tokenmap import token_map
 from .graph.validate import as_attention, as_tokens
 from .graph.zoom import zoom
 
 __all__ = [
     "DroppedData",
+    "ablate",
     "analyze",
     "analyze_attention",
+    "analyze_generation",
+    "compare",
     "explain",
     "links",
     "measure_data",
@@ -60,8 +62,6 @@ __all__ = [
     "weights_under",
     "zoom",
 ]
-
-_explain = explain  # refine()'s keyword `explain` hides the function inside it
 
 
 def analyze(
@@ -157,27 +157,23 @@ def analyze_attention(
     )
 
 
-def recluster(analysis: Analysis, **changes: Unpack[ClusterOptions]) -> Analysis:
+def recluster(analysis: Any, **changes: Unpack[ClusterOptions]) -> Any:
     """Recompute clusters with changed options, reusing the attention (no forward pass).
 
     As :func:`attn_widget.graph.recluster.recluster`, with named lenses resolved to heads first.
+    A :class:`Generation` is re-clustered at every step (a named lens resolved once, on the
+    whole text; a numeric threshold kept inside each step's range) and its clusters followed
+    again; a :class:`Comparison` or :class:`Ablation` on both sides, then compared again.
     """
     check_names(changes, CLUSTER_OPTIONS, "recluster()")
+    if not isinstance(analysis, Analysis):
+        return _runs.recluster_result(analysis, dict(changes), recluster)
     measure = changes.get("measure", analysis.options.measure)
-    lens = _lens_under(analysis, changes.get("lens"), measure)
+    lens = _runs.lens_under(analysis, changes.get("lens"), measure)
     if lens is not None:
         changes["lens"] = lens
     if _streamed.named(lens) and (lens != analysis.options.lens or measure != analysis.options.measure):
-        if analysis.attentions is None:
-            if analysis.kept == "summary":
-                raise _recluster.dropped(analysis, dict(changes))
-            raise ValueError(
-                f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
-                "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
-            )
-        heads, said = _lenses.resolve(
-            lens, analysis.attentions, analysis.model_tokens, analysis.model, measure
-        )
+        heads, said = _runs.lens_heads(analysis, changes)
         if heads is None:
             changes["lens"] = "all"
         result = _recluster.recluster(analysis, lens_heads=heads, **changes)
@@ -208,38 +204,6 @@ def links(
     weights = weights_under(analysis, lens=lens, measure=measure)
     found = _weights.strongest_links(weights, token, k, analysis.excluded)
     return tuple(Link(j, analysis.tokens[j].text, w, d) for j, w, d in found)
-
-
-def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = None) -> Any:
-    """``analysis``'s ``[T, T]`` graph weights, or the weights under another ``lens`` / ``measure``.
-
-    The other lens or measure is applied to the kept raw attention and per-head
-    data, with the analysis's aggregation and left-out tokens (no forward pass).
-    """
-    if lens is None and measure is None:
-        return analysis.weights
-    if analysis.attentions is None and analysis.kept == "summary":
-        changed = {k: v for k, v in (("lens", lens), ("measure", measure)) if v is not None}
-        raise _recluster.dropped(analysis, changed)
-    if analysis.attentions is None:
-        raise ValueError(
-            "another lens or measure needs the raw attention, and this analysis has none "
-            "(saved as .json?); re-run analyze(), or save with another suffix (e.g. 'x.attn')"
-        )
-    changes: dict[str, Any] = {}
-    if measure is not None:
-        check_choices({"measure": measure})
-        changes["measure"] = measure
-    lens = _lens_under(analysis, lens, measure or analysis.options.measure)
-    if lens is not None:
-        heads, _ = _lenses.resolve(
-            lens, analysis.attentions, analysis.model_tokens, analysis.model,
-            measure or analysis.options.measure,
-        )
-        changes.update(lens=lens if isinstance(lens, str) else "custom", lens_heads=heads)
-    options = dataclasses.replace(analysis.options, **changes)
-    raw = _weights.combine_options(analysis.attentions, options, analysis.head_data)
-    return _weights.node_weights(raw, options, analysis.units)
 
 
 def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **changes: Any) -> Analysis:
@@ -281,120 +245,112 @@ def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **cha
     )
 
 
-def measure_data(analysis: Analysis, measure: str) -> Analysis:
-    """``analysis`` with the per-head data ``measure`` needs, measured by running its model once more.
+def _with_notices(analysis: Analysis, notices: Sequence[str]) -> Analysis:
+    fresh = tuple(n for n in notices if n not in analysis.notices)
+    return dataclasses.replace(analysis, notices=(*analysis.notices, *fresh)) if fresh else analysis
 
-    ``"gradient"`` runs one forward and one backward pass; ``"norm"`` one forward
-    pass with the value hooks. Needs the analysis's model and token ids.
+
+def analyze_generation(
+    prompt: str,
+    model: Any = DEFAULT_MODEL,
+    tokenizer: Any = None,
+    max_new_tokens: int = 20,
+    **options: Unpack[GenerationOptions],
+) -> Generation:
+    """Let ``model`` continue ``prompt`` and cluster the text after every generated token.
+
+    Parameters
+    ----------
+    prompt
+        Non-empty text for the model to continue (with ``chat=True``: a user message).
+    model, tokenizer
+        As for :func:`analyze`; the model must be a causal language model.
+    max_new_tokens
+        Most tokens to generate (fewer when the model ends its text).
+    **options
+        How tokens are chosen (:class:`~attn_widget.core.options.GenerateOptions`):
+        ``sample`` (default False: greedy; True: sampled with ``seed``, which also
+        seeds the clustering), ``temperature``, ``top_k``, ``top_p`` (as
+        ``model.generate`` takes them; default the model's generation config,
+        else ``generate``'s own), ``chat`` (apply the tokenizer's chat template;
+        its tokens are read by the model but not shown, and left out of the
+        graph with the sinks); ``prepend_bos`` and ``progress`` as for
+        :func:`analyze`; and the clustering options, applied to every step
+        (``unit="token"`` only: a word can grow over several steps; cluster the
+        whole text by words with ``generation.analysis.recluster(unit="word")``).
+
+    Returns
+    -------
+    Generation
+        ``.steps[k]``: the analysis of the prompt and the tokens up to the
+        ``k``-th generated one, the chosen token's probability and its top-5
+        alternatives; ``.tracks`` / ``.events``: clusters followed across steps.
+        The model runs once on the prompt and once per token with its key/value
+        cache (:mod:`attn_widget.extract.generate`): each step adds one row of attention.
     """
-    check_choices({"measure": measure})
-    needs = NEEDS.get(measure)
-    if needs is None or needs in analysis.head_data:
-        return analysis
-    if not analysis.model or any(t.id is None for t in analysis.model_tokens):
-        raise ValueError(
-            f"measure={measure!r} needs the model that made this analysis, and it names none (made from "
-            f"attention arrays); analyse the text with a model: attn_widget.analyze(text, model=..., "
-            f"measure={measure!r})"
+    check_names(options, GENERATION_OPTIONS - {"overlength", "exclude_sink"}, "analyze_generation()")
+    o: dict[str, Any] = {**DEFAULTS, **GENERATE_DEFAULTS, **options}
+    check_choices(o)
+    return _runs.generation(prompt, model, tokenizer, max_new_tokens, o, reporter(o["progress"]))
+
+
+def compare(a: Analysis | str, b: Analysis | str, **options: Any) -> Comparison:
+    """Compare two analyses: two texts on one model, or one text on two models.
+
+    Parameters
+    ----------
+    a, b
+        Analyses (or texts, analysed with ``**options`` as by :func:`analyze`).
+
+    Returns
+    -------
+    Comparison
+        Tokens aligned by character offsets (by word when the tokenizers differ),
+        clusters matched (``.matching``: which split, merged, appeared or
+        vanished), ``.modularity_change``, the units that changed cluster mates
+        (``.moved``) and those whose links changed most (``.changed``);
+        ``.identical`` when nothing differs. See :mod:`attn_widget.graph.compare`.
+    """
+    if options and not (isinstance(a, str) or isinstance(b, str)):
+        raise TypeError(
+            f"compare() takes options {sorted(options)} only with texts to analyse, not two analyses"
         )
-    model, _ = load(analysis.model)
-    ids = [int(t.id) for t in analysis.model_tokens if t.id is not None]
-    causal = is_causal_config(model.config)
-    if analysis.kept == "summary":  # the per-head attention the new measure weighs was dropped
-        raise _recluster.dropped(analysis, {"measure": measure})
-    if measure == "gradient":
-        check_gradient_memory(model.config, len(ids), name=analysis.model)
-        data = {"gradient": attention_gradient(model, ids, name=analysis.model, causal=causal)}
-    else:
-        data = forward_pass(model, ids, name=analysis.model, causal=causal)[1]
-    if needs not in data:
-        raise ValueError(f"model {analysis.model!r}'s architecture gives no {needs.replace('_', ' ')}s")
-    return dataclasses.replace(analysis, head_data={**analysis.head_data, **data})
+    sides = [analyze(x, **options) if isinstance(x, str) else x for x in (a, b)]
+    for name, x in zip("ab", sides, strict=True):
+        if not isinstance(x, Analysis):
+            raise TypeError(f"compare() takes two Analysis objects (or texts); {name} is {type(x).__name__}")
+    return _compare.compare(sides[0], sides[1])
 
 
-def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: Any) -> Analysis:
-    """Edit the partition by hand: a copy of ``analysis`` with edit ``op`` applied.
+def ablate(
+    analysis: Analysis, tokens: Any = (), heads: Any = (), edges: Any = (), *, position: int | None = None,
+    model: Any = None, tokenizer: Any = None,
+) -> Ablation:
+    """Rerun the model of ``analysis`` with attention knocked out, and re-cluster: :meth:`Analysis.ablate`.
 
     Parameters
     ----------
     analysis
-        The analysis whose partition to edit (its own, refined before or not).
-    op
-        A key of :data:`attn_widget.graph.refine.EDITS`:
-
-        - ``"merge"``, ``clusters=[a, b, ...]``: join the clusters;
-        - ``"split"``, ``cluster=c``: re-cluster inside ``c`` (Louvain on its part of
-          the graph, else a cut in two), or with ``tokens=[...]`` those tokens
-          leave as a new cluster;
-        - ``"move"``, ``tokens=[...]``, ``to=c``: the tokens join cluster ``c``
-          (``to=None``: a cluster of their own);
-        - ``"pin"``, ``tokens=[...]``: the tokens join one cluster and every later
-          edit keeps them together; ``"unpin"`` releases them.
-
-        Cluster ids are those of ``analysis`` (clusters are renumbered by first
-        token after each edit). Pinned partners always come along.
-    explain
-        Re-explain the clusters the edit changed (evidence, claims, rationale, headline);
-        default: when ``analysis`` carries rationales. Unchanged clusters keep theirs.
-    **args
-        The edit's arguments, as above.
+        An analysis made from a model (its tokens carry ids, its ``model`` names it).
+    tokens
+        Token indices nobody else may attend to (every edge to them removed, in every layer and head).
+    heads
+        ``(layer, head)`` pairs whose outputs are zeroed.
+    edges
+        ``(query, key)`` pairs removed in every layer and head.
+    position
+        Token whose next-token prediction is compared (default: the last).
+    model, tokenizer
+        The model, when ``analysis.model`` cannot be loaded by name.
 
     Returns
     -------
-    Analysis
-        New labels, clusters and modularity; ``partition`` records the clustering
-        it started from, every edit with its modularity change, and the pins.
-        (:func:`recluster` starts again from a fresh clustering; the widget then
-        pins the pinned groups again and keeps the edited partition one undo away.)
-
-    Raises
-    ------
-    ValueError
-        For an unknown edit, cluster or token, a left-out token, or an edit that
-        changes nothing; the message names the value and what to do.
+    Ablation
+        The re-clustered analysis of the rerun (same options; the groups pinned
+        in a hand-edited partition pinned again), the prediction
+        change (top-5 before and after, the probability of the token predicted
+        before, Jensen-Shannon divergence; ``None`` for an encoder) and the
+        clusters before and after compared (:func:`compare`). With nothing
+        knocked out, ``after == before`` exactly.
     """
-    sym = symmetrise(analysis.weights)
-    start = Partition.start(analysis)
-    words = [t.text for t in analysis.tokens]
-    out = _refine.apply(op, analysis.labels, sym, start.pins, words, **args)
-    q = modularity(sym, out.labels)
-    before = {c.tokens: c for c in analysis.clusters}
-    clusters = tuple(_carried(before.get(c.tokens), c) for c in make_clusters(sym, out.labels))
-    changed = [c.id for c in clusters if c.tokens not in before]
-    edit = Edit(op, jsonable(args), out.tokens, out.text, float(analysis.modularity), q)
-    partition = Partition(out.labels, start.base, q, (*start.edits, edit), out.pins)
-    new = dataclasses.replace(
-        analysis, labels=out.labels, clusters=clusters, modularity=q, partition=partition
-    )
-    if explain is None:
-        explain = any(c.rationale is not None for c in analysis.clusters)
-    return _explain(new, clusters=changed) if explain and changed else new
-
-
-def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
-    """``fresh`` with the explanation of the same token set before the edit, if there was one."""
-    if old is None:
-        return fresh
-    evidence = None if old.evidence is None else {**old.evidence, "cluster": fresh.id}
-    return dataclasses.replace(
-        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, headline=old.headline,
-        scores=old.scores,
-    )
-
-
-def _lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
-    """The lens to resolve: ``lens``, or the analysis's own named lens when the measure changes.
-
-    A named lens may keep other heads under another measure (the coreference heads
-    are found per measure), so its heads are found again; a list of heads is kept.
-    """
-    own = analysis.options.lens
-    named = isinstance(own, str) and own in _lenses.LENSES and own != "all"  # "all" keeps every head
-    if lens is None and named and measure != analysis.options.measure:
-        return own
-    return lens
-
-
-def _with_notices(analysis: Analysis, notices: Sequence[str]) -> Analysis:
-    fresh = tuple(n for n in notices if n not in analysis.notices)
-    return dataclasses.replace(analysis, notices=(*analysis.notices, *fresh)) if fresh else analysis
+    return _runs.rerun(analysis, tokens, heads, edges, position, model, tokenizer)

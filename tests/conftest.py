@@ -157,3 +157,21 @@ def no_gpt2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(empty))
     monkeypatch.setattr(loading, "_CACHE", LRU(size=None))
     return empty
+
+
+@pytest.fixture
+def heads_per_measure(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Coreference heads that differ by measure, as real models' do (MiniLM: 3.1 attention, 2.4
+    gradient), found without running the probe set; the heads by measure."""
+    import numpy as np
+
+    from attn_widget.explain import coref
+
+    heads = {"attention": ((0, 0),), "norm": ((1, 1),), "gradient": ((0, 1), (1, 0))}
+
+    def fake(name: str, measure: str = "attention") -> coref.CorefHeads:
+        acc = np.full((2, 2), 0.5)
+        return coref.CorefHeads(name, measure, heads[measure], {"accuracy": acc}, 56, 0.1)
+
+    monkeypatch.setattr(coref, "coreference_heads", fake)
+    return heads

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-OWNED = ("quickstart.ipynb", "walkthrough.ipynb", "corpus.ipynb")
+OWNED = ("quickstart.ipynb", "walkthrough.ipynb", "corpus.ipynb", "generation.ipynb")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -114,3 +114,20 @@ def test_corpus_notebook_runs_real_quotations_on_dask_resumes_and_plots_the_summ
     plots = [out for out in outputs if "image/png" in out.get("data", {})]
     assert len(plots) == 2  # the role heatmaps and the cluster histograms
     assert len(list((tmp_path / "corpus-out").glob("smollm2-*/texts/part-*.parquet"))) >= 1
+
+
+@pytest.mark.slow
+def test_generation_notebook_watches_compares_and_asks_what_if_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = execute("generation.ipynb", tmp_path, monkeypatch)
+    output = text_of(nb)
+    assert "Model used: smollm2" in output
+    assert "step 0: ' Paris'" in output
+    assert "stopped: eos" in output  # the chat reply ends its turn
+    assert "Identical: the same tokens, clusters and links." in output
+    assert "aligned tokens changed cluster mates" in output  # the minimal pair groups otherwise
+    assert "' Paris' 0.75 → 0.01" in output  # the knockout moved the prediction…
+    assert "now ' a'" in output  # …to another token
+    assert "divergence 0.000" in output  # knocking out nothing changes nothing
+    assert widget_views(nb) == 3

@@ -21,6 +21,7 @@ import numpy as np
 from . import ops
 from .partition import Partition
 from .records import Cluster, Link, Options, Sweep, Token, cluster_from_dict
+from .result import Result
 from .serialize import fields_equal, readonly, to_jsonable
 from .shares import attention_shares, pct
 from .types import EXCLUDED, Attention, Labels, Matrix
@@ -38,7 +39,7 @@ HEAVY = ("attentions", "head_data", "token_weights")
 
 
 @dataclass(frozen=True, eq=False)
-class Analysis:
+class Analysis(Result):
     """Result of one analysis. Immutable; see the module docstring.
 
     Attributes
@@ -266,6 +267,26 @@ class Analysis:
         """
         return ops.call("refine", self, op, **args)
 
+    def ablate(
+        self,
+        tokens: Any = (),
+        heads: Any = (),
+        edges: Any = (),
+        *,
+        position: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Rerun the model with attention knocked out; an :class:`~attn_widget.core.ablation.Ablation`.
+
+        ``tokens``: every edge to them is removed (nobody attends to them);
+        ``heads``: ``(layer, head)`` pairs whose outputs are zeroed; ``edges``:
+        ``(query, key)`` pairs removed. The result holds the re-clustered
+        analysis of the rerun, the change in the next-token prediction after
+        ``position`` (default: the last token) and the clusters matched before
+        and after. See :func:`attn_widget.ablate`.
+        """
+        return ops.call("ablate", self, tokens=tokens, heads=heads, edges=edges, position=position, **kwargs)
+
     # ----------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of everything but the raw attention, per-head data and token aggregate.
@@ -357,22 +378,5 @@ class Analysis:
         att = arrays.pop("attentions", None)
         data = {k.removeprefix("head_data/"): v for k, v in arrays.items() if k.startswith("head_data/")}
         return cls.from_dict(d, attentions=att, head_data=data, token_weights=arrays.get("token_weights"))
-
-    # ------------------------------------------------------------------ view
-    @property
-    def widget(self) -> Any:
-        """The :class:`attn_widget.AttentionExplainer` for this analysis (created lazily)."""
-        cached = self.__dict__.get("_widget")
-        if cached is None:
-            cached = ops.call("widget", self)
-            object.__setattr__(self, "_widget", cached)
-        return cached
-
-    def show(self) -> Any:
-        """Display the widget (in a notebook) and return it."""
-        return self.widget
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # pragma: no cover - notebook only
-        return self.widget._repr_mimebundle_(**kwargs)
 
 

@@ -129,3 +129,40 @@ def check_names(given: Iterable[str], allowed: Iterable[str], where: str) -> Non
 def default(name: str) -> Any:
     """The default of option ``name``."""
     return DEFAULTS[name]
+
+
+class GenerateOptions(TypedDict, total=False):
+    """How :func:`attn_widget.analyze_generation` chooses tokens (besides ``max_new_tokens``).
+
+    ``seed`` (a :class:`ClusterOptions` name) seeds the sampling too: one number
+    makes a whole run repeatable.
+    """
+
+    sample: bool
+    """False (default): greedy, the most likely token each step; True: sampled."""
+    temperature: float | None
+    """Sampling temperature (default: the model's generation config, else 1.0)."""
+    top_k: int | None
+    """Keep the k most likely tokens when sampling; 0 turns it off (default: the model's, else 50)."""
+    top_p: float | None
+    """Nucleus sampling share (default: the model's, else 1.0, off)."""
+    chat: bool
+    """Apply the tokenizer's chat template to the prompt (default False)."""
+
+
+class GenerationOptions(GenerateOptions, AnalyzeOptions, total=False):
+    """Everything :func:`attn_widget.analyze_generation` takes by keyword besides ``model``,
+    ``tokenizer`` and ``max_new_tokens``."""
+
+
+GENERATE_DEFAULTS: Mapping[str, Any] = {
+    "sample": False,
+    "temperature": None,
+    "top_k": None,
+    "top_p": None,
+    "chat": False,
+}
+"""The default of every :class:`GenerateOptions` name."""
+
+GENERATE_OPTIONS = names(GenerateOptions)
+GENERATION_OPTIONS = ANALYZE_OPTIONS | GENERATE_OPTIONS

@@ -35,6 +35,16 @@ def knockout_mask(
     return allowed & ~(inside[:, None] & rest[None, :]) & ~(rest[:, None] & inside[None, :])
 
 
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon divergence (base 2, in [0, 1]) between distributions along the last axis."""
+    m = (p + q) / 2
+
+    def kl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(a > 0, a * np.log2(np.clip(a, 1e-300, None) / np.clip(b, 1e-300, None)), 0).sum(-1)
+
+    return np.clip((kl(p, m) + kl(q, m)) / 2, 0.0, 1.0)
+
+
 class Runner:
     """Forward passes for one model and input: full, knocked-out, erased, kept-only."""
 
@@ -69,15 +79,7 @@ class Runner:
     def divergence(self, out: np.ndarray) -> np.ndarray:
         if not self.causal:
             return 1.0 - out @ self.full
-        p, q = self.full[None], out
-        m = (p + q) / 2
-
-        def kl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            return np.where(a > 0, a * np.log2(np.clip(a, 1e-300, None) / np.clip(b, 1e-300, None)), 0).sum(
-                -1
-            )
-
-        return np.clip((kl(p, m) + kl(q, m)) / 2, 0.0, 1.0)
+        return jensen_shannon(self.full[None], out)
 
     def agreement(self, out: np.ndarray) -> np.ndarray:
         return out[:, self.target] if self.causal else np.clip(out @ self.full, 0.0, None)

@@ -23,6 +23,8 @@ buffers beside the JSON.
                    buffers=[float32 [T, 2] coordinates, NaN for left-out tokens]
     view → kernel  {"type": "refine", "id", "op", "clusters", "cluster", "tokens", "to"}
     kernel → view  {"type": "refine_reply", "id", "error", "text", "delta"}
+    view → kernel  {"type": "ablate", "id", "tokens", "heads", "position"}
+    kernel → view  {"type": "ablate_reply", "id", "error"}  (the result: the ``ablation`` trait)
 
 ``key`` names the graph a map was made from (the state's ``map_key``), so the
 view drops a map of a graph it has left. A refine ``op`` is an edit of
@@ -172,6 +174,18 @@ class RefineReply(TypedDict):
     error: str | None
     text: str
     delta: float | None
+class AblateRequest(TypedDict):
+    type: Literal["ablate"]
+    id: int
+    tokens: list[int]
+    heads: list[list[int]]
+    position: int | None
+
+
+class AblateReply(TypedDict):
+    type: Literal["ablate_reply"]
+    id: int | None
+    error: str | None
 
 
 EXPLAIN_TYPES = ("explain", "scores")

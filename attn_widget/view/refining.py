@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..api import refine
+from ..api_runs import repin
 from ..core import Analysis, Partition
 from .explain_cache import ExplainCache
 from .messages import RefineReply
@@ -58,12 +59,7 @@ class Refinements:
             return new
         self.undo_stack.append(old)
         self.redo_stack.clear()
-        for group in old.partition.pins if new.options.unit == old.options.unit else ():
-            try:
-                new = refine(new, "pin", explain=False, tokens=list(group))
-            except ValueError:  # a pinned token is left out of the new graph: the pin lapses
-                continue
-        return new
+        return repin(old, new)
 
     def forget(self) -> None:
         """Drop the history (the view now shows other nodes: zoomed in or out)."""

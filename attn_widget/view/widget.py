@@ -8,7 +8,8 @@ Changing a knob, from Python or from the view, re-clusters through
 that needs the per-head data it dropped runs the model again in the background,
 :func:`attn_widget.rerun`); a knob set while a text is still being analysed is
 applied when the analysis finishes. The ``zoom`` trait is the hierarchical view:
-the inside of one cluster clustered on its own (:func:`attn_widget.zoom`). BertViz
+the inside of one cluster clustered on its own (:func:`attn_widget.zoom`; handled
+in :mod:`attn_widget.view.zooming`). BertViz
 drill-downs, explanations of the clicked cluster and its faithfulness are
 fetched on demand with custom messages (:mod:`attn_widget.view.messages`);
 :mod:`attn_widget.view.service` answers the last two.
@@ -24,8 +25,8 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..api import DroppedData, analyze, recluster, weights_under, zoom
-from ..core import Analysis
+from ..api import DroppedData, analyze, weights_under
+from ..core import Analysis, Comparison, Generation
 from ..core.options import CLUSTER_OPTIONS, DEFAULTS, TEXT_OPTIONS, check_names
 from ..explain.lenses import LENSES
 from ..graph.aggregate import AGGREGATIONS
@@ -38,10 +39,12 @@ from .jobs import drilldown_reply, measure_then_apply, rerun_then_show
 from .knobs import KNOBS, trait_values
 from .knobs import changes as knob_changes
 from .mapping import MapService
+from .modes import ModesMixin
 from .refining import Refinements, RefineMethods
 from .service import ExplainService
 from .standalone import save_html
 from .wire import to_state
+from .zooming import ZoomMethods
 
 _WIDGET_OPTIONS = frozenset({"explain_backend"})
 
@@ -56,18 +59,20 @@ _ESM, _CSS = bundle()
 
 _WARN_FROM_PYTHON = frozenset({"threshold", "method"})
 
-INNER_UNIT = {"sentence": "word", "word": "token", "token": "token"}
-"""What the nodes of a zoomed view are, by the unit of the view zoomed from."""
-
-
-class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
+class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWidget):
     """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
 
     Parameters
     ----------
     text_or_analysis
         Text to analyse (the model runs in a background thread while the widget
-        shows progress) or an :class:`~attn_widget.Analysis`.
+        shows progress), an :class:`~attn_widget.Analysis`, a
+        :class:`~attn_widget.core.Generation` (adds a step slider and a play
+        button: each step's new token is marked and its strongest links to the
+        prompt listed, colours follow clusters across steps) or a
+        :class:`~attn_widget.core.Comparison` (the second text below the first,
+        matched clusters in one colour, differences marked). Every view can
+        "remove and rerun" (:meth:`ablate`).
     **options
         As for :func:`attn_widget.analyze` (with text: ``model``, ``tokenizer``,
         ``prepend_bos``, ``exclude_sink``, ``overlength`` and the clustering
@@ -148,15 +153,20 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
     ``None`` (default): the whole text. Knobs then act on the zoomed view."""
 
     def __init__(
-        self, text_or_analysis: str | Analysis, *, explain_backend: Any = None, **options: Any
+        self,
+        text_or_analysis: str | Analysis | Generation | Comparison,
+        *,
+        explain_backend: Any = None,
+        **options: Any,
     ) -> None:
-        is_analysis = isinstance(text_or_analysis, Analysis)
+        is_analysis = isinstance(text_or_analysis, (Analysis, Generation, Comparison))
         allowed = CLUSTER_OPTIONS if is_analysis else TEXT_OPTIONS - {"progress"}
         where = "with an Analysis" if is_analysis else "with text"
         check_names(options, allowed | _WIDGET_OPTIONS, f"AttentionExplainer() {where}")
         if not is_analysis and not isinstance(text_or_analysis, str):
             raise TypeError(
-                f"AttentionExplainer() takes text (str) or an Analysis, not {type(text_or_analysis).__name__}"
+                "AttentionExplainer() takes text (str), an Analysis, a Generation or a Comparison, not "
+                f"{type(text_or_analysis).__name__}"
             )
         if isinstance(text_or_analysis, str) and not text_or_analysis.strip():
             raise ValueError(
@@ -184,11 +194,11 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
         if not isinstance(_ESM, Path):
             self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
         self.on_msg(self._on_custom_msg)
-        if isinstance(text_or_analysis, Analysis):
-            analysis = recluster(text_or_analysis, **options) if options else text_or_analysis
-            self._show(analysis)
+        first = self._init_modes(text_or_analysis)
+        if first is not None:
+            self._show(self._recluster(first, options) if options else first)
         else:
-            self._start(text_or_analysis, options)
+            self._start(str(text_or_analysis), options)
 
     # ------------------------------------------------------------ text → analysis
     def _start(self, text: str, options: dict[str, Any]) -> None:
@@ -245,6 +255,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
                     self.zoom = None
                 self.selected_cluster = selected if keep else None
                 self.state = self._state(analysis)
+                self._show_modes(analysis)
                 self.status = "ready"
                 self.progress = ""
         finally:
@@ -298,28 +309,6 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
         finally:
             self._updating = False
 
-    @t.observe("zoom")
-    def _on_zoom(self, change: dict[str, Any]) -> None:
-        with self._lock:  # not `_updating`: a view's zoom may land while another thread shows
-            shown = None if self.outer is None else self._zoomed
-            if self.analysis is None or change["new"] == shown:
-                return
-            outer = self.outer or self.analysis
-            if change["new"] is None:
-                self.outer, self.error = None, ""
-                self.refinements.forget()  # its edits are of the other view's nodes
-                self._show(outer)
-                return
-            try:
-                inner = zoom(outer, change["new"], unit=INNER_UNIT[outer.options.unit])
-            except (ValueError, TypeError) as exc:
-                self._put_back(change, f"Could not zoom into cluster {change['new']}: {exc}")
-                return
-            self.outer, self.error, self._zoomed = outer, "", int(change["new"])
-            self.refinements.forget()
-            self.selected_cluster = None
-            self._show(inner)
-
     def _apply(self, analysis: Analysis, changes: dict[str, Any], name: str | None) -> None:
         """Re-cluster ``analysis`` with ``changes`` and show it; on a bad value show ``analysis``."""
         needs = NEEDS.get(changes.get("measure", ""))
@@ -328,7 +317,7 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
             return
         self.status, self.progress = "running", "Re-clustering…"
         try:
-            new = self.refinements.reclustered(analysis, recluster(analysis, **changes))
+            new = self.refinements.reclustered(analysis, self._recluster(analysis, changes))
         except DroppedData as exc:
             if not exc.rerun:
                 self._refuse(analysis, changes, name, exc)
@@ -354,6 +343,8 @@ class AttentionExplainer(RefineMethods, anywidget.AnyWidget):
 
     # --------------------------------------------------------------- messages
     def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if isinstance(content, dict) and self._on_mode_msg(content):
+            return
         if isinstance(content, dict) and self.explain_service.handle(content, self.analysis, self.send):
             return
         if isinstance(content, dict) and self.map_service.handle(content, self.analysis, self.send):

@@ -45,19 +45,58 @@ export function swatchIndex(k: number): { colour: number; pattern: number } {
   return { colour, pattern: round % PATTERNS.length };
 }
 
+/** The swatch of colour slot ``k`` (slot k is the k-th colour, then the next underline pattern). */
+export function swatchOf(k: number): Swatch {
+  const { colour, pattern } = swatchIndex(k);
+  const color = COLOURS[colour];
+  return { color, fill: translucent(color), pattern: PATTERNS[pattern], className: `aw-k${colour} aw-p${pattern}` };
+}
+
 /**
  * Colour per cluster id for the clusters with at least two tokens, in id
  * order (ids are numbered by first token, so colours follow reading order).
- * Singletons and excluded tokens (label -1) get no colour.
+ * Singletons and excluded tokens (label -1) get no colour. ``slots`` (cluster
+ * id → colour slot, from the kernel: a cluster followed across generation
+ * steps, or matched across a comparison) fix some clusters' colours; the
+ * others take the lowest slots left.
  */
-export function assignColors(labels: ArrayLike<number>): Map<number, Swatch> {
+export function assignColors(labels: ArrayLike<number>, slots?: ReadonlyMap<number, number>): Map<number, Swatch> {
   const ids = [...clusterSizes(labels).entries()].filter(([, n]) => n > 1).map(([id]) => id).sort((a, b) => a - b);
+  const fixed = new Map(ids.flatMap((id) => (slots?.has(id) ? [[id, slots.get(id) as number] as const] : [])));
+  const used = new Set(fixed.values());
+  let next = 0;
   const out = new Map<number, Swatch>();
-  ids.forEach((id, k) => {
-    const { colour, pattern } = swatchIndex(k);
-    const color = COLOURS[colour];
-    out.set(id, { color, fill: translucent(color), pattern: PATTERNS[pattern], className: `aw-k${colour} aw-p${pattern}` });
-  });
+  for (const id of ids) {
+    let slot = fixed.get(id);
+    if (slot === undefined) {
+      while (used.has(next)) next++;
+      slot = next++;
+    }
+    out.set(id, swatchOf(slot));
+  }
+  return out;
+}
+
+/**
+ * Slots for a partition the kernel has not coloured (a slider position ahead of
+ * it): each cluster takes the slot of the coloured cluster it shares most
+ * tokens with (one to one, largest overlap first); the rest get none.
+ */
+export function inheritSlots(labels: ArrayLike<number>, base: ArrayLike<number>, slots: ReadonlyMap<number, number>): Map<number, number> {
+  const overlap = new Map<string, number>();
+  for (let i = 0; i < Math.min(labels.length, base.length); i++) {
+    if (labels[i] < 0 || !slots.has(base[i])) continue;
+    const key = `${labels[i]}:${base[i]}`;
+    overlap.set(key, (overlap.get(key) ?? 0) + 1);
+  }
+  const ranked = [...overlap.entries()].map(([k, n]) => [...k.split(":").map(Number), n]).sort((x, y) => y[2] - x[2] || x[0] - y[0] || x[1] - y[1]);
+  const out = new Map<number, number>();
+  const taken = new Set<number>();
+  for (const [id, from] of ranked) {
+    if (out.has(id) || taken.has(from)) continue;
+    out.set(id, slots.get(from) as number);
+    taken.add(from);
+  }
   return out;
 }
 

@@ -7,6 +7,7 @@
 //   view → kernel  ExplainRequest ("explain"|"scores")  kernel → view  ExplainReply, ScoresProgress
 //   view → kernel  MapRequest                        kernel → view  MapReply (+ buffers [float32 T×2])
 //   view → kernel  RefineRequest                     kernel → view  RefineReply (the new partition: a new state)
+//   view → kernel  AblateRequest                     kernel → view  AblateReply (the result: the `ablation` trait)
 //
 // What the kernel sends is `unknown` until `kernelMessage` has checked it.
 
@@ -142,10 +143,25 @@ export interface RefineReply {
   delta: number | null;
 }
 
+export interface AblateRequest {
+  type: "ablate";
+  id: number;
+  tokens: number[];
+  heads: number[][];
+  position: number | null;
+}
+
+export interface AblateReply {
+  type: "ablate_reply";
+  id: number | null;
+  error: string | null;
+}
+
 /** What the view sends. */
-export type ViewMessage = DrilldownRequest | ExplainRequest | CutTestRequest | MapRequest | RefineRequest;
+export type ViewMessage = DrilldownRequest | ExplainRequest | CutTestRequest | MapRequest | RefineRequest | AblateRequest;
 /** What the kernel sends. */
-export type KernelMessage = DrilldownReply | ExplainReply | ScoresProgress | CutTestReply | CutTestProgress | MapReply | RefineReply;
+export type KernelMessage =
+  | DrilldownReply | ExplainReply | ScoresProgress | CutTestReply | CutTestProgress | MapReply | RefineReply | AblateReply;
 
 const indices = nullable(arrayOf(integer));
 const json = nullable(record);
@@ -234,6 +250,10 @@ const KERNEL: { [K in KernelMessage["type"]]: Guard<KernelMessage & { type: K }>
   },
   explain_reply: (m, where) => explainReply(m, "explain_reply", where),
   scores_reply: (m, where) => explainReply(m, "scores_reply", where),
+  ablate_reply: (m, where) => {
+    const r = record(m, where);
+    return { type: "ablate_reply", id: field(r, "id", nullable(integer), where), error: field(r, "error", nullable(string), where) };
+  },
   scores_progress: (m, where) => {
     const r = record(m, where);
     return {

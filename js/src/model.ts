@@ -4,6 +4,7 @@
 // change both together.
 
 import type { AnyModel, RenderProps } from "@anywidget/types";
+import type { AblationWire, ComparisonWire, GenerationWire } from "./extras";
 import type { WireState } from "./state";
 
 /** What the kernel is doing (widget.py sets only these). */
@@ -52,6 +53,14 @@ export interface Traits {
   unit: string;
   /** The cluster of the whole-text view shown from the inside (its words or tokens clustered alone); null: the whole text. */
   zoom: number | null;
+  /** Generation step shown (from 0); null without a generation (view/modes.py). */
+  step: number | null;
+  /** The generation's steps (modes_wire.py); checked by `generationWire`. */
+  generation: GenerationWire | null;
+  /** A second text and how its clusters match; checked by `comparisonWire`. */
+  comparison: ComparisonWire | null;
+  /** The last "remove and rerun"; checked by `ablationWire`. */
+  ablation: AblationWire | null;
 }
 
 /**

@@ -59,6 +59,11 @@ export function pageTraits(value: unknown, state: unknown): Traits {
     lenses: field(t, "lenses", arrayOf(string), at),
     unit: field(t, "unit", string, at),
     zoom: field(t, "zoom", nullable(integer), at),
+    // an exported page shows one analysis: no steps, second text or rerun
+    step: null,
+    generation: null,
+    comparison: null,
+    ablation: null,
   };
 }
 

@@ -47,6 +47,10 @@ export interface Parts {
   ddStatus: HTMLSpanElement;
   ddNote: HTMLParagraphElement;
   ddFrameHost: HTMLDivElement;
+  drill: HTMLDetailsElement;
+  /** Above and below the text: the generation's step bar; a second text, the "what if" section. */
+  above: HTMLDivElement;
+  below: HTMLDivElement;
 }
 
 /** The elements of one view; ``standalone`` (an exported page) disables what needs a kernel. */
@@ -60,7 +64,7 @@ export function buildSkeleton(standalone: boolean): Parts {
   UNITS.forEach((u) => unit.append(option(u, `${u}s`)));
   const ddView = el("select", { testid: "drilldown-view" });
   ddView.append(option("head", "head view"), option("model", "model view"));
-  const p: Omit<Parts, "root"> = {
+  const p: Omit<Parts, "root" | "drill"> = {
     progress: el("div", { class: "aw-progress", testid: "progress", attrs: { role: "status" } }, [el("span", { class: "aw-spinner" }), progressText]),
     progressText,
     errorBox: el("div", { class: "aw-error", testid: "error", attrs: { role: "alert" } }, [errorText, dismiss]),
@@ -103,6 +107,8 @@ export function buildSkeleton(standalone: boolean): Parts {
     ddStatus: el("span", { class: "aw-muted", testid: "drilldown-status" }),
     ddNote: el("p", { class: "aw-note", testid: "drilldown-note" }),
     ddFrameHost: el("div", { class: "aw-frame-host" }),
+    above: el("div", { class: "aw-above" }),
+    below: el("div", { class: "aw-below" }),
   };
   p.panel.hidden = true;
   p.links.hidden = true;
@@ -134,6 +140,7 @@ export function buildSkeleton(standalone: boolean): Parts {
     p.errorBox,
     p.notices,
     el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, units, partition, knobs, p.legend]), p.plot]),
+    p.above,
     el("div", { class: "aw-main" }, [
       // the hover links sit right under the text, beside the panel, not below the panel's height
       el("div", { class: "aw-reading" }, [
@@ -143,6 +150,7 @@ export function buildSkeleton(standalone: boolean): Parts {
       ]),
       p.panel,
     ]),
+    p.below,
     drill,
   ]);
   // keys typed into our controls (arrows on the slider, digits in the layer
@@ -156,5 +164,5 @@ export function buildSkeleton(standalone: boolean): Parts {
       c.title = NEEDS_KERNEL;
     }
   }
-  return { root, ...p };
+  return { root, drill, ...p };
 }

@@ -47,9 +47,10 @@ export function buildText(host: HTMLElement, view: View): HTMLSpanElement[] {
  * Colour spans by ``labels``; returns the colour per cluster (singletons get
  * none). ``painted`` remembers each span's swatch classes so only spans whose
  * colour changes are touched (this is what keeps the slider fast at 1,024 tokens).
+ * ``slots`` fix some clusters' colours (see ``assignColors``).
  */
-export function colourText(spans: HTMLSpanElement[], labels: ArrayLike<number>, painted: string[]): Map<number, Swatch> {
-  const colours = assignColors(labels);
+export function colourText(spans: HTMLSpanElement[], labels: ArrayLike<number>, painted: string[], slots?: ReadonlyMap<number, number>): Map<number, Swatch> {
+  const colours = assignColors(labels, slots);
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i];
     if (!span) continue;

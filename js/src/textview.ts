@@ -43,9 +43,9 @@ export class TextView {
     this.painted = [];
   }
 
-  /** Colour the spans by ``labels``; returns the colour per cluster. */
-  paint(labels: ArrayLike<number>): Map<number, Swatch> {
-    this.colours = colourText(this.spans, labels, this.painted);
+  /** Colour the spans by ``labels`` (``slots``: colours fixed by the kernel); returns the colour per cluster. */
+  paint(labels: ArrayLike<number>, slots?: ReadonlyMap<number, number>): Map<number, Swatch> {
+    this.colours = colourText(this.spans, labels, this.painted, slots);
     return this.colours;
   }
 

@@ -7,6 +7,8 @@
  *   skeleton.ts  the elements; controls.ts the knobs; textview.ts the text, hover links, clicks
  *   panelview.ts the cluster panel and explanations; drillview.ts the BertViz drill-down
  *   map.ts       the token map (asked of the kernel when opened); refine.ts the hand edits
+ *   steps.ts     a generation's step bar; compareview.ts a second text (comparison, rerun);
+ *   ablation.ts  "what if": pick tokens or heads, remove and rerun; extras.ts their traits
  *   plot.ts, legend.ts, panel.ts, text.ts, colors.ts, layout.ts: drawing and pure logic
  *
  * Stable test hooks (data-testid), for tests/ui/:
@@ -53,12 +55,30 @@
  *                        refine-picked, refine-split-off, refine-move-target, refine-move,
  *                        refine-pin, refine-unpin, refine-clear, refine-history; tokens picked
  *                        by shift-click carry the class aw-picked
+ *   steps                a generation's step bar (data-step: the step on screen, from 0):
+ *                        `step-play`, `step-slider`, `step-label`, `step-token` (`step-new-token`,
+ *                        `step-alternative`), `step-links`, `step-events`; the new token's span
+ *                        has data-new-token="true"; `panel-formed` says when a cluster formed
+ *   compare              the second text of a comparison: `compare-title`, `compare-text`,
+ *                        `compare-summary`; tokens whose text differs have data-diff="text",
+ *                        aligned tokens grouped differently data-diff="moved" (both texts)
+ *   ablate               "what if" section (`ablate-toggle`): `ablate-pick`, `ablate-cluster`,
+ *                        `ablate-clear`, `ablate-picked` (picked tokens carry the class
+ *                        aw-ablate-picked), `ablate-heads`, `ablate-run`,
+ *                        `ablate-status`, `ablate-result` (`ablate-what`, `ablate-change`,
+ *                        `ablate-prediction` with `ablate-before` / `ablate-after-top`), and the
+ *                        rerun's text `ablate-after` (`ablate-after-text`, …); in the drill-down
+ *                        `drilldown-ablate-heads`, `drilldown-ablate-run`
  */
 
 import type { AnyWidget } from "@anywidget/types";
 import "./widget.css";
+import { AblationView } from "./ablation";
+import { SecondText } from "./compareview";
 import { showError, showKnobs, showNotices, showStatus, showThreshold, showZoom, wireControls } from "./controls";
 import { wireDrilldown } from "./drillview";
+import { el } from "./dom";
+import { comparisonWire, decodeComparison } from "./extras";
 import { drawLegend } from "./legend";
 import { MapView } from "./map";
 import { KernelMessage, kernelMessage } from "./messages";
@@ -69,6 +89,7 @@ import { drawPlot } from "./plot";
 import { RefineBar } from "./refine";
 import { buildSkeleton } from "./skeleton";
 import { decodeState, FLAG_EXCLUDED, View } from "./state";
+import { StepBar } from "./steps";
 import { ThresholdSync } from "./sync";
 import { TextView } from "./textview";
 
@@ -127,7 +148,14 @@ export function render({ model, el: host }: ViewProps): () => void {
     view: () => view, labels, selected, picked: () => [...picks].sort((a, b) => a - b), clearPicks,
     blocked: () => (sync.localIndex !== null ? "The slider is ahead of the kernel: let go of it and wait a moment, then edit." : null),
   }, signal);
-  (ui.text.closest(".aw-main") ?? ui.links).after(refine.root, map.section); // below the text, links and panel
+  const steps = new StepBar(model, signal);
+  const second = new SecondText("compare");
+  const members = (id: number | null) => (id === null ? [] : Array.from(labels()).flatMap((l, i) => (l === id ? [i] : [])));
+  const ablation = new AblationView(model, ui.text, { spans: () => text.spans, selected: () => members(selected()) }, offline, signal);
+  ui.above.append(steps.el);
+  ui.below.append(second.el, ablation.el);
+  ui.drill.insertBefore(ablation.drill, ui.ddNote);
+  ui.below.after(refine.root, map.section); // below the text, links and panel, and a second text
 
   function showPanel(): void {
     const scene = view && { view, labels: labels(), localIndex: sync.localIndex, colours: text.colours };
@@ -135,14 +163,26 @@ export function render({ model, el: host }: ViewProps): () => void {
     text.mark(labels(), shown);
     const size = shown === null ? 0 : Array.from(labels()).filter((l) => l === shown).length;
     showZoom(ui, model, view, size, sync.localIndex !== null, offline);
+    const formed = view && shown !== null ? steps.formed(view, shown) : null;
+    if (formed) ui.panel.append(el("p", { class: "aw-note", testid: "panel-formed", text: formed }));
     map.paint();
     refine.show();
+  }
+
+  function showExtras(): void {
+    const raw = model.get("comparison");
+    try {
+      second.show(raw ? decodeComparison(comparisonWire(raw, "comparison")) : null, text.spans);
+      ablation.update(text.spans);
+    } catch (e) {
+      showError(ui, message(e));
+    }
   }
 
   function paint(): void {
     if (!view) return;
     const labs = labels();
-    const colours = text.paint(labs);
+    const colours = text.paint(labs, steps.slots(view, labs));
     const index = sync.index(view);
     showThreshold(ui, view, index, sync.localIndex !== null, colours.size);
     drawPlot(ui.plot, view.grid, view.gridModularity, view.gridCounts, view.raw.sweep.best, index, view.raw.sweep.mode);
@@ -183,7 +223,24 @@ export function render({ model, el: host }: ViewProps): () => void {
     for (const i of picks) if (i >= view.n || view.flags[i] & FLAG_EXCLUDED) picks.delete(i);
     text.markPicked(picks);
     map.setView(view);
+    steps.decorate(view, text.spans);
+    steps.describe(view);
+    ablation.reset(view.n);
+    showExtras();
     paint();
+  }
+
+  function onGeneration(): void {
+    try {
+      steps.update();
+    } catch (e) {
+      showError(ui, message(e));
+      return;
+    }
+    if (view) {
+      steps.describe(view);
+      paint();
+    }
   }
 
   wireControls(ui, model, sync, { view: () => view, repaint: paint }, signal);
@@ -208,6 +265,7 @@ export function render({ model, el: host }: ViewProps): () => void {
     }
     else if (m?.type === "map_reply") map.receive(m, buffers);
     else if (m?.type === "refine_reply") refine.receive(m);
+    else if (m?.type === "ablate_reply") ablation.receive(m);
     else if (m) panel.receive(m);
   };
   const knobs = () => showKnobs(ui, model);
@@ -233,6 +291,10 @@ export function render({ model, el: host }: ViewProps): () => void {
     ["change:links_lens", knobs],
     ["change:unit", knobs],
     ["change:zoom", showPanel],
+    ["change:generation", onGeneration],
+    ["change:step", () => steps.stepChanged()],
+    ["change:comparison", showExtras],
+    ["change:ablation", showExtras],
     ["msg:custom", onMessage],
   ]);
   signal.addEventListener("abort", () => {
@@ -244,6 +306,7 @@ export function render({ model, el: host }: ViewProps): () => void {
   showError(ui, model.get("error"));
   showNotices(ui, model);
   knobs();
+  onGeneration();
   onState();
   return () => lifetime.abort();
 }

@@ -9,7 +9,6 @@ import attn_widget
 from attn_widget.explain import coref
 
 TEXT = "The farmer thanked the baker because she had saved the harvest festival."
-FAKE_HEADS = {"attention": ((0, 0),), "norm": ((1, 1),), "gradient": ((0, 1), (1, 0))}
 
 
 @pytest.fixture
@@ -17,17 +16,6 @@ def isolated_cache(tmp_path, monkeypatch):
     """Coreference heads measured here are written under tmp_path, not the user's cache."""
     monkeypatch.setenv("ATTN_WIDGET_CACHE", str(tmp_path))
     return tmp_path
-
-
-@pytest.fixture
-def heads_per_measure(monkeypatch):
-    """Coreference heads that differ by measure, as real models' do (MiniLM: 3.1 attention, 2.4 gradient)."""
-
-    def fake(name: str, measure: str = "attention") -> coref.CorefHeads:
-        acc = np.full((2, 2), 0.5)
-        return coref.CorefHeads(name, measure, FAKE_HEADS[measure], {"accuracy": acc}, 56, 0.1)
-
-    monkeypatch.setattr(coref, "coreference_heads", fake)
 
 
 def test_the_coreference_lens_works_with_the_gradient_measure(tiny_gpt2_dir, isolated_cache):
@@ -45,11 +33,11 @@ def test_changing_the_measure_keeps_the_coreference_lens_with_that_measures_head
 ):
     name = str(tiny_gpt2_dir)
     a = attn_widget.analyze(TEXT, model=name, measure="gradient", lens="coreference")
-    assert a.options.lens_heads == FAKE_HEADS["gradient"]
+    assert a.options.lens_heads == heads_per_measure["gradient"]
     direct = attn_widget.analyze(TEXT, model=name, measure="norm", lens="coreference")
     changed = a.recluster(measure="norm")
     assert changed.options.lens == "coreference"
-    assert changed.options.lens_heads == FAKE_HEADS["norm"]
+    assert changed.options.lens_heads == heads_per_measure["norm"]
     np.testing.assert_allclose(changed.weights, direct.weights)
     assert a.links(3, measure="norm") == direct.links(3)
-    assert changed.recluster(measure="gradient").options.lens_heads == FAKE_HEADS["gradient"]
+    assert changed.recluster(measure="gradient").options.lens_heads == heads_per_measure["gradient"]

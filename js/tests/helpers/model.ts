@@ -34,6 +34,10 @@ export function traitsOf(overrides: Partial<Traits> = {}): Traits {
     lenses: ["all", "early", "middle", "late", "content", "coreference"],
     unit: "token",
     zoom: null,
+    step: null,
+    generation: null,
+    comparison: null,
+    ablation: null,
     ...overrides,
   };
 }

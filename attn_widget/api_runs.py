@@ -1,0 +1,353 @@
+"""The work behind :mod:`attn_widget.api`'s functions for the results beside an analysis.
+
+Watching a model write (:func:`generation`), rerunning it with attention
+knocked out (:func:`rerun`) and re-clustering a generation, comparison or
+ablation (:func:`recluster_result`) join the extract, graph and explain layers
+as :mod:`attn_widget.api` does; ``api.py`` holds the public functions and their
+documentation and calls these. The hand edits of a partition (:func:`refine`)
+and the graph under another lens or measure (:func:`weights_under`,
+:func:`measure_data`), re-exported by ``api.py``, live here too, so that
+``api.py`` stays small. This
+module is part of the api layer and never imports ``api.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Partition
+from .core.options import CLUSTER_OPTIONS
+from .core.serialize import jsonable
+from .explain import lenses as _lenses
+from .explain import streamed as _streamed
+from .explain.rationale import explain as explain_clusters
+from .extract import ablation as _ablation
+from .extract.forward import check_gradient_memory, forward_pass
+from .extract.generate import generate
+from .extract.gradient import attention_gradient
+from .extract.loading import describe, is_causal_config, load
+from .graph import compare as _compare
+from .graph import rebuild as _rebuild
+from .graph import recluster as _recluster
+from .graph import refine as _refine
+from .graph import steps as _steps
+from .graph import weights as _weights
+from .graph.measures import NEEDS
+from .graph.metrics import modularity
+from .graph.pipeline import check_choices, make_clusters
+from .graph.threshold import symmetrise
+
+Report = Callable[[str, float], Any]
+
+
+def lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
+    """The lens to resolve: ``lens``, or the analysis's own named lens when the measure changes.
+
+    A named lens may keep other heads under another measure (the coreference heads
+    are found per measure), so its heads are found again; a list of heads is kept.
+    """
+    own = analysis.options.lens
+    named = isinstance(own, str) and own in _lenses.LENSES and own != "all"  # "all" keeps every head
+    if lens is None and named and measure != analysis.options.measure:
+        return own
+    return lens
+
+
+def lens_heads(analysis: Analysis, changes: Mapping[str, Any]) -> tuple[Any, tuple[str, ...]]:
+    """The heads the named lens ``changes["lens"]`` keeps on ``analysis`` (``None``: all), and notices.
+
+    Under ``changes``' measure, else the analysis's. Needs the raw attention.
+    """
+    lens = changes["lens"]
+    if analysis.attentions is None:
+        if analysis.kept == "summary":
+            raise _recluster.dropped(analysis, dict(changes))
+        raise ValueError(
+            f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
+            "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
+        )
+    measure = changes.get("measure", analysis.options.measure)
+    return _lenses.resolve(lens, analysis.attentions, analysis.model_tokens, analysis.model, measure)
+
+
+def token_nodes(unit: str) -> None:
+    """Refuse a generation whose nodes are not the model's tokens (``unit`` other than ``"token"``)."""
+    if unit != "token":
+        raise ValueError(
+            f"unit={unit!r}: a generation is clustered token by token (each step adds one token, and a word "
+            "or sentence may grow over several steps, so its clusters could not be followed from step to "
+            f"step); use unit='token', or cluster the whole text by {unit}s (its last step, no forward "
+            f"pass): generation.analysis.recluster(unit={unit!r})"
+        )
+
+
+def unknockable(analysis: Analysis) -> str:
+    """Why ``analysis`` cannot be ablated: its nodes are words or sentences, or it is zoomed."""
+    if analysis.options.zoom is not None:
+        return (
+            "ablate() reruns the model on the whole text, and this analysis is zoomed into part of it; "
+            "ablate the analysis you zoomed from"
+        )
+    unit = analysis.options.unit
+    return (
+        f"ablate() knocks out the model's tokens, and this analysis clusters {unit}s (unit={unit!r}); "
+        "ablate it clustered by tokens: attn_widget.recluster(analysis, unit='token').ablate(...)"
+    )
+
+
+def generation(
+    prompt: str, model: Any, tokenizer: Any, max_new_tokens: int, o: dict[str, Any], report: Report
+) -> Generation:
+    """Generate with attention (:mod:`attn_widget.extract.generate`), cluster every step, follow the clusters.
+
+    ``o`` holds every option (defaults filled in). A named lens is resolved once,
+    on the whole text, so every step reads the same heads.
+    """
+    token_nodes(o["unit"])
+    if o["measure"] == "gradient":
+        raise ValueError(
+            "measure='gradient' needs one backward pass over each step's text, which generation does not "
+            "run; use measure='attention' or 'norm' (measured as the model writes), or analyse one step's "
+            "text with attn_widget.analyze(text, model=..., measure='gradient')"
+        )
+    w = generate(
+        prompt, model, tokenizer, max_new_tokens=max_new_tokens, sample=o["sample"], seed=o["seed"],
+        temperature=o["temperature"], top_k=o["top_k"], top_p=o["top_p"], chat=o["chat"],
+        prepend_bos=o["prepend_bos"], progress=lambda stage, f: report(stage, 0.7 * f),
+    )  # fmt: skip
+    cluster = {k: o[k] for k in CLUSTER_OPTIONS}
+    lens_heads = None
+    if _streamed.named(o["lens"]):
+        lens_heads, said = _lenses.resolve(o["lens"], w.attentions, w.tokens, w.model, o["measure"])
+        cluster["lens"] = o["lens"] if lens_heads is not None else "all"
+        w = dataclasses.replace(w, notices=(*w.notices, *said))
+    analyses = _steps.step_analyses(
+        w.attentions, w.tokens, w.text, w.prompt_length, model=w.model, notices=w.notices,
+        head_data=w.head_data, sinks=w.sink, hidden=w.hidden, lens_heads=lens_heads,
+        progress=lambda k, n: report(f"clustering step {k + 1} of {n}…", 0.7 + 0.3 * k / n), **cluster,
+    )  # fmt: skip
+    report("done", 1.0)
+    return _steps.build_generation(
+        prompt, w.reply, analyses, w.steps, prompt_length=w.prompt_length, model=w.model, settings=w.settings,
+        hidden=w.hidden, stop=w.stop, notices=w.notices,
+    )  # fmt: skip
+
+
+def rerun(
+    analysis: Analysis, tokens: Any, heads: Any, edges: Any, position: int | None, model: Any, tokenizer: Any
+) -> Ablation:
+    """The model of ``analysis`` run as it was and with the knockouts; the rerun clustered alike and compared.
+
+    Both runs measure the per-head data ``analysis`` carries (value norms in
+    the pass itself, the gradient by a backward pass under the same knockouts).
+    """
+    if analysis.options.unit != "token" or analysis.options.zoom is not None:
+        raise ValueError(unknockable(analysis))
+    ids = [t.id for t in analysis.model_tokens]
+    if any(i is None for i in ids) or not (analysis.model or model is not None):
+        raise ValueError(
+            "ablate needs the model and the token ids an analysis from attn_widget.analyze(text, model) has; "
+            "this one was made from attention arrays (pass model=..., tokenizer=... and Token objects "
+            "with ids)"
+        )
+    net, tok = (model, tokenizer) if model is not None else load(str(analysis.model))
+    causal = is_causal_config(net.config)
+    k = _ablation.knockout(len(ids), tokens, heads, edges, position, net, causal=causal)
+    run = [int(i) for i in ids if i is not None]
+    name = str(analysis.model or describe(net))
+    gradient = attention_gradient if "gradient" in analysis.head_data else None
+    _, _, before = _ablation.rerun(net, run, name=name, causal=causal, position=k.position)
+    att, data, after = _ablation.rerun(
+        net, run, name=name, causal=causal, mask=k.mask, heads=k.heads, position=k.position, gradient=gradient
+    )
+    kept = {key: v for key, v in data.items() if key in analysis.head_data}  # what the analysis had
+    again = repin(analysis, _rebuild.reanalyze(analysis, att, kept))
+    change = None
+    if before is not None and after is not None:
+        change = _ablation.prediction_change(before, after, k.position, tok)
+    return Ablation(
+        before=analysis, after=again, tokens=k.tokens, heads=k.heads, edges=k.edges, prediction=change,
+        comparison=_compare.compare(analysis, again), notices=k.notices,
+    )  # fmt: skip
+
+
+def repin(old: Analysis, new: Analysis) -> Analysis:
+    """``new`` with the groups pinned in ``old``'s hand-edited partition pinned again.
+
+    A pin whose tokens ``new`` leaves out of its graph lapses, and every pin when
+    ``new`` clusters another ``unit`` (pins are node indices). ``new`` as it is
+    when ``old`` has no pins.
+    """
+    same_nodes = new.options.unit == old.options.unit
+    for group in old.partition.pins if old.partition is not None and same_nodes else ():
+        try:
+            new = refine(new, "pin", explain=False, tokens=list(group))
+        except ValueError:  # a pinned token is left out of the new graph: the pin lapses
+            continue
+    return new
+
+
+def recluster_result(result: Any, changes: dict[str, Any], recluster: Callable[..., Analysis]) -> Any:
+    """A :class:`Generation`, :class:`Comparison` or :class:`Ablation` re-clustered with ``changes``.
+
+    ``recluster`` re-clusters one analysis (:func:`attn_widget.recluster`). A
+    generation is re-clustered at every step (a named lens resolved once, on
+    the whole text; its own named lens found again under a changed measure, as
+    for an analysis) and its clusters followed again; the others on both sides,
+    then compared again.
+    """
+    if isinstance(result, Generation):
+        token_nodes(changes.get("unit", "token"))
+        last = result.analysis  # every step has the same options; the last one has every row
+        lens = lens_under(last, changes.get("lens"), changes.get("measure", last.options.measure))
+        heads = None
+        if _streamed.named(lens):
+            changes["lens"] = lens
+            heads = lens_heads(last, changes)[0]
+            if heads is None:
+                changes["lens"] = "all"
+        return _rebuild.recluster_steps(result, lens_heads=heads, **changes)
+    if isinstance(result, (Comparison, Ablation)):
+        a, b = (result.a, result.b) if isinstance(result, Comparison) else (result.before, result.after)
+        pair = _compare.compare(recluster(a, **changes), recluster(b, **changes))
+        if isinstance(result, Comparison):
+            return pair
+        return dataclasses.replace(result, before=pair.a, after=pair.b, comparison=pair)
+    raise TypeError(
+        f"recluster() takes an Analysis, Generation, Comparison or Ablation, not {type(result).__name__}"
+    )
+
+
+def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: Any) -> Analysis:
+    """Edit the partition by hand: a copy of ``analysis`` with edit ``op`` applied.
+
+    Parameters
+    ----------
+    analysis
+        The analysis whose partition to edit (its own, refined before or not).
+    op
+        A key of :data:`attn_widget.graph.refine.EDITS`:
+
+        - ``"merge"``, ``clusters=[a, b, ...]``: join the clusters;
+        - ``"split"``, ``cluster=c``: re-cluster inside ``c`` (Louvain on its part of
+          the graph, else a cut in two), or with ``tokens=[...]`` those tokens
+          leave as a new cluster;
+        - ``"move"``, ``tokens=[...]``, ``to=c``: the tokens join cluster ``c``
+          (``to=None``: a cluster of their own);
+        - ``"pin"``, ``tokens=[...]``: the tokens join one cluster and every later
+          edit keeps them together; ``"unpin"`` releases them.
+
+        Cluster ids are those of ``analysis`` (clusters are renumbered by first
+        token after each edit). Pinned partners always come along.
+    explain
+        Re-explain the clusters the edit changed (evidence, claims, rationale, headline);
+        default: when ``analysis`` carries rationales. Unchanged clusters keep theirs.
+    **args
+        The edit's arguments, as above.
+
+    Returns
+    -------
+    Analysis
+        New labels, clusters and modularity; ``partition`` records the clustering
+        it started from, every edit with its modularity change, and the pins.
+        (:func:`recluster` starts again from a fresh clustering; the widget then
+        pins the pinned groups again and keeps the edited partition one undo away.)
+
+    Raises
+    ------
+    ValueError
+        For an unknown edit, cluster or token, a left-out token, or an edit that
+        changes nothing; the message names the value and what to do.
+    """
+    sym = symmetrise(analysis.weights)
+    start = Partition.start(analysis)
+    words = [t.text for t in analysis.tokens]
+    out = _refine.apply(op, analysis.labels, sym, start.pins, words, **args)
+    q = modularity(sym, out.labels)
+    before = {c.tokens: c for c in analysis.clusters}
+    clusters = tuple(_carried(before.get(c.tokens), c) for c in make_clusters(sym, out.labels))
+    changed = [c.id for c in clusters if c.tokens not in before]
+    edit = Edit(op, jsonable(args), out.tokens, out.text, float(analysis.modularity), q)
+    partition = Partition(out.labels, start.base, q, (*start.edits, edit), out.pins)
+    new = dataclasses.replace(
+        analysis, labels=out.labels, clusters=clusters, modularity=q, partition=partition
+    )
+    if explain is None:
+        explain = any(c.rationale is not None for c in analysis.clusters)
+    return explain_clusters(new, clusters=changed) if explain and changed else new
+
+
+def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
+    """``fresh`` with the explanation of the same token set before the edit, if there was one."""
+    if old is None:
+        return fresh
+    evidence = None if old.evidence is None else {**old.evidence, "cluster": fresh.id}
+    return dataclasses.replace(
+        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, headline=old.headline,
+        scores=old.scores,
+    )
+
+
+def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = None) -> Any:
+    """``analysis``'s ``[T, T]`` graph weights, or the weights under another ``lens`` / ``measure``.
+
+    The other lens or measure is applied to the kept raw attention and per-head
+    data, with the analysis's aggregation and left-out tokens (no forward pass).
+    """
+    if lens is None and measure is None:
+        return analysis.weights
+    if analysis.attentions is None and analysis.kept == "summary":
+        changed = {k: v for k, v in (("lens", lens), ("measure", measure)) if v is not None}
+        raise _recluster.dropped(analysis, changed)
+    if analysis.attentions is None:
+        raise ValueError(
+            "another lens or measure needs the raw attention, and this analysis has none "
+            "(saved as .json?); re-run analyze(), or save with another suffix (e.g. 'x.attn')"
+        )
+    changes: dict[str, Any] = {}
+    if measure is not None:
+        check_choices({"measure": measure})
+        changes["measure"] = measure
+    lens = lens_under(analysis, lens, measure or analysis.options.measure)
+    if lens is not None:
+        heads, _ = _lenses.resolve(
+            lens, analysis.attentions, analysis.model_tokens, analysis.model,
+            measure or analysis.options.measure,
+        )
+        changes.update(lens=lens if isinstance(lens, str) else "custom", lens_heads=heads)
+    options = dataclasses.replace(analysis.options, **changes)
+    raw = _weights.combine_options(analysis.attentions, options, analysis.head_data)
+    return _weights.node_weights(raw, options, analysis.units)
+
+
+def measure_data(analysis: Analysis, measure: str) -> Analysis:
+    """``analysis`` with the per-head data ``measure`` needs, measured by running its model once more.
+
+    ``"gradient"`` runs one forward and one backward pass; ``"norm"`` one forward
+    pass with the value hooks. Needs the analysis's model and token ids.
+    """
+    check_choices({"measure": measure})
+    needs = NEEDS.get(measure)
+    if needs is None or needs in analysis.head_data:
+        return analysis
+    if not analysis.model or any(t.id is None for t in analysis.model_tokens):
+        raise ValueError(
+            f"measure={measure!r} needs the model that made this analysis, and it names none (made from "
+            f"attention arrays); analyse the text with a model: attn_widget.analyze(text, model=..., "
+            f"measure={measure!r})"
+        )
+    model, _ = load(analysis.model)
+    ids = [int(t.id) for t in analysis.model_tokens if t.id is not None]
+    causal = is_causal_config(model.config)
+    if analysis.kept == "summary":  # the per-head attention the new measure weighs was dropped
+        raise _recluster.dropped(analysis, {"measure": measure})
+    if measure == "gradient":
+        check_gradient_memory(model.config, len(ids), name=analysis.model)
+        data = {"gradient": attention_gradient(model, ids, name=analysis.model, causal=causal)}
+    else:
+        data = forward_pass(model, ids, name=analysis.model, causal=causal)[1]
+    if needs not in data:
+        raise ValueError(f"model {analysis.model!r}'s architecture gives no {needs.replace('_', ' ')}s")
+    return dataclasses.replace(analysis, head_data={**analysis.head_data, **data})

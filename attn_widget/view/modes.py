@@ -1,0 +1,170 @@
+"""The widget's generation steps, comparison and "what if" rerun: traits, and what the kernel does with them.
+
+:class:`ModesMixin` is mixed into :class:`~attn_widget.view.widget.AttentionExplainer`.
+It adds four synced traits (``step``, ``generation``, ``comparison``,
+``ablation``; payloads from :mod:`attn_widget.view.modes_wire`) and three
+hooks the widget calls: :meth:`ModesMixin._recluster` (a knob changed: every
+step, both sides of a comparison, or the rerun beside the analysis are
+re-clustered with it), :meth:`ModesMixin._show_modes` (in the same sync as the
+state) and :meth:`ModesMixin._on_mode_msg` (the view's ``ablate`` requests, run
+on a background thread). A generation step's hand edits (the refine bar,
+undo, redo) stay with their step while the step slider moves; a knob
+re-clusters every step afresh (the step on screen keeps its pins). The
+computing is :func:`attn_widget.recluster` and :func:`attn_widget.ablate`;
+nothing here makes an analysis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import traitlets as t
+
+from ..api import ablate, recluster
+from ..core import Ablation, Analysis, Comparison, Generation
+from .messages import AblateReply
+from .modes_wire import ablation_payload, comparison_payload, generation_payload, step_slots
+from .worker import Worker
+
+
+class ModesMixin(t.HasTraits):
+    """Steps of a :class:`Generation`; a :class:`Comparison` or an :class:`Ablation` beside the text."""
+
+    step = t.Int(None, allow_none=True).tag(sync=True)
+    """int | None: the generation step shown (from 0); moves with the step slider both ways."""
+    generation: t.Dict[str, Any] | None = t.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """dict | None: the generation's steps as the view shows them (``modes_wire.generation_payload``)."""
+    comparison: t.Dict[str, Any] | None = t.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """dict | None: the second text and how its clusters match (``modes_wire.comparison_payload``)."""
+    ablation: t.Dict[str, Any] | None = t.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """dict | None: the last "remove and rerun" (``modes_wire.ablation_payload``); None until one ran."""
+
+    # the widget's own
+    analysis: Analysis | None
+    status: Any
+    progress: Any
+    _lock: Any
+    _updating: bool
+
+    def _init_modes(self, result: Any) -> Analysis | None:
+        """Hold ``result`` (an Analysis, Generation or Comparison) and return the analysis to show first.
+
+        ``None`` for text (its analysis comes later)."""
+        self.generation_result: Generation | None = None
+        """The :class:`Generation` shown step by step (None without one)."""
+        self.comparison_result: Comparison | None = None
+        """The :class:`Comparison` shown (None without one)."""
+        self.ablation_result: Ablation | None = None
+        """The last :class:`Ablation` (None until "remove and rerun")."""
+        self._ablation_request: int | None = None
+        self._edited_steps: dict[int, Analysis] = {}
+        """Hand-edited analyses of generation steps (refine, undo, redo), by step: kept while stepping."""
+        self._rerun = Worker("attn-widget-ablate")
+        if isinstance(result, Generation):
+            self.generation_result = result
+            return result.steps[-1].analysis
+        if isinstance(result, Comparison):
+            self.comparison_result = result
+            return result.a
+        return result if isinstance(result, Analysis) else None
+
+    def _recluster(self, analysis: Analysis, changes: Mapping[str, Any]) -> Analysis:
+        """``analysis`` re-clustered with ``changes``, and whatever is shown beside it with it."""
+        if self.generation_result is not None:
+            self._edited_steps.clear()  # every step starts again from a fresh clustering
+            self.generation_result = recluster(self.generation_result, **changes)
+            new = self.generation_result.steps[self._step_index()].analysis
+        elif self.comparison_result is not None:
+            self.comparison_result = recluster(self.comparison_result, **changes)
+            new = self.comparison_result.a
+        else:
+            new = recluster(analysis, **changes)
+        ab = self.ablation_result
+        if ab is not None and ab.before is analysis:  # the rerun beside it follows the same options
+            again = recluster(ab, **changes)
+            self.ablation_result = dataclasses.replace(again, before=new)
+        return new
+
+    def _show_modes(self, analysis: Analysis) -> None:
+        """Set the mode traits for ``analysis`` (called inside the widget's ``hold_sync``)."""
+        g, c, ab = self.generation_result, self.comparison_result, self.ablation_result
+        if g is not None:
+            self.generation = generation_payload(g)
+            index = len(analysis.tokens) - g.prompt_length - 1  # step k shows prompt + k + 1 tokens
+            if not 0 <= index < len(g.steps):
+                index = self._step_index()
+            if analysis is g.steps[index].analysis:
+                self._edited_steps.pop(index, None)
+            else:  # a hand edit of the step (or its undo/redo): it stays with the step
+                self._edited_steps[index] = analysis
+            self.step = index
+        self.comparison = None if c is None else comparison_payload(c)
+        if ab is not None and ab.before is not analysis:
+            self.ablation_result = ab = None  # it was about another analysis (another step)
+        slots = self._slots(analysis)
+        self.ablation = None if ab is None else ablation_payload(ab, self._ablation_request, slots)
+
+    def _slots(self, analysis: Analysis) -> dict[int, int] | None:
+        """The colours of ``analysis`` on screen when they are not by rank (a generation step's)."""
+        g = self.generation_result
+        step = None if g is None else next((s.index for s in g.steps if s.analysis is analysis), None)
+        return None if g is None or step is None else step_slots(g, step)
+
+    def _step_index(self) -> int:
+        g = self.generation_result
+        assert g is not None
+        return len(g.steps) - 1 if self.step is None else min(max(int(self.step), 0), len(g.steps) - 1)
+
+    @t.observe("step")
+    def _on_step(self, change: dict[str, Any]) -> None:
+        g = self.generation_result
+        if g is None or self._updating:
+            return
+        with self._lock:
+            index = self._step_index()
+            wanted = self._edited_steps.get(index, g.steps[index].analysis)
+            if wanted is not self.analysis:
+                self._show(wanted)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------- what if
+    def ablate(
+        self, tokens: Sequence[int] = (), heads: Sequence[tuple[int, int]] = (), edges: Sequence[Any] = (),
+        position: int | None = None,
+    ) -> Ablation:
+        """Rerun the model on the analysis shown with attention knocked out; show and return the result.
+
+        As :meth:`Analysis.ablate <attn_widget.core.Analysis.ablate>`; the view shows the
+        prediction change and the new clusters beside the old.
+        """
+        analysis: Analysis = self._ready()  # type: ignore[attr-defined]
+        result = ablate(analysis, tokens, heads, edges, position=position)
+        with self._lock:
+            if self.analysis is analysis:
+                self.ablation_result = result
+                self.ablation = ablation_payload(result, self._ablation_request, self._slots(analysis))
+        return result
+
+    def _on_mode_msg(self, content: Mapping[str, Any]) -> bool:
+        """Answer an ``ablate`` request on a background thread; False for any other message."""
+        if content.get("type") != "ablate":
+            return False
+        rid = content.get("id")
+        rid = rid if isinstance(rid, int) else None
+        reply: AblateReply = {"type": "ablate_reply", "id": rid, "error": None}
+        self.status, self.progress = "running", "Rerunning the model with attention knocked out…"
+
+        def run() -> None:
+            try:
+                self._ablation_request = reply["id"]
+                heads = [tuple(h) for h in content.get("heads") or []]
+                self.ablate(list(content.get("tokens") or []), heads, position=content.get("position"))
+            except Exception as exc:  # shown beside the button; the widget stays usable
+                reply["error"] = f"The rerun failed: {exc}"
+            finally:
+                self.status, self.progress = "ready", ""
+            self.send(reply)  # type: ignore[attr-defined]
+
+        self._rerun.submit(run)
+        return True

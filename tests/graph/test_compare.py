@@ -1,0 +1,136 @@
+"""Comparing two analyses: alignment by offsets or words, matched clusters, moved tokens, link changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import attn_widget
+from attn_widget.core import Token
+from attn_widget.graph.align import align, char_map
+from attn_widget.synthetic import planted_attention, tokens_from_pieces
+
+PIECES = ["The", " cat", " sat", " on", " the", " mat", " all", " day"]
+
+
+def planted(pieces, groups=(3, 3, 2), seed=7, **kwargs):
+    attention, _ = planted_attention(list(groups), layers=2, heads=2, seed=seed)
+    text, tokens = tokens_from_pieces(pieces, bos="<s>")
+    return attn_widget.analyze_attention(attention, tokens, text=text, model="planted", **kwargs)
+
+
+def test_two_identical_inputs_compare_as_identical():
+    a, b = planted(PIECES), planted(PIECES)
+    c = attn_widget.compare(a, b)
+    assert c.identical
+    assert c.unit == "token"
+    assert c.a_units.tolist() == c.b_units.tolist() == list(range(len(a.tokens)))
+    assert c.matching.pairs == tuple((x.id, x.id) for x in a.clusters if x.size > 1)
+    assert c.modularity_change == 0.0
+    assert c.moved == ()
+    assert c.changed == ()
+    assert c.summary().startswith("Identical")
+
+
+def test_a_changed_word_is_unaligned_and_the_rest_pairs_by_offset():
+    a = planted(PIECES)
+    b = planted([*PIECES[:1], " dog", *PIECES[2:]])
+    c = attn_widget.compare(a, b)
+    assert c.a_units[2] == -1
+    assert c.b_units[2] == -1
+    assert (np.delete(c.a_units, 2) >= 0).all()
+    assert not c.identical  # the texts differ, even though the attention does not
+
+
+def test_clusters_that_differ_are_reported_as_split_and_moved():
+    a = planted(PIECES, groups=(4, 4))
+    b = planted(PIECES, groups=(2, 2, 4), seed=7)
+    c = attn_widget.compare(a, b)
+    assert not c.identical
+    assert c.matching.split  # the first group of four came apart in b
+    first_group = {1, 2, 3, 4}
+    assert {int(c.a_units[i]) for i in first_group} & set(c.moved)
+    assert c.changed
+    assert c.changed[0].change > 0
+    assert c.changed == tuple(sorted(c.changed, key=lambda x: -x.change))
+
+
+def test_different_tokenizers_are_aligned_by_word():
+    text = "The cat sat on the mat."
+    a_tokens = [
+        Token("The", 0, 3),
+        Token(" cat", 3, 7),
+        Token(" sat", 7, 11),
+        Token(" on", 11, 14),
+        Token(" the", 14, 18),
+        Token(" mat", 18, 22),
+        Token(".", 22, 23),
+    ]
+    b_tokens = [
+        Token("Th", 0, 2),
+        Token("e", 2, 3),
+        Token(" ca", 3, 6),
+        Token("t", 6, 7),
+        Token(" sat", 7, 11),
+        Token(" o", 11, 13),
+        Token("n", 13, 14),
+        Token(" the mat", 14, 22),
+        Token(".", 22, 23),
+    ]
+    al = align(a_tokens, text, b_tokens, text, same_model=False)
+    assert al.unit == "word"
+    # " the mat" belongs to "the" (its first character's word), so no token of b starts "mat"
+    assert al.text == ("The", "cat", "sat", "on", "the", ".")
+    assert al.b_units.tolist() == [0, 0, 1, 1, 2, 3, 3, 4, 5]
+    assert al.a_units.tolist() == [0, 1, 2, 3, 4, -1, 5]
+
+
+def test_the_character_map_follows_an_edit():
+    cmap = char_map("he said", "she said")
+    assert cmap[0] == 1
+    assert cmap.tolist()[2:] == [3, 4, 5, 6, 7]
+
+
+def test_compare_takes_texts_with_options_but_no_options_with_two_analyses(tiny_gpt2):
+    model, tok = tiny_gpt2
+    c = attn_widget.compare("The cat sat.", "The dog sat.", model=model, tokenizer=tok)
+    assert c.a.text == "The cat sat."
+    assert c.b.text == "The dog sat."
+    with pytest.raises(TypeError, match="only with texts"):
+        attn_widget.compare(c.a, c.b, threshold=0.1)
+    with pytest.raises(TypeError, match="two Analysis"):
+        attn_widget.compare(c.a, 3)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_a_minimal_pair_on_smollm2_gives_different_clusters_and_a_text_against_itself_none(smollm2):
+    he = attn_widget.analyze("He said that he would come home late tonight.", model="smollm2")
+    she = attn_widget.analyze("She said that she would come home late tonight.", model="smollm2")
+    c = attn_widget.compare(he, she)
+    assert c.unit == "token"
+    assert [he.tokens[i].text for i in np.flatnonzero(c.a_units < 0)] == ["He", " he"]
+    assert not c.identical
+    assert c.moved
+
+    def mates(analysis, units, u):
+        label = analysis.labels[np.flatnonzero(units == u)[0]]
+        return {int(units[i]) for i in np.flatnonzero(analysis.labels == label) if units[i] >= 0}
+
+    for u in c.moved:
+        assert mates(he, c.a_units, u) != mates(she, c.b_units, u), c.unit_text[u]
+    again = attn_widget.analyze("He said that he would come home late tonight.", model="smollm2")
+    assert attn_widget.compare(he, again).identical
+
+
+@pytest.mark.slow
+def test_one_text_on_two_models_is_aligned_by_word(smollm2, minilm):
+    text = "The cat sat on the mat because it was tired."
+    causal = attn_widget.analyze(text, model="smollm2")
+    encoder = attn_widget.analyze(text, model="minilm")
+    c = attn_widget.compare(causal, encoder)
+    assert c.unit == "word"  # SmolLM2's byte-level pieces and MiniLM's lower-cased word pieces differ
+    words = [w for w in c.unit_text if w not in ("<|im_start|>", "[CLS]", "[SEP]")]
+    assert words == ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired", "."]
+    assert all(u >= 0 for t, u in zip(causal.tokens, c.a_units, strict=True) if not t.special)
+    assert c.modularity_change == pytest.approx(encoder.modularity - causal.modularity)
+    assert not c.identical
