@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .core.units import UNITS
+
 EXIT_USER_ERROR = 2
 
 
@@ -64,6 +66,8 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--json", type=Path, dest="json_out", help="write Analysis.to_dict() here")
     ex.add_argument("--html", type=Path, dest="html_out", help="write a standalone offline HTML page here")
     add_analysis_options(ex)
+    ex.add_argument("--unit", choices=UNITS, default="token",
+                    help="graph nodes: tokens, or whole words or sentences (pieces pooled; long texts)")
     ex.add_argument("--explain", action="store_true",
                     help="print each cluster's full evidence-backed rationale after the table")
     ex.add_argument("--no-headlines", action="store_true",
@@ -179,7 +183,8 @@ def _explain(args: argparse.Namespace) -> int:
     from .extract.loading import FALLBACK_NOTICE
     from .graph.pipeline import SINK_NOTICE
 
-    analysis = analyze(text, DEFAULT_MODEL if args.model is None else args.model, **analysis_options(args))
+    options = {**analysis_options(args), "unit": args.unit}
+    analysis = analyze(text, DEFAULT_MODEL if args.model is None else args.model, **options)
     if args.explain or not args.no_headlines:
         analysis = analysis.explain()
     print(headline(analysis))

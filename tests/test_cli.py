@@ -83,6 +83,7 @@ def test_over_length_input_truncates_only_when_asked(tiny_gpt2_dir, capsys):
         (["explain", "hi", "--method", "kmeans"], "invalid choice: 'kmeans'"),
         (["explain", "hi", "--lens", "5.x"], "'5.x': give a lens name or layer.head pairs like 5.1,6.9"),
         (["explain", "hi", "--measure", "weight"], "invalid choice: 'weight'"),
+        (["explain", "hi", "--unit", "paragraph"], "invalid choice: 'paragraph'"),
         (["explain", "--text-file", "/nonexistent/in.txt"], "does not exist"),
     ],
 )
@@ -173,3 +174,16 @@ def test_the_table_shows_each_clusters_headline_and_explain_adds_the_full_text(
     assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--no-headlines"]) == 0
     bare = capsys.readouterr().out
     assert not any(h in bare for h in headlines)
+
+
+def test_unit_makes_sentences_the_nodes_of_the_graph(tiny_gpt2_dir, tmp_path, capsys):
+    out = tmp_path / "sentences.json"
+    text = "The cat sat on the mat. It was tired. Then it slept."
+    args = ["explain", text, "--model", str(tiny_gpt2_dir), "--unit", "sentence", "--json", str(out)]
+    assert main(args) == 0
+    loaded = Analysis.from_dict(json.loads(out.read_text(encoding="utf-8")))
+    assert loaded.options.unit == "sentence"
+    assert [t.text.strip() for t in loaded.tokens if not t.special] == [
+        "The cat sat on the mat.", "It was tired.", "Then it slept."
+    ]
+    assert len(loaded.pieces) > len(loaded.tokens)  # the model's tokens stay with the result
