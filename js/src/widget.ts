@@ -163,6 +163,7 @@ export function render({ model, el: host }: ViewProps): () => void {
     text.mark(labels(), shown);
     const size = shown === null ? 0 : Array.from(labels()).filter((l) => l === shown).length;
     showZoom(ui, model, view, size, sync.localIndex !== null, offline);
+    if (model.get("generation") || model.get("comparison")) ui.zoomIn.hidden = true; // the kernel zooms one analysis alone (view/zooming.py)
     const formed = view && shown !== null ? steps.formed(view, shown) : null;
     if (formed) ui.panel.append(el("p", { class: "aw-note", testid: "panel-formed", text: formed }));
     map.paint();

@@ -123,6 +123,7 @@ describe("a generation", () => {
     model.set("selected_cluster", 1);
     model.emit("change:selected_cluster");
     expect(q("panel-formed").textContent).toMatch(/step|first step/);
+    expect(q("zoom-in").hidden).toBe(true); // the kernel zooms one analysis, not a generation's steps
   });
 });
 
@@ -142,6 +143,9 @@ describe("a comparison", () => {
       expect(span.className).toContain(swatchOf(slot).className);
     }
     expect(q("compare-summary").textContent).toContain("split");
+    model.set("selected_cluster", 0);
+    model.emit("change:selected_cluster");
+    expect(q("zoom-in").hidden).toBe(true); // nor both sides of a comparison at once
   });
 });
 
