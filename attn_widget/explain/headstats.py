@@ -5,7 +5,7 @@ array, or from a streaming forward pass that drops the layer afterwards) and
 keeps only per-row summaries: each row's mass, sum of squared weights and
 entropy, and the attention each row puts on each role's pattern. That is
 ``O(layers × heads × T)`` memory, enough to score every role
-(:func:`scores`) after the pass. Patterns are sparse ``(query, key)`` pairs,
+(:meth:`HeadScorer.scores`) after the pass. Patterns are sparse ``(query, key)`` pairs,
 so a layer costs a few passes over its weights. The roles themselves and the
 control against chance are :mod:`attn_widget.explain.heads`.
 """
@@ -96,7 +96,7 @@ class PatternRows:
 
 
 class HeadScorer:
-    """Collects, layer by layer, what :func:`scores` needs for every pattern and for ``broad``."""
+    """Collects, layer by layer, what :meth:`scores` needs for every pattern and for ``broad``."""
 
     def __init__(self, n_layers: int, patterns: Mapping[str, np.ndarray], allowed: np.ndarray, causal: bool):
         self.causal, self.allowed = causal, allowed

@@ -5,7 +5,7 @@ progress: :func:`measure_then_apply` (what a new measure needs, then the
 re-clustering) and :func:`rerun_then_show` (the model again, for a knob a
 streamed analysis cannot change without it). :func:`drilldown_reply` answers
 the view's drill-down request. None of them computes an analysis itself: they
-call the library's functions (:func:`attn_widget.measure_data`, :func:`attn_widget.rerun`).
+call the library's functions (``attn_widget.api.measure_data``, :func:`attn_widget.rerun`).
 """
 
 from __future__ import annotations
