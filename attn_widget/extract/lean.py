@@ -71,7 +71,7 @@ def lean_eager_attention(
     from transformers.models.llama import modeling_llama
 
     if query.dtype != torch.float32 or (dropout and module.training):
-        return modeling_llama.eager_attention_forward(  # type: ignore[no-any-return]
+        return modeling_llama.eager_attention_forward(
             module, query, key, value, attention_mask, scaling, dropout, **kwargs
         )
     groups = module.num_key_value_groups
@@ -97,7 +97,7 @@ def register() -> None:
 
 
 def supports_lean(model: Any) -> bool:
-    """Whether ``model``'s eager attention is exactly :func:`lean_eager_attention` (its type is in the list)."""
+    """Whether ``model``'s eager attention is exactly :func:`lean_eager_attention` (by its model type)."""
     config = getattr(model, "config", None)
     return getattr(config, "model_type", None) in LEAN_MODEL_TYPES
 
