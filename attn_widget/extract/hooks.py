@@ -16,6 +16,8 @@ declaration (``_can_record_outputs["attentions"]`` in transformers 5): the
 module class, optionally the submodule name, and the index of the weights in
 its output. A model that declares none is run with ``output_attentions=True``
 and its layers are handed over one by one afterwards (no memory saved).
+Llama-family models run with :mod:`attn_widget.extract.lean`'s attention,
+which computes the same weights in one ``[head, T, T]`` buffer per layer.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..core.types import OnLayer
-from . import loading
+from .lean import lean_attention
 from .values import value_norm_hooks
 
 TOP_KEYS = 8
@@ -73,7 +75,10 @@ def stream_attention(
     Parameters
     ----------
     model
-        A Hugging Face model (eager attention is switched on for the pass).
+        A Hugging Face model (eager attention is switched on for the pass; for
+        Llama-family models the memory-lean eager attention of
+        :mod:`attn_widget.extract.lean`, which holds one ``[head, T, T]``
+        buffer per layer instead of two to three).
     ids
         Token ids of one sequence.
     name
@@ -125,7 +130,7 @@ def stream_attention(
     hooks = value_norm_hooks(model) if value_norms else contextlib.nullcontext(None)
     with (
         torch.inference_mode(),
-        loading.eager_attention(model),
+        lean_attention(model),
         hooks as norms,
         contextlib.ExitStack() as stack,
     ):

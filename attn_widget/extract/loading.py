@@ -266,14 +266,15 @@ def eager_attention(model: Any) -> Iterator[None]:
     if before in (None, "eager"):
         yield
         return
-    _set_attention(model, "eager")
+    set_attention(model, "eager")
     try:
         yield
     finally:
-        _set_attention(model, before)
+        set_attention(model, before)
 
 
-def _set_attention(model: Any, impl: str) -> None:
+def set_attention(model: Any, impl: str) -> None:
+    """Switch ``model`` (and its submodels) to the attention implementation ``impl``."""
     setter = getattr(model, "set_attn_implementation", None)
     if callable(setter):
         setter(impl)
