@@ -33,8 +33,7 @@ import numpy as np
 from ..core import Analysis
 from ..core.cache import LRU
 from ..core.serialize import to_jsonable
-from ..extract.loading import load
-from ..extract.perturb import Runner
+from ..extract.perturb import Runner, model_and_ids
 from .plausibility import SCORES
 
 Progress = Callable[[int, int, str], None]
@@ -204,16 +203,7 @@ def fad_curve(
         raise ValueError(f"steps={steps!r} must be a whole number >= 1 (e.g. 10)")
     if isinstance(n_random, bool) or not isinstance(n_random, int) or n_random < 1:
         raise ValueError(f"n_random={n_random!r} must be a whole number >= 1")
-    ids = [t.id for t in analysis.tokens]
-    if any(i is None for i in ids):
-        raise ValueError(
-            "fad_curve needs token ids (Token.id); this analysis has none (made from token strings?). "
-            "Use attn_widget.analyze(text, model)"
-        )
-    if model is None:
-        if not analysis.model:
-            raise ValueError("fad_curve needs the model: pass model=... (the analysis does not name one)")
-        model, _ = load(analysis.model)
+    model, _, ids = model_and_ids(analysis, model, analysis.tokens, "fad_curve")
     n = len(ids)
     protected = sorted(set(analysis.excluded) | {i for i, t in enumerate(analysis.tokens) if t.special})
     name = getattr(getattr(model, "config", None), "_name_or_path", "")
@@ -224,7 +214,7 @@ def fad_curve(
         if progress is not None:
             progress(steps + 1, steps + 1, "measured before")
         return hit
-    runner = Runner(model, [int(i) for i in ids if i is not None], protected, batch_size)
+    runner = Runner(model, ids, protected, batch_size)
     keep = np.ones(n, dtype=bool)
     keep[protected] = False
     if runner.causal:

@@ -34,7 +34,7 @@ import numpy as np
 from ..core import Analysis
 from ..core.cache import LRU
 from ..extract.cut import CutRunner
-from ..extract.loading import load
+from ..extract.perturb import model_and_ids
 from ..graph.metrics import contiguity, contiguous_like, random_like
 
 N_RANDOM = 5
@@ -75,16 +75,7 @@ def cut_test(
         ``contiguity``, ``output`` (what was compared), ``n_random`` and
         ``passes`` (forward passes run).
     """
-    ids = [t.id for t in analysis.tokens]
-    if any(i is None for i in ids):
-        raise ValueError(
-            "the cut test runs the model on the analysis's token ids, and this analysis has none (made "
-            "from token strings); analyse the text with a model: attn_widget.analyze(text, model=...)"
-        )
-    if model is None:
-        if not analysis.model:
-            raise ValueError("the cut test needs the model: pass model=... (the analysis does not name one)")
-        model = load(analysis.model)[0]
+    model, _, ids = model_and_ids(analysis, model, analysis.tokens, "the cut test")
     labels = np.asarray(analysis.labels)
     key = (id(model), tuple(ids), labels.tobytes(), int(n_random), int(seed))
     hit = _CACHE.get(key)
@@ -95,7 +86,7 @@ def cut_test(
     partitions = [labels, contiguous_like(labels), *random_like(labels, n_random, seed)]
     if progress is not None:
         progress(0, 1, f"cutting attention between clusters ({len(partitions)} forward passes)…")
-    runner = CutRunner(model, [int(i) for i in ids if i is not None], batch=batch_size)
+    runner = CutRunner(model, ids, batch=batch_size)
 
     def tick(done: int, total: int) -> None:
         if progress is not None:

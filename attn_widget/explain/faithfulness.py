@@ -45,8 +45,7 @@ import numpy as np
 
 from ..core import Analysis
 from ..core.cache import LRU
-from ..extract.loading import load
-from ..extract.perturb import Runner
+from ..extract.perturb import Runner, model_and_ids
 
 Progress = Callable[[int, int, str], None]
 METRICS = ("knockout", "erasure", "comprehensiveness", "sufficiency")
@@ -198,18 +197,8 @@ def faithfulness(
         and ``beats`` are ``None`` and ``"note"`` says the text is too short.
     """
     pieces = analysis.model_tokens  # words and sentences are knocked out and erased token by token
-    maybe_ids = [t.id for t in pieces]
-    if any(i is None for i in maybe_ids):
-        raise ValueError(
-            "faithfulness needs token ids (Token.id); this analysis has none (made from token "
-            "strings?). Use attn_widget.analyze(text, model) or pass Token(text, id=...) objects"
-        )
-    if model is None:
-        if not analysis.model:
-            raise ValueError("faithfulness needs the model: pass model=... (the analysis does not name one)")
-        model, loaded_tokenizer = load(analysis.model)
-        tokenizer = loaded_tokenizer if tokenizer is None else tokenizer
-    ids = [int(i) for i in maybe_ids if i is not None]
+    model, loaded_tokenizer, ids = model_and_ids(analysis, model, pieces, "faithfulness")
+    tokenizer = loaded_tokenizer if tokenizer is None else tokenizer
     protected = sorted(set(analysis.options.exclude) | {i for i, t in enumerate(pieces) if t.special})
     chosen = set(clusters) if clusters is not None else None
     wanted = {

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .loading import is_causal_config
+from .loading import is_causal_config, load
 
 
 def knockout_mask(
@@ -125,3 +125,27 @@ class Runner:
         filler = getattr(config, "eos_token_id", None) if filler is None else filler
         filler = self.ids[0] if not isinstance(filler, int) else filler
         return float(self.agreement(self.readout([[filler]], None))[0])
+
+
+def model_and_ids(
+    analysis: Any, model: Any, tokens: Sequence[Any], what: str
+) -> tuple[Any, Any, list[int]]:
+    """``(model, tokenizer, ids)`` for rerunning the model on ``tokens`` of ``analysis``.
+
+    ``model`` is used as given, else loaded by the name the analysis records
+    (``tokenizer`` is then the loaded one, else ``None``). ``what`` names the
+    caller in the errors ("the cut test", "fad_curve", ...): tokens without
+    ids, or no model and no name, are refused with the fix.
+    """
+    ids = [t.id for t in tokens]
+    if any(i is None for i in ids):
+        raise ValueError(
+            f"{what} needs token ids (Token.id); this analysis has none (made from token strings). "
+            "Analyse the text with a model: attn_widget.analyze(text, model=...), or pass Token(text, id=...)"
+        )
+    tokenizer = None
+    if model is None:
+        if not analysis.model:
+            raise ValueError(f"{what} needs the model: pass model=... (the analysis does not name one)")
+        model, tokenizer = load(analysis.model)
+    return model, tokenizer, [int(i) for i in ids]
