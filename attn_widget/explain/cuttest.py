@@ -75,8 +75,10 @@ def cut_test(
         ``contiguity``, ``output`` (what was compared), ``n_random`` and
         ``passes`` (forward passes run).
     """
-    model, _, ids = model_and_ids(analysis, model, analysis.tokens, "the cut test")
+    # words and sentences are cut piece by piece: each unit's label (and each twin's) on all its model tokens
+    model, _, ids = model_and_ids(analysis, model, analysis.model_tokens, "the cut test")
     labels = np.asarray(analysis.labels)
+    sizes = None if analysis.unit_starts is None else np.diff(analysis.unit_starts)
     key = (id(model), tuple(ids), labels.tobytes(), int(n_random), int(seed))
     hit = _CACHE.get(key)
     if hit is not None:
@@ -84,6 +86,8 @@ def cut_test(
             progress(1, 1, "measured before")
         return hit
     partitions = [labels, contiguous_like(labels), *random_like(labels, n_random, seed)]
+    if sizes is not None:
+        partitions = [np.repeat(p, sizes) for p in partitions]
     if progress is not None:
         progress(0, 1, f"cutting attention between clusters ({len(partitions)} forward passes)…")
     runner = CutRunner(model, ids, batch=batch_size)

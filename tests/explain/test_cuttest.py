@@ -73,6 +73,23 @@ def test_the_result_compares_with_chunks_and_random_partitions_and_is_cached(ana
     assert again == ["measured before"]
 
 
+def test_words_and_sentences_are_cut_piece_by_piece_with_their_twins_made_of_whole_units(tiny_gpt2):
+    model, tokenizer = tiny_gpt2
+    sentences = attn_widget.analyze("The cat sat on the mat. It was tired. Then it slept.", model, tokenizer,
+                                    unit="sentence", threshold=0.0)
+    sizes = np.diff(sentences.unit_starts)
+    assert (sizes > 1).any()  # a sentence holds several of the model's tokens
+    result = cut_test(sentences, model, n_random=3)
+    runner = CutRunner(model, [t.id for t in sentences.model_tokens])
+    labels = sentences.labels
+    own, chunks, *chance = runner.divergences(
+        [np.repeat(p, sizes) for p in [labels, contiguous_like(labels), *random_like(labels, 3, seed=0)]]
+    )
+    assert result["divergence"] == pytest.approx(own["main"])
+    assert result["contiguous"] == pytest.approx(chunks["main"])
+    assert result["random"] == pytest.approx(np.mean([c["main"] for c in chance]))
+
+
 def test_an_analysis_without_token_ids_or_model_cannot_be_cut(analysis):
     tokens = tuple(dataclasses.replace(t, id=None) for t in analysis.tokens)
     no_ids = dataclasses.replace(analysis, tokens=tokens)
