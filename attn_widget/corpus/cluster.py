@@ -33,6 +33,8 @@ except ImportError:  # the corpus extra is missing: connect() names it
 CONNECT_TIMEOUT = "10s"
 ADDRESS = r"([a-z]+://)?(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d+"
 """A scheduler address: ``tcp://host:port``, ``tls://host:port``, ``host:port``, ``tcp://[::1]:port``."""
+PROFILE = False
+"""Whether local workers run Dask's statistical profiler (its 10 ms sampling slows a forward pass)."""
 WORKER_OVERHEAD = 600 * 2**20
 """Memory a worker process needs besides the model's weights (Python, torch, one text's attention)."""
 
@@ -120,12 +122,47 @@ def connect(
     _check_positive("workers", n)
     threads = torch_threads if torch_threads is not None else max(1, cores() // n)
     _check_positive("torch_threads", threads)
-    with distributed.LocalCluster(
+    with _spawn_environ(threads), distributed.LocalCluster(
         n_workers=n, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
         dashboard_address=":0",
     ) as cluster, distributed.Client(cluster) as client:
         client.register_plugin(TorchThreads(threads))
         yield Connection(client, n, _dashboard(client), local=True)
+
+
+@contextlib.contextmanager
+def _spawn_environ(threads: int) -> Iterator[None]:
+    """Dask's worker-spawn environment, minus what slows a torch forward pass.
+
+    Dask starts each worker process with ``MALLOC_TRIM_THRESHOLD_=65536`` (to
+    hand freed memory back to the system promptly). Setting it also freezes
+    glibc's mmap threshold at 128 KiB, so every activation tensor of a forward
+    pass is a fresh ``mmap`` with its page faults: measured on SmolLM2, a plain
+    loop of ``analyze`` ran at 3.79 texts/s with that variable against 4.49
+    without it. Local workers start without it, and with the OpenMP/MKL thread
+    counts torch will be given (Dask sets 1, before torch reads them). The
+    Nanny also writes these variables into this process's environment; the
+    caller's values are put back on exit.
+    """
+    import dask
+
+    names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    before = {name: os.environ.get(name) for name in names}
+    environ = {"MALLOC_TRIM_THRESHOLD_": None}
+    environ.update({name: threads for name in names[1:]})
+    for name in names:  # Dask lets the caller's environment win over its config
+        os.environ.pop(name, None)
+    try:
+        config: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in environ.items()}
+        config["distributed.worker.profile.enabled"] = PROFILE
+        with dask.config.set(config):
+            yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _check_positive(name: str, value: Any) -> None:

@@ -38,9 +38,28 @@ def test_a_local_cluster_sized_to_the_machine_writes_tables_that_pyarrow_and_duc
 
 
 def test_each_local_worker_gets_its_share_of_the_cores_as_torch_threads(tiny_gpt2_dir):
+    import os
+
+    import dask
     import torch
 
+    def environ() -> dict[str, str | None]:
+        names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        return {name: os.environ.get(name) for name in names}
+
+    def profiling() -> bool:
+        return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+    mine = environ()
     with connect(None, 1, None, str(tiny_gpt2_dir)) as conn:
         threads = conn.client.run(torch.get_num_threads)
+        worker_environ = conn.client.run(environ)
+        worker_profiling = conn.client.run(profiling)
         assert (conn.workers, conn.local) == (1, True)
     assert list(threads.values()) == [cores()]
+    # Dask's own spawn settings slow a forward pass (see cluster._spawn_environ): none of them here
+    assert list(worker_environ.values()) == [
+        {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": str(cores()), "MKL_NUM_THREADS": str(cores())}
+    ]
+    assert list(worker_profiling.values()) == [False]
+    assert environ() == mine  # and this process's environment is as it was
