@@ -42,7 +42,6 @@ rotates with the cluster id, so a screen of headlines does not read alike.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +59,7 @@ PREFIXES = {
     "middle": "In the model's middle layers",
     "late": "In the model's late layers",
     "content": "Leaving word order aside",
-    "coreference": "Through the patterns that track pronouns",
+    "coreference": "Through the pronoun patterns",
     "previous-token": "Through patterns that look one word back",
     "duplicate-token": "Through repeat-spotting patterns",
     "induction": "Through patterns that continue repeats",
@@ -89,8 +88,7 @@ def _versions(f: Facts, draft: Draft) -> list[tuple[str, Said]]:
     named = []
     if lead:  # the lens is named whenever it fits
         for body, claims in plain:
-            common = re.match(r"(The|This|Above|Like|As|In|Many|What) ", body)  # not a quoted token
-            lower = body[:1].lower() + body[1:] if common else body
+            lower = body if body[:1] in "'\"" else body[:1].lower() + body[1:]  # not a quoted token
             named.append((f"{lead}, {lower}.", [*lead_used, *claims]))
     return [*named, *((body + ".", claims) for body, claims in plain)]
 

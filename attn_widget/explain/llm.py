@@ -56,7 +56,7 @@ def headline_prompt(text: str, claims: Sequence[Mapping[str, Any]]) -> str:
     return (
         f"Facts:\n{facts}\n\nExplanation:\n{text}\n\nRewrite the explanation as one plain sentence a "
         f"student reads in ten seconds: at most {MAX_WORDS} words, at most {MAX_NUMBERS} numbers, no "
-        "technical terms."
+        "technical terms; say shares in words, as the explanation does (about half, over a third)."
     )
 
 

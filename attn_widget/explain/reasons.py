@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.registry import Registry
 from .claim_makers import show
+from .plain import share_words
 from .wording import PLAIN_ROLES
 
 SHORT_SPAN = 4
@@ -126,7 +127,7 @@ def _word(f: Facts) -> Draft | None:
         return None
     inside = f.share("inside")
     body = f"{quote(lay['span'])} is one word that the model reads {pieces}"
-    stays = f"; {inside['percent']}% of their attention stays inside the group" if inside else ""
+    stays = f"; {share_words(inside['percent'])} of their attention stays inside the group" if inside else ""
     tails = [(stays, [inside])] if inside else []
     return Draft(body, tails, [lex, lay])
 
@@ -145,7 +146,7 @@ def _chunk(f: Facts) -> Draft | None:
     if role is not None and role["role"] == "previous-token":  # what holds the run, from the evidence
         extra = [(", each word looking at the one before it", [role])]
     elif inside is not None and inside["percent"] >= 60:
-        extra = [(f", keeping {inside['percent']}% of its attention inside the group", [inside])]
+        extra = [(f", keeping {share_words(inside['percent'])} of its attention inside the group", [inside])]
     else:
         extra = []
     if no_better and cut is not None:  # the cut test is the reason: it is said in the body
@@ -159,7 +160,8 @@ def _chunk(f: Facts) -> Draft | None:
         f"{_cap(s.text)} is just a run of neighbouring words, like most groups here",
         f"Like most groups here, {s.text} is simply words side by side",
         f"As with most groups here, {s.text} is one unbroken run of words",
-        f"{part['percent']}% of words here share a group with the next word, and {s.text} is one such run",
+        f"{_cap(share_words(part['percent']))} of words here share a group with the next word, "
+        f"and {s.text} is one such run",
     )
     return Draft(body, extra, [*s.used, part])
 
@@ -179,10 +181,11 @@ def _pronoun(f: Facts) -> Draft | None:
     if e is None or e["from"] not in pronouns or e["to"] in pronouns:
         return None
     p, n = quote(e["from_text"]), quote(e["to_text"])
-    gives = f"{p} gives {e['percent']}% of its attention to {n}"
-    if basis is not None and basis["lens"] == "coreference":
-        body = f"The patterns that track pronouns join {p} to {n}"
-        return Draft(body, [(f": {gives}", [])], [e, lex, basis])
+    share = share_words(e["percent"])
+    if basis is not None and basis["lens"] == "coreference":  # the lens is named before it (headline)
+        way = "back" if e["to"] < e["from"] else "ahead"
+        return Draft(f"{p} looks {way} to {n} with {share} of its attention", [], [e, lex])
+    gives = f"{p} gives {share} of its attention to {n}"
     body = f.pick(f"The pronoun {gives}", f"In this group, the pronoun {gives}")
     return Draft(body, [(", its strongest tie here", [])], [e, lex])
 
@@ -194,10 +197,11 @@ def _far(f: Facts) -> Draft | None:
         return None
     a, b = quote(e["from_text"]), quote(e["to_text"])
     way = "back" if e["to"] < e["from"] else "ahead"
+    share = share_words(e["percent"])
     body = f.pick(
-        f"{a} reaches {way} past the words between and gives {e['percent']}% of its attention to {b}",
-        f"{a} looks {way} over the words between and gives {e['percent']}% of its attention to {b}",
-        f"{e['percent']}% of the attention of {a} goes {way} to {b}, past the words between",
+        f"{a} skips {way} past the words between to {b} with {share} of its attention",
+        f"{a} looks {way} past the words between to {b} with {share} of its attention",
+        f"{_cap(share)} of the attention of {a} goes {way} to {b}, past the words between",
     )
     s = f.subject()
     if s.plural:  # a list of members after the link would read as a second link
@@ -252,7 +256,7 @@ def _link(f: Facts) -> Draft | None:
         return None
     a, b = quote(e["from_text"]), quote(e["to_text"])
     s = f.subject()
-    body = f"{a} gives {e['percent']}% of its attention to {b}{_where(e)}"
+    body = f"{a} gives {share_words(e['percent'])} of its attention to {b}{_where(e)}"
     within = "this group" if s.plural else s.text  # a list of members would read as a second link
     tail = f.pick(f": the strongest tie within {within}", f": the strongest link inside {within}")
     return Draft(body, [(tail, [] if s.plural else s.used)], [e])
@@ -265,7 +269,7 @@ def _inside(f: Facts) -> Draft | None:
         return None
     s = f.subject()
     keeps, its = s.verb("keeps", "keep"), s.verb("its", "their")
-    body = f"{_cap(s.text)} {keeps} {share['percent']}% of {its} attention inside the group"
+    body = f"{_cap(s.text)} {keeps} {share_words(share['percent'])} of {its} attention inside the group"
     return Draft(body, [], [*s.used, share])
 
 
@@ -286,14 +290,14 @@ def _apart(f: Facts) -> Draft | None:
     s = f.subject()
     out = f.first("outside")
     if out is not None:
-        gives = f"gives {out['percent']}% of its attention to {quote(out['text'])}"
+        gives = f"gives {share_words(out['percent'])} of its attention to {quote(out['text'])}"
         body = f"{_cap(s.text)} stands apart and {gives}"
         return Draft(body, [(", outside its group", [])], [*s.used, out])
     ext = f.share("external")
     if ext is None:
         return None
-    return Draft(f"{_cap(s.text)} stands alone: {ext['percent']}% of its attention goes to other words", [],
-                 [*s.used, ext])
+    goes = f"{share_words(ext['percent'])} of its attention goes to other words"
+    return Draft(f"{_cap(s.text)} stands alone: {goes}", [], [*s.used, ext])
 
 
 @REASONS.register("members")

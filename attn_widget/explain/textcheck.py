@@ -16,6 +16,7 @@ from typing import Any
 from ..core.lexicon import STOPWORDS
 from ..core.shares import lift1, pct, score2
 from .heads import GLOSSES
+from .plain import SHARE_PHRASE, share_range
 from .plain import WORDS as HEADLINE_WORDS
 
 _QUOTED = re.compile(r"'([^']{1,40})'|\"([^\"]{1,40})\"|‘([^’]{1,40})’|“([^”]{1,40})”")
@@ -147,12 +148,24 @@ def _direction(clause: str, toks: list[tuple[int, str, Any]]) -> tuple[str, str]
 def _percent_ok(value: float, pos: int, clause: str, facts: Mapping[str, Any], mentions: list[Any]) -> bool:
     """Whether the share ``value`` (at ``pos``) is true of what ``clause`` names nearest to it."""
     slack = 1 if _HEDGES & set(re.findall(r"[a-z]+", clause[:pos].lower())[-2:]) else 0
+    return any(abs(value - t) <= slack for t in _true_shares(pos, clause, facts, mentions))
+
+
+def _fraction_ok(
+    span: tuple[float, float], pos: int, clause: str, facts: Mapping[str, Any], mentions: list[Any]
+) -> bool:
+    """Whether a share said in words ("over a third", a range ``span``) is true of what it is said of."""
+    return any(span[0] <= t <= span[1] for t in _true_shares(pos, clause, facts, mentions))
+
+
+def _true_shares(pos: int, clause: str, facts: Mapping[str, Any], mentions: list[Any]) -> list[float]:
+    """The evidence's shares (percent) of what ``clause`` names nearest to ``pos``."""
     toks = [m for m in mentions if m[1] == "token"]
     near = sorted(mentions, key=lambda m: abs(m[0] - pos))
     if near and near[0][1] == "token" and len(toks) == 1 and toks[0][2] not in facts["outside"]:
         near = [m for m in near if m[1] != "token"]  # a member named as the subject of a group share
     if not near:
-        return False
+        return []
     kind, what = near[0][1], near[0][2]
     if kind == "token" and len(toks) >= 2:
         pair = _direction(clause, toks)
@@ -167,7 +180,7 @@ def _percent_ok(value: float, pos: int, clause: str, facts: Mapping[str, Any], m
         trues = [facts["shares"][what]]
     else:
         trues = [] if facts["average"] is None else [facts["average"]]
-    return any(abs(value - t) <= slack for t in trues)
+    return list(trues)
 
 
 def _shares(evidence: Mapping[str, Any]) -> dict[str, float]:
@@ -227,6 +240,12 @@ def _check_sentence(
             if not _percent_ok(float(m.group(1)), m.start(), clause, facts, mentions):
                 problems.append(
                     f"says {m.group(0)!r}, which matches no share of what it is said of ({shown!r})"
+                )
+        for m in SHARE_PHRASE.finditer(clause.lower()):
+            checked += 1
+            if not _fraction_ok(share_range(m.group(1), m.group(2)), m.start(), clause, facts, mentions):
+                problems.append(
+                    f"says {m.group(0).strip()!r}, which matches no share of what it is said of ({shown!r})"
                 )
     plain = _PERCENT.sub(
         lambda m: " " * len(m.group(0)), _HELD.sub(lambda m: " " * len(m.group(0)), sentence)

@@ -18,7 +18,18 @@ from attn_widget.core.analysis import FORMAT_VERSION
 from attn_widget.explain import claim_makers, headline, rationale
 from attn_widget.explain.claim_makers import make_claims
 from attn_widget.explain.claims import verify
-from attn_widget.explain.plain import JARGON, MAX_NUMBERS, MAX_WORDS, WORDS, fits, numbers, words
+from attn_widget.explain.plain import (
+    JARGON,
+    MAX_NUMBERS,
+    MAX_WORDS,
+    SHARE_PHRASE,
+    WORDS,
+    fits,
+    numbers,
+    share_range,
+    share_words,
+    words,
+)
 from attn_widget.explain.readability import grade
 from attn_widget.explain.textcheck import check_text, input_words
 from attn_widget.explain.wording import PLAIN_ROLES
@@ -134,7 +145,7 @@ def test_a_scattered_group_is_explained_by_its_strongest_link() -> None:
     for c in a.clusters:
         e = c.evidence["edges"][0]
         if c.evidence["headline_check"]["reason"] in ("far", "link"):
-            assert f"{round(e['weight'] * 100)}% of its attention" in c.headline
+            assert f"{share_words(round(e['weight'] * 100))} of its attention" in c.headline
 
 
 def _with_lie(evidence: dict, kind: str) -> list[dict]:
@@ -209,10 +220,15 @@ def test_the_wording_follows_the_evidence_not_one_template() -> None:
     f = {"type": "lexical", "class": "pronoun", "tokens": [4], "texts": [" she"]}
     edge = {"type": "edge", "from": 4, "to": 1, "from_text": " she", "to_text": "Mary", "percent": 41}
     plain = headline.compose([f, edge], 4, variant=0)
-    assert plain.text == "The pronoun 'she' gives 41% of its attention to 'Mary', its strongest tie here."
+    assert plain.text == (
+        "The pronoun 'she' gives over a third of its attention to 'Mary', its strongest tie here."
+    )
     basis = {"type": "basis", "lens": "coreference", "lens_heads": 3, "measure": "attention"}
     coref = headline.compose([f, edge, basis], 4, variant=0)
-    assert coref.text.startswith("The patterns that track pronouns join 'she' to 'Mary'")
+    assert coref.text == (
+        "Through the pronoun patterns, 'she' looks back to 'Mary' with over a third of its attention."
+    )
+    assert coref.claims[0] is basis  # the lens is a claim the headline says, checked like the rest
     far = headline.compose([{**edge, "from_text": " it"}], 4, variant=0)
     assert far.reason == "far"
     assert "back" in far.text
@@ -347,3 +363,37 @@ def test_a_hand_edit_keeps_the_headlines_of_untouched_groups_and_writes_new_ones
         if c.tokens in before:
             assert c.headline == before[c.tokens]
     assert_plain_and_true(edited)
+
+
+@pytest.mark.parametrize("percent", range(101))
+def test_a_share_in_words_reads_back_as_a_range_that_holds_it(percent: int) -> None:
+    said = share_words(percent)
+    m = SHARE_PHRASE.search(f"gives {said} of its attention")
+    assert m is not None
+    assert m.group(0).strip() == said
+    low, high = share_range(m.group(1), m.group(2))
+    assert low <= percent <= high, (said, low, high)
+    assert high - low <= 25 or said.startswith("under")  # "over a quarter" never stands for 60%
+
+
+def test_the_text_check_catches_a_share_in_words_that_the_evidence_does_not_hold() -> None:
+    a = planted((4, 5, 6), shuffle=True, seed=3).explain()
+    vocab = input_words(a.tokens)
+    checked = 0
+    for c in a.clusters:
+        m = SHARE_PHRASE.search(c.headline.lower())
+        if m is None:
+            continue
+        _low, high = share_range(m.group(1), m.group(2))
+        assert check_text(c.headline, c.evidence, vocab) == [], c.headline
+        wrong = "nearly all" if high < 90 else "under a tenth"
+        lie = c.headline[: m.start()] + wrong + " " + c.headline[m.end() :]
+        problems = check_text(lie, c.evidence, vocab)
+        assert any(wrong in p for p in problems), (lie, problems)
+        for rewording in ("more than", "almost", "roughly"):  # a rewording's hedges are read too
+            hedged = c.headline[: m.start()] + f"{rewording} {m.group(2)} " + c.headline[m.end() :]
+            truth = share_range(rewording, m.group(2))
+            share = next(x["percent"] for x in c.claims if x.get("headline") and "percent" in x)
+            assert (check_text(hedged, c.evidence, vocab) == []) == (truth[0] <= share <= truth[1]), hedged
+        checked += 1
+    assert checked >= 2
