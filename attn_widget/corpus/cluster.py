@@ -148,7 +148,7 @@ def _spawn_environ(threads: int) -> Iterator[None]:
 
     names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
     before = {name: os.environ.get(name) for name in names}
-    environ = {"MALLOC_TRIM_THRESHOLD_": None}
+    environ: dict[str, int | None] = {"MALLOC_TRIM_THRESHOLD_": None}
     environ.update({name: threads for name in names[1:]})
     for name in names:  # Dask lets the caller's environment win over its config
         os.environ.pop(name, None)
