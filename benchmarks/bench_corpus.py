@@ -11,16 +11,18 @@ model is SmolLM2-135M-Instruct (``model="smollm2"``), every option at its defaul
 Configurations, each in a fresh process (its own torch threads and peak memory):
 
 - ``loop``: ``for text in texts: attn_widget.analyze(text, "smollm2")`` at
-  torch's default threads (one per core), after one warm-up text;
+  torch's default threads (one per core), after one warm-up text that loads
+  the model (its time is the loop's ``start s``);
 - ``loop-1t``: the same with ``torch.set_num_threads(1)``;
 - ``engine-1``: ``analyze_corpus`` on a local cluster of 1 worker (torch
   threads = cores); ``engine-2``: 2 workers (torch threads = cores / 2 each);
 - ``engine-1-noroles``: 1 worker without the per-head role table, to show its cost.
 
-Columns: ``texts/s`` end to end (the engine's includes starting the cluster and
-loading the model in each worker), ``steady texts/s`` (the engine's from its
-first finished batch to the last, i.e. without start-up), ``start s`` (cluster
-start + first batch), and ``peak MiB`` (the loop's process; the engine's
+Columns: ``texts/s`` end to end (the loop's includes loading the model; the
+engine's starting the cluster and loading the model in each worker),
+``steady texts/s`` (the loop's without the model load; the engine's from its
+first finished batch to the last, i.e. without start-up), ``start s`` (model
+load; for the engine, cluster start + first batch), and ``peak MiB`` (the loop's process; the engine's
 largest worker). Targets on a 2-core machine: ``engine-1`` within 10% of
 ``loop``; ``engine-2`` at least 1.6 x ``engine-1``. No assertions: this prints
 figures. Run it when the machine is otherwise idle (``uptime``).
@@ -72,14 +74,14 @@ def run_loop(items: list[dict[str, str]], threads: int | None) -> dict[str, Any]
 
     if threads is not None:
         torch.set_num_threads(threads)
-    analyze("A warm-up sentence that is not one of the texts.", MODEL)
+    begin = time.perf_counter()
+    analyze("A warm-up sentence that is not one of the texts.", MODEL)  # loads the model
     start = time.perf_counter()
     for item in items:
         analyze(item["text"], MODEL)
-    seconds = time.perf_counter() - start
-    rate = len(items) / seconds
-    return {"rate": rate, "steady": rate, "start": 0.0, "peak": peak_rss_mib(),
-            "threads": torch.get_num_threads()}
+    end = time.perf_counter()
+    return {"rate": len(items) / (end - begin), "steady": len(items) / (end - start), "start": start - begin,
+            "peak": peak_rss_mib(), "threads": torch.get_num_threads()}
 
 
 def run_engine(items: list[dict[str, str]], workers: int, head_roles: bool) -> dict[str, Any]:
@@ -149,7 +151,8 @@ def main() -> None:
               flush=True)
     if {"loop", "engine-1"} <= best.keys():
         ratio = best["engine-1"]["steady"] / best["loop"]["steady"]
-        print(f"engine-1 steady / loop: {ratio:.2f} (target >= 0.90)")
+        whole = best["engine-1"]["rate"] / best["loop"]["rate"]
+        print(f"engine-1 / loop: steady {ratio:.2f}, end to end {whole:.2f} (target >= 0.90)")
     if {"engine-1", "engine-2"} <= best.keys():
         print(f"engine-2 / engine-1 steady: {best['engine-2']['steady'] / best['engine-1']['steady']:.2f}, "
               f"end to end: {best['engine-2']['rate'] / best['engine-1']['rate']:.2f} (target >= 1.6)")
