@@ -14,6 +14,9 @@ Configurations, each in a fresh process (its own torch threads and peak memory):
   torch's default threads (one per core), after one warm-up text that loads
   the model (its time is the loop's ``start s``);
 - ``loop-1t``: the same with ``torch.set_num_threads(1)``;
+- ``loop-rows``: a loop doing what a worker does per text (``analyze`` plus the
+  per-head role table, :func:`attn_widget.corpus.task.analyze_one`), to tell the
+  engine's own overhead from the extra work of the ``heads`` table;
 - ``engine-1``: ``analyze_corpus`` on a local cluster of 1 worker (torch
   threads = cores); ``engine-2``: 2 workers (torch threads = cores / 2 each);
 - ``engine-1-noroles``: 1 worker without the per-head role table, to show its cost.
@@ -45,7 +48,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-CONFIGS = ("loop", "loop-1t", "engine-1", "engine-2", "engine-1-noroles")
+CONFIGS = ("loop", "loop-1t", "loop-rows", "engine-1", "engine-2", "engine-1-noroles")
 MODEL = "smollm2"
 
 
@@ -67,10 +70,13 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_loop(items: list[dict[str, str]], threads: int | None) -> dict[str, Any]:
+def run_loop(items: list[dict[str, str]], threads: int | None, rows: bool = False) -> dict[str, Any]:
     import torch
 
     from attn_widget import analyze
+    from attn_widget.corpus.task import RunSpec, analyze_one
+
+    spec = RunSpec(model=MODEL)
 
     if threads is not None:
         torch.set_num_threads(threads)
@@ -78,7 +84,10 @@ def run_loop(items: list[dict[str, str]], threads: int | None) -> dict[str, Any]
     analyze("A warm-up sentence that is not one of the texts.", MODEL)  # loads the model
     start = time.perf_counter()
     for item in items:
-        analyze(item["text"], MODEL)
+        if rows:
+            analyze_one(item["id"], item["text"], spec)
+        else:
+            analyze(item["text"], MODEL)
     end = time.perf_counter()
     return {"rate": len(items) / (end - begin), "steady": len(items) / (end - start), "start": start - begin,
             "peak": peak_rss_mib(), "threads": torch.get_num_threads()}
@@ -117,6 +126,7 @@ def one(config: str, n: int) -> dict[str, Any]:
     runners = {
         "loop": lambda: run_loop(items, None),
         "loop-1t": lambda: run_loop(items, 1),
+        "loop-rows": lambda: run_loop(items, None, rows=True),
         "engine-1": lambda: run_engine(items, 1, True),
         "engine-2": lambda: run_engine(items, 2, True),
         "engine-1-noroles": lambda: run_engine(items, 1, False),
@@ -153,6 +163,9 @@ def main() -> None:
         ratio = best["engine-1"]["steady"] / best["loop"]["steady"]
         whole = best["engine-1"]["rate"] / best["loop"]["rate"]
         print(f"engine-1 / loop: steady {ratio:.2f}, end to end {whole:.2f} (target >= 0.90)")
+    if {"loop-rows", "engine-1"} <= best.keys():
+        print(f"engine-1 / loop-rows (the same work per text): steady "
+              f"{best['engine-1']['steady'] / best['loop-rows']['steady']:.2f}")
     if {"engine-1", "engine-2"} <= best.keys():
         print(f"engine-2 / engine-1 steady: {best['engine-2']['steady'] / best['engine-1']['steady']:.2f}, "
               f"end to end: {best['engine-2']['rate'] / best['engine-1']['rate']:.2f} (target >= 1.6)")

@@ -134,3 +134,22 @@ def test_one_text_on_two_models_is_aligned_by_word(smollm2, minilm):
     assert all(u >= 0 for t, u in zip(causal.tokens, c.a_units, strict=True) if not t.special)
     assert c.modularity_change == pytest.approx(encoder.modularity - causal.modularity)
     assert not c.identical
+
+
+def test_word_unit_analyses_compare_word_by_word():
+    pieces = ["The", " c", "at", " sat", " on", " the", " m", "at", " all", " day"]
+    a = planted(pieces, groups=(3, 4, 3), unit="word")
+    assert a.options.unit == "word"
+    words = ["<s>", "The", "cat", "sat", "on", "the", "mat", "all", "day"]
+    assert [t.text.strip() for t in a.tokens] == words
+    same = attn_widget.compare(a, planted(pieces, groups=(3, 4, 3), unit="word"))
+    assert same.identical
+    assert same.a_units.tolist() == same.b_units.tolist() == list(range(len(a.tokens)))
+    # one word changed ("cat" -> "dog", now one piece): it alone is unaligned, the rest pair by offset
+    b = planted(["The", " dog", " sat", " on", " the", " m", "at", " all", " day", "."], groups=(3, 4, 3),
+                unit="word")
+    c = attn_widget.compare(a, b)
+    texts = [t.text.strip() for t in a.tokens]
+    assert [texts[i] for i in np.flatnonzero(c.a_units < 0)] == ["cat"]
+    assert [b.tokens[i].text.strip() for i in np.flatnonzero(c.b_units < 0)] == ["dog", "."]
+    assert not c.identical
