@@ -42,6 +42,7 @@ WORDS = frozenset(
 """Every word a headline says outside quotes (the free-text check,
 :mod:`attn_widget.explain.textcheck`, accepts them even where the input text has them too)."""
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"")  # not the apostrophe of "model's"
 FRACTIONS = (
     ("a tenth", 10.0), ("a fifth", 20.0), ("a quarter", 25.0), ("a third", 100 / 3), ("half", 50.0),
     ("two thirds", 200 / 3), ("three quarters", 75.0),
@@ -109,7 +110,6 @@ def share_range(hedge: str | None, fraction: str) -> tuple[float, float]:
     if kind == "under":
         return 0.0, value - 1e-9
     return value - ABOUT - 0.5, value + ABOUT + 0.5
-_QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"")  # not the apostrophe of "model's"
 
 
 def words(text: str) -> int:
