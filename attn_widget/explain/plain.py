@@ -63,9 +63,11 @@ _HEDGE_WORDS = {
 }
 SHARE_PHRASE = re.compile(
     r"\b(?:(" + "|".join(sorted(map(re.escape, _HEDGE_WORDS), key=len, reverse=True)) + r")\s+)?("
-    + "|".join(sorted(map(re.escape, _FRACTION_NAMES), key=len, reverse=True)) + r")\s+(?=of\b)"
+    + "|".join(sorted(map(re.escape, _FRACTION_NAMES), key=len, reverse=True)) + r")\s+"
+    + r"(?=of\s+(?:(?:its|their|the|his|her|this|that|each)\s+)?(?:\S+'s\s+)?attention\b|of\s+words\s+here\b)"
 )
-"""A share said in words, as :func:`share_words` says it or a rewording would ("more than half of")."""
+"""A share of attention said in words, as :func:`share_words` says it or a rewording would
+("more than half of its attention"); "all of these words" is not a share."""
 
 
 def share_words(percent: float) -> str:

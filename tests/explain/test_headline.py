@@ -397,3 +397,12 @@ def test_the_text_check_catches_a_share_in_words_that_the_evidence_does_not_hold
             assert (check_text(hedged, c.evidence, vocab) == []) == (truth[0] <= share <= truth[1]), hedged
         checked += 1
     assert checked >= 2
+
+
+def test_only_a_share_of_attention_is_read_as_a_share() -> None:
+    said = [m.group(0).strip() for m in SHARE_PHRASE.finditer(
+        "all of these words form a group; over a third of its attention goes to 'x', about half of the "
+        "group's attention stays inside, nearly all of the attention of 'y' goes back, and over two thirds "
+        "of words here share a group with the next word; half of them are nouns."
+    )]
+    assert said == ["over a third", "about half", "nearly all", "over two thirds"]
