@@ -4,7 +4,8 @@
 :func:`attn_widget.extract.loading.load` (so each worker process loads it once,
 however many batches it runs), calls
 :func:`attn_widget.analyze` on each text with the run's options, scores every
-head's roles (:func:`attn_widget.explain.heads.score_heads`), and returns the
+head's roles (:func:`attn_widget.explain.heads.analysis_report`: scored on the
+raw attention over the model's tokens, or the roles a streamed analysis kept), and returns the
 rows. A text that cannot be analysed (empty, over-long, …) becomes an error row;
 only a failure that is not the text's fault (the model cannot be loaded) fails
 the batch. Nothing here writes files: the client that submitted the batch
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..api import analyze
 from ..core.options import DEFAULT_MODEL
-from ..explain.heads import score_heads
+from ..explain.heads import analysis_report
 from ..extract import loading
 from .schema import error_row, head_rows, heads_table, text_row, texts_table
 
@@ -129,10 +130,9 @@ def analyze_one(text_id: str, text: Any, spec: RunSpec) -> tuple[dict[str, Any],
     except Exception as err:  # the text's own failure: an error row, the run goes on
         message = f"{type(err).__name__}: {err}"
         return error_row(text_id, text, message, spec.model, time.perf_counter() - start), None
-    head = None
     heads_start = time.perf_counter()
-    if spec.head_roles and analysis.attentions is not None:
-        head = head_rows(score_heads(analysis.attentions, analysis.tokens), text_id)
+    report = analysis_report(analysis) if spec.head_roles else None  # scored on model tokens, or kept
+    head = head_rows(report, text_id) if report is not None else None
     end = time.perf_counter()
     timings = {
         "seconds_model": _between(marks, 0.0, 0.7),

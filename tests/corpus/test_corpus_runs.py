@@ -147,3 +147,23 @@ def test_progress_tells_a_function_the_count_rate_and_time_left():
     assert heard[-1][0].endswith(" left")
     assert heard[-1][1] == pytest.approx(0.7)
     assert (clock(90.4), clock(3725)) == ("1:30", "1:02:05")
+
+
+@pytest.mark.parametrize(
+    "options", [{"unit": "word"}, {"keep": "summary"}, {"unit": "sentence", "keep": "summary"}]
+)
+def test_the_head_table_is_scored_on_the_model_tokens_or_the_roles_a_streamed_analysis_kept(
+    tiny_gpt2_dir, options
+):
+    from attn_widget import analyze
+    from attn_widget.corpus.task import RunSpec, analyze_one
+    from attn_widget.explain.heads import analysis_report
+
+    text = "The cat sat on the mat. It was unbelievably tired."
+    row, head = analyze_one("t", text, RunSpec(model=str(tiny_gpt2_dir), options=options))
+    assert row["error"] is None
+    assert head is not None
+    report = analysis_report(analyze(text, str(tiny_gpt2_dir), **options))
+    assert report is not None
+    layers, heads = next(iter(report.scores.values())).shape
+    assert len(head["layer"]) == layers * heads
