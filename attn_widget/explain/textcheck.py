@@ -10,7 +10,7 @@ claims behind the grounded text are checked separately
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ..core.lexicon import STOPWORDS
@@ -145,27 +145,30 @@ def _direction(clause: str, toks: list[tuple[int, str, Any]]) -> tuple[str, str]
     return (a, b) if roles[0] == "source" else (b, a)
 
 
-def _percent_ok(value: float, pos: int, clause: str, facts: Mapping[str, Any], mentions: list[Any]) -> bool:
-    """Whether the share ``value`` (at ``pos``) is true of what ``clause`` names nearest to it."""
-    slack = 1 if _HEDGES & set(re.findall(r"[a-z]+", clause[:pos].lower())[-2:]) else 0
-    return any(abs(value - t) <= slack for t in _true_shares(pos, clause, facts, mentions))
+def _shares_said(clause: str) -> Iterator[tuple[str, tuple[float, float], int]]:
+    """Each share ``clause`` states: its words, the percentages it may truly stand for, its position.
+
+    A percentage is exact (within a point after "about", "nearly", ...); a share in
+    words ("over a third") stands for the range :func:`~.plain.share_range` gives it.
+    """
+    for m in _PERCENT.finditer(clause):
+        value = float(m.group(1))
+        slack = 1 if _HEDGES & set(re.findall(r"[a-z]+", clause[: m.start()].lower())[-2:]) else 0
+        yield m.group(0), (value - slack, value + slack), m.start()
+    for m in SHARE_PHRASE.finditer(clause.lower()):
+        yield m.group(0).strip(), share_range(m.group(1), m.group(2)), m.start()
 
 
-def _fraction_ok(
+def _share_ok(
     span: tuple[float, float], pos: int, clause: str, facts: Mapping[str, Any], mentions: list[Any]
 ) -> bool:
-    """Whether a share said in words ("over a third", a range ``span``) is true of what it is said of."""
-    return any(span[0] <= t <= span[1] for t in _true_shares(pos, clause, facts, mentions))
-
-
-def _true_shares(pos: int, clause: str, facts: Mapping[str, Any], mentions: list[Any]) -> list[float]:
-    """The evidence's shares (percent) of what ``clause`` names nearest to ``pos``."""
+    """Whether a share in ``span`` (said at ``pos``) is true of what ``clause`` names nearest to it."""
     toks = [m for m in mentions if m[1] == "token"]
     near = sorted(mentions, key=lambda m: abs(m[0] - pos))
     if near and near[0][1] == "token" and len(toks) == 1 and toks[0][2] not in facts["outside"]:
         near = [m for m in near if m[1] != "token"]  # a member named as the subject of a group share
     if not near:
-        return []
+        return False
     kind, what = near[0][1], near[0][2]
     if kind == "token" and len(toks) >= 2:
         pair = _direction(clause, toks)
@@ -180,7 +183,7 @@ def _true_shares(pos: int, clause: str, facts: Mapping[str, Any], mentions: list
         trues = [facts["shares"][what]]
     else:
         trues = [] if facts["average"] is None else [facts["average"]]
-    return list(trues)
+    return any(span[0] <= t <= span[1] for t in trues)
 
 
 def _shares(evidence: Mapping[str, Any]) -> dict[str, float]:
@@ -235,18 +238,10 @@ def _check_sentence(
         if not mentions and earlier:  # "X, which draws 40%": the subject is the last thing named before
             mentions = [(-1, *earlier[-1][1:])]
         earlier += mentions
-        for m in _PERCENT.finditer(clause):
+        for said, span, pos in _shares_said(clause):
             checked += 1
-            if not _percent_ok(float(m.group(1)), m.start(), clause, facts, mentions):
-                problems.append(
-                    f"says {m.group(0)!r}, which matches no share of what it is said of ({shown!r})"
-                )
-        for m in SHARE_PHRASE.finditer(clause.lower()):
-            checked += 1
-            if not _fraction_ok(share_range(m.group(1), m.group(2)), m.start(), clause, facts, mentions):
-                problems.append(
-                    f"says {m.group(0).strip()!r}, which matches no share of what it is said of ({shown!r})"
-                )
+            if not _share_ok(span, pos, clause, facts, mentions):
+                problems.append(f"says {said!r}, which matches no share of what it is said of ({shown!r})")
     plain = _PERCENT.sub(
         lambda m: " " * len(m.group(0)), _HELD.sub(lambda m: " " * len(m.group(0)), sentence)
     )
