@@ -174,6 +174,10 @@ def _where(e: Mapping[str, Any]) -> str:
     return {-1: ", the word just before", 1: ", the next word"}.get(e["to"] - e["from"], "")
 
 
+def _way(e: Mapping[str, Any]) -> str:
+    return "back" if e["to"] < e["from"] else "ahead"
+
+
 @REASONS.register("pronoun")
 def _pronoun(f: Facts) -> Draft | None:
     e, lex, basis = _edge(f), f.first("lexical"), f.first("basis")
@@ -183,8 +187,7 @@ def _pronoun(f: Facts) -> Draft | None:
     p, n = quote(e["from_text"]), quote(e["to_text"])
     share = share_words(e["percent"])
     if basis is not None and basis["lens"] == "coreference":  # the lens is named before it (headline)
-        way = "back" if e["to"] < e["from"] else "ahead"
-        return Draft(f"{p} looks {way} to {n} with {share} of its attention", [], [e, lex])
+        return Draft(f"{p} looks {_way(e)} to {n} with {share} of its attention", [], [e, lex])
     gives = f"{p} gives {share} of its attention to {n}"
     body = f.pick(f"The pronoun {gives}", f"In this group, the pronoun {gives}")
     return Draft(body, [(", its strongest tie here", [])], [e, lex])
@@ -196,8 +199,7 @@ def _far(f: Facts) -> Draft | None:
     if e is None or abs(e["to"] - e["from"]) < 2:
         return None
     a, b = quote(e["from_text"]), quote(e["to_text"])
-    way = "back" if e["to"] < e["from"] else "ahead"
-    share = share_words(e["percent"])
+    way, share = _way(e), share_words(e["percent"])
     body = f.pick(
         f"{a} skips {way} past the words between to {b} with {share} of its attention",
         f"{a} looks {way} past the words between to {b} with {share} of its attention",
