@@ -146,12 +146,9 @@ def _spawn_environ(threads: int) -> Iterator[None]:
     """
     import dask
 
-    names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-    before = {name: os.environ.get(name) for name in names}
-    environ: dict[str, int | None] = {"MALLOC_TRIM_THRESHOLD_": None}
-    environ.update({name: threads for name in names[1:]})
-    for name in names:  # Dask lets the caller's environment win over its config
-        os.environ.pop(name, None)
+    thread_vars = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    environ: dict[str, int | None] = {"MALLOC_TRIM_THRESHOLD_": None, **dict.fromkeys(thread_vars, threads)}
+    before = {name: os.environ.pop(name, None) for name in environ}  # the caller's would win over the config
     try:
         config: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in environ.items()}
         config["distributed.worker.profile.enabled"] = PROFILE
