@@ -32,6 +32,7 @@ import numpy as np
 from ..core.cache import LRU
 from ..core.registry import Registry
 from ..core.types import Matrix
+from .units import pool
 
 if TYPE_CHECKING:
     from ..core import Analysis
@@ -88,7 +89,9 @@ def head_features(analysis: Analysis, kept: np.ndarray) -> np.ndarray:
 
     ``[N, 2 * layers * heads]``: the mean attention the token receives from the
     kept queries that can see it, and the entropy of its own attention row
-    over the kept keys, each standardised over tokens. Needs the raw attention.
+    over the kept keys, each standardised over tokens. Needs the raw attention;
+    for a word or sentence analysis each head's map is first pooled into units
+    by the graph's own rule (:func:`attn_widget.graph.units.pool`).
     """
     att = analysis.attentions
     if att is None:
@@ -96,7 +99,11 @@ def head_features(analysis: Analysis, kept: np.ndarray) -> np.ndarray:
             "features='heads' needs the raw attention, and this analysis has none (saved as .json?); "
             "use features='profile', re-run analyze(), or save with another suffix (e.g. 'x.attn')"
         )
-    a = np.asarray(att, dtype=np.float64)[:, :, kept][:, :, :, kept]  # [L, H, N, N]
+    a = np.asarray(att, dtype=np.float64)
+    units = analysis.units
+    if units.kind != "token":  # the raw attention is over model tokens: each head's map pooled into units
+        a = np.stack([np.stack([pool(head, units) for head in layer]) for layer in a])
+    a = a[:, :, kept][:, :, :, kept]  # [L, H, N, N]
     seen = (a > 0).sum(axis=2).clip(min=1)  # queries that can attend to each key
     received = a.sum(axis=2) / seen  # [L, H, N]
     rows = a / a.sum(axis=3, keepdims=True).clip(min=1e-12)

@@ -124,3 +124,15 @@ def test_a_unit_analysis_saves_and_loads_with_its_pieces(tmp_path):
     back = attn_widget.Analysis.load(a.save(tmp_path / "s.json"))
     assert back.units.starts.tolist() == a.units.starts.tolist()
     assert [t.text for t in back.model_tokens] == PIECES2
+
+
+def test_the_token_maps_head_features_of_a_unit_analysis_pool_each_head_by_the_same_rule():
+    from attn_widget.graph.tokenmap import head_features
+
+    att = attention(3)
+    words = attn_widget.analyze_attention(att, tokens_of(TEXT2, PIECES2), text=TEXT2, unit="word")
+    pooled = np.stack([[hand_pooled(head, WORDS2, []) for head in layer] for layer in att])
+    by_hand = attn_widget.analyze_attention(pooled, words.tokens, text=TEXT2, exclude=[])
+    kept = np.arange(len(words.tokens))
+    # the analysis keeps its attention as float32: agreement to float32 precision
+    np.testing.assert_allclose(head_features(words, kept), head_features(by_hand, kept), rtol=1e-5, atol=1e-6)
