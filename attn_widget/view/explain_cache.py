@@ -23,7 +23,7 @@ import numpy as np
 from ..core import Analysis, Cluster
 from ..core.cache import LRU
 from ..explain.faithfulness import faithfulness
-from ..explain.heads import HeadReport, report_from, score_heads
+from ..explain.heads import HeadReport, analysis_report
 from ..explain.llm import as_backend
 from ..explain.rationale import Explained, explain_cluster
 from ..extract.loading import load
@@ -66,7 +66,7 @@ class ExplainCache:
         self.n_random, self.seed, self.batch_size = int(n_random), int(seed), int(batch_size)
         self._explained: LRU[Hashable, Explained] = LRU(CACHE_SIZE)
         self._scores: LRU[Hashable, Mapping[str, Any]] = LRU(CACHE_SIZE)
-        self._reports: LRU[Hashable, tuple[Any, HeadReport]] = LRU(2)
+        self._reports: LRU[Hashable, tuple[Any, HeadReport | None]] = LRU(2)
         self._cuts: LRU[Hashable, Mapping[str, Any]] = LRU(CACHE_SIZE)
         self._sources: LRU[int, tuple[Analysis, Hashable]] = LRU(8)
 
@@ -232,10 +232,10 @@ class ExplainCache:
         """Head roles for the analysis's raw attention: the slow part at 512 tokens, computed once."""
         att = analysis.attentions
         if att is None:
-            return report_from(analysis.head_data)  # a streamed analysis kept its head roles
+            return analysis_report(analysis)  # a streamed analysis kept its head roles
         key = (_fingerprint(att), self._source(analysis)[0])
         # the entry keeps the array, so its address stays its own while cached
-        return self._reports.get_or_make(key, lambda: (att, score_heads(att, analysis.model_tokens)))[1]
+        return self._reports.get_or_make(key, lambda: (att, analysis_report(analysis)))[1]
 
     def _source(self, analysis: Analysis) -> tuple[str, Hashable]:
         """``(input digest, evidence basis)``: everything but the partition that evidence depends on."""
