@@ -18,16 +18,22 @@ from attn_widget.extract.cut import CutRunner
 
 pytestmark = pytest.mark.slow
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_lenses.py"
+ORACLE = SCRIPT.with_name("bench_cut_oracle.py")
 TEXT = "The old lighthouse keeper climbed the stairs every night, because the ships needed his light."
+
+
+def script(path: Path):
+    """A benchmark script imported as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def bench():
     """benchmarks/bench_lenses.py imported as a module."""
-    spec = importlib.util.spec_from_file_location("bench_lenses", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script(SCRIPT)
 
 
 def test_the_quick_run_prints_every_measure_and_lens_and_writes_its_json(bench, tiny_gpt2_dir, tmp_path):
@@ -94,3 +100,46 @@ def test_batched_cut_rows_give_the_ratios_cut_test_gives(bench, minilm):
         ):
             got = bench.ratio([rows[key]], readout, vs)
             assert got == pytest.approx(direct[field], rel=1e-5), (key, field)
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    """benchmarks/bench_cut_oracle.py imported as a module."""
+    return script(ORACLE)
+
+
+def test_every_swap_is_one_token_pair_of_different_clusters_and_keeps_the_sizes(oracle):
+    labels = np.array([-1, 0, 0, 1, 1, 2])
+    moved = oracle.swaps(labels)
+    # 5 kept tokens in clusters of 2, 2 and 1: 10 pairs, 2 of them inside a cluster
+    assert len(moved) == 8
+    for m in moved:
+        assert m[0] == -1  # a left-out token never moves
+        assert np.sum(m != labels) == 2
+        assert sorted(m.tolist()) == sorted(labels.tolist())
+
+
+def test_the_search_only_takes_swaps_that_lower_the_cut_and_the_run_reports_both_readouts(
+    oracle, tiny_gpt2_dir, tmp_path
+):
+    out = tmp_path / "oracle.json"
+    env = {**os.environ, "ATTN_WIDGET_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(ORACLE), "--models", str(tiny_gpt2_dir), "--texts", "2", "--steps", "2",
+         "--threads", "1", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = json.loads(out.read_text())["models"][str(tiny_gpt2_dir)]
+    assert len(model["rows"]) == 2
+    for row in model["rows"]:
+        assert row["sizes_kept"]
+        assert 0 <= row["swaps"] <= 2
+        assert row["searched"]["partition"]["main"] <= row["default"]["partition"]["main"] + 1e-12
+        changed = np.sum(np.array(row["labels"]["searched"]) != np.array(row["labels"]["default"]))
+        assert changed <= 2 * row["swaps"]
+        assert row["forward_passes"] > 1
+    s = model["summary"]
+    assert np.isfinite(s["searched_main_vs_contiguous"])
+    assert np.isfinite(s["default_other_vs_contiguous"])
+    assert "cut / chunks (main readout): default" in done.stdout
