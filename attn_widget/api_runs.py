@@ -22,6 +22,7 @@ from .core.options import CLUSTER_OPTIONS
 from .core.serialize import jsonable
 from .explain import lenses as _lenses
 from .explain import streamed as _streamed
+from .explain.evidence import explain_again
 from .explain.rationale import explain as explain_clusters
 from .extract import ablation as _ablation
 from .extract.forward import check_gradient_memory, forward_pass
@@ -242,8 +243,10 @@ def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: 
         Cluster ids are those of ``analysis`` (clusters are renumbered by first
         token after each edit). Pinned partners always come along.
     explain
-        Re-explain the clusters the edit changed (evidence, claims, rationale, headline);
-        default: when ``analysis`` carries rationales. Unchanged clusters keep theirs.
+        Re-explain the clusters the edit changed (evidence, claims, rationale, headline),
+        and the others whose evidence describes the partition before the edit (its
+        contiguity, its cut test: :func:`attn_widget.explain.evidence.explain_again`);
+        default: when ``analysis`` carries rationales. A pin keeps every explanation.
     **args
         The edit's arguments, as above.
 
@@ -268,7 +271,6 @@ def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: 
     q = modularity(sym, out.labels)
     before = {c.tokens: c for c in analysis.clusters}
     clusters = tuple(_carried(before.get(c.tokens), c) for c in make_clusters(sym, out.labels))
-    changed = [c.id for c in clusters if c.tokens not in before]
     edit = Edit(op, jsonable(args), out.tokens, out.text, float(analysis.modularity), q)
     partition = Partition(out.labels, start.base, q, (*start.edits, edit), out.pins)
     new = dataclasses.replace(
@@ -276,7 +278,8 @@ def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: 
     )
     if explain is None:
         explain = any(c.rationale is not None for c in analysis.clusters)
-    return explain_clusters(new, clusters=changed) if explain and changed else new
+    changed = explain_again(analysis, new) if explain else []
+    return explain_clusters(new, clusters=changed) if changed else new
 
 
 def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:

@@ -156,6 +156,26 @@ def partition(labels: Any, cut: Mapping[str, Any] | None = None) -> dict[str, An
     return out
 
 
+def explain_again(before: Analysis, after: Analysis) -> list[int]:
+    """Ids of ``after``'s clusters to explain again after a hand edit turned ``before`` into it.
+
+    The groups the edit made, and, when the labels changed, the old groups whose
+    evidence is about the partition before: an edit changes the partition every
+    group sits in, and a group's rationale can say how many words here share a
+    group with the next one, or how the partition fared on the cut test (which
+    was of the partition before). Groups without evidence say nothing: left as they are.
+    """
+    old = {c.tokens for c in before.clusters}
+    moved = not np.array_equal(np.asarray(after.labels), np.asarray(before.labels))
+    now = partition(after.labels)
+
+    def stale(c: Cluster) -> bool:
+        facts = None if c.evidence is None else c.evidence.get("partition")
+        return facts is not None and ("cut" in facts or facts != now)
+
+    return [c.id for c in after.clusters if c.tokens not in old or (moved and stale(c))]
+
+
 def _n_heads(analysis: Analysis) -> int:
     """Heads that could carry a group: the lens's, or every head when per-head data was kept."""
     shape = analysis.head_shape

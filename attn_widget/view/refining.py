@@ -3,9 +3,10 @@
 :class:`Refinements` answers the view's ``refine`` messages (:mod:`attn_widget.view.messages`)
 with :func:`attn_widget.refine` and keeps the history as whole analyses (they
 are frozen and share their arrays, so a step costs one label array). When
-the analysis on screen carries rationales, the clusters an edit changed are
-explained again (through the widget's explain cache) before they are shown;
-otherwise the panel explains whichever cluster is clicked, as always.
+the analysis on screen carries rationales, the clusters an edit changed, and
+those whose evidence was about the partition before it, are explained again
+(through the widget's explain cache) before they are shown; otherwise the
+panel explains whichever cluster is clicked, as always.
 Re-clustering with the slider or a knob starts from a fresh clustering: the
 pins are applied to it again, and the refined partition it replaced is one
 undo away.
@@ -20,6 +21,7 @@ from typing import Any
 from ..api import refine
 from ..api_runs import repin
 from ..core import Analysis, Partition
+from ..explain.evidence import explain_again
 from .explain_cache import ExplainCache
 from .messages import RefineReply
 
@@ -44,8 +46,7 @@ class Refinements:
         explained = any(c.rationale is not None for c in analysis.clusters)
         new = refine(analysis, op, explain=False, **args)
         if explained:
-            before = {c.tokens for c in analysis.clusters}
-            new = self.explainer.explain_some(new, [c.id for c in new.clusters if c.tokens not in before])
+            new = self.explainer.explain_some(new, explain_again(analysis, new))
         self.undo_stack.append(analysis)
         self.redo_stack.clear()
         return new

@@ -33,6 +33,7 @@ from attn_widget.explain.plain import (
 from attn_widget.explain.readability import grade
 from attn_widget.explain.textcheck import check_text, input_words
 from attn_widget.explain.wording import PLAIN_ROLES
+from attn_widget.graph.metrics import contiguity
 from attn_widget.synthetic import planted_attention
 
 TEXT = "Mary told John that she had lost her keys near the old red bridge before the rain"
@@ -351,18 +352,33 @@ def test_a_word_in_pieces_among_other_words_says_how_many_others() -> None:
     assert whole.text.endswith(", and 1 other word.")
 
 
-def test_a_hand_edit_keeps_the_headlines_of_untouched_groups_and_writes_new_ones() -> None:
-    a = planted((4, 5, 6)).explain()
-    before = {c.tokens: c.headline for c in a.clusters}
+def test_a_hand_edit_explains_every_group_against_the_partition_it_now_sits_in() -> None:
+    """Untouched groups are explained again too: their evidence (and "like most groups here") is
+    about the whole partition, whose contiguity the edit changed and whose cut test was of the old one."""
+    cut = {"ratio_contiguous": 1.0, "ratio_random": 0.5, "output": "next-token distributions (JS divergence)"}
+    a = attn_widget.explain(planted((4, 5, 6)), cut=cut)
+    assert all("cut" in c.evidence["partition"] for c in a.clusters)
+    before = {c.tokens for c in a.clusters}
     ids = sorted(c.id for c in a.clusters if c.size > 1)[:2]
     edited = a.refine("merge", clusters=ids)
-    assert any(c.tokens not in before for c in edited.clusters)
+    assert contiguity(edited.labels) != contiguity(a.labels)
+    untouched = [c for c in edited.clusters if c.tokens in before]
+    assert untouched
+    fresh = {c.tokens: c for c in attn_widget.explain(edited).clusters}  # every group from scratch
     for c in edited.clusters:
-        assert c.headline
-        assert fits(c.headline)
-        if c.tokens in before:
-            assert c.headline == before[c.tokens]
+        assert c.evidence["partition"] == {"contiguity": round(contiguity(edited.labels), 4)}
+        assert (c.rationale, c.headline) == (fresh[c.tokens].rationale, fresh[c.tokens].headline)
     assert_plain_and_true(edited)
+
+
+def test_an_edit_that_leaves_the_labels_as_they_were_keeps_every_explanation() -> None:
+    a = planted((4, 5, 6)).explain()
+    together = list(a.clusters[1].tokens[:2])
+    pinned = a.refine("pin", tokens=together)  # already one group: the labels do not change
+    np.testing.assert_array_equal(pinned.labels, a.labels)
+    for old, new in zip(a.clusters, pinned.clusters, strict=True):
+        assert new.rationale is old.rationale
+        assert new.evidence == old.evidence
 
 
 @pytest.mark.parametrize("percent", range(101))

@@ -108,3 +108,19 @@ def test_the_refined_partition_is_exported_and_usable_as_the_human_grouping(widg
     assert state["partition"]["edits"][0]["text"].startswith("merged clusters 0 and 1")
     saved = attn_widget.Analysis.load(widget.analysis.save(tmp_path / "w.json"))
     assert saved.partition == widget.partition
+
+
+def test_after_an_edit_every_explained_group_speaks_of_the_partition_on_screen():
+    from attn_widget.graph.metrics import contiguity
+
+    w = AttentionExplainer(attn_widget.explain(_analysis()[0]))
+    first, other = w.analysis.clusters[0], w.analysis.clusters[2]
+    w.refine("move", tokens=[first.tokens[-1]], to=other.id)
+    now = round(contiguity(w.analysis.labels), 4)
+    assert now != round(contiguity(_analysis()[0].labels), 4)
+    for c in w.analysis.clusters:  # the untouched middle group too
+        assert c.evidence["partition"] == {"contiguity": now}, c.id
+    w.undo()
+    assert {c.evidence["partition"]["contiguity"] for c in w.analysis.clusters} == {
+        round(contiguity(w.analysis.labels), 4)
+    }
