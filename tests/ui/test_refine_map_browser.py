@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import READY_JS, NotebookPage, kernel, view_labels
+from labdriver import READY_JS, NotebookPage, kernel, view_labels, wait_kernel
 
 WORDS = [
     "<s>",
@@ -175,7 +175,7 @@ def test_the_token_map_draws_every_kept_token_and_links_hover_and_selection_with
         ".classList.contains('aw-hover')"
     )
     dot.click()
-    assert kernel(nb, "w.selected_cluster") == labels[6]
+    wait_kernel(nb, "w.selected_cluster", labels[6])  # the view's selection reaches the kernel by comm
     assert (
         "aw-selected"
         in (page.locator("[data-testid=map-point][data-index='5']").get_attribute("class") or "")
