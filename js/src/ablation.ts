@@ -7,7 +7,7 @@
 // ``signal``.
 
 import { SecondText } from "./compareview";
-import { el, readable, showToken } from "./dom";
+import { amount, el, readable, showToken } from "./dom";
 import { AblationWire, ablationWire, Candidate, decodeComparison, PredictionWire } from "./extras";
 import type { AblateReply } from "./messages";
 import type { Model } from "./model";
@@ -184,7 +184,7 @@ function prediction(p: PredictionWire): HTMLElement[] {
     el("span", { text: "Most likely next token: " }),
     el("strong", { text: `${showToken(p.before[0][0])} ${pct(p.probability_before)} → ${pct(p.probability_after)}` }),
     el("span", { text: ` (${delta >= 0 ? "+" : "−"}${pct(Math.abs(delta))})` }),
-    el("span", { class: "aw-muted", text: ` · divergence ${p.divergence.toFixed(3)}` }),
+    el("span", { class: "aw-muted", text: ` · divergence ${amount(p.divergence)}` }),
     p.changed ? el("span", { class: "aw-badge aw-poor", text: `now ${showToken(p.after[0][0])}` }) : el("span", { class: "aw-badge aw-good", text: "same top token" }),
   ]);
   const column = (title: string, items: Candidate[], testid: string) =>

@@ -61,3 +61,9 @@ export function readable(text: string): string {
   if (text === "") return "∅";
   return [...text].map((ch) => WHITESPACE_MARKS[ch] ?? "␣").join("") || "⏎";
 }
+
+/** A divergence with three decimals, or two significant digits when it is smaller (a tiny model moves
+ * its output by 1e-5; "0.000" would read as nothing moved while the ratios say otherwise). */
+export function amount(x: number): string {
+  return x === 0 || Math.abs(x) >= 0.001 ? x.toFixed(3) : x.toPrecision(2);
+}

@@ -3,6 +3,7 @@
 // and, on request, the kernel's partition cut test (attn_widget/explain/cuttest.py)
 // for exactly those labels. A reply for a partition the view has left is dropped.
 
+import { amount } from "./dom";
 import type { CutTestProgress, CutTestReply, CutTestResult } from "./messages";
 import type { Model } from "./model";
 import type { Parts } from "./skeleton";
@@ -20,7 +21,7 @@ export function contiguityText(share: number): string {
 export function cutTestText(r: CutTestResult): string {
   const chunks = r.ratio_contiguous;
   if (chunks === null || r.ratio_random === null) {
-    return `Cutting attention between these clusters moves the ${r.output} by ${r.divergence.toFixed(3)}; ` +
+    return `Cutting attention between these clusters moves the ${r.output} by ${amount(r.divergence)}; ` +
       "runs of neighbouring words of the same sizes move nothing, so there is nothing to compare with.";
   }
   const verdict =
@@ -30,7 +31,7 @@ export function cutTestText(r: CutTestResult): string {
         ? "barely more than runs of neighbouring words"
         : "no more than runs of neighbouring words";
   return (
-    `Cutting attention between these clusters moves the ${r.output} by ${r.divergence.toFixed(3)}: ` +
+    `Cutting attention between these clusters moves the ${r.output} by ${amount(r.divergence)}: ` +
     `×${chunks.toFixed(2)} what cutting runs of neighbouring words of the same sizes does, ` +
     `×${r.ratio_random.toFixed(2)} what random groups do (mean of ${r.n_random}) — ${verdict}.`
   );

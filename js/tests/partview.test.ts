@@ -1,6 +1,7 @@
 // The partition's contiguity and the cut test, as the view says them.
 import { describe, expect, it } from "vitest";
 import type { CutTestResult } from "../src/messages";
+import { amount } from "../src/dom";
 import { contiguityText, cutTestText } from "../src/partview";
 import { contiguity } from "../src/state";
 
@@ -42,5 +43,16 @@ describe("the cut test in words", () => {
   it("says there is nothing to compare with when runs of words move nothing", () => {
     const r = { ...result(1), ratio_contiguous: null, ratio_random: null };
     expect(cutTestText(r)).toContain("so there is nothing to compare with");
+  });
+});
+
+describe("a divergence in words", () => {
+  it("keeps two significant digits when three decimals would say 0.000", () => {
+    expect(amount(0.1234)).toBe("0.123");
+    expect(amount(0.001)).toBe("0.001");
+    expect(amount(0.000123)).toBe("0.00012");
+    expect(amount(0)).toBe("0.000");
+    const tiny = { ...result(1.0), divergence: 0.0000042, contiguous: 0.0000042 };
+    expect(cutTestText(tiny)).toContain("by 0.0000042: ×1.00 what cutting runs");
   });
 });
