@@ -246,7 +246,8 @@ def refine(analysis: Analysis, op: str, *, explain: bool | None = None, **args: 
         Re-explain the clusters the edit changed (evidence, claims, rationale, headline),
         and the others whose evidence describes the partition before the edit (its
         contiguity, its cut test: :func:`attn_widget.explain.evidence.explain_again`);
-        default: when ``analysis`` carries rationales. A pin keeps every explanation.
+        default: when ``analysis`` carries rationales. An edit that leaves the labels as
+        they were (a pin of tokens already together, an unpin) keeps every explanation.
     **args
         The edit's arguments, as above.
 
