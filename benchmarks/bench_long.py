@@ -182,13 +182,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bare", action="store_true", help="also time a forward pass without the hooks")
     parser.add_argument("--no-browser", action="store_true", help="skip the slider latency")
     parser.add_argument("--keep", default="auto", choices=["auto", "attention", "summary"])
+    parser.add_argument("--out", help="where the analyses and pages are kept (default: a new temp folder)")
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "TOKENS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         name, n, path = args.one
         print(json.dumps(one(name, int(n), Path(path), args.bare, args.keep)))
         return
-    folder = Path(tempfile.mkdtemp(prefix="bench-long-"))
+    folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-long-"))
+    folder.mkdir(parents=True, exist_ok=True)
     rows, saved = [], []
     for name in args.models:
         for n in args.sizes:

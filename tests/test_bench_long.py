@@ -13,10 +13,11 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_long.py"
 
 
 @pytest.mark.parametrize("keep", ["summary", "attention"])
-def test_the_long_document_benchmark_prints_forward_after_and_peak_memory(keep):
+def test_the_long_document_benchmark_prints_forward_after_and_peak_memory(keep, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--sizes", "48", "--models", "gpt2", "--no-browser", "--keep", keep],
+        [sys.executable, str(SCRIPT), "--sizes", "48", "--models", "gpt2", "--no-browser", "--keep", keep,
+         "--out", str(tmp_path)],
         capture_output=True, text=True, env=env, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -25,3 +26,4 @@ def test_the_long_document_benchmark_prints_forward_after_and_peak_memory(keep):
     assert float(row[-2]) > 100  # peak RSS in MB: the model alone is more
     assert f"kept': '{keep}'" in done.stderr
     assert "Targets:" in done.stdout
+    assert list(tmp_path.glob("gpt2-*.attn"))  # kept where asked (not left in the system's temp folder)
