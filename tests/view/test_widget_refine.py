@@ -113,11 +113,12 @@ def test_the_refined_partition_is_exported_and_usable_as_the_human_grouping(widg
 def test_after_an_edit_every_explained_group_speaks_of_the_partition_on_screen():
     from attn_widget.graph.metrics import contiguity
 
-    w = AttentionExplainer(attn_widget.explain(_analysis()[0]))
-    first, other = w.analysis.clusters[0], w.analysis.clusters[2]
+    start = attn_widget.explain(_analysis()[0])
+    w = AttentionExplainer(start)
+    first, other = start.clusters[0], start.clusters[2]
     w.refine("move", tokens=[first.tokens[-1]], to=other.id)
     now = round(contiguity(w.analysis.labels), 4)
-    assert now != round(contiguity(_analysis()[0].labels), 4)
+    assert now != round(contiguity(start.labels), 4)
     for c in w.analysis.clusters:  # the untouched middle group too
         assert c.evidence["partition"] == {"contiguity": now}, c.id
     w.undo()
