@@ -1,4 +1,4 @@
-// Bundle js/src/widget.ts (+ CSS), study.ts and standalone.ts (the exported
+// Bundle js/src/widget.ts (+ CSS), study/study.ts and standalone.ts (the exported
 // page's bootstrap, inlined by attn_widget/view/standalone.py) into
 // attn_widget/static/ with esbuild, then copy BertViz's offline dependencies
 // (scripts/vendor.mjs, when present).
@@ -13,10 +13,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
 const outdir = resolve(root, "..", "attn_widget", "static");
 
-// widget.ts is the explainer; standalone.ts loads it in an exported page; study.ts (the
-// user-study widget, attn_widget/study/) when present
+// widget.ts is the explainer; standalone.ts loads it in an exported page; study/study.ts
+// (the user-study widget, attn_widget/study/) when present. The rest of src/ is imported.
 const entryPoints = { widget: resolve(root, "src", "widget.ts"), standalone: resolve(root, "src", "standalone.ts") };
-if (existsSync(resolve(root, "src", "study.ts"))) entryPoints.study = resolve(root, "src", "study.ts");
+const study = resolve(root, "src", "study", "study.ts");
+if (existsSync(study)) entryPoints.study = study;
 
 const options = {
   entryPoints,

@@ -1,11 +1,11 @@
 // The exported page's bootstrap, bundled into attn_widget/static/standalone.js
 // and inlined by attn_widget/view/standalone.py. It reads what the page
-// carries (page.ts), loads the widget's own bundle from it as a blob module
+// carries (wire/page.ts), loads the widget's own bundle from it as a blob module
 // (the page's Content-Security-Policy allows inline scripts and blob: only, so
 // nothing comes from the network), and renders it with a local model that has
 // no kernel. A page that cannot be drawn says why in place of the widget.
 
-import { localModel, PAGE_IDS, readPage, widgetOf } from "./page";
+import { localModel, PAGE_IDS, readPage, widgetOf } from "./wire/page";
 
 async function main(): Promise<void> {
   const page = readPage(document);

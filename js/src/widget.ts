@@ -1,15 +1,22 @@
 /**
  * attn_widget front-end (anywidget): `render` only wires the modules together.
- *   model.ts     Traits/Model (anywidget's AnyModel) mirroring attn_widget/view/widget.py
- *   state.ts     the state trait (attn_widget/view/wire.py), checked and decoded (codec.ts)
- *   messages.ts  the custom messages (attn_widget/view/messages.py), checked on arrival
- *   sync.ts      slider ↔ kernel threshold (debounced writes, kernel writes apply at once)
- *   skeleton.ts  the elements; controls.ts the knobs; textview.ts the text, hover links, clicks
- *   panelview.ts the cluster panel and explanations; drillview.ts the BertViz drill-down
- *   map.ts       the token map (asked of the kernel when opened); refine.ts the hand edits
- *   steps.ts     a generation's step bar; compareview.ts a second text (comparison, rerun);
- *   ablation.ts  "what if": pick tokens or heads, remove and rerun; extras.ts their traits
- *   plot.ts, legend.ts, panel.ts, text.ts, colors.ts, layout.ts: drawing and pure logic
+ * The folders follow what is on screen:
+ *   wire/      the contract with the kernel: model.ts (Traits/Model, anywidget's AnyModel,
+ *              mirroring attn_widget/view/widget.py), state.ts (the state trait, wire.py,
+ *              checked and decoded by codec.ts and guard.ts), messages.ts (the custom messages,
+ *              view/messages.py), modes.ts (the generation/comparison/ablation traits,
+ *              view/modes_wire.py), sync.ts (slider ↔ kernel threshold: debounced writes,
+ *              kernel writes apply at once), page.ts (an exported page in place of the kernel)
+ *   common/    dom.ts (element helpers), colors.ts (cluster colours), skeleton.ts (the elements)
+ *   controls/  controls.ts (the knobs), slider.ts, plot.ts (modularity / clusters beside the
+ *              slider), partview.ts (the partition line: contiguity, the cut test)
+ *   text/      textview.ts (the text, hover links, clicks), text.ts, layout.ts, legend.ts
+ *   panel/     panelview.ts (the cluster panel and its explanations), panel.ts, explain.ts
+ *   modes/     steps.ts (a generation's step bar), compareview.ts (a second text: comparison,
+ *              rerun), ablation.ts ("what if": pick tokens or heads, remove and rerun)
+ *   extras/    the sections below: refine.ts (the hand edits), map.ts (the token map, asked of
+ *              the kernel when opened), drillview.ts + drilldown.ts (the BertViz drill-down)
+ * standalone.ts boots an exported page; study/ is the separate user-study widget.
  *
  * Stable test hooks (data-testid), for tests/ui/:
  *   attn-widget          root element; data-status mirrors the `status` trait
@@ -73,25 +80,25 @@
 
 import type { AnyWidget } from "@anywidget/types";
 import "./widget.css";
-import { AblationView } from "./ablation";
-import { SecondText } from "./compareview";
-import { showError, showKnobs, showNotices, showStatus, showThreshold, showZoom, wireControls } from "./controls";
-import { wireDrilldown } from "./drillview";
-import { el } from "./dom";
-import { comparisonWire, decodeComparison } from "./extras";
-import { drawLegend } from "./legend";
-import { MapView } from "./map";
-import { KernelMessage, kernelMessage } from "./messages";
-import { subscribe, Traits, ViewProps } from "./model";
-import { PanelView } from "./panelview";
-import { PartitionView } from "./partview";
-import { drawPlot } from "./plot";
-import { RefineBar } from "./refine";
-import { buildSkeleton } from "./skeleton";
-import { decodeState, FLAG_EXCLUDED, View } from "./state";
-import { StepBar } from "./steps";
-import { ThresholdSync } from "./sync";
-import { TextView } from "./textview";
+import { AblationView } from "./modes/ablation";
+import { SecondText } from "./modes/compareview";
+import { showError, showKnobs, showNotices, showStatus, showThreshold, showZoom, wireControls } from "./controls/controls";
+import { wireDrilldown } from "./extras/drillview";
+import { el } from "./common/dom";
+import { comparisonWire, decodeComparison } from "./wire/modes";
+import { drawLegend } from "./text/legend";
+import { MapView } from "./extras/map";
+import { KernelMessage, kernelMessage } from "./wire/messages";
+import { subscribe, Traits, ViewProps } from "./wire/model";
+import { PanelView } from "./panel/panelview";
+import { PartitionView } from "./controls/partview";
+import { drawPlot } from "./controls/plot";
+import { RefineBar } from "./extras/refine";
+import { buildSkeleton } from "./common/skeleton";
+import { decodeState, FLAG_EXCLUDED, View } from "./wire/state";
+import { StepBar } from "./modes/steps";
+import { ThresholdSync } from "./wire/sync";
+import { TextView } from "./text/textview";
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

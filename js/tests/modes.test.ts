@@ -9,12 +9,12 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { assignColors, inheritSlots, swatchOf } from "../src/colors";
-import { ablationWire, comparisonWire, decodeComparison, generationWire, MODES_VERSION } from "../src/extras";
-import { WireError } from "../src/guard";
-import type { AblateRequest } from "../src/messages";
-import type { Traits } from "../src/model";
-import { PLAY_MS, STEP_DEBOUNCE_MS } from "../src/steps";
+import { assignColors, inheritSlots, swatchOf } from "../src/common/colors";
+import { ablationWire, comparisonWire, decodeComparison, generationWire, MODES_VERSION } from "../src/wire/modes";
+import { WireError } from "../src/wire/guard";
+import type { AblateRequest } from "../src/wire/messages";
+import type { Traits } from "../src/wire/model";
+import { PLAY_MS, STEP_DEBOUNCE_MS } from "../src/modes/steps";
 import widget from "../src/widget";
 import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
 

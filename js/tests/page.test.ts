@@ -4,8 +4,8 @@
 // the slider over the precomputed sweep, the drill-down answered with the
 // page's "needs a kernel" message, nothing saved anywhere.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Traits } from "../src/model";
-import { localModel, PAGE_IDS, pageTraits, readPage, widgetOf } from "../src/page";
+import type { Traits } from "../src/wire/model";
+import { localModel, PAGE_IDS, pageTraits, readPage, widgetOf } from "../src/wire/page";
 import widget from "../src/widget";
 import { golden } from "./helpers/golden";
 import { traitsOf } from "./helpers/model";

@@ -3,13 +3,13 @@
 // colours, "·cat" in the legend and panel, plot labels over the curves, a heavy
 // selection box, and a white drill-down in a dark theme.
 import { describe, expect, it } from "vitest";
-import { assignColors, COLOURS, fillDistance, PALETTE, swatchCss } from "../src/colors";
-import { readable } from "../src/dom";
-import { luminance, themeMode } from "../src/drilldown";
-import { drawLegend } from "../src/legend";
-import { renderPanel } from "../src/panel";
-import { drawPlot, PAD, PLOT_SIZE } from "../src/plot";
-import { markSelected } from "../src/text";
+import { assignColors, COLOURS, fillDistance, PALETTE, swatchCss } from "../src/common/colors";
+import { readable } from "../src/common/dom";
+import { luminance, themeMode } from "../src/extras/drilldown";
+import { drawLegend } from "../src/text/legend";
+import { renderPanel } from "../src/panel/panel";
+import { drawPlot, PAD, PLOT_SIZE } from "../src/controls/plot";
+import { markSelected } from "../src/text/text";
 
 const BACKGROUNDS = { light: "#FFFFFF", dark: "#111111" }; // JupyterLab's --jp-layout-color1
 const MIN_DISTANCE = 9; // CIE76 ΔE; Okabe–Ito's closest pair (sky blue / blue) is 9.8 over white

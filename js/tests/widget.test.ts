@@ -5,9 +5,9 @@
 // drill-down request/reply ends in a sandboxed iframe.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/widget";
-import type { WireArray } from "../src/codec";
-import type { DrilldownRequest } from "../src/messages";
-import { STATE_VERSION, type WireState } from "../src/state";
+import type { WireArray } from "../src/wire/codec";
+import type { DrilldownRequest } from "../src/wire/messages";
+import { STATE_VERSION, type WireState } from "../src/wire/state";
 import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
 
 const HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'];

@@ -1,4 +1,4 @@
-"""The message contract: ``js/src/messages.ts`` declares exactly the TypedDicts of ``messages.py``.
+"""The message contract: ``js/src/wire/messages.ts`` declares exactly the TypedDicts of ``messages.py``.
 
 Each Python ``TypedDict`` is translated to the TypeScript it stands for
 (``int | None`` → ``number | null``, ``Literal["a"]`` → ``"a"``, ``NotRequired[X]`` →
@@ -19,7 +19,7 @@ from typing_extensions import NotRequired, get_type_hints, is_typeddict
 
 from attn_widget.view import messages
 
-MESSAGES_TS = Path(__file__).resolve().parents[2] / "js" / "src" / "messages.ts"
+MESSAGES_TS = Path(__file__).resolve().parents[2] / "js" / "src" / "wire" / "messages.ts"
 TYPED_DICTS = {
     name: obj
     for name, obj in vars(messages).items()

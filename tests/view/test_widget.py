@@ -271,7 +271,7 @@ def test_text_analysis_runs_in_the_background(gpt2_dir):
 def test_palette_is_the_same_in_python_and_javascript():
     from attn_widget.view.figures import EXTRA, PALETTE
 
-    colors_ts = (ROOT / "js" / "src" / "colors.ts").read_text()
+    colors_ts = (ROOT / "js" / "src" / "common" / "colors.ts").read_text()
     for name, python in (("PALETTE", PALETTE), ("EXTRA", EXTRA)):
         line = next(ln for ln in colors_ts.splitlines() if ln.startswith(f"export const {name} "))
         assert tuple(re.findall(r"#[0-9A-Fa-f]{6}", line)) == python

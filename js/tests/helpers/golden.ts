@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isRecord } from "../../src/guard";
+import { isRecord } from "../../src/wire/guard";
 
 export interface GoldenArray {
   dtype: "int32" | "float32" | "float16" | "float64" | "uint8";

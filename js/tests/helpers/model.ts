@@ -1,6 +1,6 @@
 // A model as anywidget hands one to `render`: traits, change events, custom
 // messages. Records what the view sends and how often it saves.
-import type { Handler, Model, Traits } from "../../src/model";
+import type { Handler, Model, Traits } from "../../src/wire/model";
 
 export interface FakeModel extends Model {
   readonly sent: unknown[];

@@ -5,9 +5,9 @@
 // faithfulness badges stay in view. An analysis explained before headlines
 // existed shows its rationale as before.
 
-import { el, readable, showToken } from "./dom";
-import type { ClusterInfo } from "./messages";
-import type { Swatch } from "./colors";
+import { el, readable, showToken } from "../common/dom";
+import type { ClusterInfo } from "../wire/messages";
+import type { Swatch } from "../common/colors";
 
 export interface PanelInput {
   id: number;

@@ -1,13 +1,13 @@
 // Drill-down: ask the kernel for BertViz's head/model view of chosen layers and
 // the selected cluster's tokens (attn_widget/view/drilldown.py renders it), and
 // show the returned offline HTML in a sandboxed iframe. Request/reply protocol
-// (messages.ts):
+// (wire/messages.ts):
 //   → DrilldownRequest {type: "drilldown", id, view: "head"|"model", layers: number[]|null,
 //      tokens: number[]|null, display_mode: "light"|"dark"}  (the notebook's theme, see ``themeMode``)
 //   ← DrilldownReply {type: "drilldown_reply", id, error: string|null, capped?, note?}, buffers: [html utf-8]
 
-import type { DrilldownReply, DrilldownRequest } from "./messages";
-import type { Model } from "./model";
+import type { DrilldownReply, DrilldownRequest } from "../wire/messages";
+import type { Model } from "../wire/model";
 
 export type Pending = Map<number, (reply: DrilldownReply, buffers: DataView[]) => void>;
 

@@ -4,7 +4,7 @@
 // change both together.
 
 import type { AnyModel, RenderProps } from "@anywidget/types";
-import type { AblationWire, ComparisonWire, GenerationWire } from "./extras";
+import type { AblationWire, ComparisonWire, GenerationWire } from "./modes";
 import type { WireState } from "./state";
 
 /** What the kernel is doing (widget.py sets only these). */

@@ -2,8 +2,8 @@
 // size; its headline on hover), capped at LEGEND_MAX with a "+N more" toggle,
 // plus the sink marker.
 
-import type { Swatch } from "./colors";
-import { el, readable } from "./dom";
+import type { Swatch } from "../common/colors";
+import { el, readable } from "../common/dom";
 
 export const LEGEND_MAX = 14;
 

@@ -3,13 +3,13 @@
 // and its explanation, asked of the kernel on demand (explain.ts keeps the
 // answers per group). Drawing is panel.ts; this module decides what to show.
 
-import type { Swatch } from "./colors";
-import { membersOf } from "./legend";
+import type { Swatch } from "../common/colors";
+import { membersOf } from "../text/legend";
 import { basisKey, entryKey, Explanations, explainSection } from "./explain";
-import type { ClusterInfo, ExplainReply, ScoresProgress } from "./messages";
-import type { Model } from "./model";
+import type { ClusterInfo, ExplainReply, ScoresProgress } from "../wire/messages";
+import type { Model } from "../wire/model";
 import { renderPanel } from "./panel";
-import type { View } from "./state";
+import type { View } from "../wire/state";
 
 /** The partition on screen, as the panel needs it. */
 export interface Scene {

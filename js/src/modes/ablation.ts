@@ -7,12 +7,12 @@
 // ``signal``.
 
 import { SecondText } from "./compareview";
-import { amount, el, readable, showToken } from "./dom";
-import { AblationWire, ablationWire, Candidate, decodeComparison, PredictionWire } from "./extras";
-import type { AblateReply } from "./messages";
-import type { Model } from "./model";
-import { NEEDS_KERNEL } from "./skeleton";
-import { parseHeadList } from "./slider";
+import { amount, el, readable, showToken } from "../common/dom";
+import { AblationWire, ablationWire, Candidate, decodeComparison, PredictionWire } from "../wire/modes";
+import type { AblateReply } from "../wire/messages";
+import type { Model } from "../wire/model";
+import { NEEDS_KERNEL } from "../common/skeleton";
+import { parseHeadList } from "../controls/slider";
 
 export interface AblationHooks {
   /** Token spans of the text on screen. */

@@ -5,11 +5,11 @@
 // hovered marks its token, a token hovered marks its dot, a click selects the
 // cluster, a shift-click picks the token for an edit. Drawn with SVG.
 
-import type { Swatch } from "./colors";
-import { el, option, readable, svg } from "./dom";
-import type { MapReply, MapRequest } from "./messages";
-import type { Model } from "./model";
-import type { View } from "./state";
+import type { Swatch } from "../common/colors";
+import { el, option, readable, svg } from "../common/dom";
+import type { MapReply, MapRequest } from "../wire/messages";
+import type { Model } from "../wire/model";
+import type { View } from "../wire/state";
 
 export const MAP_METHODS = ["umap", "tsne"];
 export const MAP_SIZE = { width: 420, height: 300, pad: 14 };

@@ -6,12 +6,12 @@
 // on the wire never mismatch), and gives the clusters' colour slots, which
 // follow them across steps. Listeners and the play timer end with ``signal``.
 
-import { inheritSlots } from "./colors";
-import { el, readable, showToken } from "./dom";
-import { GenerationWire, generationWire, StepWire } from "./extras";
-import type { Model } from "./model";
-import { debounce } from "./slider";
-import type { View } from "./state";
+import { inheritSlots } from "../common/colors";
+import { el, readable, showToken } from "../common/dom";
+import { GenerationWire, generationWire, StepWire } from "../wire/modes";
+import type { Model } from "../wire/model";
+import { debounce } from "../controls/slider";
+import type { View } from "../wire/state";
 
 export const PLAY_MS = 1100;
 export const STEP_DEBOUNCE_MS = 120;

@@ -5,10 +5,10 @@
 // the new partition as a new state, whose `partition` section lists the edits
 // with their modularity change. Pure helpers are exported for vitest.
 
-import { el, option, readable } from "./dom";
-import type { EditOp, RefineReply, RefineRequest } from "./messages";
-import type { Model } from "./model";
-import type { View } from "./state";
+import { el, option, readable } from "../common/dom";
+import type { EditOp, RefineReply, RefineRequest } from "../wire/messages";
+import type { Model } from "../wire/model";
+import type { View } from "../wire/state";
 
 export interface RefineHooks {
   view(): View | null;

@@ -3,12 +3,12 @@
 // reset, mode, aggregation, method, layers, heads, dismiss) sent to the model
 // through ThresholdSync. Listeners live until ``signal`` aborts.
 
-import { el, option } from "./dom";
-import type { Model } from "./model";
-import type { Parts } from "./skeleton";
+import { el, option } from "../common/dom";
+import type { Model } from "../wire/model";
+import type { Parts } from "../common/skeleton";
 import { formatThreshold, parseHeadList, parseIndexList } from "./slider";
-import type { View } from "./state";
-import type { ThresholdSync } from "./sync";
+import type { View } from "../wire/state";
+import type { ThresholdSync } from "../wire/sync";
 
 export function showStatus(p: Parts, model: Model): void {
   const status = model.get("status");

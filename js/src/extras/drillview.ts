@@ -4,12 +4,12 @@
 // JupyterLab switches theme. Listeners, the theme watch and requests in flight
 // end when ``signal`` aborts. Returns the handler for drill-down replies.
 
-import { el } from "./dom";
+import { el } from "../common/dom";
 import { ABORTED, dispatch, Pending, request, themeMode } from "./drilldown";
-import type { DrilldownReply } from "./messages";
-import type { Model } from "./model";
-import type { Parts } from "./skeleton";
-import { parseIndexList } from "./slider";
+import type { DrilldownReply } from "../wire/messages";
+import type { Model } from "../wire/model";
+import type { Parts } from "../common/skeleton";
+import { parseIndexList } from "../controls/slider";
 
 export interface Selection {
   /** The selected cluster (null: all tokens). */

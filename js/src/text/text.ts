@@ -2,10 +2,10 @@
 // cluster. Spans are built once per state; recolouring (slider moves) only
 // touches classes and styles, which keeps 1,024 tokens fast.
 
-import { assignColors, Swatch } from "./colors";
-import { el, showToken } from "./dom";
+import { assignColors, Swatch } from "../common/colors";
+import { el, showToken } from "../common/dom";
 import { ELIDE_AFTER, layoutSpans } from "./layout";
-import { FLAG_EXCLUDED, FLAG_SPECIAL, View } from "./state";
+import { FLAG_EXCLUDED, FLAG_SPECIAL, View } from "../wire/state";
 
 export interface TextView {
   spans: HTMLSpanElement[];

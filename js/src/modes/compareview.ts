@@ -5,9 +5,9 @@
 // kernel's summary (split / merged / appeared / vanished, modularity, the
 // links that changed most). Drawing only: the matching is the kernel's.
 
-import { el } from "./dom";
-import type { Compared } from "./extras";
-import { buildText, colourText } from "./text";
+import { el } from "../common/dom";
+import type { Compared } from "../wire/modes";
+import { buildText, colourText } from "../text/text";
 
 const MARKS = ["aw-diff", "aw-moved"];
 

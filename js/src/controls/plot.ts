@@ -3,7 +3,7 @@
 // the current value (solid) marked. The two series are named in a header row
 // above the frame (never over the curves); axis values sit in the side margins.
 
-import { svg } from "./dom";
+import { svg } from "../common/dom";
 import { formatThreshold } from "./slider";
 
 const W = 280;

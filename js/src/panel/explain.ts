@@ -1,6 +1,6 @@
 // Explanations on demand (attn_widget/view/service.py): the panel asks the
 // kernel to explain the selected cluster, and on a click to measure its
-// faithfulness. Request/reply protocol (messages.ts):
+// faithfulness. Request/reply protocol (wire/messages.ts):
 //   → ExplainRequest {type: "explain" | "scores", id, cluster, tokens, grid}
 //   ← ExplainReply {type: "explain_reply" | "scores_reply", id, error, cluster, tokens, basis, info, scores_unavailable}
 //   ← ScoresProgress {type: "scores_progress", id, cluster, tokens, done, total, message}
@@ -9,8 +9,8 @@
 // the explanation says how that partition is laid out; a reply for a partition the
 // view has left (other tokens, other aggregation) is never shown for the current one.
 
-import { el } from "./dom";
-import type { ClusterInfo, ExplainReply, ExplainRequest, ScoresProgress } from "./messages";
+import { el } from "../common/dom";
+import type { ClusterInfo, ExplainReply, ExplainRequest, ScoresProgress } from "../wire/messages";
 
 export interface Measuring {
   done: number;

@@ -3,11 +3,11 @@
 // and, on request, the kernel's partition cut test (attn_widget/explain/cuttest.py)
 // for exactly those labels. A reply for a partition the view has left is dropped.
 
-import { amount } from "./dom";
-import type { CutTestProgress, CutTestReply, CutTestResult } from "./messages";
-import type { Model } from "./model";
-import type { Parts } from "./skeleton";
-import { contiguity } from "./state";
+import { amount } from "../common/dom";
+import type { CutTestProgress, CutTestReply, CutTestResult } from "../wire/messages";
+import type { Model } from "../wire/model";
+import type { Parts } from "../common/skeleton";
+import { contiguity } from "../wire/state";
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 

@@ -14,7 +14,7 @@
  */
 
 import type { AnyModel, AnyWidget } from "@anywidget/types";
-import { isRecord } from "./guard";
+import { isRecord } from "../wire/guard";
 import { markingInput } from "./marking";
 
 /** Synced traits of FeedbackWidget (attn_widget/study/feedback.py); change both together. */

@@ -2,9 +2,9 @@
 // partition by text.ts), the hovered token's strongest links, and clicks that
 // select a token's cluster. Listeners live until ``signal`` aborts.
 
-import type { Swatch } from "./colors";
-import { el, readable } from "./dom";
-import { linksOf, View } from "./state";
+import type { Swatch } from "../common/colors";
+import { el, readable } from "../common/dom";
+import { linksOf, View } from "../wire/state";
 import { buildText, colourText, markSelected, tokenTitle } from "./text";
 
 export interface TextHooks {

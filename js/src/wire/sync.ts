@@ -7,7 +7,7 @@
 
 import { row } from "./codec";
 import type { Model } from "./model";
-import { debounce, Debounced, nearestIndex, onGrid } from "./slider";
+import { debounce, Debounced, nearestIndex, onGrid } from "../controls/slider";
 import type { View } from "./state";
 
 export const SLIDER_DEBOUNCE_MS = 150;
