@@ -1,7 +1,7 @@
 // The generation, comparison and ablation traits (attn_widget/view/modes_wire.py,
 // MODES_VERSION), declared and checked here. js/tests/fixtures/modes.json holds
 // real payloads written by Python (tests/view/test_golden_modes.py), which
-// js/tests/modes.test.ts decodes with these guards.
+// js/tests/modes/modes.test.ts decodes with these guards.
 
 import { decodeArray, WireArray } from "./codec";
 import { arrayOf, boolean, field, Guard, integer, nullable, number, oneOf, record, string, unknownArray, WireError } from "./guard";

@@ -1,7 +1,7 @@
 // The analysis state the kernel sends as one trait (attn_widget/view/wire.py
 // `to_state`, STATE_VERSION), checked field by field and decoded into typed
 // arrays. js/tests/fixtures/state.json is a real state written by Python
-// (tests/view/test_golden_state.py); js/tests/golden.test.ts decodes it here.
+// (tests/view/test_golden_state.py); js/tests/wire/golden.test.ts decodes it here.
 
 import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
 import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";

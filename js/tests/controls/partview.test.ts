@@ -1,9 +1,9 @@
 // The partition's contiguity and the cut test, as the view says them.
 import { describe, expect, it } from "vitest";
-import type { CutTestResult } from "../src/wire/messages";
-import { amount } from "../src/common/dom";
-import { contiguityText, cutTestText } from "../src/controls/partview";
-import { contiguity } from "../src/wire/state";
+import type { CutTestResult } from "../../src/wire/messages";
+import { amount } from "../../src/common/dom";
+import { contiguityText, cutTestText } from "../../src/controls/partview";
+import { contiguity } from "../../src/wire/state";
 
 const result = (ratio: number): CutTestResult => ({
   divergence: 0.1,

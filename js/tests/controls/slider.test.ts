@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { debounce, formatThreshold, nearestIndex, onGrid, parseHeadList, parseIndexList } from "../src/controls/slider";
+import { debounce, formatThreshold, nearestIndex, onGrid, parseHeadList, parseIndexList } from "../../src/controls/slider";
 
 afterEach(() => vi.useRealTimers());
 

@@ -2,8 +2,8 @@
 // tests/view/test_messages.py keeps equal to attn_widget/view/messages.py)
 // before the view trusts them.
 import { describe, expect, it } from "vitest";
-import { kernelMessage } from "../src/wire/messages";
-import { golden } from "./helpers/golden";
+import { kernelMessage } from "../../src/wire/messages";
+import { golden } from "../helpers/golden";
 
 const cluster = golden().state.clusters as unknown[];
 

@@ -3,12 +3,12 @@
 // picks made by shift-click in the text or on the map, edit messages as the
 // kernel reads them, map replies drawn (stale ones dropped), hover linked both ways.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { scaleCoords } from "../src/extras/map";
-import type { MapRequest, RefineRequest } from "../src/wire/messages";
-import { clusterIds, formatDelta, refineRequest } from "../src/extras/refine";
-import widget from "../src/widget";
-import { golden } from "./helpers/golden";
-import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
+import { scaleCoords } from "../../src/extras/map";
+import type { MapRequest, RefineRequest } from "../../src/wire/messages";
+import { clusterIds, formatDelta, refineRequest } from "../../src/extras/refine";
+import widget from "../../src/widget";
+import { golden } from "../helpers/golden";
+import { FakeModel, fakeModel, traitsOf } from "../helpers/model";
 
 let host: HTMLElement;
 let model: FakeModel;

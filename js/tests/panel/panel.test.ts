@@ -2,8 +2,8 @@
 // The panel: faithfulness badges, head lines, claims per sentence, and the headline first with the
 // full rationale and evidence behind a click.
 import { describe, expect, it } from "vitest";
-import { claimTitle, headlineTitle, headLines, rationaleSentences, renderPanel, scoreBadges } from "../src/panel/panel";
-import type { ClusterInfo } from "../src/wire/messages";
+import { claimTitle, headlineTitle, headLines, rationaleSentences, renderPanel, scoreBadges } from "../../src/panel/panel";
+import type { ClusterInfo } from "../../src/wire/messages";
 
 function info(extra: Partial<ClusterInfo>): ClusterInfo {
   return { id: 2, size: 3, modularity: 0.1, internal: 0.6, evidence: null, claims: null, rationale: null, headline: null, scores: null, ...extra };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { base64ToBytes, decodeArray, halfToFloat, row } from "../src/wire/codec";
+import { base64ToBytes, decodeArray, halfToFloat, row } from "../../src/wire/codec";
 
 describe("decodeArray", () => {
   it("decodes int32 from a DataView at an unaligned offset", () => {

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { describe, expect, it, vi } from "vitest";
-import { assignColors } from "../src/common/colors";
-import { drawLegend, LEGEND_MAX, legendLabel, membersOf } from "../src/text/legend";
+import { assignColors } from "../../src/common/colors";
+import { drawLegend, LEGEND_MAX, legendLabel, membersOf } from "../../src/text/legend";
 
 describe("legend", () => {
   it("labels a cluster with its first words and size", () => {

@@ -2,11 +2,11 @@
 // wrote: the slider shows grid partitions at once, writes reach the kernel
 // after a pause, and whatever the kernel writes wins.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { row } from "../src/wire/codec";
-import { decodeState, View } from "../src/wire/state";
-import { SLIDER_DEBOUNCE_MS, ThresholdSync } from "../src/wire/sync";
-import { golden } from "./helpers/golden";
-import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
+import { row } from "../../src/wire/codec";
+import { decodeState, View } from "../../src/wire/state";
+import { SLIDER_DEBOUNCE_MS, ThresholdSync } from "../../src/wire/sync";
+import { golden } from "../helpers/golden";
+import { FakeModel, fakeModel, traitsOf } from "../helpers/model";
 
 const state = golden().state;
 

@@ -3,7 +3,7 @@
 // starts another (mark "together" only), the answer is the sorted JSON groups, and
 // token text stays text.
 import { describe, expect, it } from "vitest";
-import { markingInput } from "../src/study/marking";
+import { markingInput } from "../../src/study/marking";
 
 function setup(mark: string, tokens = ["<s>", "The", " cat", " sat", " <b>on</b>", " mat"]) {
   const answers: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canFinish, newId, Outbox, ratingResponse, ResponsePayload, taskResponse, TaskTimer } from "../src/study/study";
+import { canFinish, newId, Outbox, ratingResponse, ResponsePayload, taskResponse, TaskTimer } from "../../src/study/study";
 
 const NOW = new Date("2026-05-01T10:00:00.000Z");
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -113,7 +113,7 @@ describe("outbox", () => {
 
 describe("a marking task", () => {
   it("moves a token into the current group or out of it, and answers with sorted JSON groups", async () => {
-    const { toggleMark, marksAnswer } = await import("../src/study/marking");
+    const { toggleMark, marksAnswer } = await import("../../src/study/marking");
     let g = toggleMark([[]], 0, 5);
     g = toggleMark(g, 0, 2);
     expect(g).toEqual([[2, 5]]);

@@ -4,9 +4,9 @@
 // read the same fields, dtypes, shapes and values, so the two sides of the
 // wire cannot drift apart unnoticed.
 import { describe, expect, it } from "vitest";
-import { NdArray, Typed, TypedOf } from "../src/wire/codec";
-import { checkState, decodeState, FLAG_EXCLUDED, FLAG_SPECIAL, linksOf, STATE_VERSION, View } from "../src/wire/state";
-import { golden } from "./helpers/golden";
+import { NdArray, Typed, TypedOf } from "../../src/wire/codec";
+import { checkState, decodeState, FLAG_EXCLUDED, FLAG_SPECIAL, linksOf, STATE_VERSION, View } from "../../src/wire/state";
+import { golden } from "../helpers/golden";
 
 const { state, arrays } = golden();
 const view = decodeState(state);

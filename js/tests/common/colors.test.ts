@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assignColors, EXTRA, PALETTE, translucent } from "../src/common/colors";
+import { assignColors, EXTRA, PALETTE, translucent } from "../../src/common/colors";
 
 describe("assignColors", () => {
   it("colours clusters of 2+ tokens in id order and leaves singletons and excluded tokens uncoloured", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { layoutSpans } from "../src/text/layout";
+import { layoutSpans } from "../../src/text/layout";
 
 describe("layoutSpans", () => {
   it("covers the original text exactly, with gaps between tokens", () => {

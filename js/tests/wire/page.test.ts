@@ -4,11 +4,11 @@
 // the slider over the precomputed sweep, the drill-down answered with the
 // page's "needs a kernel" message, nothing saved anywhere.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Traits } from "../src/wire/model";
-import { localModel, PAGE_IDS, pageTraits, readPage, widgetOf } from "../src/wire/page";
-import widget from "../src/widget";
-import { golden } from "./helpers/golden";
-import { traitsOf } from "./helpers/model";
+import type { Traits } from "../../src/wire/model";
+import { localModel, PAGE_IDS, pageTraits, readPage, widgetOf } from "../../src/wire/page";
+import widget from "../../src/widget";
+import { golden } from "../helpers/golden";
+import { traitsOf } from "../helpers/model";
 
 const state = golden().state;
 const NEEDS_KERNEL = "The BertViz drill-down needs a running Python kernel, and this is an exported page.";

@@ -2,8 +2,8 @@
 // Explanations fetched on click (explain.ts): one request per group, replies
 // for a partition the view has left never shown, progress then the badge.
 import { describe, expect, it, vi } from "vitest";
-import { basisKey, Entry, entryKey, Explanations, explainSection, REQUEST_DELAY_MS } from "../src/panel/explain";
-import type { ClusterInfo, ExplainReply, ExplainRequest } from "../src/wire/messages";
+import { basisKey, Entry, entryKey, Explanations, explainSection, REQUEST_DELAY_MS } from "../../src/panel/explain";
+import type { ClusterInfo, ExplainReply, ExplainRequest } from "../../src/wire/messages";
 
 const MEAN = basisKey("mean", null, null);
 

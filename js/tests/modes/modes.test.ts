@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // The generation, comparison and ablation payloads Python writes
 // (fixtures/modes.json, from tests/view/test_golden_modes.py) are read by
-// extras.ts's guards and drawn by the whole view with a fake model: the step
+// wire/modes.ts's guards and drawn by the whole view with a fake model: the step
 // bar moves the `step` trait and marks the new token, colours follow the
 // kernel's slots, a second text marks what differs, and "remove and rerun"
 // sends the picked tokens and shows the prediction before and after.
@@ -9,16 +9,16 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { assignColors, inheritSlots, swatchOf } from "../src/common/colors";
-import { ablationWire, comparisonWire, decodeComparison, generationWire, MODES_VERSION } from "../src/wire/modes";
-import { WireError } from "../src/wire/guard";
-import type { AblateRequest } from "../src/wire/messages";
-import type { Traits } from "../src/wire/model";
-import { PLAY_MS, STEP_DEBOUNCE_MS } from "../src/modes/steps";
-import widget from "../src/widget";
-import { FakeModel, fakeModel, traitsOf } from "./helpers/model";
+import { assignColors, inheritSlots, swatchOf } from "../../src/common/colors";
+import { ablationWire, comparisonWire, decodeComparison, generationWire, MODES_VERSION } from "../../src/wire/modes";
+import { WireError } from "../../src/wire/guard";
+import type { AblateRequest } from "../../src/wire/messages";
+import type { Traits } from "../../src/wire/model";
+import { PLAY_MS, STEP_DEBOUNCE_MS } from "../../src/modes/steps";
+import widget from "../../src/widget";
+import { FakeModel, fakeModel, traitsOf } from "../helpers/model";
 
-const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "modes.json");
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "modes.json");
 const fixture = () => JSON.parse(readFileSync(FIXTURE, "utf8")) as Record<string, unknown>;
 
 let host: HTMLElement;
