@@ -28,7 +28,7 @@ setup: $(STAMP) $(BUNDLE)
 
 # The front-end bundle, rebuilt when js/ changed after the editable install built it
 # (a `git pull` or rebase that touches js/src would otherwise leave a stale bundle).
-$(BUNDLE): $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/scripts/*.mjs)
+$(BUNDLE): $(STAMP) $(shell find js/src -name '*.ts' -o -name '*.css') $(wildcard js/scripts/*.mjs)
 	cd js && npm ci --no-audit --no-fund --silent && npm run build --silent
 	touch $(BUNDLE)
 
