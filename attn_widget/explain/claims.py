@@ -44,7 +44,7 @@ log = logging.getLogger("attn_widget.claims")
 
 CHUNKY = 0.8
 """A partition whose neighbouring tokens share a cluster at least this often is mostly runs of words
-(the widget's partition line says so at the same share, js/src/partview.ts)."""
+(the widget's partition line says so at the same share, js/src/controls/partview.ts)."""
 CUT_VERDICTS = ((0.9, "better"), (1.0, "barely better"))
 """Cut test ratio to contiguous chunks → verdict: at most 0.9 "better", below 1.0 "barely better",
 else "no better" (as the widget's cut test line words it)."""

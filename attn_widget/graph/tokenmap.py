@@ -17,7 +17,7 @@ kept tokens there is no neighbourhood to learn and the map is the features'
 first two principal components (also deterministic). Results are cached by
 features, method and seed, so asking again costs nothing.
 
-This module does not draw: the widget's ``js/src/map.ts`` does.
+This module does not draw: the widget's ``js/src/extras/map.ts`` does.
 """
 
 from __future__ import annotations

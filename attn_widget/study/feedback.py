@@ -1,6 +1,6 @@
 """The capture widget: ratings, comments and task answers, stored as they are given.
 
-Python side of ``js/src/study.ts`` (bundled to ``attn_widget/static/study.js``).
+Python side of ``js/src/study/study.ts`` (bundled to ``attn_widget/static/study.js``).
 It is its own anywidget, so it composes with any view of the attention (the
 explainer, a BertViz page) in an ``ipywidgets.VBox`` without knowing its internals.
 

@@ -16,9 +16,9 @@ import numpy as np
 from ..core import Analysis
 
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
-"""Okabe–Ito, the same list as ``js/src/colors.ts`` (a test keeps them equal)."""
+"""Okabe–Ito, the same list as ``js/src/common/colors.ts`` (a test keeps them equal)."""
 EXTRA = ("#999933", "#EE3377", "#AA7744")
-"""Clusters 8–10: olive, magenta, brown (``EXTRA`` in ``js/src/colors.ts``)."""
+"""Clusters 8–10: olive, magenta, brown (``EXTRA`` in ``js/src/common/colors.ts``)."""
 COLOURS = PALETTE + EXTRA
 PATTERNS = ("solid", "dashed", "dotted", "double")
 FILL_ALPHA = 0.38
@@ -67,7 +67,7 @@ def _font(size: int, *, required: bool = False) -> Any:
 
 
 def _pieces(analysis: Analysis) -> list[tuple[str, int, str]]:
-    """``(kind, token index or -1, text)`` covering the text, as ``js/src/layout.ts`` does."""
+    """``(kind, token index or -1, text)`` covering the text, as ``js/src/text/layout.ts`` does."""
     text = analysis.text
     if not text:
         return [("token", i, t.text) for i, t in enumerate(analysis.tokens)]

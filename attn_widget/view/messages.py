@@ -1,6 +1,6 @@
 """The custom messages between the view (``js/src/``) and the kernel, typed on both sides.
 
-Each message is a ``TypedDict`` tagged by ``type``; ``js/src/messages.ts``
+Each message is a ``TypedDict`` tagged by ``type``; ``js/src/wire/messages.ts``
 declares the same shapes (``tests/view/test_messages.py`` compares the two), and
 the view checks every message it receives against them. Requests are what the
 view sends; the kernel still reads them with ``.get`` (a message is untrusted

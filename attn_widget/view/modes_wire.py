@@ -1,7 +1,7 @@
 """What the view needs of a generation, a comparison and an ablation, as JSON-able payloads.
 
 The widget sends each as one trait (``generation``, ``comparison``,
-``ablation``; :mod:`attn_widget.view.modes`). ``js/src/extras.ts`` declares and
+``ablation``; :mod:`attn_widget.view.modes`). ``js/src/wire/modes.ts`` declares and
 checks the same layouts; ``tests/view/test_golden_modes.py`` writes real
 payloads into ``js/tests/fixtures/modes.json`` for vitest to decode, so the two
 sides cannot drift apart. Bump :data:`MODES_VERSION` in both on a layout change.
@@ -35,7 +35,7 @@ from ..core.generation import NO_TRACK
 from .wire import to_state, wire
 
 MODES_VERSION = 1
-"""Layout version shared with ``js/src/extras.ts``."""
+"""Layout version shared with ``js/src/wire/modes.ts``."""
 
 LINKS_TO_PROMPT = 5
 """Strongest links of a step's new token to the prompt, listed per step."""

@@ -4,7 +4,7 @@
 ``{"dtype", "shape", "data"}`` records with ``data`` a :class:`memoryview`;
 ipywidgets sends those as binary buffers (never ``.tolist()``), and
 :mod:`attn_widget.view.standalone` base64-encodes them for a standalone page. The
-front-end's ``js/src/state.ts`` decodes the same layout; bump
+front-end's ``js/src/wire/state.ts`` decodes the same layout; bump
 :data:`STATE_VERSION` in both when it changes. A golden state written by
 ``tests/view/test_golden_state.py`` into ``js/tests/fixtures/state.json`` is
 decoded by vitest, so the two sides cannot drift apart unnoticed.
@@ -48,7 +48,7 @@ from ..graph.threshold import symmetrise, threshold_range
 from .messages import ClusterInfo
 
 STATE_VERSION = 5
-"""Layout version shared with ``js/src/state.ts``."""
+"""Layout version shared with ``js/src/wire/state.ts``."""
 
 LINKS_PER_TOKEN = 5
 """Strongest incoming and outgoing links sent per token (for hover)."""
