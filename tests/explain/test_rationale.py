@@ -24,7 +24,7 @@ analysis = partial(make_analysis, [5, 5, len(TEXT.split()) - 10], words_of=TEXT,
 
 
 def sentences(text: str) -> list[str]:
-    """The rationale cut into sentences the way the widget's panel cuts it (js/src/panel.ts)."""
+    """The rationale cut into sentences the way the widget's panel cuts it (js/src/panel/panel.ts)."""
     return re.split(r"(?<=[.!?])\s+(?=[A-Z'\"“‘(])", text)
 
 

@@ -2,10 +2,10 @@
 
 ``js/tests/fixtures/modes.json`` holds :mod:`attn_widget.view.modes_wire`'s
 payloads for a small planted generation, a comparison and an ablation (buffers
-base64-encoded as an exported page carries them); ``js/tests/modes.test.ts``
-checks and draws them with ``js/src/extras.ts``. The test here fails as soon as
+base64-encoded as an exported page carries them); ``js/tests/modes/modes.test.ts``
+checks and draws them with ``js/src/wire/modes.ts``. The test here fails as soon as
 Python writes anything else. After a deliberate change of the layout (bump
-``MODES_VERSION`` in modes_wire.py and extras.ts), rewrite the fixture with::
+``MODES_VERSION`` in modes_wire.py and wire/modes.ts), rewrite the fixture with::
 
     .venv/bin/python tests/view/test_golden_modes.py
 """
@@ -108,9 +108,9 @@ def render() -> str:
 def test_the_committed_golden_modes_are_what_python_writes_now():
     assert GOLDEN.is_file(), f"{GOLDEN} is missing; write it with {REGENERATE}"
     assert GOLDEN.read_text(encoding="utf-8") == render(), (
-        f"the payloads Python writes changed, so {GOLDEN.name} (decoded by js/tests/modes.test.ts) is stale: "
+        f"the payloads Python writes changed, so {GOLDEN.name} (decoded by js/tests/modes/modes.test.ts) is stale: "
         f"rewrite it with {REGENERATE}, run `make test-js`, and bump MODES_VERSION in modes_wire.py and "
-        "js/src/extras.ts if the front-end must change"
+        "js/src/wire/modes.ts if the front-end must change"
     )
 
 

@@ -3,8 +3,8 @@
 ``js/tests/fixtures/state.json`` holds :func:`attn_widget.view.wire.to_state` of a
 small planted, explained analysis (buffers base64-encoded by ``to_jsonable``, as
 the exported page carries them), and beside it every array as numpy reads it
-(dtype, shape, values). ``js/tests/golden.test.ts`` decodes the state with
-``js/src/state.ts`` and must get the same values; the test here fails as soon as
+(dtype, shape, values). ``js/tests/wire/golden.test.ts`` decodes the state with
+``js/src/wire/state.ts`` and must get the same values; the test here fails as soon as
 Python writes anything else, so a layout change on either side fails fast.
 
 After a deliberate change of the layout (bump ``STATE_VERSION`` in wire.py and
@@ -86,9 +86,9 @@ def test_the_committed_golden_state_is_what_python_writes_now():
     assert GOLDEN.is_file(), f"{GOLDEN} is missing; write it with {REGENERATE}"
     committed = GOLDEN.read_text(encoding="utf-8")
     assert committed == render(), (
-        f"the state Python writes changed, so {GOLDEN.name} (decoded by js/tests/golden.test.ts) is stale: "
+        f"the state Python writes changed, so {GOLDEN.name} (decoded by js/tests/wire/golden.test.ts) is stale: "
         f"rewrite it with {REGENERATE}, run `make test-js`, and bump STATE_VERSION in wire.py and "
-        "js/src/state.ts if the front-end must change"
+        "js/src/wire/state.ts if the front-end must change"
     )
 
 
