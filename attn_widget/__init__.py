@@ -9,7 +9,7 @@ Quickstart::
 
 The package is layered, each subpackage importing only those below it::
 
-    cli ─► study │ corpus ─► view ─► api ─► explain ─► extract │ graph ─► core
+    cli ─► study │ corpus ─► view ─► api : runs ─► explain │ evaluate ─► heads ─► extract │ graph ─► core
 """
 
 from __future__ import annotations

@@ -15,8 +15,6 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from . import api_runs as _runs
-from .api_runs import measure_data, refine, weights_under
 from .core import Ablation, Analysis, Comparison, Generation, Link
 from .core.options import (
     ANALYZE_OPTIONS,
@@ -30,10 +28,6 @@ from .core.options import (
     GenerationOptions,
     check_names,
 )
-from .explain import lenses as _lenses
-from .explain import streamed as _streamed
-from .explain.heads import report_from
-from .explain.rationale import explain
 from .extract.forward import prepare, reporter, resolve_keep, run
 from .graph import compare as _compare
 from .graph import pipeline as _pipeline
@@ -44,6 +38,12 @@ from .graph.recluster import DroppedData
 from .graph.tokenmap import token_map
 from .graph.validate import as_attention, as_tokens
 from .graph.zoom import zoom
+from .heads import lenses as _lenses
+from .heads.roles import report_from
+from .runs import streamed as _streamed
+from .runs import work as _runs
+from .runs.explaining import explain
+from .runs.work import measure_data, refine, weights_under
 
 __all__ = [
     "DroppedData",

@@ -80,11 +80,11 @@ def parser() -> argparse.ArgumentParser:
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
     """The options of ``analyze`` that both commands take (see :func:`analysis_options`)."""
     from .core.options import DEFAULTS
-    from .explain.lenses import LENSES
     from .graph.aggregate import AGGREGATIONS
     from .graph.cluster import METHODS
     from .graph.measures import MEASURES
     from .graph.threshold import THRESHOLDS
+    from .heads.lenses import LENSES
 
     p.add_argument("--threshold", type=_threshold, default=DEFAULTS["threshold"],
                    help="a number or 'auto' (default)")

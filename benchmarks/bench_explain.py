@@ -50,8 +50,8 @@ def main() -> None:
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
     import attn_widget
-    from attn_widget.explain.faithfulness import clear_cache, faithfulness
-    from attn_widget.explain.heads import score_heads
+    from attn_widget.evaluate.faithfulness import clear_cache, faithfulness
+    from attn_widget.heads.roles import score_heads
 
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(args.fixture)
@@ -103,7 +103,7 @@ def real_weights(n_random: int) -> None:
 
 def beats_random(model: str, title: str, n_random: int) -> None:
     import attn_widget
-    from attn_widget.explain.faithfulness import METRICS, faithfulness
+    from attn_widget.evaluate.faithfulness import METRICS, faithfulness
 
     beats: dict[str, list[float]] = {m: [] for m in METRICS}
     print(f"\n{title}, real weights: share of random sets each cluster beats")

@@ -9,7 +9,7 @@ early, middle, late, content, coreference), with ``exclude="auto"``:
 
 - on the 32 texts of ``benchmarks/data/cut_texts.json``: the contiguity of the
   automatic partition (:func:`attn_widget.graph.metrics.contiguity`), its number of
-  clusters, and the partition cut test (:mod:`attn_widget.explain.cuttest`): the
+  clusters, and the partition cut test (:mod:`attn_widget.evaluate.cuttest`): the
   output's divergence with attention between clusters cut, divided by the same for
   contiguous chunks of the same sizes and for ``--n-random`` random partitions of the
   same sizes (seed = the text's index), for both readouts (causal: JS divergence of
@@ -400,8 +400,8 @@ def pick_items(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
 
 
 def run_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    from attn_widget.explain.coref import coreference_heads
     from attn_widget.extract.loading import is_causal_config, load
+    from attn_widget.heads.coref import coreference_heads
 
     causal = is_causal_config(load(name)[0].config)
     t0 = time.perf_counter()

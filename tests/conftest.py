@@ -165,7 +165,7 @@ def heads_per_measure(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[tuple[
     gradient), found without running the probe set; the heads by measure."""
     import numpy as np
 
-    from attn_widget.explain import coref
+    from attn_widget.heads import coref
 
     heads = {"attention": ((0, 0),), "norm": ((1, 1),), "gradient": ((0, 1), (1, 0))}
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import attn_widget
-from attn_widget.explain.cuttest import cut_test
+from attn_widget.evaluate.cuttest import cut_test
 from attn_widget.extract.cut import CutRunner
 
 pytestmark = pytest.mark.slow

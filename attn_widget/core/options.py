@@ -54,7 +54,7 @@ class ClusterOptions(TypedDict, total=False):
     """The graph's nodes: ``"token"`` (default), ``"word"`` or ``"sentence"`` (tokens pooled,
     :mod:`attn_widget.core.units`, :mod:`attn_widget.graph.units`)."""
     lens: str | Sequence[tuple[int, int]] | Callable[..., Any]
-    """Which heads make the graph: a key of :data:`attn_widget.explain.lenses.LENSES`
+    """Which heads make the graph: a key of :data:`attn_widget.heads.lenses.LENSES`
     (``"all"``, layer bands, role lenses, ``"coreference"``), a list of ``(layer, head)``
     pairs, or a function ``f(report) -> [(layer, head), ...]`` of the head-role report."""
 

@@ -6,7 +6,7 @@ token texts and character spans, threshold, modularity, timings, model,
 options, notices and ``error`` (null when the text was analysed).
 
 ``heads``: one row per text and attention head (:func:`heads_schema`): the
-head's score for every role in :data:`attn_widget.explain.heads.ROLES` (plus
+head's score for every role in :data:`attn_widget.heads.roles.ROLES` (plus
 ``broad``), a column per role (``previous-token`` → ``previous_token``), and
 ``roles``, the roles that passed the chance control on that text.
 
@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..explain.heads import ROLES
+from ..heads.roles import ROLES
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from ..core import Analysis
-    from ..explain.heads import HeadReport
+    from ..heads.roles import HeadReport
 
 FORMAT_VERSION = 1
 """Version of the tables' layout; part of a run's identity, so a new layout never mixes with an old one."""

@@ -2,7 +2,7 @@
 
 - **Head roles**: for every head and role, the share of analysed texts on which
   the head carries the role (its score passed the chance control of
-  :func:`attn_widget.explain.heads.score_heads` on that text), and its mean score.
+  :func:`attn_widget.heads.roles.score_heads` on that text), and its mean score.
 - **Clusters against length**: per text, the number of clusters of 2+ tokens,
   their sizes, the largest, the share of tokens left alone; the same averaged
   over bins of text length; one row per cluster for histograms.

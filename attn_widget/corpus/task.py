@@ -4,7 +4,7 @@
 :func:`attn_widget.extract.loading.load` (so each worker process loads it once,
 however many batches it runs), calls
 :func:`attn_widget.analyze` on each text with the run's options, scores every
-head's roles (:func:`attn_widget.explain.heads.analysis_report`: scored on the
+head's roles (:func:`attn_widget.heads.roles.analysis_report`: scored on the
 raw attention over the model's tokens, or the roles a streamed analysis kept), and returns the
 rows. A text that cannot be analysed (empty, over-long, …) becomes an error row;
 only a failure that is not the text's fault (the model cannot be loaded) fails
@@ -23,8 +23,8 @@ from typing import Any
 
 from ..api import analyze
 from ..core.options import DEFAULT_MODEL
-from ..explain.heads import analysis_report
 from ..extract import loading
+from ..heads.roles import analysis_report
 from .schema import error_row, head_rows, heads_table, text_row, texts_table
 
 

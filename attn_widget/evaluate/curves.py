@@ -5,7 +5,7 @@ removes the top share in ``steps`` equal steps from none to all, and records
 at each step how far the model's output moved from the full input's
 (Jensen-Shannon divergence of the next-token distribution for a causal model,
 ``1 - cosine`` of the sentence embedding for an encoder, as in
-:mod:`attn_widget.explain.faithfulness`) and how much of its agreement with its
+:mod:`attn_widget.evaluate.faithfulness`) and how much of its agreement with its
 own prediction is left (the *performance*). The same is done for ``n_random``
 random orders.
 

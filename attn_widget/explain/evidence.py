@@ -37,7 +37,7 @@ Evidence fields (all present; lists may be empty):
     the heads / layers carrying the largest share of the cluster's internal
     attention mass (``lift``: that share times the number of heads, 1 = average;
     ``inside``: share of that head's attention from members that stays inside),
-    with the head's roles from :mod:`attn_widget.explain.heads`. Empty without raw attention.
+    with the head's roles from :mod:`attn_widget.heads.roles`. Empty without raw attention.
 ``n_heads``
     Number of heads in the model (layers × heads per layer); 0 without raw attention.
 ``lexical``
@@ -50,13 +50,13 @@ Evidence fields (all present; lists may be empty):
     its tokens and over heads: low entropy / high Gini = a simpler explanation.
 ``basis``
     ``{"lens", "lens_heads", "measure"}``: what the graph was built from: the lens
-    (a name of :data:`attn_widget.explain.lenses.LENSES`, another function's name,
+    (a name of :data:`attn_widget.heads.lenses.LENSES`, another function's name,
     or ``"custom"`` for a list of heads), how many heads it keeps (``None``: all)
     and the edge measure. With a lens, ``heads`` are ranked among the lens's heads only.
 ``partition``
     ``{"contiguity"}`` and, when the cut test was measured for this partition,
     ``"cut": {"ratio_contiguous", "ratio_random", "output"}``
-    (:func:`attn_widget.explain.cuttest.cut_test`): how far the partition the
+    (:func:`attn_widget.evaluate.cuttest.cut_test`): how far the partition the
     cluster belongs to goes beyond runs of neighbouring words.
 """
 
@@ -76,7 +76,7 @@ from ..graph.aggregate import aggregate, renormalise
 from ..graph.metrics import contiguity
 from ..graph.topk import has_top, inside_mass
 from ..graph.units import pool
-from .heads import HeadReport, analysis_report
+from ..heads.roles import HeadReport, analysis_report
 
 TOP_EDGES = 5
 TOP_OUTSIDE = 3
@@ -100,7 +100,7 @@ def characterize(
     cluster
         One of ``analysis.clusters`` (or a group of the partition ``labels``).
     report
-        Head roles (from :func:`attn_widget.explain.heads.score_heads`); computed from
+        Head roles (from :func:`attn_widget.heads.roles.score_heads`); computed from
         ``analysis.attentions`` when omitted and the raw attention is kept.
     labels
         ``[T]`` the partition the cluster belongs to (default ``analysis.labels``),

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..heads.roles import GLOSSES
 from .claim_makers import show
 from .claims import Claim
-from .heads import GLOSSES
 from .wording import lens_phrase, measure_phrase
 
 HEAD_GLOSS = "a head is one of the model's parallel attention patterns, named layer.head"

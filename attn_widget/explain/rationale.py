@@ -24,20 +24,17 @@ is shown and why.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..core import Analysis, Cluster
-from ..extract.loading import is_causal_config
+from ..heads.roles import HeadReport
 from . import headline
 from .claim_makers import make_claims
 from .claims import verify
-from .cuttest import cut_test
 from .evidence import characterize
-from .faithfulness import faithfulness
-from .heads import HeadReport, analysis_report, induction_probe
-from .llm import as_backend, polish
+from .llm import polish
 from .prose import compose, number_sentences
 
 
@@ -63,7 +60,7 @@ def explain_cluster(
 ) -> Explained:
     """Evidence, verified claims, rationale, headline and an optional notice for one cluster.
 
-    ``report`` is the analysis's :class:`~attn_widget.explain.heads.HeadReport` (or
+    ``report`` is the analysis's :class:`~attn_widget.heads.roles.HeadReport` (or
     ``None``); ``polisher`` a backend from :func:`attn_widget.explain.llm.as_backend`;
     ``labels`` and ``cut`` the partition the cluster belongs to and its cut test, when
     not ``analysis.labels`` and unmeasured (see :func:`~attn_widget.explain.evidence.characterize`).
@@ -91,69 +88,23 @@ def explain_cluster(
     evidence["headline_check"] = line_check
     return Explained(evidence, kept, text, line, "; ".join(notices) or None)
 
-def explain(
+def explain_clusters(
     analysis: Analysis,
-    backend: Any = None,
+    chosen: set[int],
+    report: HeadReport | None,
+    polisher: Any = None,
     *,
-    clusters: Sequence[int] | None = None,
-    min_size: int = 1,
-    model: Any = None,
-    tokenizer: Any = None,
-    progress: Callable[[int, int, str], None] | None = None,
-    probe: bool = True,
-    cut: Mapping[str, Any] | bool | None = None,
-    **faithfulness_options: Any,
+    cut: Mapping[str, Any] | None = None,
+    notices: Sequence[str] = (),
 ) -> Analysis:
-    """Return a copy of ``analysis`` whose clusters carry evidence, claims, rationale and scores.
+    """A copy of ``analysis`` whose clusters ``chosen`` carry evidence, claims, rationale and headline.
 
-    Parameters
-    ----------
-    analysis
-        The analysis to explain.
-    backend
-        ``None`` for the grounded text only; otherwise a language-model polish
-        backend (see :func:`attn_widget.explain.llm.as_backend`), whose text is checked
-        and used only when it holds.
-    clusters
-        Cluster ids to explain (default: all with at least ``min_size`` tokens).
-    min_size
-        Smallest cluster explained when ``clusters`` is not given.
-    model, tokenizer
-        When ``model`` is given, faithfulness scores are computed too for the
-        chosen clusters of two or more tokens (extra forward passes; see
-        :func:`attn_widget.explain.faithfulness.faithfulness`).
-    progress
-        ``progress(done, total, message)`` callback for the faithfulness passes.
-    probe
-        With a causal ``model``, also look for induction heads on a repeated
-        random-token sequence (one extra forward pass); such roles are marked
-        ``measured_on: "probe"``.
-    cut
-        The partition cut test's result for ``analysis``'s clusters
-        (:func:`attn_widget.explain.cuttest.cut_test`), or ``True`` to run it now
-        (forward passes; ``model`` or the analysis's own model). The rationale and
-        headline then say whether the clusters beat runs of neighbouring words; without it
-        they go by contiguity alone.
-    **faithfulness_options
-        Passed to :func:`attn_widget.explain.faithfulness.faithfulness` (``n_random``, ``seed``, ...).
-
-    Returns
-    -------
-    Analysis
-        ``cluster.scores["complexity"]`` is always filled; ``["faithfulness"]`` with ``model``.
+    Words only: the head ``report``, the partition's ``cut`` test and any
+    measured scores come from the caller (:func:`attn_widget.runs.explaining.explain`
+    runs them); ``polisher`` is a backend from :func:`attn_widget.explain.llm.as_backend`.
+    ``cluster.scores["complexity"]`` is filled for each explained cluster.
     """
-    if faithfulness_options and model is None:
-        raise TypeError(f"explain() got faithfulness options {sorted(faithfulness_options)} but no model=")
-    chosen = _chosen(analysis, clusters, min_size)
-    notices = list(analysis.notices)
-    polisher = as_backend(backend)
-    if cut is True:
-        cut = cut_test(analysis, model, progress=progress)
-    elif cut is False:
-        cut = None
-    report = analysis_report(analysis)
-    if report is not None and model is not None and probe:
-        report = _with_probe(report, model, notices)
+    notes = list(notices)
     out = []
     for c in analysis.clusters:
         if c.id not in chosen:
@@ -161,7 +112,7 @@ def explain(
             continue
         done = explain_cluster(analysis, c, report, polisher, cut=cut)
         if done.notice:
-            notices.append(done.notice)
+            notes.append(done.notice)
         scores = {**(c.scores or {}), "complexity": done.evidence["complexity"]}
         out.append(
             dataclasses.replace(
@@ -169,26 +120,11 @@ def explain(
                 headline=done.headline, scores=scores,
             )
         )
-    result = dataclasses.replace(analysis, clusters=tuple(out), notices=tuple(notices))
-    if model is not None:
-        scored = sorted(c.id for c in analysis.clusters if c.id in chosen and c.size >= 2)
-        result = faithfulness(
-            result, model, tokenizer, clusters=scored, progress=progress, **faithfulness_options
-        )
-    return result
+    return dataclasses.replace(analysis, clusters=tuple(out), notices=tuple(notes))
 
 
-def _with_probe(report: HeadReport, model: Any, notices: list[str]) -> HeadReport:
-    if not is_causal_config(model.config):
-        return report
-    try:
-        return report.with_probe(induction_probe(model))
-    except ValueError as err:  # e.g. a vocabulary too small for the probe
-        notices.append(f"induction probe skipped: {err}")
-        return report
-
-
-def _chosen(analysis: Analysis, clusters: Sequence[int] | None, min_size: int) -> set[int]:
+def chosen_clusters(analysis: Analysis, clusters: Sequence[int] | None, min_size: int) -> set[int]:
+    """The cluster ids to explain: ``clusters`` (checked), else those with at least ``min_size`` tokens."""
     ids = {c.id for c in analysis.clusters}
     if clusters is None:
         return {c.id for c in analysis.clusters if c.size >= min_size}

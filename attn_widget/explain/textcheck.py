@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core.lexicon import STOPWORDS
 from ..core.shares import lift1, pct, score2
-from .heads import GLOSSES
+from ..heads.roles import GLOSSES
 from .plain import SHARE_PHRASE, share_range
 from .plain import WORDS as HEADLINE_WORDS
 

@@ -19,7 +19,7 @@ PLAIN_ROLES = {
     "broad": "spreads its attention evenly over the text",
 }
 """Head role → what a head with it does, said of words (the roles' glosses,
-:data:`attn_widget.explain.heads.GLOSSES`, say "token")."""
+:data:`attn_widget.heads.roles.GLOSSES`, say "token")."""
 
 LENS_PATTERNS = {
     "early": "the attention in the model's first third of layers",

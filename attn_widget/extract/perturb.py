@@ -1,6 +1,6 @@
 """Perturbed forward passes: attention edges knocked out, tokens erased or kept alone.
 
-Used by the faithfulness scores (:mod:`attn_widget.explain.faithfulness`) and
+Used by the faithfulness scores (:mod:`attn_widget.evaluate.faithfulness`) and
 anything else that asks "what does the model say if…". :class:`Runner` holds
 one model and one input and reads its output the same way every time: the
 next-token distribution at the last position for a causal model, the

@@ -22,13 +22,13 @@ import numpy as np
 
 from ..core import Analysis, Cluster
 from ..core.cache import LRU
-from ..explain.faithfulness import faithfulness
-from ..explain.heads import HeadReport, analysis_report
+from ..evaluate.faithfulness import faithfulness
 from ..explain.llm import as_backend
 from ..explain.rationale import Explained, explain_cluster
 from ..extract.loading import load
 from ..graph.metrics import community_modularity
 from ..graph.threshold import symmetrise
+from ..heads.roles import HeadReport, analysis_report
 
 Progress = Callable[[int, int, str], None]
 CACHE_SIZE = 512
@@ -54,9 +54,9 @@ class ExplainCache:
     backend
         ``None`` (default) for the grounded text only; otherwise a language-model
         polish backend (:func:`attn_widget.explain.llm.as_backend`), checked as in
-        :func:`attn_widget.explain.rationale.explain`.
+        :func:`attn_widget.runs.explaining.explain`.
     n_random, seed, batch_size
-        Passed to :func:`attn_widget.explain.faithfulness.faithfulness`.
+        Passed to :func:`attn_widget.evaluate.faithfulness.faithfulness`.
     """
 
     def __init__(
@@ -223,7 +223,7 @@ class ExplainCache:
     def _compose(
         self, analysis: Analysis, target: Cluster, labels: np.ndarray, cut: Mapping[str, Any] | None
     ) -> Explained:
-        """What :func:`~attn_widget.explain.rationale.explain` does for one cluster (head report cached)."""
+        """What :func:`~attn_widget.runs.explaining.explain` does for one cluster (head report cached)."""
         return explain_cluster(
             analysis, target, self._report(analysis), self.backend, labels=labels, cut=cut
         )

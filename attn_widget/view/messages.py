@@ -112,7 +112,7 @@ class CutTestRequest(TypedDict):
 
 
 class CutTestResult(TypedDict):
-    """The partition cut test (:func:`attn_widget.explain.cuttest.cut_test`); a ratio with nothing to
+    """The partition cut test (:func:`attn_widget.evaluate.cuttest.cut_test`); a ratio with nothing to
     divide by (chunks or random groups that move nothing) is ``None``."""
 
     divergence: float

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..api import refine
-from ..api_runs import repin
 from ..core import Analysis, Partition
 from ..explain.evidence import explain_again
+from ..runs.work import repin
 from .explain_cache import ExplainCache
 from .messages import RefineReply
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Analysis
-from ..explain.cuttest import cut_test
+from ..evaluate.cuttest import cut_test
 from ..extract.errors import ModelLoadError
 from .explain_cache import NO_IDS, NO_MODEL, ExplainCache, cluster_id
 from .messages import (

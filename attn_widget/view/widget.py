@@ -28,10 +28,10 @@ import traitlets as t
 from ..api import DroppedData, analyze, weights_under
 from ..core import Analysis, Comparison, Generation
 from ..core.options import CLUSTER_OPTIONS, DEFAULTS, TEXT_OPTIONS, check_names
-from ..explain.lenses import LENSES
 from ..graph.aggregate import AGGREGATIONS
 from ..graph.cluster import METHODS
 from ..graph.measures import MEASURES, NEEDS
+from ..heads.lenses import LENSES
 from .assets import MISSING_BUNDLE, STATIC, bundle
 from .drilldown import render as render_drilldown
 from .figures import save_png, save_svg
@@ -80,7 +80,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
         ``threshold_mode``, ``method``, ``aggregation``, ``seed``, ``layers``,
         ``heads``, ``exclude``, ``unit``), and ``explain_backend``: a language-model
         polish backend for the rationales shown on click (default ``None``: the
-        grounded text only; see :func:`attn_widget.explain.rationale.explain`).
+        grounded text only; see :func:`attn_widget.runs.explaining.explain`).
         Anything else raises :class:`TypeError`.
 
     Examples
@@ -136,7 +136,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
     ``"gradient"`` needs one extra backward pass, which the widget runs (with progress) when asked."""
     lens = t.Union([t.Unicode(), t.List(t.List(t.Int()))], default_value=DEFAULTS["lens"]).tag(sync=True)
     """str | list[[layer, head]]: the heads that make the graph, a key of
-    ``attn_widget.explain.lenses.LENSES`` or ``(layer, head)`` pairs."""
+    ``attn_widget.heads.lenses.LENSES`` or ``(layer, head)`` pairs."""
     links_lens = t.Unicode("").tag(sync=True)
     """str: the lens of the hover links, chosen apart from the clusters' (``""``: the clusters' own),
     e.g. ``"coreference"`` to see a pronoun's antecedent while the clusters stay on the default."""

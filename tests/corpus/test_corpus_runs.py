@@ -157,7 +157,7 @@ def test_the_head_table_is_scored_on_the_model_tokens_or_the_roles_a_streamed_an
 ):
     from attn_widget import analyze
     from attn_widget.corpus.task import RunSpec, analyze_one
-    from attn_widget.explain.heads import analysis_report
+    from attn_widget.heads.roles import analysis_report
 
     text = "The cat sat on the mat. It was unbelievably tired."
     row, head = analyze_one("t", text, RunSpec(model=str(tiny_gpt2_dir), options=options))

@@ -18,9 +18,9 @@ from attn_widget.core.shares import lift1, pct, score2
 from attn_widget.explain.claim_makers import make_claims
 from attn_widget.explain.claims import CHUNKY, check, cut_verdict, verify
 from attn_widget.explain.evidence import characterize
-from attn_widget.explain.heads import ROLES
 from attn_widget.explain.prose import compose
 from attn_widget.explain.textcheck import check_text, input_words
+from attn_widget.heads.roles import ROLES
 
 SENTENCE = "Mary gave John the red book , then she walked home with 3 friends and they sang 2 songs"
 WORDS = (SENTENCE + " about the sea while it rained on Paris").split(" ")

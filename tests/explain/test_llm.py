@@ -226,8 +226,8 @@ def role_evidence() -> tuple[Analysis, dict, str]:
     from attn_widget.explain.claim_makers import make_claims
     from attn_widget.explain.claims import verify
     from attn_widget.explain.evidence import characterize
-    from attn_widget.explain.heads import GLOSSES
     from attn_widget.explain.prose import compose
+    from attn_widget.heads.roles import GLOSSES
 
     a = analysis()
     ev = characterize(a, a.clusters[1])

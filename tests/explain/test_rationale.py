@@ -65,7 +65,7 @@ def test_every_cluster_gets_a_short_rationale_backed_by_its_evidence() -> None:
 
 
 def test_jargon_comes_with_a_gloss() -> None:
-    from attn_widget.explain.heads import GLOSSES
+    from attn_widget.heads.roles import GLOSSES
 
     a = analysis().explain()
     said_head = False

@@ -103,7 +103,7 @@ a = m.wait(120)""",
     )
     text = page.get_by_test_id("cuttest-status").inner_text()
     assert "what cutting runs of neighbouring words of the same sizes does" in text
-    ratio = kernel(nb, "round(__import__('attn_widget.explain.cuttest', fromlist=['x']).cut_test(m.analysis)"
+    ratio = kernel(nb, "round(__import__('attn_widget.evaluate.cuttest', fromlist=['x']).cut_test(m.analysis)"
                        "['ratio_contiguous'], 2)")
     assert f"×{ratio:.2f} what cutting runs" in text
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "cuttest.png"))

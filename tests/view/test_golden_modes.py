@@ -108,7 +108,8 @@ def render() -> str:
 def test_the_committed_golden_modes_are_what_python_writes_now():
     assert GOLDEN.is_file(), f"{GOLDEN} is missing; write it with {REGENERATE}"
     assert GOLDEN.read_text(encoding="utf-8") == render(), (
-        f"the payloads Python writes changed, so {GOLDEN.name} (decoded by js/tests/modes/modes.test.ts) is stale: "
+        f"the payloads Python writes changed, so {GOLDEN.name} (decoded by js/tests/modes/modes.test.ts) "
+        "is stale: "
         f"rewrite it with {REGENERATE}, run `make test-js`, and bump MODES_VERSION in modes_wire.py and "
         "js/src/wire/modes.ts if the front-end must change"
     )

@@ -86,7 +86,8 @@ def test_the_committed_golden_state_is_what_python_writes_now():
     assert GOLDEN.is_file(), f"{GOLDEN} is missing; write it with {REGENERATE}"
     committed = GOLDEN.read_text(encoding="utf-8")
     assert committed == render(), (
-        f"the state Python writes changed, so {GOLDEN.name} (decoded by js/tests/wire/golden.test.ts) is stale: "
+        f"the state Python writes changed, so {GOLDEN.name} (decoded by js/tests/wire/golden.test.ts) "
+        "is stale: "
         f"rewrite it with {REGENERATE}, run `make test-js`, and bump STATE_VERSION in wire.py and "
         "js/src/wire/state.ts if the front-end must change"
     )

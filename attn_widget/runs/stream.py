@@ -10,7 +10,7 @@ only what the analysis needs afterwards:
   :mod:`attn_widget.graph.reduce`: ``[T, T]``;
 - the sink statistics ``exclude="auto"`` reads (:class:`attn_widget.graph.sinks.SinkStats`):
   ``[2, layer, T]``;
-- the head roles (:mod:`attn_widget.explain.headstats`): ``[layer, head, T]`` while
+- the head roles (:mod:`attn_widget.heads.stats`): ``[layer, head, T]`` while
   running, ``[role, 3, layer, head]`` kept;
 - each head's strongest keys per query (``top_index``/``top_weight``), for a
   cluster's heads and the drill-down.
@@ -39,8 +39,8 @@ from ..extract.hooks import TOP_KEYS, stream_attention
 from ..graph.measures import layer_weights
 from ..graph.sinks import SinkStats
 from ..graph.weights import make_reducer
-from . import heads as _heads
-from . import lenses as _lenses
+from ..heads import lenses as _lenses
+from ..heads import roles as _heads
 
 
 @dataclass(frozen=True, eq=False)

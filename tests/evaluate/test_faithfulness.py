@@ -9,8 +9,8 @@ import pytest
 
 import attn_widget
 from attn_widget.core import Analysis, Cluster
-from attn_widget.explain import faithfulness as fa
-from attn_widget.explain.faithfulness import faithfulness, random_sets
+from attn_widget.evaluate import faithfulness as fa
+from attn_widget.evaluate.faithfulness import faithfulness, random_sets
 from attn_widget.extract.perturb import knockout_mask
 
 TEXT = "The cat sat on the mat because it was tired, and the dog slept by the door all day."

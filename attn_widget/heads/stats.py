@@ -7,7 +7,7 @@ entropy, and the attention each row puts on each role's pattern. That is
 ``O(layers × heads × T)`` memory, enough to score every role
 (:meth:`HeadScorer.scores`) after the pass. Patterns are sparse ``(query, key)`` pairs,
 so a layer costs a few passes over its weights. The roles themselves and the
-control against chance are :mod:`attn_widget.explain.heads`.
+control against chance are :mod:`attn_widget.heads.roles`.
 """
 
 from __future__ import annotations

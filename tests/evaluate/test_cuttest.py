@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import attn_widget
-from attn_widget.explain.cuttest import cut_test
+from attn_widget.evaluate.cuttest import cut_test
 from attn_widget.extract.cut import CutRunner, partition_mask
 from attn_widget.graph.metrics import contiguity, contiguous_like, random_like
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attn_widget.explain.heads import GLOSSES, ROLES, HeadReport, induction_probe, score_heads
+from attn_widget.heads.roles import GLOSSES, ROLES, HeadReport, induction_probe, score_heads
 
 PLANTED = {
     (0, 0): "previous-token",

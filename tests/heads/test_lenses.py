@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_heads import PLANTED, planted_heads
+from test_roles import PLANTED, planted_heads
 
 import attn_widget
-from attn_widget.explain.coref import head_links, probe_items, select
-from attn_widget.explain.lenses import LENSES, POSITIONAL_ROLES, resolve
+from attn_widget.heads.coref import head_links, probe_items, select
+from attn_widget.heads.lenses import LENSES, POSITIONAL_ROLES, resolve
 
 
 def test_the_named_lenses_are_in_a_registry():

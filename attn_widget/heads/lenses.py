@@ -10,16 +10,16 @@ everywhere at once. A lens keeps the heads to look through:
     The first, middle and last third of the layers.
 ``"content"``
     Every head except those labelled as first-token sink, previous-token,
-    self or broad heads on this input (:func:`attn_widget.explain.heads.score_heads`).
+    self or broad heads on this input (:func:`attn_widget.heads.roles.score_heads`).
 ``"previous-token"``, ``"duplicate-token"``, ``"induction"``
     The heads labelled with that role on this input.
 ``"coreference"``
     The model's coreference heads, found once per model on a packaged probe
-    set of labelled pronoun sentences (:mod:`attn_widget.explain.coref`).
+    set of labelled pronoun sentences (:mod:`attn_widget.heads.coref`).
 
 A lens may also be a list of ``(layer, head)`` pairs, or a function
 ``f(report) -> [(layer, head), ...]`` of the input's
-:class:`~attn_widget.explain.heads.HeadReport`. :func:`resolve` turns any of
+:class:`~attn_widget.heads.roles.HeadReport`. :func:`resolve` turns any of
 them into the heads to keep (``None``: all) and a notice when a role lens
 finds no head on this input and falls back to every head.
 """
@@ -34,7 +34,7 @@ import numpy as np
 
 from ..core.registry import Registry
 from ..core.types import Attention
-from .heads import HeadReport, score_heads
+from .roles import HeadReport, score_heads
 
 Heads = tuple[tuple[int, int], ...]
 

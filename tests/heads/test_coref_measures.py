@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import attn_widget
-from attn_widget.explain import coref
+from attn_widget.heads import coref
 
 TEXT = "The farmer thanked the baker because she had saved the harvest festival."
 

@@ -2,7 +2,7 @@
 
 :func:`analyze_streamed` is what :func:`attn_widget.analyze` and
 :func:`attn_widget.rerun` do for a text whose attention is too large to keep:
-:func:`attn_widget.explain.stream.stream` aggregates each layer as the model
+:func:`attn_widget.runs.stream.stream` aggregates each layer as the model
 computes it (and measures sinks, head roles and each head's strongest keys in
 the same pass), then the graph layer's pipeline clusters the token aggregate.
 :func:`prepared_again` and :func:`options_of` give back what made an analysis,
@@ -45,7 +45,7 @@ def own_sinks(sink: Sequence[int], n: int, exclude_sink: bool, notices: list[str
 def analyze_streamed(
     prep: Prepared, o: dict[str, Any], roles: Any = None, model_sinks: Sequence[int] | None = None
 ) -> Analysis:
-    """``analyze`` of a streamed text (``keep="summary"``, :mod:`attn_widget.explain.stream`).
+    """``analyze`` of a streamed text (``keep="summary"``, :mod:`attn_widget.runs.stream`).
 
     ``roles``: head roles already known (a rerun); ``model_sinks``: the sinks to use instead of the
     model's own.
@@ -67,12 +67,12 @@ def analyze_streamed(
     reporter(o["progress"])("clustering…", 0.8)
     detect = lambda: sinks_from(streamed.head_data["sink_received"])  # noqa: E731
     exclude, auto, said = resolve_exclude(o["exclude"], detect, prep.tokens, sinks)
-    if named(lens):
+    if named(lens) and streamed.lens_heads is not None:
         recorded, resolved = lens_option(lens, streamed.lens_heads)
+    elif named(lens):  # the lens kept every head (its notice says why): record what the graph is
+        recorded, resolved = "all", None
     else:
         recorded, resolved = base.lens, base.lens_heads
-    if named(lens) and streamed.lens_heads is None:
-        recorded = "all"
     options = dataclasses.replace(
         base, lens=recorded, lens_heads=resolved, exclude=exclude, exclude_auto=auto,
         model_sinks=tuple(sorted({int(i) % n for i in sinks})),

@@ -17,28 +17,28 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Partition
-from .core.options import CLUSTER_OPTIONS
-from .core.serialize import jsonable
-from .explain import lenses as _lenses
-from .explain import streamed as _streamed
-from .explain.evidence import explain_again
-from .explain.rationale import explain as explain_clusters
-from .extract import ablation as _ablation
-from .extract.forward import check_gradient_memory, forward_pass
-from .extract.generate import generate
-from .extract.gradient import attention_gradient
-from .extract.loading import describe, is_causal_config, load
-from .graph import compare as _compare
-from .graph import rebuild as _rebuild
-from .graph import recluster as _recluster
-from .graph import refine as _refine
-from .graph import steps as _steps
-from .graph import weights as _weights
-from .graph.measures import NEEDS
-from .graph.metrics import modularity
-from .graph.pipeline import check_choices, make_clusters
-from .graph.threshold import symmetrise
+from ..core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Partition
+from ..core.options import CLUSTER_OPTIONS
+from ..core.serialize import jsonable
+from ..explain.evidence import explain_again
+from ..extract import ablation as _ablation
+from ..extract.forward import check_gradient_memory, forward_pass
+from ..extract.generate import generate
+from ..extract.gradient import attention_gradient
+from ..extract.loading import describe, is_causal_config, load
+from ..graph import compare as _compare
+from ..graph import rebuild as _rebuild
+from ..graph import recluster as _recluster
+from ..graph import refine as _refine
+from ..graph import steps as _steps
+from ..graph import weights as _weights
+from ..graph.measures import NEEDS
+from ..graph.metrics import modularity
+from ..graph.pipeline import check_choices, make_clusters
+from ..graph.threshold import symmetrise
+from ..heads import lenses as _lenses
+from . import streamed as _streamed
+from .explaining import explain as explain_clusters
 
 Report = Callable[[str, float], Any]
 

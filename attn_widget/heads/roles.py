@@ -37,7 +37,7 @@ from ..core.registry import Registry
 from ..core.types import Attention
 from ..extract.forward import forward
 from ..extract.loading import describe
-from .headstats import MIN_KEYS, MIN_ROWS, HeadScorer, PatternRows, RowStats, pattern_scores
+from .stats import MIN_KEYS, MIN_ROWS, HeadScorer, PatternRows, RowStats, pattern_scores
 
 __all__ = [
     "GLOSSES", "MIN_KEYS", "MIN_ROWS", "ROLES", "HeadReport", "RowStats", "analysis_report",
@@ -174,7 +174,7 @@ def pattern_score(
     Only rows with at least :data:`MIN_KEYS` keys count (a decoder's second
     row has two keys: whatever it does, it is half "previous-token" and half
     "sink"). Returns three ``[layer, head]`` arrays, NaN when fewer than
-    :data:`MIN_ROWS` rows have a pattern (:func:`attn_widget.explain.headstats.pattern_scores`).
+    :data:`MIN_ROWS` rows have a pattern (:func:`attn_widget.heads.stats.pattern_scores`).
     """
     stats = RowStats.of(att) if stats is None else stats
     rows = PatternRows.of(pattern, allowed)
@@ -183,7 +183,7 @@ def pattern_score(
 
 
 def scorer(tokens: Sequence[Any], shape: tuple[int, int, int], causal: bool) -> HeadScorer:
-    """A :class:`~attn_widget.explain.headstats.HeadScorer` for every role of :data:`ROLES` on ``tokens``.
+    """A :class:`~attn_widget.heads.stats.HeadScorer` for every role of :data:`ROLES` on ``tokens``.
 
     Feed it each layer's ``[head, T, T]`` attention, then :func:`report` it.
     """
