@@ -36,8 +36,9 @@ from .assets import MISSING_BUNDLE, STATIC, bundle
 from .drilldown import render as render_drilldown
 from .figures import save_png, save_svg
 from .jobs import drilldown_reply, measure_then_apply, rerun_then_show
-from .knobs import KNOBS, trait_values
+from .knobs import KNOBS, refusal, trait_values
 from .knobs import changes as knob_changes
+from .knobs import check as check_knob
 from .mapping import MapService
 from .modes import ModesMixin
 from .refining import Refinements, RefineMethods
@@ -261,6 +262,13 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
         finally:
             self._updating = False
 
+    @t.validate(*KNOBS)
+    def _check_knob(self, proposal: Any) -> Any:
+        """Refuse a bad knob value on the line that sets it, before it reaches the view."""
+        if self._updating:  # the values of an analysis being shown
+            return proposal["value"]
+        return check_knob(proposal, self.analysis, self._knob_values(), self._property_lock)
+
     @t.observe(*KNOBS)
     def _on_knob(self, change: dict[str, Any]) -> None:
         with self._lock:
@@ -333,7 +341,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
     def _refuse(self, analysis: Analysis, changes: dict[str, Any], name: str | None, exc: Exception) -> None:
         """Show ``analysis`` again (the knobs go back) and say why ``changes`` could not be applied."""
         self._show(analysis)  # put the knobs back where the analysis is
-        self.error = f"Could not apply {', '.join(f'{k}={v!r}' for k, v in changes.items())}: {exc}"
+        self.error = refusal(changes, exc)
         # A bad threshold or method set from Python is an error on its own: say so in the
         # cell too. (Other knobs go together, e.g. aggregation="heads" then heads=[...], so
         # their passing errors stay in the view.) Knobs set during loading (name None) too.
