@@ -112,7 +112,7 @@ function headlinesOf(view: View): Map<number, string> {
 }
 
 /** Draw the widget into ``el``; returns the cleanup that removes every listener it added. */
-export function render({ model, el: host }: ViewProps): () => void {
+function render({ model, el: host }: ViewProps): () => void {
   const offline = model.standalone === true;
   const lifetime = new AbortController();
   const signal = lifetime.signal;
@@ -319,5 +319,6 @@ export function render({ model, el: host }: ViewProps): () => void {
   return () => lifetime.abort();
 }
 
-// anywidget's own contract for a widget module: checked here, at build time
+// anywidget's own contract for a widget module, checked here at build time: only the default
+// export (a named `render` export makes anywidget log a deprecation warning on every render)
 export default { render } satisfies AnyWidget<Traits>;

@@ -12,6 +12,12 @@ const H = 104;
 export const PAD = { l: 30, r: 30, t: 18, b: 18 };
 export const PLOT_SIZE = { width: W, height: H };
 
+/** An axis value with two decimals; a value that rounds to zero reads "0.00", never "-0.00". */
+export function axisNumber(value: number): string {
+  const text = value.toFixed(2);
+  return Number(text) === 0 ? (0).toFixed(2) : text;
+}
+
 export function drawPlot(
   host: Element,
   grid: ArrayLike<number>,
@@ -49,8 +55,8 @@ export function drawPlot(
   root.append(svg("text", { x: PAD.l + 15, y: header, class: "aw-plot-label aw-plot-q-label", "data-testid": "plot-legend-modularity" }, "modularity"));
   root.append(svg("line", { x1: W - PAD.r - 12, x2: W - PAD.r, y1: header - 3, y2: header - 3, class: "aw-plot-count" }));
   root.append(svg("text", { x: W - PAD.r - 15, y: header, class: "aw-plot-label aw-plot-c-label", "text-anchor": "end", "data-testid": "plot-legend-clusters" }, "clusters"));
-  root.append(svg("text", { x: 2, y: PAD.t + 8, class: "aw-plot-label aw-plot-q-label" }, qMax.toFixed(2)));
-  root.append(svg("text", { x: 2, y: H - PAD.b, class: "aw-plot-label aw-plot-q-label" }, qMin.toFixed(2)));
+  root.append(svg("text", { x: 2, y: PAD.t + 8, class: "aw-plot-label aw-plot-q-label" }, axisNumber(qMax)));
+  root.append(svg("text", { x: 2, y: H - PAD.b, class: "aw-plot-label aw-plot-q-label" }, axisNumber(qMin)));
   root.append(svg("text", { x: W - PAD.r + 3, y: PAD.t + 8, class: "aw-plot-label aw-plot-c-label" }, String(cMax)));
   root.append(svg("text", { x: W - PAD.r + 3, y: H - PAD.b, class: "aw-plot-label aw-plot-c-label" }, "0"));
   if (n) {
