@@ -1,89 +1,162 @@
 """Work the widget does off the kernel's main thread, and the drill-down request's answer.
 
-:func:`in_background` runs a model pass in a thread while the view shows
-progress: :func:`measure_then_apply` (what a new measure needs, then the
-re-clustering) and :func:`rerun_then_show` (the model again, for a knob a
-streamed analysis cannot change without it). :func:`drilldown_reply` answers
-the view's drill-down request. None of them computes an analysis itself: they
-call the library's functions (``attn_widget.api.measure_data``, :func:`attn_widget.rerun`).
+:class:`KnobJobs` runs the model work a knob needs (a measure's per-head data,
+:func:`attn_widget.api.measure_data`; a streamed text run again,
+:func:`attn_widget.rerun`) in a thread while the view shows progress. Latest
+wins: at most one such job runs; knobs changed meanwhile start nothing, and
+when the job ends it applies the knobs as they are *then* (its result is the
+base when nothing else was shown meanwhile, and is dropped otherwise), so a
+finished job never puts back a choice made after it started. :class:`Activity`
+says what runs, for the status line. :func:`drilldown_reply` answers the view's
+drill-down request. None of them computes an analysis itself.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..api import measure_data, rerun
 from ..core import Analysis
+from .knobs import KNOBS
+from .knobs import changes as knob_changes
 from .messages import DrilldownReply
 
 
-def in_background(
-    widget: Any,
-    analysis: Analysis,
-    progress: str,
-    compute: Callable[[], Any],
-    then: Callable[[Any], Any],
-    failed: str,
-) -> threading.Thread:
-    """``then(compute())`` in a started thread while ``widget`` shows ``progress``.
+class Activity:
+    """What runs in the background, by kind, for the status line (the latest started is said)."""
 
-    An error shows ``analysis`` again with ``"{failed}: {error}"``; a result that
-    arrives after another analysis was shown meanwhile is dropped.
-    """
-    widget.status, widget.progress = "running", progress
+    def __init__(self) -> None:
+        self._running: dict[str, str] = {}
 
-    def job() -> None:
-        try:
-            result = compute()
-        except Exception as exc:  # shown in the view; the widget stays usable
-            with widget._lock:
-                widget._show(analysis)
-                widget.error = f"{failed}: {exc}"
-            return
-        with widget._lock:
-            if widget.analysis is analysis:  # nothing else was shown meanwhile
-                then(result)
+    def begin(self, kind: str, words: str) -> None:
+        self._running.pop(kind, None)
+        self._running[kind] = words
 
-    thread = threading.Thread(target=job, name="attn-widget-model", daemon=True)
-    thread.start()
-    return thread
+    def end(self, kind: str) -> None:
+        self._running.pop(kind, None)
+
+    def status(self) -> tuple[str, str]:
+        """``("running", words)`` while something runs, else ``("ready", "")``."""
+        if not self._running:
+            return "ready", ""
+        return "running", list(self._running.values())[-1]
 
 
-def measure_then_apply(
-    widget: Any, analysis: Analysis, changes: dict[str, Any], name: str | None
-) -> threading.Thread:
-    """Measure what ``changes["measure"]`` needs by running the model again, then re-cluster."""
-    measure = changes["measure"]
-    return in_background(
-        widget,
-        analysis,
-        "Measuring what the output depends on (one forward and one backward pass)…"
-        if measure == "gradient"
-        else f"Running the model again for measure={measure!r}…",
-        lambda: measure_data(analysis, measure),
-        lambda measured: widget._apply(measured, changes, name),
-        f"Could not measure {measure!r}",
-    )
-
-
-def rerun_then_show(widget: Any, analysis: Analysis, changes: dict[str, Any]) -> threading.Thread:
-    """Run the model again (a streamed analysis dropped what ``changes`` need), then show the result."""
+def job_words(kind: str, changes: Mapping[str, Any]) -> str:
+    """What a knob job does, in words."""
+    if kind == "measure":
+        measure = changes["measure"]
+        if measure == "gradient":
+            return "Measuring what the output depends on (one forward and one backward pass)…"
+        return f"Running the model again for measure={measure!r}…"
     what = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+    return f"Running the model again for {what} (this long text was streamed)…"
 
-    def show(fresh: Analysis) -> None:
-        widget.error = ""
-        widget._show(fresh)
 
-    return in_background(
-        widget,
-        analysis,
-        f"Running the model again for {what} (this long text was streamed)…",
-        lambda: rerun(analysis, **changes),
-        show,
-        f"Could not run the model again for {what}",
-    )
+LATER = " Your later choices follow when it ends."
+"""Said after a running job's words when knobs changed while it ran."""
+
+
+class KnobJobs:
+    """The model work knobs need for one widget: one job at a time, then the latest knobs (module docstring).
+
+    ``widget`` provides ``analysis``, ``error``, ``_lock``, ``_knob_values()``,
+    ``_apply(analysis, changes, name)``, ``_show(analysis)`` and ``activity``.
+    """
+
+    def __init__(self, widget: Any) -> None:
+        self.widget = widget
+        self.thread: threading.Thread | None = None
+        self.running: tuple[str, Analysis, dict[str, Any]] | None = None
+        """``(kind, base, changes)`` of the job running (None when none)."""
+        self.threshold: float | None = None  # the threshold trait when the job started
+        self.later = 0
+        """Knob changes that arrived while the job ran (each started nothing)."""
+        self.name: str | None = None
+
+    def start(self, kind: str, base: Analysis, changes: dict[str, Any], name: str | None) -> None:
+        """Run ``kind`` ("measure" or "rerun") for ``changes`` on ``base``; while one runs, wait for it.
+
+        Called with the widget's lock held.
+        """
+        w = self.widget
+        self.name = name
+        if self.running is not None:  # coalesced: the job's end applies the knobs as they are then
+            self.later += 1
+            w.activity.begin("knob", job_words(self.running[0], self.running[2]) + LATER)
+            w.status, w.progress = w.activity.status()
+            return
+        self.running, self.later, self.threshold = (kind, base, dict(changes)), 0, w.threshold
+        w.activity.begin("knob", job_words(kind, changes))
+        w.status, w.progress = w.activity.status()
+        self.thread = threading.Thread(target=self._job, name="attn-widget-model", daemon=True)
+        w._thread = self.thread
+        self.thread.start()
+
+    def _job(self) -> None:
+        assert self.running is not None
+        kind, base, changes = self.running
+        result: Analysis | None = None
+        failure: Exception | None = None
+        try:
+            result = measure_data(base, changes["measure"]) if kind == "measure" else rerun(base, **changes)
+        except Exception as exc:  # shown in the view (when still wanted); the widget stays usable
+            failure = exc
+        with self.widget._lock:
+            self.running = None
+            self.widget.activity.end("knob")
+            self._finish(kind, base, changes, result, failure)
+
+    def _finish(
+        self, kind: str, base: Analysis, changes: dict[str, Any], result: Analysis | None,
+        failure: Exception | None,
+    ) -> None:
+        """Apply the knobs as they are now: on ``result`` if nothing else was shown meanwhile."""
+        w = self.widget
+        current = w.analysis
+        kept = current is base and result is not None  # else the result is for a state no longer shown
+        on = result if kept and result is not None else current
+        if on is None:
+            return
+        only = None
+        if kept and kind == "rerun" and w.threshold == self.threshold:
+            only = set(KNOBS) - {"threshold"}  # the fresh analysis's threshold is the one asked for
+        wanted = knob_changes(on, w._knob_values(), only=only)
+        if failure is not None and current is base and _asks(wanted, kind, changes):
+            w._show(base)  # the knobs go back where the analysis is
+            w.error = f"{_failed(kind, changes)}: {failure}"
+            return
+        if wanted:
+            w._apply(on, wanted, self.name)
+        elif kept and kind == "rerun":  # the fresh analysis is exactly what the knobs ask for
+            w.error = ""
+            w._show(on)
+        else:
+            w.status, w.progress = w.activity.status()
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until no knob job runs (a job's end may start the next one the latest knobs need)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (thread := self.thread) is not None and thread.is_alive():
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                raise TimeoutError(f"the model is still running for a knob after {timeout} s")
+
+
+def _asks(wanted: Mapping[str, Any], kind: str, changes: Mapping[str, Any]) -> bool:
+    """Whether the knobs still ask for what the job was started for."""
+    if kind == "measure":
+        return wanted.get("measure") == changes["measure"]
+    return all(wanted.get(k) == v for k, v in changes.items() if k != "threshold")
+
+
+def _failed(kind: str, changes: Mapping[str, Any]) -> str:
+    if kind == "measure":
+        return f"Could not measure {changes['measure']!r}"
+    return "Could not run the model again for " + ", ".join(f"{k}={v!r}" for k, v in changes.items())
 
 
 def drilldown_reply(

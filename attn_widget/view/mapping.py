@@ -4,7 +4,8 @@
 on its own thread with :func:`attn_widget.token_map`, so the first view never
 waits for it and a slow first UMAP (it compiles itself once per session) never
 holds up a click. The reply carries the coordinates as a float32 ``[T, 2]``
-buffer and the ``key`` of the graph they were made from; the last map made is
+buffer and the ``key`` of the graph they were made from; a request still
+waiting when a newer one comes is answered "superseded" and never run. The last map made is
 kept for :meth:`AttentionExplainer.save_html` to put in the exported page.
 """
 
@@ -69,7 +70,11 @@ class MapService:
             reply["seconds"] = round(time.perf_counter() - started, 3)
             send(reply, [np.ascontiguousarray(coords, dtype="<f4").tobytes()])
 
-        return self._worker.submit(run)
+        def dropped() -> None:  # a newer map request came before this one started: it never runs
+            reply["error"] = "Superseded by a newer request."
+            send(reply)
+
+        return self._worker.submit(run, key="map", dropped=dropped)
 
     def coordinates(self, analysis: Analysis) -> tuple[str, int, np.ndarray] | None:
         """The last map, if it was made from ``analysis``'s graph."""

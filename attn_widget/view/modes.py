@@ -28,6 +28,9 @@ from .messages import AblateReply
 from .modes_wire import ablation_payload, comparison_payload, generation_payload, step_slots
 from .worker import Worker
 
+RERUNS = 3
+"""How often a "remove and rerun" request runs again when the view changed while it ran."""
+
 
 class ModesMixin(t.HasTraits):
     """Steps of a :class:`Generation`; a :class:`Comparison` or an :class:`Ablation` beside the text."""
@@ -47,6 +50,7 @@ class ModesMixin(t.HasTraits):
     progress: Any
     _lock: Any
     _updating: bool
+    activity: Any  # view.jobs.Activity: what runs, for the status line
 
     def _init_modes(self, result: Any) -> Analysis | None:
         """Hold ``result`` (an Analysis, Generation or Comparison) and return the analysis to show first.
@@ -138,13 +142,21 @@ class ModesMixin(t.HasTraits):
         As :meth:`Analysis.ablate <attn_widget.core.Analysis.ablate>`; the view shows the
         prediction change and the new clusters beside the old.
         """
+        return self._ablate_shown(tokens, heads, edges, position)[0]
+
+    def _ablate_shown(
+        self, tokens: Sequence[int], heads: Sequence[tuple[int, int]], edges: Sequence[Any],
+        position: int | None,
+    ) -> tuple[Ablation, bool]:
+        """Rerun the analysis shown; show the result if that analysis is still shown (and say whether)."""
         analysis: Analysis = self._ready()  # type: ignore[attr-defined]
         result = ablate(analysis, tokens, heads, edges, position=position)
         with self._lock:
-            if self.analysis is analysis:
-                self.ablation_result = result
-                self.ablation = ablation_payload(result, self._ablation_request, self._slots(analysis))
-        return result
+            if self.analysis is not analysis:  # a newer choice is on screen: never shown over it
+                return result, False
+            self.ablation_result = result
+            self.ablation = ablation_payload(result, self._ablation_request, self._slots(analysis))
+        return result, True
 
     def _on_mode_msg(self, content: Mapping[str, Any]) -> bool:
         """Answer an ``ablate`` request on a background thread; False for any other message."""
@@ -153,18 +165,42 @@ class ModesMixin(t.HasTraits):
         rid = content.get("id")
         rid = rid if isinstance(rid, int) else None
         reply: AblateReply = {"type": "ablate_reply", "id": rid, "error": None}
-        self.status, self.progress = "running", "Rerunning the model with attention knocked out…"
 
         def run() -> None:
+            self._busy(True)
             try:
                 self._ablation_request = reply["id"]
                 heads = [tuple(h) for h in content.get("heads") or []]
-                self.ablate(list(content.get("tokens") or []), heads, position=content.get("position"))
+                self._ablate_latest(list(content.get("tokens") or []), heads, content.get("position"))
             except Exception as exc:  # shown beside the button; the widget stays usable
                 reply["error"] = f"The rerun failed: {exc}"
             finally:
-                self.status, self.progress = "ready", ""
+                self._busy(False)
             self.send(reply)  # type: ignore[attr-defined]
 
-        self._rerun.submit(run)
+        def dropped() -> None:  # a newer request came before this one started: it never runs
+            gone: AblateReply = {"type": "ablate_reply", "id": rid, "error": "Superseded by a newer request."}
+            self.send(gone)  # type: ignore[attr-defined]
+
+        self._rerun.submit(run, key="ablate", dropped=dropped)
         return True
+
+    def _ablate_latest(self, tokens: list[int], heads: list[Any], position: int | None) -> None:
+        """Rerun what is shown; when a knob changed the view meanwhile, rerun the new view (same tokens)."""
+        for _ in range(RERUNS):
+            before = self._ready()  # type: ignore[attr-defined]
+            if self._ablate_shown(tokens, heads, (), position)[1]:
+                return
+            now = self.analysis
+            if now is None or [t.text for t in now.tokens] != [t.text for t in before.tokens]:
+                raise ValueError("the text on screen changed while the model ran; pick the tokens again")
+        raise ValueError(f"the view changed {RERUNS} times while the model ran; ask again")
+
+    def _busy(self, running: bool) -> None:
+        """Say in the status line that the model reruns (or no longer does)."""
+        with self._lock:
+            if running:
+                self.activity.begin("ablate", "Rerunning the model with attention knocked out…")
+            else:
+                self.activity.end("ablate")
+            self.status, self.progress = self.activity.status()

@@ -4,7 +4,8 @@
 that also speaks the message protocol (:mod:`attn_widget.view.messages`): each
 request runs on a background thread (explanations and faithfulness on separate
 ones, so a long measurement never holds up a click), and its reply, and for
-``scores`` its progress, go back through the widget's ``send``.
+``scores`` its progress, go back through the widget's ``send``. A cut test still
+waiting when a newer one is asked for is answered "superseded" and never run.
 """
 
 from __future__ import annotations
@@ -125,7 +126,11 @@ class ExplainService(ExplainCache):
                 reply["error"] = f"The cut test could not be run: {exc}"
             send(reply)
 
-        return self._slow.submit(run)
+        def dropped() -> None:  # a newer cut test came before this one started: it never runs
+            reply["error"] = "Superseded by a newer request."
+            send(reply)
+
+        return self._slow.submit(run, key="cuttest", dropped=dropped)
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until every request handed to :meth:`handle` so far has been answered."""

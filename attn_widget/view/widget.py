@@ -35,7 +35,7 @@ from ..heads.lenses import LENSES
 from .assets import MISSING_BUNDLE, STATIC, bundle
 from .drilldown import render as render_drilldown
 from .figures import save_png, save_svg
-from .jobs import drilldown_reply, measure_then_apply, rerun_then_show
+from .jobs import Activity, KnobJobs, drilldown_reply
 from .knobs import KNOBS, refusal, trait_values
 from .knobs import changes as knob_changes
 from .knobs import check as check_knob
@@ -186,6 +186,10 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
         self._lock = threading.RLock()
         self._pending: set[str] = set()  # knobs set while the text was being analysed
         self._thread: threading.Thread | None = None
+        self.activity = Activity()
+        """What runs in the background, for the status line (:mod:`attn_widget.view.jobs`)."""
+        self.jobs = KnobJobs(self)
+        """The model work knobs need, one job at a time, the latest knobs applied at its end."""
         self.explain_service = ExplainService(explain_backend)
         """Explains the clicked cluster and measures its faithfulness (:mod:`attn_widget.view.service`)."""
         self.map_service = MapService()
@@ -232,11 +236,15 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
             self.progress = stage[:1].upper() + stage[1:]
 
     def wait(self, timeout: float | None = None) -> Analysis:
-        """Block until a text analysis finishes; return it (raise if it failed or timed out)."""
+        """Block until a text analysis, and the model work the knobs asked for, finish; return what is shown.
+
+        Raises if the analysis failed or the wait timed out.
+        """
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 raise TimeoutError(f"the analysis is still running after {timeout} s")
+        self.jobs.settle(timeout)
         if self.analysis is None:
             raise RuntimeError(self.error or "no analysis")
         return self.analysis
@@ -257,8 +265,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
                 self.selected_cluster = selected if keep else None
                 self.state = self._state(analysis)
                 self._show_modes(analysis)
-                self.status = "ready"
-                self.progress = ""
+                self.status, self.progress = self.activity.status()  # "ready" unless a job still runs
         finally:
             self._updating = False
 
@@ -321,7 +328,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
         """Re-cluster ``analysis`` with ``changes`` and show it; on a bad value show ``analysis``."""
         needs = NEEDS.get(changes.get("measure", ""))
         if needs and needs not in analysis.head_data and analysis.model and analysis.kept != "summary":
-            self._thread = measure_then_apply(self, analysis, changes, name)  # a backward pass first
+            self.jobs.start("measure", analysis, changes, name)  # a backward pass first
             return
         self.status, self.progress = "running", "Re-clustering…"
         try:
@@ -330,7 +337,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
             if not exc.rerun:
                 self._refuse(analysis, changes, name, exc)
                 return
-            self._thread = rerun_then_show(self, analysis, changes)  # the streamed analysis dropped it
+            self.jobs.start("rerun", analysis, changes, name)  # the streamed analysis dropped it
             return
         except (ValueError, TypeError, KeyError) as exc:
             self._refuse(analysis, changes, name, exc)
@@ -348,6 +355,12 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWi
         from_python = name is None or name not in self._property_lock
         if (name is None or name in _WARN_FROM_PYTHON) and from_python:
             warnings.warn(self.error, UserWarning, stacklevel=6)
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Take the view's trait values under the widget's lock: a background job's end, showing
+        the knobs it applied, never lands between the view setting a knob and its re-clustering."""
+        with self._lock:
+            super().set_state(sync_data)
 
     # --------------------------------------------------------------- messages
     def _on_custom_msg(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:

@@ -1,10 +1,25 @@
-"""A background thread that runs jobs in order, for requests the view sends the kernel."""
+"""A background thread that runs jobs in order, for requests the view sends the kernel.
+
+A job submitted with a ``key`` supersedes the jobs of that key still waiting
+(not yet started): they are cancelled, and their ``dropped`` callback runs (to
+answer the request that will never run), so at most one job per key runs and
+one, the latest, waits.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future, wait
+from dataclasses import dataclass
+
+
+@dataclass(eq=False)
+class _Job:
+    future: Future[None]
+    run: Callable[[], None]
+    key: Hashable | None
+    dropped: Callable[[], None] | None
 
 
 class Worker:
@@ -13,20 +28,30 @@ class Worker:
     def __init__(self, name: str) -> None:
         self.name = name
         self._lock = threading.Lock()
-        self._jobs: list[tuple[Future[None], Callable[[], None]]] = []
+        self._jobs: list[_Job] = []
         self._futures: list[Future[None]] = []
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
 
-    def submit(self, job: Callable[[], None]) -> Future[None]:
+    def submit(
+        self, job: Callable[[], None], key: Hashable | None = None, dropped: Callable[[], None] | None = None
+    ) -> Future[None]:
+        """Run ``job`` after those before it; with a ``key``, cancel the waiting jobs of that key first."""
         future: Future[None] = Future()
         with self._lock:
+            stale = [j for j in self._jobs if key is not None and j.key == key]
+            self._jobs = [j for j in self._jobs if key is None or j.key != key]
+            self._jobs.append(_Job(future, job, key, dropped))
             self._futures = [f for f in self._futures if not f.done()] + [future]
-            self._jobs.append((future, job))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
                 self._thread.start()
             self._wake.notify()
+        for old in stale:  # superseded before it started: answered, never run
+            old.future.cancel()
+            old.future.set_running_or_notify_cancel()  # done for wait(), which ignores a bare cancel
+            if old.dropped is not None:
+                old.dropped()
         return future
 
     def _loop(self) -> None:
@@ -34,13 +59,14 @@ class Worker:
             with self._lock:
                 while not self._jobs:
                     self._wake.wait()
-                future, job = self._jobs.pop(0)
-            if not future.set_running_or_notify_cancel():
+                job = self._jobs.pop(0)
+            if not job.future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(job())
+                job.run()
+                job.future.set_result(None)
             except BaseException as exc:  # handed to whoever waits on the future
-                future.set_exception(exc)
+                job.future.set_exception(exc)
 
     def join(self, timeout: float | None = None) -> None:
         with self._lock:
@@ -49,4 +75,5 @@ class Worker:
         if not_done:
             raise TimeoutError(f"{len(not_done)} {self.name} request(s) still running after {timeout} s")
         for f in pending:
-            f.result()
+            if not f.cancelled():
+                f.result()
