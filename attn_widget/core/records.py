@@ -23,10 +23,15 @@ class Token:
     Attributes
     ----------
     text
-        Readable text of the token (spaces and newlines as themselves; a
-        byte-level piece that is only part of a character is shown as ``\\xNN``).
+        Readable text of the token (spaces and newlines as themselves). A
+        byte-level piece that is only part of a character (an emoji, a CJK or
+        Arabic letter split over several pieces) reads as the whole
+        character(s) it touches, ``text[start:end]``, so the pieces of one
+        character share it; their exact bytes are
+        ``tokenizer.convert_ids_to_tokens([id])``.
     start, end
-        Character offsets into the original text (``text[start:end]``), or
+        Character offsets (Python code points) into the original text
+        (``text[start:end]``); pieces of one character overlap. Or
         ``None`` for tokens that are not in the text (a prepended BOS).
     id
         Vocabulary id, when known.

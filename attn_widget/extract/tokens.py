@@ -2,9 +2,14 @@
 
 Tokens keep character offsets into the *original* text, so a front-end can
 highlight the text itself. Their ``.text`` is readable: byte-level pieces are
-decoded (``"Ġcat"`` → ``" cat"``, ``"Ċ"`` → ``"\\n"``); a piece holding only
-part of a multi-byte character shows those bytes as ``\\xNN``, and its offsets
-cover the whole character.
+decoded (``"Ġcat"`` → ``" cat"``, ``"Ċ"`` → ``"\\n"``). A piece holding only
+part of a multi-byte character (byte-level BPE splits an emoji, a CJK or an
+Arabic letter over several pieces) has offsets that cover the whole character,
+and its ``.text`` is that character (``text[start:end]``), never ``\\xNN`` or
+U+FFFD: the pieces of one character overlap, and a view shows that character
+once for all of them. The exact bytes stay one call away:
+``tokenizer.convert_ids_to_tokens([token.id])``. An unknown-word token
+(``[UNK]``) reads as the characters it stands for and is not special.
 """
 
 from __future__ import annotations
@@ -77,7 +82,10 @@ def make_tokens(
     text: str, tokenizer: Any, ids: Sequence[int], offsets: Offsets | None
 ) -> tuple[Token, ...]:
     """Readable tokens with character offsets into ``text`` (see the module docstring)."""
-    special_ids = set(getattr(tokenizer, "all_special_ids", ()) or ())
+    # an unknown-word token ([UNK]: WordPiece meeting emoji, Hangul, Thai) stands for characters of the
+    # text: it is highlighted over them and joins the graph like any word, not set aside as a sink
+    unknown = getattr(tokenizer, "unk_token_id", None)
+    special_ids = set(getattr(tokenizer, "all_special_ids", ()) or ()) - {unknown}
     pieces = tokenizer.convert_ids_to_tokens(list(ids))
     special = [i in special_ids for i in ids]
     decode = _byte_decoder() if _is_byte_level(tokenizer) else None
@@ -90,14 +98,25 @@ def make_tokens(
         if special[i] and (start is None or start == end):
             out.append(Token(text=str(piece), id=int(tid), special=True))
             continue
-        if raw is not None:
-            shown = raw[i].decode("utf-8", errors="backslashreplace")
-        elif start is not None and end is not None and end > start:
-            shown = text[start:end]
+        whole = start is not None and end is not None and end > start
+        if raw is not None and (complete := _utf8(raw[i])) is not None:
+            shown = complete
+        elif whole:
+            shown = text[start:end]  # part of a character (or a normalised piece): the characters it touches
+        elif raw is not None:
+            shown = raw[i].decode("utf-8", errors="ignore")
         else:
             shown = str(piece).removeprefix("##").replace("\u2581", " ")
         out.append(Token(text=shown, start=start, end=end, id=int(tid), special=special[i]))
     return tuple(out)
+
+
+def _utf8(piece: bytes) -> str | None:
+    """The piece's text, or ``None`` when it holds only part of a character."""
+    try:
+        return piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _byte_spans(text: str, raw: list[bytes], special: list[bool]) -> Spans | None:

@@ -145,10 +145,50 @@ def _legend(analysis: Analysis, labels: np.ndarray) -> list[tuple[int, str, str,
     rows = []
     for cid, (colour, pattern) in colours(labels).items():
         members = np.flatnonzero(labels == cid)
-        words = " ".join(analysis.tokens[i].text.strip() or "·" for i in members[:6])
-        more = " …" if members.size > 6 else ""
+        groups = _piece_groups(analysis, [int(i) for i in members])
+        words = _words(analysis, groups[:6])
+        more = " …" if len(groups) > 6 else ""
         rows.append((cid, colour, pattern, f"cluster {cid} ({members.size}): {words}{more}"))
     return rows
+
+
+def _piece_groups(analysis: Analysis, members: list[int]) -> list[list[int]]:
+    """``members`` grouped as ``js/src/common/words.ts`` does: neighbours whose spans overlap
+    (the pieces of one character, byte-level BPE) form one group."""
+    groups: list[list[int]] = []
+    end = -1
+    for i in members:
+        t, prev = analysis.tokens[i], analysis.tokens[i - 1] if i else None
+        joins = bool(groups) and groups[-1][-1] == i - 1 and t.start is not None and prev is not None \
+            and prev.end is not None and t.start < end
+        if joins:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+        if t.end is not None:
+            end = max(end, t.end) if joins else t.end
+    return groups
+
+
+def _words(analysis: Analysis, groups: list[list[int]], limit: int = 40) -> str:
+    """The groups' text as a person reads it: runs of neighbouring tokens as the text they
+    cover (a split character once, a word whole), runs apart joined by a space, cut with "…"."""
+    runs: list[list[int]] = []
+    for g in groups:
+        if runs and runs[-1][-1] == g[0] - 1:
+            runs[-1].extend(g)
+        else:
+            runs.append(list(g))
+    parts = []
+    for run in runs:
+        toks = [analysis.tokens[i] for i in run]
+        starts = [t.start for t in toks if t.start is not None]
+        ends = [t.end for t in toks if t.end is not None]
+        whole = analysis.text and len(starts) == len(ends) == len(toks)
+        piece = analysis.text[min(starts) : max(ends)] if whole else "".join(t.text for t in toks)
+        parts.append(" ".join(piece.split()) or "·")
+    words = " ".join(parts)
+    return words if len(words) <= limit else words[: limit - 1] + "…"
 
 
 def to_svg(analysis: Analysis, labels: np.ndarray | None = None, width: int = 760, size: int = 16) -> str:

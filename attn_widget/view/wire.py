@@ -11,7 +11,8 @@ decoded by vitest, so the two sides cannot drift apart unnoticed.
 
 Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
 
-    version, text, tokens[T] (readable token text), offsets int32 [T, 2] (-1 unknown),
+    version, text, tokens[T] (readable token text),
+    offsets int32 [T, 2] (-1 unknown; UTF-16 code units, see below),
     flags int32 [T] (1 special, 2 excluded), labels int32 [T],
     threshold, threshold_mode, auto, modularity, method, aggregation, measure, lens (a name, or
     "N heads"), lens_heads (heads the lens keeps; null: all), links_lens ("" : the clusters'),
@@ -25,6 +26,14 @@ Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
     links {k, out_index int32 [T, K], out_weight float16 [T, K], in_index, in_weight},
     map_key (the graph a token map belongs to), map null | {method, seed, coords float32 [T, 2]},
     partition {edits [{op, text, before, after}], pins [[token, ...]], undo, redo}
+
+Offsets on the wire count UTF-16 code units, the unit JavaScript strings are
+sliced in (``text.slice(start, end)``), not Python's code points: an emoji or a
+mathematical letter (𝔸) is one code point but two units, and every highlight
+after it would shift. :func:`utf16_offsets` converts them, once, here; Python
+code (figures, exports) keeps reading :class:`~attn_widget.core.Token`'s code
+points. Pieces of one character split by byte-level BPE have overlapping
+offsets; the front-end highlights that character once for all of them.
 
 The links are the clusters' graph's unless ``to_state(..., link_weights=W, links_lens=name)``
 reads them off another lens's graph (the widget's ``links_lens``).
@@ -47,7 +56,7 @@ from ..graph.metrics import community_terms, contiguity
 from ..graph.threshold import symmetrise, threshold_range
 from .messages import ClusterInfo
 
-STATE_VERSION = 5
+STATE_VERSION = 6
 """Layout version shared with ``js/src/wire/state.ts``."""
 
 LINKS_PER_TOKEN = 5
@@ -72,6 +81,19 @@ def unwire(record: Mapping[str, Any]) -> np.ndarray:
     data = record["data"]
     raw = base64.b64decode(data) if isinstance(data, str) else bytes(data)
     return np.frombuffer(raw, dtype=np.dtype(record["dtype"]).newbyteorder("<")).reshape(record["shape"])
+
+
+def utf16_offsets(text: str, offsets: np.ndarray) -> np.ndarray:
+    """Code-point offsets ``[T, 2]`` into ``text`` as UTF-16 code-unit offsets (-1 stays -1).
+
+    A character above U+FFFF (emoji, 𝔸, rare CJK) takes two UTF-16 units, so
+    every offset after one moves by one more unit per such character.
+    """
+    points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    units = np.concatenate([[0], np.cumsum(np.where(points > 0xFFFF, 2, 1))]).astype(np.int64)
+    out = np.asarray(offsets, dtype=np.int64)
+    known = (out >= 0) & (out <= len(text))
+    return np.where(known, units[np.clip(out, 0, len(text))], out).astype(np.int32)
 
 
 def top_links(
@@ -185,6 +207,7 @@ def to_state(
         [[-1 if t.start is None else t.start, -1 if t.end is None else t.end] for t in a.tokens],
         dtype=np.int32,
     ).reshape(n, 2)
+    offsets = utf16_offsets(a.text, offsets)
     flags = np.array([FLAG_SPECIAL if t.special else 0 for t in a.tokens], dtype=np.int32)
     flags[list(a.excluded)] |= FLAG_EXCLUDED
     sym, facts, runs, linked, key = _derived(a, links)

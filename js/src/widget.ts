@@ -25,7 +25,9 @@
  *   notices              notices (fallback model, truncation…)
  *   text                 the prose; each token is a `token` span with
  *                        data-index, data-cluster (label, -1 = excluded) and
- *                        data-excluded="true" for sink/excluded tokens
+ *                        data-excluded="true" for sink/excluded tokens; the
+ *                        pieces of one character share one span, data-index
+ *                        its first, data-tokens all of them ("3 4 5")
  *   legend               legend; items `legend-item` with data-cluster
  *   cluster-count        "N clusters" text (clusters of 2+ tokens)
  *   slider               <input type=range> over the sweep grid
@@ -199,6 +201,7 @@ function render({ model, el: host }: ViewProps): () => void {
       labels: labs,
       colours,
       tokens: view.raw.tokens,
+      source: { text: view.raw.text, offsets: view.offsets },
       hasExcluded: view.flags.some((f) => f & FLAG_EXCLUDED),
       open: legendOpen,
       headlines: sync.localIndex === null ? headlinesOf(view) : undefined,

@@ -27,7 +27,7 @@ from attn_widget.synthetic import planted_attention, tokens_from_pieces
 from attn_widget.view.wire import STATE_VERSION, to_jsonable, to_state, unwire
 
 GOLDEN = Path(__file__).resolve().parents[2] / "js" / "tests" / "fixtures" / "state.json"
-PIECES = ["The", " cat", " sat", " on", " the", " mat", " <b>x</b>", "."]
+PIECES = ["The", " cat", " sat", " on", " the", " mat🍕", " <b>x</b>", "."]  # 🍕: two UTF-16 units
 REGENERATE = ".venv/bin/python tests/view/test_golden_state.py"
 
 

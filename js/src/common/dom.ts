@@ -50,13 +50,20 @@ export function showToken(text: string): string {
 
 const WHITESPACE_MARKS: Record<string, string> = { "\n": "⏎", "\r": "", "\t": "⇥", " ": "␣" };
 
+/** Only invisible characters: joiners (ZWJ), direction marks, variation selectors. */
+const INVISIBLE = /^[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}]+$/u;
+
 /**
  * A token as a person reads it (legend, panel, links): surrounding whitespace
  * dropped (" cat" → "cat"). Tokens that are only whitespace keep a visible
- * mark ("\n" → "⏎", " " → "␣"); the empty token is "∅".
+ * mark ("\n" → "⏎", " " → "␣"); the empty token is "∅"; an invisible one
+ * (a zero-width joiner) reads as its code points ("U+200D"), a lone combining
+ * mark sits on "◌".
  */
 export function readable(text: string): string {
   const word = text.trim();
+  if (word && INVISIBLE.test(word)) return [...word].map((ch) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`).join(" ");
+  if (word && /^\p{M}/u.test(word)) return `◌${word}`; // a combining mark alone, on the usual dotted circle
   if (word) return word;
   if (text === "") return "∅";
   return [...text].map((ch) => WHITESPACE_MARKS[ch] ?? "␣").join("") || "⏎";

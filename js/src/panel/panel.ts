@@ -6,6 +6,7 @@
 // existed shows its rationale as before.
 
 import { el, readable, showToken } from "../common/dom";
+import { clip, pieceGroups, runText, Source } from "../common/words";
 import type { ClusterInfo } from "../wire/messages";
 import type { Swatch } from "../common/colors";
 
@@ -13,6 +14,8 @@ export interface PanelInput {
   id: number;
   tokens: number[];
   tokenText: string[];
+  /** The text and offsets the tokens come from: pieces of one character make one chip. */
+  source?: Source;
   /** What a node is ("token", "word", "sentence"); default "token". */
   unit?: string;
   swatch?: Swatch;
@@ -211,7 +214,12 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
   if (p.explain) host.append(p.explain);
   if (!info && p.pending) host.append(el("p", { class: "aw-muted", text: "Re-clustering at this threshold; explanations follow." }));
   const words = el("div", { class: "aw-panel-tokens", testid: "panel-tokens" });
-  for (const i of p.tokens.slice(0, MAX_TOKENS)) words.append(el("span", { class: "aw-chip", text: readable(p.tokenText[i]), title: `token ${i}: ${showToken(p.tokenText[i])}` }));
+  // pieces of one character (byte-level BPE) make one chip; right-to-left words isolated (dir=auto); long ones cut
+  for (const group of pieceGroups(p.tokens.slice(0, MAX_TOKENS), p.source)) {
+    const shown = readable(runText(group, p.tokenText, p.source));
+    const which = group.length > 1 ? `tokens ${group.join(", ")} (pieces of one character)` : `token ${group[0]}`;
+    words.append(el("span", { class: "aw-chip", text: clip(shown), title: `${which}: ${clip(showToken(runText(group, p.tokenText, p.source)), 200)}`, attrs: { dir: "auto" } }));
+  }
   if (size > MAX_TOKENS) words.append(el("span", { class: "aw-muted", text: ` … and ${size - MAX_TOKENS} more` }));
   host.append(el("h4", { text: "Tokens" }), words);
 }

@@ -75,6 +75,7 @@ export class PanelView {
       id: selected,
       tokens,
       tokenText: view.raw.tokens,
+      source: { text: view.raw.text, offsets: view.offsets },
       unit: view.raw.unit,
       swatch: scene.colours.get(selected),
       facts,

@@ -1,9 +1,12 @@
 // The legend: one button per cluster of 2+ tokens (swatch, id, first words,
 // size; its headline on hover), capped at LEGEND_MAX with a "+N more" toggle,
-// plus the sink marker.
+// plus the sink marker. The words are the text the cluster's first tokens
+// cover (pieces of one character once, words whole; common/words.ts), in a
+// <bdi> so right-to-left words keep their order, cut short with "…".
 
 import type { Swatch } from "../common/colors";
-import { el, readable } from "../common/dom";
+import { el } from "../common/dom";
+import { bdi, clip, pieceGroups, Source, wordsOf } from "../common/words";
 
 export const LEGEND_MAX = 14;
 
@@ -11,6 +14,8 @@ export interface LegendInput {
   labels: ArrayLike<number>;
   colours: Map<number, Swatch>;
   tokens: string[];
+  /** The text and offsets the tokens come from (pieces of one character are shown once). */
+  source?: Source;
   hasExcluded: boolean;
   open: boolean;
   /** Each cluster's headline, when known: shown on hover, for skimming. */
@@ -34,10 +39,16 @@ export function membersOf(labels: ArrayLike<number>): Map<number, number[]> {
   return members;
 }
 
+/** The first four words (pieces of one character count once) and whether more follow. */
+export function legendWords(members: number[], tokens: string[], source?: Source): { words: string; more: boolean } {
+  const groups = pieceGroups(members, source);
+  return { words: clip(wordsOf(groups.slice(0, 4), tokens, source)), more: groups.length > 4 };
+}
+
 /** "id: first four words … (size)" for one legend entry. */
-export function legendLabel(id: number, members: number[], tokens: string[]): string {
-  const words = members.slice(0, 4).map((i) => readable(tokens[i])).join(" ");
-  return `${id}: ${words}${members.length > 4 ? " …" : ""} (${members.length})`;
+export function legendLabel(id: number, members: number[], tokens: string[], source?: Source): string {
+  const { words, more } = legendWords(members, tokens, source);
+  return `${id}: ${words}${more ? " …" : ""} (${members.length})`;
 }
 
 export function drawLegend(host: HTMLElement, p: LegendInput): void {
@@ -50,7 +61,7 @@ export function drawLegend(host: HTMLElement, p: LegendInput): void {
     const title = headline ? `Cluster ${id}: ${headline}` : `Show cluster ${id}`;
     const item = el("button", { class: "aw-legend-item", testid: "legend-item", title }, [
       el("span", { class: `aw-swatch ${sw.className}` }),
-      el("span", { text: legendLabel(id, members.get(id) ?? [], p.tokens) }),
+      legendText(id, members.get(id) ?? [], p.tokens, p.source),
     ]);
     item.dataset.cluster = String(id);
     item.addEventListener("click", () => p.onSelect(id), { signal: p.signal });
@@ -64,4 +75,10 @@ export function drawLegend(host: HTMLElement, p: LegendInput): void {
   }
   if (p.hasExcluded) host.append(el("span", { class: "aw-legend-note aw-excluded", text: "excluded (attention sink)" }));
   if (p.colours.size === 0) host.append(el("span", { class: "aw-muted", text: "No groups of two or more tokens at this threshold." }));
+}
+
+/** The legend entry's label: its words isolated in a <bdi> between the id and the size. */
+function legendText(id: number, members: number[], tokens: string[], source?: Source): HTMLElement {
+  const { words, more } = legendWords(members, tokens, source);
+  return el("span", { class: "aw-legend-label" }, [`${id}: `, bdi(words), `${more ? " …" : ""} (${members.length})`]);
 }

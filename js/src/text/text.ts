@@ -28,15 +28,18 @@ export function buildText(host: HTMLElement, view: View): HTMLSpanElement[] {
       continue;
     }
     const i = piece.index;
+    const members = piece.kind === "token" ? piece.members : [i];
     const cls = piece.kind === "chip" ? "aw-tok aw-chip-tok" : piece.text === "" ? "aw-tok aw-tok-empty" : "aw-tok";
     const span = el("span", { class: cls, testid: "token", text: piece.kind === "chip" ? showToken(piece.text) : piece.text });
     span.dataset.index = String(i);
+    // pieces of one character (byte-level BPE) share one span: the character, highlighted once for all
+    if (members.length > 1) span.dataset.tokens = members.join(" ");
     if (view.flags[i] & FLAG_SPECIAL) span.classList.add("aw-special");
     if (view.flags[i] & FLAG_EXCLUDED) {
       span.classList.add("aw-excluded");
       span.dataset.excluded = "true";
     }
-    spans[i] = span;
+    for (const m of members) spans[m] = span;
     frag.append(span);
   }
   host.append(frag);
@@ -53,7 +56,7 @@ export function colourText(spans: HTMLSpanElement[], labels: ArrayLike<number>, 
   const colours = assignColors(labels, slots);
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i];
-    if (!span) continue;
+    if (!span || (i > 0 && spans[i - 1] === span)) continue; // a shared span takes its first token's colour
     const label = String(labels[i]);
     if (span.dataset.cluster !== label) span.dataset.cluster = label;
     const key = colours.get(labels[i])?.className ?? "";
@@ -65,10 +68,11 @@ export function colourText(spans: HTMLSpanElement[], labels: ArrayLike<number>, 
   return colours;
 }
 
-/** Tooltip for token ``i`` (set on hover, not on every repaint). */
-export function tokenTitle(token: string, i: number, label: number, coloured: boolean): string {
+/** Tooltip for token ``i`` (set on hover, not on every repaint); ``shared``: the tokens whose one character the span shows. */
+export function tokenTitle(token: string, i: number, label: number, coloured: boolean, shared?: readonly number[]): string {
   const what = label < 0 ? "excluded from the graph (attention sink)" : coloured ? `cluster ${label}` : "on its own";
-  return `${showToken(token)} · token ${i} · ${what}`;
+  const which = shared && shared.length > 1 ? `tokens ${shared.join(", ")} (pieces of one character)` : `token ${i}`;
+  return `${showToken(token)} · ${which} · ${what}`;
 }
 
 /**
@@ -80,7 +84,8 @@ export function markSelected(spans: HTMLSpanElement[], labels: ArrayLike<number>
   let count = 0;
   for (let i = 0; i < spans.length; i++) {
     const on = selected !== null && labels[i] === selected;
-    spans[i]?.classList.toggle("aw-selected", on);
+    const shared = i > 0 && spans[i - 1] === spans[i]; // a span several tokens share: selected if any is
+    if (!shared || on) spans[i]?.classList.toggle("aw-selected", on);
     if (on) count++;
   }
   host?.classList.toggle("aw-has-selection", count > 0);

@@ -4,6 +4,7 @@
 
 import type { Swatch } from "../common/colors";
 import { el, readable } from "../common/dom";
+import { bdi, clip } from "../common/words";
 import { linksOf, View } from "../wire/state";
 import { buildText, colourText, markSelected, tokenTitle } from "./text";
 
@@ -94,7 +95,9 @@ export class TextView {
 
   /** Mark the picked tokens (``aw-picked``). */
   markPicked(picked: ReadonlySet<number>): void {
-    this.spans.forEach((s, i) => s?.classList.toggle("aw-picked", picked.has(i)));
+    this.spans.forEach((s, i) => {
+      if (i === 0 || this.spans[i - 1] !== s || picked.has(i)) s?.classList.toggle("aw-picked", picked.has(i)); // shared: any
+    });
   }
 
   /**
@@ -115,7 +118,8 @@ export class TextView {
   private showLinks(view: View, span: HTMLElement, i: number, labels: ArrayLike<number>): void {
     this.clearLinks();
     const label = labels[i];
-    span.title = tokenTitle(view.raw.tokens[i], i, label, this.colours.has(label));
+    const shared = span.dataset.tokens?.split(" ").map(Number); // pieces of one character: the span stands for all
+    span.title = tokenTitle(clip(view.raw.tokens[i], 200), i, label, this.colours.has(label), shared);
     span.classList.add("aw-hover");
     const tokens = view.raw.tokens;
     const line = (title: string, items: Link[], cls: string) => {
@@ -123,13 +127,13 @@ export class TextView {
       if (!items.length) li.append(el("span", { class: "aw-muted", text: " none" }));
       for (const { token, weight } of items) {
         this.spans[token]?.classList.add(cls);
-        li.append(el("span", { class: `aw-link-chip ${cls}`, text: `${readable(tokens[token])} ${weight.toFixed(2)}` }));
+        li.append(el("span", { class: `aw-link-chip ${cls}` }, [bdi(clip(readable(tokens[token]))), ` ${weight.toFixed(2)}`]));
       }
       return li;
     };
     const l = linksOf(view, i);
     this.links.replaceChildren(
-      el("div", { class: "aw-links-title", text: `“${readable(tokens[i])}” (token ${i})` }),
+      el("div", { class: "aw-links-title" }, ["“", bdi(clip(readable(tokens[i]))), `” (token ${i})`]),
       line("attends to", l.out, "aw-link-out"),
       line("attended by", l.in, "aw-link-in"),
     );

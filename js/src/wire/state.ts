@@ -7,7 +7,7 @@ import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
 import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";
 import { ClusterInfo, clusterInfo } from "./messages";
 
-export const STATE_VERSION = 5;
+export const STATE_VERSION = 6;
 
 export const FLAG_SPECIAL = 1;
 export const FLAG_EXCLUDED = 2;
@@ -17,7 +17,9 @@ export interface WireState {
   version: number;
   text: string;
   tokens: string[];
-  offsets: WireArray<"int32">; // [T, 2], -1 unknown
+  /** [T, 2], -1 unknown. UTF-16 code units into ``text`` (what ``text.slice`` counts), converted
+   * from Python's code points by wire.py ``utf16_offsets``; pieces of one character overlap. */
+  offsets: WireArray<"int32">;
   flags: WireArray<"int32">; // [T], FLAG_SPECIAL | FLAG_EXCLUDED
   labels: WireArray<"int32">; // [T], -1 excluded
   threshold: number;

@@ -84,12 +84,14 @@ describe("the golden state written by Python", () => {
 
   it("shows the planted groups, the excluded special token and the automatic threshold", () => {
     expect(view.n).toBe(9);
-    expect(view.raw.tokens).toEqual(["<s>", "The", " cat", " sat", " on", " the", " mat", " <b>x</b>", "."]);
+    expect(view.raw.tokens).toEqual(["<s>", "The", " cat", " sat", " on", " the", " mat🍕", " <b>x</b>", "."]);
     expect(Array.from(view.labels)).toEqual([-1, 0, 0, 0, 1, 1, 1, 2, 2]);
     expect(view.flags[0]).toBe(FLAG_SPECIAL | FLAG_EXCLUDED);
     expect(Array.from(view.offsets.slice(0, 4))).toEqual([-1, -1, 0, 3]);
     expect(view.raw.auto).toBe(true);
     expect(view.grid[view.raw.sweep.best]).toBeCloseTo(view.raw.threshold, 12);
+    // after 🍕 (one code point in Python, two UTF-16 units here) the offsets still slice exactly
+    expect(view.raw.text.slice(view.offsets[12], view.offsets[13])).toBe(" mat🍕");
     expect(view.raw.text.slice(view.offsets[14], view.offsets[15])).toBe(" <b>x</b>");
   });
 
