@@ -28,7 +28,7 @@ from .core.options import (
     GenerationOptions,
     check_names,
 )
-from .extract.forward import prepare, reporter, resolve_keep, run
+from .extract.forward import check_measure, prepare, reporter, resolve_keep, run
 from .graph import compare as _compare
 from .graph import pipeline as _pipeline
 from .graph import recluster as _recluster
@@ -105,6 +105,7 @@ def analyze(
         text, model, o["tokenizer"], prepend_bos=o["prepend_bos"], overlength=o["overlength"],
         progress=o["progress"],
     )
+    check_measure(prep, o["measure"])
     keep = resolve_keep(o["keep"], prep.model.config, len(prep.ids))
     if keep == "summary":
         result = _streamed.analyze_streamed(prep, o)

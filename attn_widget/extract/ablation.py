@@ -1,13 +1,13 @@
-"""Rerun a model with attention knocked out: edges removed by an additive mask, heads' outputs zeroed.
+"""Rerun a model with attention knocked out: edges removed from each layer's mask, heads' outputs zeroed.
 
 :func:`rerun` is :func:`attn_widget.extract.forward.forward_pass` itself, run inside
-hooks: one swaps the all-ones attention mask for an additive ``[T, T]`` mask
-(``0`` where a query may attend to a key, the dtype's minimum where not, as
-the faithfulness scores do), one zeroes the chosen heads' slices of each
-layer's output projection input, and one keeps the final hidden state of the
-position whose next token is read, through the model's own language-model
-head. With nothing knocked out no hook changes anything, so the rerun is the
-plain forward pass, to the bit.
+hooks: one removes the knocked-out edges from the attention mask each attention
+layer receives (the dtype's minimum added where a query may not attend to a
+key; the model's own mask, positions and ALiBi biases stay as they were), one
+zeroes the chosen heads' slices of each layer's output projection input, and
+one keeps the final hidden state of the position whose next token is read,
+through the model's own language-model head. With nothing knocked out no hook
+changes anything, so the rerun is the plain forward pass, to the bit.
 
 What can be knocked out (:func:`allowed`): ``tokens`` (every edge *to* them
 from another token; each still attends to itself), ``edges`` (``(query, key)``
@@ -17,6 +17,7 @@ pairs). A query keeps at least one key: removing a token's last edge is refused.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 from ..core import Candidate
 from ..core.prediction import TOP_K, PredictionChange
 from ..core.types import Attention
+from .families import Layer, layers, try_layers
 from .forward import forward_pass
 from .generate import piece_texts
 from .perturb import jensen_shannon
@@ -71,14 +73,11 @@ def knockout(
     if isinstance(tokens, (int, np.integer)):
         tokens = [tokens]
     toks = tuple(sorted({_index(i, n, "token") for i in tokens}))
-    layers = head_projections(model)
-    shape = (len(layers), layers[0][1]) if layers else None
     hs = []
-    for layer, head in _pairs(heads, "heads"):
-        if shape is None:
-            raise ValueError(
-                f"cannot zero heads of {type(model).__name__}: its attention layers are not known here"
-            )
+    pairs = _pairs(heads, "heads")
+    found = _known(model, "zero heads") if pairs else []
+    shape = (len(found), found[0].n_heads) if found else (0, 0)
+    for layer, head in pairs:
         if not (
             isinstance(layer, int)
             and isinstance(head, int)
@@ -111,6 +110,11 @@ def knockout(
     )
 
 
+def _known(model: Any, what: str) -> list[Layer]:
+    """The attention layers (:mod:`~attn_widget.extract.families`), or an error naming what is missing."""
+    return layers(model, need=f"ablate() to {what}")
+
+
 def allowed(n: int, tokens: Sequence[int], edges: Pairs, *, causal: bool) -> np.ndarray | None:
     """``[n, n]`` bool: which query (row) may attend to which key (column); ``None``: nothing removed."""
     if not tokens and not edges:
@@ -131,35 +135,44 @@ def allowed(n: int, tokens: Sequence[int], edges: Pairs, *, causal: bool) -> np.
 
 
 def head_projections(model: Any) -> list[tuple[Any, int, int]]:
-    """Per layer: ``(module whose input holds the heads side by side, number of heads, head size)``.
+    """Per layer run: ``(module whose input holds the heads side by side, number of heads, head size)``.
 
-    GPT-2's ``c_proj``, Llama-style ``o_proj`` (SmolLM2), BERT's ``attention.output.dense``.
+    The output projection each family's entry in :mod:`attn_widget.extract.families` names
+    (GPT-2's ``c_proj``, Llama-style ``o_proj``, BERT's ``attention.output.dense``, …).
     """
-    config = getattr(model, "config", None)
-    out = []
-    for module in model.modules():
-        if hasattr(module, "c_attn") and hasattr(module, "c_proj") and hasattr(module, "num_heads"):
-            out.append((module.c_proj, int(module.num_heads), int(module.head_dim)))
-        elif hasattr(module, "o_proj") and hasattr(module, "head_dim"):
-            heads = int(
-                getattr(config, "num_attention_heads", 0) or module.o_proj.in_features // module.head_dim
-            )
-            out.append((module.o_proj, heads, int(module.head_dim)))
-        elif (
-            hasattr(module, "self")
-            and hasattr(module, "output")
-            and hasattr(module.self, "num_attention_heads")
-        ):
-            out.append(
-                (
-                    module.output.dense,
-                    int(module.self.num_attention_heads),
-                    int(module.self.attention_head_size),
-                )
-            )
+    found = try_layers(model)
+    return [] if found is None else [(layer.out, layer.n_heads, layer.head_dim) for layer in found]
+
+
+def _by_module(modules: Sequence[Any]) -> dict[int, tuple[Any, list[int]]]:
+    """``id(module) → (module, the layers it runs, in order)``: one module may run several (ALBERT)."""
+    out: dict[int, tuple[Any, list[int]]] = {}
+    for i, module in enumerate(modules):
+        out.setdefault(id(module), (module, []))[1].append(i)
     return out
 
 
+def _with_mask(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], allowed: Any) -> Any:
+    """The call's arguments with the edges ``allowed`` forbids removed from its attention mask.
+
+    The model's own mask stays (causal, sliding window, padding, ALiBi biases added to it): an additive
+    float mask gets the dtype's minimum, a keep-mask (bool or integer: DeBERTa) a zero where not allowed.
+    """
+    import torch
+
+    bound = inspect.signature(module.forward).bind_partial(*args, **kwargs)
+    mask = bound.arguments.get("attention_mask")
+    if mask is None:
+        given = (*args, *kwargs.values())
+        hidden = next((a for a in given if torch.is_tensor(a) and a.is_floating_point()), None)
+        dtype = torch.float32 if hidden is None else hidden.dtype
+        mask = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
+    if mask.is_floating_point():
+        mask = torch.where(allowed, mask, torch.finfo(mask.dtype).min)
+    else:
+        mask = mask * allowed.to(mask.dtype)
+    bound.arguments["attention_mask"] = mask
+    return bound.args, bound.kwargs
 @contextlib.contextmanager
 def _hooks(
     model: Any, mask: np.ndarray | None, heads: Pairs, position: int, causal: bool
@@ -169,26 +182,37 @@ def _hooks(
     kept: dict[str, Any] = {}
     net = getattr(model, "base_model", model)
     handles = []
+    runs: dict[int, int] = {}  # calls of each hooked module in this pass (one module may run several layers)
+
+    def restart(*_: Any) -> None:
+        runs.clear()
+
+    handles.append(net.register_forward_pre_hook(restart))
     if mask is not None:
-        additive = torch.where(torch.as_tensor(mask), 0.0, torch.finfo(torch.float32).min)[None, None]
+        layers = _known(model, "remove edges or tokens")
+        allowed = torch.as_tensor(mask, device=next(net.parameters()).device)[None, None]
 
-        def swap(_module: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-            return args, {**kwargs, "attention_mask": additive.to(next(net.parameters()).dtype)}
+        def add(module: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+            return _with_mask(module, args, kwargs, allowed)
 
-        handles.append(net.register_forward_pre_hook(swap, with_kwargs=True))
+        for module in {id(layer.weights): layer.weights for layer in layers}.values():
+            handles.append(module.register_forward_pre_hook(add, with_kwargs=True))
     if heads:
-        layers = head_projections(model)
-        if not layers:
-            raise ValueError(
-                f"cannot zero heads of {type(model).__name__}: its attention layers are not known here"
-            )
-        for layer in sorted({h[0] for h in heads}):
-            proj, _, size = layers[layer]
-            cols = [c for _, h in heads if _ == layer for c in range(h * size, (h + 1) * size)]
+        layers = _known(model, "zero heads")
+        for key, (proj, order) in _by_module([layer.out for layer in layers]).items():
+            size, cols = layers[order[0]].head_dim, {}
+            for i in order:
+                cols[i] = [c for ly, h in heads if ly == i for c in range(h * size, (h + 1) * size)]
+            if not any(cols.values()):
+                continue
 
-            def zero(_module: Any, args: Any, cols: list[int] = cols) -> Any:
+            def zero(_module: Any, args: Any, key: int = key, order: Any = order, cols: Any = cols) -> Any:
+                runs[key] = runs.get(key, 0) + 1
+                chosen = cols[order[(runs[key] - 1) % len(order)]]
+                if not chosen:
+                    return None
                 x = args[0].clone()
-                x[..., cols] = 0
+                x[..., chosen] = 0
                 return (x, *args[1:])
 
             handles.append(proj.register_forward_pre_hook(zero))

@@ -25,6 +25,7 @@ from . import loading
 from .gradient import attention_gradient
 from .hooks import attention_modules, stream_attention
 from .tokens import tokenize
+from .values import require as require_norms
 
 Progress = Callable[[str, float], Any]
 """``progress(stage, fraction)``: told what runs now ("loading model gpt2…") and how far along (0–1)."""
@@ -115,6 +116,7 @@ def prepare(
     report = reporter(progress)
     report(f"loading model {_model_name(model)}…", 0.0)
     net, tok, name, notices = loading.resolve(model, tokenizer)
+    refuse_encoder_decoder(net, name)
     causal = loading.is_causal_config(net.config)
     ids, tokens, more = tokenize(
         text, tok, name=name, causal=causal, prepend_bos=prepend_bos,
@@ -123,6 +125,27 @@ def prepare(
     for notice in more:
         warnings.warn(notice, UserWarning, stacklevel=3)
     return Prepared(text, net, name, tuple(int(i) for i in ids), tokens, causal, (*notices, *more))
+
+
+def refuse_encoder_decoder(model: Any, name: str) -> None:
+    """Refuse an encoder–decoder model (T5, BART, Marian): two texts and cross-attention are not read yet."""
+    config = getattr(model, "config", None)
+    if getattr(config, "is_encoder_decoder", False):
+        raise ValueError(
+            f"model {name!r} ({getattr(config, 'model_type', '?')}) is an encoder–decoder model: attn_widget "
+            "reads one text through a decoder-only or an encoder-only model, and cannot yet read a source, a "
+            "target and the cross-attention between them; use a decoder-only model (GPT-2, Llama, …) or an "
+            "encoder (BERT, …), or pass the attention you extracted to attn_widget.analyze_attention"
+        )
+
+
+def check_measure(prep: Prepared, measure: str) -> None:
+    """Refuse, before any pass, a ``measure`` the model cannot give (value norms of an unknown layout).
+
+    Raises :class:`~attn_widget.extract.families.UnsupportedModel` naming the family and what is missing.
+    """
+    if measure == "norm":
+        require_norms(prep.model, prep.name)
 
 
 def extract(

@@ -11,11 +11,14 @@ strongest keys (``head_data["top_index"]`` / ``["top_weight"]``, float16): a
 compact stand-in for the raw attention where a few strong links are enough
 (a cluster's heads, the drill-down).
 
-Which modules return attention weights comes from the model class's own
+Which modules return attention weights comes from the family table
+(:mod:`attn_widget.extract.families`), else from the model class's own
 declaration (``_can_record_outputs["attentions"]`` in transformers 5): the
 module class, optionally the submodule name, and the index of the weights in
-its output. A model that declares none is run with ``output_attentions=True``
-and its layers are handed over one by one afterwards (no memory saved).
+its output. Layers are numbered by the order the modules run in, so a module
+that runs several layers (ALBERT) is counted once per run. A model with neither
+is run with ``output_attentions=True`` and its layers are handed over one by one
+afterwards (no memory saved).
 Llama-family models run with :mod:`attn_widget.extract.lean`'s attention,
 which computes the same weights in one ``[head, T, T]`` buffer per layer.
 """
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..core.types import OnLayer
+from .families import weight_modules
 from .lean import lean_attention
 from .values import value_norm_hooks
 
@@ -37,7 +41,10 @@ TOP_KEYS = 8
 
 
 def attention_modules(model: Any) -> list[tuple[Any, int]] | None:
-    """``(module, index of the weights in its output)`` per attention layer, in order; ``None`` if unknown."""
+    """``(module, index of the weights in its output)`` per layer run, in order; ``None`` if unknown."""
+    known = weight_modules(model)
+    if known is not None:
+        return known
     spec = None
     for cls in type(model).__mro__:
         found = getattr(cls, "_can_record_outputs", None)
@@ -145,13 +152,14 @@ def stream_attention(
                 handle(i, layers[i])
                 layers[i] = None
         else:
-            order = {id(module): i for i, (module, _) in enumerate(modules)}
-            for module, index in modules:
+            calls = [0]  # layers in the order their modules run (ALBERT runs one module per layer)
+            for module, index in {id(m): (m, i) for m, i in modules}.values():
 
-                def grab(mod: Any, _inputs: Any, output: Any, index: int = index) -> None:
+                def grab(_mod: Any, _inputs: Any, output: Any, index: int = index) -> None:
                     weights = output[index] if isinstance(output, (tuple, list)) else None
                     _check_layers([weights], name)
-                    handle(order[id(mod)], weights)
+                    calls[0] += 1
+                    handle(calls[0] - 1, weights)
 
                 stack.callback(module.register_forward_hook(grab).remove)
             net(input_ids=input_ids, **kwargs)

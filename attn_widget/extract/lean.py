@@ -29,12 +29,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import loading
+from .families import FAMILIES
 
 LEAN = "attn_widget_lean"
 """The name the lean attention (and its eager mask) is registered under in transformers."""
 
-LEAN_MODEL_TYPES = frozenset({"llama"})
-"""``config.model_type`` values whose eager attention :func:`lean_eager_attention` reproduces exactly."""
+LEAN_MODEL_TYPES = frozenset(kind for kind, family in FAMILIES.items() if family.lean)
+"""``config.model_type`` values whose eager attention :func:`lean_eager_attention` reproduces exactly
+(``lean=True`` in :data:`attn_widget.extract.families.FAMILIES`)."""
 
 
 def lean_eager_attention(

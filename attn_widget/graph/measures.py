@@ -51,7 +51,8 @@ def _need(data: HeadData, measure: str, shape: tuple[int, ...]) -> np.ndarray:
         raise ValueError(
             f"measure={measure!r} needs the per-head {key.replace('_', ' ')}s that only a forward pass "
             f"{'and a backward pass ' if measure == 'gradient' else ''}over the model can measure, and this "
-            "analysis has none (made from attention arrays, or loaded from .json); run "
+            "analysis has none (made from attention arrays or loaded from .json, or by a model whose "
+            "layout attn_widget.extract.families does not know); run "
             f"attn_widget.analyze(text, model=..., measure={measure!r}) instead"
         )
     value = np.asarray(data[key])

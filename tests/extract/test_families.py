@@ -1,0 +1,148 @@
+"""Every feature on every family: the README's matrix, one test per cell, on tiny random-weight models.
+
+One model per family per session (:mod:`tiny_families`), the GPT-2 tokenizer
+fixture for ids, and one plain analysis per family shared by the cells that
+start from one (links, explain, ablate, streamed). Where a feature cannot apply
+(generation on an encoder, any feature on an encoder–decoder model for now), the
+refusal and its reason are tested instead.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pytest
+from tiny_families import CAUSAL, ENCODERS, FAMILIES, build, config_of
+
+import attn_widget
+from attn_widget.extract import families as table
+
+TEXT = "The cat sat on the mat because it was tired. Then it slept."
+PROMPT = "The cat sat on the"
+ALL = list(FAMILIES)
+
+
+@pytest.fixture(scope="module")
+def run(gpt2_tokenizer):
+    """``run(family)`` → ``(model, tokenizer, plain analysis)``, built once per family."""
+
+    @cache
+    def made(family: str) -> tuple[Any, Any, attn_widget.Analysis]:
+        model = build(family)
+        return model, gpt2_tokenizer, attn_widget.analyze(TEXT, model, tokenizer=gpt2_tokenizer)
+
+    return made
+
+
+def words(a: attn_widget.Analysis) -> list[int]:
+    """Tokens that are in the graph (not special, not left out as sinks)."""
+    return [i for i, t in enumerate(a.tokens) if not t.special and i not in a.excluded]
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_analyze_gives_each_layer_and_head_a_distribution_and_clusters_every_token(family, run):
+    _, _, a = run(family)
+    t = len(a.tokens)
+    assert a.attentions.shape == (2, 4, t, t)
+    np.testing.assert_allclose(a.attentions.sum(-1), 1.0, atol=1e-4)
+    if family in CAUSAL:
+        assert np.all(np.triu(a.attentions, k=1) == 0), "a causal model attends to no later token"
+    assert len(a.labels) == t
+    assert a.clusters
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_norm_weighs_each_head_by_what_it_writes(family, run):
+    model, tok, a = run(family)
+    normed = attn_widget.analyze(TEXT, model, tokenizer=tok, measure="norm")
+    norms = normed.head_data["value_norm"]
+    assert norms.shape == (2, 4, len(a.tokens))
+    assert np.all(np.isfinite(norms))
+    assert np.all(norms > 0)
+    assert not np.allclose(normed.weights, a.weights), "weighing by value norms changes the graph"
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_gradient_measures_what_the_output_depends_on(family, run):
+    model, tok, a = run(family)
+    grad = attn_widget.analyze(TEXT, model, tokenizer=tok, measure="gradient").head_data["gradient"]
+    assert grad.shape == a.attentions.shape
+    assert np.all(np.isfinite(grad))
+    assert np.all(grad >= 0)
+    assert grad.max() > 0
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_a_streamed_analysis_aggregates_the_same_layers(family, run):
+    model, tok, a = run(family)
+    streamed = attn_widget.analyze(TEXT, model, tokenizer=tok, keep="summary")
+    assert streamed.attentions is None
+    np.testing.assert_allclose(streamed.weights, a.weights, atol=1e-5)
+    assert streamed.head_data["top_index"].shape[:2] == (2, 4)
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_links_are_a_tokens_strongest_in_the_graph(family, run):
+    _, _, a = run(family)
+    token = words(a)[-1]
+    found = attn_widget.links(a, token, k=3)
+    assert len(found) == 3
+    assert all(link.index != token and link.index not in a.excluded for link in found)
+    assert [x.weight for x in found] == sorted((x.weight for x in found), reverse=True)
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_explain_gives_every_cluster_a_rationale(family, run):
+    _, _, a = run(family)
+    explained = attn_widget.explain(a)
+    assert explained.clusters
+    assert all(c.rationale for c in explained.clusters)
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_ablating_a_token_removes_every_edge_to_it_and_keeps_the_models_own_mask(family, run):
+    model, tok, a = run(family)
+    k = words(a)[1]
+    after = attn_widget.ablate(a, tokens=[k], model=model, tokenizer=tok).after.attentions
+    others = [q for q in range(len(a.tokens)) if q != k]
+    assert np.all(after[:, :, others, k] == 0)
+    np.testing.assert_allclose(after.sum(-1), 1.0, atol=1e-4)
+    if family in CAUSAL:
+        assert np.all(np.triu(after, k=1) == 0)
+    assert np.allclose(after[:, :, :k, :k], a.attentions[:, :, :k, :k], atol=1e-5) == (family in CAUSAL)
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_zeroing_a_head_of_the_first_layer_changes_only_what_comes_after_it(family, run):
+    model, tok, a = run(family)
+    ablation = attn_widget.ablate(a, heads=[(0, 1)], model=model, tokenizer=tok)
+    after = ablation.after.attentions
+    np.testing.assert_allclose(after[0], a.attentions[0], atol=1e-6)
+    assert not np.allclose(after[1], a.attentions[1], atol=1e-6), "layer 1 reads what head (0, 1) wrote"
+    if family in CAUSAL:
+        assert ablation.prediction is not None
+        assert ablation.prediction.divergence > 0
+
+
+@pytest.mark.parametrize("family", CAUSAL)
+def test_generation_clusters_every_step_with_value_norms(family, run):
+    model, tok, _ = run(family)
+    gen = attn_widget.analyze_generation(PROMPT, model, tokenizer=tok, max_new_tokens=3, measure="norm")
+    assert len(gen.steps) == 3
+    sizes = [len(step.analysis.tokens) for step in gen.steps]
+    assert sizes == [sizes[0], sizes[0] + 1, sizes[0] + 2]
+    assert gen.steps[-1].analysis.head_data["value_norm"].shape == (2, 4, sizes[-1])
+
+
+@pytest.mark.parametrize("family", ENCODERS)
+def test_generation_is_refused_for_an_encoder_saying_why(family, run):
+    model, tok, _ = run(family)
+    with pytest.raises(ValueError, match="does not generate text"):
+        attn_widget.analyze_generation(PROMPT, model, tokenizer=tok, max_new_tokens=2)
+
+
+def test_every_family_in_the_matrix_has_an_entry_in_the_table():
+    built = {config_of(f).model_type for f in FAMILIES}
+    assert built <= set(table.FAMILIES), built - set(table.FAMILIES)
