@@ -44,6 +44,7 @@ from .modes import ModesMixin
 from .refining import Refinements, RefineMethods
 from .service import ExplainService
 from .standalone import save_html
+from .static import StaticFallback
 from .wire import to_state
 from .zooming import ZoomMethods
 
@@ -60,7 +61,7 @@ _ESM, _CSS = bundle()
 
 _WARN_FROM_PYTHON = frozenset({"threshold", "method"})
 
-class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, anywidget.AnyWidget):
+class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, StaticFallback, anywidget.AnyWidget):
     """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
 
     Parameters
