@@ -16,6 +16,7 @@ from labdriver import (
     READY_JS,
     SMALL_WIDGET_CELLS,
     SMALL_WORDS,
+    CellError,
     NotebookPage,
     assert_one_colour_per_cluster,
     kernel,
@@ -199,15 +200,21 @@ def test_a_bad_option_shows_a_plain_error_and_the_widget_stays_usable(
 ) -> None:
     reset_threshold(nb)
     page = nb.page
-    nb.run_code("w.method = 'no-such-method'")
+    # a bad name is refused on the line that sets it, naming what to use instead
+    refused = r"TraitError: unknown clustering method 'no-such-method'; choose one of 'louvain'"
+    with pytest.raises(CellError, match=refused):
+        nb.run_code("w.method = 'no-such-method'")
+    assert kernel(nb, "w.method") == "louvain"  # never set
     error = page.get_by_test_id("error")
+    assert error.is_hidden()  # it never reached the view
+    nb.run_code("w.layers = [99]")  # a good shape that only re-clustering refuses: said in the view
     error.wait_for(state="visible")
     message = error.inner_text()
-    assert "no-such-method" in message, message
-    assert "louvain" in message, message  # names what to use instead
+    assert "[99]" in message, message
+    assert "layers" in message, message
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "widget-error.png"))
     assert nb.run_code("print(6 * 7)").strip() == "42"  # the kernel survived
-    assert kernel(nb, "w.method") == "louvain"  # the knob went back to what is on screen
+    assert kernel(nb, "w.layers") is None  # the knob went back to what is on screen
     page.get_by_test_id("error-dismiss").click()
     error.wait_for(state="hidden")
     before = page.get_by_test_id("threshold-value").inner_text()
