@@ -84,6 +84,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_map.py
 	$(BIN)/python benchmarks/bench_headlines.py
 	$(BIN)/python benchmarks/bench_generation.py
+	$(BIN)/python benchmarks/bench_knob_storm.py
 
 clean:
 	rm -rf $(VENV) demo-out site test-artifacts js/node_modules attn_widget/static

@@ -13,13 +13,15 @@ drill-down request. None of them computes an analysis itself.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from ..api import measure_data, rerun
 from ..core import Analysis
+from ..graph.measures import NEEDS
 from .knobs import KNOBS
 from .knobs import changes as knob_changes
 from .messages import DrilldownReply
@@ -76,6 +78,8 @@ class KnobJobs:
         self.later = 0
         """Knob changes that arrived while the job ran (each started nothing)."""
         self.name: str | None = None
+        self.measured: tuple[Hashable, dict[str, Any]] | None = None
+        """The per-head data the last measure job made, by the run it is of (kept when its result was not)."""
 
     def start(self, kind: str, base: Analysis, changes: dict[str, Any], name: str | None) -> None:
         """Run ``kind`` ("measure" or "rerun") for ``changes`` on ``base``; while one runs, wait for it.
@@ -84,6 +88,10 @@ class KnobJobs:
         """
         w = self.widget
         self.name = name
+        data = self.measured[1] if self.measured and self.measured[0] == _run(base) else {}
+        if kind == "measure" and NEEDS[changes["measure"]] in data:  # measured before: no model pass
+            w._apply(dataclasses.replace(base, head_data={**base.head_data, **data}), changes, name)
+            return
         if self.running is not None:  # coalesced: the job's end applies the knobs as they are then
             self.later += 1
             w.activity.begin("knob", job_words(self.running[0], self.running[2]) + LATER)
@@ -106,6 +114,10 @@ class KnobJobs:
         except Exception as exc:  # shown in the view (when still wanted); the widget stays usable
             failure = exc
         with self.widget._lock:
+            if kind == "measure" and result is not None:  # kept for the same run, even if dropped below
+                key, new = _run(base), {k: v for k, v in result.head_data.items() if k not in base.head_data}
+                old = self.measured[1] if self.measured and self.measured[0] == key else {}
+                self.measured = (key, {**old, **new})
             self.running = None
             self.widget.activity.end("knob")
             self._finish(kind, base, changes, result, failure)
@@ -144,6 +156,11 @@ class KnobJobs:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 raise TimeoutError(f"the model is still running for a knob after {timeout} s")
+
+
+def _run(analysis: Analysis) -> Hashable:
+    """What per-head data depends on: the model, the token ids it read, the part of the text shown."""
+    return analysis.model, tuple(t.id for t in analysis.model_tokens), analysis.options.zoom
 
 
 def _asks(wanted: Mapping[str, Any], kind: str, changes: Mapping[str, Any]) -> bool:

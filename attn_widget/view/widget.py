@@ -241,9 +241,10 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, StaticFallback,
 
         Raises if the analysis failed or the wait timed out.
         """
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
+        thread = self._thread  # the analysis's (or a knob job's, which may start the next one)
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
                 raise TimeoutError(f"the analysis is still running after {timeout} s")
         self.jobs.settle(timeout)
         if self.analysis is None:

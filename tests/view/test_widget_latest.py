@@ -148,6 +148,19 @@ def test_a_measure_taken_back_while_it_is_measured_leaves_the_later_choice(base,
     assert_shows_its_knobs(w, measured)
 
 
+def test_a_measure_picked_again_after_its_run_was_dropped_needs_no_second_run(base, measured, gate):
+    w = AttentionExplainer(base)
+    before = gate.calls
+    w.measure = "gradient"
+    w.measure = "attention"
+    w.lens = "late"  # shown at once, so the gradient's run ends for a view no longer shown
+    gate.settle(w)
+    w.measure = "gradient"  # its data was kept for this text
+    assert (w.status, gate.calls - before) == ("ready", 1)
+    assert (w.measure, w.lens) == ("gradient", "late")
+    assert_shows_its_knobs(w, measured)
+
+
 def test_a_job_that_fails_for_a_choice_still_wanted_says_so_and_puts_the_knobs_back(base, monkeypatch):
     def broken(analysis, measure):
         raise RuntimeError("out of memory")
