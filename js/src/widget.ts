@@ -20,6 +20,8 @@
  *
  * Stable test hooks (data-testid), for tests/ui/:
  *   attn-widget          root element; data-status mirrors the `status` trait
+ *   disconnected         "Not connected to a kernel: …", shown once the kernel is gone
+ *                        (restart, shutdown, restored from saved state; wire/kernel.ts)
  *   progress             progress indicator (visible while status is loading/running)
  *   error                error box (plain-words message; `error-dismiss` clears it)
  *   notices              notices (fallback model, truncation…)
@@ -91,7 +93,8 @@ import { comparisonWire, decodeComparison } from "./wire/modes";
 import { drawLegend } from "./text/legend";
 import { MapView } from "./extras/map";
 import { KernelMessage, kernelMessage } from "./wire/messages";
-import { subscribe, Traits, ViewProps } from "./wire/model";
+import { disconnectedModel, watchKernel } from "./wire/kernel";
+import { Model, subscribe, Traits, ViewProps } from "./wire/model";
 import { PanelView } from "./panel/panelview";
 import { PartitionView } from "./controls/partview";
 import { drawPlot } from "./controls/plot";
@@ -113,13 +116,32 @@ function headlinesOf(view: View): Map<number, string> {
   return out;
 }
 
-/** Draw the widget into ``el``; returns the cleanup that removes every listener it added. */
+/**
+ * Draw the widget into ``el``; returns the cleanup that removes every listener it added.
+ * When the kernel behind it is gone (wire/kernel.ts) it is drawn again with the
+ * traits it had, saying so, with what needs the kernel disabled.
+ */
 function render({ model, el: host }: ViewProps): () => void {
+  const watching = new AbortController();
+  let dispose = draw(model, host);
+  watchKernel(model, host, () => {
+    dispose();
+    dispose = draw(disconnectedModel(model), host);
+  }, watching.signal);
+  return () => {
+    watching.abort();
+    dispose();
+  };
+}
+
+/** Draw the view of ``model`` into ``host``; returns its cleanup. */
+function draw(model: Model, host: HTMLElement): () => void {
   const offline = model.standalone === true;
   const lifetime = new AbortController();
   const signal = lifetime.signal;
   const ui = buildSkeleton(offline);
   host.replaceChildren(ui.root);
+  if (model.disconnected) ui.root.prepend(el("div", { class: "aw-disconnected", testid: "disconnected", attrs: { role: "status" }, text: model.disconnected }));
 
   const sync = new ThresholdSync(model, offline);
   const text = new TextView(ui.text, ui.links);

@@ -16,7 +16,7 @@ from factories import make_analysis
 
 from attn_widget.view import standalone
 
-NEEDS_KERNEL_TITLE = "Needs a running Python kernel (this is an exported page)"  # js/src/common/skeleton.ts
+NEEDS_KERNEL_TITLE = "Needs a running Python kernel"  # js/src/common/skeleton.ts
 
 PIECES = ["The", " cat", " sat", " on", " the", " mat", " while", " dogs", " barked", " outside", "."]
 

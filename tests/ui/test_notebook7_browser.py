@@ -142,3 +142,24 @@ def test_notebook7_end_key_on_slider_reclusters_view_and_moves_kernel_threshold(
     assert view_labels(nb7) == kernel(nb7, "w.analysis.labels.tolist()")
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "notebook7-widget-end.png"))
     assert_stayed_local(nb7)
+
+
+def test_notebook7_widget_says_it_is_not_connected_after_a_kernel_restart(
+    nb7: NotebookPage, artifacts: Path
+) -> None:
+    """Last in this module: it restarts the notebook's kernel (js/src/wire/kernel.ts)."""
+    page = nb7.page
+    assert page.get_by_test_id("disconnected").count() == 0
+    assert page.get_by_test_id("method").is_enabled()
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    line = page.get_by_test_id("disconnected")
+    line.wait_for(timeout=30_000)
+    assert line.inner_text().startswith("Not connected to a kernel: the slider recolours what was computed")
+    assert page.get_by_test_id("method").is_disabled()
+    assert page.get_by_test_id("measure").is_disabled()
+    before = view_labels(nb7)
+    page.get_by_test_id("slider").focus()
+    page.keyboard.press("Home")  # the loosest threshold of the sweep the view has
+    page.wait_for_function(LABELS_CHANGED_JS, arg=",".join(map(str, before)), timeout=10_000)
+    page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "notebook7-disconnected.png"))
+    assert_stayed_local(nb7)

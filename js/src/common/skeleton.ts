@@ -8,7 +8,7 @@ import { el, option } from "./dom";
 export const MODES = ["absolute", "mass"];
 /** The values of the ``unit`` trait (attn_widget/core/units.py UNITS). */
 export const UNITS = ["token", "word", "sentence"];
-export const NEEDS_KERNEL = "Needs a running Python kernel (this is an exported page)";
+export const NEEDS_KERNEL = "Needs a running Python kernel";
 
 export interface Parts {
   root: HTMLDivElement;
@@ -53,7 +53,7 @@ export interface Parts {
   below: HTMLDivElement;
 }
 
-/** The elements of one view; ``standalone`` (an exported page) disables what needs a kernel. */
+/** The elements of one view; ``standalone`` (an exported page, or a kernel that is gone) disables what needs a kernel. */
 export function buildSkeleton(standalone: boolean): Parts {
   const progressText = el("span", { class: "aw-progress-text" });
   const errorText = el("span", { class: "aw-error-text" });

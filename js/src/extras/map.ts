@@ -5,6 +5,7 @@
 // hovered marks its token, a token hovered marks its dot, a click selects the
 // cluster, a shift-click picks the token for an edit. Drawn with SVG.
 
+import { NEEDS_KERNEL } from "../common/skeleton";
 import type { Swatch } from "../common/colors";
 import { el, option, readable, svg } from "../common/dom";
 import type { MapReply, MapRequest } from "../wire/messages";
@@ -78,7 +79,7 @@ export class MapView {
     ]);
     if (offline) {
       this.method.disabled = this.button.disabled = true;
-      this.button.title = "Needs a running Python kernel (this is an exported page)";
+      this.button.title = NEEDS_KERNEL;
     }
     this.section.addEventListener("toggle", () => this.section.open && !this.coords && this.waiting === null && this.request(), { signal });
     this.button.addEventListener("click", () => this.request(), { signal });

@@ -5,6 +5,7 @@
 // the new partition as a new state, whose `partition` section lists the edits
 // with their modularity change. Pure helpers are exported for vitest.
 
+import { NEEDS_KERNEL } from "../common/skeleton";
 import { el, option, readable } from "../common/dom";
 import type { EditOp, RefineReply, RefineRequest } from "../wire/messages";
 import type { Model } from "../wire/model";
@@ -92,7 +93,7 @@ export class RefineBar {
     if (offline) {
       for (const b of this.root.querySelectorAll<HTMLButtonElement | HTMLSelectElement>("button, select")) {
         b.disabled = true;
-        b.title = "Needs a running Python kernel (this is an exported page)";
+        b.title = NEEDS_KERNEL;
       }
       this.offline = true;
     }

@@ -66,10 +66,13 @@ export interface Traits {
 /**
  * The part of anywidget's model the view uses. The exported page's local model
  * (standalone.ts) provides just this, and sets `standalone` so the view says
- * which controls need a kernel.
+ * which controls need a kernel; so does the stand-in for a kernel that is gone
+ * (wire/kernel.ts), which also sets `disconnected`.
  */
 export type Model = Pick<AnyModel<Traits>, "get" | "set" | "on" | "off" | "save_changes" | "send"> & {
   readonly standalone?: boolean;
+  /** Set on the stand-in for a kernel that is gone (wire/kernel.ts): the line the view shows. */
+  readonly disconnected?: string;
 };
 
 /** What `render` needs of anywidget's render props (the exported page passes just these). */
