@@ -27,9 +27,10 @@ import numpy as np
 from ..core import Candidate
 from ..core.prediction import TOP_K, PredictionChange
 from ..core.types import Attention
-from .families import Layer, layers, try_layers
+from .families import Layer, UnsupportedModel, layers, model_type, try_layers
 from .forward import forward_pass
 from .generate import piece_texts
+from .hooks import attention_modules
 from .perturb import jensen_shannon
 
 Pairs = tuple[tuple[int, int], ...]
@@ -189,13 +190,20 @@ def _hooks(
 
     handles.append(net.register_forward_pre_hook(restart))
     if mask is not None:
-        layers = _known(model, "remove edges or tokens")
+        modules = attention_modules(model)
+        if modules is None:
+            raise UnsupportedModel(
+                f"ablate() cannot remove edges or tokens in model {model_type(model)!r} "
+                f"({type(model).__name__}): no module that computes its attention is known (no entry in "
+                "attn_widget.extract.families.FAMILIES, and the model class declares none); ablate heads "
+                "only, or add an entry for its family"
+            )
         allowed = torch.as_tensor(mask, device=next(net.parameters()).device)[None, None]
 
         def add(module: Any, args: Any, kwargs: dict[str, Any]) -> Any:
             return _with_mask(module, args, kwargs, allowed)
 
-        for module in {id(layer.weights): layer.weights for layer in layers}.values():
+        for module in {id(m): m for m, _ in modules}.values():
             handles.append(module.register_forward_pre_hook(add, with_kwargs=True))
     if heads:
         layers = _known(model, "zero heads")
