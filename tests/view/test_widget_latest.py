@@ -259,3 +259,22 @@ def test_a_rerun_asked_before_a_knob_changed_is_shown_for_the_new_view(tiny_gpt2
     assert w.analysis.options.method == "infomap"
     assert g.calls == 2  # run again for the view on screen, not shown over it
     assert w.status == "ready"
+
+
+def test_knobs_changed_while_a_streamed_text_runs_again_run_it_once_and_all_apply(tiny_gpt2, monkeypatch):
+    model, tokenizer = tiny_gpt2
+    streamed = attn_widget.analyze(TEXT, model, tokenizer=tokenizer, keep="summary")
+    g = Gate(jobs.rerun)
+    monkeypatch.setattr(jobs, "rerun", g)
+    w = AttentionExplainer(streamed)
+    w.aggregation = "max"
+    assert "Running the model again for aggregation='max'" in w.progress
+    w.method = "infomap"
+    w.lens = "late"
+    g.settle(w)
+    assert g.calls == 1
+    assert (w.aggregation, w.method, w.lens, w.error, w.status) == ("max", "infomap", "late", "", "ready")
+    options = {"aggregation": "max", "method": "infomap", "lens": "late"}
+    want = attn_widget.analyze(TEXT, model, tokenizer=tokenizer, **options)
+    np.testing.assert_array_equal(w.analysis.labels, want.labels)
+    assert w.analysis.threshold == pytest.approx(want.threshold)
