@@ -190,7 +190,8 @@ def _hooks(
 
     handles.append(net.register_forward_pre_hook(restart))
     if mask is not None:
-        modules = attention_modules(model)
+        found = try_layers(model)  # the table's modules compute the attention, whether or not they return it
+        modules = [(layer.weights, layer.index) for layer in found] if found else attention_modules(model)
         if modules is None:
             raise UnsupportedModel(
                 f"ablate() cannot remove edges or tokens in model {model_type(model)!r} "
