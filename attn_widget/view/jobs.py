@@ -75,8 +75,6 @@ class KnobJobs:
         self.running: tuple[str, Analysis, dict[str, Any]] | None = None
         """``(kind, base, changes)`` of the job running (None when none)."""
         self.threshold: float | None = None  # the threshold trait when the job started
-        self.later = 0
-        """Knob changes that arrived while the job ran (each started nothing)."""
         self.name: str | None = None
         self.measured: tuple[Hashable, dict[str, Any]] | None = None
         """The per-head data the last measure job made, by the run it is of (kept when its result was not)."""
@@ -93,11 +91,10 @@ class KnobJobs:
             w._apply(dataclasses.replace(base, head_data={**base.head_data, **data}), changes, name)
             return
         if self.running is not None:  # coalesced: the job's end applies the knobs as they are then
-            self.later += 1
             w.activity.begin("knob", job_words(self.running[0], self.running[2]) + LATER)
             w.status, w.progress = w.activity.status()
             return
-        self.running, self.later, self.threshold = (kind, base, dict(changes)), 0, w.threshold
+        self.running, self.threshold = (kind, base, dict(changes)), w.threshold
         w.activity.begin("knob", job_words(kind, changes))
         w.status, w.progress = w.activity.status()
         self.thread = threading.Thread(target=self._job, name="attn-widget-model", daemon=True)
