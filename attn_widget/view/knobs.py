@@ -3,7 +3,8 @@
 The widget keeps one synced trait per clustering option; :func:`trait_values`
 gives the values that show an analysis, :func:`changes` the options to pass
 to :func:`attn_widget.recluster` when the traits no longer match it, and
-:func:`check` refuses a bad value before it is set (so before it reaches the view).
+:func:`check` (through the widget's :class:`KnobChecks`) refuses a bad value before it
+is set, so before it reaches the view.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from traitlets import TraitError
+from traitlets import TraitError, validate
 
 from ..core import Analysis
 from ..core.units import UNITS
@@ -126,6 +127,23 @@ def _check_threshold(
         fix += f"; the automatic choice is {analysis.sweep.auto_threshold:g}"
     problem = "is out of range" if math.isfinite(value) else "is not a finite number"
     raise ValueError(f"threshold={value!r} {problem}: {fix}")
+
+
+class KnobChecks:
+    """Mixin for the widget: a bad knob value is refused on the line that sets it, before the view sees it."""
+
+    analysis: Analysis | None
+    _updating: bool
+    _property_lock: dict[str, Any]
+
+    def _knob_values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in KNOBS}
+
+    @validate(*KNOBS)
+    def _check_knob(self, proposal: Any) -> Any:
+        if self._updating:  # the values of an analysis being shown
+            return proposal["value"]
+        return check(proposal, self.analysis, self._knob_values(), self._property_lock)
 
 
 def refusal(changes: Mapping[str, Any], exc: Exception) -> str:

@@ -36,9 +36,8 @@ from .assets import MISSING_BUNDLE, STATIC, bundle
 from .drilldown import render as render_drilldown
 from .figures import save_png, save_svg
 from .jobs import Activity, KnobJobs, drilldown_reply
-from .knobs import KNOBS, refusal, trait_values
+from .knobs import KNOBS, KnobChecks, refusal, trait_values
 from .knobs import changes as knob_changes
-from .knobs import check as check_knob
 from .mapping import MapService
 from .modes import ModesMixin
 from .refining import Refinements, RefineMethods
@@ -61,7 +60,8 @@ _ESM, _CSS = bundle()
 
 _WARN_FROM_PYTHON = frozenset({"threshold", "method"})
 
-class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, StaticFallback, anywidget.AnyWidget):
+class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, StaticFallback,
+                         anywidget.AnyWidget):
     """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
 
     Parameters
@@ -271,13 +271,6 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, StaticFallback,
         finally:
             self._updating = False
 
-    @t.validate(*KNOBS)
-    def _check_knob(self, proposal: Any) -> Any:
-        """Refuse a bad knob value on the line that sets it, before it reaches the view."""
-        if self._updating:  # the values of an analysis being shown
-            return proposal["value"]
-        return check_knob(proposal, self.analysis, self._knob_values(), self._property_lock)
-
     @t.observe(*KNOBS)
     def _on_knob(self, change: dict[str, Any]) -> None:
         with self._lock:
@@ -290,9 +283,6 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, StaticFallback,
             changes = knob_changes(self.analysis, self._knob_values())
             if changes:
                 self._apply(self.analysis, changes, name=change["name"])
-
-    def _knob_values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in KNOBS}
 
     def _state(self, analysis: Analysis) -> dict[str, Any]:
         """The state to show; its hover links through ``links_lens`` when that is not the clusters' lens."""
