@@ -23,6 +23,7 @@ from .api import (
     analyze,
     analyze_attention,
     analyze_generation,
+    arcs,
     compare,
     explain,
     links,
@@ -35,6 +36,7 @@ from .api import (
 from .core import (
     Ablation,
     Analysis,
+    Arc,
     Cluster,
     Comparison,
     Edit,
@@ -57,6 +59,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "Ablation",
     "Analysis",
+    "Arc",
     "AttentionExplainer",
     "Cluster",
     "Comparison",
@@ -73,6 +76,7 @@ __all__ = [
     "analyze",
     "analyze_attention",
     "analyze_generation",
+    "arcs",
     "compare",
     "evaluate",
     "explain",
@@ -95,7 +99,7 @@ def _widget(result: Analysis | Generation | Comparison) -> Any:
 # delegate here (core never imports the layers above it).
 _OPS = (
     ("recluster", recluster), ("explain", explain), ("links", links), ("refine", refine), ("ablate", ablate),
-    ("widget", _widget), ("rerun", rerun), ("zoom", zoom),
+    ("widget", _widget), ("rerun", rerun), ("zoom", zoom), ("arcs", arcs),
 )
 for _name, _fn in _OPS:
     if _name not in OPERATIONS:

@@ -40,10 +40,13 @@ from .graph.validate import as_attention, as_tokens
 from .graph.zoom import zoom
 from .heads import lenses as _lenses
 from .heads.roles import report_from
+from .runs import lensed as _lensed
 from .runs import streamed as _streamed
 from .runs import work as _runs
+from .runs.arcs import arcs
 from .runs.explaining import explain
-from .runs.work import measure_data, refine, weights_under
+from .runs.lensed import weights_under
+from .runs.work import measure_data, refine
 
 __all__ = [
     "DroppedData",
@@ -51,6 +54,7 @@ __all__ = [
     "analyze",
     "analyze_attention",
     "analyze_generation",
+    "arcs",
     "compare",
     "explain",
     "links",
@@ -170,11 +174,11 @@ def recluster(analysis: Any, **changes: Unpack[ClusterOptions]) -> Any:
     if not isinstance(analysis, Analysis):
         return _runs.recluster_result(analysis, dict(changes), recluster)
     measure = changes.get("measure", analysis.options.measure)
-    lens = _runs.lens_under(analysis, changes.get("lens"), measure)
+    lens = _lensed.lens_under(analysis, changes.get("lens"), measure)
     if lens is not None:
         changes["lens"] = lens
     if _streamed.named(lens) and (lens != analysis.options.lens or measure != analysis.options.measure):
-        heads, said = _runs.lens_heads(analysis, changes)
+        heads, said = _lensed.lens_heads(analysis, changes)
         if heads is None:
             changes["lens"] = "all"
         result = _recluster.recluster(analysis, lens_heads=heads, **changes)

@@ -191,6 +191,8 @@ def _explain(args: argparse.Namespace) -> int:
     for notice in analysis.notices:
         if not notice.startswith((FALLBACK_NOTICE, SINK_NOTICE)):  # both are said in the first line
             print(f"note: {notice}")
+    for finding in analysis.findings or ():  # what stands out, before the table
+        print(f"* {finding.text}")
     print(analysis.table(min_size=args.min_size))
     if args.explain:
         print()
@@ -199,7 +201,9 @@ def _explain(args: argparse.Namespace) -> int:
                 print(f"cluster {c.id}: {c.rationale}")
     if args.json_out is not None:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(analysis.to_dict(), ensure_ascii=False), encoding="utf-8")
+        arcs = [arc.to_dict() for arc in analysis.arcs()]  # what the views draw
+        out = {**analysis.to_dict(), "arcs": arcs}
+        args.json_out.write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
         print(f"wrote {args.json_out}")
     if args.html_out is not None:
         from .view.standalone import save_html  # the widget's standalone page

@@ -142,13 +142,19 @@ def test_a_rerun_of_a_pinned_partition_keeps_the_pins_and_saves_with_them(tiny_a
     assert back.after.partition == ab.after.partition
 
 
-def test_an_analysis_of_words_is_refused_with_the_fix_and_the_fix_reruns(tiny_analysis):
+def test_knocking_out_a_word_knocks_out_its_pieces_and_reads_the_prediction_after_it(tiny_analysis):
     words = tiny_analysis.recluster(unit="word")
-    with pytest.raises(ValueError, match=r"clusters words \(unit='word'\); ablate it clustered by tokens"):
-        words.ablate(tokens=[3])
-    fixed = words.recluster(unit="token").ablate(tokens=[3])
-    assert fixed.after.options.unit == "token"
-    assert fixed.tokens == (3,)
+    w = next(u for u in range(words.units.n) if words.units.sizes[u] > 1 or u == words.units.n - 2)
+    pieces = words.units.pieces([w]).tolist()
+    by_word = words.ablate(tokens=[w], edges=[(words.units.n - 1, w)])
+    last = len(tiny_analysis.tokens) - 1
+    edges = [(q, k) for q in words.units.pieces([words.units.n - 1]) for k in pieces]
+    by_token = tiny_analysis.ablate(tokens=pieces, edges=edges)
+    assert by_word.tokens == (w,)  # said in the nodes the person picked
+    assert by_word.after.options.unit == "word"
+    np.testing.assert_array_equal(by_word.after.labels, by_token.after.recluster(unit="word").labels)
+    assert by_word.prediction.position == by_token.prediction.position == last
+    assert by_word.prediction.divergence == pytest.approx(by_token.prediction.divergence)
 
 
 def test_a_zoomed_analysis_is_refused_and_told_to_ablate_the_whole_text(tiny_analysis):

@@ -32,9 +32,16 @@ def test_explain_prints_model_and_table_and_writes_json(tiny_gpt2_dir, tmp_path,
     assert lines[0].startswith(f"model: {tiny_gpt2_dir} | 12 tokens")
     assert "modularity" in lines[0]
     assert "Fallback" not in lines[0]
-    assert lines[1].split() == ["id", "size", "modularity", "inside", "tokens"]
-    assert any("' cat'" in line for line in lines[2:])
+    columns = ["id", "size", "modularity", "inside", "tokens"]
+    header = next(i for i, line in enumerate(lines) if line.split() == columns)
+    findings = [line for line in lines[1:header] if line.startswith("* ")]
+    assert 1 <= len(findings) <= 5, "what stands out is printed before the table"
+    saved = Analysis.from_dict(json.loads(out.read_text("utf-8")))
+    assert findings == [f"* {f.text}" for f in saved.findings]
+    assert any("' cat'" in line for line in lines[header:])
     data = json.loads(out.read_text(encoding="utf-8"))
+    assert {a["kind"] for a in data["arcs"]} <= {"reference", "long-range"}
+    assert all(a["source"] > a["target"] for a in data["arcs"]), "an arc goes from a word back to another"
     loaded = Analysis.from_dict(data)
     assert loaded.text == TEXT
     assert loaded.model == str(tiny_gpt2_dir)

@@ -9,18 +9,20 @@ from .comparison import Comparison, LinkChange, Matching
 from .generation import Event, Generation, Settings, Step, Track
 from .partition import Edit, Partition
 from .prediction import Candidate, PredictionChange
-from .records import Cluster, Link, Options, Sweep, Token
+from .records import Arc, Cluster, Finding, Link, Options, Sweep, Token
 from .registry import Registry
 
 __all__ = [
     "FORMAT_VERSION",
     "Ablation",
     "Analysis",
+    "Arc",
     "Candidate",
     "Cluster",
     "Comparison",
     "Edit",
     "Event",
+    "Finding",
     "Generation",
     "Link",
     "LinkChange",

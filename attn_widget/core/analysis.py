@@ -20,7 +20,7 @@ import numpy as np
 
 from . import ops
 from .partition import Partition
-from .records import Cluster, Link, Options, Sweep, Token, cluster_from_dict
+from .records import Arc, Cluster, Finding, Link, Options, Sweep, Token, cluster_from_dict
 from .result import Result
 from .serialize import fields_equal, readonly, to_jsonable
 from .shares import attention_shares, pct
@@ -96,6 +96,9 @@ class Analysis(Result):
         (rows sum to 1): what ``recluster`` needs to change ``exclude`` or
         ``unit`` without the raw attention. Kept by streamed analyses only
         (with the raw attention it is recomputed); ``None`` when loaded from JSON.
+    findings
+        What stands out, in 3–5 plain sentences (:class:`Finding`), filled by
+        :meth:`explain`; ``None`` until then.
     """
 
     text: str
@@ -115,6 +118,7 @@ class Analysis(Result):
     pieces: tuple[Token, ...] = field(default=(), repr=False)
     unit_starts: np.ndarray | None = field(default=None, repr=False)
     token_weights: Matrix | None = field(default=None, repr=False)
+    findings: tuple[Finding, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("labels", "weights", "attentions", "unit_starts", "token_weights"):
@@ -252,6 +256,13 @@ class Analysis(Result):
         """
         return ops.call("links", self, token, k=k, lens=lens, measure=measure)
 
+    def arcs(self, k: int | None = None, lens: Any = None) -> tuple[Arc, ...]:
+        """The arcs to draw over the text: pronouns to what they refer to, and the strongest long-range links.
+
+        The list the widget, the standalone page and the CLI show (see :func:`attn_widget.arcs`).
+        """
+        return ops.call("arcs", self, k=k, lens=lens)
+
     def explain(self, backend: Any = None, **kwargs: Any) -> Analysis:
         """Return a copy whose clusters carry evidence and rationales (see ``rationale``)."""
         return ops.call("explain", self, backend=backend, **kwargs)
@@ -332,6 +343,7 @@ class Analysis(Result):
             pieces=tuple(Token(**t) for t in d.get("pieces", ())),
             unit_starts=None if d.get("unit_starts") is None else np.asarray(d["unit_starts"], np.int64),
             token_weights=token_weights,
+            findings=None if d.get("findings") is None else tuple(map(Finding.from_dict, d["findings"])),
         )
 
     def save(self, path: str | Path) -> Path:

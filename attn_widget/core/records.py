@@ -240,3 +240,81 @@ def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:
         headline=d.get("headline"),  # files before format 4 have none
     )
 
+
+ARC_KINDS = ("reference", "long-range")
+"""The kinds of :class:`Arc`: a pronoun to what it refers to, or a link that skips over words."""
+
+
+@dataclass(frozen=True)
+class Arc:
+    """A link worth drawing over the text (see :meth:`Analysis.arcs <attn_widget.core.Analysis.arcs>`).
+
+    Attributes
+    ----------
+    source, target
+        Node indices: ``source`` looks back to ``target`` (its attention goes there).
+    weight
+        The share of ``source``'s attention on ``target`` under ``lens`` and ``measure``.
+    kind
+        ``"reference"`` (a pronoun and the word it is linked to most) or
+        ``"long-range"`` (a link that skips over words and exceeds what attention
+        at that distance usually gets).
+    confident
+        Whether the link stands clearly above the alternatives: for a reference,
+        its ``confidence`` reaches the calibrated threshold; for a long-range link,
+        its weight is at least three times the distance baseline. Drawn solid; the
+        others faint and labelled unsure.
+    lens, measure
+        The heads and the edge measure the weight was read under.
+    confidence
+        A reference's confidence (see :mod:`attn_widget.heads.coref`); ``None`` for long-range.
+    baseline
+        The mean weight of links at the same distance in this text (long-range; ``None`` otherwise).
+    source_text, target_text
+        The two words as a person reads them (whole words, never sub-word pieces).
+    """
+
+    source: int
+    target: int
+    weight: float
+    kind: str
+    confident: bool
+    lens: str
+    measure: str
+    confidence: float | None = None
+    baseline: float | None = None
+    source_text: str = ""
+    target_text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable(self)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain sentence about what stands out in an analysis, tied to what it names.
+
+    Attributes
+    ----------
+    kind
+        ``"reference"``, ``"long-range"``, ``"head"``, ``"groups"`` or ``"prediction"``.
+    text
+        The sentence, built from ``evidence`` and checked against it.
+    tokens
+        Node indices the sentence names (the view highlights them on hover).
+    evidence
+        The facts the sentence states (numbers, words, the arc or head it is about).
+    """
+
+    kind: str
+    text: str
+    tokens: tuple[int, ...]
+    evidence: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"kind": self.kind, "text": self.text, "tokens": list(self.tokens)}
+        return {**out, "evidence": dict(self.evidence)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Finding:
+        return cls(str(d["kind"]), str(d["text"]), tuple(int(i) for i in d["tokens"]), dict(d["evidence"]))

@@ -134,8 +134,8 @@ def unit_tokens(text: str, tokens: Sequence[Token], units: Units) -> tuple[Token
 def _word_keys(text: str, tokens: Sequence[Token]) -> np.ndarray:
     """``[T]`` non-decreasing key per token; a run of equal keys is one word."""
     word_at = np.full(len(text) + 1, -1, dtype=np.int64)
-    for k, m in enumerate(WORD.finditer(text) if text else ()):
-        word_at[m.start() : m.end()] = k
+    for k, (a, b) in enumerate(word_spans(text)):
+        word_at[a:b] = k
     wordpiece = any(t.text.startswith("##") for t in tokens)
     start = np.zeros(len(tokens), dtype=bool)
     last_word: int | None = None
@@ -155,6 +155,37 @@ def _word_keys(text: str, tokens: Sequence[Token]) -> np.ndarray:
         start[i] |= last_word is not None and word != last_word
         last_word = word
     return np.cumsum(start)
+
+
+OPENING = frozenset("([{\"'“‘«¿¡$£€#@")
+"""Punctuation that belongs to the word after it when nothing separates them (``"Well``, ``(see``, ``$3``)."""
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each word of ``text``, punctuation joined to the word it touches.
+
+    :data:`WORD` finds words, numbers and runs of punctuation; a run of
+    punctuation with no space before it joins the word before (``tired.``,
+    ``Well-known,"``), else, opening with no space after it, the word after
+    (``"Well``), so a group never starts with the previous clause's comma.
+    """
+    found = [(m.start(), m.end(), m.group()) for m in WORD.finditer(text)] if text else []
+    spans: list[list[int]] = []
+    glue_next = False
+    for k, (a, b, word) in enumerate(found):
+        punct = not any(c.isalnum() or c == "_" for c in word)
+        if glue_next:
+            spans[-1][1] = b
+            glue_next = False
+        elif punct and spans and spans[-1][1] == a:
+            spans[-1][1] = b
+            continue
+        else:
+            spans.append([a, b])
+        after = found[k + 1][0] if k + 1 < len(found) else None
+        if punct and word[-1] in OPENING and after == b:
+            glue_next = True
+    return [(a, b) for a, b in spans]
 
 
 def _first_visible(text: str, start: int, end: int) -> int | None:

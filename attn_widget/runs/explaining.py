@@ -9,16 +9,19 @@ induction probe, the faithfulness scores: :mod:`attn_widget.evaluate` and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..core import Analysis
 from ..evaluate.cuttest import cut_test
 from ..evaluate.faithfulness import faithfulness
+from ..explain.findings import make_findings
 from ..explain.llm import as_backend
 from ..explain.rationale import chosen_clusters, explain_clusters
 from ..extract.loading import is_causal_config
 from ..heads.roles import HeadReport, analysis_report, induction_probe
+from .arcs import arcs
 
 __all__ = ["explain"]
 
@@ -88,6 +91,7 @@ def explain(
         report = _with_probe(report, model, notices)
     measured = cut if isinstance(cut, Mapping) else None
     result = explain_clusters(analysis, chosen, report, polisher, cut=measured, notices=notices)
+    result = dataclasses.replace(result, findings=make_findings(result, arcs(result), report))
     if model is not None:
         scored = sorted(c.id for c in analysis.clusters if c.id in chosen and c.size >= 2)
         result = faithfulness(

@@ -14,7 +14,7 @@ module is part of the api layer and never imports ``api.py``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from ..core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Partition
@@ -31,7 +31,6 @@ from ..graph import rebuild as _rebuild
 from ..graph import recluster as _recluster
 from ..graph import refine as _refine
 from ..graph import steps as _steps
-from ..graph import weights as _weights
 from ..graph.measures import NEEDS
 from ..graph.metrics import modularity
 from ..graph.pipeline import check_choices, make_clusters
@@ -39,38 +38,9 @@ from ..graph.threshold import symmetrise
 from ..heads import lenses as _lenses
 from . import streamed as _streamed
 from .explaining import explain as explain_clusters
+from .lensed import lens_heads, lens_under
 
 Report = Callable[[str, float], Any]
-
-
-def lens_under(analysis: Analysis, lens: Any, measure: str) -> Any:
-    """The lens to resolve: ``lens``, or the analysis's own named lens when the measure changes.
-
-    A named lens may keep other heads under another measure (the coreference heads
-    are found per measure), so its heads are found again; a list of heads is kept.
-    """
-    own = analysis.options.lens
-    named = isinstance(own, str) and own in _lenses.LENSES and own != "all"  # "all" keeps every head
-    if lens is None and named and measure != analysis.options.measure:
-        return own
-    return lens
-
-
-def lens_heads(analysis: Analysis, changes: Mapping[str, Any]) -> tuple[Any, tuple[str, ...]]:
-    """The heads the named lens ``changes["lens"]`` keeps on ``analysis`` (``None``: all), and notices.
-
-    Under ``changes``' measure, else the analysis's. Needs the raw attention.
-    """
-    lens = changes["lens"]
-    if analysis.attentions is None:
-        if analysis.kept == "summary":
-            raise _recluster.dropped(analysis, dict(changes))
-        raise ValueError(
-            f"lens={lens!r} needs the raw attention, and this analysis has none (saved as .json?); "
-            "re-run analyze(), or save with another suffix (e.g. 'x.attn') to keep it"
-        )
-    measure = changes.get("measure", analysis.options.measure)
-    return _lenses.resolve(lens, analysis.attentions, analysis.model_tokens, analysis.model, measure)
 
 
 def token_nodes(unit: str) -> None:
@@ -85,16 +55,10 @@ def token_nodes(unit: str) -> None:
 
 
 def unknockable(analysis: Analysis) -> str:
-    """Why ``analysis`` cannot be ablated: its nodes are words or sentences, or it is zoomed."""
-    if analysis.options.zoom is not None:
-        return (
-            "ablate() reruns the model on the whole text, and this analysis is zoomed into part of it; "
-            "ablate the analysis you zoomed from"
-        )
-    unit = analysis.options.unit
+    """Why ``analysis`` cannot be ablated: it is zoomed into part of the text."""
     return (
-        f"ablate() knocks out the model's tokens, and this analysis clusters {unit}s (unit={unit!r}); "
-        "ablate it clustered by tokens: attn_widget.recluster(analysis, unit='token').ablate(...)"
+        "ablate() reruns the model on the whole text, and this analysis is zoomed into part of it; "
+        "ablate the analysis you zoomed from"
     )
 
 
@@ -144,7 +108,7 @@ def rerun(
     Both runs measure the per-head data ``analysis`` carries (value norms in
     the pass itself, the gradient by a backward pass under the same knockouts).
     """
-    if analysis.options.unit != "token" or analysis.options.zoom is not None:
+    if analysis.options.zoom is not None:
         raise ValueError(unknockable(analysis))
     ids = [t.id for t in analysis.model_tokens]
     if any(i is None for i in ids) or not (analysis.model or model is not None):
@@ -155,7 +119,8 @@ def rerun(
         )
     net, tok = (model, tokenizer) if model is not None else load(str(analysis.model))
     causal = is_causal_config(net.config)
-    k = _ablation.knockout(len(ids), tokens, heads, edges, position, net, causal=causal)
+    asked = _ablation.knockout(len(analysis.tokens), tokens, heads, edges, position, net, causal=causal)
+    k = asked if analysis.options.unit == "token" else _pieces_of(analysis, asked, net, causal)
     run = [int(i) for i in ids if i is not None]
     name = str(analysis.model or describe(net))
     gradient = attention_gradient if "gradient" in analysis.head_data else None
@@ -169,9 +134,27 @@ def rerun(
     if before is not None and after is not None:
         change = _ablation.prediction_change(before, after, k.position, tok)
     return Ablation(
-        before=analysis, after=again, tokens=k.tokens, heads=k.heads, edges=k.edges, prediction=change,
+        before=analysis, after=again, tokens=asked.tokens, heads=k.heads, edges=asked.edges,
+        prediction=change,
         comparison=_compare.compare(analysis, again), notices=k.notices,
     )  # fmt: skip
+
+
+def _pieces_of(analysis: Analysis, asked: Any, net: Any, causal: bool) -> Any:
+    """The knockout of the model's tokens that ``asked`` (over words or sentences) means.
+
+    A word knocked out is all its pieces; an edge between two words is every
+    edge between their pieces (key not after query in a causal model); the
+    prediction read is the one after a word's last piece.
+    """
+    units = analysis.units
+    edges = [
+        (q, k) for qn, kn in asked.edges for q in units.pieces([qn]) for k in units.pieces([kn])
+        if not causal or k <= q
+    ]  # fmt: skip
+    position = int(units.starts[asked.position + 1]) - 1
+    pieces = units.pieces(list(asked.tokens)).tolist()
+    return _ablation.knockout(int(units.starts[-1]), pieces, asked.heads, edges, position, net, causal=causal)
 
 
 def repin(old: Analysis, new: Analysis) -> Analysis:
@@ -292,38 +275,6 @@ def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
         fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, headline=old.headline,
         scores=old.scores,
     )
-
-
-def weights_under(analysis: Analysis, lens: Any = None, measure: str | None = None) -> Any:
-    """``analysis``'s ``[T, T]`` graph weights, or the weights under another ``lens`` / ``measure``.
-
-    The other lens or measure is applied to the kept raw attention and per-head
-    data, with the analysis's aggregation and left-out tokens (no forward pass).
-    """
-    if lens is None and measure is None:
-        return analysis.weights
-    if analysis.attentions is None and analysis.kept == "summary":
-        changed = {k: v for k, v in (("lens", lens), ("measure", measure)) if v is not None}
-        raise _recluster.dropped(analysis, changed)
-    if analysis.attentions is None:
-        raise ValueError(
-            "another lens or measure needs the raw attention, and this analysis has none "
-            "(saved as .json?); re-run analyze(), or save with another suffix (e.g. 'x.attn')"
-        )
-    changes: dict[str, Any] = {}
-    if measure is not None:
-        check_choices({"measure": measure})
-        changes["measure"] = measure
-    lens = lens_under(analysis, lens, measure or analysis.options.measure)
-    if lens is not None:
-        heads, _ = _lenses.resolve(
-            lens, analysis.attentions, analysis.model_tokens, analysis.model,
-            measure or analysis.options.measure,
-        )
-        changes.update(lens=lens if isinstance(lens, str) else "custom", lens_heads=heads)
-    options = dataclasses.replace(analysis.options, **changes)
-    raw = _weights.combine_options(analysis.attentions, options, analysis.head_data)
-    return _weights.node_weights(raw, options, analysis.units)
 
 
 def measure_data(analysis: Analysis, measure: str) -> Analysis:

@@ -32,8 +32,19 @@ def groups(kind: str) -> list[str]:
 
 
 def test_words_keep_numbers_contractions_and_hyphenated_words_whole():
-    assert groups("word") == ["Dr", ".", " Smith", " didn't", " pay", " $", "3.50", ".", ' "', "Well-known",
-                              ',"', " she", " said", "!", " Then\n\n", "A", " new", " one", "."]  # fmt: skip
+    assert groups("word") == ["Dr.", " Smith", " didn't", " pay", " $3.50.", ' "Well-known,"', " she",
+                              " said!", " Then\n\n", "A", " new", " one."]  # fmt: skip
+
+
+def test_punctuation_joins_the_word_it_touches_so_no_group_starts_with_a_comma():
+    from attn_widget.core.units import word_spans
+
+    text = "The mat, offered to help (see above) now. 1998. Done"
+    assert [text[a:b] for a, b in word_spans(text)] == [
+        "The", "mat,", "offered", "to", "help", "(see", "above)", "now.", "1998.", "Done",
+    ]  # fmt: skip
+    dash = "a - b"
+    assert [dash[a:b] for a, b in word_spans(dash)] == ["a", "-", "b"]  # a dash between spaces stands alone
 
 
 def test_sentences_end_at_full_stops_exclamations_and_blank_lines_but_not_after_abbreviations():
@@ -64,7 +75,7 @@ def hand_pooled(w: np.ndarray, units: list[list[int]], exclude: list[int]) -> np
 
 TEXT2 = "Big cats purr. Dogs bark loudly."
 PIECES2 = ["Big", " c", "ats", " pur", "r", ".", " Dogs", " bark", " loud", "ly", "."]
-WORDS2 = [[0], [1, 2], [3, 4], [5], [6], [7], [8, 9], [10]]
+WORDS2 = [[0], [1, 2], [3, 4, 5], [6], [7], [8, 9, 10]]
 SENTENCES2 = [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
 
 
@@ -85,11 +96,11 @@ def test_unit_graph_is_the_documented_pooling_of_the_token_graph(unit, groups_, 
 
 def test_the_nodes_of_a_unit_analysis_are_word_spans_of_the_text_and_cover_its_tokens():
     a = attn_widget.analyze_attention(attention(2), tokens_of(TEXT2, PIECES2), text=TEXT2, unit="word")
-    assert [t.text for t in a.tokens] == ["Big", " cats", " purr", ".", " Dogs", " bark", " loudly", "."]
+    assert [t.text for t in a.tokens] == ["Big", " cats", " purr.", " Dogs", " bark", " loudly."]
     assert all(TEXT2[t.start : t.end] == t.text for t in a.tokens)
-    assert len(a.labels) == len(a.tokens) == 8
+    assert len(a.labels) == len(a.tokens) == 6
     assert a.model_tokens[1].text == " c"
-    assert sorted(i for c in a.clusters for i in c.tokens) == list(range(8))
+    assert sorted(i for c in a.clusters for i in c.tokens) == list(range(6))
 
 
 def test_a_unit_wholly_left_out_is_excluded_and_a_partly_left_out_one_is_not():

@@ -1,0 +1,155 @@
+"""What stands out, first: 3–5 plain sentences above the text, each checked against its evidence.
+
+:func:`make_findings` turns the analysis's arcs (:meth:`Analysis.arcs
+<attn_widget.core.Analysis.arcs>`), its head report and its partition into
+:class:`~attn_widget.core.Finding` s. Each finding is written from a small
+evidence dict by one template, then :func:`verify` re-reads every fact the
+sentence states (the quoted words, the number of words skipped, the head and
+its role, the share of neighbours grouped together) from the analysis itself:
+a finding that does not hold is dropped, never shown. Words, not pieces: the
+arcs already name whole words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..core import Analysis, Arc, Finding
+from ..core.units import segment
+from ..graph.metrics import contiguity
+from ..heads.roles import HeadReport
+
+MAX_FINDINGS = 5
+PHRASES = 0.8
+"""Contiguity from which the groups are called "mostly phrases"."""
+ROLE_WORDS = {
+    "previous-token": "looks at the word just before",
+    "duplicate-token": "looks at earlier copies of the same word",
+    "induction": "looks at what followed an earlier copy of the current word",
+    "first-token sink": "parks its attention on the first token",
+    "self": "looks at the word itself",
+}
+"""Head roles in a student's words (``broad`` is not a finding: it is what most heads do)."""
+
+
+def make_findings(
+    analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None
+) -> tuple[Finding, ...]:
+    """The 3–5 findings for the first screen, most telling first, each verified (:func:`verify`)."""
+    drafts: list[Finding] = []
+    refs = [a for a in arcs if a.kind == "reference"]
+    for arc in sorted(refs, key=lambda a: (not a.confident, a.source))[:2]:
+        drafts.append(_reference(arc))
+    far = [a for a in arcs if a.kind == "long-range"]
+    if far:
+        drafts.append(_long_range(analysis, far[0]))
+    head = _head(report)
+    if head is not None:
+        drafts.append(head)
+    drafts.append(_groups(analysis))
+    return tuple(f for f in drafts if verify(f, analysis, arcs, report))[:MAX_FINDINGS]
+
+
+def _reference(arc: Arc) -> Finding:
+    unsure = "" if arc.confident else " (unsure)"
+    text = f"'{arc.source_text}' looks back to '{arc.target_text}'{unsure}."
+    evidence = {
+        "source": arc.source, "target": arc.target, "source_text": arc.source_text,
+        "target_text": arc.target_text, "confident": arc.confident, "confidence": arc.confidence,
+        "weight": arc.weight,
+    }  # fmt: skip
+    return Finding("reference", text, (arc.target, arc.source), evidence)
+
+
+def _long_range(analysis: Analysis, arc: Arc) -> Finding:
+    between = words_between(analysis, arc.target, arc.source)
+    words = "word" if between == 1 else "words"
+    text = f"'{arc.source_text}' reaches back to '{arc.target_text}' past {between} {words}."
+    evidence = {
+        "source": arc.source, "target": arc.target, "source_text": arc.source_text,
+        "target_text": arc.target_text, "words_between": between, "weight": arc.weight,
+        "baseline": arc.baseline,
+    }  # fmt: skip
+    return Finding("long-range", text, (arc.target, arc.source), evidence)
+
+
+def _head(report: HeadReport | None) -> Finding | None:
+    """The clearest labelled head whose role a student can picture."""
+    if report is None:
+        return None
+    best: tuple[float, int, int, str] | None = None
+    for (layer, head), roles in report.labels.items():
+        for role, score in roles:
+            if role in ROLE_WORDS and (best is None or score > best[0]):
+                best = (float(score), layer, head, role)
+    if best is None:
+        return None
+    score, layer, head, role = best
+    text = f"Head {layer}.{head} {ROLE_WORDS[role]}."
+    return Finding("head", text, (), {"layer": layer, "head": head, "role": role, "score": round(score, 3)})
+
+
+def _groups(analysis: Analysis) -> Finding:
+    c = contiguity(analysis.labels)
+    text = (
+        "The groups are mostly phrases: runs of neighbouring words." if c >= PHRASES
+        else "Some groups join words that are not next to each other."
+    )
+    return Finding("groups", text, (), {"contiguity": round(c, 3)})
+
+
+def words_between(analysis: Analysis, left: int, right: int) -> int:
+    """How many whole words lie strictly between nodes ``left`` and ``right`` (punctuation not counted)."""
+    tokens = analysis.tokens
+    if analysis.options.unit == "token" and analysis.text and tokens[left].end is not None:
+        units = segment(analysis.text, tokens, "word")
+        owner = units.owner()
+        span = range(int(owner[left]) + 1, int(owner[right]))
+        starts = units.starts
+        texts = ["".join(tokens[i].text for i in range(starts[u], starts[u + 1])) for u in span]
+    else:
+        texts = [tokens[i].text for i in range(left + 1, right)]
+    return sum(1 for t in texts if re.search(r"\w", t))
+
+
+def verify(finding: Finding, analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> bool:
+    """Does every fact ``finding`` states hold on ``analysis``? (its text re-made from the facts re-read)."""
+    check = _CHECKS.get(finding.kind)
+    return check is not None and check(finding, analysis, arcs, report)
+
+
+def _arc_holds(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> bool:
+    e = f.evidence
+    ends = (e["source"], e["target"])
+    arc = next((a for a in arcs if (a.source, a.target) == ends and a.kind == f.kind), None)
+    if arc is None or (arc.source_text, arc.target_text) != (e["source_text"], e["target_text"]):
+        return False
+    remade = _reference(arc) if f.kind == "reference" else _long_range(analysis, arc)
+    return remade.text == f.text
+
+
+def _head_holds(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> bool:
+    e = f.evidence
+    if report is None:
+        return False
+    roles = dict(report.labels.get((e["layer"], e["head"]), ()))
+    return e["role"] in roles and f.text == f"Head {e['layer']}.{e['head']} {ROLE_WORDS[e['role']]}."
+
+
+def _groups_hold(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> bool:
+    c = contiguity(analysis.labels)
+    return bool(np.isclose(round(c, 3), f.evidence["contiguity"])) and _groups(analysis).text == f.text
+
+
+_CHECKS: Mapping[str, Callable[[Finding, Analysis, Sequence[Arc], HeadReport | None], bool]] = {
+    "reference": _arc_holds, "long-range": _arc_holds, "head": _head_holds, "groups": _groups_hold,
+}
+
+
+def as_dicts(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """JSON-able findings (the CLI's ``--json`` and the views)."""
+    return [f.to_dict() for f in findings]

@@ -1,0 +1,147 @@
+"""The arcs the first screen draws over the text: pronoun → referent, and links that skip words.
+
+:func:`arcs` is :meth:`Analysis.arcs <attn_widget.core.Analysis.arcs>`: the one list the
+widget, the standalone page, the CLI and the JSON export show.
+
+- **Reference arcs**: every pronoun (:data:`REFERRING`) to the earlier word it
+  is linked to most through the model's coreference heads (the
+  ``"coreference"`` lens, under the analysis's measure). What the model links,
+  right or wrong: a wrong arc is what a debugger needs to see. Its confidence
+  (:func:`reference_confidence`) says how clearly that word beats the runner-up.
+- **Long-range arcs**: the links under the clusters' own lens and measure (or
+  ``lens``) that most exceed the distance baseline
+  (:func:`attn_widget.graph.arcs.long_range`), so word order does not fill the screen.
+
+Words, not pieces: node texts are shown as the whole words they belong to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..core import Analysis, Arc
+from ..core.lexicon import PRONOUNS, STOPWORDS
+from ..core.units import segment, unit_tokens
+from ..extract.errors import ModelLoadError
+from ..graph.arcs import CONFIDENT_LIFT, long_range
+from .lensed import weights_under
+
+REFERRING = frozenset(
+    "he she it they his her its their them him hers theirs himself herself itself themselves".split()  # noqa: SIM905
+)
+"""Pronouns that get a reference arc."""
+CONFIDENT = 0.6
+"""A reference is drawn solid when the best word takes at least this share of the best two's weight."""
+_LETTER = re.compile(r"\w", re.UNICODE)
+
+
+def words(analysis: Analysis) -> tuple[tuple[str, ...], np.ndarray]:
+    """Each node as a person reads it (the whole word a token belongs to), and each node's word number."""
+    nodes = analysis.tokens
+    spans = all(t.start is not None for t in nodes if not t.special)
+    if analysis.options.unit != "token" or not analysis.text or not spans:
+        return tuple(" ".join(t.text.split()) or t.text for t in nodes), np.arange(len(nodes))
+    units = segment(analysis.text, nodes, "word")
+    whole = unit_tokens(analysis.text, nodes, units)
+    owner = units.owner()
+    return tuple(" ".join(whole[u].text.split()) or whole[u].text for u in owner), owner
+
+
+def default_k(n: int) -> int:
+    """How many long-range arcs to draw for ``n`` nodes: 3 for a sentence, up to 12 for a long text."""
+    return int(min(12, 3 + n // 60))
+
+
+def arcs(analysis: Analysis, k: int | None = None, lens: Any = None) -> tuple[Arc, ...]:
+    """The arcs to draw: every pronoun's reference, then the ``k`` strongest long-range links.
+
+    ``k``: long-range arcs (default :func:`default_k`); ``lens``: the heads the
+    long-range links are read under (default: the clusters' own). Reference arcs
+    need the model's coreference heads and the raw attention; without them (an
+    analysis made from attention arrays, or streamed) there are none.
+    """
+    names, positions = words(analysis)
+    eligible = _content(analysis, names)
+    refs = references(analysis, names, eligible)
+    k = default_k(len(analysis.tokens)) if k is None else int(k)
+    weights = weights_under(analysis, lens=lens) if lens is not None else analysis.weights
+    kept = np.ones(len(analysis.tokens), dtype=bool)
+    kept[list(analysis.excluded)] = False
+    taken = {(a.source, a.target) for a in refs}
+    lens_name = _lens_name(lens if lens is not None else analysis.options.lens)
+    far = [
+        Arc(i, j, w, "long-range", w >= CONFIDENT_LIFT * b, lens_name, analysis.options.measure,
+            baseline=b, source_text=names[i], target_text=names[j])
+        for i, j, w, b in long_range(weights, eligible & kept, k + len(taken), kept=kept, positions=positions)
+        if (i, j) not in taken
+    ][:k]  # fmt: skip
+    return (*refs, *far)
+
+
+def references(analysis: Analysis, names: Sequence[str], eligible: np.ndarray) -> tuple[Arc, ...]:
+    """A reference arc from every pronoun to the earlier content word it is linked to most."""
+    pronouns = [i for i, w in enumerate(names) if w.lower().strip(".,;:!?\"'") in REFERRING]
+    if not pronouns or analysis.options.unit == "sentence":
+        return ()
+    try:
+        weights = np.asarray(weights_under(analysis, lens="coreference"), dtype=np.float64)
+    except (ValueError, TypeError, ModelLoadError):  # no model to find the heads with, or no raw attention
+        return ()
+    out = []
+    for i in pronouns:
+        if i > 0 and names[i - 1] == names[i] and analysis.options.unit == "token":
+            continue  # a later piece of the same word
+        ranked = sorted(_occurrences(weights[i], i, eligible, names), key=lambda c: (-c[0], c[1]))
+        if not ranked:
+            continue
+        best, j, word = ranked[0]
+        runner = next((w for w, _, other in ranked[1:] if other.lower() != word.lower()), 0.0)
+        confidence = reference_confidence(best, runner)
+        out.append(Arc(
+            i, j, best, "reference", confidence >= CONFIDENT, "coreference", analysis.options.measure,
+            confidence=confidence, source_text=names[i], target_text=word,
+        ))  # fmt: skip
+    return tuple(out)
+
+
+def reference_confidence(best: float, runner_up: float) -> float:
+    """The best word's share of the best two candidates' weight (0.5: a tie; 1.0: no rival)."""
+    total = best + runner_up
+    return float(best / total) if total > 0 else 0.0
+
+
+def _occurrences(
+    row: np.ndarray, i: int, eligible: np.ndarray, names: Sequence[str]
+) -> list[tuple[float, int, str]]:
+    """``(weight, first node, word)`` per earlier content word before node ``i`` (its pieces summed)."""
+    out: list[tuple[float, int, str]] = []
+    last = -2
+    for j in range(i):
+        if not eligible[j] or names[j].lower() in REFERRING:
+            continue
+        if last == j - 1 and names[j] == names[last]:  # the next piece of the same word
+            w, first, word = out[-1]
+            out[-1] = (w + float(row[j]), first, word)
+        else:
+            out.append((float(row[j]), j, names[j]))
+        last = j
+    return out
+
+
+def _content(analysis: Analysis, names: Sequence[str]) -> np.ndarray:
+    """``[T]`` nodes that can end an arc: words with a letter or digit, not function words, not special."""
+    out = np.zeros(len(names), dtype=bool)
+    for i, (t, w) in enumerate(zip(analysis.tokens, names, strict=True)):
+        low = w.lower().strip(".,;:!?\"'()")
+        out[i] = not t.special and bool(_LETTER.search(w)) and low not in STOPWORDS and (
+            low not in PRONOUNS or low in REFERRING
+        )
+    return out
+
+
+def _lens_name(lens: Any) -> str:
+    return lens if isinstance(lens, str) else "custom"

@@ -1,0 +1,146 @@
+"""Arcs over the text (``Analysis.arcs``) and the findings above it (``explained.findings``).
+
+The reference arcs read the model's coreference heads; here the coreference
+graph is planted (``weights_under`` stands in for the lens), so the tests say
+exactly which word each pronoun must point to and how sure the arc must be.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from factories import words_in
+
+import attn_widget
+from attn_widget import Analysis
+from attn_widget.core import Finding, Token
+from attn_widget.explain.findings import make_findings, verify
+from attn_widget.graph.arcs import CONFIDENT_LIFT, long_range
+from attn_widget.runs import arcs as arcs_module
+
+TEXT = "The cat sat on the mat because it was tired ."
+
+
+def chain(n: int, far: tuple[int, int, float] | None = None) -> np.ndarray:
+    """Each node looks at its left neighbour (0.8) and itself; ``far = (i, j, w)`` plants one long link."""
+    w = np.zeros((n, n))
+    for i in range(n):
+        w[i, i] = 0.2
+        w[i, max(i - 1, 0)] += 0.8
+    if far is not None:
+        i, j, share = far
+        w[i] *= 1 - share
+        w[i, j] += share
+    return w
+
+
+def test_a_planted_far_link_outranks_every_neighbour_link():
+    found = long_range(chain(12, far=(9, 2, 0.3)), np.ones(12, bool), k=3)
+    assert found[0][:2] == (9, 2)
+    assert found[0][2] == pytest.approx(0.3)
+    assert found[0][2] >= CONFIDENT_LIFT * found[0][3]  # far above what distance 7 usually gets
+    assert all(i - j >= 3 for i, j, _, _ in found), "neighbours and near words are word order, not arcs"
+
+
+def test_distance_is_counted_in_words_when_nodes_are_pieces():
+    positions = np.array([0, 1, 1, 1, 2, 3, 4, 5])  # nodes 1-3 are pieces of one word
+    found = long_range(chain(8, far=(7, 1, 0.5)), np.ones(8, bool), k=1, positions=positions)
+    assert [(i, j) for i, j, _, _ in found] == [(7, 1)]  # words 5 and 1: three words between
+    near = long_range(chain(8, far=(4, 1, 0.5)), np.ones(8, bool), k=3, positions=positions)
+    assert (4, 1) not in [(i, j) for i, j, _, _ in near]  # 3 nodes apart, but the next word but one
+
+
+def test_no_node_gets_a_fan_of_arcs():
+    w = chain(20)
+    for j in (1, 3, 5, 7):
+        w[19, j] += 0.2
+    w[19] /= w[19].sum()
+    found = long_range(w, np.ones(20, bool), k=10)
+    assert sum(1 for i, _, _, _ in found if i == 19) <= 2
+
+
+def planted(text: str = TEXT, tokens: list[Token] | None = None) -> Analysis:
+    tokens = words_in(text) if tokens is None else tokens
+    n = len(tokens)
+    att = np.broadcast_to(chain(n), (2, 2, n, n)).copy()
+    return attn_widget.analyze_attention(att, tokens, text=text, model="planted", exclude=[0])
+
+
+def coreference(analysis: Analysis, rows: dict[int, dict[int, float]]):
+    def fake(a, lens=None, measure=None):
+        assert lens == "coreference"
+        w = np.array(a.weights, dtype=float)
+        for i, row in rows.items():
+            w[i] = 0.0
+            for j, share in row.items():
+                w[i, j] = share
+        return w
+
+    return fake
+
+
+def index(analysis: Analysis, word: str) -> int:
+    return next(i for i, t in enumerate(analysis.tokens) if t.text.strip() == word)
+
+
+def test_the_pronoun_points_to_the_word_the_coreference_heads_link_it_to(monkeypatch):
+    a = planted()
+    it, cat, mat = index(a, "it"), index(a, "cat"), index(a, "mat")
+    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, {it: {cat: 0.6, mat: 0.2}}))
+    ref = [x for x in a.arcs() if x.kind == "reference"]
+    assert [(x.source, x.target, x.source_text, x.target_text) for x in ref] == [(it, cat, "it", "cat")]
+    assert ref[0].confident
+    assert ref[0].confidence == pytest.approx(0.75)
+
+
+def test_a_wrong_link_is_drawn_as_the_model_makes_it_and_a_close_call_is_unsure(monkeypatch):
+    a = planted()
+    it, cat, mat = index(a, "it"), index(a, "cat"), index(a, "mat")
+    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, {it: {cat: 0.30, mat: 0.32}}))
+    (ref,) = [x for x in a.arcs() if x.kind == "reference"]
+    assert ref.target_text == "mat"  # what the model links, not what a grammar book says
+    assert not ref.confident
+
+
+def test_arcs_name_whole_words_never_pieces(monkeypatch):
+    text = "The trophy did not fit in the suitcase because it was big ."
+    tokens = words_in(text)
+    at = next(i for i, t in enumerate(tokens) if t.text == "suitcase")
+    s = tokens[at].start
+    tokens[at : at + 1] = [Token("suit", s, s + 4), Token("case", s + 4, s + 8)]
+    a = planted(text, tokens)
+    it = index(a, "it")
+    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, {it: {at: 0.3, at + 1: 0.3, 2: 0.2}}))
+    (ref,) = [x for x in a.arcs() if x.kind == "reference"]
+    assert (ref.target, ref.target_text, ref.weight) == (at, "suitcase", pytest.approx(0.6))
+
+
+def test_without_coreference_heads_there_are_only_long_range_arcs():
+    a = planted()  # made from arrays: no model to find the heads with
+    assert all(x.kind == "long-range" for x in a.arcs())
+
+
+def test_findings_say_what_stands_out_and_each_holds(monkeypatch):
+    a = planted()
+    it, cat = index(a, "it"), index(a, "cat")
+    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, {it: {cat: 0.9}}))
+    explained = a.explain()
+    texts = [f.text for f in explained.findings]
+    assert texts[0] == "'it' looks back to 'cat'."
+    assert explained.findings[0].tokens == (cat, it)
+    assert any(f.kind == "groups" for f in explained.findings)
+    assert 1 <= len(texts) <= 5
+    arcs = a.arcs()
+    assert all(verify(f, explained, arcs, None) or f.kind == "head" for f in explained.findings)
+    lie = Finding("reference", "'it' looks back to 'mat'.", (cat, it), dict(explained.findings[0].evidence))
+    assert not verify(lie, explained, arcs, None)
+    assert "'it' looks back to 'mat'." not in [f.text for f in make_findings(explained, arcs, None)]
+
+
+def test_findings_survive_save_and_load(monkeypatch, tmp_path):
+    a = planted()
+    rows = {index(a, "it"): {index(a, "cat"): 0.9}}
+    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, rows))
+    explained = a.explain()
+    back = Analysis.load(explained.save(tmp_path / "a.json"))
+    assert back.findings == explained.findings
