@@ -48,7 +48,7 @@ def _title(analysis: Analysis) -> str:
     model = f", model {analysis.model!r}" if analysis.model else ""
     mode = analysis.options.threshold_mode
     return (
-        f"attn_widget: {n} {analysis.options.unit}{'s' if n != 1 else ''}{model}, "
+        f"{n} {analysis.options.unit}{'s' if n != 1 else ''}{model}, "
         f"{big} cluster{'s' if big != 1 else ''} of 2+ (threshold {analysis.threshold:.4g}, {mode})"
     )
 
@@ -56,9 +56,9 @@ def _title(analysis: Analysis) -> str:
 def summary(analysis: Analysis | None, waiting: str = "") -> str:
     """The plain-text fallback: the model, the number of clusters and one line per cluster."""
     if analysis is None:
-        return f"attn_widget.AttentionExplainer: {waiting or 'no analysis yet'}"
+        return f"AttentionExplainer: {waiting or 'no analysis yet'}"
     rows = _cluster_lines(analysis)
-    lines = [_title(analysis)] + [f"  {text}" for _, _, text in rows[:MAX_LINES]]
+    lines = [f"AttentionExplainer: {_title(analysis)}"] + [f"  {text}" for _, _, text in rows[:MAX_LINES]]
     if len(rows) > MAX_LINES:
         lines.append(f"  … and {len(rows) - MAX_LINES} more clusters")
     return "\n".join(lines)
@@ -104,7 +104,7 @@ def static_html(analysis: Analysis | None, waiting: str = "") -> str:
     )
     return (
         f'<div class="attn-widget-static" style="{_BOX}">'
-        f'<div style="font-weight:600">{esc(_title(analysis))}</div>'
+        f'<div style="font-weight:600">attn_widget: {esc(_title(analysis))}</div>'
         f'<p dir="auto" style="white-space:pre-wrap;overflow-wrap:anywhere;margin:6px 0">{"".join(spans)}</p>'
         f'<ul style="list-style:none;padding:0;margin:4px 0">{legend}</ul>'
         f'<p style="{_NOTE}">A static copy of the widget. Run the cell for the live view; '

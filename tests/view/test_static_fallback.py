@@ -41,7 +41,7 @@ def test_plain_text_names_the_clusters_with_their_headlines(explained):
     plain = AttentionExplainer(explained)._repr_mimebundle_()[0]["text/plain"]
     assert "AttentionExplainer object at 0x" not in plain
     big = [c for c in explained.clusters if c.size > 1]
-    assert plain.splitlines()[0].startswith(f"attn_widget: 12 tokens, {len(big)} clusters of 2+")
+    assert plain.splitlines()[0].startswith(f"AttentionExplainer: 12 tokens, {len(big)} clusters of 2+")
     for c in big:
         assert c.headline
         assert c.headline in plain
