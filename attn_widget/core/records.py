@@ -216,15 +216,27 @@ class Link:
         token's attention when ``direction == "in"`` (``index`` attends to the token).
     direction
         ``"out"`` or ``"in"``; the stronger of the two when both exist.
+    confidence
+        For a pronoun's reference link (:func:`attn_widget.heads.coref.reference_links`):
+        the calibrated probability that the link is the right antecedent (at or above
+        :data:`attn_widget.heads.coref.CONFIDENT`: sure); ``None`` for other links.
     """
 
     index: int
     text: str
     weight: float
     direction: str
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "text": self.text, "weight": self.weight, "direction": self.direction}
+        return {"index": self.index, "text": self.text, "weight": self.weight, "direction": self.direction,
+                "confidence": self.confidence}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Link:
+        conf = d.get("confidence")  # links saved before confidences have none
+        return cls(int(d["index"]), str(d["text"]), float(d["weight"]), str(d["direction"]),
+                   None if conf is None else float(conf))
 
 
 def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:
@@ -239,6 +251,7 @@ def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:
         scores=d.get("scores"),
         headline=d.get("headline"),  # files before format 4 have none
     )
+
 
 
 ARC_KINDS = ("reference", "long-range")

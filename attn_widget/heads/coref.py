@@ -1,66 +1,75 @@
-"""Coreference heads: the heads whose strongest link from a pronoun is its antecedent.
+"""Coreference heads: the heads whose strongest link from a pronoun is its antecedent, and reference links.
 
-Found once per model (and edge measure) on a packaged probe set of 56 labelled
-pronoun sentences (``data/coref_probe.json``, written for this project): each
-item marks the pronoun, its antecedent and a distracting noun; in half of them
-the distractor sits between antecedent and pronoun, so a head that just links
-the nearer noun fails them.
+Found once per model (and edge measure) on the packaged probe
+(``data/coref_probe.json``: items generated from templates by
+:mod:`attn_widget.heads.probe_gen` and hand-labelled real sentences from Debian
+``fortunes``; each marks a pronoun and its antecedent, many a distracting noun
+nearer the pronoun). One pass per item; the heads and how they combine are
+chosen by cross-validation (:mod:`attn_widget.heads.coref_fit`), the same rule
+for every model, and the held-out accuracy is kept with them. Results are cached
+in memory and on disk (next to converted models), keyed by model, measure, the
+probe's content and :data:`RULE_VERSION`.
 
-Per head, with the first-token sinks left out and rows renormalised, the link
-between the pronoun and another token is the stronger of the two directions:
-
-``accuracy``
-    Share of items whose antecedent is the pronoun's strongest link.
-``preference``
-    Share of items where the antecedent beats the distractor; a head that
-    tracks position scores about 0.5 on this balanced set.
-``far``
-    ``preference`` on the half where the distractor is nearer.
-
-The rule, the same for every model and measure: the preference beats 0.5 by a
-one-sided sign test at ``p < 0.05 / number of heads``; ``far > 0.5``;
-``accuracy >= ACC_MIN``; of those, the ``max(3, 3% of heads)`` with the highest
-accuracy. Results are cached in memory and on disk (next to converted models),
-keyed by model, measure and the probe set's content.
+:func:`reference_links` gives, for an analysis, each pronoun's antecedent link
+through these heads with a calibrated ``confidence`` (the probability, fitted on
+held-out probe items, that the link is right); links at or above
+:data:`CONFIDENT` are the ones to draw as sure.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import math
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..core.cache import LRU
+from ..core.records import Link
 from ..extract.forward import forward_pass
 from ..extract.gradient import attention_gradient
 from ..extract.loading import is_causal_config, load
 from ..extract.offline import cache_dir
 from ..extract.tokens import tokenize
+from ..graph import weights as _weights
 from ..graph.measures import measure_weights
 from ..graph.sinks import detect_sinks
+from . import coref_fit
 
-ACC_MIN = 0.25
-"""A coreference head links a pronoun to its antecedent on at least this share of the probe items."""
-TOP_SHARE = 0.03
-"""At most this share of the model's heads (and at least 3) are kept, the most accurate first."""
-ALPHA = 0.05
-"""Family-wise error of the sign test on the preference, Bonferroni-corrected over the heads."""
+if TYPE_CHECKING:
+    from ..core import Analysis
+
+CONFIDENT = 0.7
+"""Default threshold on :attr:`Link.confidence <attn_widget.core.records.Link.confidence>`: a reference
+link at or above it is drawn as sure. Picked on the probe's held-out (cross-validated) predictions, never
+on the report set: the lowest threshold in steps of 0.05 at which the held-out links are right at least
+85% of the time on both SmolLM2 (0.86, 58% of pronouns) and MiniLM (0.87, 79%);
+``benchmarks/bench_coref.py`` prints the curve."""
+PRONOUNS = frozenset({"he", "she", "it", "they", "his", "her", "its", "their", "him", "them", "hers",
+                      "theirs", "himself", "herself", "itself", "themselves"})
+"""Words :func:`reference_links` looks for an antecedent of."""
+RULE_VERSION = 2
 PROBE = "coref_probe.json"
+MAX_TOKENS = 64
+"""Probe items are cut to this many tokens when stacked (none is longer in the packaged probe)."""
 
 _CACHE: LRU[tuple[str, str, str], CorefHeads] = LRU(8)
 
 
 @dataclass(frozen=True)
 class CorefHeads:
-    """The coreference heads of one model under one edge measure, and every head's probe scores.
+    """The coreference heads of one model under one edge measure, how they were chosen, how well they do.
 
-    ``scores`` maps ``accuracy``, ``preference``, ``far`` to ``[layer, head]`` arrays.
+    ``scores["accuracy"]``: each head's own probe accuracy, ``[layer, head]``. ``rule``: the
+    winning candidate (e.g. ``"greedy mean, 6 heads"``); ``cv_top1`` / ``cv_top3``: the
+    antecedent is the top link / among the three strongest on held-out probe items
+    (``coref_fit.FOLDS``-fold cross-validation); ``calibration``: the logistic
+    coefficients that turn a link's margin and head agreement into its confidence.
     """
 
     model: str
@@ -69,6 +78,11 @@ class CorefHeads:
     scores: dict[str, np.ndarray] = field(repr=False)
     n_items: int = 0
     chance: float = 0.0
+    rule: str = ""
+    cv_top1: float = float("nan")
+    cv_top3: float = float("nan")
+    calibration: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    seconds: float = 0.0
 
     def describe(self, limit: int = 4) -> str:
         """The heads in words, with their accuracy, e.g. ``12.3 (84%), 14.1 (79%) …``."""
@@ -78,28 +92,29 @@ class CorefHeads:
         return ", ".join(shown) + more
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model, "measure": self.measure, "heads": [list(h) for h in self.heads],
-            "scores": {k: np.round(v, 4).tolist() for k, v in self.scores.items()},
-            "n_items": self.n_items, "chance": self.chance,
-        }
+        d = dataclasses.asdict(self)
+        d["heads"] = [list(h) for h in self.heads]
+        d["scores"] = {k: np.round(v, 4).tolist() for k, v in self.scores.items()}
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CorefHeads:
         return cls(
             d["model"], d["measure"], tuple((int(a), int(b)) for a, b in d["heads"]),
             {k: np.asarray(v, dtype=np.float64) for k, v in d["scores"].items()}, int(d["n_items"]),
-            float(d["chance"]),
+            float(d["chance"]), str(d["rule"]), float(d["cv_top1"]), float(d["cv_top3"]),
+            tuple(float(x) for x in d["calibration"]), float(d.get("seconds", 0.0)),  # type: ignore[arg-type]
         )
 
 
 def probe_items() -> list[dict[str, Any]]:
-    """The packaged probe set (text, and character spans of pronoun, antecedent and distractor)."""
+    """The packaged probe (text, character spans of pronoun, antecedent and distractor, source)."""
     probe = resources.files(__package__).joinpath("data").joinpath(PROBE)
     return json.loads(probe.read_text(encoding="utf-8"))
 
 
-def _span_tokens(tokens: Any, span: list[int]) -> list[int]:
+def span_tokens(tokens: Any, span: list[int]) -> list[int]:
+    """Indices of the tokens overlapping the character span ``[a, b)``."""
     a, b = span
     inside = [t.start is not None and t.end is not None and t.start < b and t.end > a for t in tokens]
     return [i for i, yes in enumerate(inside) if yes]
@@ -115,65 +130,88 @@ def head_links(weights: np.ndarray, exclude: list[int], pronoun: list[int]) -> n
     return np.maximum(w[:, :, pronoun, :].max(axis=2), w[:, :, :, pronoun].max(axis=3))
 
 
-def probe_scores(model: Any, tokenizer: Any, name: str, measure: str = "attention") -> dict[str, Any]:
-    """Every head's ``accuracy``, ``preference``, ``far`` and ``wins`` on the probe set."""
+def probe_features(model: Any, tokenizer: Any, name: str, measure: str = "attention",
+                   items: list[dict[str, Any]] | None = None) -> coref_fit.Features:
+    """One pass per probe item (``items``: the packaged probe); see :class:`coref_fit.Features`.
+
+    The pronoun is its first token (as :meth:`Analysis.links` is asked); the
+    antecedent counts when any of its tokens is the link.
+    """
     causal = is_causal_config(model.config)
-    items = probe_items()
-    hits, wins, chance = [], [], []
-    for item in items:
-        ids, tokens, _ = tokenize(item["text"], tokenizer, name=name, causal=causal, prepend_bos=None,
-                                  limit=None, overlength="error")
-        att, data = forward_pass(model, ids, name=name, causal=causal, value_norms=measure == "norm")
+    items = probe_items() if items is None else items
+    tokenized = [tokenize(item["text"], tokenizer, name=name, causal=causal, prepend_bos=None, limit=None,
+                          overlength="error")[:2] for item in items]
+    runs = [ids for ids, _ in tokenized]
+    batched = _batched_attention(model, runs, causal) if measure == "attention" else None
+    rows, shape = [], (0, 0)
+    for k, (item, (ids, tokens)) in enumerate(zip(items, tokenized, strict=True)):
+        data: dict[str, np.ndarray] = {}
+        if batched is not None:
+            att = batched[k]
+        else:
+            att, data = forward_pass(model, ids, name=name, causal=causal, value_norms=measure == "norm")
         if measure == "gradient":
             data["gradient"] = attention_gradient(model, ids, name=name, causal=causal)
         weights = measure_weights(att, measure, data)
         own = {0} if causal else {i for i, t in enumerate(tokens) if t.special}
         exclude = sorted(set(detect_sinks(att)) | own)
-        p, a, d = (_span_tokens(tokens, item[k]) for k in ("pronoun", "antecedent", "distractor"))
-        if not (p and a and d):
+        p, a = span_tokens(tokens, item["pronoun"]), span_tokens(tokens, item["antecedent"])
+        if not (p and a):
             raise ValueError(f"probe item {item['id']!r}: a marked span covers no token")
-        link = head_links(weights, exclude, p)
-        candidates = np.ones(len(ids), dtype=bool)
-        candidates[exclude] = False
-        candidates[p] = False
-        antecedent = link[..., a].max(-1)
-        hits.append(antecedent >= np.where(candidates, link, -np.inf).max(-1))
-        wins.append(antecedent > link[..., d].max(-1))
-        chance.append(1.0 / candidates.sum())
-    far = np.array([item["far"] for item in items])
-    won = np.stack(wins).astype(float)
-    return {
-        "accuracy": np.stack(hits).astype(float).mean(0),
-        "preference": won.mean(0),
-        "far": won[far].mean(0),
-        "wins": won.sum(0),
-        "n_items": len(items),
-        "chance": float(np.mean(chance)),
-    }
+        shape = (int(weights.shape[0]), int(weights.shape[1]))
+        rows.append(coref_fit.item_features(weights, exclude, p[0], a, MAX_TOKENS))
+    return coref_fit.stack(rows, [bool(i["far"]) for i in items], shape)
 
 
-def select(scores: dict[str, Any]) -> tuple[tuple[int, int], ...]:
-    """The heads that pass the rule of the module docstring, the most accurate first."""
-    from scipy.stats import binom
+def _batched_attention(model: Any, runs: list[list[int]], causal: bool, batch: int = 16) -> list[np.ndarray]:
+    """Each run's ``[layer, head, T, T]`` attention, from padded batches of similar lengths.
 
-    acc = scores["accuracy"]
-    n_layers, n_heads = acc.shape
-    total = n_layers * n_heads
-    p_value = binom.sf(np.asarray(scores["wins"]) - 1, scores["n_items"], 0.5)
-    passing = (p_value < ALPHA / total) & (scores["far"] > 0.5) & (acc >= ACC_MIN)
-    order = np.lexsort((-scores["preference"].ravel(), -acc.ravel()))
-    chosen = [divmod(int(i), n_heads) for i in order if passing.ravel()[i]]
-    return tuple(chosen[: max(3, math.ceil(TOP_SHARE * total))])
+    Padding goes at the end and is masked out, so each run's attention is its own
+    pass's (a causal model's tokens never see later positions anyway). Several
+    short texts per pass make the probe several times faster than one pass each.
+    """
+    import torch
+
+    from ..extract.loading import eager_attention
+
+    out: list[np.ndarray] = [np.empty(0)] * len(runs)
+    order = sorted(range(len(runs)), key=lambda i: len(runs[i]))
+    for start in range(0, len(order), batch):
+        chunk = order[start:start + batch]
+        width = max(len(runs[i]) for i in chunk)
+        ids = torch.zeros((len(chunk), width), dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, i in enumerate(chunk):
+            ids[row, : len(runs[i])] = torch.as_tensor(runs[i])
+            mask[row, : len(runs[i])] = 1
+        with torch.inference_mode(), eager_attention(model):
+            result = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+        att = torch.stack(result.attentions, 1).float().numpy()  # [B, layer, head, T, T]
+        for row, i in enumerate(chunk):
+            n = len(runs[i])
+            out[i] = att[row, :, :, :n, :n]
+    return out
 
 
 def _probe_digest() -> str:
     raw = resources.files(__package__).joinpath("data").joinpath(PROBE).read_bytes()
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
+    return hashlib.blake2b(raw + bytes([RULE_VERSION]), digest_size=8).hexdigest()
 
 
 def _disk_path(name: str, measure: str, digest: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-80:]
     return cache_dir() / "coref" / f"{safe}-{measure}-{digest}.json"
+
+
+def fit(name: str, features: coref_fit.Features, measure: str, seconds: float = 0.0) -> CorefHeads:
+    """The heads :func:`coref_fit.choose` picks on ``features``, as a :class:`CorefHeads`."""
+    chosen = coref_fit.choose(features)
+    rule = f"{chosen['rule'][0]}, {len(chosen['heads'])} heads"
+    return CorefHeads(
+        name, measure, chosen["heads"], {"accuracy": chosen["accuracy"]}, len(features.cand),
+        float(np.mean(1.0 / np.clip(features.cand.sum(-1), 1, None))), rule,
+        chosen["cv"]["top1"], chosen["cv"]["top3"], chosen["calibration"], seconds,
+    )
 
 
 def coreference_heads(name: str, measure: str = "attention") -> CorefHeads:
@@ -187,17 +225,63 @@ def coreference_heads(name: str, measure: str = "attention") -> CorefHeads:
     if path.is_file():
         try:
             return _CACHE.put(key, CorefHeads.from_dict(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged file: measure again
     model, tokenizer = load(name)
-    scores = probe_scores(model, tokenizer, name, measure)
-    found = CorefHeads(
-        name, measure, select(scores),
-        {k: scores[k] for k in ("accuracy", "preference", "far")}, scores["n_items"], scores["chance"],
-    )
+    start = time.perf_counter()
+    features = probe_features(model, tokenizer, name, measure)
+    found = fit(name, features, measure, time.perf_counter() - start)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(found.to_dict()), encoding="utf-8")
     except OSError:
         pass  # a read-only cache folder: keep it in memory only
     return _CACHE.put(key, found)
+
+
+def reference_links(analysis: Analysis, found: CorefHeads | None = None) -> list[tuple[int, Link]]:
+    """For each pronoun of ``analysis`` (a word of :data:`PRONOUNS`), its antecedent link and its confidence.
+
+    The link is the pronoun's strongest link through the model's coreference heads
+    (``found``, default :func:`coreference_heads` of the analysis's model and
+    measure), exactly ``analysis.links(i, k=1, lens="coreference")[0]``, with
+    :attr:`~attn_widget.core.records.Link.confidence` set: the probability, fitted
+    on held-out probe items, that it is right, from its margin over the runner-up
+    and the share of the heads whose own strongest link it is. Compare with
+    :data:`CONFIDENT`. Pronouns left out of the graph, or with no link, are skipped.
+    Needs the raw attention (an analysis kept with ``keep="attention"``, the default
+    for short texts); no forward pass runs once the heads are known.
+    """
+    if analysis.attentions is None:
+        raise ValueError(
+            "reference_links() reads the coreference heads' attention, and this analysis has none (streamed, "
+            "or saved as .json); re-run attn_widget.analyze(text, model=...) or save with another suffix"
+        )
+    if found is None:
+        if not analysis.model:
+            raise ValueError(
+                "reference_links() needs the model's coreference heads, and this analysis names no model "
+                "(made from attention arrays); pass found=CorefHeads(...) or analyse with model=..."
+            )
+        found = coreference_heads(analysis.model, analysis.options.measure)
+    options = dataclasses.replace(analysis.options, lens="coreference", lens_heads=found.heads)
+    raw = _weights.combine_options(analysis.attentions, options, analysis.head_data)
+    graph = _weights.node_weights(raw, options, analysis.units)
+    per_head = measure_weights(analysis.attentions, options.measure, analysis.head_data)
+    singles = [_weights.node_weights(per_head[la, h], options, analysis.units) for la, h in found.heads]
+    left_out = set(analysis.excluded)
+    out = []
+    for i, tok in enumerate(analysis.tokens):
+        if tok.text.strip(" \t\n.,;:!?\"'()").lower() not in PRONOUNS or i in left_out:
+            continue
+        cand = np.ones(len(graph), dtype=bool)
+        cand[[i, *left_out]] = False
+        link = np.where(cand, np.maximum(graph[i], graph[:, i]), -np.inf)[None]
+        each = np.stack([np.where(cand, np.maximum(s[i], s[:, i]), -np.inf) for s in singles])[None]
+        j = int(np.argmax(link[0]))
+        if not np.isfinite(link[0, j]) or link[0, j] <= 0:
+            continue
+        conf = float(coref_fit.probability(found.calibration, coref_fit.confidence_features(link, each))[0])
+        direction = "out" if graph[i, j] >= graph[j, i] else "in"
+        out.append((i, Link(j, analysis.tokens[j].text, float(link[0, j]), direction, conf)))
+    return out

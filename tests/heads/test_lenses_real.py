@@ -60,6 +60,6 @@ def test_a_coreference_lens_on_the_clusters_says_which_heads_it_uses():
     assert a.options.lens == "coreference"
     assert a.options.lens_heads
     (notice,) = [n for n in a.notices if n.startswith("Lens 'coreference'")]
-    assert "probe sentences" in notice
+    assert "held-out probe pronouns" in notice
     la, h = a.options.lens_heads[0]
     assert f"{la}.{h} (" in notice

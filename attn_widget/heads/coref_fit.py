@@ -1,0 +1,275 @@
+"""Choosing the coreference heads by cross-validation on the probe, and calibrating their confidence.
+
+One model pass per probe item keeps, for every head, the pronoun's row and
+column of the edge weights and each row's mass outside the sinks
+(:func:`probe_features`). From those, the link the coreference lens draws for
+any set of heads is computed exactly as :meth:`attn_widget.Analysis.links`
+computes it (the mean of the heads' weights, sinks left out, rows renormalised,
+the stronger direction), for every item at once (:func:`combined`).
+
+The selection rule (:func:`choose`), one for every model: candidate head sets
+are the ``n`` heads most accurate alone on the training items (``"top-n"``) and
+``n`` heads added one at a time, each the one that most raises the training
+accuracy of the mean (``"greedy-n"``), for ``n`` in :data:`GRID`; the candidate
+whose antecedent is the top link on most held-out items over ``FOLDS``-fold
+cross-validation wins and is refitted on the whole probe; its held-out top-1
+and top-3 are what the lens notice reports. The confidence of a link
+(:func:`confidence_features`): the margin of the top link over the runner-up
+(relative to the top) and the share of the chosen heads whose own top link is the
+same token, mapped to a probability of being right by a logistic fit on the
+held-out predictions (:func:`calibrate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FOLDS = 5
+GRID = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+SEED = 0
+Heads = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Features:
+    """Per probe item (padded to ``T`` tokens): ``out``/``inn`` ``[N, heads, T]`` (pronoun's row / column),
+    ``sums`` ``[N, heads, T]`` (each row's mass on kept tokens), ``cand``/``ante`` ``[N, T]`` bool.
+    ``shape`` is ``(layers, heads per layer)``; heads are flattened layer-major."""
+
+    out: np.ndarray
+    inn: np.ndarray
+    sums: np.ndarray
+    sp: np.ndarray
+    cand: np.ndarray
+    ante: np.ndarray
+    far: np.ndarray
+    shape: tuple[int, int]
+
+    def subset(self, idx: np.ndarray) -> Features:
+        return Features(
+            self.out[idx],
+            self.inn[idx],
+            self.sums[idx],
+            self.sp[idx],
+            self.cand[idx],
+            self.ante[idx],
+            self.far[idx],
+            self.shape,
+        )
+
+
+def item_features(
+    weights: np.ndarray, exclude: Sequence[int], p: int, ante: Sequence[int], t_max: int
+) -> tuple[np.ndarray, ...]:
+    """One item's rows from its ``[layer, head, T, T]`` edge weights (sinks ``exclude``, pronoun ``p``)."""
+    n_l, n_h, t, _ = weights.shape
+    w = np.asarray(weights, dtype=np.float64).reshape(n_l * n_h, t, t).copy()
+    keep = np.ones(t, dtype=bool)
+    keep[list(exclude)] = False
+    w[:, :, ~keep] = 0.0
+    pad = np.zeros((n_l * n_h, t_max), dtype=np.float32)
+    out, inn, sums = pad.copy(), pad.copy(), pad.copy()
+    m = min(t, t_max)
+    out[:, :m], inn[:, :m], sums[:, :m] = w[:, p, :m], w[:, :m, p], w.sum(-1)[:, :m]
+    cand = np.zeros(t_max, dtype=bool)
+    cand[:m] = keep[:m]
+    cand[p] = False
+    a = np.zeros(t_max, dtype=bool)
+    a[[i for i in ante if i < t_max]] = True
+    return out, inn, sums, w[:, p].sum(-1).astype(np.float32), cand, a & cand
+
+
+def stack(rows: list[tuple[np.ndarray, ...]], far: Sequence[bool], shape: tuple[int, int]) -> Features:
+    """The items' rows (from :func:`item_features`) as one :class:`Features`."""
+    out, inn, sums, sp, cand, ante = (np.stack(x) for x in zip(*rows, strict=True))
+    return Features(out, inn, sums, sp, cand, ante, np.asarray(far, dtype=bool), shape)
+
+
+def combined(f: Features, c: np.ndarray) -> np.ndarray:
+    """``[N, T]``: the link of each token to the pronoun under head weights ``c`` (``-inf``: no candidate)."""
+    c = np.asarray(c, dtype=np.float64)
+    out = np.einsum("nht,h->nt", f.out, c) / np.clip(f.sp @ c, 1e-12, None)[:, None]
+    inn = np.einsum("nht,h->nt", f.inn, c) / np.clip(np.einsum("nht,h->nt", f.sums, c), 1e-12, None)
+    return np.where(f.cand, np.maximum(out, inn), -np.inf)
+
+
+def single(f: Features) -> np.ndarray:
+    """``[N, heads, T]``: each head's own link to the pronoun."""
+    out = f.out / np.clip(f.sp, 1e-12, None)[..., None]
+    inn = f.inn / np.clip(f.sums, 1e-12, None)
+    return np.where(f.cand[:, None], np.maximum(out, inn), -np.inf)
+
+
+def ranks(link: np.ndarray, ante: np.ndarray) -> np.ndarray:
+    """``[...]``: how many candidates beat the best antecedent token (0: it is the top link)."""
+    best = np.where(ante, link, -np.inf).max(-1, keepdims=True)
+    return (link > best).sum(-1) + np.where(np.isfinite(best[..., 0]), 0, 99)
+
+
+def head_accuracy(f: Features) -> np.ndarray:
+    """``[heads]``: share of items whose antecedent is the head's own top link."""
+    return (ranks(single(f), f.ante[:, None]) == 0).mean(0)
+
+
+def top_n(f: Features, sizes: Sequence[int]) -> list[np.ndarray]:
+    """The ``n`` heads most accurate alone, equally weighted, for each ``n`` of ``sizes``."""
+    order = np.argsort(-head_accuracy(f), kind="stable")
+    out = []
+    for n in sizes:
+        c = np.zeros(f.out.shape[1])
+        c[order[:n]] = 1.0
+        out.append(c)
+    return out
+
+
+def weighted_n(f: Features, sizes: Sequence[int]) -> list[np.ndarray]:
+    """The ``n`` heads most accurate alone, weighted by how far their accuracy beats the median head's."""
+    acc = head_accuracy(f)
+    order = np.argsort(-acc, kind="stable")
+    out = []
+    for n in sizes:
+        c = np.zeros_like(acc)
+        c[order[:n]] = np.clip(acc[order[:n]] - np.median(acc), 1e-3, None)
+        out.append(c)
+    return out
+
+
+def greedy_n(f: Features, sizes: Sequence[int]) -> list[np.ndarray]:
+    """Heads added one at a time (from the ``POOL`` most accurate alone), each the one that most raises
+    the training top-1 of the mean; the first ``n`` for each ``n`` of ``sizes``."""
+    pool = np.argsort(-head_accuracy(f), kind="stable")[:POOL]
+    out_p, inn_p, sp_p, sums_p = f.out[:, pool], f.inn[:, pool], f.sp[:, pool], f.sums[:, pool]
+    c = np.zeros(f.out.shape[1])
+    num_out = np.zeros((len(f.sp), f.out.shape[2]), dtype=np.float32)
+    den_out = np.zeros(len(f.sp), dtype=np.float32)
+    num_in, den_in = num_out.copy(), num_out.copy()
+    taken: list[np.ndarray] = []
+    for step in range(1, max(sizes) + 1):
+        o = (num_out[:, None] + out_p) / np.clip(den_out[:, None, None] + sp_p[..., None], 1e-12, None)
+        i = (num_in[:, None] + inn_p) / np.clip(den_in[:, None] + sums_p, 1e-12, None)
+        r = ranks(np.where(f.cand[:, None], np.maximum(o, i), -np.inf), f.ante[:, None])
+        score = (r == 0).mean(0) + 1e-3 * (r < 3).mean(0)
+        score[c[pool] > 0] = -1.0
+        k = int(np.argmax(score))
+        c[pool[k]] = 1.0
+        num_out += out_p[:, k]
+        den_out += sp_p[:, k]
+        num_in += inn_p[:, k]
+        den_in += sums_p[:, k]
+        if step in sizes:
+            taken.append(c.copy())
+    return taken
+
+
+def best_layer(f: Features, sizes: Sequence[int]) -> list[np.ndarray]:
+    """Every head of the layer whose mean is most accurate (one candidate, whatever ``sizes``)."""
+    n_l, n_h = f.shape
+    best, chosen = -1.0, np.zeros(n_l * n_h)
+    for layer in range(n_l):
+        c = np.zeros(n_l * n_h)
+        c[layer * n_h : (layer + 1) * n_h] = 1.0
+        acc = float((ranks(combined(f, c), f.ante) == 0).mean())
+        if acc > best:
+            best, chosen = acc, c
+    return [chosen]
+
+
+POOL = 48
+"""The greedy rule adds heads from this many, the most accurate alone (keeps the probe run short)."""
+RULES: dict[str, Callable[[Features, Sequence[int]], list[np.ndarray]]] = {
+    "top-n mean": top_n,
+    "greedy mean": greedy_n,
+    "top-n weighted": weighted_n,
+    "best layer": best_layer,
+}
+ADOPTABLE = ("top-n mean", "greedy mean")
+"""Rules whose head sets a lens can hold (a plain mean of heads); the package chooses among these."""
+
+
+def sizes_for(rule: str, n_heads: int) -> tuple[int, ...]:
+    return (0,) if rule == "best layer" else tuple(n for n in GRID if n <= n_heads)
+
+
+def folds(n: int, k: int = FOLDS, seed: int = SEED) -> list[np.ndarray]:
+    return [np.sort(x) for x in np.array_split(np.random.default_rng(seed).permutation(n), k)]
+
+
+def cross_validate(f: Features, rule: str) -> dict[int, dict[str, Any]]:
+    """Per head count: held-out top-1 / top-3 / far top-3 of ``rule``, each held-out item's rank and
+    confidence features."""
+    n = len(f.cand)
+    sizes = sizes_for(rule, f.out.shape[1])
+    r = np.zeros((len(sizes), n), dtype=int)
+    feats = np.zeros((len(sizes), n, 2))
+    for test in folds(n):
+        train = np.setdiff1d(np.arange(n), test)
+        held = f.subset(test)
+        each = single(held)
+        for k, c in enumerate(RULES[rule](f.subset(train), sizes)):
+            link = combined(held, c)
+            r[k, test] = ranks(link, held.ante)
+            feats[k, test] = confidence_features(link, each[:, c > 0])
+    return {
+        size: {
+            "top1": float((r[k] == 0).mean()),
+            "top3": float((r[k] < 3).mean()),
+            "far_top3": float((r[k][f.far] < 3).mean()) if f.far.any() else float("nan"),
+            "ranks": r[k],
+            "features": feats[k],
+        }
+        for k, size in enumerate(sizes)
+    }
+
+
+def confidence_features(link: np.ndarray, per_head: np.ndarray) -> np.ndarray:
+    """``[N, 2]``: (margin of the top link over the runner-up / top, share of heads agreeing on the top)."""
+    order = np.argsort(-link, axis=-1)
+    first = np.take_along_axis(link, order[:, :1], -1)[:, 0]
+    second = np.take_along_axis(link, order[:, 1:2], -1)[:, 0]
+    second = np.where(np.isfinite(second), second, 0.0)
+    margin = np.where(first > 0, (first - second) / np.clip(first, 1e-12, None), 0.0)
+    agree = (per_head.argmax(-1) == order[:, :1]).mean(-1)
+    return np.stack([margin, agree], -1)
+
+
+def calibrate(features: np.ndarray, correct: np.ndarray) -> tuple[float, float, float]:
+    """Logistic ``P(right) = 1 / (1 + exp(-(b0 + b1 margin + b2 agreement)))``, by a few Newton steps."""
+    x = np.column_stack([np.ones(len(features)), features])
+    y = np.asarray(correct, dtype=np.float64)
+    b = np.zeros(3)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ b))
+        grad = x.T @ (y - p) - 1e-3 * b
+        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-3 * np.eye(3)
+        b = b + np.linalg.solve(hess, grad)
+    return float(b[0]), float(b[1]), float(b[2])
+
+
+def probability(coef: Sequence[float], features: np.ndarray) -> np.ndarray:
+    b0, b1, b2 = coef
+    f = np.atleast_2d(features)
+    return 1 / (1 + np.exp(-(b0 + b1 * f[:, 0] + b2 * f[:, 1])))
+
+
+def choose(f: Features, rules: Sequence[str] = ADOPTABLE) -> dict[str, Any]:
+    """The rule of the module docstring: every candidate's cross-validated scores, the winner refitted."""
+    table = {(rule, n): v for rule in rules for n, v in cross_validate(f, rule).items()}
+    key = max(table, key=lambda k: (table[k]["top1"], table[k]["top3"], -k[1]))
+    (c,) = RULES[key[0]](f, (key[1],))
+    win = table[key]
+    coef = calibrate(win["features"], win["ranks"] == 0)
+    n_l, n_h = f.shape
+    order = np.argsort(-head_accuracy(f), kind="stable")
+    heads = tuple(divmod(int(i), n_h) for i in order if c[i] > 0)
+    return {
+        "rule": key,
+        "heads": heads,
+        "cv": win,
+        "table": table,
+        "calibration": coef,
+        "accuracy": head_accuracy(f).reshape(n_l, n_h),
+    }
