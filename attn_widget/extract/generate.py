@@ -122,11 +122,25 @@ def piece_texts(tokenizer: Any) -> Callable[[Sequence[int]], list[str]]:
     def texts(ids: Sequence[int]) -> list[str]:
         pieces = tokenizer.convert_ids_to_tokens(list(ids))
         return [
-            str(p) if i in special else bytes(decode.get(c, 0) for c in p).decode("utf-8", "backslashreplace")
+            str(p) if i in special else byte_piece(bytes(decode.get(c, 0) for c in p))
             for i, p in zip(ids, pieces, strict=True)
         ]
 
     return texts
+
+
+def byte_piece(raw: bytes) -> str:
+    """A byte-level piece as a person reads it: its characters, or ``⟨F0 9F⟩`` for part of one.
+
+    A candidate next token can be the first bytes of a character (an emoji's);
+    alone it has no character to show, so its bytes are named in hex, never as
+    ``\\xNN`` escapes or U+FFFD.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        head = raw.decode("utf-8", errors="ignore") if raw[:1].isascii() else ""
+        return head + "⟨" + " ".join(f"{b:02X}" for b in raw[len(head.encode('utf-8')):]) + "⟩"
 
 
 def eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -377,10 +391,15 @@ def continuation(
     tokens = tuple(
         Token(t.text, None, None, t.id, True)
         if s is None
-        else Token(t.text, offset + s[0], offset + s[1], t.id, False)
+        else Token(_readable(t.text, text, s), offset + s[0], offset + s[1], t.id, False)
         for t, s in zip(shown, spans, strict=True)
     )
     return text, tokens
+
+
+def _readable(piece: str, text: str, span: tuple[int, int]) -> str:
+    """A generated piece's text: the characters it completes when it holds only part of one."""
+    return text[span[0] : span[1]] if span[1] > span[0] and piece != text[span[0] : span[1]] else piece
 
 
 def _common_prefix(a: str, b: str) -> str:

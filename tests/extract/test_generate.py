@@ -153,3 +153,15 @@ def test_smollm2_chat_hides_the_template_and_stops_at_the_end_of_its_turn(smollm
     assert "system" in [w.tokens[i].text for i in w.hidden]  # the template's own words are hidden too
     assert w.ids == reference(model, w.ids[: w.prompt_length], 20, do_sample=False)
     assert_rows_match_full_passes(model, w, steps=(0, -1))
+
+
+def test_candidate_pieces_read_as_characters_or_hex_never_escapes(gpt2_tokenizer):
+    from attn_widget.extract.generate import byte_piece, piece_texts
+
+    ids = gpt2_tokenizer("I love 🍕 and 👩‍👩‍👧 ok").input_ids
+    shown = piece_texts(gpt2_tokenizer)(ids)
+    assert not [s for s in shown if "\\x" in s or "\ufffd" in s]
+    assert shown[:2] == ["I", " love"]
+    assert shown[-1] == " ok"
+    assert byte_piece("🍕".encode()[:2]) == "⟨F0 9F⟩"  # the first bytes of a character, named in hex
+    assert byte_piece(" 🍕".encode()) == " 🍕"
