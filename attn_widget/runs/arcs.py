@@ -3,11 +3,11 @@
 :func:`arcs` is :meth:`Analysis.arcs <attn_widget.core.Analysis.arcs>`: the one list the
 widget, the standalone page, the CLI and the JSON export show.
 
-- **Reference arcs**: every pronoun (:data:`REFERRING`) to the earlier word it
-  is linked to most through the model's coreference heads (the
-  ``"coreference"`` lens, under the analysis's measure). What the model links,
-  right or wrong: a wrong arc is what a debugger needs to see. Its confidence
-  (:func:`reference_confidence`) says how clearly that word beats the runner-up.
+- **Reference arcs**: every pronoun to the word it is linked to most through
+  the model's coreference heads (:func:`attn_widget.heads.coref.reference_links`,
+  under the analysis's measure). What the model links, right or wrong: a wrong
+  arc is what a debugger needs to see. Its calibrated confidence (the chance,
+  fitted on held-out probe items, that the link is right) decides solid or faint.
 - **Long-range arcs**: the links under the clusters' own lens and measure (or
   ``lens``) that most exceed the distance baseline
   (:func:`attn_widget.graph.arcs.long_range`), so word order does not fill the screen.
@@ -28,14 +28,13 @@ from ..core.lexicon import PRONOUNS, STOPWORDS
 from ..core.units import segment, unit_tokens
 from ..extract.errors import ModelLoadError
 from ..graph.arcs import CONFIDENT_LIFT, long_range
+from ..heads import coref
 from .lensed import weights_under
 
 REFERRING = frozenset(
     "he she it they his her its their them him hers theirs himself herself itself themselves".split()  # noqa: SIM905
 )
 """Pronouns that get a reference arc."""
-CONFIDENT = 0.6
-"""A reference is drawn solid when the best word takes at least this share of the best two's weight."""
 _LETTER = re.compile(r"\w", re.UNICODE)
 
 
@@ -66,7 +65,7 @@ def arcs(analysis: Analysis, k: int | None = None, lens: Any = None) -> tuple[Ar
     """
     names, positions = words(analysis)
     eligible = _content(analysis, names)
-    refs = references(analysis, names, eligible)
+    refs = references(analysis, names)
     k = default_k(len(analysis.tokens)) if k is None else int(k)
     weights = weights_under(analysis, lens=lens) if lens is not None else analysis.weights
     kept = np.ones(len(analysis.tokens), dtype=bool)
@@ -82,54 +81,29 @@ def arcs(analysis: Analysis, k: int | None = None, lens: Any = None) -> tuple[Ar
     return (*refs, *far)
 
 
-def references(analysis: Analysis, names: Sequence[str], eligible: np.ndarray) -> tuple[Arc, ...]:
-    """A reference arc from every pronoun to the earlier content word it is linked to most."""
-    pronouns = [i for i, w in enumerate(names) if w.lower().strip(".,;:!?\"'") in REFERRING]
-    if not pronouns or analysis.options.unit == "sentence":
+def references(analysis: Analysis, names: Sequence[str]) -> tuple[Arc, ...]:
+    """A reference arc from every pronoun to the word its coreference-head link is strongest to.
+
+    The link and its calibrated confidence are :func:`attn_widget.heads.coref.reference_links`
+    (drawn solid at or above :data:`attn_widget.heads.coref.CONFIDENT`).
+    """
+    if analysis.options.unit == "sentence":
         return ()
     try:
-        weights = np.asarray(weights_under(analysis, lens="coreference"), dtype=np.float64)
+        found = coref.reference_links(analysis)
     except (ValueError, TypeError, ModelLoadError):  # no model to find the heads with, or no raw attention
         return ()
     out = []
-    for i in pronouns:
+    for i, link in found:
         if i > 0 and names[i - 1] == names[i] and analysis.options.unit == "token":
             continue  # a later piece of the same word
-        ranked = sorted(_occurrences(weights[i], i, eligible, names), key=lambda c: (-c[0], c[1]))
-        if not ranked:
-            continue
-        best, j, word = ranked[0]
-        runner = next((w for w, _, other in ranked[1:] if other.lower() != word.lower()), 0.0)
-        confidence = reference_confidence(best, runner)
+        confidence = link.confidence
         out.append(Arc(
-            i, j, best, "reference", confidence >= CONFIDENT, "coreference", analysis.options.measure,
-            confidence=confidence, source_text=names[i], target_text=word,
+            i, link.index, link.weight, "reference", confidence is not None and confidence >= coref.CONFIDENT,
+            "coreference", analysis.options.measure, confidence=confidence, source_text=names[i],
+            target_text=names[link.index],
         ))  # fmt: skip
     return tuple(out)
-
-
-def reference_confidence(best: float, runner_up: float) -> float:
-    """The best word's share of the best two candidates' weight (0.5: a tie; 1.0: no rival)."""
-    total = best + runner_up
-    return float(best / total) if total > 0 else 0.0
-
-
-def _occurrences(
-    row: np.ndarray, i: int, eligible: np.ndarray, names: Sequence[str]
-) -> list[tuple[float, int, str]]:
-    """``(weight, first node, word)`` per earlier content word before node ``i`` (its pieces summed)."""
-    out: list[tuple[float, int, str]] = []
-    last = -2
-    for j in range(i):
-        if not eligible[j] or names[j].lower() in REFERRING:
-            continue
-        if last == j - 1 and names[j] == names[last]:  # the next piece of the same word
-            w, first, word = out[-1]
-            out[-1] = (w + float(row[j]), first, word)
-        else:
-            out.append((float(row[j]), j, names[j]))
-        last = j
-    return out
 
 
 def _content(analysis: Analysis, names: Sequence[str]) -> np.ndarray:

@@ -16,7 +16,7 @@ from attn_widget import Analysis
 from attn_widget.core import Finding, Token
 from attn_widget.explain.findings import make_findings, verify
 from attn_widget.graph.arcs import CONFIDENT_LIFT, long_range
-from attn_widget.runs import arcs as arcs_module
+from attn_widget.heads import coref
 
 TEXT = "The cat sat on the mat because it was tired ."
 
@@ -59,60 +59,63 @@ def test_no_node_gets_a_fan_of_arcs():
     assert sum(1 for i, _, _, _ in found if i == 19) <= 2
 
 
-def planted(text: str = TEXT, tokens: list[Token] | None = None) -> Analysis:
+def planted(text: str = TEXT, tokens: list[Token] | None = None, rows: dict | None = None) -> Analysis:
+    """Neighbour attention in every head but (0, 0), the coreference head: each token on itself,
+    and ``rows`` = {pronoun index: {key index: share}} planted there."""
     tokens = words_in(text) if tokens is None else tokens
     n = len(tokens)
     att = np.broadcast_to(chain(n), (2, 2, n, n)).copy()
+    att[0, 0] = np.eye(n)
+    for i, row in (rows or {}).items():
+        att[0, 0, i] = 0.0
+        for j, share in row.items():
+            att[0, 0, i, j] = share
+        att[0, 0, i, i] = 1.0 - sum(row.values())
     return attn_widget.analyze_attention(att, tokens, text=text, model="planted", exclude=[0])
 
 
-def coreference(analysis: Analysis, rows: dict[int, dict[int, float]]):
-    def fake(a, lens=None, measure=None):
-        assert lens == "coreference"
-        w = np.array(a.weights, dtype=float)
-        for i, row in rows.items():
-            w[i] = 0.0
-            for j, share in row.items():
-                w[i, j] = share
-        return w
+@pytest.fixture
+def head_00(monkeypatch):
+    """The planted model's coreference head is (0, 0); confidence = sigmoid(10 margin - 4)."""
 
-    return fake
+    def found(name, measure="attention"):
+        accuracy = {"accuracy": np.ones((2, 2))}
+        return coref.CorefHeads(name, measure, ((0, 0),), accuracy, calibration=(-4.0, 10.0, 0.0))
+
+    monkeypatch.setattr(coref, "coreference_heads", found)
 
 
-def index(analysis: Analysis, word: str) -> int:
-    return next(i for i, t in enumerate(analysis.tokens) if t.text.strip() == word)
+def at(text: str, word: str) -> int:
+    return 1 + text.split().index(word)  # after the BOS
 
 
-def test_the_pronoun_points_to_the_word_the_coreference_heads_link_it_to(monkeypatch):
-    a = planted()
-    it, cat, mat = index(a, "it"), index(a, "cat"), index(a, "mat")
-    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, {it: {cat: 0.6, mat: 0.2}}))
+def test_the_pronoun_points_to_the_word_the_coreference_heads_link_it_to(head_00):
+    it, cat, mat = at(TEXT, "it"), at(TEXT, "cat"), at(TEXT, "mat")
+    a = planted(rows={it: {cat: 0.6, mat: 0.2}})
     ref = [x for x in a.arcs() if x.kind == "reference"]
     assert [(x.source, x.target, x.source_text, x.target_text) for x in ref] == [(it, cat, "it", "cat")]
     assert ref[0].confident
-    assert ref[0].confidence == pytest.approx(0.75)
+    assert ref[0].confidence >= coref.CONFIDENT
 
 
-def test_a_wrong_link_is_drawn_as_the_model_makes_it_and_a_close_call_is_unsure(monkeypatch):
-    a = planted()
-    it, cat, mat = index(a, "it"), index(a, "cat"), index(a, "mat")
-    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, {it: {cat: 0.30, mat: 0.32}}))
-    (ref,) = [x for x in a.arcs() if x.kind == "reference"]
+def test_a_wrong_link_is_drawn_as_the_model_makes_it_and_a_close_call_is_unsure(head_00):
+    it, cat, mat = at(TEXT, "it"), at(TEXT, "cat"), at(TEXT, "mat")
+    (ref,) = [x for x in planted(rows={it: {cat: 0.30, mat: 0.32}}).arcs() if x.kind == "reference"]
     assert ref.target_text == "mat"  # what the model links, not what a grammar book says
     assert not ref.confident
+    assert ref.confidence < coref.CONFIDENT
 
 
-def test_arcs_name_whole_words_never_pieces(monkeypatch):
+def test_arcs_name_whole_words_never_pieces(head_00):
     text = "The trophy did not fit in the suitcase because it was big ."
     tokens = words_in(text)
-    at = next(i for i, t in enumerate(tokens) if t.text == "suitcase")
-    s = tokens[at].start
-    tokens[at : at + 1] = [Token("suit", s, s + 4), Token("case", s + 4, s + 8)]
-    a = planted(text, tokens)
-    it = index(a, "it")
-    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, {it: {at: 0.3, at + 1: 0.3, 2: 0.2}}))
+    where = at(text, "suitcase")
+    s = tokens[where].start
+    tokens[where : where + 1] = [Token("suit", s, s + 4), Token("case", s + 4, s + 8)]
+    it = at(text, "it") + 1
+    a = planted(text, tokens, rows={it: {where + 1: 0.5, 2: 0.1}})
     (ref,) = [x for x in a.arcs() if x.kind == "reference"]
-    assert (ref.target, ref.target_text, ref.weight) == (at, "suitcase", pytest.approx(0.6))
+    assert (ref.target, ref.target_text) == (where + 1, "suitcase")  # the piece "case", named as its word
 
 
 def test_without_coreference_heads_there_are_only_long_range_arcs():
@@ -120,10 +123,9 @@ def test_without_coreference_heads_there_are_only_long_range_arcs():
     assert all(x.kind == "long-range" for x in a.arcs())
 
 
-def test_findings_say_what_stands_out_and_each_holds(monkeypatch):
-    a = planted()
-    it, cat = index(a, "it"), index(a, "cat")
-    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, {it: {cat: 0.9}}))
+def test_findings_say_what_stands_out_and_each_holds(head_00):
+    it, cat = at(TEXT, "it"), at(TEXT, "cat")
+    a = planted(rows={it: {cat: 0.9}})
     explained = a.explain()
     texts = [f.text for f in explained.findings]
     assert texts[0] == "'it' looks back to 'cat'."
@@ -137,10 +139,7 @@ def test_findings_say_what_stands_out_and_each_holds(monkeypatch):
     assert "'it' looks back to 'mat'." not in [f.text for f in make_findings(explained, arcs, None)]
 
 
-def test_findings_survive_save_and_load(monkeypatch, tmp_path):
-    a = planted()
-    rows = {index(a, "it"): {index(a, "cat"): 0.9}}
-    monkeypatch.setattr(arcs_module, "weights_under", coreference(a, rows))
-    explained = a.explain()
+def test_findings_survive_save_and_load(head_00, tmp_path):
+    explained = planted(rows={at(TEXT, "it"): {at(TEXT, "cat"): 0.9}}).explain()
     back = Analysis.load(explained.save(tmp_path / "a.json"))
     assert back.findings == explained.findings
