@@ -279,8 +279,11 @@ def analyze_generation(
         ``model.generate`` takes them; default the model's generation config,
         else ``generate``'s own), ``chat`` (apply the tokenizer's chat template;
         its tokens are read by the model but not shown, and left out of the
-        graph with the sinks); ``prepend_bos`` and ``progress`` as for
-        :func:`analyze`; and the clustering options, applied to every step
+        graph with the sinks); ``prepend_bos`` (default ``None``: the prompt as
+        the tokenizer encodes it, what ``model.generate(tokenizer(prompt).input_ids)``
+        sees; ``True`` puts a BOS token before it, with a notice saying so),
+        ``progress`` as for :func:`analyze`; and the clustering options, applied to
+        every step at one threshold (``"auto"``: chosen once, on the final text)
         (``unit="token"`` only: a word can grow over several steps; cluster the
         whole text by words with ``generation.analysis.recluster(unit="word")``).
 

@@ -13,7 +13,10 @@ Tokens are chosen greedily, or sampled with a seed exactly as
 generator seeded once). With ``chat=True`` the prompt goes through the
 tokenizer's chat template; the template's own tokens are kept (the model reads
 them) but listed in ``hidden`` and have no place in the readable text, which is
-the prompt, a blank line and the reply. Clustering is not done here.
+the prompt, a blank line and the reply. The prompt is given to the model as
+its tokenizer encodes it, as ``model.generate(tokenizer(prompt).input_ids)``
+sees it; ``prepend_bos=True`` puts a BOS token first and says so in a notice.
+Clustering is not done here.
 """
 
 from __future__ import annotations
@@ -199,9 +202,11 @@ def generate(
         ids, tokens, hidden = chat_prompt(prompt, tok, name)
     else:
         ids, tokens, _ = tokenize(
-            prompt, tok, name=name, causal=True, prepend_bos=prepend_bos, limit=None, overlength="error"
+            prompt, tok, name=name, causal=True, prepend_bos=bool(prepend_bos), limit=None, overlength="error"
         )
         hidden = ()
+        if prepend_bos:
+            notices = (*notices, bos_notice(prompt, tok, name, ids))
     if limit is not None and len(ids) + max_new_tokens > limit:
         raise ValueError(
             f"the prompt is {len(ids)} tokens and {max_new_tokens} more would make "
@@ -232,6 +237,19 @@ def generate(
         settings={**settings, "seed": int(seed), "chat": bool(chat), "max_new_tokens": max_new_tokens},
         head_data=data,
         notices=notices,
+    )
+
+
+def bos_notice(prompt: str, tok: Any, name: str, ids: Sequence[int]) -> str:
+    """What ``prepend_bos=True`` changed: the token put before the prompt, or that it had one already."""
+    own = tokenize(prompt, tok, name=name, causal=True, prepend_bos=False, limit=None, overlength="error")[0]
+    if len(ids) == len(own):
+        return f"prepend_bos=True: the prompt starts with the BOS token {tok.bos_token!r}; none added."
+    return (
+        f"A BOS token {tok.bos_token!r} was put before the prompt (prepend_bos=True): the model read "
+        f"{len(ids)} prompt tokens where model.generate(tokenizer(prompt).input_ids) reads {len(own)}, so "
+        "its continuation can differ from yours. Leave prepend_bos unset to give it the prompt as its "
+        "tokenizer encodes it."
     )
 
 

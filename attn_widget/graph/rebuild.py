@@ -5,7 +5,8 @@ exactly as the original analysis was clustered: the same measure, lens heads,
 aggregation, threshold (automatic stays automatic), method, seed and sink
 handling. :func:`recluster_steps` applies one change of options to every step of
 a :class:`~attn_widget.core.Generation` and follows the clusters again; a
-threshold given as a number is kept inside each step's own range. numpy only.
+threshold given as a number is kept inside each step's own range, an automatic
+one is chosen once, on the final text (:func:`attn_widget.graph.steps.one_ruler`). numpy only.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import numpy as np
 from ..core import Analysis, Generation
 from .pipeline import analyze_attention
 from .recluster import recluster
-from .steps import build_generation, chat_notices
-from .threshold import symmetrise, threshold_range
+from .steps import build_generation, chat_notices, one_ruler, within
 from .weights import SINK_NOTICE
 
 
@@ -52,11 +52,6 @@ def reanalyze(
     )
 
 
-def _within(analysis: Analysis, threshold: float) -> float:
-    lo, hi = threshold_range(symmetrise(analysis.weights), analysis.options.threshold_mode)
-    return float(min(max(threshold, lo), hi))
-
-
 def recluster_steps(
     generation: Generation, *, lens_heads: Sequence[tuple[int, int]] | None = None, **changes: Any
 ) -> Generation:
@@ -67,7 +62,7 @@ def recluster_steps(
     for s in generation.steps:
         a = recluster(s.analysis, **extra, **changes) if changes or extra else s.analysis
         if isinstance(threshold, (int, float)) and not isinstance(threshold, bool):
-            a = recluster(a, threshold=_within(a, float(threshold)))
+            a = recluster(a, threshold=within(a, float(threshold)))
         elif threshold is not None:
             a = recluster(a, threshold=threshold)
         fixed = chat_notices(a, frozenset(generation.hidden))
@@ -75,7 +70,7 @@ def recluster_steps(
     return build_generation(
         generation.prompt,
         generation.text,
-        analyses,
+        one_ruler(analyses),
         [(s.probability, s.alternatives) for s in generation.steps],
         prompt_length=generation.prompt_length,
         model=generation.model,

@@ -5,7 +5,10 @@ Step ``k`` sees the prompt and the tokens generated up to and including the
 not a copy), its per-head data the matching prefix, its text the readable text
 up to its last token. Each step is clustered with the same options
 (:func:`attn_widget.graph.pipeline.analyze_attention`; a named lens comes
-resolved once, on the whole text, so every step reads the same heads), then
+resolved once, on the whole text, so every step reads the same heads) at one
+threshold for the whole generation (:func:`one_ruler`: the automatic choice
+is made once, on the final text, so a group changes only because of the new
+token), then
 :func:`attn_widget.graph.matching.follow` matches each step's clusters to the
 previous step's. The chat template's tokens (``hidden``) are left out of the
 graph with the model's sinks when ``exclude="auto"``. numpy only.
@@ -24,6 +27,8 @@ from ..core.generation import PREFIX_DATA
 from ..core.types import Attention
 from .matching import follow, step_tracks
 from .pipeline import analyze_attention
+from .recluster import recluster
+from .threshold import symmetrise, threshold_range
 from .weights import SINK_NOTICE
 
 
@@ -48,6 +53,40 @@ def chat_notices(analysis: Analysis, hidden: frozenset[int]) -> tuple[str, ...]:
     said = f"{SINK_NOTICE} (exclude='auto'): the chat template's {gone} tokens (not shown)"
     said += f" and {named}" if named else ""
     return (*kept, said + ". Pass exclude=[] to keep every token, or a list of token indices.")
+
+
+def within(analysis: Analysis, threshold: float) -> float:
+    """``threshold`` moved inside ``analysis``'s graph's range (a short prefix may have weaker edges)."""
+    lo, hi = threshold_range(symmetrise(analysis.weights), analysis.options.threshold_mode)
+    return float(min(max(threshold, lo), hi))
+
+
+def one_ruler(analyses: Sequence[Analysis]) -> list[Analysis]:
+    """Every step clustered at the final text's automatic threshold, still marked automatic.
+
+    ``analyses`` are the steps clustered with ``threshold="auto"`` (each its own
+    choice). The last step's choice is kept for all (inside each step's range),
+    and each step's sweep marks its grid value nearest to it as the automatic one,
+    so the slider's "(auto)" and the plot's dashed line sit where the steps are
+    drawn. Steps whose threshold was set by hand are returned unchanged.
+    """
+    if not analyses or not all(a.options.auto_threshold for a in analyses):
+        return list(analyses)
+    ruler = analyses[-1].threshold
+    out = []
+    for a in analyses:
+        value = within(a, ruler)
+        b = a if value == a.threshold else recluster(a, threshold=value)
+        grid = np.asarray(b.sweep.thresholds, dtype=np.float64)
+        best = int(np.argmin(np.abs(grid - value)))
+        out.append(
+            dataclasses.replace(
+                b,
+                options=dataclasses.replace(b.options, auto_threshold=True),
+                sweep=dataclasses.replace(b.sweep, best=best),
+            )
+        )
+    return out
 
 
 def step_analyses(
@@ -94,7 +133,7 @@ def step_analyses(
         if fixed != analysis.notices:
             analysis = dataclasses.replace(analysis, notices=fixed)
         out.append(analysis)
-    return out
+    return one_ruler(out)
 
 
 def build_generation(

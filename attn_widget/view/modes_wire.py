@@ -60,22 +60,38 @@ def _cluster_at(generation: Generation, step: int, track: int) -> int | None:
     return next((c.id for c, t in zip(s.analysis.clusters, s.tracks, strict=True) if t == track), None)
 
 
+def _words_of(generation: Generation, step: int, track: int) -> str:
+    """The words of track ``track``'s cluster at ``step``, quoted (a group the step after no longer has)."""
+    s = generation.steps[step]
+    cid = _cluster_at(generation, step, track)
+    members = next((c.tokens for c in s.analysis.clusters if c.id == cid), ())
+    words = "".join(s.analysis.tokens[i].text for i in members[:6]).strip()
+    return f"“{words}{'…' if len(members) > 6 else ''}”"
+
+
 def event_words(generation: Generation, step: int) -> list[str]:
-    """What happened to the clusters at ``step``, in words (that step's cluster ids, or the step before's)."""
+    """What happened to the clusters at ``step``, in words.
+
+    "cluster N" is always an id of that step's legend; a group the step no
+    longer has is named by its words, so no line names a cluster that is not
+    on screen (or names one that is, for other tokens).
+    """
     out = []
     for e in generation.events_at(step):
         now = [_cluster_at(generation, step, t) for t in e.tracks]
-        before = [_cluster_at(generation, step - 1, t) for t in e.tracks]
         if e.kind == "formed":
             out.append(f"cluster {now[0]} formed")
         elif e.kind == "split":
-            parts = " and ".join(str(c) for c in now[1:] if c is not None)
-            out.append(f"cluster {before[0]} split: {parts} broke off")
+            parts = " and ".join(f"cluster {c}" for c in now[1:] if c is not None)
+            if now[0] is not None:
+                out.append(f"{parts} broke off cluster {now[0]}")
+            else:
+                out.append(f"the group {_words_of(generation, step - 1, e.tracks[0])} split into {parts}")
         elif e.kind == "merged":
-            gone = " and ".join(str(c) for c in before[1:] if c is not None)
-            out.append(f"cluster {gone} merged into cluster {now[0]}")
+            gone = " and ".join(_words_of(generation, step - 1, t) for t in e.tracks[1:])
+            out.append(f"{gone} joined cluster {now[0]}")
         else:
-            out.append(f"cluster {before[0]} ended")
+            out.append(f"the group {_words_of(generation, step - 1, e.tracks[0])} came apart")
     return out
 
 

@@ -9,6 +9,7 @@ the kernel by running cells. Screenshots go to ``test-artifacts/ui/``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,29 @@ def test_play_walks_to_the_last_step_and_colours_follow_the_clusters(
 
 
 STEP_JS = "k => document.querySelector('[data-testid=steps]').dataset.step === String(k)"
+
+
+def test_every_step_keeps_the_one_automatic_threshold_and_its_events_name_legend_clusters(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    page, root = nb.page, widget(nb, 0)
+    n = kernel(nb, "len(g.steps)")
+    values, seen = set(), 0
+    for k in range(n):
+        nb.run_code(f"wg.step = {k}")
+        page.wait_for_function(STEP_JS, arg=k, timeout=15_000)
+        values.add(root.get_by_test_id("threshold-value").text_content())
+        legend = set(root.get_by_test_id("legend-item").evaluate_all("s => s.map(e => e.dataset.cluster)"))
+        for line in root.get_by_test_id("step-events").locator("li").all_text_contents():
+            named = set(re.findall(r"cluster (\d+)", line))
+            assert named <= legend, (k, line, legend)
+            seen += 1
+    assert len(values) == 1  # one ruler for the whole generation
+    assert values.pop().endswith("(auto)")
+    assert seen == kernel(nb, "sum(len(s['events']) for s in wg.generation['steps'])")
+    root.screenshot(path=str(artifacts / "generation-one-ruler.png"))
+
+
 SETTLED_JS = "() => document.querySelector('[data-testid=refine-status]').textContent !== 'Applying…'"
 
 
