@@ -139,6 +139,10 @@ def test_reference_links_give_each_pronoun_its_coreference_link_with_a_confidenc
     for i, link in refs:
         assert 0.0 <= link.confidence <= 1.0
         assert link.index == a.links(i, k=1, lens="coreference")[0].index
+    words = a.recluster(unit="word")  # words, as a person reads them: the same pronouns, word links
+    assert [words.tokens[i].text.strip(" .") for i, _ in coref.reference_links(words)] == ["she", "them"]
+    for i, link in coref.reference_links(words):
+        assert link.index == words.links(i, k=1, lens="coreference")[0].index
     lens = attn_widget.analyze("The farmer thanked the baker.", model=name, lens="coreference")
     (notice,) = [n for n in lens.notices if n.startswith("Lens 'coreference'")]
     assert f"{round(100 * found.cv_top1)}% of held-out probe pronouns" in notice
