@@ -27,7 +27,7 @@ IDS = [464, 3797, 3332, 319, 262, 2603, 780, 340, 373, 10032, 13, 3244, 340]
 
 
 def hand(family: str, block, x: torch.Tensor, h: int) -> tuple[torch.Tensor, torch.Tensor, torch.nn.Module]:
-    """``(values [head, T, hd], W_O [head, hd, d], output projection)`` of one layer of ``h`` heads, by hand."""
+    """``(values [head, T, hd], W_O [head, hd, d], output projection)`` of a layer of ``h`` heads, by hand."""
     t = x.shape[0]
     lin = torch.nn.functional.linear
     if family == "gpt2":  # Conv1D: weight [in, out], output q | k | v
@@ -47,7 +47,8 @@ def hand(family: str, block, x: torch.Tensor, h: int) -> tuple[torch.Tensor, tor
             v = qkv.view(t, h + 2, hd)[:, -1:].expand(t, h, hd)
         return v.transpose(0, 1), block.dense.weight.T.reshape(h, hd, d), block.dense
     if family in ("opt", "llama", "albert"):
-        vp, op = {"opt": ("v_proj", "out_proj"), "llama": ("v_proj", "o_proj"), "albert": ("value", "dense")}[family]
+        names = {"opt": ("v_proj", "out_proj"), "llama": ("v_proj", "o_proj"), "albert": ("value", "dense")}
+        vp, op = names[family]
         vproj, oproj = getattr(block, vp), getattr(block, op)
         d = oproj.weight.shape[0]
         hd = oproj.weight.shape[1] // h
@@ -65,9 +66,11 @@ def hand(family: str, block, x: torch.Tensor, h: int) -> tuple[torch.Tensor, tor
     raise AssertionError(family)
 
 
-BLOCKS = {"gpt2": "GPT2Attention", "gpt_neox": "GPTNeoXAttention", "bloom": "BloomAttention",
-          "falcon": "FalconAttention", "opt": "OPTAttention", "llama": "LlamaAttention",
-          "albert": "AlbertAttention", "phi3": "Phi3Attention", "modernbert": "ModernBertAttention"}  # fmt: skip
+BLOCKS = {
+    "gpt2": "GPT2Attention", "gpt_neox": "GPTNeoXAttention", "bloom": "BloomAttention",
+    "falcon": "FalconAttention", "opt": "OPTAttention", "llama": "LlamaAttention",
+    "albert": "AlbertAttention", "phi3": "Phi3Attention", "modernbert": "ModernBertAttention",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("family", list(BLOCKS))
@@ -86,12 +89,10 @@ def test_norm_attention_is_attention_times_the_norm_of_each_heads_output_by_hand
         inputs.append((args[0] if args else kwargs["hidden_states"])[0].detach())
 
     handles = [b.register_forward_pre_hook(take_input, with_kwargs=True) for b in blocks]
-    handles += [
-        hand(family, b, torch.zeros(1, model.config.hidden_size, dtype=torch.float64), heads)[2].register_forward_hook(
-            lambda _m, _i, o: outputs.append(o[0].detach())
-        )
-        for b in blocks
-    ]
+    zero = torch.zeros(1, model.config.hidden_size, dtype=torch.float64)
+    for b in blocks:  # each block's output projection: the heads' outputs summed
+        proj = hand(family, b, zero, heads)[2]
+        handles.append(proj.register_forward_hook(lambda _m, _i, o: outputs.append(o[0].detach())))
     base = getattr(model, "base_model", model)
     with torch.no_grad():
         out = base(input_ids=torch.tensor([IDS]), output_attentions=True)
