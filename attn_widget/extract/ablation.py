@@ -27,6 +27,7 @@ import numpy as np
 from ..core import Candidate
 from ..core.prediction import TOP_K, PredictionChange
 from ..core.types import Attention
+from . import lens
 from .families import Layer, UnsupportedModel, layers, model_type, try_layers
 from .forward import forward_pass
 from .generate import piece_texts
@@ -71,6 +72,8 @@ def knockout(
     n: int, tokens: Any, heads: Any, edges: Any, position: int | None, model: Any, *, causal: bool
 ) -> Knockout:
     """Check what :func:`attn_widget.ablate` was asked to knock out, naming any bad value and the fix."""
+    if isinstance(model, lens.LensModel):
+        raise ValueError(lens.refuse(model, "ablate()"))
     if isinstance(tokens, (int, np.integer)):
         tokens = [tokens]
     toks = tuple(sorted({_index(i, n, "token") for i in tokens}))

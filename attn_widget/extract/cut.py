@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import lens
 from .loading import eager_attention, is_causal_config
 
 
@@ -56,6 +57,10 @@ class CutRunner:
             kwargs["attention_mask"] = torch.where(allowed, 0.0, torch.finfo(torch.float32).min)[:, None]
         if self.causal:
             kwargs["use_cache"] = False
+        if isinstance(self.model, lens.LensModel):
+            self.passes += 1
+            out_logits = lens.logits(self.model, ids, kwargs.get("attention_mask"))
+            return list(torch.log_softmax(out_logits.double(), dim=-1))
         net = self.model if self.causal else getattr(self.model, "base_model", self.model)
         with torch.inference_mode(), eager_attention(self.model):
             out = net(input_ids=ids, **kwargs)

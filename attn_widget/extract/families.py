@@ -110,6 +110,23 @@ FAMILIES: dict[str, Family] = {
 }
 """``config.model_type`` → :class:`Family`. A new family is one entry here plus a tiny-config test."""
 
+@dataclass(frozen=True)
+class Hooked:
+    """Where a TransformerLens ``HookedTransformer`` keeps its attention (paths under ``blocks[layer]``)."""
+
+    pattern: str = "attn.hook_pattern"
+    """Hook point of the ``[batch, head, query, key]`` attention pattern."""
+    scores: str = "attn.hook_attn_scores"
+    """Hook point of the scores before the softmax (masks are added there)."""
+    values: str = "attn.hook_v"
+    """Hook point of the values, ``[batch, T, kv heads, head_dim]`` (grouped-query: fewer kv heads)."""
+    w_o: str = "attn.W_O"
+    """Output weights ``[head, head_dim, d_model]``."""
+
+
+HOOKED = Hooked()
+"""The TransformerLens layout (:mod:`attn_widget.extract.lens` reads it)."""
+
 VALUE_NAMES = ("v_proj", "value", "v_lin", "value_proj", "self.value", "self.value_proj")
 OUT_NAMES = ("o_proj", "out_proj", "dense", "c_proj", "out_lin", "Wo", "output.dense")
 

@@ -32,7 +32,7 @@ import numpy as np
 from ..core import Candidate, Token
 from ..core.prediction import TOP_K
 from ..core.types import Attention
-from . import loading
+from . import lens, loading
 from .forward import check_memory, context_length, reporter
 from .tokens import _byte_decoder, _is_byte_level, make_tokens, tokenize
 from .values import value_norm_hooks
@@ -188,6 +188,8 @@ def generate(
     report = reporter(progress)
     report(f"loading model {model if isinstance(model, str) else loading.describe(model)}…", 0.0)
     net, tok, name, notices = loading.resolve(model, tokenizer)
+    if isinstance(net, lens.LensModel):
+        raise ValueError(lens.refuse(net, "analyze_generation()"))
     if (
         not loading.is_causal_config(net.config)
         or getattr(net, "get_output_embeddings", lambda: None)() is None

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..core.types import Attention
-from . import loading
+from . import lens, loading
 
 
 def objective(out: Any, causal: bool) -> Any:
@@ -45,6 +45,8 @@ def attention_gradient(model: Any, ids: Sequence[int], *, name: str, causal: boo
     """``[layer, head, T, T]`` float32 ``|α ⊙ ∂J/∂α|`` for ``ids`` (one forward and one backward pass)."""
     import torch
 
+    if isinstance(model, lens.LensModel):
+        raise ValueError(lens.refuse(model, "measure='gradient'"))
     net = model if causal else getattr(model, "base_model", model)
     if causal and not hasattr(model, "get_output_embeddings"):
         raise ValueError(f"measure='gradient' needs model {name!r} with its language-model head")

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..core.types import OnLayer
+from . import lens
 from .families import weight_modules
 from .lean import lean_attention
 from .values import value_norm_hooks
@@ -112,13 +113,6 @@ def stream_attention(
     """
     import torch
 
-    net = getattr(model, "base_model", model)  # skip the LM head: its logits are not needed
-    device = next(net.parameters()).device
-    input_ids = torch.tensor([list(ids)], dtype=torch.long, device=device)
-    kwargs: dict[str, Any] = {"attention_mask": torch.ones_like(input_ids)}
-    if causal:
-        kwargs["use_cache"] = False
-    modules = attention_modules(model)
     tops: list[tuple[np.ndarray, np.ndarray]] = []
     norms_seen: list[np.ndarray] = []
 
@@ -134,6 +128,16 @@ def stream_attention(
         view.flags.writeable = False
         on_layer(layer, view, norms_seen[layer] if layer < len(norms_seen) else None)
 
+    if isinstance(model, lens.LensModel):  # a TransformerLens model: through its own hook points
+        lens.run(model, ids, handle, norms_seen if value_norms else None)
+        return _data(tops, norms_seen)
+    net = getattr(model, "base_model", model)  # skip the LM head: its logits are not needed
+    device = next(net.parameters()).device
+    input_ids = torch.tensor([list(ids)], dtype=torch.long, device=device)
+    kwargs: dict[str, Any] = {"attention_mask": torch.ones_like(input_ids)}
+    if causal:
+        kwargs["use_cache"] = False
+    modules = attention_modules(model)
     hooks = value_norm_hooks(model) if value_norms else contextlib.nullcontext(None)
     with (
         torch.inference_mode(),
@@ -163,6 +167,10 @@ def stream_attention(
 
                 stack.callback(module.register_forward_hook(grab).remove)
             net(input_ids=input_ids, **kwargs)
+    return _data(tops, norms_seen)
+
+
+def _data(tops: list[tuple[np.ndarray, np.ndarray]], norms_seen: list[np.ndarray]) -> dict[str, np.ndarray]:
     data: dict[str, np.ndarray] = {}
     n_heads = None if not tops else tops[0][0].shape[0]
     same = bool(norms_seen) and all(n.shape == norms_seen[0].shape for n in norms_seen)

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from ..core.cache import LRU
 from ..core.options import DEFAULT_MODEL as _DEFAULT_MODEL
+from . import lens
 from .errors import ModelLoadError
 from .offline import OFFLINE_MODELS
 
@@ -98,6 +99,16 @@ def resolve(model: Any, tokenizer: Any = None) -> tuple[Any, Any, str, tuple[str
             loaded, notices = load(model), ()
         tok = loaded[1] if tokenizer is None else _tokenizer(tokenizer, name)
         return loaded[0], tok, name, notices
+    if lens.is_hooked(model):
+        wrapped = lens.wrap(model)
+        name = wrapped.config.name_or_path
+        given = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
+        if given is None:
+            raise TypeError(f"model {name!r} (a HookedTransformer) has no tokenizer: pass tokenizer=...")
+        tok = _tokenizer(given, name)
+        wrapped.eval()
+        remember(name, wrapped, tok)
+        return wrapped, tok, name, ()
     if not hasattr(model, "config") or not callable(model):
         raise TypeError(
             f"model={type(model).__name__} is not a transformers model; pass a hub name, a local "

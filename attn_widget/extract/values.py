@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .families import Layer, layers, try_layers
+from .lens import LensModel
 
 
 def layer_values(model: Any) -> list[Layer] | None:
@@ -32,7 +33,8 @@ def layer_values(model: Any) -> list[Layer] | None:
 
 def require(model: Any, name: str) -> None:
     """Raise :class:`~attn_widget.extract.families.UnsupportedModel` if the value norms are unknown."""
-    layers(model, name=name, need="measure='norm' (value norms)")
+    if not isinstance(model, LensModel):  # TransformerLens models: their hook points (extract.lens)
+        layers(model, name=name, need="measure='norm' (value norms)")
 
 
 def head_output_norms(layer: Layer, values: Any) -> np.ndarray:
