@@ -31,9 +31,10 @@ from typing import Any
 
 from ..core.options import ANALYZE_OPTIONS, DEFAULT_MODEL, DEFAULTS, check_names
 from ..graph.pipeline import check_choices
+from .guard import check_main_guard
 from .progress import Progress, ProgressArg, check
 from .results import CorpusRun
-from .runs import RunFolder, canonical
+from .runs import RunFolder, canonical, finished_run
 from .schema import FORMAT_VERSION
 from .sources import read_source
 from .task import Batch, BatchResult, RunSpec, analyze_batch, batches_of, error_batch, resolve_model
@@ -138,6 +139,19 @@ def analyze_corpus(
         raise ValueError(f"batch_size={batch_size!r}: give a whole number of texts of at least 1")
     records = read_source(source, text_column=text_column, id_column=id_column, limit=limit)
     say = print if progress is True else _silent
+    if address is None:
+        check_main_guard()  # before any worker is spawned: they would import the script again
+    requested = {"model": name, "default": is_default}
+    same = {"tokenizer": tok, "options": settings, "head_roles": bool(head_roles), "attn_widget": _version(),
+            "format": FORMAT_VERSION}
+    finished = finished_run(out, same, requested, (i for i, _ in records), retry_errors=retry_errors)
+    if finished is not None:  # nothing left to do: no cluster to start
+        say(f"Run folder: {finished.path}")
+        say(f"All {len(records)} texts are already there; nothing to analyse")
+        return CorpusRun(
+            path=finished.path, model=str(finished.manifest()["model"]), options=settings, total=len(records),
+            skipped=len(records), analysed=0, errors=0, seconds=time.perf_counter() - start, workers=0,
+        )
 
     from .cluster import connect  # Dask is imported here, not when attn_widget.corpus is
 
@@ -147,9 +161,7 @@ def analyze_corpus(
         resolved, notices = conn.client.submit(resolve_model, name, is_default, tok, pure=False).result()
         for notice in notices:
             say(f"Note: {notice}")
-        identity = {"model": resolved, "tokenizer": tok, "options": settings, "head_roles": bool(head_roles),
-                    "attn_widget": _version(), "format": FORMAT_VERSION}
-        run = RunFolder.create(out, identity, tuple(notices))
+        run = RunFolder.create(out, {"model": resolved, **same}, tuple(notices), requested)
         with run.lock():
             run.tidy()
             if retry_errors:

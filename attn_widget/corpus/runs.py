@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,9 +109,13 @@ class RunFolder:
     path: Path
 
     @classmethod
-    def create(cls, out: str | os.PathLike[str], identity: Mapping[str, Any], notices: tuple[str, ...] = ()
-               ) -> RunFolder:
-        """The folder of ``identity`` under ``out``, made (with its ``run.json``) if new."""
+    def create(cls, out: str | os.PathLike[str], identity: Mapping[str, Any], notices: tuple[str, ...] = (),
+               requested: Mapping[str, Any] | None = None) -> RunFolder:
+        """The folder of ``identity`` under ``out``, made (with its ``run.json``) if new.
+
+        ``requested`` (the model as asked for, before a worker resolved it) is recorded
+        beside the identity, for :func:`finished_run`.
+        """
         out = Path(out).expanduser()
         if (out / RUN_FILE).exists():
             raise ValueError(f"out={str(out)!r} is a run folder itself; pass its parent {str(out.parent)!r}")
@@ -121,7 +125,7 @@ class RunFolder:
         run = cls(out / folder_name(str(identity["model"]), key))
         for table in TABLES:
             (run.path / table).mkdir(parents=True, exist_ok=True)
-        manifest = {**identity, "key": key, "notices": list(notices),
+        manifest = {**identity, "key": key, "notices": list(notices), "requested": dict(requested or {}),
                     "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if not (run.path / RUN_FILE).exists():
             _write_atomic(run.path / RUN_FILE, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
@@ -180,6 +184,13 @@ class RunFolder:
         parts = self.parts("texts")
         return {i for p in parts for i in pq.read_table(p, columns=["id"]).column("id").to_pylist()}
 
+    def error_count(self) -> int:
+        """Error rows in the run."""
+        import pyarrow.parquet as pq
+
+        columns = [pq.read_table(p, columns=["error"]).column("error") for p in self.parts("texts")]
+        return sum(len(c) - c.null_count for c in columns)
+
     def drop_errors(self) -> int:
         """Remove the error rows (so those texts run again); return how many were removed."""
         import pyarrow.compute as pc
@@ -227,3 +238,37 @@ def find_runs(out: str | os.PathLike[str]) -> list[Path]:
         raise ValueError(f"no corpus results at {str(out)!r}: the folder does not exist")
     runs = [p.parent for p in out.glob(f"*/{RUN_FILE}")]
     return sorted(runs, key=lambda p: (p / RUN_FILE).stat().st_mtime, reverse=True)
+
+
+def finished_run(
+    out: str | os.PathLike[str],
+    identity: Mapping[str, Any],
+    requested: Mapping[str, Any],
+    ids: Iterable[str],
+    *,
+    retry_errors: bool,
+) -> RunFolder | None:
+    """The run under ``out`` that already holds every one of ``ids``, found without loading the model.
+
+    ``identity`` is the run's identity without ``"model"`` (which a worker resolves);
+    a run qualifies when its ``run.json`` records the same identity and the same
+    ``requested`` model, and the default model was not a fallback (a notice
+    recorded: the model it fell back from may load now). With ``retry_errors`` it must hold no
+    error rows. ``None`` when there is something left to do.
+    """
+    out = Path(out).expanduser()
+    if not out.is_dir() or (out / RUN_FILE).exists():
+        return None
+    wanted = set(ids)
+    for path in out.glob(f"*/{RUN_FILE}"):
+        try:
+            m = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (m.get("requested") != dict(requested) or (requested.get("default") and m.get("notices"))
+                or canonical({k: m.get(k) for k in identity}) != canonical(identity)):
+            continue
+        run = RunFolder(path.parent)
+        if wanted <= run.done_ids() and not (retry_errors and run.error_count()):
+            return run
+    return None
