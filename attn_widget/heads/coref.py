@@ -58,6 +58,10 @@ PROBE = "coref_probe.json"
 MAX_TOKENS = 64
 """Probe items are cut to this many tokens when stacked (none is longer in the packaged probe)."""
 
+PASS_STRIDE = 3
+"""The ``norm`` and ``gradient`` probes use every third item: they need one pass per item (the
+gradient a backward pass too), where ``attention`` runs the whole probe in padded batches."""
+
 _CACHE: LRU[tuple[str, str, str], CorefHeads] = LRU(8)
 
 
@@ -216,7 +220,7 @@ def fit(name: str, features: coref_fit.Features, measure: str, seconds: float = 
 
 def coreference_heads(name: str, measure: str = "attention") -> CorefHeads:
     """The coreference heads of model ``name`` (a name :func:`attn_widget.extract.loading.load` knows)."""
-    digest = _probe_digest()
+    digest = _probe_digest() + ("" if measure == "attention" else f"s{PASS_STRIDE}")
     key = (name, measure, digest)
     hit = _CACHE.get(key)
     if hit is not None:
@@ -229,7 +233,9 @@ def coreference_heads(name: str, measure: str = "attention") -> CorefHeads:
             pass  # a damaged file: measure again
     model, tokenizer = load(name)
     start = time.perf_counter()
-    features = probe_features(model, tokenizer, name, measure)
+    items = probe_items()
+    features = probe_features(model, tokenizer, name, measure, items if measure == "attention" else
+                              items[::PASS_STRIDE])
     found = fit(name, features, measure, time.perf_counter() - start)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
