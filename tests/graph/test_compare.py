@@ -145,11 +145,11 @@ def test_word_unit_analyses_compare_word_by_word():
     same = attn_widget.compare(a, planted(pieces, groups=(3, 4, 3), unit="word"))
     assert same.identical
     assert same.a_units.tolist() == same.b_units.tolist() == list(range(len(a.tokens)))
-    # one word changed ("cat" -> "dog", now one piece): it alone is unaligned, the rest pair by offset
+    # "cat" -> "dog" (now one piece) and a full stop that joins "day": those words alone are unaligned
     b = planted(["The", " dog", " sat", " on", " the", " m", "at", " all", " day", "."], groups=(3, 4, 3),
                 unit="word")
     c = attn_widget.compare(a, b)
     texts = [t.text.strip() for t in a.tokens]
-    assert [texts[i] for i in np.flatnonzero(c.a_units < 0)] == ["cat"]
-    assert [b.tokens[i].text.strip() for i in np.flatnonzero(c.b_units < 0)] == ["dog", "."]
+    assert [texts[i] for i in np.flatnonzero(c.a_units < 0)] == ["cat", "day"]
+    assert [b.tokens[i].text.strip() for i in np.flatnonzero(c.b_units < 0)] == ["dog", "day."]
     assert not c.identical

@@ -38,7 +38,7 @@ def test_the_unit_knob_regroups_the_nodes_and_the_state_carries_word_spans():
     assert w.state["unit"] == "word"
     offsets = unwire(w.state["offsets"])
     assert [TEXT[s:e] for s, e in offsets] == [t.text for t in w.analysis.tokens]
-    assert " holes" in w.state["tokens"]
+    assert " holes." in w.state["tokens"]
     w.unit = "sentence"
     assert w.state["tokens"] == ["Cats purr.", " Cats nap.", " Dogs bark.", " Dogs dig holes.", " Fish swim."]
     assert not w.error
@@ -52,7 +52,7 @@ def test_zoom_shows_the_words_inside_a_sentence_cluster_and_zoom_none_goes_back(
     assert w.outer is whole
     assert w.unit == "word"
     assert w.state["zoomed"] is True
-    assert w.state["tokens"] == [" Dogs", " bark", ".", " Dogs", " dig", " holes", "."]
+    assert w.state["tokens"] == [" Dogs", " bark.", " Dogs", " dig", " holes."]
     w.threshold = float(w.analysis.sweep.thresholds[0])  # knobs act on the zoomed view
     assert w.analysis.options.zoom == tuple(range(6, 14))
     w.zoom = None
