@@ -20,6 +20,7 @@ from typing import Any
 
 from ..core import Analysis
 from . import assets
+from .firstscreen import first_screen
 from .knobs import lens_trait
 from .wire import to_jsonable, to_state
 
@@ -84,10 +85,12 @@ def to_html(analysis: Analysis, title: str | None = None, token_map: Any = None)
         "zoom": None,
         "needs_kernel": NEEDS_KERNEL,
     }
-    title = title or f"attn_widget: {len(analysis.tokens)} tokens" + (
+    words = sum(1 for t in analysis.tokens if not t.special)
+    title = title or f"attn_widget: {words} {o.unit}{'' if words == 1 else 's'}" + (
         f" ({analysis.model})" if analysis.model else ""
     )
-    state = _script_json(to_jsonable(to_state(analysis, token_map=token_map)))
+    arcs, findings = first_screen(analysis)
+    state = _script_json(to_jsonable(to_state(analysis, token_map=token_map, arcs=arcs, findings=findings)))
     bundle_b64 = base64.b64encode(js.encode()).decode()
     css_text = css.replace("</", "<\\/")  # CSS cannot end the <style> element early
     csp = "default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data:"

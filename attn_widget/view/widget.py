@@ -35,6 +35,7 @@ from ..heads.lenses import LENSES
 from .assets import MISSING_BUNDLE, STATIC, bundle
 from .drilldown import render as render_drilldown
 from .figures import save_png, save_svg
+from .firstscreen import FirstScreen, FirstScreenMixin
 from .jobs import Activity, KnobJobs, drilldown_reply
 from .knobs import KNOBS, KnobChecks, refusal, trait_values
 from .knobs import changes as knob_changes
@@ -60,7 +61,8 @@ _ESM, _CSS = bundle()
 
 _WARN_FROM_PYTHON = frozenset({"threshold", "method"})
 
-class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, StaticFallback,
+
+class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, StaticFallback, FirstScreenMixin,
                          anywidget.AnyWidget):
     """Text with its attention clusters highlighted, a live threshold slider and a drill-down.
 
@@ -78,11 +80,9 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, Sta
     **options
         As for :func:`attn_widget.analyze` (with text: ``model``, ``tokenizer``,
         ``prepend_bos``, ``exclude_sink``, ``overlength`` and the clustering
-        options) or :meth:`Analysis.recluster` (with an analysis: ``threshold``,
-        ``threshold_mode``, ``method``, ``aggregation``, ``seed``, ``layers``,
-        ``heads``, ``exclude``, ``unit``), and ``explain_backend``: a language-model
-        polish backend for the rationales shown on click (default ``None``: the
-        grounded text only; see :func:`attn_widget.runs.explaining.explain`).
+        options; ``unit`` defaults to ``"word"`` here) or :meth:`Analysis.recluster` (with an analysis),
+        and ``explain_backend``: a language-model polish backend for the rationales shown on click
+        (default ``None``: the grounded text; :func:`attn_widget.runs.explaining.explain`).
         Anything else raises :class:`TypeError`.
 
     Examples
@@ -146,9 +146,9 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, Sta
     """list[str]: edge measures offered in the view."""
     lenses = t.List(t.Unicode()).tag(sync=True)
     """list[str]: named lenses offered in the view."""
-    unit = t.Unicode(DEFAULTS["unit"]).tag(sync=True)
-    """str: what a node of the graph is: ``"token"`` (default), ``"word"`` or ``"sentence"``
-    (see :mod:`attn_widget.core.units`); the text is highlighted by those spans."""
+    unit = t.Unicode("word").tag(sync=True)
+    """str: what a node is: ``"word"`` (the widget's default for a text: people read words, not
+    pieces), ``"token"`` or ``"sentence"`` (:mod:`attn_widget.core.units`): the text is marked by those."""
     zoom = t.Int(None, allow_none=True).tag(sync=True)
     """int | None: the cluster of the whole-text view that is shown from the inside: its words
     (tokens, when the view is of words) clustered on their own (:func:`attn_widget.zoom`);
@@ -197,6 +197,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, Sta
         """Makes the token map the view asks for, in the background (:mod:`attn_widget.view.mapping`)."""
         self.refinements = Refinements(self.explain_service)
         """The hand edits' undo/redo history (:mod:`attn_widget.view.refining`)."""
+        self.first_screen = FirstScreen(self._first_screen_ready)  # arcs and findings, off the main thread
         if not isinstance(_ESM, Path):
             self.error = MISSING_BUNDLE.format(path=STATIC / "widget.js")
         self.on_msg(self._on_custom_msg)
@@ -204,7 +205,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, Sta
         if first is not None:
             self._show(self._recluster(first, options) if options else first)
         else:
-            self._start(str(text_or_analysis), options)
+            self._start(str(text_or_analysis), {"unit": "word", **options})
 
     # ------------------------------------------------------------ text → analysis
     def _start(self, text: str, options: dict[str, Any]) -> None:
@@ -286,10 +287,9 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, Sta
 
     def _state(self, analysis: Analysis) -> dict[str, Any]:
         """The state to show; its hover links through ``links_lens`` when that is not the clusters' lens."""
-        extra: dict[str, Any] = {
-            "history": self.refinements.depth(),
-            "token_map": self.map_service.coordinates(analysis),
-        }
+        arcs, findings = self.first_screen.wired(analysis)
+        extra: dict[str, Any] = {"history": self.refinements.depth(), "arcs": arcs, "findings": findings,
+                                 "token_map": self.map_service.coordinates(analysis)}
         if not self.links_lens or self.links_lens == analysis.options.lens:
             return to_state(analysis, **extra)
         weights = weights_under(analysis, lens=self.links_lens)

@@ -25,7 +25,10 @@ Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
            labels int32 [G, T], facts float32 [N, 4] (grid index, cluster id, modularity, inside share)},
     links {k, out_index int32 [T, K], out_weight float16 [T, K], in_index, in_weight},
     map_key (the graph a token map belongs to), map null | {method, seed, coords float32 [T, 2]},
-    partition {edits [{op, text, before, after}], pins [[token, ...]], undo, redo}
+    partition {edits [{op, text, before, after}], pins [[token, ...]], undo, redo},
+    arcs null | [{source, target, weight, kind, confident, lens, measure, confidence, baseline,
+                  source_text, target_text}] (:meth:`Analysis.arcs`; null: still being computed),
+    findings null | [{kind, text, tokens}] (3–5 plain sentences; null: still being computed)
 
 Offsets on the wire count UTF-16 code units, the unit JavaScript strings are
 sliced in (``text.slice(start, end)``), not Python's code points: an emoji or a
@@ -56,7 +59,7 @@ from ..graph.metrics import community_terms, contiguity
 from ..graph.threshold import symmetrise, threshold_range
 from .messages import ClusterInfo
 
-STATE_VERSION = 6
+STATE_VERSION = 7
 """Layout version shared with ``js/src/wire/state.ts``."""
 
 LINKS_PER_TOKEN = 5
@@ -193,13 +196,16 @@ def to_state(
     links_lens: str = "",
     history: tuple[int, int] = (0, 0),
     token_map: tuple[str, int, np.ndarray] | None = None,
+    arcs: list[dict[str, Any]] | None = None,
+    findings: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The versioned state the front-end renders (see the module docstring for the layout).
 
     ``link_weights``: the ``[T, T]`` graph the hover links are read from, when not the
     clusters' own (``links_lens`` names its lens). ``history``: the undo and redo steps
     the widget holds; ``token_map``: a map already made of this graph, ``(method, seed,
-    [T, 2] coordinates)``.
+    [T, 2] coordinates)``. ``arcs``, ``findings``: the first screen's, as
+    :mod:`attn_widget.view.firstscreen` wires them (``None``: not computed yet).
     """
     a = analysis
     n = len(a.tokens)
@@ -262,6 +268,8 @@ def to_state(
             "method": token_map[0], "seed": int(token_map[1]), "coords": wire(token_map[2], "float32"),
         },
         "partition": partition_info(a, history),
+        "arcs": arcs,
+        "findings": findings,
     }
 
 

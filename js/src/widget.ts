@@ -24,7 +24,18 @@
  *                        (restart, shutdown, restored from saved state; wire/kernel.ts)
  *   progress             progress indicator (visible while status is loading/running)
  *   error                error box (plain-words message; `error-dismiss` clears it)
- *   notices              notices (fallback model, truncation…)
+ *   notices              notices (fallback model, truncation…): one plain sentence each, the
+ *                        Python detail in a <details> under it
+ *   title                the title line: the model that ran and how many words (the progress sits in it)
+ *   findings             the findings line above the text (fixed height): `finding` items with
+ *                        data-kind and data-tokens (the nodes it names; hover highlights them)
+ *   arcs                 the SVG over the text; `arc` groups with data-source, data-target (the source
+ *                        looks back to the target), data-kind, data-confident, data-line
+ *                        ("same", "adjacent", "cross": the whole curve shows on hover),
+ *                        data-drawn ("always", "hover": shown when one of its words is hovered);
+ *                        hovering one puts its evidence in the links box (`arc-evidence`)
+ *   bar                  the knob bar under the text (slider first; `what-if` opens "What if…");
+ *   settings             the folded knobs (<details>, `settings-toggle`)
  *   text                 the prose; each token is a `token` span with
  *                        data-index, data-cluster (label, -1 = excluded) and
  *                        data-excluded="true" for sink/excluded tokens; the
@@ -100,10 +111,11 @@ import { PartitionView } from "./controls/partview";
 import { drawPlot } from "./controls/plot";
 import { RefineBar } from "./extras/refine";
 import { buildSkeleton } from "./common/skeleton";
-import { decodeState, FLAG_EXCLUDED, View } from "./wire/state";
+import { decodeState, FLAG_EXCLUDED, FLAG_SPECIAL, View } from "./wire/state";
 import { StepBar } from "./modes/steps";
 import { ThresholdSync } from "./wire/sync";
 import { TextView } from "./text/textview";
+import { ArcLayer, drawFindings } from "./text/arclayer";
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -146,6 +158,13 @@ function draw(model: Model, host: HTMLElement): () => void {
   const sync = new ThresholdSync(model, offline);
   const text = new TextView(ui.text, ui.links);
   let view: View | null = null;
+  text.layer = new ArcLayer(ui.text, {
+    hover: (arc) => text.showArc(arc),
+    click: (arc) => {
+      const label = labels()[arc.source];
+      if (label >= 0) select(label);
+    },
+  }, signal);
   let legendOpen = false;
   const labels = (): Int32Array => (view ? sync.labels(view) : new Int32Array(0));
   const select = (id: number | null): void => {
@@ -187,6 +206,11 @@ function draw(model: Model, host: HTMLElement): () => void {
   ui.below.append(second.el, ablation.el);
   ui.drill.insertBefore(ablation.drill, ui.ddNote);
   ui.below.after(refine.root, map.section); // below the text, links and panel, and a second text
+  ui.whatIf.addEventListener("click", () => {
+    ablation.el.open = true;
+    if (selected() !== null) ablation.el.querySelector<HTMLButtonElement>("[data-testid=ablate-cluster]")?.click();
+    ablation.el.scrollIntoView({ block: "nearest" });
+  }, { signal });
 
   function showPanel(): void {
     const scene = view && { view, labels: labels(), localIndex: sync.localIndex, colours: text.colours };
@@ -237,11 +261,19 @@ function draw(model: Model, host: HTMLElement): () => void {
     showPanel();
   }
 
+  function showTitle(v: View | null): void {
+    const n = v === null ? 0 : v.flags.filter((f) => !(f & FLAG_SPECIAL)).length; // a BOS is not a word of the text
+    const what = v === null ? "" : `${n} ${v.raw.unit}${n === 1 ? "" : "s"}`;
+    ui.title.textContent = v === null ? "" : v.raw.model ? `${v.raw.model} · ${what}` : what;
+  }
+
   function onState(): void {
     const raw = model.get("state");
     if (!raw) {
       view = null;
       text.clear();
+      showTitle(null);
+      drawFindings(ui.findings, null, false, () => undefined, signal);
       return;
     }
     try {
@@ -253,6 +285,8 @@ function draw(model: Model, host: HTMLElement): () => void {
     sync.stateArrived(view);
     ui.slider.max = String(Math.max(view.grid.length - 1, 0));
     text.build(view);
+    showTitle(view);
+    drawFindings(ui.findings, view.raw.findings, !offline, (tokens) => text.layer?.highlight(tokens), signal);
     for (const i of picks) if (i >= view.n || view.flags[i] & FLAG_EXCLUDED) picks.delete(i);
     text.markPicked(picks);
     map.setView(view);

@@ -71,7 +71,7 @@ describe("tokens as a person reads them", () => {
     const labels = [0, 0, 0, 0, 1];
     const legend = document.createElement("div");
     drawLegend(legend, { labels, colours: assignColors([0, 0, 1, 1]), tokens, hasExcluded: false, open: false, onSelect: () => {}, onToggle: () => {} });
-    expect(legend.textContent).toContain("0: The cat sat ⏎ (4)");
+    expect(legend.textContent).toContain("1: The cat sat ⏎ (4)");
     const panel = document.createElement("aside");
     renderPanel(panel, { id: 0, tokens: [0, 1, 2, 3], tokenText: tokens, facts: null, info: null, pending: false, onClose: () => {} });
     const chips = [...panel.querySelectorAll("[data-testid=panel-tokens] .aw-chip")].map((c) => c.textContent);

@@ -84,6 +84,8 @@ function state(threshold = 0.2, g = 1): WireState {
     map_key: "graph-1",
     map: null,
     partition: { edits: [], pins: [], undo: 0, redo: 0 },
+    arcs: [{ source: 3, target: 1, weight: 0.4, kind: "reference", confident: true, lens: "coreference", measure: "attention", confidence: 0.8, baseline: null, source_text: "it", target_text: "cat" }],
+    findings: [{ kind: "reference", text: "'it' looks back to 'cat'.", tokens: [1, 3] }],
   };
 }
 
@@ -118,6 +120,17 @@ describe("the view", () => {
     expect(tokens.map((t) => t.textContent)).toEqual(["<|endoftext|>", "Hi", ` ${HOSTILE[0]}`, ` ${HOSTILE[1]}`, " end"]);
     expect(q("text").textContent).toBe(`<|endoftext|>${TEXT}`);
     expect(q("legend").textContent).toContain(HOSTILE[0]);
+  });
+
+  it("draws the arcs over the text and the findings line above it, as text", () => {
+    const arcs = all("arc");
+    expect(arcs.map((a) => [a.dataset.source, a.dataset.target, a.dataset.kind, a.dataset.confident])).toEqual([["3", "1", "reference", "true"]]);
+    expect(q("text").contains(q("arcs"))).toBe(true);
+    expect(all("finding").map((f) => f.textContent)).toEqual(["'it' looks back to 'cat'."]);
+    all("finding")[0].dispatchEvent(new MouseEvent("mouseenter"));
+    expect(arcs[0].classList.contains("aw-arc-on")).toBe(true);
+    expect(all("token")[3].classList.contains("aw-arc-end")).toBe(true);
+    expect(q("title").textContent).toBe("4 tokens");
   });
 
   it("keeps JupyterLab's notebook shortcuts away from its controls", () => {
@@ -172,7 +185,7 @@ describe("the view", () => {
   });
 
   it("opens the cluster panel from the legend with the headline first and the rationale one click away", () => {
-    expect(all("legend-item")[0].title).toBe("Cluster 0: 'a b' keep 80% of their attention inside the group.");
+    expect(all("legend-item")[0].title).toBe("Cluster 1: 'a b' keep 80% of their attention inside the group.");
     all("legend-item")[0].click();
     expect(model.get("selected_cluster")).toBe(0);
     expect(q("panel").hidden).toBe(false);

@@ -24,6 +24,7 @@ import numpy as np
 
 import attn_widget
 from attn_widget.synthetic import planted_attention, tokens_from_pieces
+from attn_widget.view.firstscreen import first_screen
 from attn_widget.view.wire import STATE_VERSION, to_jsonable, to_state, unwire
 
 GOLDEN = Path(__file__).resolve().parents[2] / "js" / "tests" / "fixtures" / "state.json"
@@ -60,9 +61,11 @@ def wire_arrays(node: Any, path: str = "") -> Iterator[tuple[str, Mapping[str, A
 def golden() -> dict[str, Any]:
     """The fixture: the state as the exported page carries it, and its arrays as numpy reads them."""
     analysis = golden_analysis()
-    state = to_jsonable(
-        to_state(analysis, history=(1, 0), token_map=("umap", 0, golden_map(len(analysis.tokens))))
-    )
+    arcs, findings = first_screen(analysis)
+    state = to_jsonable(to_state(
+        analysis, history=(1, 0), token_map=("umap", 0, golden_map(len(analysis.tokens))),
+        arcs=arcs, findings=findings,
+    ))  # fmt: skip
     arrays = {
         path: {
             "dtype": rec["dtype"],

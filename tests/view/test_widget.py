@@ -328,7 +328,7 @@ def test_loading_shows_each_stage_in_the_progress_line(gpt2_dir, tmp_path, monke
     monkeypatch.setattr(AttentionExplainer, "_on_progress", spy)
     w = AttentionExplainer("The cat sat on the mat.", model=str(folder))
     a = w.wait(timeout=120)
-    n = len(a.tokens)
+    n = len(a.model_tokens)  # the model runs on tokens; the widget shows words
     assert shown == [
         f"Loading model {folder}…",
         f"Running the model on {n} tokens…",

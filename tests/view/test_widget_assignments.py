@@ -22,6 +22,7 @@ from attn_widget import AttentionExplainer
 @pytest.fixture
 def widget():
     w = AttentionExplainer(make_analysis([5, 5, 4], n_layers=3, n_heads=2, seed=1))
+    w.first_screen.join(30)  # the arcs and findings, made in the background, have been sent
     sent: list[dict] = []
     w.send_state = lambda key=None: sent.append(w.get_state(key))  # what would go over the comm
     w.sent = sent

@@ -48,6 +48,14 @@ export interface Parts {
   ddNote: HTMLParagraphElement;
   ddFrameHost: HTMLDivElement;
   drill: HTMLDetailsElement;
+  /** The title line: the model that ran, how many words; the progress sits in it (a fixed slot). */
+  title: HTMLSpanElement;
+  /** The findings line above the text (a fixed-height slot). */
+  findings: HTMLDivElement;
+  /** "What if…" in the knob bar: opens the what-if section with the selected words. */
+  whatIf: HTMLButtonElement;
+  /** The folded knobs: mode, measure, lens, aggregation, layers, heads, method, hover-link lens, plot. */
+  settings: HTMLDetailsElement;
   /** Above and below the text: the generation's step bar; a second text, the "what if" section. */
   above: HTMLDivElement;
   below: HTMLDivElement;
@@ -61,10 +69,13 @@ export function buildSkeleton(standalone: boolean): Parts {
   const mode = el("select", { testid: "mode", title: "absolute: keep edges above a weight; mass: keep each token's strongest edges up to a share of its attention" });
   MODES.forEach((m) => mode.append(option(m, m === "mass" ? "mass (share)" : "absolute")));
   const unit = el("select", { testid: "unit", title: "What a node is: each token, each word (its pieces pooled) or each sentence" });
-  UNITS.forEach((u) => unit.append(option(u, `${u}s`)));
+  UNITS.forEach((u) => unit.append(option(u, u === "token" ? "model tokens" : `${u}s`)));
   const ddView = el("select", { testid: "drilldown-view" });
   ddView.append(option("head", "head view"), option("model", "model view"));
-  const p: Omit<Parts, "root" | "drill"> = {
+  const p: Omit<Parts, "root" | "drill" | "settings"> = {
+    title: el("span", { class: "aw-title", testid: "title" }),
+    findings: el("div", { class: "aw-findings", testid: "findings", attrs: { "aria-label": "What stands out" } }),
+    whatIf: el("button", { testid: "what-if", text: "What if…", title: "Remove words (the selected group, or words you pick) and see what the model predicts instead" }),
     progress: el("div", { class: "aw-progress", testid: "progress", attrs: { role: "status" } }, [el("span", { class: "aw-spinner" }), progressText]),
     progressText,
     errorBox: el("div", { class: "aw-error", testid: "error", attrs: { role: "alert" } }, [errorText, dismiss]),
@@ -116,18 +127,30 @@ export function buildSkeleton(standalone: boolean): Parts {
   p.zoomIn.hidden = true;
   p.zoomOut.hidden = true;
 
-  const controls = el("div", { class: "aw-controls" }, [el("label", {}, ["threshold ", p.mode]), p.slider, p.value, p.reset, p.count]);
-  const units = el("div", { class: "aw-controls aw-units" }, [el("label", {}, ["cluster ", p.unit]), p.zoomIn, p.zoomOut]);
-  const knobs = el("div", { class: "aw-controls aw-knobs" }, [
-    el("label", {}, ["measure ", p.measure]),
-    el("label", {}, ["lens ", p.lens]),
-    el("label", {}, ["aggregation ", p.aggregation]),
-    p.layers,
-    p.heads,
-    el("label", {}, ["method ", p.method]),
+  // one compact bar of knobs under the text, threshold slider first; the rest folded under "Settings"
+  const bar = el("div", { class: "aw-controls aw-bar", testid: "bar" }, [
+    el("span", { class: "aw-bar-label", text: "threshold" }), p.slider, p.value, p.reset, p.count,
+    el("label", {}, ["show ", p.unit]), p.zoomIn, p.zoomOut, p.whatIf,
   ]);
   const partition = el("div", { class: "aw-controls aw-partition", testid: "partition-info" }, [p.contiguity, p.cutButton, p.cutStatus]);
-  const linksRow = el("div", { class: "aw-controls aw-links-lens" }, [el("label", {}, ["hover links through ", p.linksLens])]);
+  const settings = el("details", { class: "aw-drill aw-settings", testid: "settings" }, [
+    el("summary", { text: "Settings", testid: "settings-toggle" }),
+    el("div", { class: "aw-settings-body" }, [
+      el("div", { class: "aw-settings-knobs" }, [
+        el("div", { class: "aw-controls" }, [el("label", {}, ["threshold ", p.mode])]),
+        el("div", { class: "aw-controls aw-knobs" }, [
+          el("label", {}, ["measure ", p.measure]),
+          el("label", {}, ["lens ", p.lens]),
+          el("label", {}, ["aggregation ", p.aggregation]),
+          p.layers,
+          p.heads,
+          el("label", {}, ["method ", p.method]),
+        ]),
+        el("div", { class: "aw-controls aw-links-lens" }, [el("label", {}, ["hover links through ", p.linksLens])]),
+      ]),
+      p.plot,
+    ]),
+  ]);
   const drill = el("details", { class: "aw-drill" }, [
     el("summary", { text: "Raw heads (BertViz)", testid: "drilldown-toggle" }),
     el("div", { class: "aw-controls" }, [p.ddView, p.ddLayers, p.ddButton, p.ddStatus]),
@@ -136,20 +159,22 @@ export function buildSkeleton(standalone: boolean): Parts {
   ]);
   const root = el("div", { class: "aw-root", testid: "attn-widget" }, [
     el("style", { text: swatchCss() }),
-    p.progress,
-    p.errorBox,
-    p.notices,
-    el("div", { class: "aw-top" }, [el("div", { class: "aw-top-left" }, [controls, units, partition, knobs, p.legend]), p.plot]),
+    el("div", { class: "aw-titlebar" }, [p.title, p.progress]), // fixed height: progress never moves the text
+    p.findings,
     p.above,
     el("div", { class: "aw-main" }, [
-      // the hover links sit right under the text, beside the panel, not below the panel's height
       el("div", { class: "aw-reading" }, [
         p.text,
-        linksRow,
-        el("div", { class: "aw-links-slot" }, [p.links]), // keeps its height: hovering never moves the page
+        el("div", { class: "aw-links-slot" }, [p.links]), // a fixed height: hovering never moves the page
       ]),
-      p.panel,
     ]),
+    bar,
+    p.errorBox,
+    p.notices,
+    p.legend,
+    partition,
+    p.panel, // full width under the knobs: opening it moves neither the text nor the slider
+    settings,
     p.below,
     drill,
   ]);
@@ -164,5 +189,5 @@ export function buildSkeleton(standalone: boolean): Parts {
       c.title = NEEDS_KERNEL;
     }
   }
-  return { root, drill, ...p };
+  return { root, drill, settings, ...p };
 }

@@ -22,9 +22,27 @@ export function showError(p: Parts, message: string): void {
   p.errorText.textContent = message;
 }
 
+const CODE = /[=`[\]{}]|\w\(|\bpass\b|\bexclude\b/;
+
+/**
+ * A notice as a person reads it: its first plain sentence (no Python in it), and the
+ * whole notice as the detail on demand (null when the sentence is all of it).
+ */
+export function plainNotice(notice: string): { plain: string; detail: string | null } {
+  const sentences = notice.split(/(?<=[.;!?])\s+/).map((s) => s.trim()).filter(Boolean);
+  const strip = (s: string) => s.replace(/\s*\([^()]*[=`'"][^()]*\)/g, "").replace(/[;:,]\s*$/, ".").trim();
+  const plain = sentences.map(strip).find((s) => s && !CODE.test(s)) ?? strip(sentences[0] ?? notice);
+  const full = notice.trim();
+  return { plain: /[.!?]$/.test(plain) ? plain : `${plain}.`, detail: plain === full ? null : full };
+}
+
 export function showNotices(p: Parts, model: Model): void {
   const list = [...(model.get("notices") ?? [])];
-  p.notices.replaceChildren(...list.map((n) => el("li", { text: n })));
+  p.notices.replaceChildren(...list.map((n) => {
+    const { plain, detail } = plainNotice(n);
+    if (detail === null) return el("li", { text: plain });
+    return el("li", {}, [el("details", { class: "aw-notice" }, [el("summary", { text: plain }), el("code", { class: "aw-notice-detail", text: detail })])]);
+  }));
   p.notices.hidden = list.length === 0;
 }
 

@@ -12,6 +12,8 @@ import type { Swatch } from "../common/colors";
 
 export interface PanelInput {
   id: number;
+  /** The number the legend shows for it (reading order, from 1); default: its id. */
+  number?: number;
   tokens: number[];
   tokenText: string[];
   /** The text and offsets the tokens come from: pieces of one character make one chip. */
@@ -149,7 +151,7 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
   }
   const close = el("button", { class: "aw-close", text: "×", title: "Close", testid: "panel-close" });
   close.addEventListener("click", p.onClose, { signal: p.signal });
-  host.append(el("div", { class: "aw-panel-head" }, [swatch, el("h3", { text: `Cluster ${p.id}` }), close]));
+  host.append(el("div", { class: "aw-panel-head" }, [swatch, el("h3", { text: `Cluster ${p.number ?? p.id}` }), close]));
   const info = p.info;
   if (info?.headline) {
     const title = headlineTitle(info.claims);

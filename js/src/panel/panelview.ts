@@ -9,6 +9,7 @@ import { basisKey, entryKey, Explanations, explainSection } from "./explain";
 import type { ClusterInfo, ExplainReply, ScoresProgress } from "../wire/messages";
 import type { Model } from "../wire/model";
 import { renderPanel } from "./panel";
+import { clusterNumbers } from "../text/legend";
 import type { View } from "../wire/state";
 
 /** The partition on screen, as the panel needs it. */
@@ -73,6 +74,7 @@ export class PanelView {
     }
     renderPanel(this.host, {
       id: selected,
+      number: clusterNumbers(scene.labels, scene.colours).get(selected),
       tokens,
       tokenText: view.raw.tokens,
       source: { text: view.raw.text, offsets: view.offsets },

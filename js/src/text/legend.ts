@@ -39,6 +39,14 @@ export function membersOf(labels: ArrayLike<number>): Map<number, number[]> {
   return members;
 }
 
+/** Each coloured cluster's number as a person reads it: 1…k in reading order (by its first word). */
+export function clusterNumbers(labels: ArrayLike<number>, colours: ReadonlyMap<number, unknown>): Map<number, number> {
+  const first = new Map<number, number>();
+  for (let i = 0; i < labels.length; i++) if (colours.has(labels[i]) && !first.has(labels[i])) first.set(labels[i], i);
+  const order = [...first.entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+  return new Map(order.map((id, k) => [id, k + 1]));
+}
+
 /** The first four words (pieces of one character count once) and whether more follow. */
 export function legendWords(members: number[], tokens: string[], source?: Source): { words: string; more: boolean } {
   const groups = pieceGroups(members, source);
@@ -54,14 +62,17 @@ export function legendLabel(id: number, members: number[], tokens: string[], sou
 export function drawLegend(host: HTMLElement, p: LegendInput): void {
   host.replaceChildren();
   const members = membersOf(p.labels);
+  const numbers = clusterNumbers(p.labels, p.colours);
   let shown = 0;
-  for (const [id, sw] of p.colours) {
+  for (const [id, number] of numbers) {
+    const sw = p.colours.get(id);
+    if (!sw) continue;
     if (!p.open && shown++ >= LEGEND_MAX) break;
     const headline = p.headlines?.get(id);
-    const title = headline ? `Cluster ${id}: ${headline}` : `Show cluster ${id}`;
+    const title = headline ? `Cluster ${number}: ${headline}` : `Cluster ${number}: click to see what it is and why`;
     const item = el("button", { class: "aw-legend-item", testid: "legend-item", title }, [
       el("span", { class: `aw-swatch ${sw.className}` }),
-      legendText(id, members.get(id) ?? [], p.tokens, p.source),
+      legendText(number, members.get(id) ?? [], p.tokens, p.source),
     ]);
     item.dataset.cluster = String(id);
     item.addEventListener("click", () => p.onSelect(id), { signal: p.signal });

@@ -5,7 +5,9 @@
 import type { Swatch } from "../common/colors";
 import { el, readable } from "../common/dom";
 import { bdi, clip } from "../common/words";
-import { linksOf, View } from "../wire/state";
+import { ArcInfo, linksOf, View } from "../wire/state";
+import type { ArcLayer } from "./arclayer";
+import { arcWords } from "./arcs";
 import { buildText, colourText, markSelected, tokenTitle } from "./text";
 
 export interface TextHooks {
@@ -21,24 +23,33 @@ export interface TextHooks {
 
 type Link = { token: number; weight: number };
 
+/** What the links box says while nothing is hovered. */
+const HINT = "Hover a word to see what it looks back to; hover an arc for its evidence; click a word for its group.";
+
 export class TextView {
   spans: HTMLSpanElement[] = [];
   /** Colour per cluster of the partition painted last (clusters of 2+ tokens). */
   colours = new Map<number, Swatch>();
   private painted: string[] = [];
+  /** The arcs drawn over the text (set by the widget). */
+  layer: ArcLayer | null = null;
 
   constructor(
     private readonly host: HTMLElement,
     private readonly links: HTMLElement,
-  ) {}
+  ) {
+    this.clearLinks();
+  }
 
   /** Spans for a new state (uncoloured until ``paint``). */
   build(view: View): void {
     this.spans = buildText(this.host, view);
     this.painted = new Array(this.spans.length).fill("");
+    this.layer?.set(view.raw.arcs, this.spans);
   }
 
   clear(): void {
+    this.layer?.clear();
     this.host.replaceChildren();
     this.spans = [];
     this.painted = [];
@@ -64,6 +75,7 @@ export class TextView {
         const view = hooks.view();
         if (!span || !view) return;
         this.showLinks(view, span, Number(span.dataset.index), hooks.labels());
+        this.layer?.hoverWord(Number(span.dataset.index));
         hooks.hover?.(Number(span.dataset.index));
       },
       { signal },
@@ -78,6 +90,7 @@ export class TextView {
     }, { signal });
     this.host.addEventListener("mouseleave", () => {
       this.clearLinks();
+      this.layer?.hoverWord(null);
       hooks.hover?.(null);
     }, { signal });
     this.host.addEventListener(
@@ -109,8 +122,19 @@ export class TextView {
     if (i !== null) this.spans[i]?.classList.add("aw-hover");
   }
 
+  /** An arc is hovered (null: none): its evidence in the links box. */
+  showArc(arc: ArcInfo | null): void {
+    if (!arc) return this.clearLinks();
+    this.links.replaceChildren(
+      el("div", { class: "aw-links-title", text: arc.kind === "reference" ? "Reference" : "Long-range link" }),
+      el("div", { class: "aw-links-row", testid: "arc-evidence", text: arcWords(arc) }),
+    );
+    this.links.hidden = false;
+  }
+
   private clearLinks(): void {
-    this.links.hidden = true;
+    this.links.replaceChildren(el("div", { class: "aw-links-hint", text: HINT }));
+    this.links.hidden = false;
     for (const s of this.host.querySelectorAll(".aw-link-in, .aw-link-out, .aw-hover")) s.classList.remove("aw-link-in", "aw-link-out", "aw-hover");
   }
 
@@ -133,9 +157,10 @@ export class TextView {
     };
     const l = linksOf(view, i);
     this.links.replaceChildren(
-      el("div", { class: "aw-links-title" }, ["“", bdi(clip(readable(tokens[i]))), `” (token ${i})`]),
+      el("div", { class: "aw-links-title" }, ["“", bdi(clip(readable(tokens[i]))), `” (${view.raw.unit} ${i})`]),
       line("attends to", l.out, "aw-link-out"),
       line("attended by", l.in, "aw-link-in"),
+      ...(this.layer?.wordsAt(i) ?? []).slice(0, 2).map((t) => el("div", { class: "aw-links-row aw-muted", text: t })),
     );
     this.links.hidden = false;
   }

@@ -7,7 +7,7 @@ import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
 import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";
 import { ClusterInfo, clusterInfo } from "./messages";
 
-export const STATE_VERSION = 6;
+export const STATE_VERSION = 7;
 
 export const FLAG_SPECIAL = 1;
 export const FLAG_EXCLUDED = 2;
@@ -63,6 +63,32 @@ export interface WireState {
   map: { method: string; seed: number; coords: WireArray<"float32"> } | null; // coords [T, 2], NaN left out
   /** The hand edits so far, the pinned groups, and the undo/redo steps the kernel holds. */
   partition: PartitionInfo;
+  /** The links drawn over the text (Analysis.arcs); null: still being computed. */
+  arcs: ArcInfo[] | null;
+  /** 3–5 plain sentences about what stands out; null: still being computed. */
+  findings: FindingInfo[] | null;
+}
+
+/** One arc: ``source`` looks back to ``target`` (node indices; view/firstscreen.py ``arc_info``). */
+export interface ArcInfo {
+  source: number;
+  target: number;
+  weight: number;
+  kind: string; // "reference" | "long-range"
+  confident: boolean;
+  lens: string;
+  measure: string;
+  confidence: number | null; // a reference's: the best word's share of the best two
+  baseline: number | null; // a long-range link's: mean weight at that distance
+  source_text: string;
+  target_text: string;
+}
+
+/** One finding: a verified sentence and the nodes it names. */
+export interface FindingInfo {
+  kind: string;
+  text: string;
+  tokens: number[];
 }
 
 export interface EditInfo {
@@ -130,6 +156,28 @@ function partitionInfo(v: unknown, where: string): PartitionInfo {
     redo: field(p, "redo", integer, where),
   };
 }
+
+const arcInfo: Guard<ArcInfo> = (v, where) => {
+  const a = record(v, where);
+  return {
+    source: field(a, "source", integer, where),
+    target: field(a, "target", integer, where),
+    weight: field(a, "weight", number, where),
+    kind: field(a, "kind", string, where),
+    confident: field(a, "confident", boolean, where),
+    lens: field(a, "lens", string, where),
+    measure: field(a, "measure", string, where),
+    confidence: field(a, "confidence", nullable(number), where),
+    baseline: field(a, "baseline", nullable(number), where),
+    source_text: field(a, "source_text", string, where),
+    target_text: field(a, "target_text", string, where),
+  };
+};
+
+const findingInfo: Guard<FindingInfo> = (v, where) => {
+  const f = record(v, where);
+  return { kind: field(f, "kind", string, where), text: field(f, "text", string, where), tokens: field(f, "tokens", arrayOf(integer), where) };
+};
 
 function pair(v: unknown, where: string): [number, number] {
   const p = arrayOf(number)(v, where);
@@ -204,6 +252,8 @@ export function checkState(value: unknown): WireState {
       return { method: field(m, "method", string, where), seed: field(m, "seed", integer, where), coords: field(m, "coords", wireArray("float32", [t, 2]), where) };
     }), at),
     partition: field(s, "partition", partitionInfo, at),
+    arcs: field(s, "arcs", nullable(arrayOf(arcInfo)), at),
+    findings: field(s, "findings", nullable(arrayOf(findingInfo)), at),
   };
 }
 

@@ -1,0 +1,140 @@
+"""What the first screen shows above and over the text: the arcs and the findings.
+
+:class:`FirstScreen` gives the widget, for the analysis on screen, its arcs
+(:meth:`Analysis.arcs <attn_widget.core.Analysis.arcs>`) and its findings
+(:func:`attn_widget.explain.findings.make_findings`) as the small dicts the
+state carries (:func:`attn_widget.view.wire.to_state`). Both need work the
+slider must never wait for: the reference arcs find the model's coreference
+heads, the findings need the head report
+(:func:`attn_widget.heads.roles.analysis_report`). That work runs on its own
+thread (:class:`attn_widget.view.worker.Worker`); until it is done the state
+says ``None`` (the view keeps the slots and says they are coming) and, when it
+is, ``ready(analysis)`` is called so the widget sends the state again. Arcs are
+kept per graph, by value (a threshold move reuses them), the head report per run of the
+model; the findings themselves (one template each) are re-made per partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from ..core import Analysis, Arc, Finding
+from ..core.cache import LRU
+from ..explain.findings import make_findings
+from ..heads.roles import HeadReport, analysis_report
+from .wire import map_key
+from .worker import Worker
+
+Wired = list[dict[str, Any]]
+
+
+def arc_info(arc: Arc) -> dict[str, Any]:
+    """One arc as the view reads it (the layout of ``state["arcs"]`` items)."""
+    return {
+        "source": int(arc.source), "target": int(arc.target), "weight": float(arc.weight),
+        "kind": arc.kind, "confident": bool(arc.confident), "lens": arc.lens, "measure": arc.measure,
+        "confidence": None if arc.confidence is None else float(arc.confidence),
+        "baseline": None if arc.baseline is None else float(arc.baseline),
+        "source_text": arc.source_text, "target_text": arc.target_text,
+    }  # fmt: skip
+
+
+def finding_info(finding: Finding) -> dict[str, Any]:
+    """One finding as the view reads it (``state["findings"]`` items): its sentence and what it names."""
+    return {"kind": finding.kind, "text": finding.text, "tokens": [int(i) for i in finding.tokens]}
+
+
+def first_screen(analysis: Analysis) -> tuple[Wired, Wired]:
+    """Arcs and findings computed here and now (an exported page: nothing waits on a slider)."""
+    arcs = analysis.arcs()
+    found = analysis.findings
+    if found is None:
+        found = make_findings(analysis, arcs, analysis_report(analysis))
+    return [arc_info(a) for a in arcs], [finding_info(f) for f in found]
+
+
+def _graph_key(a: Analysis) -> Hashable:
+    """The graph the arcs are read from (its weights and the nodes left out, by value), and what a node is."""
+    o = a.options
+    return map_key(a), o.unit, o.measure, o.lens if isinstance(o.lens, str) else None
+
+
+def _run_key(a: Analysis) -> Hashable:
+    """The run of the model the head report is of: the model, the tokens it read, their shape."""
+    shape = None if a.attentions is None else tuple(a.attentions.shape)
+    return a.model, tuple((t.id, t.text) for t in a.model_tokens), a.options.zoom, shape
+
+
+class FirstScreen:
+    """Arcs and findings for one widget; the slow parts on a background thread (module docstring)."""
+
+    def __init__(self, ready: Callable[[Analysis], None]) -> None:
+        self._ready = ready
+        self._worker = Worker("attn-widget-first-screen")
+        self._arcs: LRU[Hashable, tuple[Any, tuple[Arc, ...]]] = LRU(4)
+        self._reports: LRU[Hashable, tuple[Any, HeadReport | None]] = LRU(2)
+
+    def wired(self, analysis: Analysis) -> tuple[Wired | None, Wired | None]:
+        """``(arcs, findings)`` for the state; ``None`` for what is still being computed (started here)."""
+        arcs = self._cached_arcs(analysis)
+        report = self._cached_report(analysis)
+        if arcs is None or report is _MISSING:
+            self._worker.submit(lambda: self._compute(analysis), key="first-screen")
+            return (None if arcs is None else [arc_info(a) for a in arcs]), None
+        assert not isinstance(report, _Missing)
+        return [arc_info(a) for a in arcs], [finding_info(f) for f in make_findings(analysis, arcs, report)]
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the arcs and findings asked for so far are computed."""
+        self._worker.join(timeout)
+
+    def _cached_arcs(self, a: Analysis) -> tuple[Arc, ...] | None:
+        hit = self._arcs.get(_graph_key(a))
+        return None if hit is None else hit[1]
+
+    def _cached_report(self, a: Analysis) -> HeadReport | _Missing | None:
+        if a.attentions is None:
+            return analysis_report(a)  # read off what a streamed analysis kept: quick
+        hit = self._reports.get(_run_key(a))
+        return _MISSING if hit is None else hit[1]
+
+    def _compute(self, a: Analysis) -> None:
+        if self._cached_arcs(a) is None:
+            try:
+                arcs = a.arcs()
+            except Exception:
+                arcs = ()
+            self._arcs.put(_graph_key(a), (None, arcs))
+        if self._cached_report(a) is _MISSING:
+            try:
+                report = analysis_report(a)
+            except Exception:
+                report = None
+            self._reports.put(_run_key(a), (None, report))
+        self._ready(a)
+
+
+class FirstScreenMixin:
+    """The widget's side: the state carries the arcs and findings; their arrival sends it again."""
+
+    analysis: Analysis | None
+    state: Any
+    _lock: Any
+
+    def _state(self, analysis: Analysis) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _first_screen_ready(self, analysis: Analysis) -> None:
+        """Arcs or findings for ``analysis`` are ready: send the state again if it is still the one shown."""
+        with self._lock:
+            shown = self.analysis
+            if shown is not None and (shown is analysis or map_key(shown) == map_key(analysis)):
+                self.state = self._state(shown)
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()

@@ -1,0 +1,161 @@
+// The SVG layer over the text that draws the arcs (geometry in arcs.ts). It
+// lives inside the text box (which scrolls), above the spans, and lets the
+// pointer through except on the arcs themselves. Laid out again when the text
+// box changes size; a slider move changes colours only, never positions, so
+// it never redraws. Arc texts reach the DOM through textContent only.
+
+import { el } from "../common/dom";
+import type { ArcInfo } from "../wire/state";
+import { arcsToDraw, archPath, arcWords, Box, crossPath, gapPath, lineRelation, stubPath } from "./arcs";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string> = {}): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+export interface ArcHooks {
+  /** An arc is hovered (null: none): say its evidence, mark its two words. */
+  hover(arc: ArcInfo | null): void;
+  /** An arc is clicked: the panel for its source word. */
+  click(arc: ArcInfo): void;
+}
+
+export class ArcLayer {
+  readonly svg: SVGSVGElement;
+  private arcs: ArcInfo[] = [];
+  private spans: HTMLSpanElement[] = [];
+  private groups: SVGGElement[] = [];
+  private observer: ResizeObserver | null = null;
+
+  constructor(private readonly host: HTMLElement, private readonly hooks: ArcHooks, signal: AbortSignal) {
+    this.svg = svg("svg", { class: "aw-arcs", "data-testid": "arcs", "aria-hidden": "true" });
+    const defs = svg("defs");
+    const id = `aw-arrow-${Math.random().toString(36).slice(2)}`;
+    this.svg.dataset.marker = id;
+    for (const kind of ["reference", "long-range"]) {
+      const marker = svg("marker", { id: `${id}-${kind}`, viewBox: "0 0 6 6", refX: "5", refY: "3", markerWidth: "5", markerHeight: "5", orient: "auto-start-reverse" });
+      marker.append(svg("path", { d: "M 0 0 L 6 3 L 0 6 z", class: `aw-arc-head aw-arc-head-${kind}` }));
+      defs.append(marker);
+    }
+    this.svg.append(defs);
+    if (typeof ResizeObserver !== "undefined") {
+      let width = -1;
+      this.observer = new ResizeObserver(() => {
+        if (host.clientWidth !== width) {
+          width = host.clientWidth;
+          this.layout();
+        }
+      });
+      this.observer.observe(host);
+    }
+    signal.addEventListener("abort", () => this.observer?.disconnect(), { once: true });
+  }
+
+  /** New arcs for new spans (a new state); null: still being computed (nothing drawn). */
+  set(arcs: ArcInfo[] | null, spans: HTMLSpanElement[]): void {
+    this.arcs = (arcs ?? []).filter((a) => spans[a.source] && spans[a.target] && a.source !== a.target);
+    this.spans = spans;
+    this.host.append(this.svg); // the text was rebuilt: put the layer back on top
+    this.layout();
+  }
+
+  clear(): void {
+    this.arcs = [];
+    this.groups = [];
+    for (const g of [...this.svg.querySelectorAll("g.aw-arc")]) g.remove();
+  }
+
+  private box(i: number, origin: DOMRect): Box {
+    const rects = this.spans[i].getClientRects();
+    const r = rects.length ? rects[0] : this.spans[i].getBoundingClientRect();
+    const dx = this.host.scrollLeft - origin.left;
+    const dy = this.host.scrollTop - origin.top;
+    return { left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy };
+  }
+
+  /** Draw every arc for the current layout (the text box's size). */
+  layout(): void {
+    for (const g of [...this.svg.querySelectorAll("g.aw-arc")]) g.remove();
+    this.groups = [];
+    if (!this.arcs.length || !this.host.isConnected) return;
+    const origin = this.host.getBoundingClientRect();
+    this.svg.setAttribute("width", String(this.host.scrollWidth));
+    this.svg.setAttribute("height", String(this.host.scrollHeight));
+    const drawn = arcsToDraw(this.arcs);
+    const line = parseFloat(getComputedStyle(this.host).lineHeight);
+    this.arcs.forEach((a, k) => {
+      const src = this.box(a.source, origin);
+      const dst = this.box(a.target, origin);
+      const glyph = src.bottom - src.top;
+      const room = Math.max(4, (Number.isFinite(line) ? line - glyph : 10) - 3);
+      const where = lineRelation(src, dst, room + 3);
+      const g = svg("g", { class: `aw-arc aw-arc-${a.kind}${a.confident ? "" : " aw-arc-unsure"}`, "data-testid": "arc" });
+      g.dataset.source = String(a.source);
+      g.dataset.target = String(a.target);
+      g.dataset.kind = a.kind;
+      g.dataset.confident = String(a.confident);
+      g.dataset.line = where === "far" ? "cross" : where;
+      g.dataset.drawn = drawn.has(k) ? "always" : "hover";
+      g.setAttribute("aria-label", arcWords(a)); // its evidence; shown in the hover box (no <title>: the text's own textContent stays the text)
+      const head = `url(#${this.svg.dataset.marker}-${a.kind === "reference" ? "reference" : "long-range"})`;
+      const d = where === "same" ? archPath(src, dst, room).d : where === "adjacent" ? gapPath(src, dst) : crossPath(src, dst, room);
+      if (where === "far") g.append(svg("path", { d: stubPath(src, dst, room), class: "aw-arc-stub", "marker-end": head }));
+      g.append(svg("path", { d, class: "aw-arc-line", "marker-end": head }));
+      g.append(svg("path", { d: where === "far" ? stubPath(src, dst, room) : d, class: "aw-arc-hit" }));
+      g.addEventListener("mouseenter", () => this.focus(k, true));
+      g.addEventListener("mouseleave", () => this.focus(k, false));
+      g.addEventListener("click", () => this.hooks.click(a));
+      this.groups.push(g);
+      this.svg.append(g);
+    });
+  }
+
+  private focus(k: number, on: boolean): void {
+    this.groups[k]?.classList.toggle("aw-arc-on", on);
+    this.mark(on ? [this.arcs[k].source, this.arcs[k].target] : []);
+    this.hooks.hover(on ? this.arcs[k] : null);
+  }
+
+  private mark(tokens: number[]): void {
+    for (const s of this.host.querySelectorAll(".aw-arc-end")) s.classList.remove("aw-arc-end");
+    for (const i of tokens) this.spans[i]?.classList.add("aw-arc-end");
+  }
+
+  /** Show the arcs that touch word ``i`` (those drawn only on hover, and whole cross-line curves); null: none. */
+  hoverWord(i: number | null): void {
+    this.arcs.forEach((a, k) => this.groups[k]?.classList.toggle("aw-arc-on", i !== null && (a.source === i || a.target === i)));
+  }
+
+  /** Highlight what a finding names: the arc between two of ``tokens`` if there is one, and the words. */
+  highlight(tokens: number[] | null): void {
+    const set = new Set(tokens ?? []);
+    this.arcs.forEach((a, k) => this.groups[k]?.classList.toggle("aw-arc-on", set.has(a.source) && set.has(a.target)));
+    this.mark([...set]);
+  }
+
+  /** The arcs as text, for the hover box: one line per arc touching word ``i``. */
+  wordsAt(i: number): string[] {
+    return this.arcs.filter((a) => a.source === i || a.target === i).map(arcWords);
+  }
+}
+
+/** The findings line: 3–5 plain sentences; hover one to highlight what it names. A fixed-height slot. */
+export function drawFindings(host: HTMLElement, findings: { kind: string; text: string; tokens: number[] }[] | null, pending: boolean, onHover: (tokens: number[] | null) => void, signal: AbortSignal): void {
+  host.replaceChildren();
+  if (findings === null) {
+    if (pending) host.append(el("span", { class: "aw-muted", text: "Finding what stands out…" }));
+    return;
+  }
+  if (!findings.length) host.append(el("span", { class: "aw-muted", text: "Nothing stands out that could be checked." }));
+  for (const f of findings) {
+    const item = el("span", { class: `aw-finding aw-finding-${f.kind}`, testid: "finding", text: f.text });
+    item.dataset.kind = f.kind;
+    item.dataset.tokens = f.tokens.join(" ");
+    item.addEventListener("mouseenter", () => onHover(f.tokens), { signal });
+    item.addEventListener("mouseleave", () => onHover(null), { signal });
+    host.append(item);
+  }
+}

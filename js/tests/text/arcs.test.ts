@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { archHeight, archPath, arcsToDraw, arcWords, crossPath, gapPath, lineRelation, sameLine, stubPath } from "../../src/text/arcs";
+import { plainNotice } from "../../src/controls/controls";
+import type { ArcInfo } from "../../src/wire/state";
+
+const arc = (over: Partial<ArcInfo>): ArcInfo => ({
+  source: 5, target: 1, weight: 0.3, kind: "reference", confident: true, lens: "coreference", measure: "attention",
+  confidence: 0.8, baseline: null, source_text: "it", target_text: "cat", ...over,
+});
+const box = (left: number, top: number, width = 20, height = 18) => ({ left, top, right: left + width, bottom: top + height });
+
+describe("arc geometry", () => {
+  it("tells words on one line from words on different lines", () => {
+    expect(sameLine(box(0, 40), box(200, 41))).toBe(true);
+    expect(sameLine(box(0, 40), box(10, 80))).toBe(false);
+  });
+
+  it("draws a same-line arch from the source's middle to the target's middle, above both, within the room", () => {
+    const { d, apex } = archPath(box(200, 40), box(20, 40), 16);
+    expect(d.startsWith("M 210 39 ")).toBe(true); // the source: it looks back
+    expect(d.endsWith("30 39")).toBe(true); // the arrow ends on the target
+    expect(apex.y).toBeLessThan(39);
+    expect(apex.y).toBeGreaterThanOrEqual(39 - 16); // never higher than the line's room: no text covered
+    expect(apex.x).toBe(120);
+  });
+
+  it("raises farther arcs higher, but never beyond the room", () => {
+    expect(archHeight(300, 30)).toBeGreaterThan(archHeight(40, 30));
+    expect(archHeight(5000, 14)).toBe(14);
+  });
+
+  it("draws a cross-line link as a hook above the source, the whole curve kept for hover", () => {
+    const stub = stubPath(box(100, 160), box(10, 40), 16);
+    expect(stub).toBe("M 110 159 L 107 150"); // a short arrow up from the source, leaning to the target
+    expect(lineRelation(box(100, 160), box(10, 40), 22)).toBe("far");
+    expect(crossPath(box(100, 80), box(10, 40), 16)).toMatch(/^M 110 79 C .* 20 39$/);
+  });
+
+  it("draws a link to the line just above in the gap between the two lines, source top to target bottom", () => {
+    const src = box(20, 80);
+    const dst = box(300, 40); // its bottom, 58, is 22 px above the source's top
+    expect(lineRelation(src, dst, 22)).toBe("adjacent");
+    expect(gapPath(src, dst)).toBe("M 30 79 C 30 69, 310 69, 310 59");
+  });
+
+  it("draws confident references first and at most the cap; the rest wait for hover", () => {
+    const arcs = [
+      arc({ kind: "long-range", confident: true, weight: 0.9 }),
+      arc({ confident: false, weight: 0.5 }),
+      arc({ confident: true, weight: 0.2 }),
+      arc({ kind: "long-range", confident: false, weight: 0.1 }),
+    ];
+    expect([...arcsToDraw(arcs, 2)].sort()).toEqual([0, 2]);
+    expect(arcsToDraw(arcs, 10).size).toBe(4);
+  });
+
+  it("says the arc's evidence in words, and says unsure", () => {
+    expect(arcWords(arc({}))).toContain("“it” looks back to “cat” (sure)");
+    expect(arcWords(arc({ confident: false, confidence: 0.52 }))).toContain("(unsure)");
+    expect(arcWords(arc({ kind: "long-range", confidence: null, baseline: 0.05, weight: 0.2 }))).toContain("4.0× what links at that distance usually get");
+  });
+});
+
+describe("notices", () => {
+  it("shows one plain sentence and keeps the Python detail for on demand", () => {
+    const n = plainNotice("Token 0 ('<|endoftext|>') is left out as an attention sink (exclude='auto'). Pass exclude=[] to keep it.");
+    expect(n.plain).toBe("Token 0 is left out as an attention sink.");
+    expect(n.detail).toContain("exclude=[]");
+    expect(plainNotice("The text was cut to 1024 tokens.")).toEqual({ plain: "The text was cut to 1024 tokens.", detail: null });
+  });
+});
