@@ -270,8 +270,10 @@ def _partition_claims(evidence: Mapping[str, Any]) -> list[Claim]:
                 "sentence": SLOT["partition"],
                 "ratio": score2(ratio),
                 "verdict": cut_verdict(ratio),
-                "text": f"cutting between the clusters moves the output ×{score2(ratio):.2f} what cutting "
-                f"chunks of the same sizes does: {cut_verdict(ratio)} than runs of neighbouring words",
+                "text": f"cutting the links between the groups changes the model's output "
+                f"{score2(ratio):.2f} times as much as cutting between runs of neighbouring words of the "
+                "same sizes: "
+                f"{cut_verdict(ratio)} than runs of neighbouring words",
             }
         )
     return claims

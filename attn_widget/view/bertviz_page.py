@@ -65,8 +65,36 @@ def room(texts: list[str]) -> int:
     return int(min(600, max(0, 9 * max(map(len, texts)) - 100)))
 
 
-def document(bertviz_html: str, note: str, room: int = 0, display_mode: str = "light") -> str:
-    """BertViz's output made offline and safe, inside one complete HTML page."""
+HEIGHT_MESSAGE = "attn-widget-height"
+"""``postMessage`` type of the page's height report to its parent (``js/src/extras/drillview.ts``)."""
+
+_REPORT_HEIGHT = (
+    "<script>\n(function () {\n"
+    "  var last = -1;\n"
+    "  function report() {\n"
+    "    var h = Math.ceil(document.body.getBoundingClientRect().height) + 16;\n"
+    "    if (h !== last && window.parent !== window) {\n"
+    f"      last = h; window.parent.postMessage({{type: '{HEIGHT_MESSAGE}', height: h}}, '*');\n"
+    "    }\n  }\n"
+    "  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(report).observe(document.body);\n"
+    "  window.addEventListener('load', report);\n  setTimeout(report, 300);\n"
+    "})();\n</script>\n"
+)
+"""Tells the widget how tall the drawing is, so its iframe fits it (a sandboxed page cannot be measured)."""
+
+
+def with_note(page: str, note: str) -> str:
+    """``page`` with ``note`` as its first paragraph (a saved file has no widget around it to say it)."""
+    at = page.index(">", page.index("<body")) + 1
+    return f'{page[:at]}\n<p class="attn-note">{_html.escape(note)}</p>{page[at:]}'
+
+
+def document(bertviz_html: str, room: int = 0, display_mode: str = "light") -> str:
+    """BertViz's output made offline and safe, inside one complete HTML page.
+
+    The page reports its height to its parent frame; the note saying what was cut
+    is shown by whatever shows the page (:func:`with_note` for a file of its own).
+    """
     page, count = _CDN_TAG.subn("", bertviz_html)
     page, count2 = _CDN_CONFIG.subn("/* d3 and jquery are inlined above (view/drilldown.py) */", page)
     start = page.find(_PARAMS)
@@ -92,7 +120,7 @@ def document(bertviz_html: str, note: str, room: int = 0, display_mode: str = "l
         "<title>Attention heads (BertViz)</title>\n"
         f"<style>{_STYLE}{DISPLAY_MODES[display_mode]}#vis{{padding-left:{room}px}}</style>\n"
         f'</head>\n<body data-display-mode="{display_mode}">\n'
-        f'<p class="attn-note">{_html.escape(note)}</p>\n{scripts}{page}\n</body>\n</html>\n'
+        f"{scripts}{page}\n{_REPORT_HEIGHT}</body>\n</html>\n"
     )
 
 

@@ -31,7 +31,7 @@ from ..core import Analysis, Cluster
 from ..core.registry import Registry
 from ..graph.topk import has_top, inside_mass, sub_attention
 from . import bertviz_page
-from .bertviz_page import DISPLAY_MODES, document, room, vendor, visible
+from .bertviz_page import DISPLAY_MODES, document, room, vendor, visible, with_note
 
 DIGITS = 4
 """Decimals kept per attention weight in the page."""
@@ -45,7 +45,8 @@ class Drilldown:
     Attributes
     ----------
     html
-        One complete HTML document; loads nothing from the network.
+        One complete HTML document; loads nothing from the network. It tells its
+        parent frame its height; the note is shown beside it (:meth:`save` puts it in).
     capped
         True when it shows less than the whole attention (tokens, layers or heads).
     note
@@ -71,9 +72,9 @@ class Drilldown:
     display_mode: str = "light"
 
     def save(self, path: str | Path) -> Path:
-        """Write :attr:`html` to ``path`` (opens offline in any browser)."""
+        """Write :attr:`html`, :attr:`note` above the drawing, to ``path`` (opens offline in any browser)."""
         path = Path(path)
-        path.write_text(self.html, encoding="utf-8")
+        path.write_text(with_note(self.html, self.note), encoding="utf-8")
         return path
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
@@ -213,7 +214,7 @@ def render(
         texts = [visible(analysis.model_tokens[i].text) for i in shown]
         sub = source.sub(shown)
         drawn = draw(sub, texts, shown_layers, head_ids, by_layer[0], display_mode=display_mode)
-        page = document(drawn, note, room(texts), display_mode)
+        page = document(drawn, room(texts), display_mode)
         size = len(page.encode("utf-8"))
         if size <= max_bytes:
             break

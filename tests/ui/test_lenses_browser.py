@@ -98,12 +98,17 @@ a = m.wait(120)""",
     page.get_by_test_id("cuttest-button").click()
     page.wait_for_function(
         "() => document.querySelector('[data-testid=cuttest-status]')"
-        ".textContent.includes('what random groups do')",
+        ".textContent.includes('cutting between random groups')",
         timeout=120_000,
     )
-    text = page.get_by_test_id("cuttest-status").inner_text()
-    assert "what cutting runs of neighbouring words of the same sizes does" in text
+    text = page.get_by_test_id("cuttest-text").inner_text()
+    assert text.startswith("Cutting the links between these groups changes the model's predictions")
+    assert "divergence" not in text  # plain words; the exact measure is folded under them
     ratio = kernel(nb, "round(__import__('attn_widget.evaluate.cuttest', fromlist=['x']).cut_test(m.analysis)"
                        "['ratio_contiguous'], 2)")
-    assert f"×{ratio:.2f} what cutting runs" in text
+    assert f"{ratio:.2f} times as much as cutting between runs of neighbouring words" in text
+    measure = page.get_by_test_id("cuttest-measure")
+    assert not measure.locator("span").is_visible()
+    measure.locator("summary").click()
+    assert "Jensen-Shannon divergence of the next-token distributions" in measure.inner_text()
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "cuttest.png"))

@@ -163,3 +163,28 @@ def test_drilldown_follows_the_dark_theme(nb: NotebookPage, artifacts: Path) -> 
     finally:
         page.get_by_test_id("drilldown-toggle").click()
         nb.set_theme("JupyterLab Light")
+
+
+def test_the_drilldown_says_its_note_once_and_its_frame_fits_the_drawing(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    page = nb.page
+    try:
+        _, inner = nb.open_drilldown()
+        inner.locator("#vis svg text").first.wait_for(timeout=30_000)
+        note = page.get_by_test_id("drilldown-note")
+        assert note.is_visible()
+        said = note.inner_text()
+        assert said
+        assert said not in inner.locator("body").inner_text()  # once, above the frame
+        content = inner.locator("body").evaluate("b => Math.ceil(b.getBoundingClientRect().height) + 16")
+        page.wait_for_function(
+            "h => Math.abs(document.querySelector('[data-testid=drilldown-frame]')"
+            ".getBoundingClientRect().height - h) <= 4",
+            arg=content,
+            timeout=15_000,
+        )
+        page.get_by_test_id("drilldown-view").scroll_into_view_if_needed()
+        page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "polish-drilldown-fits.png"))
+    finally:
+        page.get_by_test_id("drilldown-toggle").click()

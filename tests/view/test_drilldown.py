@@ -250,3 +250,12 @@ def test_missing_or_wrong_vendor_scripts_name_the_build(a128: Analysis, tmp_path
 def test_bad_arguments_are_named(a128: Analysis, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         render(a128, **kwargs)
+
+
+def test_the_note_is_said_once_beside_the_page_and_in_a_saved_file(small: Analysis, tmp_path: Path) -> None:
+    d = render(small)
+    assert '<p class="attn-note">' not in d.html  # the widget shows the note above the frame, not inside
+    assert bertviz_page.HEIGHT_MESSAGE in d.html  # the page reports its height so the frame fits it
+    saved = d.save(tmp_path / "heads.html").read_text(encoding="utf-8")
+    assert saved.count(bertviz_page._html.escape(d.note)) == 1
+    assert saved.index('<p class="attn-note">') < saved.index("<script>")

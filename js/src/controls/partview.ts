@@ -3,7 +3,7 @@
 // and, on request, the kernel's partition cut test (attn_widget/explain/cuttest.py)
 // for exactly those labels. A reply for a partition the view has left is dropped.
 
-import { amount } from "../common/dom";
+import { amount, el } from "../common/dom";
 import type { CutTestProgress, CutTestReply, CutTestResult } from "../wire/messages";
 import type { Model } from "../wire/model";
 import type { Parts } from "../common/skeleton";
@@ -17,24 +17,57 @@ export function contiguityText(share: number): string {
   return share >= 0.8 ? `${base}: the clusters are mostly runs of neighbouring words` : base;
 }
 
-/** The cut test's result in words: does cutting between these clusters hurt less than chunks and chance? */
+/** What the cut test's output is, in a student's words ("the model's predictions" for a causal model). */
+function outputWords(r: CutTestResult): string {
+  return r.output.startsWith("next-token") ? "the model's predictions" : "the model's summary of the sentence";
+}
+
+/** "0.45 times as much as": a ratio said as a comparison. */
+const times = (x: number): string => `${x.toFixed(2)} times as much as`;
+
+/** The cut test's result in words: does cutting between these groups hurt less than chunks and chance? */
 export function cutTestText(r: CutTestResult): string {
   const chunks = r.ratio_contiguous;
+  const what = outputWords(r);
   if (chunks === null || r.ratio_random === null) {
-    return `Cutting attention between these clusters moves the ${r.output} by ${amount(r.divergence)}; ` +
-      "runs of neighbouring words of the same sizes move nothing, so there is nothing to compare with.";
+    const moved = r.divergence > 0 ? `changes ${what}` : `does not change ${what}`;
+    return `Cutting the links between these groups ${moved}; cutting between runs of neighbouring words ` +
+      "of the same sizes changes nothing, so there is nothing to compare with.";
   }
   const verdict =
     chunks <= 0.9
-      ? "the model depends on these groups more than on runs of neighbouring words"
+      ? "the model relies on these groups more than on runs of neighbouring words"
       : chunks < 1.0
-        ? "barely more than runs of neighbouring words"
-        : "no more than runs of neighbouring words";
+        ? "the model relies on these groups barely more than on runs of neighbouring words"
+        : "the model relies on these groups no more than on runs of neighbouring words";
   return (
-    `Cutting attention between these clusters moves the ${r.output} by ${amount(r.divergence)}: ` +
-    `×${chunks.toFixed(2)} what cutting runs of neighbouring words of the same sizes does, ` +
-    `×${r.ratio_random.toFixed(2)} what random groups do (mean of ${r.n_random}) — ${verdict}.`
+    `Cutting the links between these groups changes ${what} ${times(chunks)} cutting between ` +
+    `runs of neighbouring words of the same sizes, and ${times(r.ratio_random)} cutting between random ` +
+    `groups: ${verdict}.`
   );
+}
+
+/** The exact measure behind the sentence, for whoever opens "the exact measure". */
+export function cutTestMeasure(r: CutTestResult): string {
+  const measure = r.output.startsWith("next-token")
+    ? "Jensen-Shannon divergence of the next-token distributions, averaged over positions (0: unchanged, 1: nothing in common)"
+    : "1 − cosine similarity of the sentence embedding (0: unchanged)";
+  return (
+    `${measure}: ${amount(r.divergence)} when cutting between these groups, ${amount(r.contiguous)} between ` +
+    `runs of neighbouring words of the same sizes, ${amount(r.random)} between random groups (mean of ` +
+    `${r.n_random}). The "times as much" figures divide the first by the others.`
+  );
+}
+
+/** The sentence, with the exact measure folded under it. */
+function cutTestNodes(r: CutTestResult): Node[] {
+  return [
+    el("span", { testid: "cuttest-text", text: cutTestText(r) }),
+    el("details", { class: "aw-evidence", testid: "cuttest-measure" }, [
+      el("summary", { text: "the exact measure" }),
+      el("span", { text: cutTestMeasure(r) }),
+    ]),
+  ];
 }
 
 const sameLabels = (a: ArrayLike<number> | null, b: ArrayLike<number>): boolean =>
@@ -89,6 +122,6 @@ export class PartitionView {
       this.ui.cutStatus.textContent = "The partition changed while the cut test ran; ask again for this one.";
       return;
     }
-    this.ui.cutStatus.textContent = cutTestText(m.result);
+    this.ui.cutStatus.replaceChildren(...cutTestNodes(m.result));
   }
 }

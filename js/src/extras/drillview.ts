@@ -2,7 +2,9 @@
 // selected cluster (drilldown.ts speaks the protocol), the reply lands in a
 // sandboxed iframe, and a drill-down drawn for one theme is redrawn when
 // JupyterLab switches theme. Listeners, the theme watch and requests in flight
-// end when ``signal`` aborts. Returns the handler for drill-down replies.
+// end when ``signal`` aborts. The page posts its content's height
+// (view/bertviz_page.py HEIGHT_MESSAGE) and the iframe takes it, so no empty
+// space is left under the drawing. Returns the handler for drill-down replies.
 
 import { el } from "../common/dom";
 import { ABORTED, dispatch, Pending, request, themeMode } from "./drilldown";
@@ -10,6 +12,19 @@ import type { DrilldownReply } from "../wire/messages";
 import type { Model } from "../wire/model";
 import type { Parts } from "../common/skeleton";
 import { parseIndexList } from "../controls/slider";
+
+/** ``postMessage`` type of the page's height report (attn_widget/view/bertviz_page.py HEIGHT_MESSAGE). */
+export const HEIGHT_MESSAGE = "attn-widget-height";
+/** The iframe's height range, pixels: a report outside it is clamped. */
+export const FRAME_HEIGHT = { min: 120, max: 2400 } as const;
+
+/** The iframe height for a height report, or null when ``data`` is not one. */
+export function reportedHeight(data: unknown): number | null {
+  if (typeof data !== "object" || data === null) return null;
+  const { type, height } = data as { type?: unknown; height?: unknown };
+  if (type !== HEIGHT_MESSAGE || typeof height !== "number" || !Number.isFinite(height)) return null;
+  return Math.round(Math.min(FRAME_HEIGHT.max, Math.max(FRAME_HEIGHT.min, height)));
+}
 
 export interface Selection {
   /** The selected cluster (null: all tokens). */
@@ -62,6 +77,11 @@ export function wireDrilldown(
   }
 
   p.ddButton.addEventListener("click", () => void open(), { signal });
+  window.addEventListener("message", (e: MessageEvent) => {
+    const frame = p.ddFrameHost.querySelector<HTMLIFrameElement>("[data-testid=drilldown-frame]");
+    const height = frame && e.source === frame.contentWindow ? reportedHeight(e.data) : null;
+    if (frame && height !== null) frame.style.height = `${height}px`;
+  }, { signal });
   const themeWatch = new MutationObserver(() => {
     const shown = p.ddFrameHost.querySelector<HTMLElement>("[data-testid=drilldown-frame]");
     if (shown && shown.dataset.displayMode !== theme() && !p.ddButton.disabled) p.ddButton.click();

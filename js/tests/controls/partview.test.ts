@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { CutTestResult } from "../../src/wire/messages";
 import { amount } from "../../src/common/dom";
-import { contiguityText, cutTestText } from "../../src/controls/partview";
+import { contiguityText, cutTestMeasure, cutTestText } from "../../src/controls/partview";
 import { contiguity } from "../../src/wire/state";
 
 const result = (ratio: number): CutTestResult => ({
@@ -31,18 +31,34 @@ describe("contiguity", () => {
 });
 
 describe("the cut test in words", () => {
-  it("says when the groups beat runs of neighbouring words and when they do not", () => {
-    expect(cutTestText(result(0.8))).toContain("×0.80 what cutting runs of neighbouring words");
-    expect(cutTestText(result(0.8))).toContain("the model depends on these groups more than on runs of neighbouring words");
-    expect(cutTestText(result(0.95))).toContain("barely more than runs of neighbouring words");
-    expect(cutTestText(result(1.2))).toContain("no more than runs of neighbouring words");
-    expect(cutTestText(result(1.2))).toContain("×0.33 what random groups do (mean of 5)");
-    expect(cutTestText(result(1.2))).toContain("moves the next-token distributions (JS divergence) by 0.100: ");
+  it("says when the groups beat runs of neighbouring words and when they do not, without jargon", () => {
+    expect(cutTestText(result(0.8))).toBe(
+      "Cutting the links between these groups changes the model's predictions 0.80 times as much as cutting " +
+        "between runs of neighbouring words of the same sizes, and 0.33 times as much as cutting between random " +
+        "groups: the model relies on these groups more than on runs of neighbouring words.",
+    );
+    expect(cutTestText(result(0.95))).toContain("relies on these groups barely more than on runs of neighbouring words");
+    expect(cutTestText(result(1.2))).toContain("relies on these groups no more than on runs of neighbouring words");
+    for (const r of [0.8, 0.95, 1.2]) {
+      expect(cutTestText(result(r))).not.toMatch(/divergence|JS|×/);
+    }
+    expect(cutTestText({ ...result(0.8), output: "sentence embedding (1 - cosine)" })).toContain(
+      "changes the model's summary of the sentence 0.80 times as much as",
+    );
+  });
+
+  it("gives the exact measure on demand, with the three figures the ratios come from", () => {
+    const text = cutTestMeasure(result(0.8));
+    expect(text).toContain("Jensen-Shannon divergence of the next-token distributions");
+    expect(text).toContain(": 0.100 when cutting between these groups, 0.125 between runs of neighbouring words");
+    expect(text).toContain("0.300 between random groups (mean of 5)");
+    expect(cutTestMeasure({ ...result(1), output: "sentence embedding (1 - cosine)" })).toContain("1 − cosine");
   });
 
   it("says there is nothing to compare with when runs of words move nothing", () => {
     const r = { ...result(1), ratio_contiguous: null, ratio_random: null };
     expect(cutTestText(r)).toContain("so there is nothing to compare with");
+    expect(cutTestText({ ...r, divergence: 0 })).toContain("does not change the model's predictions");
   });
 });
 
@@ -53,6 +69,6 @@ describe("a divergence in words", () => {
     expect(amount(0.000123)).toBe("0.00012");
     expect(amount(0)).toBe("0.000");
     const tiny = { ...result(1.0), divergence: 0.0000042, contiguous: 0.0000042 };
-    expect(cutTestText(tiny)).toContain("by 0.0000042: ×1.00 what cutting runs");
+    expect(cutTestMeasure(tiny)).toContain(": 0.0000042 when cutting between these groups, 0.0000042 between runs");
   });
 });
