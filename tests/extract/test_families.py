@@ -24,16 +24,32 @@ PROMPT = "The cat sat on the"
 ALL = list(FAMILIES)
 
 
+PROBE_ITEMS = 24
+"""Coreference probe items ``explain`` runs on each causal family here (the packaged probe has 599: about
+30 s per family, which the coreference tests measure; here the cell checks that explain runs)."""
+
+
 @pytest.fixture(scope="module")
-def run(gpt2_tokenizer):
-    """``run(family)`` → ``(model, tokenizer, plain analysis)``, built once per family."""
+def run(gpt2_tokenizer, tmp_path_factory):
+    """``run(family)`` → ``(model, tokenizer, plain analysis)``, built once per family.
 
-    @cache
-    def made(family: str) -> tuple[Any, Any, attn_widget.Analysis]:
-        model = build(family)
-        return model, gpt2_tokenizer, attn_widget.analyze(TEXT, model, tokenizer=gpt2_tokenizer)
+    Each model has its own name (``tiny-<family>``), so the process's and the disk's per-model caches
+    (coreference heads) never mix them with other tests' models; the disk cache lives in a temporary folder.
+    """
+    from attn_widget.heads import coref
 
-    return made
+    items = coref.probe_items()[:PROBE_ITEMS]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ATTN_WIDGET_CACHE", str(tmp_path_factory.mktemp("cache")))
+        patch.setattr(coref, "probe_items", lambda: items)
+
+        @cache
+        def made(family: str) -> tuple[Any, Any, attn_widget.Analysis]:
+            model = build(family)
+            model.config.name_or_path = f"tiny-{family}"
+            return model, gpt2_tokenizer, attn_widget.analyze(TEXT, model, tokenizer=gpt2_tokenizer)
+
+        yield made
 
 
 def words(a: attn_widget.Analysis) -> list[int]:
