@@ -9,7 +9,7 @@ import pytest
 
 import attn_widget
 from attn_widget.graph.pipeline import analyze_attention
-from attn_widget.view.modes_wire import event_words
+from attn_widget.view.modes_wire import event_words, legend_numbers
 
 PROMPTS = [
     "The cat sat on the mat because it was tired, and the dog",
@@ -29,9 +29,10 @@ def generations(tiny_gpt2):
     ]
 
 
-def legend(step) -> set[int]:
-    """The cluster ids the widget's legend lists at a step (clusters of two or more tokens)."""
-    return {c.id for c in step.analysis.clusters if c.size > 1}
+def legend(step) -> dict[int, int]:
+    """Track → the number the widget's legend shows for its cluster at a step (1…k in reading order)."""
+    numbers = legend_numbers(step.analysis)
+    return {t: numbers[c.id] for c, t in zip(step.analysis.clusters, step.tracks, strict=True) if c.size > 1}
 
 
 def test_the_automatic_threshold_is_chosen_once_on_the_final_text_and_kept_for_every_step(generations):
@@ -72,9 +73,10 @@ def test_every_event_line_names_only_clusters_of_its_steps_legend_in_5_generatio
         assert len(g.steps) == 16
         for s in g.steps:
             shown = legend(s)
-            for line in event_words(g, s.index):
-                named = {int(n) for n in re.findall(r"cluster (\d+)", line)}
-                assert named <= shown, (s.index, line, sorted(shown))
+            for line, e in zip(event_words(g, s.index), g.events_at(s.index), strict=True):
+                named = [int(n) for n in re.findall(r"cluster (\d+)", line)]
+                alive = [shown[t] for t in e.tracks if t in shown]  # the event's clusters on screen
+                assert sorted(named) == sorted(alive), (s.index, line, e)
                 lines += 1
             for e in g.events_at(s.index):
                 alive_now = set(s.tracks)

@@ -20,6 +20,9 @@ from .result import Result
 from .serialize import fields_equal, readonly
 
 FORMAT_VERSION = 1
+
+VISIBLE_CHANGE = 0.005
+"""Smallest link change listed: anything less shows as 0.00 and is no change a reader can see."""
 """Version of :meth:`Comparison.to_dict`."""
 
 Pairs = tuple[tuple[int, int], ...]
@@ -132,7 +135,10 @@ class Comparison(Result):
     moved
         Units whose cluster mates (among the aligned units) are not the same on both sides.
     changed
-        The units whose links changed most, most first.
+        The units whose links changed most, most first (changes under
+        :data:`VISIBLE_CHANGE`, which read as 0.00, are not listed).
+    why_same
+        When the clusters match: why they must, or that they happen to (``""``: they differ).
     """
 
     a: Analysis
@@ -145,6 +151,7 @@ class Comparison(Result):
     modularity_change: float
     moved: tuple[int, ...]
     changed: tuple[LinkChange, ...]
+    why_same: str = ""
 
     KIND: ClassVar[str] = "comparison"
 
@@ -184,6 +191,8 @@ class Comparison(Result):
         lines += [f"Clusters {', '.join(map(str, as_))} merged into {b}." for as_, b in m.merged]
         lines += [f"Cluster {b} appeared." for b in m.appeared]
         lines += [f"Cluster {a} vanished." for a in m.vanished]
+        if self.why_same:
+            lines.append(self.why_same)
         if self.moved:
             words = ", ".join(repr(self.unit_text[u]) for u in self.moved[:8])
             lines.append(f"{len(self.moved)} aligned {self.unit}s changed cluster mates: {words}.")
@@ -213,6 +222,7 @@ class Comparison(Result):
             "modularity_change": self.modularity_change,
             "moved": list(self.moved),
             "changed": [dict(c.__dict__) for c in self.changed],
+            "why_same": self.why_same,
         }
 
     @classmethod
@@ -236,6 +246,7 @@ class Comparison(Result):
             modularity_change=float(d["modularity_change"]),
             moved=_ints(d["moved"]),
             changed=tuple(LinkChange(**c) for c in d["changed"]),
+            why_same=str(d.get("why_same", "")),
         )
 
     def arrays(self) -> dict[str, Any]:

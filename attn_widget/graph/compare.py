@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Analysis, Comparison, LinkChange
+from ..core.comparison import VISIBLE_CHANGE
 from ..core.types import Matrix
 from .align import align
 from .matching import match_labels
@@ -45,10 +46,10 @@ def moved_units(ua: np.ndarray, ub: np.ndarray) -> tuple[int, ...]:
 def link_changes(
     sa: Matrix, sb: Matrix, texts: tuple[str, ...], a_units: np.ndarray, b_units: np.ndarray, top: int
 ) -> tuple[LinkChange, ...]:
-    """The ``top`` units whose links changed most (none when nothing changed)."""
+    """The ``top`` units whose links changed most, by :data:`VISIBLE_CHANGE` or more (none: nothing did)."""
     diff = sb - sa
     change = 0.5 * np.abs(diff).sum(axis=1)
-    order = [int(u) for u in np.argsort(-change, kind="stable")[:top] if change[u] > 0]
+    order = [int(u) for u in np.argsort(-change, kind="stable")[:top] if change[u] >= VISIBLE_CHANGE]
     out = []
     for u in order:
         gain, loss = int(np.argmax(diff[u])), int(np.argmin(diff[u]))
@@ -66,6 +67,37 @@ def link_changes(
     return tuple(out)
 
 
+def is_causal(analysis: Analysis) -> bool:
+    """Whether no token attends to a later one (a causal model's attention), judged from what was kept."""
+    if analysis.attentions is not None:
+        w = np.asarray(analysis.attentions).max(axis=(0, 1))
+    else:
+        w = np.asarray(analysis.token_weights if analysis.token_weights is not None else analysis.weights)
+    return w.shape[0] > 1 and not np.triu(w, 1).any()
+
+
+def why_same(a: Analysis, b: Analysis, a_units: np.ndarray, b_units: np.ndarray) -> str:
+    """Why the clusters of ``a`` and ``b`` match (asked only when they do)."""
+    if not ((a_units < 0).any() or (b_units < 0).any()):
+        return "The clusters match: the two texts are the same, and so is how they are grouped."
+    first = int(np.flatnonzero(a_units < 0)[0]) if (a_units < 0).any() else int(a_units.size)
+    if a.model is not None and a.model == b.model and is_causal(a) and is_causal(b):
+        if first <= 1:
+            return ("The clusters match. The texts differ from their first word, so every token could have "
+                    "regrouped; at this threshold they formed the same groups anyway.")
+        word = a.tokens[first].text.strip() if first < len(a.tokens) else ""
+        where = f" ({word!r})" if word else ""
+        return (
+            f"The clusters match. The model reads left to right, so the {first} tokens before the first "
+            f"difference{where} attend exactly as before and cannot change; only the tokens from there on "
+            "could regroup, and at this threshold they joined the same groups."
+        )
+    return (
+        "The clusters match: the tokens that differ did not change which tokens group together at these "
+        "thresholds (the links can still differ; see the changes listed)."
+    )
+
+
 def compare(a: Analysis, b: Analysis, *, top: int = TOP_CHANGED) -> Comparison:
     """Compare analyses ``a`` and ``b`` (see the module docstring)."""
     same_model = a.model is not None and a.model == b.model
@@ -74,6 +106,8 @@ def compare(a: Analysis, b: Analysis, *, top: int = TOP_CHANGED) -> Comparison:
     matching, ua, ub = match_labels(a.labels, b.labels, al.a_units, al.b_units, n)
     sa = unit_weights(a.weights, al.a_units, n)
     sb = unit_weights(b.weights, al.b_units, n)
+    moved = moved_units(ua, ub)
+    same = matching.unchanged and not moved
     return Comparison(
         a=a,
         b=b,
@@ -83,6 +117,7 @@ def compare(a: Analysis, b: Analysis, *, top: int = TOP_CHANGED) -> Comparison:
         unit_text=al.text,
         matching=matching,
         modularity_change=float(b.modularity - a.modularity),
-        moved=moved_units(ua, ub),
+        moved=moved,
         changed=link_changes(sa, sb, al.text, al.a_units, al.b_units, top),
+        why_same=why_same(a, b, al.a_units, al.b_units) if same else "",
     )

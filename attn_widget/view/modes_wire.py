@@ -54,6 +54,12 @@ def _candidates(items: Sequence[Candidate]) -> list[list[Any]]:
     return [[c.text, float(c.probability)] for c in items]
 
 
+def legend_numbers(analysis: Analysis) -> dict[int, int]:
+    """The legend's number for each cluster of 2+ tokens: 1…k in reading order (``text/legend.ts``)."""
+    first = sorted((c.tokens[0], c.id) for c in analysis.clusters if c.size > 1)
+    return {cid: k + 1 for k, (_, cid) in enumerate(first)}
+
+
 def _cluster_at(generation: Generation, step: int, track: int) -> int | None:
     """The cluster id track ``track`` has at step ``step`` (``None``: not alive there)."""
     s = generation.steps[step]
@@ -72,13 +78,16 @@ def _words_of(generation: Generation, step: int, track: int) -> str:
 def event_words(generation: Generation, step: int) -> list[str]:
     """What happened to the clusters at ``step``, in words.
 
-    "cluster N" is always an id of that step's legend; a group the step no
-    longer has is named by its words, so no line names a cluster that is not
-    on screen (or names one that is, for other tokens).
+    "cluster N" is always the number that step's legend shows for the cluster
+    (:func:`legend_numbers`); a group the step no longer has is named by its
+    words, so no line names a cluster that is not on screen (or names one that
+    is, for other tokens).
     """
     out = []
+    number = legend_numbers(generation.steps[step].analysis)
     for e in generation.events_at(step):
-        now = [_cluster_at(generation, step, t) for t in e.tracks]
+        ids = [_cluster_at(generation, step, t) for t in e.tracks]
+        now = [None if c is None else number.get(c) for c in ids]
         if e.kind == "formed":
             out.append(f"cluster {now[0]} formed")
         elif e.kind == "split":
@@ -88,7 +97,10 @@ def event_words(generation: Generation, step: int) -> list[str]:
             else:
                 out.append(f"the group {_words_of(generation, step - 1, e.tracks[0])} split into {parts}")
         elif e.kind == "merged":
-            gone = " and ".join(_words_of(generation, step - 1, t) for t in e.tracks[1:])
+            gone = " and ".join(
+                _words_of(generation, step - 1, t) if n is None else f"cluster {n}"
+                for t, n in zip(e.tracks[1:], now[1:], strict=True)
+            )
             out.append(f"{gone} joined cluster {now[0]}")
         else:
             out.append(f"the group {_words_of(generation, step - 1, e.tracks[0])} came apart")

@@ -153,3 +153,40 @@ def test_word_unit_analyses_compare_word_by_word():
     assert [texts[i] for i in np.flatnonzero(c.a_units < 0)] == ["cat", "day"]
     assert [b.tokens[i].text.strip() for i in np.flatnonzero(c.b_units < 0)] == ["dog", "day."]
     assert not c.identical
+
+
+def causal(attention):
+    """``attention`` as a causal model's: no token attends to a later one, rows summing to 1."""
+    low = np.tril(attention)
+    return low / low.sum(axis=-1, keepdims=True)
+
+
+def test_a_causal_pair_whose_clusters_match_says_why_and_lists_no_invisible_link_changes():
+    att, _ = planted_attention([3, 3, 2], layers=2, heads=2, seed=7)
+    att = causal(att)
+    text_a, tokens_a = tokens_from_pieces(PIECES, bos="<s>")
+    text_b, tokens_b = tokens_from_pieces([*PIECES[:-1], " long"], bos="<s>")
+    a = attn_widget.analyze_attention(att, tokens_a, text=text_a, model="m", threshold=0.1)
+    nudged = att.copy()
+    nudged[..., -1, :] = 0.9 * att[..., -1, :] + 0.1 * np.eye(att.shape[-1])[-1]  # the last word differs
+    b = attn_widget.analyze_attention(nudged, tokens_b, text=text_b, model="m", threshold=0.1)
+    c = attn_widget.compare(a, b)
+    assert c.matching.unchanged
+    assert not c.moved
+    assert "The model reads left to right, so the 8 tokens before the first difference ('day')" in c.why_same
+    assert c.why_same in c.summary().splitlines()
+    assert all(x.change >= 0.005 for x in c.changed)  # what would read as 0.00 is not a change
+    assert attn_widget.Comparison.from_dict(c.to_dict()).why_same == c.why_same
+    full = att + att.swapaxes(-1, -2)  # an encoder's: every token reads every other
+    full /= full.sum(axis=-1, keepdims=True)
+    both_ways = attn_widget.compare(
+        attn_widget.analyze_attention(full, tokens_a, text=text_a, model="m", threshold=0.1),
+        attn_widget.analyze_attention(full, tokens_b, text=text_b, model="m", threshold=0.1),
+    )
+    assert "did not change which tokens group together" in both_ways.why_same
+
+
+def test_clusters_that_differ_give_no_reason_for_matching():
+    a = planted(PIECES, groups=(4, 4))
+    b = planted(PIECES, groups=(2, 2, 4), seed=7)
+    assert attn_widget.compare(a, b).why_same == ""

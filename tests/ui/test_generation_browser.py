@@ -1,8 +1,9 @@
 """Watching SmolLM2 write, comparing two texts, and "what if", in JupyterLab in headless Chromium.
 
-One notebook holds three widgets, in order: ``wg`` (a generation, step slider and
-play button), ``wc`` (a minimal pair compared) and ``wa`` (an analysis whose
-tokens are knocked out with "remove and rerun"). Each test drives the real DOM
+One notebook holds four widgets, in order: ``wg`` (a generation, step slider and
+play button), ``wc`` (a minimal pair compared), ``wa`` (an analysis whose
+tokens are knocked out with "remove and rerun") and ``wt`` (a minimal pair whose
+clusters match). Each test drives the real DOM
 through the ``data-testid`` hooks documented in ``js/src/widget.ts`` and checks
 the kernel by running cells. Screenshots go to ``test-artifacts/ui/``.
 """
@@ -29,6 +30,10 @@ wc""",
     f"""a = attn_widget.analyze({PROMPT!r}, model="smollm2")
 wa = attn_widget.AttentionExplainer(a)
 wa""",
+    """pair = ["The trophy did not fit in the suitcase because it was too " + w for w in ("big.", "small.")]
+big, small = (attn_widget.analyze(t, model="smollm2") for t in pair)
+wt = attn_widget.AttentionExplainer(attn_widget.compare(big, small))
+wt""",
 ]
 READY = "i => document.querySelectorAll('[data-testid=attn-widget]')[i]?.dataset.status === 'ready'"
 
@@ -41,8 +46,9 @@ def nb(lab: Any, browser: Any, pages: Any) -> NotebookPage:
     notebook.net = net  # type: ignore[attr-defined]
     notebook.open()
     notebook.run_all(timeout=900)  # SmolLM2 on a shared CPU: loading and six steps take a while
-    for i in range(3):
+    for i in range(len(CELLS)):
         page.wait_for_function(READY, arg=i, timeout=60_000)
+    page.get_by_test_id("attn-widget").first.scroll_into_view_if_needed()  # the last cell ran in view
     return notebook
 
 
@@ -58,7 +64,8 @@ def test_the_step_slider_changes_the_view_and_the_kernels_step(nb: NotebookPage,
     page, root = nb.page, widget(nb, 0)
     n, p = kernel(nb, "len(g.steps)"), kernel(nb, "g.prompt_length")
     assert root.get_by_test_id("steps").is_visible()
-    assert root.get_by_test_id("step-label").inner_text() == f"{n} of {n}"
+    # textContent: running a cell scrolled the widget out of view, where nothing has innerText
+    assert root.get_by_test_id("step-label").text_content() == f"{n} of {n}"
     slider = root.get_by_test_id("step-slider")
     slider.focus()
     page.keyboard.press("Home")
@@ -71,10 +78,10 @@ def test_the_step_slider_changes_the_view_and_the_kernels_step(nb: NotebookPage,
     first = kernel(nb, "g.steps[0].token.text")
     new = root.locator("[data-testid=text] [data-new-token=true]")
     assert new.count() == 1
-    assert new.inner_text() == first
-    assert root.get_by_test_id("step-new-token").inner_text().replace("·", " ") == first
+    assert new.text_content() == first
+    assert root.get_by_test_id("step-new-token").text_content().replace("·", " ") == first
     assert root.get_by_test_id("step-alternative").count() == 5
-    assert root.get_by_test_id("step-links").inner_text().startswith("attends most to, in the prompt:")
+    assert root.get_by_test_id("step-links").text_content().startswith("attends most to, in the prompt:")
     assert kernel(nb, "len(wg.analysis.tokens)") == p + 1
     slider.focus()  # running a cell took the focus
     page.keyboard.press("ArrowRight")
@@ -85,7 +92,7 @@ def test_the_step_slider_changes_the_view_and_the_kernels_step(nb: NotebookPage,
         arg=p + 2,
         timeout=15_000,
     )
-    assert root.get_by_test_id("step-label").inner_text() == f"2 of {n}"
+    assert root.get_by_test_id("step-label").text_content() == f"2 of {n}"
     root.screenshot(path=str(artifacts / "generation-step-2.png"))
 
 
@@ -127,7 +134,8 @@ def test_every_step_keeps_the_one_automatic_threshold_and_its_events_name_legend
         nb.run_code(f"wg.step = {k}")
         page.wait_for_function(STEP_JS, arg=k, timeout=15_000)
         values.add(root.get_by_test_id("threshold-value").text_content())
-        legend = set(root.get_by_test_id("legend-item").evaluate_all("s => s.map(e => e.dataset.cluster)"))
+        items = root.get_by_test_id("legend-item").all_text_contents()
+        legend = {t.split(":")[0] for t in items}  # "N: words (size)"
         for line in root.get_by_test_id("step-events").locator("li").all_text_contents():
             named = set(re.findall(r"cluster (\d+)", line))
             assert named <= legend, (k, line, legend)
@@ -191,6 +199,46 @@ def test_the_compare_view_shows_both_texts_with_the_differences_marked(
     assert summary == kernel(nb, "wc.comparison['summary'][2:]")  # the title says the first two
     assert summary[0].startswith(f"{moved} aligned tokens changed cluster mates")
     root.screenshot(path=str(artifacts / "compare-he-she.png"))
+
+
+def test_both_compared_texts_are_labelled_and_the_second_answers_hover_and_click(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    root = widget(nb, 1)
+    assert root.get_by_test_id("compare-label-a").text_content().startswith("text a · the first text")
+    title = root.get_by_test_id("compare-title").text_content()
+    assert title.startswith("text b · compared with text a above")
+    key = root.get_by_test_id("compare-key").locator(".aw-legend-note").all_text_contents()
+    assert key == ["text differs", "grouped differently"]  # both occur in he / she
+    second = root.get_by_test_id("compare-text")
+    token = second.locator("[data-testid=token]:not([data-cluster='-1'])").nth(2)
+    token.scroll_into_view_if_needed()
+    token.hover()
+    links = root.get_by_test_id("compare-links")
+    links.get_by_text("attends to").wait_for(timeout=15_000)
+    assert token.text_content().strip() in links.text_content()
+    token.click()
+    panel = root.get_by_test_id("compare-panel")
+    assert panel.is_visible()
+    assert re.match(r"Cluster \d+ of text b \(\d+ tokens?\)", panel.text_content())
+    matched = re.search(r"cluster (\d+) of text a", root.get_by_test_id("compare-panel-match").text_content())
+    legend = {t.split(":")[0] for t in root.get_by_test_id("legend-item").all_text_contents()}
+    assert matched is None or matched.group(1) in legend  # named as the first text's legend numbers it
+    assert second.locator(".aw-selected").count() >= 2
+    root.get_by_test_id("compare").screenshot(path=str(artifacts / "compare-alive.png"))
+
+
+def test_a_pair_whose_clusters_match_says_why_and_shows_no_empty_key(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    root = widget(nb, 3)
+    assert kernel(nb, "wt.comparison_result.matching.unchanged and not wt.comparison_result.moved")
+    key = root.get_by_test_id("compare-key").locator(".aw-legend-note").all_text_contents()
+    assert key == ["text differs"]  # nothing is grouped differently, so the key does not offer it
+    summary = root.get_by_test_id("compare-summary").locator("li").all_text_contents()
+    assert any(line.startswith("The clusters match. The model reads left to right") for line in summary)
+    assert not any("changed by 0.00" in line for line in summary)
+    root.screenshot(path=str(artifacts / "compare-trophy.png"))
 
 
 def test_remove_and_rerun_shows_the_prediction_before_and_after(nb: NotebookPage, artifacts: Path) -> None:
