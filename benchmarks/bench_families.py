@@ -1,0 +1,86 @@
+"""Time of the model passes the family table steers: the forward pass with value norms, the streamed pass,
+an ablation rerun, on GPT-2 small's shapes (random weights) and SmolLM2 (real weights, if installed).
+
+    .venv/bin/python benchmarks/bench_families.py                  # 128 and 512 tokens, best of 5
+    .venv/bin/python benchmarks/bench_families.py --sizes 256 --repeat 9
+    PYTHONPATH=/path/to/old/checkout .venv/bin/python benchmarks/bench_families.py   # the code before
+
+Columns (milliseconds, best of ``--repeat`` after one warm-up):
+
+- ``forward+norms``: :func:`attn_widget.extract.forward.forward_pass` (attention kept, value norms measured);
+- ``streamed``: :func:`attn_widget.extract.hooks.stream_attention` with value norms and 8 top keys per query;
+- ``ablate``: :func:`attn_widget.extract.ablation.rerun` with one token and one head knocked out.
+
+No assertions: this prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "gpt2"
+
+
+def best_ms(repeat: int, fn: Any) -> float:
+    """Best of ``repeat`` runs of ``fn()`` after one warm-up, in milliseconds."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * min(times)
+
+
+def models() -> list[tuple[str, Any, Any]]:
+    """``(name, model, tokenizer)``: GPT-2 small's shapes with random weights, and SmolLM2 when installed."""
+    import torch
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = GPT2Config.from_pretrained(FIXTURE)
+    config._attn_implementation = "eager"
+    out = [("gpt2-shapes", GPT2LMHeadModel(config).eval(), AutoTokenizer.from_pretrained(FIXTURE))]
+    try:
+        from attn_widget.extract import loading
+
+        model, tok = loading.load("smollm2")
+        out.append(("smollm2", model, tok))
+    except Exception as err:  # an optional model: say why it is missing, keep going
+        print(f"smollm2 left out: {err}")
+    return out
+
+
+def main() -> None:
+    import numpy as np
+    import torch
+
+    from attn_widget.extract import ablation
+    from attn_widget.extract.forward import forward_pass
+    from attn_widget.extract.hooks import stream_attention
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 512])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    print(f"{'model':<12} {'tokens':>6} {'forward+norms':>14} {'streamed':>9} {'ablate':>8}")
+    for name, model, _tok in models():
+        for n in args.sizes:
+            ids = [int(i) for i in np.random.default_rng(0).integers(100, 20000, n)]
+            mask = ablation.allowed(n, [3], (), causal=True)
+            run = {"model": model, "ids": ids, "name": name, "causal": True}
+            fwd = best_ms(args.repeat, lambda run=run: forward_pass(**run))
+            streamed = best_ms(args.repeat, lambda run=run: stream_attention(
+                **run, on_layer=lambda *_: None, top_keys=8))
+            abl = best_ms(args.repeat, lambda run=run, mask=mask: ablation.rerun(
+                **run, mask=mask, heads=((0, 1),)))
+            print(f"{name:<12} {n:>6} {fwd:>14.1f} {streamed:>9.1f} {abl:>8.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
