@@ -3,7 +3,8 @@ an ablation rerun, on GPT-2 small's shapes (random weights) and SmolLM2 (real we
 
     .venv/bin/python benchmarks/bench_families.py                  # 128 and 512 tokens, best of 5
     .venv/bin/python benchmarks/bench_families.py --sizes 256 --repeat 9
-    PYTHONPATH=/path/to/old/checkout .venv/bin/python benchmarks/bench_families.py   # the code before
+
+To compare two versions, run it in a checkout of each (an editable install wins over ``PYTHONPATH``).
 
 Columns (milliseconds, best of ``--repeat`` after one warm-up):
 
