@@ -116,6 +116,8 @@ def prepare(
     report = reporter(progress)
     report(f"loading model {_model_name(model)}…", 0.0)
     net, tok, name, notices = loading.resolve(model, tokenizer)
+    if notices and name != _model_name(model):  # a fallback: say which model runs from now on
+        report(f"loading model {name} ({_model_name(model)} could not be had)…", 0.0)
     refuse_encoder_decoder(net, name)
     causal = loading.is_causal_config(net.config)
     ids, tokens, more = tokenize(

@@ -257,8 +257,8 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, Sta
         selected = self.selected_cluster
         keep = selected is not None and any(c.id == selected and c.size > 1 for c in analysis.clusters)
         self._updating = True
-        try:
-            with self.hold_sync():
+        try:  # under the lock: the arcs and findings, ready on their thread, are sent after this state
+            with self._lock, self.hold_sync():
                 self.analysis = analysis
                 for name, value in trait_values(analysis).items():
                     setattr(self, name, value)

@@ -21,15 +21,22 @@ export interface Box {
 /** Arcs drawn without hover; the others appear when one of their ends is hovered. */
 export const DRAW_MAX = 12;
 
+/** Slots kept for long-range links among the arcs drawn without hover (references take the rest). */
+export const LONG_RANGE_SLOTS = 4;
+
 /**
- * The arcs drawn without hover: confident before unsure, references before
- * long-range links, then the heavier; at most ``max``. Returns their indices.
+ * The arcs drawn without hover, at most ``max``: up to ``LONG_RANGE_SLOTS`` long-range
+ * links, the rest references; within each kind confident before unsure, then the heavier.
+ * Slots one kind leaves empty go to the other. Returns their indices.
  */
 export function arcsToDraw(arcs: readonly ArcInfo[], max = DRAW_MAX): Set<number> {
-  const order = arcs
-    .map((a, i) => ({ a, i }))
-    .sort((x, y) => Number(y.a.confident) - Number(x.a.confident) || Number(y.a.kind === "reference") - Number(x.a.kind === "reference") || y.a.weight - x.a.weight || x.i - y.i);
-  return new Set(order.slice(0, Math.max(0, max)).map((o) => o.i));
+  const rank = (kind: (a: ArcInfo) => boolean) =>
+    arcs.map((a, i) => ({ a, i })).filter(({ a }) => kind(a)).sort((x, y) => Number(y.a.confident) - Number(x.a.confident) || y.a.weight - x.a.weight || x.i - y.i).map((o) => o.i);
+  const refs = rank((a) => a.kind === "reference");
+  const far = rank((a) => a.kind !== "reference");
+  const n = Math.max(0, max);
+  const farTake = Math.min(far.length, Math.max(Math.min(LONG_RANGE_SLOTS, n), n - refs.length));
+  return new Set([...far.slice(0, farTake), ...refs.slice(0, n - farTake)]);
 }
 
 /** Whether two word boxes sit on one line (their vertical centres within half the smaller height). */

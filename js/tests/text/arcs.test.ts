@@ -43,15 +43,19 @@ describe("arc geometry", () => {
     expect(gapPath(src, dst)).toBe("M 30 79 C 30 69, 310 69, 310 59");
   });
 
-  it("draws confident references first and at most the cap; the rest wait for hover", () => {
+  it("draws at most the cap, keeps slots for long-range links, confident first; the rest wait for hover", () => {
     const arcs = [
       arc({ kind: "long-range", confident: true, weight: 0.9 }),
       arc({ confident: false, weight: 0.5 }),
       arc({ confident: true, weight: 0.2 }),
       arc({ kind: "long-range", confident: false, weight: 0.1 }),
     ];
-    expect([...arcsToDraw(arcs, 2)].sort()).toEqual([0, 2]);
+    expect([...arcsToDraw(arcs, 3)].sort()).toEqual([0, 2, 3]); // both long-range links; the sure reference
     expect(arcsToDraw(arcs, 10).size).toBe(4);
+    const many = Array.from({ length: 20 }, (_, i) => arc({ confident: true, weight: i / 100 }));
+    const mixed = [...many, arc({ kind: "long-range", weight: 0.01 })];
+    expect(arcsToDraw(mixed, 12).has(20)).toBe(true); // references never crowd out every long-range link
+    expect(arcsToDraw(mixed, 12).size).toBe(12);
   });
 
   it("says the arc's evidence in words, and says unsure", () => {
