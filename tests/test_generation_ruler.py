@@ -9,6 +9,7 @@ import pytest
 
 import attn_widget
 from attn_widget.graph.pipeline import analyze_attention
+from attn_widget.graph.threshold import symmetrise, threshold_range
 from attn_widget.view.modes_wire import event_words, legend_numbers
 
 PROMPTS = [
@@ -65,6 +66,19 @@ def test_a_threshold_moved_by_hand_is_kept_and_auto_brings_back_the_one_ruler(ge
     ruler = other.steps[-1].analysis.threshold
     assert all(s.analysis.threshold <= ruler + 1e-12 for s in other.steps)
     assert other.steps[0].analysis.options.auto_threshold
+
+
+def test_a_threshold_given_is_kept_for_every_step_and_one_no_step_can_take_is_refused(tiny_gpt2):
+    model, tok = tiny_gpt2
+    g = attn_widget.analyze_generation(PROMPTS[0], model=model, tokenizer=tok, max_new_tokens=4)
+    value = 0.8 * min(threshold_range(symmetrise(s.analysis.weights), "absolute")[1] for s in g.steps)
+    fixed = attn_widget.analyze_generation(
+        PROMPTS[0], model=model, tokenizer=tok, max_new_tokens=4, threshold=value
+    )
+    assert [s.analysis.threshold for s in fixed.steps] == pytest.approx([value] * 4)
+    assert not any(s.analysis.options.auto_threshold for s in fixed.steps)
+    with pytest.raises(ValueError, match=r"threshold=5 is outside \[0, "):
+        attn_widget.analyze_generation(PROMPTS[0], model=model, tokenizer=tok, max_new_tokens=4, threshold=5)
 
 
 def test_every_event_line_names_only_clusters_of_its_steps_legend_in_5_generations_of_16(generations):

@@ -113,6 +113,7 @@ def step_analyses(
             f"step; generation supports the measures that need none or only {sorted(PREFIX_DATA)}"
         )
     hide = frozenset(hidden)
+    threshold = options.pop("threshold", "auto")
     out = []
     for k, t in enumerate(range(prompt_length + 1, n + 1)):
         if progress is not None:
@@ -127,13 +128,17 @@ def step_analyses(
             head_data={key: v[..., :t] for key, v in (head_data or {}).items()},
             lens_heads=lens_heads,
             model_sinks=(*sinks, *hide),
+            threshold="auto",  # a number is applied below, inside each step's range
             **options,
         )
         fixed = chat_notices(analysis, hide)
         if fixed != analysis.notices:
             analysis = dataclasses.replace(analysis, notices=fixed)
         out.append(analysis)
-    return one_ruler(out)
+    if isinstance(threshold, str):
+        return one_ruler(out)
+    recluster(out[-1], threshold=threshold)  # one the final text's graph cannot take fails, naming the range
+    return [recluster(a, threshold=within(a, float(threshold))) for a in out]
 
 
 def build_generation(
