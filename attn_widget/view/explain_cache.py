@@ -44,6 +44,10 @@ NO_IDS = (
     "from token strings). Analyse the text with a model instead: AttentionExplainer(text, model=...)."
 )
 
+NO_UNIT = (
+    "Faithfulness is measured on the model's own tokens, and this view shows {unit}s: choose "
+    "'model tokens' in the 'show' menu to measure it."
+)
 
 
 class ExplainCache:
@@ -158,6 +162,8 @@ class ExplainCache:
         """Why faithfulness cannot be measured for ``analysis`` (``None`` when it can)."""
         if not analysis.model:
             return NO_MODEL
+        if analysis.options.unit != "token" and analysis.options.zoom is None:
+            return NO_UNIT.format(unit=analysis.options.unit)
         if any(t.id is None for t in analysis.tokens):
             return NO_IDS
         return None

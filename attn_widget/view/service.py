@@ -20,7 +20,7 @@ import numpy as np
 from ..core import Analysis
 from ..evaluate.cuttest import cut_test
 from ..extract.errors import ModelLoadError
-from .explain_cache import NO_IDS, NO_MODEL, ExplainCache, cluster_id
+from .explain_cache import NO_IDS, NO_MODEL, NO_UNIT, ExplainCache, cluster_id
 from .messages import (
     EXPLAIN_TYPES,
     CutTestProgress,
@@ -168,7 +168,7 @@ def plain_error(kind: str, exc: Exception) -> str:
     """An exception as the panel says it."""
     if isinstance(exc, ModelLoadError):
         return f"Could not load the model to measure faithfulness: {exc}"
-    if kind == "scores" and str(exc) in (NO_MODEL, NO_IDS):
+    if kind == "scores" and (str(exc) in (NO_MODEL, NO_IDS) or str(exc).startswith(NO_UNIT[:40])):
         return str(exc)
     what = "The explanation could not be made" if kind == "explain" else "Faithfulness could not be measured"
     return f"{what}: {exc}"

@@ -166,6 +166,7 @@ function draw(model: Model, host: HTMLElement): () => void {
     },
   }, signal);
   let legendOpen = false;
+  let textFloor = 0; // the text box's tallest height in a generation (px)
   const labels = (): Int32Array => (view ? sync.labels(view) : new Int32Array(0));
   const select = (id: number | null): void => {
     model.set("selected_cluster", id);
@@ -261,6 +262,25 @@ function draw(model: Model, host: HTMLElement): () => void {
     showPanel();
   }
 
+  /**
+   * A generation's text grows with the step: the box is given, once laid out, the height of
+   * the whole generated text (this step's and the later steps' tokens), so nothing under it moves.
+   */
+  function keepTextHeight(v: View): void {
+    const width = ui.text.getBoundingClientRect().width;
+    const gen = model.get("generation") as { steps?: { token?: unknown }[] } | null;
+    if (!width || !gen?.steps) return;
+    const step = Number(model.get("step") ?? gen.steps.length - 1);
+    const later = gen.steps.slice(step + 1).map((s) => (typeof s.token === "string" ? s.token : "")).join("");
+    const sizer = ui.text.cloneNode(false) as HTMLElement;
+    sizer.style.cssText = `position:absolute;visibility:hidden;min-height:0;max-height:none;width:${width}px`;
+    sizer.textContent = v.raw.text + later;
+    ui.text.parentElement?.append(sizer);
+    textFloor = Math.max(textFloor, sizer.getBoundingClientRect().height, ui.text.getBoundingClientRect().height);
+    sizer.remove();
+    ui.text.style.minHeight = `${textFloor}px`;
+  }
+
   function showTitle(v: View | null): void {
     const n = v === null ? 0 : v.flags.filter((f) => !(f & FLAG_SPECIAL)).length; // a BOS is not a word of the text
     const what = v === null ? "" : `${n} ${v.raw.unit}${n === 1 ? "" : "s"}`;
@@ -285,6 +305,7 @@ function draw(model: Model, host: HTMLElement): () => void {
     sync.stateArrived(view);
     ui.slider.max = String(Math.max(view.grid.length - 1, 0));
     text.build(view);
+    if (model.get("generation")) keepTextHeight(view);
     showTitle(view);
     drawFindings(ui.findings, view.raw.findings, !offline, (tokens) => text.layer?.highlight(tokens), signal);
     for (const i of picks) if (i >= view.n || view.flags[i] & FLAG_EXCLUDED) picks.delete(i);

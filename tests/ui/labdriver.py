@@ -474,3 +474,11 @@ def wait_kernel(nb: NotebookPage, expr: str, expected: Any, timeout: float = 15.
             return value
         time.sleep(0.3)
     raise AssertionError(f"kernel-side {expr} is {value!r}, expected {expected!r}")
+
+
+OPEN_SETTINGS_JS = "() => document.querySelectorAll('[data-testid=settings]').forEach(d => { d.open = true })"
+
+
+def open_settings(page: Any) -> None:
+    """Unfold every widget's "Settings" (measure, lens, method, … and the plot live folded there)."""
+    page.evaluate(OPEN_SETTINGS_JS)

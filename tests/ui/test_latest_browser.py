@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import READY_JS, ROOT, NotebookPage, kernel, wait_kernel
+from labdriver import READY_JS, ROOT, NotebookPage, kernel, open_settings, wait_kernel
 
 CELLS = [
     f"""import time, torch
@@ -39,6 +39,7 @@ w = attn_widget.AttentionExplainer(a)""",
 def nb(open_notebook: Any) -> NotebookPage:
     notebook = open_notebook("latest.ipynb", CELLS)
     notebook.page.wait_for_function("() => document.querySelectorAll('[data-testid=token]').length > 0")
+    open_settings(notebook.page)  # the knobs and the plot are folded under "Settings"
     return notebook
 
 

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import READY_JS, SMALL_WIDGET_CELLS, NotebookPage, kernel, wait_kernel
+from labdriver import READY_JS, SMALL_WIDGET_CELLS, NotebookPage, kernel, open_settings, wait_kernel
 
 
 @pytest.fixture(scope="module")
 def nb(open_notebook: Any) -> NotebookPage:
     notebook = open_notebook("lenses.ipynb", SMALL_WIDGET_CELLS)
     notebook.page.wait_for_function("() => document.querySelectorAll('[data-testid=token]').length > 0")
+    open_settings(notebook.page)  # the knobs and the plot are folded under "Settings"
     return notebook
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage
+from labdriver import NotebookPage, open_settings
 from test_widget_browser import CONTRAST_JS
 
 STORY = (
@@ -59,6 +59,7 @@ def nb(open_notebook: Any) -> NotebookPage:
     notebook.page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=legend-item]').length === 10"
     )
+    open_settings(notebook.page)  # the knobs and the plot are folded under "Settings"
     return notebook
 
 

@@ -214,8 +214,9 @@ def test_requests_before_the_text_analysis_finished_get_an_error(monkeypatch) ->
 
 def test_faithfulness_from_the_view_reports_progress_then_the_badge_numbers(tiny_gpt2, monkeypatch) -> None:
     model, tok = tiny_gpt2
-    w = AttentionExplainer(
-        "The cat sat on the mat because it was tired, and the dog slept.", model=model, tokenizer=tok
+    w = AttentionExplainer(  # faithfulness is measured on the model's tokens (the words view says so)
+        "The cat sat on the mat because it was tired, and the dog slept.", model=model, tokenizer=tok,
+        unit="token",
     )
     w.wait(120)
     sent = replies(w, monkeypatch)
@@ -317,3 +318,13 @@ def test_a_group_shown_in_several_sweep_partitions_is_explained_as_laid_out_in_t
     ((reply,),) = [sent]
     assert reply["info"] is None
     assert "grid 999 is not a sweep partition" in reply["error"]
+
+
+def test_the_words_view_says_faithfulness_is_measured_on_the_model_tokens(tiny_gpt2) -> None:
+    model, tok = tiny_gpt2
+    w = AttentionExplainer("The cat sat on the mat because it was tired.", model=model, tokenizer=tok)
+    w.wait(120)
+    reason = w.explain_service.scores_unavailable(w.analysis)
+    assert reason is not None
+    assert "this view shows words" in reason
+    assert "'model tokens'" in reason
