@@ -222,7 +222,7 @@ describe("the view", () => {
     expect(q("zoom-in").hidden).toBe(true); // nothing selected
     all("legend-item")[0].click();
     expect(q("zoom-in").hidden).toBe(false);
-    expect(q("zoom-in").textContent).toBe("Zoom into this cluster: its words");
+    expect(q("zoom-in").textContent).toBe("Zoom in: its words");
     q("zoom-in").click();
     expect(model.get("zoom")).toBe(0);
     expect(q("zoom-out").hidden).toBe(false);

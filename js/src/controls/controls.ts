@@ -80,7 +80,7 @@ export function showKnobs(p: Parts, model: Model): void {
 export const INNER_UNIT: Record<string, string> = { sentence: "word", word: "token", token: "token" };
 
 /**
- * The zoom buttons: "Back to the whole text" while zoomed; "Zoom into this cluster"
+ * The zoom buttons: "Back to the whole text" while zoomed; "Zoom in: its words"
  * for a selected cluster of 2+ nodes (disabled while the slider is ahead of the
  * kernel, whose clusters the zoom uses). Both need a kernel.
  */
@@ -90,7 +90,7 @@ export function showZoom(p: Parts, model: Model, view: View | null, selectedSize
   const selected = model.get("selected_cluster");
   p.zoomIn.hidden = offline || !view || selected === null || selectedSize < 2;
   if (p.zoomIn.hidden || !view) return;
-  p.zoomIn.textContent = `Zoom into this cluster: its ${INNER_UNIT[view.raw.unit] ?? "token"}s`;
+  p.zoomIn.textContent = `Zoom in: its ${INNER_UNIT[view.raw.unit] ?? "token"}s`;
   p.zoomIn.disabled = ahead;
   p.zoomIn.title = ahead ? "Waiting for the kernel to reach this threshold" : "Cluster what is inside the selected cluster on its own (no new forward pass)";
 }
