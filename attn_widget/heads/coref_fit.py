@@ -2,7 +2,7 @@
 
 One model pass per probe item keeps, for every head, the pronoun's row and
 column of the edge weights and each row's mass outside the sinks
-(:func:`probe_features`). From those, the link the coreference lens draws for
+(:func:`attn_widget.heads.coref.probe_features`). From those, the link the coreference lens draws for
 any set of heads is computed exactly as :meth:`attn_widget.Analysis.links`
 computes it (the mean of the heads' weights, sinks left out, rows renormalised,
 the stronger direction), for every item at once (:func:`combined`).

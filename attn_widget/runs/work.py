@@ -5,7 +5,7 @@ knocked out (:func:`rerun`) and re-clustering a generation, comparison or
 ablation (:func:`recluster_result`) join the extract, graph and explain layers
 as :mod:`attn_widget.api` does; ``api.py`` holds the public functions and their
 documentation and calls these. The hand edits of a partition (:func:`refine`)
-and the graph under another lens or measure (:func:`weights_under`,
+and the graph under another lens or measure (:func:`~attn_widget.runs.lensed.weights_under`,
 :func:`measure_data`), re-exported by ``api.py``, live here too, so that
 ``api.py`` stays small. This
 module is part of the api layer and never imports ``api.py``.
