@@ -16,6 +16,7 @@ import contextlib
 import os
 import socket
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -271,17 +272,36 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
 @contextlib.contextmanager
 def eager_attention(model: Any) -> Iterator[None]:
-    """Run ``model`` with eager attention inside the block, restoring its setting after."""
-    config = getattr(model, "config", None)
-    before = getattr(config, "_attn_implementation", None)
-    if before in (None, "eager"):
-        yield
-        return
-    set_attention(model, "eager")
-    try:
-        yield
-    finally:
-        set_attention(model, before)
+    """Run ``model`` with eager attention inside the block, restoring its setting after.
+
+    One block at a time per model: the widget's threads (a knob's backward
+    pass, the first screen's coreference probe) share one model object, and a
+    pass on one thread must not see another's attention setting or hooks.
+    """
+    with model_lock(model):
+        config = getattr(model, "config", None)
+        before = getattr(config, "_attn_implementation", None)
+        if before in (None, "eager"):
+            yield
+            return
+        set_attention(model, "eager")
+        try:
+            yield
+        finally:
+            set_attention(model, before)
+
+
+_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: Any) -> Any:
+    """The re-entrant lock of ``model`` (a no-op context for objects that cannot be weakly referenced)."""
+    with _LOCKS_GUARD:
+        try:
+            return _LOCKS.setdefault(model, threading.RLock())
+        except TypeError:
+            return contextlib.nullcontext()
 
 
 def set_attention(model: Any, impl: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .loading import is_causal_config, load
+from .loading import is_causal_config, load, model_lock
 
 
 def knockout_mask(
@@ -67,7 +67,7 @@ class Runner:
         kwargs: dict[str, Any] = {}
         if masks is not None:
             kwargs["attention_mask"] = torch.where(masks, 0.0, torch.finfo(torch.float32).min)[:, None]
-        with torch.no_grad():
+        with torch.no_grad(), model_lock(self.model):  # no other thread's hooks see this pass
             if self.causal and self.keep_last:
                 kwargs["logits_to_keep"] = 1  # only the last position's logits are read
             out = self.model(input_ids=ids, **kwargs)
