@@ -4,11 +4,18 @@ A job submitted with a ``key`` supersedes the jobs of that key still waiting
 (not yet started): they are cancelled, and their ``dropped`` callback runs (to
 answer the request that will never run), so at most one job per key runs and
 one, the latest, waits.
+
+At interpreter exit the jobs still waiting are dropped and the one running is
+given :data:`EXIT_WAIT` seconds to end: a torch pass still running on a daemon
+thread while Python finalises aborts the process ("terminate called without an
+active exception"), which would turn a finished script or test run into a crash.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
@@ -22,10 +29,16 @@ class _Job:
     dropped: Callable[[], None] | None
 
 
+EXIT_WAIT = 120.0
+"""Seconds the job running at interpreter exit is given to end."""
+_ALL: weakref.WeakSet[Worker] = weakref.WeakSet()
+
+
 class Worker:
     """One daemon thread that runs jobs in order; :meth:`join` waits for those submitted so far."""
 
     def __init__(self, name: str) -> None:
+        _ALL.add(self)
         self.name = name
         self._lock = threading.Lock()
         self._jobs: list[_Job] = []
@@ -77,3 +90,19 @@ class Worker:
         for f in pending:
             if not f.cancelled():
                 f.result()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Drop the jobs still waiting and wait up to ``timeout`` s for the one running."""
+        with self._lock:
+            waiting, self._jobs = self._jobs, []
+            running = [f for f in self._futures if f.running()]
+        for job in waiting:
+            job.future.cancel()
+            job.future.set_running_or_notify_cancel()
+        wait(running, timeout)
+
+
+@atexit.register
+def _close_all() -> None:
+    for worker in list(_ALL):
+        worker.close(EXIT_WAIT)
