@@ -24,8 +24,7 @@
  *                        (restart, shutdown, restored from saved state; wire/kernel.ts)
  *   progress             progress indicator (visible while status is loading/running)
  *   error                error box (plain-words message; `error-dismiss` clears it)
- *   notices              notices (fallback model, truncation…): one plain sentence each, the
- *                        Python detail in a <details> under it
+ *   notices              notices (fallback, truncation…): a plain sentence each, the detail folded under it
  *   title                the title line: the model that ran and how many words (the progress sits in it)
  *   findings             the findings line above the text (fixed height): `finding` items with
  *                        data-kind and data-tokens (the nodes it names; hover highlights them)
@@ -34,8 +33,8 @@
  *                        ("same", "adjacent", "cross": the whole curve shows on hover),
  *                        data-drawn ("always", "hover": shown when one of its words is hovered);
  *                        hovering one puts its evidence in the links box (`arc-evidence`)
- *   bar                  the knob bar under the text (slider first; `what-if` opens "What if…");
- *   settings             the folded knobs (<details>, `settings-toggle`)
+ *   bar, settings        the knob bar under the text (slider first; `what-if` opens "What if…"); the
+ *                        folded knobs (<details>, `settings-toggle`)
  *   text                 the prose; each token is a `token` span with
  *                        data-index, data-cluster (label, -1 = excluded) and
  *                        data-excluded="true" for sink/excluded tokens; the
@@ -262,10 +261,7 @@ function draw(model: Model, host: HTMLElement): () => void {
     showPanel();
   }
 
-  /**
-   * A generation's text grows with the step: the box is given, once laid out, the height of
-   * the whole generated text (this step's and the later steps' tokens), so nothing under it moves.
-   */
+  /** A generation's text grows with the step: its box takes the whole generated text's height (nothing under it moves). */
   function keepTextHeight(v: View): void {
     const width = ui.text.getBoundingClientRect().width;
     const gen = model.get("generation") as { steps?: { token?: unknown }[] } | null;

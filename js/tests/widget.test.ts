@@ -123,6 +123,7 @@ describe("the view", () => {
   });
 
   it("draws the arcs over the text and the findings line above it, as text", () => {
+    vi.advanceTimersByTime(50); // arcs are laid out with the next frame
     const arcs = all("arc");
     expect(arcs.map((a) => [a.dataset.source, a.dataset.target, a.dataset.kind, a.dataset.confident])).toEqual([["3", "1", "reference", "true"]]);
     expect(q("text").contains(q("arcs"))).toBe(true);

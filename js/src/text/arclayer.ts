@@ -29,6 +29,7 @@ export class ArcLayer {
   private spans: HTMLSpanElement[] = [];
   private groups: SVGGElement[] = [];
   private observer: ResizeObserver | null = null;
+  private frame: number | null = null;
 
   constructor(private readonly host: HTMLElement, private readonly hooks: ArcHooks, signal: AbortSignal) {
     this.svg = svg("svg", { class: "aw-arcs", "data-testid": "arcs", "aria-hidden": "true" });
@@ -51,7 +52,11 @@ export class ArcLayer {
       });
       this.observer.observe(host);
     }
-    signal.addEventListener("abort", () => this.observer?.disconnect(), { once: true });
+    signal.addEventListener("abort", () => {
+      this.observer?.disconnect();
+      if (this.frame !== null) cancelAnimationFrame(this.frame);
+      this.frame = null;
+    }, { once: true });
   }
 
   /** New arcs for new spans (a new state); null: still being computed (nothing drawn). */
@@ -59,7 +64,13 @@ export class ArcLayer {
     this.arcs = (arcs ?? []).filter((a) => spans[a.source] && spans[a.target] && a.source !== a.target);
     this.spans = spans;
     this.host.append(this.svg); // the text was rebuilt: put the layer back on top
-    this.layout();
+    // laid out at the next frame, with the text's own layout: no forced layout inside the state's redraw
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    if (typeof requestAnimationFrame !== "function") return this.layout();
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.layout();
+    });
   }
 
   clear(): void {
