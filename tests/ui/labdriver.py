@@ -482,3 +482,16 @@ OPEN_SETTINGS_JS = "() => document.querySelectorAll('[data-testid=settings]').fo
 def open_settings(page: Any) -> None:
     """Unfold every widget's "Settings" (measure, lens, method, … and the plot live folded there)."""
     page.evaluate(OPEN_SETTINGS_JS)
+
+
+NUMBERS = (
+    "{c.id: k + 1 for k, c in enumerate(sorted((c for c in w.analysis.clusters if c.size > 1), "
+    "key=lambda c: c.tokens[0]))}"
+)
+"""Kernel expression: each coloured cluster's id -> the number the view shows (1..k in reading order)."""
+
+
+def shown_number(clusters: Any, cluster_id: int) -> int:
+    """The number the view shows for cluster ``cluster_id`` of ``clusters`` (an analysis's, in Python)."""
+    coloured = sorted((c for c in clusters if c.size > 1), key=lambda c: c.tokens[0])
+    return 1 + [c.id for c in coloured].index(cluster_id)

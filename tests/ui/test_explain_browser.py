@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import READY_JS, SMALL_WIDGET_CELLS, SMALL_WORDS, NotebookPage, kernel
+from labdriver import NUMBERS, READY_JS, SMALL_WIDGET_CELLS, SMALL_WORDS, NotebookPage, kernel
 
 WORDS = SMALL_WORDS
 CELLS = SMALL_WIDGET_CELLS
@@ -41,7 +41,8 @@ def expect_rationale_of(nb: NotebookPage, token: int) -> str:
     cluster = kernel(nb, f"w.analysis.cluster_of({token}).id")
     want = kernel(nb, f"w.explain_service.explain(w.analysis, {cluster}).rationale")
     nb.page.wait_for_function(RATIONALE_IS_JS, arg=want, timeout=10_000)
-    assert nb.page.get_by_test_id("panel").locator("h3").inner_text() == f"Cluster {cluster}"
+    number = kernel(nb, NUMBERS)[cluster]  # the view numbers clusters 1..k in reading order
+    assert nb.page.get_by_test_id("panel").locator("h3").inner_text() == f"Cluster {number}"
     members = kernel(nb, f"list(w.analysis.cluster_of({token}).tokens)")
     for i in members[:6]:
         assert WORDS[i].strip() in want
@@ -101,7 +102,9 @@ from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 tok = AutoTokenizer.from_pretrained({str(gpt2_dir)!r})
 torch.manual_seed(0)
 model = GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=len(tok))).eval()
-m = attn_widget.AttentionExplainer("The cat sat on the mat because it was tired.", model=model, tokenizer=tok)
+m = attn_widget.AttentionExplainer(
+    "The cat sat on the mat because it was tired.", model=model, tokenizer=tok, unit="token"
+)  # faithfulness knocks out the model's tokens: the token view measures it in place
 a = m.wait(120)
 m.threshold = float(a.sweep.thresholds[int(a.sweep.n_clusters.argmax())])  # several groups""",
         "m",

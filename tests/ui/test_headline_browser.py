@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import READY_JS, SMALL_WIDGET_CELLS, NotebookPage, kernel
+from labdriver import NUMBERS, READY_JS, SMALL_WIDGET_CELLS, NotebookPage, kernel
 
 TEXT = "The old fisherman told his grandson that the sea had taken his boat, but he would build another."
 HEADLINE_IS_JS = "want => document.querySelector('[data-testid=panel-headline]')?.textContent === want"
@@ -68,11 +68,12 @@ def test_the_legend_shows_each_headline_on_hover(real: NotebookPage) -> None:
     items = real.page.get_by_test_id("legend-item")
     titles = [items.nth(i).get_attribute("title") for i in range(items.count())]
     headlines = kernel(real, "{c.id: c.headline for c in w.analysis.clusters if c.size > 1}")
+    numbers = kernel(real, NUMBERS)  # the legend numbers clusters 1..k in reading order
     assert titles, "no legend"
     for item_id, title in zip(
         [int(items.nth(i).get_attribute("data-cluster")) for i in range(items.count())], titles, strict=True
     ):
-        assert title == f"Cluster {item_id}: {headlines[item_id]}"
+        assert title == f"Cluster {numbers[item_id]}: {headlines[item_id]}"
 
 
 def test_a_widget_never_explained_in_python_gets_the_headline_from_the_kernel(open_notebook: Any) -> None:

@@ -17,7 +17,7 @@ from textwrap import indent
 from typing import Any
 
 import pytest
-from labdriver import ROOT, SMALL_WIDGET_CELLS, SMALL_WORDS, MarimoServer
+from labdriver import ROOT, SMALL_WIDGET_CELLS, SMALL_WORDS, MarimoServer, shown_number
 from playwright.sync_api import expect
 
 import attn_widget
@@ -147,7 +147,7 @@ def test_clicking_a_cluster_fetches_its_rationale_from_the_marimo_kernel(
     cluster = int(a.labels[2])
     view.locator("[data-testid=token][data-index='2']").click()
     panel = view.get_by_test_id("panel")
-    expect(panel.locator("h3")).to_have_text(f"Cluster {cluster}")
+    expect(panel.locator("h3")).to_have_text(f"Cluster {shown_number(a.clusters, cluster)}")
     want = w.explain_service.explain(a, cluster).rationale
     expect(view.get_by_test_id("panel-rationale")).to_have_text(want, timeout=30_000)
 
@@ -202,7 +202,7 @@ def test_a_text_analysed_in_the_background_reaches_the_marimo_view_and_syncs(
     page, _ = pages.new(browser)
     page.goto(text_app.url)
     expect(page.get_by_test_id("attn-widget")).to_have_attribute("data-status", "ready", timeout=90_000)
-    a = attn_widget.analyze(TEXT, model=str(tiny_gpt2_dir))
+    a = attn_widget.analyze(TEXT, model=str(tiny_gpt2_dir), unit="word")  # the widget's default: words
     assert "".join(page.get_by_test_id("token").all_inner_texts()[1:]) == TEXT  # after the BOS
     assert view_labels(page) == a.labels.tolist()
     page.get_by_test_id("slider").focus()
