@@ -30,9 +30,9 @@ from ..core.types import Attention
 from . import lens
 from .families import Layer, UnsupportedModel, layers, model_type, try_layers
 from .forward import forward_pass
-from .generate import piece_texts
 from .hooks import attention_modules
 from .perturb import jensen_shannon
+from .tokens import piece_texts
 
 Pairs = tuple[tuple[int, int], ...]
 

@@ -34,7 +34,7 @@ from ..core.prediction import TOP_K
 from ..core.types import Attention
 from . import lens, loading
 from .forward import check_memory, context_length, reporter
-from .tokens import _byte_decoder, _is_byte_level, make_tokens, tokenize
+from .tokens import _byte_decoder, _is_byte_level, make_tokens, piece_texts, tokenize
 from .values import value_norm_hooks
 
 CHAT_SEPARATOR = "\n\n"
@@ -109,41 +109,6 @@ def _warpers(settings: dict[str, Any]) -> list[Any]:
     if settings["top_p"] < 1.0:
         out.append(TopPLogitsWarper(top_p=settings["top_p"], min_tokens_to_keep=1))
     return out
-
-
-def piece_texts(tokenizer: Any) -> Callable[[Sequence[int]], list[str]]:
-    """A function: token ids → their readable texts, as :class:`~attn_widget.core.Token` shows them.
-
-    Whether the tokenizer is byte-level is read once (it means serialising the
-    whole tokenizer), so the function is cheap to call at every step.
-    """
-    if not _is_byte_level(tokenizer):
-        return lambda ids: [t.text for t in make_tokens("", tokenizer, list(ids), None)]
-    decode = _byte_decoder()
-    special = set(getattr(tokenizer, "all_special_ids", ()) or ())
-
-    def texts(ids: Sequence[int]) -> list[str]:
-        pieces = tokenizer.convert_ids_to_tokens(list(ids))
-        return [
-            str(p) if i in special else byte_piece(bytes(decode.get(c, 0) for c in p))
-            for i, p in zip(ids, pieces, strict=True)
-        ]
-
-    return texts
-
-
-def byte_piece(raw: bytes) -> str:
-    """A byte-level piece as a person reads it: its characters, or ``⟨F0 9F⟩`` for part of one.
-
-    A candidate next token can be the first bytes of a character (an emoji's);
-    alone it has no character to show, so its bytes are named in hex, never as
-    ``\\xNN`` escapes or U+FFFD.
-    """
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        head = raw.decode("utf-8", errors="ignore") if raw[:1].isascii() else ""
-        return head + "⟨" + " ".join(f"{b:02X}" for b in raw[len(head.encode('utf-8')):]) + "⟩"
 
 
 def eos_ids(model: Any, tokenizer: Any) -> set[int]:

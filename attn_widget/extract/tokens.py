@@ -15,7 +15,7 @@ once for all of them. The exact bytes stay one call away:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -164,3 +164,38 @@ def _byte_decoder() -> dict[str, int]:
             chars.append(256 + extra)
             extra += 1
     return {chr(c): b for b, c in zip(printable, chars, strict=True)}
+
+
+def piece_texts(tokenizer: Any) -> Callable[[Sequence[int]], list[str]]:
+    """A function: token ids → their readable texts, as :class:`~attn_widget.core.Token` shows them.
+
+    Whether the tokenizer is byte-level is read once (it means serialising the
+    whole tokenizer), so the function is cheap to call at every step.
+    """
+    if not _is_byte_level(tokenizer):
+        return lambda ids: [t.text for t in make_tokens("", tokenizer, list(ids), None)]
+    decode = _byte_decoder()
+    special = set(getattr(tokenizer, "all_special_ids", ()) or ())
+
+    def texts(ids: Sequence[int]) -> list[str]:
+        pieces = tokenizer.convert_ids_to_tokens(list(ids))
+        return [
+            str(p) if i in special else byte_piece(bytes(decode.get(c, 0) for c in p))
+            for i, p in zip(ids, pieces, strict=True)
+        ]
+
+    return texts
+
+
+def byte_piece(raw: bytes) -> str:
+    """A byte-level piece as a person reads it: its characters, or ``⟨F0 9F⟩`` for part of one.
+
+    A candidate next token can be the first bytes of a character (an emoji's);
+    alone it has no character to show, so its bytes are named in hex, never as
+    ``\\xNN`` escapes or U+FFFD.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        head = raw.decode("utf-8", errors="ignore") if raw[:1].isascii() else ""
+        return head + "⟨" + " ".join(f"{b:02X}" for b in raw[len(head.encode('utf-8')):]) + "⟩"

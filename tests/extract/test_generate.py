@@ -156,7 +156,7 @@ def test_smollm2_chat_hides_the_template_and_stops_at_the_end_of_its_turn(smollm
 
 
 def test_candidate_pieces_read_as_characters_or_hex_never_escapes(gpt2_tokenizer):
-    from attn_widget.extract.generate import byte_piece, piece_texts
+    from attn_widget.extract.tokens import byte_piece, piece_texts
 
     ids = gpt2_tokenizer("I love 🍕 and 👩‍👩‍👧 ok").input_ids
     shown = piece_texts(gpt2_tokenizer)(ids)
