@@ -43,11 +43,18 @@ def words(analysis: Analysis) -> tuple[tuple[str, ...], np.ndarray]:
     nodes = analysis.tokens
     spans = all(t.start is not None for t in nodes if not t.special)
     if analysis.options.unit != "token" or not analysis.text or not spans:
-        return tuple(" ".join(t.text.split()) or t.text for t in nodes), np.arange(len(nodes))
+        return tuple(_bare(t.text) for t in nodes), np.arange(len(nodes))
     units = segment(analysis.text, nodes, "word")
     whole = unit_tokens(analysis.text, nodes, units)
     owner = units.owner()
-    return tuple(" ".join(whole[u].text.split()) or whole[u].text for u in owner), owner
+    return tuple(_bare(whole[u].text) for u in owner), owner
+
+
+def _bare(text: str) -> str:
+    """A word as a label: spaces collapsed, the punctuation it carries trimmed (``wife,`` -> ``wife``)."""
+    flat = " ".join(text.split()) or text
+    trimmed = flat.strip(".,;:!?\"'()[]{}“”‘’«»")
+    return trimmed or flat
 
 
 def default_k(n: int) -> int:
@@ -97,6 +104,8 @@ def references(analysis: Analysis, names: Sequence[str]) -> tuple[Arc, ...]:
     for i, link in found:
         if i > 0 and names[i - 1] == names[i] and analysis.options.unit == "token":
             continue  # a later piece of the same word
+        if link.index >= i:
+            continue  # a later word attending to the pronoun: not what it refers back to
         confidence = link.confidence
         out.append(Arc(
             i, link.index, link.weight, "reference", confidence is not None and confidence >= coref.CONFIDENT,

@@ -143,3 +143,22 @@ def test_findings_survive_save_and_load(head_00, tmp_path):
     explained = planted(rows={at(TEXT, "it"): {at(TEXT, "cat"): 0.9}}).explain()
     back = Analysis.load(explained.save(tmp_path / "a.json"))
     assert back.findings == explained.findings
+
+
+def test_a_pronoun_whose_strongest_link_is_a_later_word_gets_no_reference_arc(head_00):
+    it, was = at(TEXT, "it"), at(TEXT, "was")
+    n = len(TEXT.split()) + 1
+    att = np.broadcast_to(chain(n), (2, 2, n, n)).copy()
+    att[0, 0] = np.eye(n)
+    att[0, 0, was] = 0.0
+    att[0, 0, was, it] = 1.0  # "was" looks at "it": the pronoun's strongest link is a later word
+    att[0, 0, it] = 0.0
+    att[0, 0, it, it - 1] = 0.1
+    att[0, 0, it, it] = 0.9
+    b = attn_widget.analyze_attention(att, words_in(TEXT), text=TEXT, model="planted", exclude=[0])
+    assert not [x for x in b.arcs() if x.kind == "reference"]
+    assert all(x.source > x.target for x in b.arcs()), "every arc looks back"
+    text = "The cat sat on the mat, because it was tired ."
+    c = planted(text, rows={at(text, "it"): {at(text, "mat,"): 0.9}})
+    (ref,) = [x for x in c.arcs() if x.kind == "reference"]
+    assert ref.target_text == "mat"  # the comma it carries is not part of the label
