@@ -28,12 +28,13 @@ PHRASES = 0.8
 """Contiguity from which the groups are called "mostly phrases"."""
 ROLE_WORDS = {
     "previous-token": "looks at the word just before",
-    "duplicate-token": "looks at earlier copies of the same word",
     "induction": "looks at what followed an earlier copy of the current word",
-    "first-token sink": "parks its attention on the first token",
+    "duplicate-token": "looks at earlier copies of the same word",
     "self": "looks at the word itself",
+    "first-token sink": "parks its attention on the first token",
 }
-"""Head roles in a student's words (``broad`` is not a finding: it is what most heads do)."""
+"""Head roles in a student's words, the most telling first (the finding names the first role some head
+has, its clearest head); ``broad`` is not a finding: it is what most heads do."""
 
 
 def make_findings(
@@ -81,14 +82,16 @@ def _head(report: HeadReport | None) -> Finding | None:
     """The clearest labelled head whose role a student can picture."""
     if report is None:
         return None
-    best: tuple[float, int, int, str] | None = None
+    rank = {role: k for k, role in enumerate(ROLE_WORDS)}  # the roles a student learns from first
+    best: tuple[int, float, int, int, str] | None = None
     for (layer, head), roles in report.labels.items():
         for role, score in roles:
-            if role in ROLE_WORDS and (best is None or score > best[0]):
-                best = (float(score), layer, head, role)
+            key = (-rank.get(role, len(rank)), float(score))
+            if role in ROLE_WORDS and (best is None or key > (best[0], best[1])):
+                best = (key[0], key[1], layer, head, role)
     if best is None:
         return None
-    score, layer, head, role = best
+    _, score, layer, head, role = best
     text = f"Head {layer}.{head} {ROLE_WORDS[role]}."
     return Finding("head", text, (), {"layer": layer, "head": head, "role": role, "score": round(score, 3)})
 

@@ -162,3 +162,14 @@ def test_a_pronoun_whose_strongest_link_is_a_later_word_gets_no_reference_arc(he
     c = planted(text, rows={at(text, "it"): {at(text, "mat,"): 0.9}})
     (ref,) = [x for x in c.arcs() if x.kind == "reference"]
     assert ref.target_text == "mat"  # the comma it carries is not part of the label
+
+
+def test_the_head_finding_names_a_role_a_student_learns_from_before_a_sink():
+    from attn_widget.heads.roles import HeadReport
+
+    labels = {(0, 0): (("first-token sink", 0.95),), (1, 1): (("previous-token", 0.6),)}
+    report = HeadReport(scores={}, chance={}, z={}, labels=labels)
+    a = planted()
+    heads = [f for f in make_findings(a, (), report) if f.kind == "head"]
+    assert [f.text for f in heads] == ["Head 1.1 looks at the word just before."]
+    assert verify(heads[0], a, (), report)
