@@ -31,10 +31,6 @@ from ..graph.arcs import CONFIDENT_LIFT, long_range
 from ..heads import coref
 from .lensed import weights_under
 
-REFERRING = frozenset(
-    "he she it they his her its their them him hers theirs himself herself itself themselves".split()  # noqa: SIM905
-)
-"""Pronouns that get a reference arc."""
 _LETTER = re.compile(r"\w", re.UNICODE)
 
 
@@ -121,7 +117,7 @@ def _content(analysis: Analysis, names: Sequence[str]) -> np.ndarray:
     for i, (t, w) in enumerate(zip(analysis.tokens, names, strict=True)):
         low = w.lower().strip(".,;:!?\"'()")
         out[i] = not t.special and bool(_LETTER.search(w)) and low not in STOPWORDS and (
-            low not in PRONOUNS or low in REFERRING
+            low not in PRONOUNS or low in coref.PRONOUNS
         )
     return out
 
