@@ -201,7 +201,6 @@ def _pairs(value: Any) -> tuple[tuple[int, int], ...] | None:
     return None if value is None else tuple((int(a), int(b)) for a, b in value)
 
 
-
 @dataclass(frozen=True)
 class Link:
     """One of a token's strongest links (see :meth:`Analysis.links <attn_widget.core.Analysis.links>`).
@@ -229,14 +228,24 @@ class Link:
     confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "text": self.text, "weight": self.weight, "direction": self.direction,
-                "confidence": self.confidence}
+        return {
+            "index": self.index,
+            "text": self.text,
+            "weight": self.weight,
+            "direction": self.direction,
+            "confidence": self.confidence,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Link:
         conf = d.get("confidence")  # links saved before confidences have none
-        return cls(int(d["index"]), str(d["text"]), float(d["weight"]), str(d["direction"]),
-                   None if conf is None else float(conf))
+        return cls(
+            int(d["index"]),
+            str(d["text"]),
+            float(d["weight"]),
+            str(d["direction"]),
+            None if conf is None else float(conf),
+        )
 
 
 def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:
@@ -251,7 +260,6 @@ def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:
         scores=d.get("scores"),
         headline=d.get("headline"),  # files before format 4 have none
     )
-
 
 
 ARC_KINDS = ("reference", "long-range")
@@ -285,6 +293,10 @@ class Arc:
         The mean weight of links at the same distance in this text (long-range; ``None`` otherwise).
     source_text, target_text
         The two words as a person reads them (whole words, never sub-word pieces).
+    words_between
+        How many whole words lie strictly between the two (punctuation not
+        counted), counted on the words the arc was laid out on; ``None`` when not
+        known (an arc made by hand).
     """
 
     source: int
@@ -298,6 +310,7 @@ class Arc:
     baseline: float | None = None
     source_text: str = ""
     target_text: str = ""
+    words_between: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(self)

@@ -4,22 +4,22 @@
 <attn_widget.core.Analysis.arcs>`), its head report and its partition into
 :class:`~attn_widget.core.Finding` s. Each finding is written from a small
 evidence dict by one template, then :func:`verify` re-reads every fact the
-sentence states (the quoted words, the number of words skipped, the head and
-its role, the share of neighbours grouped together) from the analysis itself:
-a finding that does not hold is dropped, never shown. Words, not pieces: the
-arcs already name whole words.
+sentence states (the quoted words and the number of words skipped, from the arc
+it names; the head and its role; the share of neighbours grouped together) from
+the analysis and its arcs: a finding that does not hold is dropped, never shown.
+Words, not pieces: the arcs already name whole words and count the words between
+their ends (:attr:`Arc.words_between <attn_widget.core.Arc.words_between>`), so
+nothing here segments the text again.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..core import Analysis, Arc, Finding
-from ..core.units import segment
 from ..graph.metrics import contiguity
 from ..heads.roles import HeadReport
 
@@ -37,17 +37,15 @@ ROLE_WORDS = {
 has, its clearest head); ``broad`` is not a finding: it is what most heads do."""
 
 
-def make_findings(
-    analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None
-) -> tuple[Finding, ...]:
+def make_findings(analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> tuple[Finding, ...]:
     """The 3–5 findings for the first screen, most telling first, each verified (:func:`verify`)."""
     drafts: list[Finding] = []
     refs = [a for a in arcs if a.kind == "reference"]
     for arc in sorted(refs, key=lambda a: (not a.confident, a.source))[:2]:
         drafts.append(_reference(arc))
     far = [a for a in arcs if a.kind == "long-range"]
-    if far:
-        drafts.append(_long_range(analysis, far[0]))
+    if far and far[0].words_between is not None:
+        drafts.append(_long_range(far[0]))
     head = _head(report)
     if head is not None:
         drafts.append(head)
@@ -66,8 +64,8 @@ def _reference(arc: Arc) -> Finding:
     return Finding("reference", text, (arc.target, arc.source), evidence)
 
 
-def _long_range(analysis: Analysis, arc: Arc) -> Finding:
-    between = words_between(analysis, arc.target, arc.source)
+def _long_range(arc: Arc) -> Finding:
+    between = arc.words_between
     words = "word" if between == 1 else "words"
     text = f"'{arc.source_text}' reaches back to '{arc.target_text}' past {between} {words}."
     evidence = {
@@ -99,24 +97,11 @@ def _head(report: HeadReport | None) -> Finding | None:
 def _groups(analysis: Analysis) -> Finding:
     c = contiguity(analysis.labels)
     text = (
-        "The groups are mostly phrases: runs of neighbouring words." if c >= PHRASES
+        "The groups are mostly phrases: runs of neighbouring words."
+        if c >= PHRASES
         else "Some groups join words that are not next to each other."
     )
     return Finding("groups", text, (), {"contiguity": round(c, 3)})
-
-
-def words_between(analysis: Analysis, left: int, right: int) -> int:
-    """How many whole words lie strictly between nodes ``left`` and ``right`` (punctuation not counted)."""
-    tokens = analysis.tokens
-    if analysis.options.unit == "token" and analysis.text and tokens[left].end is not None:
-        units = segment(analysis.text, tokens, "word")
-        owner = units.owner()
-        span = range(int(owner[left]) + 1, int(owner[right]))
-        starts = units.starts
-        texts = ["".join(tokens[i].text for i in range(starts[u], starts[u + 1])) for u in span]
-    else:
-        texts = [tokens[i].text for i in range(left + 1, right)]
-    return sum(1 for t in texts if re.search(r"\w", t))
 
 
 def verify(finding: Finding, analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> bool:
@@ -131,7 +116,9 @@ def _arc_holds(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: Head
     arc = next((a for a in arcs if (a.source, a.target) == ends and a.kind == f.kind), None)
     if arc is None or (arc.source_text, arc.target_text) != (e["source_text"], e["target_text"]):
         return False
-    remade = _reference(arc) if f.kind == "reference" else _long_range(analysis, arc)
+    if f.kind == "long-range" and (arc.words_between is None or arc.words_between != e["words_between"]):
+        return False
+    remade = _reference(arc) if f.kind == "reference" else _long_range(arc)
     return remade.text == f.text
 
 
@@ -149,7 +136,10 @@ def _groups_hold(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: He
 
 
 _CHECKS: Mapping[str, Callable[[Finding, Analysis, Sequence[Arc], HeadReport | None], bool]] = {
-    "reference": _arc_holds, "long-range": _arc_holds, "head": _head_holds, "groups": _groups_hold,
+    "reference": _arc_holds,
+    "long-range": _arc_holds,
+    "head": _head_holds,
+    "groups": _groups_hold,
 }
 
 

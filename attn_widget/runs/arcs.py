@@ -18,7 +18,7 @@ Words, not pieces: node texts are shown as the whole words they belong to.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,7 +68,8 @@ def arcs(analysis: Analysis, k: int | None = None, lens: Any = None) -> tuple[Ar
     """
     names, positions = words(analysis)
     eligible = _content(analysis, names)
-    refs = references(analysis, names)
+    between = words_between(names, positions)
+    refs = references(analysis, names, between)
     k = default_k(len(analysis.tokens)) if k is None else int(k)
     weights = weights_under(analysis, lens=lens) if lens is not None else analysis.weights
     kept = np.ones(len(analysis.tokens), dtype=bool)
@@ -77,14 +78,32 @@ def arcs(analysis: Analysis, k: int | None = None, lens: Any = None) -> tuple[Ar
     lens_name = _lens_name(lens if lens is not None else analysis.options.lens)
     far = [
         Arc(i, j, w, "long-range", w >= CONFIDENT_LIFT * b, lens_name, analysis.options.measure,
-            baseline=b, source_text=names[i], target_text=names[j])
+            baseline=b, source_text=names[i], target_text=names[j], words_between=between(j, i))
         for i, j, w, b in long_range(weights, eligible & kept, k + len(taken), kept=kept, positions=positions)
         if (i, j) not in taken
     ][:k]  # fmt: skip
     return (*refs, *far)
 
 
-def references(analysis: Analysis, names: Sequence[str]) -> tuple[Arc, ...]:
+def words_between(names: Sequence[str], positions: np.ndarray) -> Callable[[int, int], int]:
+    """``between(left, right)``: how many whole words lie strictly between nodes ``left`` and ``right``.
+
+    Counted on each node's word number (``positions``, from :func:`words`); a word
+    without a letter or digit (punctuation) is not counted.
+    """
+    lettered = np.array([bool(_LETTER.search(w)) for w in names], dtype=bool)
+    counted = np.unique(np.asarray(positions)[lettered]) if len(names) else np.zeros(0, dtype=int)
+
+    def between(left: int, right: int) -> int:
+        lo, hi = sorted((int(positions[left]), int(positions[right])))
+        return int(np.searchsorted(counted, hi, "left") - np.searchsorted(counted, lo, "right"))
+
+    return between
+
+
+def references(
+    analysis: Analysis, names: Sequence[str], between: Callable[[int, int], int] | None = None
+) -> tuple[Arc, ...]:
     """A reference arc from every pronoun to the word its coreference-head link is strongest to.
 
     The link and its calibrated confidence are :func:`attn_widget.heads.coref.reference_links`
@@ -106,7 +125,7 @@ def references(analysis: Analysis, names: Sequence[str]) -> tuple[Arc, ...]:
         out.append(Arc(
             i, link.index, link.weight, "reference", confidence is not None and confidence >= coref.CONFIDENT,
             "coreference", analysis.options.measure, confidence=confidence, source_text=names[i],
-            target_text=names[link.index],
+            target_text=names[link.index], words_between=None if between is None else between(link.index, i),
         ))  # fmt: skip
     return tuple(out)
 
@@ -116,8 +135,11 @@ def _content(analysis: Analysis, names: Sequence[str]) -> np.ndarray:
     out = np.zeros(len(names), dtype=bool)
     for i, (t, w) in enumerate(zip(analysis.tokens, names, strict=True)):
         low = w.lower().strip(".,;:!?\"'()")
-        out[i] = not t.special and bool(_LETTER.search(w)) and low not in STOPWORDS and (
-            low not in PRONOUNS or low in coref.PRONOUNS
+        out[i] = (
+            not t.special
+            and bool(_LETTER.search(w))
+            and low not in STOPWORDS
+            and (low not in PRONOUNS or low in coref.PRONOUNS)
         )
     return out
 

@@ -173,3 +173,23 @@ def test_the_head_finding_names_a_role_a_student_learns_from_before_a_sink():
     heads = [f for f in make_findings(a, (), report) if f.kind == "head"]
     assert [f.text for f in heads] == ["Head 1.1 looks at the word just before."]
     assert verify(heads[0], a, (), report)
+
+
+def test_a_long_range_arc_counts_the_whole_words_it_skips_and_its_finding_says_so():
+    text = "The cat , a big stray from the suitcase shop , was tired ."
+    tokens = words_in(text)
+    where = at(text, "suitcase")
+    s = tokens[where].start
+    tokens[where : where + 1] = [Token("suit", s, s + 4), Token("case", s + 4, s + 8)]  # one word, two pieces
+    n = len(tokens)
+    cat, tired = at(text, "cat"), n - 2
+    att = np.broadcast_to(chain(n, far=(tired, cat, 0.6)), (2, 2, n, n)).copy()
+    for unit in ("token", "word"):
+        a = attn_widget.analyze_attention(att, tokens, text=text, model="planted", exclude=[0], unit=unit)
+        (arc,) = [x for x in a.arcs() if (x.source_text, x.target_text) == ("tired", "cat")]
+        # a big stray from the suitcase shop was: 8 words; the two commas are not words, "suit"+"case" is one
+        assert arc.words_between == 8, unit
+        far = [f for f in make_findings(a, a.arcs(), None) if f.kind == "long-range"]
+        assert far[0].text == "'tired' reaches back to 'cat' past 8 words.", unit
+        wrong = Finding("long-range", far[0].text, far[0].tokens, {**far[0].evidence, "words_between": 7})
+        assert not verify(wrong, a, a.arcs(), None)
