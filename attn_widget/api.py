@@ -28,7 +28,7 @@ from .core.options import (
     GenerationOptions,
     check_names,
 )
-from .extract.forward import check_measure, prepare, reporter, resolve_keep, run
+from .extract.forward import EncoderDecoderModel, check_measure, prepare, reporter, resolve_keep, run
 from .graph import compare as _compare
 from .graph import pipeline as _pipeline
 from .graph import recluster as _recluster
@@ -41,6 +41,7 @@ from .graph.zoom import zoom
 from .heads import lenses as _lenses
 from .heads.roles import report_from
 from .runs import lensed as _lensed
+from .runs import pairs as _pairs
 from .runs import streamed as _streamed
 from .runs import work as _runs
 from .runs.arcs import arcs
@@ -96,19 +97,35 @@ def analyze(
         ``measure``, ``lens``, ``seed``, ``threshold_mode``, ``layers``,
         ``heads``, ``exclude``, as for :func:`analyze_attention`.
 
+        With an encoder–decoder model (T5, BART, Marian), ``text`` is the source and
+        ``target`` the text the decoder reads (default: the model's own greedy output,
+        at most 20 tokens): one graph over both texts, whose target rows are half
+        decoder self-attention and half cross-attention, so a cluster can hold source
+        and target words (:mod:`attn_widget.runs.pairs`); :meth:`Analysis.arcs` gives
+        each target word's arc to the source word it attends to most (kind ``"cross"``).
+        ``measure="norm"``/``"gradient"``, ``keep="summary"`` and role lenses are refused
+        for these models, saying why.
+
     Returns
     -------
     Analysis
-        With ``model`` set to the model's name and ``notices`` (fallback, truncation, sinks).
+        With ``model`` set to the model's name and ``notices`` (fallback, truncation, sinks);
+        for an encoder–decoder model, ``text`` is ``source + "\\n\\n" + target`` and
+        :attr:`Analysis.source_length`, ``.source_text``, ``.target_text`` say which is which.
     """
     check_names(options, ANALYZE_OPTIONS, "analyze()")
     o: dict[str, Any] = {**DEFAULTS, **options, "tokenizer": tokenizer}
     check_choices(o)  # before the (possibly slow) forward pass
     report = reporter(o["progress"])
-    prep = prepare(
-        text, model, o["tokenizer"], prepend_bos=o["prepend_bos"], overlength=o["overlength"],
-        progress=o["progress"],
-    )
+    if o["target"] is not None:
+        return _pairs.analyze_pair(text, o["target"], model, o["tokenizer"], o)
+    try:
+        prep = prepare(
+            text, model, o["tokenizer"], prepend_bos=o["prepend_bos"], overlength=o["overlength"],
+            progress=o["progress"],
+        )
+    except EncoderDecoderModel:  # T5, BART, Marian: the text is the source, the model writes the target
+        return _pairs.analyze_pair(text, None, model, o["tokenizer"], o)
     check_measure(prep, o["measure"])
     keep = resolve_keep(o["keep"], prep.model.config, len(prep.ids))
     if keep == "summary":
@@ -232,6 +249,7 @@ def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **cha
         :class:`~attn_widget.core.options.ClusterOptions` to change.
     """
     check_names(changes, CLUSTER_OPTIONS, "rerun()")
+    _pairs.refuse_pair(analysis, "rerun()")
     if analysis.options.zoom is not None:
         raise ValueError(
             "rerun() runs the model on the whole text, and this analysis is zoomed into part of it; rerun "
@@ -296,7 +314,8 @@ def analyze_generation(
         The model runs once on the prompt and once per token with its key/value
         cache (:mod:`attn_widget.extract.generate`): each step adds one row of attention.
     """
-    check_names(options, GENERATION_OPTIONS - {"overlength", "exclude_sink"}, "analyze_generation()")
+    allowed = GENERATION_OPTIONS - {"overlength", "exclude_sink", "target"}
+    check_names(options, allowed, "analyze_generation()")
     o: dict[str, Any] = {**DEFAULTS, **GENERATE_DEFAULTS, **options}
     check_choices(o)
     return _runs.generation(prompt, model, tokenizer, max_new_tokens, o, reporter(o["progress"]))
@@ -361,4 +380,5 @@ def ablate(
         clusters before and after compared (:func:`compare`). With nothing
         knocked out, ``after == before`` exactly.
     """
+    _pairs.refuse_pair(analysis, "ablate()")
     return _runs.rerun(analysis, tokens, heads, edges, position, model, tokenizer)

@@ -1,4 +1,4 @@
-"""The API site's --strict build fails on what would rot silently: a stale name, a README section left out.
+"""The API site's --strict build fails on what would rot silently: a stale name, a page left out, a dead link.
 
 The site itself is built and read in a browser by ``tests/ui/test_docs_browser.py``;
 this builds a copy of the sources with two faults and expects the build to stop.
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE_SOURCES = ["mkdocs.yml", "README.md", "attn_widget", "docs", "notebooks"]
 
 
-def test_strict_build_fails_on_a_stale_reference_and_on_a_readme_section_missing_from_the_nav(
+def test_strict_build_fails_on_a_stale_reference_a_guide_page_missing_from_the_nav_and_a_dead_readme_link(
     tmp_path: Path,
 ) -> None:
     copy = tmp_path / "project"
@@ -38,8 +38,9 @@ def test_strict_build_fails_on_a_stale_reference_and_on_a_readme_section_missing
         pipeline.read_text(encoding="utf-8").replace(current, ":func:`attn_widget.sweep.threshold_grid`"),
         encoding="utf-8",
     )
+    (copy / "docs" / "guide" / "citing.md").write_text("# Citing\n\nA page nobody added to the nav.\n")
     with (copy / "README.md").open("a", encoding="utf-8") as readme:
-        readme.write("\n## Citing\n\nA section nobody added to the nav.\n")
+        readme.write("\nSee [the old page](docs/guide/the-widget-before.md).\n")
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")]
@@ -48,5 +49,6 @@ def test_strict_build_fails_on_a_stale_reference_and_on_a_readme_section_missing
 
     assert proc.returncode != 0, output[-3000:]
     assert "Could not find cross-reference target 'attn_widget.sweep.threshold_grid'" in output
-    assert "guide/citing.md" in output  # the new README page is not in the nav
+    assert "guide/citing.md" in output  # the new guide page is not in the nav
+    assert "guide/the-widget-before.md" in output  # the README links to a page that is not there
     assert not (copy / ".cache").exists(), "the build wrote a cache into the project"

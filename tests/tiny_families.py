@@ -91,3 +91,30 @@ def build(name: str, *, seed: int = 0, config: Callable[[Any], Any] | None = Non
         config(made)
     torch.manual_seed(seed)
     return getattr(transformers, FAMILIES[name][1])(made).eval()
+
+_PAIR_SIZE: dict[str, Any] = {
+    "encoder_layers": 2, "decoder_layers": 2, "encoder_attention_heads": 4, "decoder_attention_heads": 4,
+    "d_model": 64, "encoder_ffn_dim": 128, "decoder_ffn_dim": 128, "vocab_size": VOCAB,
+    "max_position_embeddings": 128,
+}
+SEQ2SEQ: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "t5": _spec("T5Config", "T5ForConditionalGeneration", num_layers=2, num_heads=4, d_model=64, d_kv=16,
+                d_ff=128, vocab_size=VOCAB),
+    "bart": _spec("BartConfig", "BartForConditionalGeneration", **_PAIR_SIZE),
+    "marian": _spec("MarianConfig", "MarianMTModel", **_PAIR_SIZE, decoder_vocab_size=VOCAB, pad_token_id=1,
+                    decoder_start_token_id=1, eos_token_id=2),
+}
+"""Encoder–decoder families (source → target, cross-attention), 2 layers of 4 heads each side, hidden 64."""
+
+
+def build_pair(name: str, *, seed: int = 0, config: Callable[[Any], Any] | None = None) -> Any:
+    """A fresh random encoder–decoder model of family ``name`` (a key of :data:`SEQ2SEQ`) in eval mode."""
+    import torch
+    import transformers
+
+    config_cls, model_cls, kwargs = SEQ2SEQ[name]
+    made = getattr(transformers, config_cls)(**kwargs)
+    if config is not None:
+        config(made)
+    torch.manual_seed(seed)
+    return getattr(transformers, model_cls)(made).eval()

@@ -34,6 +34,9 @@ READABLE_VERSIONS = (1, 2, 3, 4, 5)
 detection; 2: before hand-refined partitions; 3: before ``Cluster.headline``; 4: before units
 and streamed analyses)."""
 
+PAIR_SEPARATOR = "\n\n"
+"""What stands between the source and the target in the text of an encoder–decoder analysis."""
+
 HEAVY = ("attentions", "head_data", "token_weights")
 """Fields ``to_dict`` leaves out (``save`` to a non-``.json`` file keeps them)."""
 
@@ -142,6 +145,27 @@ class Analysis(Result):
         if self.unit_starts is None:
             return Units.tokens(len(self.tokens))
         return Units(self.options.unit, np.asarray(self.unit_starts))
+
+    @property
+    def source_length(self) -> int | None:
+        """Nodes of the source when an encoder–decoder model read a source and a target (the first
+        ``source_length`` nodes; the rest are the decoder's start token and the target), else ``None``."""
+        pair = self.options.pair
+        if pair is None:
+            return None
+        return int(np.sum(self.units.starts[:-1] < pair[0]))
+
+    @property
+    def source_text(self) -> str:
+        """The source of an encoder–decoder analysis (the whole text otherwise)."""
+        pair = self.options.pair
+        return self.text if pair is None else self.text[: pair[1]]
+
+    @property
+    def target_text(self) -> str | None:
+        """The target of an encoder–decoder analysis (``None`` otherwise)."""
+        pair = self.options.pair
+        return None if pair is None else self.text[pair[1] + len(PAIR_SEPARATOR) :]
 
     @property
     def head_shape(self) -> tuple[int, int] | None:

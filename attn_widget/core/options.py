@@ -73,6 +73,10 @@ class InputOptions(TypedDict, total=False):
     """``"error"`` (default) or ``"truncate"`` for text longer than the model's context."""
     progress: Callable[[str, float], Any] | None
     """``progress(stage, fraction)``, told what runs now."""
+    target: str | None
+    """For an encoder–decoder model (T5, BART, Marian): the text the decoder reads, the
+    first argument being the source; ``None`` (default): the model's own greedy output.
+    Refused for a model that reads one text."""
     keep: str
     """What the analysis keeps of the attention: ``"auto"`` (default: the raw
     ``[layer, head, T, T]`` when it is small, else a summary), ``"attention"`` or ``"summary"``
@@ -103,6 +107,7 @@ DEFAULTS: Mapping[str, Any] = {
     "overlength": "error",
     "progress": None,
     "keep": "auto",
+    "target": None,
 }
 """The default of every option above."""
 

@@ -156,7 +156,11 @@ class Options:
     ``model_sinks`` are indices of the model's tokens, also when ``unit`` makes
     the graph's nodes words or sentences. ``zoom`` is set on the second level of
     the hierarchical view (:func:`attn_widget.zoom`): the indices, in the whole
-    text's tokens, of the tokens this analysis covers.
+    text's tokens, of the tokens this analysis covers. ``pair`` is set when an
+    encoder–decoder model read a source and a target (``analyze(source,
+    model=..., target=...)``): ``(source tokens, source characters)``, the model
+    tokens and the characters of the text that are the source (the rest, after
+    :data:`~attn_widget.core.analysis.PAIR_SEPARATOR`, is the target).
     """
 
     aggregation: str = DEFAULTS["aggregation"]
@@ -174,6 +178,7 @@ class Options:
     model_sinks: tuple[int, ...] = ()
     unit: str = DEFAULTS["unit"]
     zoom: tuple[int, ...] | None = None
+    pair: tuple[int, int] | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Options:
@@ -194,6 +199,7 @@ class Options:
             model_sinks=tuple(int(x) for x in d.get("model_sinks", ())),
             unit=str(d.get("unit", "token")),
             zoom=None if d.get("zoom") is None else tuple(int(x) for x in d["zoom"]),
+            pair=None if d.get("pair") is None else (int(d["pair"][0]), int(d["pair"][1])),
         )
 
 
@@ -262,8 +268,9 @@ def cluster_from_dict(d: Mapping[str, Any]) -> Cluster:
     )
 
 
-ARC_KINDS = ("reference", "long-range")
-"""The kinds of :class:`Arc`: a pronoun to what it refers to, or a link that skips over words."""
+ARC_KINDS = ("reference", "long-range", "cross")
+"""The kinds of :class:`Arc`: a pronoun to what it refers to, a link that skips over words, or (an
+encoder–decoder pair) a target word to the source word it attends to most."""
 
 
 @dataclass(frozen=True)
@@ -279,7 +286,9 @@ class Arc:
     kind
         ``"reference"`` (a pronoun and the word it is linked to most) or
         ``"long-range"`` (a link that skips over words and exceeds what attention
-        at that distance usually gets).
+        at that distance usually gets) or ``"cross"`` (an encoder–decoder pair: a
+        target word and the source word it attends to most; ``weight`` is then
+        that word's share of the target word's attention to the source).
     confident
         Whether the link stands clearly above the alternatives: for a reference,
         its ``confidence`` reaches the calibrated threshold; for a long-range link,

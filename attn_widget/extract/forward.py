@@ -129,15 +129,19 @@ def prepare(
     return Prepared(text, net, name, tuple(int(i) for i in ids), tokens, causal, (*notices, *more))
 
 
+class EncoderDecoderModel(ValueError):
+    """An encoder–decoder model where one text is read (:func:`refuse_encoder_decoder`)."""
+
+
 def refuse_encoder_decoder(model: Any, name: str) -> None:
-    """Refuse an encoder–decoder model (T5, BART, Marian): two texts and cross-attention are not read yet."""
+    """Refuse an encoder–decoder model (T5, BART, Marian) where one text is read (``analyze`` routes them
+    to :mod:`attn_widget.runs.pairs` before this)."""
     config = getattr(model, "config", None)
     if getattr(config, "is_encoder_decoder", False):
-        raise ValueError(
-            f"model {name!r} ({getattr(config, 'model_type', '?')}) is an encoder–decoder model: attn_widget "
-            "reads one text through a decoder-only or an encoder-only model, and cannot yet read a source, a "
-            "target and the cross-attention between them; use a decoder-only model (GPT-2, Llama, …) or an "
-            "encoder (BERT, …), or pass the attention you extracted to attn_widget.analyze_attention"
+        raise EncoderDecoderModel(
+            f"model {name!r} ({getattr(config, 'model_type', '?')}) is an encoder–decoder model, and this "
+            "reads one text through one stack (decoder-only or encoder-only); attn_widget.analyze(source, "
+            "model=..., target=...) reads a source and a target with the cross-attention between them"
         )
 
 

@@ -11,22 +11,32 @@ each row a distribution (a target token's row is half its self-attention and hal
 its cross-attention), which :func:`attn_widget.analyze_attention` clusters into
 groups that can span both texts.
 
-Not done yet (see the issue): ``analyze(source, model=..., target=...)``, the
-widget's two-text view with cross-attention arcs, streaming and value norms for
-these models, and generation step by step. ``analyze`` refuses them meanwhile
-(:func:`attn_widget.extract.forward.refuse_encoder_decoder`).
+For ``analyze(source, model=..., target=...)`` (:mod:`attn_widget.runs.pairs`),
+:func:`prepare_pair` loads the model, tokenizes both texts (or lets the model write
+the target) and lays them out as one text, the source, :data:`SEPARATOR`, then the
+target, with every token's offsets into it; :func:`run_pair` runs the pass and
+joins the attention. The decoder's start token sits between the two, a special
+token (and a sink). Not here: value norms, gradients and streaming for these
+models (refused with the reason by :func:`check_pair_options`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..core import Token
+from ..core.analysis import PAIR_SEPARATOR as SEPARATOR
 from ..core.types import Attention
+from . import loading
 from .loading import eager_attention
+from .tokens import make_tokens, tokenize
+
+MAX_NEW_TOKENS = 20
+"""Most tokens the model writes as its own target when none is given."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,3 +129,156 @@ def joint_attention(found: Seq2SeqAttention) -> Attention:
     out[..., s:, s:] = dec / 2
     out[..., s:, :s] = cross / 2
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class PairInput:
+    """A source and a target ready for one pass (:func:`prepare_pair`).
+
+    ``text`` is ``source + SEPARATOR + target``; ``tokens`` the source's tokens, the
+    decoder's start token (special, no offsets), then the target's, each with offsets
+    into ``text``. ``source_tokens`` counts the source's; ``source_chars`` its characters.
+    """
+
+    text: str
+    model: Any
+    name: str
+    source_ids: tuple[int, ...]
+    target_ids: tuple[int, ...]
+    tokens: tuple[Token, ...]
+    source_chars: int
+    notices: tuple[str, ...]
+
+    @property
+    def source_tokens(self) -> int:
+        """Tokens of the source (the encoder's input)."""
+        return len(self.source_ids)
+
+    @property
+    def sink(self) -> tuple[int, ...]:
+        """The special tokens: the source's end token, the decoder's start token, the target's end token."""
+        return tuple(i for i, t in enumerate(self.tokens) if t.special)
+
+
+def refuse_target(model: Any, name: str) -> None:
+    """Refuse ``target=`` for a model that reads one text (decoder-only or encoder-only)."""
+    if not is_encoder_decoder(model):
+        kind = "decoder-only" if loading.is_causal_config(model.config) else "encoder-only"
+        raise ValueError(
+            f"target= is read by encoder–decoder models (T5, BART, Marian), and model {name!r} "
+            f"({getattr(model.config, 'model_type', '?')}) is {kind}: it reads one text. Pass the whole "
+            "text as the first argument without target=, or use an encoder–decoder model"
+        )
+
+
+def prepare_pair(
+    source: str,
+    target: str | None,
+    model: Any,
+    tokenizer: Any = None,
+    *,
+    overlength: str = "error",
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    report: Any = None,
+) -> PairInput:
+    """Load ``model``, tokenize ``source`` and ``target`` (``None``: the model's own greedy output).
+
+    Each text must fit the model's context (``overlength="truncate"`` keeps the first
+    tokens that fit, with a notice); an empty text or a ``target`` that is not a
+    string is refused naming the value.
+    """
+    from .forward import context_length
+
+    for what, value in (("source", source), ("target", target)):
+        if value is None and what == "target":
+            continue
+        if not isinstance(value, str):
+            raise TypeError(f"{what} must be a str, got {type(value).__name__}")
+        if not value.strip():
+            raise ValueError(f"{what}={value!r} is empty or only whitespace; give some text")
+    net, tok, name, notices = loading.resolve(model, tokenizer)
+    refuse_target(net, name)
+    limit = context_length(net, tok)
+    options: dict[str, Any] = {"name": name, "causal": False, "prepend_bos": False, "overlength": overlength}
+    options["limit"] = limit
+    src_ids, src_tokens, said = tokenize(source, tok, **options)
+    notes = [*notices, *("source: " + n for n in said)]
+    if target is None:
+        if report is not None:
+            report(f"letting {name} write its own target (at most {max_new_tokens} tokens)…", 0.1)
+        gen_ids = own_target(net, src_ids, max_new_tokens)
+        target, tgt_ids, tgt_tokens = _written(tok, gen_ids)
+        notes.append(f"The target is the model's own greedy output ({len(tgt_ids)} tokens): pass target= to "
+                     "read another text.")  # fmt: skip
+    else:
+        tgt_ids, tgt_tokens, said = tokenize(target, tok, **{**options, "limit": limit and limit - 1})
+        notes.extend("target: " + n for n in said)
+    if not tgt_ids:
+        raise ValueError(f"the target {target!r} gives no tokens; give a target with some text")
+    shift = len(source) + len(SEPARATOR)
+    moved = tuple(_shifted(t, shift) for t in tgt_tokens)
+    start = Token(text=_start_text(tok, _start(net)), id=_start(net), special=True)
+    return PairInput(
+        source + SEPARATOR + target, net, name, tuple(int(i) for i in src_ids),
+        tuple(int(i) for i in tgt_ids), (*src_tokens, start, *moved), len(source), tuple(notes),
+    )  # fmt: skip
+
+
+def _written(tokenizer: Any, ids: Sequence[int]) -> tuple[str, list[int], tuple[Token, ...]]:
+    """The model's own output as text and tokens with offsets into it (its ids kept as written)."""
+    text = tokenizer.decode(list(ids), skip_special_tokens=True)
+    fast = bool(getattr(tokenizer, "is_fast", False))
+    again = tokenizer(text, add_special_tokens=False, return_offsets_mapping=fast)
+    kept = [i for i in ids if i not in set(getattr(tokenizer, "all_special_ids", ()) or ())]
+    offsets = None
+    if list(again["input_ids"]) == kept and len(kept) == len(ids) and "offset_mapping" in again:
+        offsets = [tuple(o) for o in again["offset_mapping"]]
+    return text, list(ids), make_tokens(text, tokenizer, list(ids), offsets)
+
+
+def _shifted(token: Token, by: int) -> Token:
+    if token.start is None or token.end is None:
+        return token
+    return Token(token.text, token.start + by, token.end + by, token.id, token.special)
+
+
+def _start_text(tokenizer: Any, start: int) -> str:
+    try:
+        return str(tokenizer.convert_ids_to_tokens([start])[0])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return "<start>"
+
+
+def check_pair_options(o: Mapping[str, Any], name: str) -> None:
+    """Refuse, before any pass, what an encoder–decoder analysis cannot do yet, saying why."""
+    why = {
+        "norm": "value norms are measured per attention module of one stack, and the table does not yet "
+        "know an encoder–decoder model's three kinds (encoder, decoder, cross)",
+        "gradient": "the gradient measure differentiates one stack's attention; the cross-attention has none",
+    }
+    if o.get("measure") in why:
+        raise ValueError(
+            f"measure={o['measure']!r} cannot be used with encoder–decoder model {name!r}: "
+            f"{why[o['measure']]}; use measure='attention' (the default)"
+        )
+    if o.get("keep") == "summary":
+        raise ValueError(
+            f"keep='summary' streams one stack's attention, and encoder–decoder model {name!r} has three "
+            "(encoder, decoder, cross); use keep='auto' or 'attention' (the pair is kept whole)"
+        )
+    lens = o.get("lens", "all")
+    if callable(lens) or (isinstance(lens, str) and lens != "all"):
+        raise ValueError(
+            f"lens={lens!r} picks heads by roles measured on one text; an encoder–decoder pair joins the "
+            "encoder's, decoder's and cross heads of each layer into one, so use lens='all' or a list of "
+            "(layer, head) pairs"
+        )
+
+
+def run_pair(prep: PairInput) -> tuple[Attention, Seq2SeqAttention]:
+    """One pass: the joint ``[layer, head, S + T, S + T]`` attention (:func:`joint_attention`), its parts."""
+    from .forward import check_memory
+
+    check_memory(prep.model.config, len(prep.tokens), name=prep.name)
+    found = forward_seq2seq(prep.model, prep.source_ids, prep.target_ids)
+    return joint_attention(found), found

@@ -66,6 +66,9 @@ def zoom(analysis: Analysis, cluster: int | Cluster, *, unit: str = "word", **op
     opts = dataclasses.replace(
         analysis.options, unit=unit, exclude=exclude, exclude_auto=False, zoom=covered,
         model_sinks=tuple(sorted(where[i] for i in analysis.options.model_sinks if i in where)),
+        pair=None if analysis.options.pair is None else (
+            int(np.sum(pieces < analysis.options.pair[0])), analysis.options.pair[1]
+        ),
         **{k: v for k, v in options.items() if k != "threshold"},
     )
     check_choices(dataclasses.asdict(opts))

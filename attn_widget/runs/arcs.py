@@ -67,6 +67,8 @@ def arcs(analysis: Analysis, k: int | None = None, lens: Any = None) -> tuple[Ar
     analysis made from attention arrays, or streamed) there are none.
     """
     names, positions = words(analysis)
+    if analysis.source_length is not None:
+        return crossing(analysis, names, positions)
     eligible = _content(analysis, names)
     between = words_between(names, positions)
     refs = references(analysis, names, between)
@@ -126,6 +128,34 @@ def references(
             i, link.index, link.weight, "reference", confidence is not None and confidence >= coref.CONFIDENT,
             "coreference", analysis.options.measure, confidence=confidence, source_text=names[i],
             target_text=names[link.index], words_between=None if between is None else between(link.index, i),
+        ))  # fmt: skip
+    return tuple(out)
+
+
+def crossing(analysis: Analysis, names: Sequence[str], positions: np.ndarray) -> tuple[Arc, ...]:
+    """An encoder–decoder pair's arcs: each target word to the source word it attends to most.
+
+    One arc per target word (its first piece; special tokens and left-out nodes have
+    none), weighted by that source word's share of the word's attention to the source
+    (:func:`attn_widget.runs.pairs.cross_share`, under the analysis's aggregation, measure
+    and lens); confident when it is at least twice the next source word's share.
+    """
+    from .pairs import cross_share  # pairs imports the extract layer's pair reading; arcs need only this
+
+    s = int(analysis.source_length or 0)
+    share = cross_share(analysis)
+    excluded = set(analysis.excluded)
+    out = []
+    for row, t in enumerate(range(s, len(analysis.tokens))):
+        first = t == s or positions[t] != positions[t - 1]
+        if analysis.tokens[t].special or t in excluded or not first or share[row].max() <= 0:
+            continue
+        order = np.argsort(-share[row], kind="stable")
+        j, runner_up = int(order[0]), float(share[row][order[1]]) if s > 1 else 0.0
+        w = float(share[row][j])
+        out.append(Arc(
+            t, j, w, "cross", w >= 2 * runner_up, _lens_name(analysis.options.lens), analysis.options.measure,
+            source_text=names[t], target_text=names[j],
         ))  # fmt: skip
     return tuple(out)
 

@@ -2,18 +2,20 @@
 
 At build time, in memory (nothing is written into the checkout):
 
-- the README's introduction becomes ``index.md`` and each ``## `` section
-  ``guide/<slug>.md`` (headings one level up, ``docs/...`` links pointed at the
-  site's copy, mentions of ``notebooks/*.ipynb`` linked to the rendered page);
+- the README becomes the home page ``index.md`` (its ``docs/...`` links pointed
+  at the site's pages, mentions of ``notebooks/*.ipynb`` linked to the rendered
+  notebook); the guide (``docs/guide/``) and ``docs/benchmarks.md`` are pages of
+  their own, written for the site;
 - ``api/index.md`` documents the facade ``attn_widget`` (its ``__all__``) and
   the top-level modules, and ``api/<layer>.md`` every public module of each
   layer subpackage, found on disk, so a new module is documented at once;
 - the notebooks under ``notebooks/`` become pages for mkdocs-jupyter, which
   renders them without running them.
 
-A README section or a layer added or renamed gives a page missing from (or
-stale in) ``nav`` in ``mkdocs.yml``; its ``validation`` settings make that a
-warning, so ``mkdocs build --strict`` fails until the nav is updated.
+A guide page or a layer added or renamed gives a page missing from (or stale
+in) ``nav`` in ``mkdocs.yml``, and a README link to a page that is not there a
+link not found; its ``validation`` settings make both warnings, so
+``mkdocs build --strict`` fails until they are mended.
 """
 
 from __future__ import annotations
@@ -30,41 +32,11 @@ from mkdocs.structure.files import File, Files
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "attn_widget"
 NOTEBOOK_MENTION = re.compile(r"(?<!\[)`(notebooks/[\w.-]+\.ipynb)`")
-HEADING = re.compile(r"^#(#{1,5}) ", re.MULTILINE)
-FENCE = re.compile(r"(^```.*?^```[^\n]*$)", re.MULTILINE | re.DOTALL)
 FACADE_SOURCE = "api"
 """The module the facade takes its functions from; only those the facade cannot show are shown there."""
 
 
-# ------------------------------------------------------------------ README -> guide
-def slug(title: str) -> str:
-    """``"Models, and working offline"`` -> ``"models-and-working-offline"``."""
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-
-
-def split_sections(markdown: str) -> tuple[str, list[tuple[str, str]]]:
-    """The text before the first ``## `` heading, and ``(title, text)`` per ``## `` section.
-
-    A ``# comment`` inside a fenced code block does not split.
-    """
-    intro: list[str] = []
-    sections: list[tuple[str, list[str]]] = []
-    fenced = False
-    for line in markdown.splitlines(keepends=True):
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        if not fenced and line.startswith("## "):
-            sections.append((line[3:].strip(), []))
-        (sections[-1][1] if sections else intro).append(line)
-    return "".join(intro), [(title, "".join(lines)) for title, lines in sections]
-
-
-def promote_headings(markdown: str) -> str:
-    """Every heading one level up (``##`` -> ``#``), outside fenced code blocks."""
-    parts = FENCE.split(markdown)
-    return "".join(part if FENCE.fullmatch(part) else HEADING.sub(r"\1 ", part) for part in parts)
-
-
+# ------------------------------------------------------------------- README -> home
 def relink(markdown: str, depth: int) -> str:
     """README links made the site's: ``docs/x`` -> ``x`` from the page's folder; notebooks -> their pages."""
     up = "../" * depth
@@ -77,13 +49,9 @@ def relink(markdown: str, depth: int) -> str:
     return NOTEBOOK_MENTION.sub(link, markdown)
 
 
-def guide_pages(readme: str) -> dict[str, str]:
-    """``{path in the site: markdown}``: ``index.md`` and one ``guide/<slug>.md`` per section."""
-    intro, sections = split_sections(readme)
-    pages = {"index.md": relink(intro, depth=0)}
-    for title, text in sections:
-        pages[f"guide/{slug(title)}.md"] = relink(promote_headings(text), depth=1)
-    return pages
+def home_page(readme: str) -> dict[str, str]:
+    """``{"index.md": markdown}``: the README as the site's home page, its links made the site's."""
+    return {"index.md": relink(readme, depth=0)}
 
 
 # ------------------------------------------------------------------- the API pages
@@ -137,7 +105,7 @@ def api_pages() -> dict[str, str]:
 # ----------------------------------------------------------------------- the hook
 @event_priority(100)  # before mkdocs-jupyter wraps the notebooks it finds among the files
 def on_files(files: Files, config: Any) -> Files:
-    pages = {**guide_pages((ROOT / "README.md").read_text(encoding="utf-8")), **api_pages()}
+    pages = {**home_page((ROOT / "README.md").read_text(encoding="utf-8")), **api_pages()}
     for path, content in pages.items():
         files.append(File.generated(config, path, content=content))
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):

@@ -84,10 +84,9 @@ def visit(page: Any, url: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def words(markdown_line: str) -> str:
-    """A README line as the page shows it: no markdown marks, spaces collapsed."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown_line)
-    return " ".join(re.sub(r"[*`_]", "", text).split())
+def title(markdown: str) -> str:
+    """A page's ``# `` heading as the site shows it."""
+    return next(line[2:].strip() for line in markdown.splitlines() if line.startswith("# "))
 
 
 def test_every_page_loads_offline_without_script_errors(site: Site, reader: Any) -> None:
@@ -99,27 +98,47 @@ def test_every_page_loads_offline_without_script_errors(site: Site, reader: Any)
     assert reader.errors == []
 
 
-def test_guide_has_a_page_per_readme_section_with_its_text(site: Site, reader: Any) -> None:
+def test_every_guide_page_and_the_benchmarks_are_on_the_site_with_pictures(site: Site, reader: Any) -> None:
+    pages = [*sorted((ROOT / "docs" / "guide").glob("*.md")), ROOT / "docs" / "benchmarks.md"]
+    assert len(pages) >= 10
+    for source in pages:
+        path = source.relative_to(ROOT / "docs").with_suffix("").as_posix()
+        visit(reader, site.url(f"{path}/"))
+        assert reader.locator("article h1").inner_text().strip().rstrip("¶") == title(source.read_text())
+        for picture in reader.locator("article img").all():
+            loaded = picture.evaluate("img => img.complete && img.naturalWidth > 0")
+            assert loaded, (path, picture.get_attribute("src"))
+
+
+def test_the_home_page_is_the_readme_and_its_links_land_on_pages(site: Site, reader: Any) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    _, sections = site_pages.split_sections(readme)
-    assert len(sections) >= 8
-    for title, text in sections:
-        visit(reader, site.url(f"guide/{site_pages.slug(title)}/"))
-        assert reader.locator("article h1").inner_text().strip().rstrip("¶") == title
-        prose = (line for line in text.splitlines()[1:] if line.strip()[:1] not in "`#|!")  # prose only
-        first = next(line.lstrip("- ") for line in prose)
-        shown = " ".join(reader.locator("article").inner_text().split())
-        assert words(first)[:50] in shown, (title, words(first)[:50])
     visit(reader, site.url(""))
-    picture = reader.locator("article img").first
-    assert picture.evaluate("img => img.complete && img.naturalWidth > 0"), "the README's picture is broken"
+    assert reader.locator("article h1").inner_text().strip().rstrip("¶") == title(readme)
+    pictures = reader.locator("article img").all()
+    assert len(pictures) == readme.count("](docs/") - len(re.findall(r"[^!]\[[^\]]*\]\(docs/", readme))
+    for picture in pictures:
+        assert picture.evaluate("img => img.complete && img.naturalWidth > 0"), picture.get_attribute("src")
+    links = reader.locator("article a[href*='guide/'], article a[href*='benchmarks/']").all()
+    targets = sorted({a.get_attribute("href") for a in links})
+    linked = set(re.findall(r"\]\(docs/([\w/-]+)\.md\)", readme))
+    assert len(targets) >= len(linked) >= 8, (targets, linked)
+    home = reader.url
+    for href in targets:
+        visit(reader, home + href)
+        assert "404" not in reader.title(), href
+        assert reader.locator("article h1").count() == 1, href
 
 
 def test_api_reference_documents_every_public_module_of_every_layer(site: Site, reader: Any) -> None:
     layers = sorted(p.parent.name for p in (ROOT / "attn_widget").glob("[!_]*/__init__.py"))
     contract = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
-    named = {m.strip().removeprefix("attn_widget.") for c in contract["contracts"] if c["type"] == "layers"
-             for layer in c["layers"] for m in re.split(r"[|:]", layer)}  # `|` and `:` join siblings
+    named = {
+        m.strip().removeprefix("attn_widget.")
+        for c in contract["contracts"]
+        if c["type"] == "layers"
+        for layer in c["layers"]
+        for m in re.split(r"[|:]", layer)
+    }  # `|` and `:` join siblings
     assert set(layers) == named - {"api", "cli"}  # every subpackage is a layer of the contract
     for layer in layers:
         visit(reader, site.url(f"api/{layer}/"))
