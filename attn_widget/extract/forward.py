@@ -115,9 +115,7 @@ def prepare(
         raise ValueError(f"overlength={overlength!r}: choose 'error' or 'truncate'")
     report = reporter(progress)
     report(f"loading model {_model_name(model)}…", 0.0)
-    net, tok, name, notices = loading.resolve(model, tokenizer)
-    if notices and name != _model_name(model):  # a fallback: say which model runs from now on
-        report(f"loading model {name} ({_model_name(model)} could not be had)…", 0.0)
+    net, tok, name, notices = loading.resolve(model, tokenizer, falling_back=fallback_reporter(model, report))
     refuse_encoder_decoder(net, name)
     causal = loading.is_causal_config(net.config)
     ids, tokens, more = tokenize(
@@ -362,6 +360,11 @@ def forward_pass(
     if norms is not None and norms.shape != att.shape[:3]:
         del data["value_norm"]
     return att, data
+
+
+def fallback_reporter(model: Any, report: Progress) -> Callable[[str], None]:
+    """Say, before a fallback model loads, that it is the one that will run (``model`` could not be had)."""
+    return lambda name: report(f"loading model {name} ({_model_name(model)} could not be had)…", 0.0)
 
 
 def reporter(progress: Progress | None) -> Progress:

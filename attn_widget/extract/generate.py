@@ -33,7 +33,7 @@ from ..core import Candidate, Token
 from ..core.prediction import TOP_K
 from ..core.types import Attention
 from . import lens, loading
-from .forward import check_memory, context_length, reporter
+from .forward import check_memory, context_length, fallback_reporter, reporter
 from .tokens import _byte_decoder, _is_byte_level, make_tokens, piece_texts, tokenize
 from .values import value_norm_hooks
 
@@ -152,7 +152,7 @@ def generate(
         raise ValueError(f"max_new_tokens={max_new_tokens!r} must be a whole number of at least 1")
     report = reporter(progress)
     report(f"loading model {model if isinstance(model, str) else loading.describe(model)}…", 0.0)
-    net, tok, name, notices = loading.resolve(model, tokenizer)
+    net, tok, name, notices = loading.resolve(model, tokenizer, falling_back=fallback_reporter(model, report))
     if isinstance(net, lens.LensModel):
         raise ValueError(lens.refuse(net, "analyze_generation()"))
     if (

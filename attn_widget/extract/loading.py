@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -85,17 +85,21 @@ def remember(name: str, model: Any, tokenizer: Any) -> None:
     _CACHE.put(name, (model, tokenizer))
 
 
-def resolve(model: Any, tokenizer: Any = None) -> tuple[Any, Any, str, tuple[str, ...]]:
+def resolve(
+    model: Any, tokenizer: Any = None, *, falling_back: Callable[[str], None] | None = None
+) -> tuple[Any, Any, str, tuple[str, ...]]:
     """Turn ``analyze``'s ``model`` / ``tokenizer`` arguments into loaded objects.
 
     Returns ``(model, tokenizer, name, notices)``. Only :data:`DEFAULT_MODEL`
     falls back (to :data:`FALLBACKS`, with a notice) when GPT-2 cannot be had;
     a model the caller named, ``"gpt2"`` included, raises :class:`ModelLoadError`.
+    ``falling_back(name)`` is called before a fallback model starts loading (so a
+    progress line can name the model that will run while it loads).
     """
     if isinstance(model, (str, os.PathLike)):
         name = os.fspath(model)
         if model is DEFAULT_MODEL and tokenizer is None:
-            loaded, name, notices = _load_default()
+            loaded, name, notices = _load_default(falling_back)
         else:
             loaded, notices = load(model), ()
         tok = loaded[1] if tokenizer is None else _tokenizer(tokenizer, name)
@@ -139,13 +143,17 @@ def _tokenizer(tokenizer: Any, name: str) -> Any:
     return tokenizer
 
 
-def _load_default() -> tuple[tuple[Any, Any], str, tuple[str, ...]]:
+def _load_default(
+    falling_back: Callable[[str], None] | None = None,
+) -> tuple[tuple[Any, Any], str, tuple[str, ...]]:
     try:
         return load(str(DEFAULT_MODEL)), str(DEFAULT_MODEL), ()
     except ModelLoadError as err:
         first = err
     tried = []
     for name in FALLBACKS:
+        if falling_back is not None:
+            falling_back(name)
         try:
             loaded = load(name)
         except ModelLoadError as err:

@@ -190,6 +190,23 @@ def test_default_model_falls_back_with_a_notice(no_gpt2, tiny_gpt2_dir, monkeypa
     assert DEFAULT_MODEL == "gpt2"  # the default still reads "gpt2"
 
 
+def test_the_progress_names_the_fallback_model_before_it_loads(no_gpt2, tiny_gpt2_dir, monkeypatch):
+    monkeypatch.setattr(models, "FALLBACKS", (str(tiny_gpt2_dir),))
+    heard: list[str] = []
+    real_load = models.load
+
+    def load(name):  # what the progress line says while each model loads
+        heard.append(f"load {name}")
+        return real_load(name)
+
+    monkeypatch.setattr(models, "load", load)
+    analyze("hello there, general", progress=lambda stage, fraction: heard.append(stage))
+    fallback = heard.index(f"load {tiny_gpt2_dir}")
+    said = [s for s in heard[:fallback] if not s.startswith("load ")]
+    assert said[-1] == f"loading model {tiny_gpt2_dir} (gpt2 could not be had)…"  # said before it loads
+    assert not any("gpt2" in s and str(tiny_gpt2_dir) not in s for s in heard[fallback:])
+
+
 def test_default_without_any_fallback_says_how_to_get_gpt2(no_gpt2, monkeypatch):
     monkeypatch.setattr(models, "FALLBACKS", ("not-installed-model-xyz",))
     with pytest.raises(ModelLoadError, match=r"'gpt2'.*HF_HUB_OFFLINE.*fallback failed"):
