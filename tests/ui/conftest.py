@@ -27,6 +27,7 @@ from labdriver import (
 )
 
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
+DOCS_SHOTS = ROOT / "docs" / "shots"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -77,6 +78,13 @@ def browser() -> Iterator[Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def docs_shots() -> Path:
+    """``docs/shots/``: the guide's pictures, taken by the tests that check what they show (never stale)."""
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    return DOCS_SHOTS
 
 
 class Pages:

@@ -125,7 +125,7 @@ STEP_JS = "k => document.querySelector('[data-testid=steps]').dataset.step === S
 
 
 def test_every_step_keeps_the_one_automatic_threshold_and_its_events_name_legend_clusters(
-    nb: NotebookPage, artifacts: Path
+    nb: NotebookPage, artifacts: Path, docs_shots: Path
 ) -> None:
     page, root = nb.page, widget(nb, 0)
     n = kernel(nb, "len(g.steps)")
@@ -144,6 +144,7 @@ def test_every_step_keeps_the_one_automatic_threshold_and_its_events_name_legend
     assert values.pop().endswith("(auto)")
     assert seen == kernel(nb, "sum(len(s['events']) for s in wg.generation['steps'])")
     root.screenshot(path=str(artifacts / "generation-one-ruler.png"))
+    root.screenshot(path=str(docs_shots / "generation.png"))
 
 
 SETTLED_JS = "() => document.querySelector('[data-testid=refine-status]').textContent !== 'Applying…'"
@@ -202,7 +203,7 @@ def test_the_compare_view_shows_both_texts_with_the_differences_marked(
 
 
 def test_both_compared_texts_are_labelled_and_the_second_answers_hover_and_click(
-    nb: NotebookPage, artifacts: Path
+    nb: NotebookPage, artifacts: Path, docs_shots: Path
 ) -> None:
     root = widget(nb, 1)
     assert root.get_by_test_id("compare-label-a").text_content().startswith("text a · the first text")
@@ -226,6 +227,7 @@ def test_both_compared_texts_are_labelled_and_the_second_answers_hover_and_click
     assert matched is None or matched.group(1) in legend  # named as the first text's legend numbers it
     assert second.locator(".aw-selected").count() >= 2
     root.get_by_test_id("compare").screenshot(path=str(artifacts / "compare-alive.png"))
+    root.get_by_test_id("compare").screenshot(path=str(docs_shots / "compare.png"))
 
 
 def test_a_pair_whose_clusters_match_says_why_and_shows_no_empty_key(
@@ -241,7 +243,9 @@ def test_a_pair_whose_clusters_match_says_why_and_shows_no_empty_key(
     root.screenshot(path=str(artifacts / "compare-trophy.png"))
 
 
-def test_remove_and_rerun_shows_the_prediction_before_and_after(nb: NotebookPage, artifacts: Path) -> None:
+def test_remove_and_rerun_shows_the_prediction_before_and_after(
+    nb: NotebookPage, artifacts: Path, docs_shots: Path
+) -> None:
     page, root = nb.page, widget(nb, 2)
     root.get_by_test_id("ablate-toggle").click()
     root.get_by_test_id("ablate-pick").click()
@@ -259,6 +263,7 @@ def test_remove_and_rerun_shows_the_prediction_before_and_after(nb: NotebookPage
     assert root.get_by_test_id("ablate-after-text").get_by_test_id("token").count() == 6
     page.wait_for_function(READY, arg=2)
     root.screenshot(path=str(artifacts / "ablate-france.png"))
+    root.screenshot(path=str(docs_shots / "what-if.png"))
 
 
 def test_heads_typed_in_the_drill_down_are_zeroed_and_rerun(nb: NotebookPage) -> None:

@@ -70,7 +70,9 @@ def nb(open_notebook: Any, store: Path) -> NotebookPage:
     return notebook
 
 
-def test_rating_and_task_answer_reach_the_database(nb: NotebookPage, store: Path, artifacts: Path) -> None:
+def test_rating_and_task_answer_reach_the_database(
+    nb: NotebookPage, store: Path, artifacts: Path, docs_shots: Path
+) -> None:
     page = nb.page
     root = page.get_by_test_id("study-root")
     # the widget times a task from when its card first comes into view: bring it there, let the
@@ -90,6 +92,7 @@ def test_rating_and_task_answer_reach_the_database(nb: NotebookPage, store: Path
     page.wait_for_function(
         "() => document.querySelector('[data-testid=task-status]').textContent === 'Answer saved ✓'"
     )
+    root.get_by_test_id("task").screenshot(path=str(docs_shots / "study.png"))  # the guide's picture
 
     card = root.get_by_test_id("cluster-card").first
     cluster_id = int(card.get_attribute("data-cluster") or "-1")
