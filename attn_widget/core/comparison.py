@@ -32,6 +32,12 @@ def _ints(values: Sequence[Any]) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
+def said(text: str) -> str:
+    """A token as a person reads it: ``' said'`` -> ``'said'``; a space or newline stays visible."""
+    bare = text.strip()
+    return repr(text) if not bare else (f'"{bare}"' if "'" in bare else f"'{bare}'")
+
+
 @dataclass(frozen=True)
 class Matching:
     """How the clusters (of two or more tokens) of one partition correspond to another's.
@@ -194,9 +200,9 @@ class Comparison(Result):
         if self.why_same:
             lines.append(self.why_same)
         if self.moved:
-            words = ", ".join(repr(self.unit_text[u]) for u in self.moved[:8])
+            words = ", ".join(said(self.unit_text[u]) for u in self.moved[:8])
             lines.append(f"{len(self.moved)} aligned {self.unit}s changed cluster mates: {words}.")
-        lines += [f"Links of {c.text!r} changed by {c.change:.3f}." for c in self.changed[:3]]
+        lines += [f"Links of {said(c.text)} changed by {c.change:.3f}." for c in self.changed[:3]]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

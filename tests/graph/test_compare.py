@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -53,6 +55,15 @@ def test_clusters_that_differ_are_reported_as_split_and_moved():
     assert c.changed
     assert c.changed[0].change > 0
     assert c.changed == tuple(sorted(c.changed, key=lambda x: -x.change))
+    lines = c.summary().splitlines()
+    moved = next(line for line in lines if "changed cluster mates" in line)
+    links = [line for line in lines if line.startswith("Links of ")]
+    assert links
+    for line in [moved, *links]:  # words as a person reads them: never a piece's leading space in quotes
+        quoted = re.findall(r"'([^']*)'", line)
+        assert quoted, line
+        assert all(word == word.strip() for word in quoted), line
+    assert all(f"'{c.unit_text[u].strip()}'" in moved for u in c.moved[:8])
 
 
 def test_different_tokenizers_are_aligned_by_word():
