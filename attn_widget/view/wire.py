@@ -19,6 +19,8 @@ Layout (``T`` tokens, ``G`` sweep grid values, ``K`` links per token)::
     model, notices, range [lo, hi], n_layers, n_heads,
     unit ("token", "word" or "sentence": what each of the T nodes is), zoomed (the nodes are the
     inside of one cluster of a coarser analysis, :func:`attn_widget.zoom`),
+    source_length (an encoder–decoder pair: nodes ``[0, source_length)`` are the source, shown above
+    the rest, the decoder's start token and the target; null for one text; may be absent in older states),
     clusters [{id, size, modularity, internal, evidence, claims, rationale, headline, scores}],
     sweep {mode, best, thresholds float64 [G], modularity float32 [G], n_clusters int32 [G],
            contiguity float32 [G] (share of neighbouring tokens in one cluster),
@@ -245,6 +247,7 @@ def to_state(
         "n_heads": None if shape is None else int(shape[1]),
         "unit": o.unit,
         "zoomed": o.zoom is not None,
+        "source_length": a.source_length,
         "clusters": [cluster_info(c) for c in a.clusters],
         "sweep": {
             "mode": sweep.mode,

@@ -36,7 +36,7 @@ export class ArcLayer {
     const defs = svg("defs");
     const id = `aw-arrow-${Math.random().toString(36).slice(2)}`;
     this.svg.dataset.marker = id;
-    for (const kind of ["reference", "long-range"]) {
+    for (const kind of ["reference", "long-range", "cross"]) {
       const marker = svg("marker", { id: `${id}-${kind}`, viewBox: "0 0 6 6", refX: "5", refY: "3", markerWidth: "5", markerHeight: "5", orient: "auto-start-reverse" });
       marker.append(svg("path", { d: "M 0 0 L 6 3 L 0 6 z", class: `aw-arc-head aw-arc-head-${kind}` }));
       defs.append(marker);
@@ -102,7 +102,8 @@ export class ArcLayer {
       const dst = this.box(a.target, origin);
       const glyph = src.bottom - src.top;
       const room = Math.max(4, (Number.isFinite(line) ? line - glyph : 10) - 3);
-      const where = lineRelation(src, dst, room + 3);
+      const cross = a.kind === "cross"; // a target word (lower row) to a source word (upper row)
+      const where = cross ? "pair" : lineRelation(src, dst, room + 3);
       const g = svg("g", { class: `aw-arc aw-arc-${a.kind}${a.confident ? "" : " aw-arc-unsure"}`, "data-testid": "arc" });
       g.dataset.source = String(a.source);
       g.dataset.target = String(a.target);
@@ -111,8 +112,8 @@ export class ArcLayer {
       g.dataset.line = where === "far" ? "cross" : where;
       g.dataset.drawn = drawn.has(k) ? "always" : "hover";
       g.setAttribute("aria-label", arcWords(a)); // its evidence; shown in the hover box (no <title>: the text's own textContent stays the text)
-      const head = `url(#${this.svg.dataset.marker}-${a.kind === "reference" ? "reference" : "long-range"})`;
-      const d = where === "same" ? archPath(src, dst, room).d : where === "adjacent" ? gapPath(src, dst) : crossPath(src, dst, room);
+      const head = `url(#${this.svg.dataset.marker}-${a.kind === "reference" || cross ? a.kind : "long-range"})`;
+      const d = where === "same" ? archPath(src, dst, room).d : where === "adjacent" || where === "pair" ? gapPath(src, dst) : crossPath(src, dst, room);
       if (where === "far") g.append(svg("path", { d: stubPath(src, dst, room), class: "aw-arc-stub", "marker-end": head }));
       g.append(svg("path", { d, class: "aw-arc-line", "marker-end": head }));
       g.append(svg("path", { d: where === "far" ? stubPath(src, dst, room) : d, class: "aw-arc-hit" }));

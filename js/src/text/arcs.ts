@@ -27,16 +27,19 @@ export const LONG_RANGE_SLOTS = 4;
 /**
  * The arcs drawn without hover, at most ``max``: up to ``LONG_RANGE_SLOTS`` long-range
  * links, the rest references; within each kind confident before unsure, then the heavier.
- * Slots one kind leaves empty go to the other. Returns their indices.
+ * Slots one kind leaves empty go to the other. Cross-attention arcs (a pair's target word to the source
+ * word it reads most) get ``max`` slots of their own, confident and heavier first. Returns their indices.
  */
 export function arcsToDraw(arcs: readonly ArcInfo[], max = DRAW_MAX): Set<number> {
+  // cross-attention arcs (an encoder–decoder pair: one per target word) have a budget of their own
   const rank = (kind: (a: ArcInfo) => boolean) =>
     arcs.map((a, i) => ({ a, i })).filter(({ a }) => kind(a)).sort((x, y) => Number(y.a.confident) - Number(x.a.confident) || y.a.weight - x.a.weight || x.i - y.i).map((o) => o.i);
   const refs = rank((a) => a.kind === "reference");
-  const far = rank((a) => a.kind !== "reference");
+  const far = rank((a) => a.kind === "long-range");
   const n = Math.max(0, max);
   const farTake = Math.min(far.length, Math.max(Math.min(LONG_RANGE_SLOTS, n), n - refs.length));
-  return new Set([...far.slice(0, farTake), ...refs.slice(0, n - farTake)]);
+  const cross = rank((a) => a.kind === "cross").slice(0, n);
+  return new Set([...far.slice(0, farTake), ...refs.slice(0, n - farTake), ...cross]);
 }
 
 /** Whether two word boxes sit on one line (their vertical centres within half the smaller height). */
@@ -107,6 +110,10 @@ export function crossPath(src: Box, dst: Box, room: number): string {
 export function arcWords(a: ArcInfo): string {
   const share = `${(a.weight * 100).toFixed(0)}% of its attention`;
   const under = `${a.measure}, heads: ${a.lens}`;
+  if (a.kind === "cross") {
+    const sure = a.confident ? "" : " (unsure: another source word gets more than half as much)";
+    return `target word “${a.source_text}” reads source word “${a.target_text}” most${sure}: ${share} to the source; ${under}`;
+  }
   if (a.kind === "reference") {
     const sure = a.confident ? "sure" : "unsure";
     const conf = a.confidence === null ? "" : `, confidence ${a.confidence.toFixed(2)} (the best word's share of the best two)`;

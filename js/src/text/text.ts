@@ -12,19 +12,57 @@ export interface TextView {
   colours: Map<number, Swatch>;
 }
 
+/**
+ * Where each piece goes: the fragment itself for one text; for an encoder–decoder pair
+ * (``source_length`` set) a source row above a target row, blocks labelled by CSS only (the text
+ * box's textContent stays the text), with room between them for the cross-attention arcs.
+ */
+class Rows {
+  readonly frag = document.createDocumentFragment();
+  private readonly source: HTMLElement | null = null;
+  private readonly target: HTMLElement | null = null;
+  private onTarget = false;
+  private targetWords = 0;
+
+  constructor(private readonly split: number | null) {
+    if (split === null) return;
+    this.source = el("div", { class: "aw-pair-row aw-pair-source", testid: "source-row" });
+    this.target = el("div", { class: "aw-pair-row aw-pair-target", testid: "target-row" });
+    this.source.dataset.label = "Source";
+    this.target.dataset.label = "Target";
+    this.frag.append(this.source, this.target);
+  }
+
+  /** Where node ``i``'s span goes (a node at or after the split moves the layout to the target row). */
+  token(i: number, chip: boolean): ParentNode {
+    if (!this.source || !this.target || this.split === null) return this.frag;
+    if (i >= this.split) this.onTarget = true;
+    if (this.onTarget && !chip) this.targetWords++;
+    return this.onTarget ? this.target : this.source;
+  }
+
+  /** Where text between tokens goes; null: nowhere (the separator between the two texts). */
+  gap(text: string): ParentNode | null {
+    if (!this.source || !this.target) return this.frag;
+    if (this.onTarget && this.targetWords === 0 && !text.trim()) return null;
+    return this.onTarget ? this.target : this.source;
+  }
+}
+
 export function buildText(host: HTMLElement, view: View): HTMLSpanElement[] {
   host.replaceChildren();
+  host.classList.toggle("aw-pair", (view.raw.source_length ?? null) !== null);
   const spans: HTMLSpanElement[] = new Array(view.n);
-  const frag = document.createDocumentFragment();
+  const rows = new Rows(view.raw.source_length ?? null);
   const elide = view.raw.zoomed ? ELIDE_AFTER : Infinity; // a zoomed view: only its cluster's text
   for (const piece of layoutSpans(view.raw.text, view.raw.tokens, view.offsets, elide)) {
     if (piece.kind === "gap") {
-      frag.append(document.createTextNode(piece.text));
+      rows.gap(piece.text)?.append(document.createTextNode(piece.text));
       continue;
     }
     if (piece.kind === "elided") {
       const hidden = `${piece.text.length} characters outside this cluster`;
-      frag.append(el("span", { class: "aw-elided", testid: "elided", text: " … ", title: hidden }));
+      rows.gap(piece.text)?.append(el("span", { class: "aw-elided", testid: "elided", text: " … ", title: hidden }));
       continue;
     }
     const i = piece.index;
@@ -40,9 +78,9 @@ export function buildText(host: HTMLElement, view: View): HTMLSpanElement[] {
       span.dataset.excluded = "true";
     }
     for (const m of members) spans[m] = span;
-    frag.append(span);
+    rows.token(i, piece.kind === "chip").append(span);
   }
-  host.append(frag);
+  host.append(rows.frag);
   return spans;
 }
 

@@ -126,7 +126,7 @@ export class TextView {
   showArc(arc: ArcInfo | null): void {
     if (!arc) return this.clearLinks();
     this.links.replaceChildren(
-      el("div", { class: "aw-links-title", text: arc.kind === "reference" ? "Reference" : "Long-range link" }),
+      el("div", { class: "aw-links-title", text: arc.kind === "reference" ? "Reference" : arc.kind === "cross" ? "Cross-attention" : "Long-range link" }),
       el("div", { class: "aw-links-row", testid: "arc-evidence", text: arcWords(arc) }),
     );
     this.links.hidden = false;

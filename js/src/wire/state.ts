@@ -39,6 +39,9 @@ export interface WireState {
   n_heads: number | null;
   unit: string; // "token", "word" or "sentence": what each of the T nodes is
   zoomed: boolean; // the nodes are the inside of one cluster of a coarser view
+  /** An encoder–decoder pair: nodes [0, source_length) are the source (shown above), the rest the
+   * decoder's start token and the target; null for one text (absent in older states: null). */
+  source_length?: number | null;
   clusters: ClusterInfo[];
   sweep: {
     mode: string;
@@ -74,7 +77,7 @@ export interface ArcInfo {
   source: number;
   target: number;
   weight: number;
-  kind: string; // "reference" | "long-range"
+  kind: string; // "reference" | "long-range" | "cross" (a target word to the source word it reads most)
   confident: boolean;
   lens: string;
   measure: string;
@@ -228,6 +231,7 @@ export function checkState(value: unknown): WireState {
     n_heads: field(s, "n_heads", nullable(integer), at),
     unit: field(s, "unit", string, at),
     zoomed: field(s, "zoomed", boolean, at),
+    source_length: s.source_length === undefined ? null : field(s, "source_length", nullable(integer), at),
     clusters: field(s, "clusters", arrayOf(clusterInfo), at),
     sweep: {
       mode: field(sw, "mode", string, "state.sweep"),

@@ -1,0 +1,150 @@
+"""An encoder–decoder pair on screen (issue 23 part 3), in JupyterLab and on the exported page.
+
+``wpair``: a tiny random BART (2 layers, hidden 64; :mod:`tiny_families`) with GPT-2's
+tokenizer reading a source and a given target; ``wlong``: a tiny T5 on ~500 tokens of
+prose (~380 source, ~120 target). Checked: the source row above the target row, each
+holding its own text; every cross-attention arc the kernel lists (``Analysis.arcs``)
+drawn from its target word's top to its source word's bottom; hovering an arc names
+both words. Screenshots: ``docs/shots/pair-10.png`` and ``pair-500.png`` (and in the test artifacts).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labdriver import NotebookPage, write_notebook
+
+TESTS = Path(__file__).resolve().parents[1]
+PROSE = Path(__file__).resolve().parent / "data" / "first_screen_500.txt"
+SOURCE = "The cat sat on the mat."
+TARGET = "Le chat est assis sur le tapis."
+CELLS = [
+    f"""import sys
+sys.path.insert(0, {str(TESTS)!r})
+import attn_widget
+from tiny_families import build_pair
+from transformers import AutoTokenizer
+tok = AutoTokenizer.from_pretrained({str(TESTS / "fixtures" / "gpt2")!r})
+wpair = attn_widget.AttentionExplainer({SOURCE!r}, model=build_pair("bart"), tokenizer=tok, target={TARGET!r})
+wpair""",
+    f"""wpair.wait(300)
+prose = open({str(PROSE)!r}).read()
+ids = tok(prose)["input_ids"]
+source, target = tok.decode(ids[:380]).strip(), tok.decode(ids[380:500]).strip()
+wlong = attn_widget.AttentionExplainer(source, model=build_pair("t5"), tokenizer=tok, target=target)
+wlong""",
+]
+READY = "i => document.querySelectorAll('[data-testid=attn-widget]')[i]?.dataset.status === 'ready'"
+ARCS = "i => document.querySelectorAll('[data-testid=attn-widget]')[i]?.querySelector('[data-testid=arc]')"
+# Each arc's two ends, and the boxes of the words it joins (their first line), in page coordinates.
+GEOMETRY = """root => [...root.querySelectorAll('[data-testid=arc]')].map(g => {
+  const line = g.querySelector('.aw-arc-line');
+  const svg = line.ownerSVGElement.getBoundingClientRect();
+  const n = line.getTotalLength();
+  const [a, b] = [line.getPointAtLength(0), line.getPointAtLength(n)];
+  const box = i => {  // a word wrapped over two lines: its first line, as the arc layer reads it
+    const r = root.querySelector(`[data-testid=text] [data-index="${i}"]`).getClientRects()[0];
+    return [r.left, r.top, r.right, r.bottom];
+  };
+  return {source: +g.dataset.source, target: +g.dataset.target, kind: g.dataset.kind, drawn: g.dataset.drawn,
+          start: [a.x + svg.left, a.y + svg.top], end: [b.x + svg.left, b.y + svg.top],
+          from: box(g.dataset.source), to: box(g.dataset.target)};
+})"""
+
+
+@pytest.fixture(scope="module")
+def nb(lab: Any, browser: Any, pages: Any) -> NotebookPage:
+    write_notebook(lab.root / "pair.ipynb", CELLS)
+    page, net = pages.new(browser, (1300, 1800))
+    notebook = NotebookPage(page, lab, "pair.ipynb")
+    notebook.net = net  # type: ignore[attr-defined]
+    notebook.open()
+    notebook.run_all(timeout=600)
+    for i in range(2):
+        page.wait_for_function(READY, arg=i, timeout=300_000)
+        page.wait_for_function(ARCS, arg=i, timeout=300_000)  # the arcs, made on the first screen's thread
+    return notebook
+
+
+def widget(page: Any, i: int) -> Any:
+    return page.get_by_test_id("attn-widget").nth(i)
+
+
+def listed(nb: NotebookPage, name: str) -> list[list[int]]:
+    code = f"import json; print(json.dumps([[a.source, a.target] for a in {name}.wait(300).arcs()]))"
+    out = nb.run_code(code)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def check_pair(root: Any, source: str, target_start: str, expected: list[list[int]], split: int) -> None:
+    text = root.get_by_test_id("text")
+    upper, lower = text.get_by_test_id("source-row"), text.get_by_test_id("target-row")
+    assert " ".join(upper.text_content().split()) == " ".join(source.split())
+    assert target_start in lower.text_content()
+    above, below = upper.bounding_box(), lower.bounding_box()
+    assert above["y"] + above["height"] < below["y"], "the source above the target"
+    arcs = root.evaluate(GEOMETRY)
+    assert sorted([a["source"], a["target"]] for a in arcs) == sorted(expected), "the arcs the kernel lists"
+    assert {a["kind"] for a in arcs} == {"cross"}
+    for a in arcs:
+        assert a["source"] >= split > a["target"], "from a target word to a source word"
+        (x1, y1), (x2, y2), fr, to = a["start"], a["end"], a["from"], a["to"]
+        assert fr[0] - 1 <= x1 <= fr[2] + 1, "starts over its target word"
+        assert abs(y1 - fr[1]) <= 3, "at the word's top"
+        assert to[0] - 1 <= x2 <= to[2] + 1, "ends under its source word"
+        assert abs(y2 - to[3]) <= 3, "at the word's bottom"
+    drawn = [a for a in arcs if a["drawn"] == "always"]
+    assert 1 <= len(drawn) <= 12
+
+
+def test_the_widget_shows_the_source_above_the_target_with_an_arc_per_target_word(
+    nb: NotebookPage, docs_shots: Path, artifacts: Path
+) -> None:
+    root = widget(nb.page, 0)
+    expected = listed(nb, "wpair")
+    assert len(expected) >= 5  # Le chat est assis sur le tapis: one arc per word, pieces and '.' joined
+    source_length = int(nb.run_code("print(wpair.analysis.source_length)").strip().splitlines()[-1])
+    check_pair(root, SOURCE, "Le chat est assis", expected, source_length)
+    arc = root.get_by_test_id("arc").first
+    arc.locator(".aw-arc-hit").hover(force=True)
+    said = root.get_by_test_id("arc-evidence").text_content()
+    assert said.startswith("target word “")
+    assert "reads source word “" in said
+    nb.page.mouse.move(0, 0)
+    root.scroll_into_view_if_needed()
+    for folder in (docs_shots, artifacts):
+        root.screenshot(path=str(folder / "pair-10.png"))
+
+
+def test_a_500_token_pair_keeps_its_rows_and_draws_a_dozen_arcs_the_rest_on_hover(
+    nb: NotebookPage, docs_shots: Path, artifacts: Path
+) -> None:
+    root = widget(nb.page, 1)
+    expected = listed(nb, "wlong")
+    assert len(expected) > 12
+    n = int(nb.run_code("print(len(wlong.analysis.model_tokens))").strip().splitlines()[-1])
+    assert 480 <= n <= 520
+    source = nb.run_code("print(wlong.analysis.source_text)")
+    source_length = int(nb.run_code("print(wlong.analysis.source_length)").strip().splitlines()[-1])
+    check_pair(root, source.strip(), "", expected, source_length)
+    text = root.get_by_test_id("text")  # the box scrolls as a whole: the target row and its arcs into view
+    row = "t.querySelector('[data-testid=target-row]')"
+    text.evaluate(f"t => {{ t.scrollTop = {row}.offsetTop - t.clientHeight / 2 }}")
+    check_pair(root, source.strip(), "", expected, source_length)  # arcs follow the scroll
+    root.scroll_into_view_if_needed()
+    for folder in (docs_shots, artifacts):
+        root.screenshot(path=str(folder / "pair-500.png"))
+
+
+def test_the_exported_page_shows_the_same_rows_and_arcs(nb: NotebookPage, browser: Any, pages: Any) -> None:
+    out = nb.lab.root / "pair_page.html"
+    nb.run_code(f"wpair.save_html({str(out)!r})")
+    expected = listed(nb, "wpair")
+    source_length = int(nb.run_code("print(wpair.analysis.source_length)").strip().splitlines()[-1])
+    page, _ = pages.new(browser)
+    page.goto(out.as_uri())
+    page.wait_for_function(ARCS, arg=0)
+    check_pair(widget(page, 0), SOURCE, "Le chat est assis", expected, source_length)
