@@ -287,7 +287,10 @@ def analyze_generation(
     prompt
         Non-empty text for the model to continue (with ``chat=True``: a user message).
     model, tokenizer
-        As for :func:`analyze`; the model must be a causal language model.
+        As for :func:`analyze`; a causal language model, or an encoder–decoder model
+        (T5, BART, Marian: ``prompt`` is then the source, and the steps are the target
+        it writes by greedy search, each step one graph over the source and the target so
+        far, as :func:`analyze` makes with ``target=``; sampling and ``chat`` are refused).
     max_new_tokens
         Most tokens to generate (fewer when the model ends its text).
     **options
@@ -318,6 +321,8 @@ def analyze_generation(
     check_names(options, allowed, "analyze_generation()")
     o: dict[str, Any] = {**DEFAULTS, **GENERATE_DEFAULTS, **options}
     check_choices(o)
+    if _pairs.reads_pair(model, tokenizer):  # T5, BART, Marian: the prompt is the source, steps the target's
+        return _pairs.generation(prompt, model, tokenizer, max_new_tokens, o, reporter(o["progress"]))
     return _runs.generation(prompt, model, tokenizer, max_new_tokens, o, reporter(o["progress"]))
 
 

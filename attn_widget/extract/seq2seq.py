@@ -22,7 +22,7 @@ models (refused with the reason by :func:`check_pair_options`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +30,14 @@ import numpy as np
 
 from ..core import Token
 from ..core.analysis import PAIR_SEPARATOR as SEPARATOR
+from ..core.prediction import TOP_K, Candidate
 from ..core.types import Attention
 from . import loading
 from .loading import eager_attention
 from .tokens import make_tokens, tokenize
+
+OWN_TARGET = "The target is the model's own greedy output"
+"""How the notice that the model wrote the target begins."""
 
 MAX_NEW_TOKENS = 20
 """Most tokens the model writes as its own target when none is given."""
@@ -50,6 +54,9 @@ class Seq2SeqAttention:
     decoder: Attention
     cross: np.ndarray
     """``[layer, head, T, S]``: target query, source key."""
+    choices: tuple[tuple[float, tuple[Candidate, ...]], ...] = ()
+    """With ``texts`` given to :func:`forward_seq2seq`: for each target token, the model's probability of
+    it where it was written (reading the source and the target before it) and the top alternatives."""
 
 
 def is_encoder_decoder(model: Any) -> bool:
@@ -86,8 +93,13 @@ def forward_seq2seq(
     target_ids: Sequence[int] | None = None,
     *,
     max_new_tokens: int = 20,
+    texts: Callable[[Sequence[int]], list[str]] | None = None,
 ) -> Seq2SeqAttention:
-    """Encoder, decoder and cross-attention for ``source_ids`` → ``target_ids`` (default: the model's own)."""
+    """Encoder, decoder and cross-attention for ``source_ids`` → ``target_ids`` (default: the model's own).
+
+    ``texts`` (token ids → readable texts): also read, from the same pass's logits, each target
+    token's probability and its top alternatives (:attr:`Seq2SeqAttention.choices`).
+    """
     import torch
 
     if not is_encoder_decoder(model):
@@ -105,9 +117,18 @@ def forward_seq2seq(
             raise ValueError(f"{type(model).__name__} returned no attention weights (eager attention?)")
         return np.stack([a[0].detach().to(torch.float32).numpy() for a in layers])
 
+    choices: list[tuple[float, tuple[Candidate, ...]]] = []
+    if texts is not None:
+        probs = torch.softmax(out.logits[0].to(torch.float32), dim=-1)
+        for k, token in enumerate(target):  # position k reads the start token and target[:k]
+            top = torch.topk(probs[k], TOP_K)
+            ids = [int(i) for i in top.indices]
+            named = zip(texts(ids), ids, top.values.tolist(), strict=True)
+            alternatives = tuple(Candidate(text, i, float(p)) for text, i, p in named)
+            choices.append((float(probs[k, int(token)]), alternatives))
     return Seq2SeqAttention(
-        tuple(int(i) for i in source_ids), decoder_ids,
-        stack(out.encoder_attentions), stack(out.decoder_attentions), stack(out.cross_attentions),
+        tuple(int(i) for i in source_ids), decoder_ids, stack(out.encoder_attentions),
+        stack(out.decoder_attentions), stack(out.cross_attentions), tuple(choices),
     )  # fmt: skip
 
 
@@ -148,6 +169,7 @@ class PairInput:
     tokens: tuple[Token, ...]
     source_chars: int
     notices: tuple[str, ...]
+    tokenizer: Any = None
 
     @property
     def source_tokens(self) -> int:
@@ -208,7 +230,7 @@ def prepare_pair(
             report(f"letting {name} write its own target (at most {max_new_tokens} tokens)…", 0.1)
         gen_ids = own_target(net, src_ids, max_new_tokens)
         target, tgt_ids, tgt_tokens = _written(tok, gen_ids)
-        notes.append(f"The target is the model's own greedy output ({len(tgt_ids)} tokens): pass target= to "
+        notes.append(f"{OWN_TARGET} ({len(tgt_ids)} tokens): pass target= to "
                      "read another text.")  # fmt: skip
     else:
         tgt_ids, tgt_tokens, said = tokenize(target, tok, **{**options, "limit": limit and limit - 1})
@@ -220,7 +242,7 @@ def prepare_pair(
     start = Token(text=_start_text(tok, _start(net)), id=_start(net), special=True)
     return PairInput(
         source + SEPARATOR + target, net, name, tuple(int(i) for i in src_ids),
-        tuple(int(i) for i in tgt_ids), (*src_tokens, start, *moved), len(source), tuple(notes),
+        tuple(int(i) for i in tgt_ids), (*src_tokens, start, *moved), len(source), tuple(notes), tok,
     )  # fmt: skip
 
 
@@ -275,10 +297,13 @@ def check_pair_options(o: Mapping[str, Any], name: str) -> None:
         )
 
 
-def run_pair(prep: PairInput) -> tuple[Attention, Seq2SeqAttention]:
-    """One pass: the joint ``[layer, head, S + T, S + T]`` attention (:func:`joint_attention`), its parts."""
+def run_pair(prep: PairInput, *, choices: bool = False) -> tuple[Attention, Seq2SeqAttention]:
+    """One pass: the joint ``[layer, head, S + T, S + T]`` attention (:func:`joint_attention`), its parts
+    (with ``choices``: each target token's probability and alternatives, as a generation's steps show)."""
     from .forward import check_memory
+    from .tokens import piece_texts
 
     check_memory(prep.model.config, len(prep.tokens), name=prep.name)
-    found = forward_seq2seq(prep.model, prep.source_ids, prep.target_ids)
+    texts = piece_texts(prep.tokenizer) if choices else None
+    found = forward_seq2seq(prep.model, prep.source_ids, prep.target_ids, texts=texts)
     return joint_attention(found), found

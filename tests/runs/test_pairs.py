@@ -148,3 +148,30 @@ def test_clear_errors_name_the_value_and_the_fix(gpt2_tokenizer, bart_pair):
         attn_widget.analyze(SOURCE, model("bart"), tokenizer=gpt2_tokenizer, target=TARGET, keep="summary")
     with pytest.raises(ValueError, match=r"ablate\(\) runs the model again on one text"):
         attn_widget.ablate(bart_pair, tokens=[1], model=model("bart"), tokenizer=gpt2_tokenizer)
+
+
+@pytest.mark.parametrize("kind", list(SEQ2SEQ))
+def test_generation_steps_are_the_source_and_the_target_so_far_as_the_model_read_them(kind, gpt2_tokenizer):
+    from attn_widget.extract.seq2seq import forward_seq2seq, own_target
+
+    m = model(kind)
+    gen = attn_widget.analyze_generation(SOURCE, m, tokenizer=gpt2_tokenizer, max_new_tokens=3, exclude=[])
+    s = gen.steps[0].analysis.source_length
+    assert 1 <= len(gen.steps) <= 3
+    assert [len(step.analysis.tokens) for step in gen.steps] == [s + 2 + k for k in range(len(gen.steps))]
+    source_ids = [t.id for t in gen.steps[0].analysis.tokens[:s]]
+    ids = list(own_target(m, source_ids, 3))  # model.generate's greedy output (its rules: a forced end token)
+    assert [step.analysis.tokens[-1].id for step in gen.steps] == ids, "the model's own target, step by step"
+    for k, step in enumerate(gen.steps):
+        a = step.analysis
+        assert (a.source_length, a.source_text) == (s, SOURCE)
+        alone = joint_attention(forward_seq2seq(m, source_ids, ids[: k + 1]))
+        np.testing.assert_allclose(a.attentions, alone, atol=1e-5)  # what the model computed at step k
+        assert 0 <= step.probability <= 1
+        assert len(step.alternatives) == 5
+    assert gen.steps[-1].analysis.arcs()
+
+
+def test_generation_refuses_sampling_for_an_encoder_decoder_model(gpt2_tokenizer):
+    with pytest.raises(ValueError, match="sample=True cannot be used with an encoder–decoder model"):
+        attn_widget.analyze_generation(SOURCE, model("t5"), tokenizer=gpt2_tokenizer, sample=True)

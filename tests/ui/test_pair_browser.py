@@ -5,7 +5,9 @@ tokenizer reading a source and a given target; ``wlong``: a tiny T5 on ~500 toke
 prose (~380 source, ~120 target). Checked: the source row above the target row, each
 holding its own text; every cross-attention arc the kernel lists (``Analysis.arcs``)
 drawn from its target word's top to its source word's bottom; hovering an arc names
-both words. Screenshots: ``docs/shots/pair-10.png`` and ``pair-500.png`` (and in the test artifacts).
+both words; ``wgen``, a tiny T5's generation step by step: the step slider shows the source
+row and the target so far. Screenshots: ``docs/shots/pair-10.png`` and ``pair-500.png`` (and
+in the test artifacts, with ``pair-generation.png``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ ids = tok(prose)["input_ids"]
 source, target = tok.decode(ids[:380]).strip(), tok.decode(ids[380:500]).strip()
 wlong = attn_widget.AttentionExplainer(source, model=build_pair("t5"), tokenizer=tok, target=target)
 wlong""",
+    f"""wlong.wait(300)
+g = attn_widget.analyze_generation({SOURCE!r}, model=build_pair("t5"), tokenizer=tok, max_new_tokens=4)
+wgen = attn_widget.AttentionExplainer(g)
+wgen""",
 ]
 READY = "i => document.querySelectorAll('[data-testid=attn-widget]')[i]?.dataset.status === 'ready'"
 ARCS = "i => document.querySelectorAll('[data-testid=attn-widget]')[i]?.querySelector('[data-testid=arc]')"
@@ -63,7 +69,7 @@ def nb(lab: Any, browser: Any, pages: Any) -> NotebookPage:
     notebook.net = net  # type: ignore[attr-defined]
     notebook.open()
     notebook.run_all(timeout=600)
-    for i in range(2):
+    for i in range(3):
         page.wait_for_function(READY, arg=i, timeout=300_000)
         page.wait_for_function(ARCS, arg=i, timeout=300_000)  # the arcs, made on the first screen's thread
     return notebook
@@ -148,3 +154,25 @@ def test_the_exported_page_shows_the_same_rows_and_arcs(nb: NotebookPage, browse
     page.goto(out.as_uri())
     page.wait_for_function(ARCS, arg=0)
     check_pair(widget(page, 0), SOURCE, "Le chat est assis", expected, source_length)
+
+
+def test_a_pair_generation_shows_the_source_and_the_target_so_far_at_each_step(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    root = widget(nb.page, 2)
+    text = root.get_by_test_id("text")
+    targets = json.loads(
+        nb.run_code("print(json.dumps([s.analysis.target_text for s in g.steps]))").strip().splitlines()[-1]
+    )
+    n = len(targets)
+    assert root.get_by_test_id("step-label").text_content() == f"{n} of {n}"
+    assert " ".join(text.get_by_test_id("source-row").text_content().split()) == SOURCE
+    assert text.get_by_test_id("target-row").text_content().endswith(targets[-1])
+    root.get_by_test_id("step-slider").focus()
+    nb.page.keyboard.press("Home")
+    steps = root.get_by_test_id("steps")
+    nb.page.wait_for_function("e => e.dataset.step === '0'", arg=steps.element_handle(), timeout=15_000)
+    assert root.get_by_test_id("step-label").text_content() == f"1 of {n}"
+    assert text.get_by_test_id("target-row").text_content().endswith(targets[0])
+    assert " ".join(text.get_by_test_id("source-row").text_content().split()) == SOURCE
+    root.screenshot(path=str(artifacts / "pair-generation.png"))
