@@ -2,8 +2,10 @@
 
 One model per family per session (:mod:`tiny_families`), the GPT-2 tokenizer
 fixture for ids, and one plain analysis per family shared by the cells that
-start from one (links, explain, ablate, streamed). Where a feature cannot apply
-(generation on an encoder, any feature on an encoder–decoder model for now), the
+start from one (links, explain, ablate, streamed). Encoder–decoder families (T5,
+BART, Marian; :data:`tiny_families.SEQ2SEQ`) read a source and a target; their
+cells are at the end. Where a feature cannot apply (generation on an encoder;
+value norms, gradients, streaming and ablation on an encoder–decoder pair), the
 refusal and its reason are tested instead.
 """
 
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tiny_families import CAUSAL, ENCODERS, FAMILIES, build, config_of
+from tiny_families import CAUSAL, ENCODERS, FAMILIES, SEQ2SEQ, build, build_pair, config_of
 
 import attn_widget
 from attn_widget.extract import families as table
@@ -162,3 +164,104 @@ def test_generation_is_refused_for_an_encoder_saying_why(family, run):
 def test_every_family_in_the_matrix_has_an_entry_in_the_table():
     built = {config_of(f).model_type for f in FAMILIES}
     assert built <= set(table.FAMILIES), built - set(table.FAMILIES)
+
+
+
+TARGET = "Le chat était assis sur le tapis parce qu'il était fatigué."
+PAIRS = list(SEQ2SEQ)
+
+
+@pytest.fixture(scope="module")
+def pair(gpt2_tokenizer):
+    """``pair(family)`` → ``(model, tokenizer, analysis of TEXT → TARGET)``, built once per family."""
+
+    @cache
+    def made(family: str) -> tuple[Any, Any, attn_widget.Analysis]:
+        model = build_pair(family)
+        a = attn_widget.analyze(TEXT, model, tokenizer=gpt2_tokenizer, target=TARGET)
+        return model, gpt2_tokenizer, a
+
+    return made
+
+
+@pytest.mark.parametrize("family", PAIRS)
+def test_a_pair_gives_one_graph_over_source_and_target_with_each_kind_of_attention(family, pair):
+    _, _, a = pair(family)
+    s, n = a.source_length, len(a.tokens)
+    assert (a.source_text, a.target_text) == (TEXT, TARGET)
+    assert a.attentions.shape == (2, 4, n, n)
+    np.testing.assert_allclose(a.attentions.sum(-1), 1.0, atol=1e-4)
+    assert np.all(a.attentions[..., :s, s:] == 0), "the encoder reads no target token"
+    np.testing.assert_allclose(a.attentions[..., s:, :s].sum(-1), 0.5, atol=1e-4)  # half cross-attention
+    assert np.all(np.triu(a.attentions[..., s:, s:], k=1) == 0), "the decoder reads no later target token"
+    assert len(a.labels) == n
+
+
+@pytest.mark.parametrize("family", PAIRS)
+def test_a_pair_without_a_target_reads_the_models_own(family, pair):
+    model, tok, _ = pair(family)
+    a = attn_widget.analyze(TEXT, model, tokenizer=tok)
+    assert a.source_text == TEXT
+    assert len(a.tokens) > a.source_length + 1
+
+
+@pytest.mark.parametrize("family", PAIRS)
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [({"measure": "norm"}, "measure='norm' cannot be used with encoder–decoder"),
+     ({"measure": "gradient"}, "measure='gradient' cannot be used with encoder–decoder"),
+     ({"keep": "summary"}, "keep='summary' streams one stack")],
+)  # fmt: skip
+def test_norm_gradient_and_streaming_are_refused_for_a_pair_saying_why(family, pair, option, said):
+    model, tok, _ = pair(family)
+    with pytest.raises(ValueError, match=said):
+        attn_widget.analyze(TEXT, model, tokenizer=tok, target=TARGET, **option)
+
+
+@pytest.mark.parametrize("family", PAIRS)
+def test_a_pairs_links_and_cross_arcs_are_read_off_the_joint_graph(family, pair):
+    _, _, a = pair(family)
+    token = words(a)[-1]
+    found = attn_widget.links(a, token, k=3)
+    assert len(found) == 3
+    assert [x.weight for x in found] == sorted((x.weight for x in found), reverse=True)
+    arcs = a.arcs()
+    assert arcs
+    s = a.source_length
+    for arc in arcs:
+        assert arc.kind == "cross"
+        assert arc.source > s
+        assert arc.target < s
+        row = a.weights[arc.source, :s]
+        assert arc.target == int(np.argmax(np.where([i in a.excluded for i in range(s)], -1, row)))
+
+
+@pytest.mark.parametrize("family", PAIRS)
+def test_explain_gives_every_cluster_of_a_pair_a_rationale(family, pair):
+    _, _, a = pair(family)
+    explained = attn_widget.explain(a)
+    assert explained.clusters
+    assert all(c.rationale for c in explained.clusters)
+
+
+@pytest.mark.parametrize("family", PAIRS)
+def test_ablating_a_pair_is_refused_saying_why(family, pair):
+    model, tok, a = pair(family)
+    with pytest.raises(ValueError, match="runs the model again on one text"):
+        attn_widget.ablate(a, tokens=[1], model=model, tokenizer=tok)
+
+
+@pytest.mark.parametrize("family", PAIRS)
+def test_a_pairs_generation_clusters_the_source_and_the_target_at_every_step(family, pair):
+    model, tok, _ = pair(family)
+    gen = attn_widget.analyze_generation(TEXT, model, tokenizer=tok, max_new_tokens=3)
+    sizes = [len(step.analysis.tokens) for step in gen.steps]
+    assert sizes == list(range(sizes[0], sizes[0] + len(sizes)))
+    assert all(step.analysis.source_text == TEXT for step in gen.steps)
+
+
+def test_every_pair_family_has_an_encoder_decoder_config():
+    import transformers
+
+    for family, (config, _, kwargs) in SEQ2SEQ.items():
+        assert getattr(transformers, config)(**kwargs).is_encoder_decoder, family
