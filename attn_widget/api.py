@@ -29,6 +29,7 @@ from .core.options import (
     check_names,
 )
 from .extract.forward import EncoderDecoderModel, check_measure, prepare, reporter, resolve_keep, run
+from .extract.seq2seq import refuse_lens
 from .graph import compare as _compare
 from .graph import pipeline as _pipeline
 from .graph import recluster as _recluster
@@ -103,8 +104,8 @@ def analyze(
         decoder self-attention and half cross-attention, so a cluster can hold source
         and target words (:mod:`attn_widget.runs.pairs`); :meth:`Analysis.arcs` gives
         each target word's arc to the source word it attends to most (kind ``"cross"``).
-        ``measure="norm"``/``"gradient"``, ``keep="summary"`` and role lenses are refused
-        for these models, saying why.
+        ``measure="norm"``/``"gradient"``, ``keep="summary"`` and the coreference lens are
+        refused for these models, saying why.
 
     Returns
     -------
@@ -188,6 +189,8 @@ def recluster(analysis: Any, **changes: Unpack[ClusterOptions]) -> Any:
     again; a :class:`Comparison` or :class:`Ablation` on both sides, then compared again.
     """
     check_names(changes, CLUSTER_OPTIONS, "recluster()")
+    if isinstance(analysis, Analysis) and analysis.options.pair is not None:
+        refuse_lens(changes.get("lens"), analysis.model)
     if not isinstance(analysis, Analysis):
         return _runs.recluster_result(analysis, dict(changes), recluster)
     measure = changes.get("measure", analysis.options.measure)

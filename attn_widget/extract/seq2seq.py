@@ -17,7 +17,7 @@ the target) and lays them out as one text, the source, :data:`SEPARATOR`, then t
 target, with every token's offsets into it; :func:`run_pair` runs the pass and
 joins the attention. The decoder's start token sits between the two, a special
 token (and a sink). Not here: value norms, gradients and streaming for these
-models (refused with the reason by :func:`check_pair_options`).
+models and the coreference lens (refused with the reason by :func:`check_pair_options`).
 """
 
 from __future__ import annotations
@@ -288,12 +288,16 @@ def check_pair_options(o: Mapping[str, Any], name: str) -> None:
             f"keep='summary' streams one stack's attention, and encoder–decoder model {name!r} has three "
             "(encoder, decoder, cross); use keep='auto' or 'attention' (the pair is kept whole)"
         )
-    lens = o.get("lens", "all")
-    if callable(lens) or (isinstance(lens, str) and lens != "all"):
+    refuse_lens(o.get("lens", "all"), name)
+
+
+def refuse_lens(lens: Any, name: str | None) -> None:
+    """Refuse the coreference lens on an encoder–decoder pair: its probe runs the model on one text."""
+    if isinstance(lens, str) and lens == "coreference":
         raise ValueError(
-            f"lens={lens!r} picks heads by roles measured on one text; an encoder–decoder pair joins the "
-            "encoder's, decoder's and cross heads of each layer into one, so use lens='all' or a list of "
-            "(layer, head) pairs"
+            f"lens='coreference' finds its heads by running model {name!r} on probe sentences as one text, "
+            "and an encoder–decoder model reads a source and a target; use another lens (role lenses and "
+            "layer bands are read off the pair's own attention) or a list of (layer, head) pairs"
         )
 
 

@@ -37,7 +37,8 @@ from ..extract.generate import eos_ids, sampling
 from ..extract.seq2seq import OWN_TARGET, check_pair_options, is_encoder_decoder, prepare_pair, run_pair
 from ..graph import pipeline as _pipeline
 from ..graph import steps as _steps
-from .streamed import own_sinks
+from ..heads import lenses as _lenses
+from .streamed import named, own_sinks
 
 
 def analyze_pair(source: str, target: str | None, model: Any, tokenizer: Any, o: dict[str, Any]) -> Analysis:
@@ -51,9 +52,14 @@ def analyze_pair(source: str, target: str | None, model: Any, tokenizer: Any, o:
     notices = list(prep.notices)
     sinks = own_sinks(prep.sink, len(prep.tokens), o["exclude_sink"], notices)
     report("clustering…", 0.7)
+    cluster, heads = {k: o[k] for k in CLUSTER_OPTIONS}, None
+    if named(o["lens"]):  # role lenses and layer bands, read off the pair's own attention
+        heads, said = _lenses.resolve(o["lens"], joint, prep.tokens, prep.name, o["measure"])
+        notices.extend(said)
+        cluster["lens"] = o["lens"] if heads is not None else "all"
     result = _pipeline.analyze_attention(
-        joint, prep.tokens, text=prep.text, model=prep.name, notices=tuple(notices),
-        model_sinks=sinks, **{k: o[k] for k in CLUSTER_OPTIONS},
+        joint, prep.tokens, text=prep.text, model=prep.name, notices=tuple(notices), lens_heads=heads,
+        model_sinks=sinks, **cluster,
     )  # fmt: skip
     report("done", 1.0)
     pair = (prep.source_tokens, prep.source_chars)
@@ -80,6 +86,9 @@ def generation(
     ):  # fmt: skip
         if o.get(name):
             raise ValueError(f"{name}=True cannot be used with an encoder–decoder model: {why}; leave it out")
+    if named(o["lens"]):
+        raise ValueError("a named lens is resolved on the final text of a causal generation; for an "
+                         "encoder–decoder model pass lens='all' or (layer, head) pairs")  # fmt: skip
     if o["unit"] != "token":
         raise ValueError(f"unit={o['unit']!r}: generation steps are tokens (a word can grow over steps)")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:

@@ -175,3 +175,17 @@ def test_generation_steps_are_the_source_and_the_target_so_far_as_the_model_read
 def test_generation_refuses_sampling_for_an_encoder_decoder_model(gpt2_tokenizer):
     with pytest.raises(ValueError, match="sample=True cannot be used with an encoder–decoder model"):
         attn_widget.analyze_generation(SOURCE, model("t5"), tokenizer=gpt2_tokenizer, sample=True)
+
+
+def test_lenses_read_off_the_pairs_own_attention_and_coreference_is_refused(bart_pair, gpt2_tokenizer):
+    late = bart_pair.recluster(lens="late")
+    assert late.options.lens_heads is not None
+    assert all(layer == 1 for layer, _ in late.options.lens_heads)
+    assert late.source_length == bart_pair.source_length
+    again = attn_widget.analyze(SOURCE, model("bart"), tokenizer=gpt2_tokenizer, target=TARGET, lens="late")
+    np.testing.assert_allclose(again.weights, late.weights)
+    with pytest.raises(ValueError, match="lens='coreference' finds its heads by running model"):
+        bart_pair.recluster(lens="coreference")
+    bart = model("bart")
+    with pytest.raises(ValueError, match="lens='coreference' finds its heads by running model"):
+        attn_widget.analyze(SOURCE, bart, tokenizer=gpt2_tokenizer, target=TARGET, lens="coreference")
