@@ -37,45 +37,21 @@ PARAGRAPH = (
 )
 
 
-def graph(analysis) -> np.ndarray:
-    w = np.asarray(analysis.weights, dtype=np.float64)
-    s = (w + w.T) / 2
-    np.fill_diagonal(s, 0.0)
-    return s
-
-
-def spectral(analysis, kept: np.ndarray, seed: int) -> np.ndarray:
-    from sklearn.manifold import SpectralEmbedding
-
-    a = graph(analysis)[np.ix_(kept, kept)]
-    a = a + 1e-6 * a.max()  # one connected graph
-    return SpectralEmbedding(2, affinity="precomputed", random_state=seed).fit_transform(a)
-
-
-def umap_graph(analysis, kept: np.ndarray, seed: int) -> np.ndarray:
-    import umap
-
-    a = graph(analysis)[np.ix_(kept, kept)]
-    d = 1.0 - a / a.max()
-    np.fill_diagonal(d, 0.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reducer = umap.UMAP(n_components=2, metric="precomputed", random_state=seed,
-                            n_neighbors=min(15, len(kept) - 1))
-        return reducer.fit_transform(d)
-
-
-def layouts(analysis, seed: int) -> dict[str, np.ndarray]:
+def layouts(analysis, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every token map method (the widget's choices), plus the graph-only spectral of the residual graph."""
     import attn_widget
+    from attn_widget.graph.layout import residual, spectral_layout
+    from attn_widget.graph.threshold import symmetrise
+    from attn_widget.graph.tokenmap import methods
 
     kept = np.array([i for i in range(len(analysis.tokens)) if i not in set(analysis.excluded)])
     out = {}
-    for method in ("umap", "tsne"):
+    for method in methods():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out[f"{method} (profile, shipped)"] = attn_widget.token_map(analysis, method, seed=seed)[kept]
-    out["spectral (graph)"] = spectral(analysis, kept, seed)
-    out["umap-graph (graph)"] = umap_graph(analysis, kept, seed)
+            out[method] = attn_widget.token_map(analysis, method, seed=seed)[kept]
+    sym = symmetrise(np.asarray(analysis.weights, dtype=np.float64))[np.ix_(kept, kept)]
+    out["spectral of residual (not shipped)"] = spectral_layout(residual(sym, kept))
     return {k: (kept, v) for k, v in out.items()}
 
 
@@ -85,8 +61,10 @@ def planted(sizes: list[int], seeds: list[int], strength: float) -> None:
     import attn_widget
     from attn_widget.synthetic import planted_attention
 
-    print(f"planted groups (strength {strength}): silhouette of the planted groups on the map "
-          "(target >= 0.5, where the clustering recovers them: ARI >= 0.9)")
+    print(
+        f"planted groups (strength {strength}): silhouette of the planted groups on the map "
+        "(target >= 0.5, where the clustering recovers them: ARI >= 0.9)"
+    )
     for n in sizes:
         for seed in seeds:
             third = n // 3
@@ -103,26 +81,103 @@ def planted(sizes: list[int], seeds: list[int], strength: float) -> None:
             print(f"  {n:4d} tokens seed {seed}: clustering ARI {ari:.2f} | " + " | ".join(row))
 
 
-def real() -> None:
+def texts(which: str) -> dict[str, str]:
+    """Real texts: ``tuning`` (where the default was chosen) or ``report`` (nothing chosen on it)."""
+    from pathlib import Path
+
+    from attn_widget.corpus.fortunes import fortunes
+
+    if which == "tuning":
+        themes, seed, out = ["literature", "wisdom", "science"], 0, {"lighthouse": PARAGRAPH}
+    else:
+        themes, seed = ["people", "politics", "work", "love"], 1
+        long = Path(__file__).resolve().parents[1] / "tests" / "ui" / "data" / "first_screen_500.txt"
+        out = {"first_screen_500": long.read_text(encoding="utf-8")}
+    try:
+        records = fortunes(themes, min_chars=350, max_chars=700)
+    except FileNotFoundError as err:
+        print(f"fortunes skipped: {err}")
+        return out
+    rng = np.random.default_rng(seed)
+    for r in (records[i] for i in rng.choice(len(records), 4, replace=False)):
+        out[r["id"]] = " ".join(r["text"].split())
+    return out
+
+
+def membership_floor(kept: np.ndarray, labels: np.ndarray) -> float:
+    """Spearman of text distance with a map that shows only membership (0 inside a cluster, 1 across)."""
+    from scipy.stats import spearmanr
+
+    i, j = np.triu_indices(len(kept), 1)
+    return float(spearmanr((labels[i] != labels[j]).astype(float), np.abs(kept[i] - kept[j])).statistic)
+
+
+def real(which: str, units: list[str]) -> None:
     from scipy.stats import spearmanr
     from sklearn.metrics import silhouette_score
 
     import attn_widget
 
-    try:
-        a = attn_widget.analyze(PARAGRAPH, model="smollm2", unit="token")
-    except Exception as err:  # no SmolLM2 here: say so and go on
-        print(f"real paragraph skipped: {err}")
-        return
-    groups = sum(c.size > 1 for c in a.clusters)
-    print(f"real paragraph (SmolLM2, {len(a.tokens)} tokens, {groups} clusters): "
-          "Spearman(map distance, text distance) (target < 0.5), silhouette of the clusters on the map")
-    for name, (kept, xy) in layouts(a, 0).items():
-        i, j = np.triu_indices(len(kept), 1)
-        rho = spearmanr(np.linalg.norm(xy[i] - xy[j], axis=1), np.abs(kept[i] - kept[j])).statistic
-        labels = np.asarray(a.labels)[kept]
-        sil = silhouette_score(xy, labels) if len(set(labels)) > 1 else float("nan")
-        print(f"  {name:26s} Spearman {rho:.2f}   silhouette of clusters {sil:.2f}")
+    print(
+        f"real texts ({which} set), SmolLM2: Spearman(map distance, text distance) (target < 0.5) / "
+        "silhouette of the clusters on the map; 'floor': a map showing cluster membership only"
+    )
+    for name, text in texts(which).items():
+        for unit in units:
+            try:
+                a = attn_widget.analyze(text, model="smollm2", unit=unit)
+            except Exception as err:  # no SmolLM2 here: say so and go on
+                print(f"real texts skipped: {err}")
+                return
+            kept_all = np.array([i for i in range(len(a.tokens)) if i not in set(a.excluded)])
+            labels = np.asarray(a.labels)[kept_all]
+            sizes = sorted(np.bincount(labels - labels.min()).tolist(), reverse=True)
+            row = [f"floor {membership_floor(kept_all, labels):.2f}"]
+            for method, (kept, xy) in layouts(a, 0).items():
+                i, j = np.triu_indices(len(kept), 1)
+                rho = spearmanr(np.linalg.norm(xy[i] - xy[j], axis=1), np.abs(kept[i] - kept[j])).statistic
+                sil = silhouette_score(xy, labels) if len(set(labels)) > 1 else float("nan")
+                row.append(
+                    f"{method.split(' ')[0] if 'not' not in method else 'spec-resid'} {rho:.2f}/{sil:.2f}"
+                )
+            print(
+                f"  {name[:18]:18s} {unit:5s} {len(kept_all):3d} units, clusters {sizes[:6]}: "
+                + " | ".join(row)
+            )
+
+
+FIRST = """
+import time, warnings, numpy as np
+warnings.simplefilter("ignore")
+t0 = time.perf_counter()
+import attn_widget
+from attn_widget.synthetic import planted_attention
+att, _ = planted_attention([100, 100, 100], shuffle=True, seed=0)
+a = attn_widget.analyze_attention(att, [f"t{{i}}" for i in range(att.shape[-1])])
+t1 = time.perf_counter()
+attn_widget.token_map(a, {method!r})
+t2 = time.perf_counter()
+attn_widget.token_map(a, {method!r}, seed=1)
+print(f"{{t2 - t1:.2f}} {{time.perf_counter() - t2:.2f}}")
+"""
+
+
+def first_map() -> None:
+    """Seconds for the first map in a fresh interpreter (compiling included), then for a second one."""
+    import os
+    import subprocess
+    import sys
+
+    from attn_widget.graph.tokenmap import methods
+
+    print(
+        f"first map in a fresh kernel, 301 planted tokens (load {os.getloadavg()[0]:.1f}): first s / second s"
+    )
+    for method in methods():
+        done = subprocess.run(
+            [sys.executable, "-c", FIRST.format(method=method)], capture_output=True, text=True
+        )
+        print(f"  {method:9s} {done.stdout.strip() or done.stderr.strip().splitlines()[-1]}")
 
 
 def main() -> None:
@@ -130,11 +185,23 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[60, 500])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--strength", type=float, default=3.0, help="planted groups' logit bonus")
-    parser.add_argument("--no-real", action="store_true")
+    parser.add_argument(
+        "--real",
+        nargs="*",
+        default=["tuning", "report"],
+        choices=["tuning", "report"],
+        help="real text sets to measure (none: --real with no value)",
+    )
+    parser.add_argument("--units", nargs="+", default=["word", "token"])
+    parser.add_argument("--no-planted", action="store_true")
+    parser.add_argument("--first", action="store_true", help="time the first map in a fresh interpreter")
     args = parser.parse_args()
-    planted(args.sizes, args.seeds, args.strength)
-    if not args.no_real:
-        real()
+    if not args.no_planted:
+        planted(args.sizes, args.seeds, args.strength)
+    for which in args.real:
+        real(which, args.units)
+    if args.first:
+        first_map()
 
 
 if __name__ == "__main__":

@@ -1,21 +1,31 @@
-"""A 2-D map of the tokens: each token placed by its attention profile (UMAP or t-SNE).
+"""A 2-D map of the tokens: each token a dot, placed by the graph the clusters come from.
 
-:func:`token_map` turns every kept token into a feature vector (a key of
-:data:`FEATURES`) and embeds the vectors in two dimensions with a key of
-:data:`MAP_METHODS`:
+:func:`token_map` places every kept token with a named method:
 
+``"clusters"`` (the default)
+    The partition drawn as discs (:func:`attn_widget.graph.layout.clusters_layout`):
+    each cluster a disc, discs placed by the links between clusters that exceed
+    what attention at their distance usually gets, members placed inside by the
+    same excess among them. Groups the clustering separates are separated, and
+    the order of the text does not decide where a cluster goes. Numpy only,
+    milliseconds, deterministic.
+``"spectral"``
+    The raw graph's Laplacian eigenvectors (:func:`attn_widget.graph.layout.spectral_layout`):
+    no partition, no baseline; on real text mostly reading order.
 ``"umap"``
-    UMAP (``umap-learn``, the ``map`` extra): keeps neighbourhoods and some of
-    the global layout; the default.
+    UMAP (``umap-learn``, the ``map`` extra) on each token's attention profile
+    (a key of :data:`FEATURES`): keeps neighbourhoods and some global layout.
 ``"tsne"``
-    t-SNE (scikit-learn, the ``cluster`` extra): keeps neighbourhoods.
+    t-SNE (scikit-learn, the ``cluster`` extra) on the same profiles: keeps neighbourhoods.
 
-Both are deterministic for a seed (UMAP then runs single-threaded; t-SNE starts
-from the principal components, so its map does not depend on the seed at all). Tokens
+All are deterministic for a seed (UMAP then runs single-threaded; t-SNE starts
+from the principal components; the graph layouts use no randomness). Tokens
 left out of the graph (sinks) get NaN coordinates. Below :data:`MIN_EMBED`
-kept tokens there is no neighbourhood to learn and the map is the features'
-first two principal components (also deterministic). Results are cached by
-features, method and seed, so asking again costs nothing.
+kept tokens UMAP and t-SNE have no neighbourhood to learn and the map is the
+features' first two principal components. Results are cached by their
+inputs, method and seed, so asking again costs nothing.
+``benchmarks/bench_map_layout.py`` measures how well each method separates
+the clusters and how much the text order shows.
 
 This module does not draw: the widget's ``js/src/extras/map.ts`` does.
 """
@@ -32,6 +42,8 @@ import numpy as np
 from ..core.cache import LRU
 from ..core.registry import Registry
 from ..core.types import Matrix
+from .layout import clusters_layout, spectral_layout
+from .threshold import symmetrise
 from .units import pool
 
 if TYPE_CHECKING:
@@ -39,11 +51,17 @@ if TYPE_CHECKING:
 
 Embed = Callable[[np.ndarray, int], np.ndarray]
 Features = Callable[["Analysis", np.ndarray], np.ndarray]
+Layout = Callable[[Matrix, np.ndarray, np.ndarray], np.ndarray]
 
 MAP_METHODS: Registry[Embed] = Registry("token map method")
-"""Name → ``embed(features [N, D], seed) -> [N, 2]``."""
+"""Name → ``embed(features [N, D], seed) -> [N, 2]``: methods that place feature vectors."""
+GRAPH_LAYOUTS: Registry[Layout] = Registry("token map method")
+"""Name → ``layout(graph [N, N], positions [N], labels [N]) -> [N, 2]``: methods that draw the graph."""
 FEATURES: Registry[Features] = Registry("token map feature set")
 """Name → ``features(analysis, kept token indices) -> [N, D]``."""
+
+DEFAULT_METHOD = "clusters"
+"""The token map's default method (measured best: ``benchmarks/bench_map_layout.py``)."""
 
 MIN_EMBED = 8
 """Fewer kept tokens than this are placed by principal components, not UMAP/t-SNE."""
@@ -146,6 +164,21 @@ def tsne_embed(x: np.ndarray, seed: int) -> np.ndarray:
         return np.asarray(model.fit_transform(x), dtype=np.float64)
 
 
+@GRAPH_LAYOUTS.register("clusters")
+def _clusters(sym: Matrix, positions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return clusters_layout(sym, positions, labels)
+
+
+@GRAPH_LAYOUTS.register("spectral")
+def _spectral(sym: Matrix, positions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return spectral_layout(sym)
+
+
+def methods() -> list[str]:
+    """Every token map method, the default first."""
+    return [*GRAPH_LAYOUTS.names(), *MAP_METHODS.names()]
+
+
 def principal(x: np.ndarray) -> np.ndarray:
     """The first two principal components of ``x`` (signs fixed: largest loading positive)."""
     centred = x - x.mean(axis=0)
@@ -160,10 +193,37 @@ def principal(x: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the map
+def _digest(*parts: np.ndarray) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(repr(part.shape).encode())
+        h.update(np.ascontiguousarray(part).tobytes())
+    return h.hexdigest()
+
+
+def _labels(analysis: Analysis, labels: Any) -> np.ndarray:
+    """The partition to draw: ``analysis.labels`` or the caller's, checked."""
+    if labels is None:
+        return np.asarray(analysis.labels)
+    out = np.asarray(labels)
+    n = len(analysis.tokens)
+    if out.shape != (n,) or not np.issubdtype(out.dtype, np.integer):
+        raise ValueError(
+            f"labels of shape {out.shape} ({out.dtype}): give one whole-number cluster id per unit "
+            f"({n} of them), e.g. analysis.labels"
+        )
+    return out
+
+
 def token_map(
-    analysis: Analysis, method: str = "umap", seed: int = 0, *, features: str = "profile"
+    analysis: Analysis,
+    method: str = DEFAULT_METHOD,
+    seed: int = 0,
+    *,
+    features: str | None = None,
+    labels: Any = None,
 ) -> np.ndarray:
-    """Place every token of ``analysis`` on a 2-D map by its attention profile.
+    """Place every token of ``analysis`` on a 2-D map.
 
     Parameters
     ----------
@@ -171,13 +231,20 @@ def token_map(
         The analysis whose graph (``analysis.weights``; the raw attention for
         ``features="heads"``) places the tokens.
     method
-        ``"umap"`` (default; ``pip install 'attn_widget[map]'``) or ``"tsne"``
-        (``pip install 'attn_widget[cluster]'``), a key of :data:`MAP_METHODS`.
+        ``"clusters"`` (default: each cluster a disc, placed by the links
+        between clusters beyond what their distance in the text explains),
+        ``"spectral"`` (the raw graph's eigenvectors), ``"umap"``
+        (``pip install 'attn_widget[map]'``) or ``"tsne"``
+        (``pip install 'attn_widget[cluster]'``) on attention profiles.
     seed
-        Random seed; the same seed gives the same map.
+        Random seed for UMAP and t-SNE; the same seed gives the same map.
     features
-        ``"profile"`` (default: each token's row and column of the graph) or
-        ``"heads"`` (per-head received attention and entropy), a key of :data:`FEATURES`.
+        For ``"umap"`` and ``"tsne"`` only: ``"profile"`` (default: each
+        token's row and column of the graph) or ``"heads"`` (per-head received
+        attention and entropy), a key of :data:`FEATURES`.
+    labels
+        For ``"clusters"``: the partition to draw, one cluster id per unit
+        (default ``analysis.labels``; the widget sends the one on screen).
 
     Returns
     -------
@@ -187,26 +254,45 @@ def token_map(
     Raises
     ------
     ValueError
-        For an unknown method or feature set, or a seed that is not a whole number.
+        For an unknown method or feature set, features given to a graph
+        method, labels that are not one id per unit, or a seed that is not a
+        whole number.
     ImportError
         When the method's package is missing (the message names the extra).
     """
-    embed = MAP_METHODS[method]
-    make = FEATURES[features]
+    graph = method in GRAPH_LAYOUTS
+    if not graph and method not in MAP_METHODS:
+        choices = ", ".join(repr(m) for m in methods())
+        raise ValueError(f"unknown token map method {method!r}; choose one of {choices}")
+    if graph and features is not None:
+        raise ValueError(
+            f"features={features!r} is for the 'umap' and 'tsne' maps; method={method!r} "
+            "draws the graph itself: leave features out"
+        )
+    make = FEATURES[features or "profile"]
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed={seed!r} must be a whole number (e.g. seed=0)")
+    part = _labels(analysis, labels)
     n = len(analysis.tokens)
     excluded = set(analysis.excluded)
     kept = np.array([i for i in range(n) if i not in excluded], dtype=np.intp)
     out = np.full((n, 2), np.nan)
     if kept.size == 0:
         return out
-    x = make(analysis, kept)
-    digest = hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=16).hexdigest()
-    key = (digest, x.shape, method, int(seed))
-    coords = _CACHE.get(key)
-    if coords is None:
-        coords = principal(x) if kept.size < MIN_EMBED else embed(x, int(seed))
-        _CACHE.put(key, coords)
+    if graph:
+        sym = symmetrise(np.asarray(analysis.weights, dtype=np.float64))[np.ix_(kept, kept)]
+        drawn = part[kept] if method == "clusters" else np.zeros(0, dtype=np.intp)
+        key = (_digest(sym, kept, drawn), (len(kept),), method, 0)
+        coords = _CACHE.get(key)
+        if coords is None:
+            coords = GRAPH_LAYOUTS[method](sym, kept, drawn)
+            _CACHE.put(key, coords)
+    else:
+        x = make(analysis, kept)
+        key = (_digest(x), x.shape, method, int(seed))
+        coords = _CACHE.get(key)
+        if coords is None:
+            coords = principal(x) if kept.size < MIN_EMBED else MAP_METHODS[method](x, int(seed))
+            _CACHE.put(key, coords)
     out[kept] = coords
     return out

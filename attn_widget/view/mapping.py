@@ -3,7 +3,9 @@
 :class:`MapService` answers the view's ``map`` messages (:mod:`attn_widget.view.messages`)
 on its own thread with :func:`attn_widget.token_map`, so the first view never
 waits for it and a slow first UMAP (it compiles itself once per session) never
-holds up a click. The reply carries the coordinates as a float32 ``[T, 2]``
+holds up a click. A ``"clusters"`` map is laid out for the partition the view
+shows (the request's ``labels``), which can be ahead of the kernel's while
+the slider moves. The reply carries the coordinates as a float32 ``[T, 2]``
 buffer and the ``key`` of the graph they were made from; a request still
 waiting when a newer one comes is answered "superseded" and never run. The last map made is
 kept for :meth:`AttentionExplainer.save_html` to put in the exported page.
@@ -41,7 +43,7 @@ class MapService:
         """Answer one ``map`` message in the background (``None`` for any other message)."""
         if content.get("type") != "map":
             return None
-        method, seed = content.get("method"), content.get("seed", 0)
+        method, seed, labels = content.get("method"), content.get("seed", 0), content.get("labels")
         reply: MapReply = {
             "type": "map_reply",
             "id": content.get("id"),
@@ -59,7 +61,14 @@ class MapService:
                     raise ValueError("the analysis is not ready yet; wait for it to finish")
                 if not isinstance(method, str):
                     raise ValueError(f"method={method!r}: give a map method name such as 'umap' or 'tsne'")
-                coords = token_map(analysis, method=method, seed=seed)
+                if labels is not None and not (
+                    isinstance(labels, list)
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in labels)
+                ):
+                    raise ValueError(f"labels={str(labels)[:60]}: give one whole-number cluster id per token")
+                coords = token_map(
+                    analysis, method=method, seed=seed, labels=None if labels is None else np.array(labels)
+                )
             except (ValueError, ImportError) as exc:  # shown next to the map; the widget stays usable
                 reply["error"] = f"The map could not be made: {exc}"
                 send(reply)

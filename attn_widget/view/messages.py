@@ -18,7 +18,7 @@ buffers beside the JSON.
     view → kernel  {"type": "cuttest", "id", "labels"}
     kernel → view  {"type": "cuttest_reply", "id", "error", "labels", "result"}
     kernel → view  {"type": "cuttest_progress", "id", "done", "total", "message"}
-    view → kernel  {"type": "map", "id", "method", "seed"}
+    view → kernel  {"type": "map", "id", "method", "seed", "labels"?}
     kernel → view  {"type": "map_reply", "id", "error", "method", "seed", "key", "seconds"},
                    buffers=[float32 [T, 2] coordinates, NaN for left-out tokens]
     view → kernel  {"type": "refine", "id", "op", "clusters", "cluster", "tokens", "to"}
@@ -146,6 +146,7 @@ class MapRequest(TypedDict):
     id: int
     method: str
     seed: int
+    labels: NotRequired[list[int]]  # the partition on screen (method "clusters" only)
 
 
 class MapReply(TypedDict):
@@ -174,6 +175,8 @@ class RefineReply(TypedDict):
     error: str | None
     text: str
     delta: float | None
+
+
 class AblateRequest(TypedDict):
     type: Literal["ablate"]
     id: int

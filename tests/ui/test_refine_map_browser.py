@@ -149,36 +149,74 @@ def test_picked_tokens_split_off_move_and_pin_and_undo_takes_each_back(
 
 
 def test_the_token_map_draws_every_kept_token_and_links_hover_and_selection_with_the_text(
-    nb: NotebookPage, artifacts: Path
+    nb: NotebookPage, artifacts: Path, docs_shots: Path
 ) -> None:
     fresh(nb)
     page = nb.page
-    # choose t-SNE before the section opens (opening asks for the map; UMAP compiles itself first)
-    page.eval_on_selector("[data-testid=map-method]", "s => { s.value = 'tsne'; }")
-    page.get_by_test_id("map-toggle").click()
+    page.get_by_test_id("map-toggle").click()  # the default map: the clusters as patches
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=map-point]').length > 0", timeout=120_000
     )
     assert page.get_by_test_id("map-point").count() == len(WORDS) - 1  # the sink has no place
-    assert page.get_by_test_id("map-status").inner_text().startswith("t-SNE map in")
+    assert page.get_by_test_id("map-status").inner_text().startswith("Clusters map in")
     dots = page.eval_on_selector_all(
-        "[data-testid=map-point]", "s => s.map(e => [+e.dataset.index, +e.dataset.cluster])"
+        "[data-testid=map-point]",
+        "s => s.map(e => [+e.dataset.index, +e.dataset.cluster, +e.getAttribute('cx'), +e.getAttribute('cy')])",  # noqa: E501
     )
     labels = view_labels(nb)
-    assert all(labels[i] == c for i, c in dots)
+    assert all(labels[i] == c for i, c, _, _ in dots)
+    # each planted group its own patch: every dot nearer its own cluster's centre than any other's
+    centre = {
+        c: [sum(d[k] for d in dots if d[1] == c) / sum(d[1] == c for d in dots) for k in (2, 3)]
+        for c in {d[1] for d in dots}
+    }
+    for _, c, x, y in dots:
+        near = min(centre, key=lambda k: (centre[k][0] - x) ** 2 + (centre[k][1] - y) ** 2)
+        assert near == c
+    words = page.eval_on_selector_all(
+        "[data-testid=map-label]", "s => s.map(e => [+e.dataset.index, e.textContent])"
+    )
+    assert words == [[i, WORDS[i].strip()] for i in range(1, len(WORDS))]  # 12 dots: every one has its word
     dot = page.locator("[data-testid=map-point][data-index='6']")
     dot.hover()
     assert "aw-hover" in (token(nb, 6).get_attribute("class") or "")
+    assert "aw-hover" in (dot.get_attribute("class") or "")  # the dot itself is marked
+    assert page.get_by_test_id("map-hover-label").text_content() == WORDS[6].strip()
     token(nb, 3).hover()
     page.wait_for_function(
         "() => document.querySelector(\"[data-testid=map-point][data-index='3']\")"
         ".classList.contains('aw-hover')"
     )
+    assert page.get_by_test_id("map-hover-label").text_content() == WORDS[3].strip()
     dot.click()
     wait_kernel(nb, "w.selected_cluster", labels[6])  # the view's selection reaches the kernel by comm
-    assert (
-        "aw-selected"
-        in (page.locator("[data-testid=map-point][data-index='5']").get_attribute("class") or "")
-        or labels[5] != labels[6]
-    )
+    outline = page.get_by_test_id("map-outline")
+    assert outline.get_attribute("data-cluster") == str(labels[6])
+    box = outline.bounding_box()
+    for i, c, _, _ in dots:  # the outline encloses its cluster's dots
+        if c == labels[6]:
+            d = page.locator(f"[data-testid=map-point][data-index='{i}']").bounding_box()
+            assert box["x"] <= d["x"]
+            assert d["x"] + d["width"] <= box["x"] + box["width"] + 1
+    page.mouse.move(0, 0)
     page.get_by_test_id("map-section").screenshot(path=str(artifacts / "token-map.png"))
+    page.get_by_test_id("map-section").screenshot(path=str(docs_shots / "token-map-10.png"))
+    # the threshold moved to another partition: the map is laid out again for it
+    first = page.eval_on_selector_all(
+        "[data-testid=map-point]", "s => s.map(e => e.getAttribute('cx')).join()"
+    )
+    nb.run_code(
+        "w.threshold = float(next(t for t, l in zip(a.sweep.thresholds, a.sweep.labels)"
+        " if list(l) != list(w.analysis.labels)))"
+    )
+    page.wait_for_function(
+        "want => [...document.querySelectorAll('[data-testid=map-point]')]"
+        ".map(e => e.getAttribute('cx')).join() !== want",
+        arg=first,
+        timeout=30_000,
+    )
+    shown = view_labels(nb)
+    drawn = page.eval_on_selector_all(
+        "[data-testid=map-point]", "s => s.map(e => [+e.dataset.index, +e.dataset.cluster])"
+    )
+    assert all(shown[i] == c for i, c in drawn)

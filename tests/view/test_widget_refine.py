@@ -97,6 +97,28 @@ def test_the_map_is_made_in_the_background_and_sent_as_a_buffer_with_its_graphs_
     assert widget.state["map"]["method"] == "tsne"  # a view drawn again gets the map with the state
 
 
+def test_a_clusters_map_is_laid_out_for_the_partition_the_view_sends(widget):
+    now = [int(x) for x in widget.analysis.labels]
+    stops = [[int(x) for x in labels] for labels in widget.analysis.sweep.labels]
+    shown = next(s for s in stops if s != now)  # a slider stop ahead of the kernel
+    widget._on_custom_msg(
+        None, {"type": "map", "id": 9, "method": "clusters", "seed": 0, "labels": shown}, []
+    )
+    widget.map_service.join(60)
+    reply, buffers = widget.sent[-1]
+    assert reply["error"] is None
+    assert reply["method"] == "clusters"
+    coords = np.frombuffer(buffers[0], dtype="<f4").reshape(-1, 2)
+    want = attn_widget.token_map(widget.analysis, "clusters", labels=np.array(shown))
+    np.testing.assert_allclose(coords, want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(want, attn_widget.token_map(widget.analysis, "clusters"), equal_nan=True)
+    widget._on_custom_msg(
+        None, {"type": "map", "id": 10, "method": "clusters", "seed": 0, "labels": "0,1"}, []
+    )
+    widget.map_service.join(60)
+    assert "labels=0,1: give one whole-number cluster id per token" in widget.sent[-1][0]["error"]
+
+
 def test_the_refined_partition_is_exported_and_usable_as_the_human_grouping(widget, tmp_path):
     _, groups = _analysis()
     truth = [set(np.flatnonzero(groups == g).tolist()) for g in range(3)]

@@ -111,6 +111,8 @@ export interface MapRequest {
   id: number;
   method: string;
   seed: number;
+  /** The partition on screen, one cluster id per token (method "clusters" only). */
+  labels?: number[];
 }
 
 export interface MapReply {
