@@ -29,7 +29,7 @@ from .core.options import (
     check_names,
 )
 from .extract.forward import EncoderDecoderModel, check_measure, prepare, reporter, resolve_keep, run
-from .extract.seq2seq import refuse_lens
+from .extract.seq2seq import check_pair_options
 from .graph import compare as _compare
 from .graph import pipeline as _pipeline
 from .graph import recluster as _recluster
@@ -190,7 +190,7 @@ def recluster(analysis: Any, **changes: Unpack[ClusterOptions]) -> Any:
     """
     check_names(changes, CLUSTER_OPTIONS, "recluster()")
     if isinstance(analysis, Analysis) and analysis.options.pair is not None:
-        refuse_lens(changes.get("lens"), analysis.model)
+        check_pair_options(dict(changes), str(analysis.model))
     if not isinstance(analysis, Analysis):
         return _runs.recluster_result(analysis, dict(changes), recluster)
     measure = changes.get("measure", analysis.options.measure)

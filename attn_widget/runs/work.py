@@ -26,6 +26,7 @@ from ..extract.forward import check_gradient_memory, forward_pass
 from ..extract.generate import generate
 from ..extract.gradient import attention_gradient
 from ..extract.loading import describe, is_causal_config, load
+from ..extract.seq2seq import check_pair_options
 from ..graph import compare as _compare
 from ..graph import rebuild as _rebuild
 from ..graph import recluster as _recluster
@@ -287,6 +288,8 @@ def measure_data(analysis: Analysis, measure: str) -> Analysis:
     needs = NEEDS.get(measure)
     if needs is None or needs in analysis.head_data:
         return analysis
+    if analysis.options.pair is not None:  # an encoder–decoder pair: refused, saying why
+        check_pair_options({"measure": measure}, str(analysis.model))
     if not analysis.model or any(t.id is None for t in analysis.model_tokens):
         raise ValueError(
             f"measure={measure!r} needs the model that made this analysis, and it names none (made from "

@@ -14,6 +14,7 @@ import pytest
 from tiny_families import SEQ2SEQ, build_pair
 
 import attn_widget
+from attn_widget import api
 from attn_widget.extract.seq2seq import Seq2SeqAttention, joint_attention
 from attn_widget.runs import pairs
 
@@ -189,3 +190,11 @@ def test_lenses_read_off_the_pairs_own_attention_and_coreference_is_refused(bart
     bart = model("bart")
     with pytest.raises(ValueError, match="lens='coreference' finds its heads by running model"):
         attn_widget.analyze(SOURCE, bart, tokenizer=gpt2_tokenizer, target=TARGET, lens="coreference")
+
+
+@pytest.mark.parametrize("measure", ["norm", "gradient"])
+def test_switching_a_pair_to_another_measure_is_refused_saying_why(bart_pair, measure):
+    with pytest.raises(ValueError, match=f"measure='{measure}' cannot be used with encoder–decoder model"):
+        bart_pair.recluster(measure=measure)
+    with pytest.raises(ValueError, match=f"measure='{measure}' cannot be used with encoder–decoder model"):
+        api.measure_data(bart_pair, measure)  # what the widget runs when its measure knob moves
