@@ -20,6 +20,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import traitlets as t
 
 from ..api import ablate, recluster
@@ -30,6 +31,23 @@ from .worker import Worker
 
 RERUNS = 3
 """How often a "remove and rerun" request runs again when the view changed while it ran."""
+
+
+def why_no_what_if(analysis: Analysis) -> str:
+    """Why a word's "What if…" (knock it out, see the prediction move) does not apply; ``""`` if it does.
+
+    An encoder is told from its attention: some node attends to a later one.
+    """
+    if analysis.model is None or any(tok.id is None for tok in analysis.model_tokens):
+        return "What if… reruns the model, and this analysis was made from attention arrays (no model)."
+    if analysis.options.zoom is not None:
+        return "What if… reruns the whole text: go back to the whole text first."
+    if np.triu(np.asarray(analysis.weights), 1).any():
+        return (
+            f"What if… shows how the next-word prediction moves, and {analysis.model} is an encoder: "
+            "it predicts no next word."
+        )
+    return ""
 
 
 class ModesMixin(t.HasTraits):
@@ -43,6 +61,9 @@ class ModesMixin(t.HasTraits):
     """dict | None: the second text and how its clusters match (``modes_wire.comparison_payload``)."""
     ablation: t.Dict[str, Any] | None = t.Dict(allow_none=True, default_value=None).tag(sync=True)
     """dict | None: the last "remove and rerun" (``modes_wire.ablation_payload``); None until one ran."""
+    what_if = t.Unicode("").tag(sync=True)
+    """str: ``""`` when a word's "What if this word were knocked out?" applies to the analysis shown,
+    else one plain sentence saying why not (an encoder predicts no next word; no model to rerun)."""
 
     # the widget's own
     analysis: Analysis | None
@@ -109,6 +130,7 @@ class ModesMixin(t.HasTraits):
             self.ablation_result = ab = None  # it was about another analysis (another step)
         slots = self._slots(analysis)
         self.ablation = None if ab is None else ablation_payload(ab, self._ablation_request, slots)
+        self.what_if = why_no_what_if(analysis)
 
     def _slots(self, analysis: Analysis) -> dict[int, int] | None:
         """The colours of ``analysis`` on screen when they are not by rank (a generation step's)."""
@@ -134,7 +156,10 @@ class ModesMixin(t.HasTraits):
 
     # ------------------------------------------------------------- what if
     def ablate(
-        self, tokens: Sequence[int] = (), heads: Sequence[tuple[int, int]] = (), edges: Sequence[Any] = (),
+        self,
+        tokens: Sequence[int] = (),
+        heads: Sequence[tuple[int, int]] = (),
+        edges: Sequence[Any] = (),
         position: int | None = None,
     ) -> Ablation:
         """Rerun the model on the analysis shown with attention knocked out; show and return the result.
@@ -145,7 +170,10 @@ class ModesMixin(t.HasTraits):
         return self._ablate_shown(tokens, heads, edges, position)[0]
 
     def _ablate_shown(
-        self, tokens: Sequence[int], heads: Sequence[tuple[int, int]], edges: Sequence[Any],
+        self,
+        tokens: Sequence[int],
+        heads: Sequence[tuple[int, int]],
+        edges: Sequence[Any],
         position: int | None,
     ) -> tuple[Ablation, bool]:
         """Rerun the analysis shown; show the result if that analysis is still shown (and say whether)."""

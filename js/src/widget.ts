@@ -35,6 +35,12 @@
  *                        hovering one puts its evidence in the links box (`arc-evidence`)
  *   bar, settings        the knob bar under the text (slider first; `what-if` opens "What if…"); the
  *                        folded knobs (<details>, `settings-toggle`)
+ *   word-menu            a word's actions (right-click it, or Enter on the word holding the text's tab
+ *                        stop; the arrow keys move it): `word-menu-title`, `word-menu-group`,
+ *                        `word-menu-whatif` (disabled with `word-menu-why` when the `what_if` trait says why)
+ *   whatif-card          the answer to a word's "What if…", at the top of the panel slot: `whatif-title`,
+ *                        `whatif-change` (`whatif-prediction`: "Paris 74.9% → 1.3%"), `whatif-instead`,
+ *                        `whatif-running`, `whatif-error`, `whatif-more`, `whatif-close`
  *   text                 the prose; each token is a `token` span with
  *                        data-index, data-cluster (label, -1 = excluded) and
  *                        data-excluded="true" for sink/excluded tokens; the
@@ -115,6 +121,7 @@ import { StepBar } from "./modes/steps";
 import { ThresholdSync } from "./wire/sync";
 import { TextView } from "./text/textview";
 import { ArcLayer, drawFindings } from "./text/arclayer";
+import { wireWhatIf } from "./modes/whatif";
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -198,7 +205,7 @@ function draw(model: Model, host: HTMLElement): () => void {
     view: () => view, labels, selected, picked: () => [...picks].sort((a, b) => a - b), clearPicks,
     blocked: () => (sync.localIndex !== null ? "The slider is ahead of the kernel: let go of it and wait a moment, then edit." : null),
   }, signal);
-  const steps = new StepBar(model, signal);
+  const steps = new StepBar(model, signal, ui.unit);
   const second = new SecondText("compare");
   const members = (id: number | null) => (id === null ? [] : Array.from(labels()).flatMap((l, i) => (l === id ? [i] : [])));
   const ablation = new AblationView(model, ui.text, { spans: () => text.spans, selected: () => members(selected()) }, offline, signal);
@@ -206,6 +213,8 @@ function draw(model: Model, host: HTMLElement): () => void {
   ui.below.append(second.el, ablation.el);
   ui.drill.insertBefore(ablation.drill, ui.ddNote);
   ui.below.after(refine.root, map.section); // below the text, links and panel, and a second text
+  const whatIf = wireWhatIf(model, ui.text, ui.panel, ablation.el, offline, { view: () => view, labels, select }, signal);
+  text.menu = whatIf.menu;
   ui.whatIf.addEventListener("click", () => {
     ablation.el.open = true;
     if (selected() !== null) ablation.el.querySelector<HTMLButtonElement>("[data-testid=ablate-cluster]")?.click();
@@ -230,6 +239,7 @@ function draw(model: Model, host: HTMLElement): () => void {
     try {
       second.show(raw ? decodeComparison(comparisonWire(raw, "comparison")) : null, text.spans);
       ablation.update(text.spans);
+      whatIf.card.update();
     } catch (e) {
       showError(ui, message(e));
     }
@@ -349,7 +359,10 @@ function draw(model: Model, host: HTMLElement): () => void {
     }
     else if (m?.type === "map_reply") map.receive(m, buffers);
     else if (m?.type === "refine_reply") refine.receive(m);
-    else if (m?.type === "ablate_reply") ablation.receive(m);
+    else if (m?.type === "ablate_reply") {
+      ablation.receive(m);
+      whatIf.card.receive(m);
+    }
     else if (m) panel.receive(m);
   };
   const knobs = () => showKnobs(ui, model);

@@ -203,3 +203,20 @@ def test_a_comparison_view_refuses_zoom_and_names_the_side_to_zoom_into():
     w.zoom = w.analysis.clusters[0].id
     assert "zoom into one side: AttentionExplainer(attn_widget.zoom(comparison.a, cluster))" in w.error
     assert w.zoom is None
+
+
+def test_the_what_if_trait_says_when_a_words_what_if_applies_and_why_not(tiny_analysis, minilm_dir):
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    assert AttentionExplainer(tiny_analysis.recluster(unit="word")).what_if == ""  # a causal model's words
+    arrays = AttentionExplainer(planted(["The", " cat", " sat", " on", " the", " mat"], [3, 3]))
+    assert "made from attention arrays" in arrays.what_if
+    torch.manual_seed(0)
+    tok = AutoTokenizer.from_pretrained(minilm_dir)
+    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64)  # fmt: skip
+    encoder = attn_widget.analyze("The cat sat on the mat.", BertModel(config).eval(), tok, unit="word")
+    said = AttentionExplainer(encoder).what_if
+    assert "is an encoder" in said
+    assert "predicts no next word" in said

@@ -21,7 +21,18 @@ export interface AblationHooks {
   selected(): number[];
 }
 
-const pct = (p: number) => `${(100 * p).toFixed(1)}%`;
+export const pct = (p: number): string => `${(100 * p).toFixed(1)}%`;
+
+let requests = 0;
+/** Requests asked from a word's menu (modes/whatif.ts): their answer is the card's, the section stays shut. */
+const fromWords = new Set<number>();
+
+/** A new "ablate" request id, unique across this page's views (the kernel keeps the last one asked). */
+export function nextAblateId(fromWord = false): number {
+  requests += 1;
+  if (fromWord) fromWords.add(requests);
+  return requests;
+}
 
 export class AblationView {
   readonly el: HTMLDetailsElement;
@@ -38,8 +49,8 @@ export class AblationView {
   private readonly drillRun: HTMLButtonElement;
   private readonly status: HTMLSpanElement;
   private readonly result: HTMLDivElement;
-  private nextId = 1;
   private waiting: number | null = null;
+  private mainSpans: HTMLSpanElement[] = [];
 
   constructor(
     private readonly model: Model,
@@ -81,6 +92,7 @@ export class AblationView {
       this.picked.clear();
       this.mark();
     });
+    this.el.addEventListener("toggle", () => this.update(), { signal });
     on(this.run, () => this.send(this.heads));
     on(this.drillRun, () => this.send(this.drillHeads));
     // while picking, a click on a token picks it instead of selecting its cluster
@@ -111,13 +123,18 @@ export class AblationView {
     this.mark();
   }
 
-  /** The `ablation` trait changed: draw the rerun (null: none). */
-  update(mainSpans: HTMLSpanElement[]): void {
+  /**
+   * The `ablation` trait changed (or the section opened or closed): draw the rerun (null: none).
+   * The rerun's text is drawn only while the section is open: a word's what-if answers in its
+   * card (modes/whatif.ts) and leaves the section, and the marks on the text, for when it opens.
+   */
+  update(mainSpans: HTMLSpanElement[] = this.mainSpans): void {
+    this.mainSpans = mainSpans;
     const raw = this.model.get("ablation");
     const ab = raw ? ablationWire(raw, "ablation") : null;
-    this.after.show(ab ? decodeComparison(ab.comparison) : null, mainSpans, "after the rerun");
+    if (ab && (ab.id === null || !fromWords.has(ab.id))) this.el.open = true;
+    this.after.show(ab && this.el.open ? decodeComparison(ab.comparison) : null, mainSpans, "after the rerun");
     this.result.replaceChildren(...(ab ? this.describe(ab) : []));
-    if (ab) this.el.open = true;
   }
 
   /** The kernel's answer to a rerun request. */
@@ -164,7 +181,7 @@ export class AblationView {
       this.status.dataset.error = "true";
       return;
     }
-    this.waiting = this.nextId++;
+    this.waiting = nextAblateId();
     this.status.textContent = "Rerunning the model…";
     this.status.dataset.error = "";
     this.busy(true);

@@ -146,10 +146,11 @@ export class SecondText {
       el("span", { class: "aw-muted", text: ` · compared with ${ta} above, by ${c.raw.unit}; modularity ${qa.toFixed(3)} → ${qb.toFixed(3)}` }),
       el("span", { testid: "compare-key" }, key.length ? [el("span", { class: "aw-muted", text: " ·" }), ...key] : []),
     );
-    const host = mainSpans.find(Boolean)?.closest(".aw-text");
-    if (host) {
+    // the first text's name goes in the title line (a fixed slot): above the text it would move it
+    const title = mainSpans.find(Boolean)?.closest(".aw-root")?.querySelector(".aw-titlebar .aw-title");
+    if (title) {
       this.labelA.replaceChildren(el("strong", { text: ta }), el("span", { class: "aw-muted", text: ` · the first text; ${heading ?? tb} is below` }));
-      host.before(this.labelA);
+      title.after(this.labelA);
     }
     const lines = c.raw.summary.slice(2); // the first two (texts that differ, modularity) are in the title
     this.summary.replaceChildren(...lines.map((line) => el("li", { text: line })));

@@ -14,6 +14,8 @@ import { debounce } from "../controls/slider";
 import type { View } from "../wire/state";
 
 export const PLAY_MS = 1100;
+/** Why a generation is shown in model tokens, not words (the unit select says it too). */
+export const GENERATION_UNIT = "A generation is shown in model tokens: the model writes it one token at a time.";
 export const STEP_DEBOUNCE_MS = 120;
 
 const pct = (p: number) => `${(100 * p).toFixed(p < 0.01 ? 2 : 1)}%`;
@@ -33,6 +35,8 @@ export class StepBar {
   constructor(
     private readonly model: Model,
     signal: AbortSignal,
+    /** The view's unit select: locked to model tokens while a generation is shown. */
+    private readonly unit?: HTMLSelectElement,
   ) {
     this.play = el("button", { class: "aw-play", testid: "step-play", text: "▶ play", title: "Play the generation step by step" });
     this.slider = el("input", { class: "aw-slider", testid: "step-slider", attrs: { type: "range", min: "0", max: "0", step: "1", "aria-label": "generation step" } });
@@ -43,6 +47,7 @@ export class StepBar {
     this.events = el("ul", { class: "aw-step-events", testid: "step-events" });
     this.el = el("div", { class: "aw-steps", testid: "steps" }, [
       el("div", { class: "aw-controls" }, [this.play, el("label", {}, ["step "]), this.slider, this.label]),
+      el("div", { class: "aw-muted aw-step-unit", testid: "step-unit", text: GENERATION_UNIT }),
       this.token,
       this.links,
       this.events,
@@ -67,6 +72,10 @@ export class StepBar {
     this.gen = raw ? generationWire(raw, "generation") : null;
     this.el.hidden = !this.gen;
     if (!this.gen) return this.stop();
+    if (this.unit) {
+      this.unit.disabled = true;
+      this.unit.title = GENERATION_UNIT;
+    }
     this.slider.max = String(Math.max(this.gen.steps.length - 1, 0));
     this.stepChanged();
   }

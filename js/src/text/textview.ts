@@ -7,6 +7,7 @@ import { el, readable } from "../common/dom";
 import { bdi, clip } from "../common/words";
 import { ArcInfo, linksOf, View } from "../wire/state";
 import type { ArcLayer } from "./arclayer";
+import type { WordMenu } from "./wordmenu";
 import { arcWords } from "./arcs";
 import { buildText, colourText, markSelected, tokenTitle } from "./text";
 
@@ -24,7 +25,7 @@ export interface TextHooks {
 type Link = { token: number; weight: number };
 
 /** What the links box says while nothing is hovered. */
-const HINT = "Hover a word to see what it looks back to; hover an arc for its evidence; click a word for its group.";
+const HINT = "Hover a word to see what it looks back to; hover an arc for its evidence; click a word for its group; right-click it for “What if…”.";
 
 export class TextView {
   spans: HTMLSpanElement[] = [];
@@ -33,6 +34,8 @@ export class TextView {
   private painted: string[] = [];
   /** The arcs drawn over the text (set by the widget). */
   layer: ArcLayer | null = null;
+  /** A word's menu (right-click, or Enter on the word holding the tab stop; set by the widget). */
+  menu: WordMenu | null = null;
 
   constructor(
     private readonly host: HTMLElement,
@@ -46,6 +49,7 @@ export class TextView {
     this.spans = buildText(this.host, view);
     this.painted = new Array(this.spans.length).fill("");
     this.layer?.set(view.raw.arcs, this.spans);
+    this.menu?.set(this.spans);
   }
 
   clear(): void {

@@ -96,7 +96,7 @@ export function watchKernel(model: Model, host: HTMLElement, onGone: () => void,
 const TRAIT_NAMES = [
   "state", "threshold", "threshold_mode", "method", "aggregation", "layers", "heads", "selected_cluster",
   "status", "progress", "error", "notices", "methods", "aggregations", "measure", "lens", "links_lens",
-  "measures", "lenses", "unit", "zoom", "step", "generation", "comparison", "ablation",
+  "measures", "lenses", "unit", "zoom", "step", "generation", "comparison", "ablation", "what_if",
 ] as const satisfies readonly (keyof Traits)[];
 type Missing = Exclude<keyof Traits, (typeof TRAIT_NAMES)[number]>;
 const allNamed: [Missing] extends [never] ? true : Missing = true;

@@ -61,6 +61,8 @@ export interface Traits {
   comparison: ComparisonWire | null;
   /** The last "remove and rerun"; checked by `ablationWire`. */
   ablation: AblationWire | null;
+  /** "" when a word's "What if this word were knocked out?" applies; else why not, in one sentence (view/modes.py). */
+  what_if: string;
 }
 
 /**

@@ -64,6 +64,7 @@ export function pageTraits(value: unknown, state: unknown): Traits {
     generation: null,
     comparison: null,
     ablation: null,
+    what_if: "", // a page reruns nothing: the word menu says it needs a kernel
   };
 }
 

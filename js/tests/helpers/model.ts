@@ -38,6 +38,7 @@ export function traitsOf(overrides: Partial<Traits> = {}): Traits {
     generation: null,
     comparison: null,
     ablation: null,
+    what_if: "",
     ...overrides,
   };
 }

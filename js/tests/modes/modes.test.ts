@@ -191,3 +191,77 @@ describe("remove and rerun", () => {
     expect((q("ablate") as HTMLDetailsElement).open).toBe(true);
   });
 });
+
+describe("a word's what if (its menu: right-click, or Enter from the keyboard)", () => {
+  const f = fixture();
+  beforeEach(() => show({ state: f.a_state as Traits["state"] }));
+  const answer = (id: number) => {
+    model.set("ablation", { ...(f.ablation as object), id } as Traits["ablation"]);
+    model.emit("change:ablation");
+  };
+
+  it("knocks the right-clicked word out and shows the prediction before → after in the card", () => {
+    const cat = all("token", q("text"))[2];
+    const menuEvent = new MouseEvent("contextmenu", { bubbles: true, cancelable: true });
+    cat.dispatchEvent(menuEvent);
+    expect(menuEvent.defaultPrevented).toBe(true); // not the browser's (or JupyterLab's) menu
+    expect(q("word-menu").hidden).toBe(false);
+    expect(q("word-menu-title").textContent).toBe("“cat”");
+    expect(q("word-menu-whatif").textContent).toBe("What if this token were knocked out?");
+    expect(q("whatif-card").hidden).toBe(true);
+    q("word-menu-whatif").click();
+    expect(q("word-menu").hidden).toBe(true);
+    const sent = model.sent.at(-1) as AblateRequest;
+    expect(sent).toMatchObject({ type: "ablate", tokens: [2], heads: [], position: null });
+    expect(q("whatif-card").hidden).toBe(false);
+    expect(q("whatif-title").textContent).toBe("What if “cat” were knocked out?");
+    expect(q("whatif-running")).not.toBeNull();
+    answer(sent.id);
+    expect(q("whatif-prediction").textContent).toBe("mat 60.0% → 10.0%");
+    expect(q("whatif-instead").textContent).toBe("Now it predicts “rug” (50.0%).");
+    expect((q("ablate") as HTMLDetailsElement).open).toBe(false); // the groups stay folded below
+    q("whatif-more").click();
+    expect((q("ablate") as HTMLDetailsElement).open).toBe(true);
+    answer(sent.id + 100); // another request's answer (the What if… section's): the card keeps its own
+    expect(q("whatif-prediction").textContent).toBe("mat 60.0% → 10.0%");
+    q("whatif-close").click();
+    expect(q("whatif-card").hidden).toBe(true);
+  });
+
+  it("says why when what if does not apply, and shows a rerun error in the card", () => {
+    model.set("what_if", "What if… shows how the next-word prediction moves, and minilm is an encoder: it predicts no next word.");
+    all("token", q("text"))[2].dispatchEvent(new MouseEvent("contextmenu", { bubbles: true, cancelable: true }));
+    expect((q("word-menu-whatif") as HTMLButtonElement).disabled).toBe(true);
+    expect(q("word-menu-why").textContent).toContain("is an encoder");
+    model.set("what_if", "");
+    all("token", q("text"))[3].dispatchEvent(new MouseEvent("contextmenu", { bubbles: true, cancelable: true }));
+    q("word-menu-whatif").click();
+    const sent = model.sent.at(-1) as AblateRequest;
+    model.emit("msg:custom", { type: "ablate_reply", id: sent.id, error: "The rerun failed: no model" });
+    expect(q("whatif-error").textContent).toBe("The rerun failed: no model");
+  });
+
+  it("is reached from the keyboard: one tab stop, arrows along the words, Enter opens, Escape closes", () => {
+    const spans = all("token", q("text"));
+    const stops = spans.filter((s) => s.getAttribute("tabindex") === "0");
+    expect(stops).toEqual([spans[1]]); // the first word (the <s> token is special), one tab stop in all
+    expect(q("text").getAttribute("data-lm-suppress-shortcuts")).toBe("true");
+    spans[1].focus();
+    spans[1].dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    expect(spans[2].getAttribute("tabindex")).toBe("0");
+    expect(spans[1].hasAttribute("tabindex")).toBe(false);
+    expect(document.activeElement).toBe(spans[2]);
+    expect(q("links").textContent).toContain("cat"); // its links, as on hover
+    spans[2].dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(q("word-menu").hidden).toBe(false);
+    expect(document.activeElement).toBe(q("word-menu-whatif"));
+    q("word-menu").dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+    expect(document.activeElement).toBe(q("word-menu-group"));
+    q("word-menu").dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(q("word-menu").hidden).toBe(true);
+    expect(document.activeElement).toBe(spans[2]);
+    spans[2].dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    q("word-menu-group").click();
+    expect(model.get("selected_cluster")).toBe(Number(spans[2].dataset.cluster));
+  });
+});
