@@ -135,8 +135,15 @@ def model_and_ids(
     ``model`` is used as given, else loaded by the name the analysis records
     (``tokenizer`` is then the loaded one, else ``None``). ``what`` names the
     caller in the errors ("the cut test", "fad_curve", ...): tokens without
-    ids, or no model and no name, are refused with the fix.
+    ids, or no model and no name, are refused with the fix; an encoder–decoder
+    pair (``analyze(source, target=...)``) is refused saying why.
     """
+    pair = getattr(getattr(analysis, "options", None), "pair", None)
+    if pair is not None:
+        raise ValueError(
+            f"{what} reruns the model on one text with attention knocked out, and this analysis reads a "
+            f"source and a target through encoder–decoder model {analysis.model!r}; it is not built for pairs"
+        )
     ids = [t.id for t in tokens]
     if any(i is None for i in ids):
         raise ValueError(

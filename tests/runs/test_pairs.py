@@ -198,3 +198,13 @@ def test_switching_a_pair_to_another_measure_is_refused_saying_why(bart_pair, me
         bart_pair.recluster(measure=measure)
     with pytest.raises(ValueError, match=f"measure='{measure}' cannot be used with encoder–decoder model"):
         api.measure_data(bart_pair, measure)  # what the widget runs when its measure knob moves
+
+
+def test_the_cut_test_and_faithfulness_refuse_a_pair_saying_why(bart_pair, gpt2_tokenizer):
+    from attn_widget.evaluate.cuttest import cut_test
+
+    bart = model("bart")
+    with pytest.raises(ValueError, match="the cut test reruns the model on one text"):
+        cut_test(bart_pair, bart)
+    with pytest.raises(ValueError, match="faithfulness reruns the model on one text"):
+        attn_widget.explain(bart_pair, model=bart, tokenizer=gpt2_tokenizer)
