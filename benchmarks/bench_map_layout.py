@@ -76,7 +76,8 @@ def planted(sizes: list[int], seeds: list[int], strength: float) -> None:
             ari = adjusted_rand_score(truth[kept_truth], np.asarray(a.labels)[kept_truth])
             row = []
             for name, (kept, xy) in layouts(a, seed).items():
-                score = silhouette_score(xy, truth[kept]) if len(set(truth[kept])) > 1 else float("nan")
+                grouped = truth[kept] >= 0  # the planted groups only (a sink the analysis kept is none)
+                score = silhouette_score(xy[grouped], truth[kept][grouped])
                 row.append(f"{name} {score:.2f}")
             print(f"  {n:4d} tokens seed {seed}: clustering ARI {ari:.2f} | " + " | ".join(row))
 
@@ -112,6 +113,38 @@ def membership_floor(kept: np.ndarray, labels: np.ndarray) -> float:
     return float(spearmanr((labels[i] != labels[j]).astype(float), np.abs(kept[i] - kept[j])).statistic)
 
 
+def why(analysis, kept: np.ndarray, labels: np.ndarray, xy: np.ndarray) -> tuple[float, float]:
+    """Why the clusters map follows the text: (1) Spearman, over pairs of clusters, of their residual affinity
+    (the excess links between them, the MDS's input) with their distance in the text (negative: neighbours in
+    the text share more); (2) the map's Spearman with the patches shuffled among the clusters (mean of 20)."""
+    from scipy.stats import spearmanr
+
+    from attn_widget.graph.layout import residual
+    from attn_widget.graph.threshold import symmetrise
+
+    sym = symmetrise(np.asarray(analysis.weights, dtype=np.float64))[np.ix_(kept, kept)]
+    excess = residual(sym, kept)
+    ids = np.unique(labels)
+    member = [labels == c for c in ids]
+    where = np.array([kept[m].mean() for m in member])
+    a, b = np.triu_indices(len(ids), 1)
+    affinity = np.array([excess[np.ix_(member[p], member[q])].mean() for p, q in zip(a, b, strict=True)])
+    rho_affinity = (
+        spearmanr(affinity, np.abs(where[a] - where[b])).statistic if len(ids) > 2 else float("nan")
+    )
+    centre = np.array([xy[m].mean(axis=0) for m in member])
+    rng = np.random.default_rng(0)
+    i, j = np.triu_indices(len(kept), 1)
+    shuffled = []
+    for _ in range(20):
+        moved = xy.copy()
+        for c, target in zip(range(len(ids)), rng.permutation(len(ids)), strict=True):
+            moved[member[c]] += centre[target] - centre[c]
+        dist = np.linalg.norm(moved[i] - moved[j], axis=1)
+        shuffled.append(spearmanr(dist, np.abs(kept[i] - kept[j])).statistic)
+    return float(rho_affinity), float(np.mean(shuffled))
+
+
 def real(which: str, units: list[str]) -> None:
     from scipy.stats import spearmanr
     from sklearn.metrics import silhouette_score
@@ -120,7 +153,8 @@ def real(which: str, units: list[str]) -> None:
 
     print(
         f"real texts ({which} set), SmolLM2: Spearman(map distance, text distance) (target < 0.5) / "
-        "silhouette of the clusters on the map; 'floor': a map showing cluster membership only"
+        "silhouette of the clusters on the map; 'floor': a map showing cluster membership only; "
+        "'affinity~text' and 'patches shuffled': see why()"
     )
     for name, text in texts(which).items():
         for unit in units:
@@ -133,7 +167,10 @@ def real(which: str, units: list[str]) -> None:
             labels = np.asarray(a.labels)[kept_all]
             sizes = sorted(np.bincount(labels - labels.min()).tolist(), reverse=True)
             row = [f"floor {membership_floor(kept_all, labels):.2f}"]
-            for method, (kept, xy) in layouts(a, 0).items():
+            maps = layouts(a, 0)
+            affinity, shuffled = why(a, kept_all, labels, maps["clusters"][1])
+            row.append(f"affinity~text {affinity:+.2f}, patches shuffled {shuffled:.2f}")
+            for method, (kept, xy) in maps.items():
                 i, j = np.triu_indices(len(kept), 1)
                 rho = spearmanr(np.linalg.norm(xy[i] - xy[j], axis=1), np.abs(kept[i] - kept[j])).statistic
                 sil = silhouette_score(xy, labels) if len(set(labels)) > 1 else float("nan")

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.types import Matrix
 
-GAP = 0.35
+GAP = 0.5
 """Empty space between two clusters' discs, as a fraction of their radii."""
 
 

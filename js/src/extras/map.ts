@@ -219,6 +219,7 @@ export class MapView {
       // partition on screen; a map already here is kept (the kernel's may be of an older partition)
       this.coords = { key: view.map.key, method: view.map.method, values: view.map.coords, partition: "" };
       this.coords.partition = this.partitionOf(view.map.method);
+      if (MAP_METHODS.includes(view.map.method)) this.method.value = view.map.method; // the menu names the map shown
     }
     if (this.coords && this.coords.key !== view.raw.map_key) {
       this.coords = null;

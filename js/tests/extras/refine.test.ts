@@ -173,6 +173,15 @@ describe("the token map", () => {
     expect(host.querySelector("[data-testid=map-hover-label]")).toBeNull();
   });
 
+  it("draws the map the state carries and names its method in the menu", () => {
+    cleanup();
+    model = fakeModel(traitsOf({ state: golden().state as never, threshold: 0.1 }));
+    cleanup = widget.render({ model, el: host });
+    expect(all("map-point").length).toBeGreaterThan(0);
+    expect((q("map-method") as HTMLSelectElement).value).toBe("umap");
+    expect(sent<MapRequest>("map")).toHaveLength(0); // nothing asked: the map is the state's
+  });
+
   it("asks for a clusters map again when the partition on screen changes, once per burst", async () => {
     openMap("clusters", 0.01);
     expect(q("map-status").textContent).toBe("Clusters map in 0.01 s");
