@@ -128,7 +128,7 @@ def analyze(
     except EncoderDecoderModel:  # T5, BART, Marian: the text is the source, the model writes the target
         return _pairs.analyze_pair(text, None, model, o["tokenizer"], o)
     check_measure(prep, o["measure"])
-    keep = resolve_keep(o["keep"], prep.model.config, len(prep.ids))
+    keep = resolve_keep(o["keep"], prep.model.config, len(prep.ids), max_memory=o["max_memory"])
     if keep == "summary":
         result = _streamed.analyze_streamed(prep, o)
         report("done", 1.0)
@@ -231,7 +231,9 @@ def links(
     return tuple(Link(j, analysis.tokens[j].text, w, d) for j, w, d in found)
 
 
-def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **changes: Any) -> Analysis:
+def rerun(
+    analysis: Analysis, *, keep: str = "auto", progress: Any = None, max_memory: Any = None, **changes: Any
+) -> Analysis:
     """Run the analysis's model again on its tokens, with ``changes`` to its options.
 
     What :func:`recluster` cannot do without the per-head attention (another
@@ -248,6 +250,8 @@ def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **cha
         As for :func:`analyze`: ``"auto"`` streams a long text again.
     progress
         ``progress(stage, fraction)``, as for :func:`analyze`.
+    max_memory
+        As for :func:`analyze`: the streamed pass's memory budget (bytes or ``"2GB"``).
     **changes
         :class:`~attn_widget.core.options.ClusterOptions` to change.
     """
@@ -259,10 +263,11 @@ def rerun(analysis: Analysis, *, keep: str = "auto", progress: Any = None, **cha
             "the analysis you zoomed from, then zoom again"
         )
     o = {**DEFAULTS, **_streamed.options_of(analysis), **changes, "keep": keep, "progress": progress}
+    o["max_memory"] = max_memory
     check_choices(o)
     prep = _streamed.prepared_again(analysis)
     sinks = analysis.options.model_sinks
-    if resolve_keep(keep, prep.model.config, len(prep.ids)) == "summary":
+    if resolve_keep(keep, prep.model.config, len(prep.ids), max_memory=max_memory) == "summary":
         return _streamed.analyze_streamed(prep, o, roles=report_from(analysis.head_data), model_sinks=sinks)
     ex = run(prep, progress=progress, gradient=o["measure"] == "gradient")
     return analyze_attention(

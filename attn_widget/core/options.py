@@ -82,6 +82,11 @@ class InputOptions(TypedDict, total=False):
     ``[layer, head, T, T]`` when it is small, else a summary), ``"attention"`` or ``"summary"``
     (streamed: each layer is aggregated as the model runs and dropped;
     :data:`attn_widget.extract.forward.KEEP_ATTENTION_BYTES`)."""
+    max_memory: int | str | None
+    """Memory a streamed analysis may take besides the model: bytes or a size such as ``"2GB"``
+    (default None: blocks of about 64 MiB). It picks how many queries' attention is computed at
+    once (:func:`attn_widget.extract.blocks.plan`); a text that cannot fit is refused with the
+    size that would. With ``keep="auto"``, raw attention larger than it is streamed."""
 
 
 class AnalyzeOptions(ClusterOptions, InputOptions, total=False):
@@ -107,6 +112,7 @@ DEFAULTS: Mapping[str, Any] = {
     "overlength": "error",
     "progress": None,
     "keep": "auto",
+    "max_memory": None,
     "target": None,
 }
 """The default of every option above."""

@@ -32,6 +32,15 @@ the call (copy what you keep); ``value_norm`` is the layer's ``[head, key]``
 value-output norms when they were measured, else ``None``.
 """
 
+OnBlock: TypeAlias = Callable[[int, int, LayerAttention, "npt.NDArray[np.float32] | None"], None]
+"""``on_block(layer, start, attention, value_norm)``: one block of a layer's queries (a streamed pass
+computing the weights in blocks, :mod:`attn_widget.extract.blocks`).
+
+``attention`` is ``[head, rows, keys]`` for the queries ``start … start + rows - 1``; keys from
+``keys`` on are zero (a causal block stops at its last query). Blocks of a layer arrive in order of
+``start``, the layers in order; a whole layer is one block with ``start`` 0.
+"""
+
 Matrix: TypeAlias = npt.NDArray[np.floating]
 """``[query, key]`` token-to-token weights."""
 

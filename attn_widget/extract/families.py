@@ -65,6 +65,9 @@ class Family:
     """The weights module returns its weights without ``output_attentions=True`` (DeBERTa-v2: no)."""
     lean: bool = False
     """:mod:`attn_widget.extract.lean` reproduces its eager attention exactly."""
+    blocks: bool = True
+    """Its attention module calls transformers' attention interface, so :mod:`attn_widget.extract.blocks`
+    can compute its weights a block of queries at a time (no: code of its own)."""
 
 
 def _llama(block: str, **kw: Any) -> Family:
@@ -77,11 +80,13 @@ def _bert(prefix: str) -> Family:
 
 FAMILIES: dict[str, Family] = {
     "gpt2": Family(("GPT2Attention",), "c_attn", "c_proj", "blocks", positions="learned", conv1d=True),
-    "gpt_neo": Family(("GPTNeoSelfAttention",), "v_proj", "out_proj", positions="learned"),
+    "gpt_neo": Family(("GPTNeoSelfAttention",), "v_proj", "out_proj", positions="learned", blocks=False),
     "gptj": Family(("GPTJAttention",), "v_proj", "out_proj"),
     "gpt_neox": Family(("GPTNeoXAttention",), "query_key_value", "dense", "grouped"),
     "opt": Family(("OPTAttention",), "v_proj", "out_proj", positions="learned"),
-    "bloom": Family(("BloomAttention",), "query_key_value", "dense", "grouped", positions="alibi"),
+    "bloom": Family(
+        ("BloomAttention",), "query_key_value", "dense", "grouped", positions="alibi", blocks=False
+    ),
     "falcon": Family(("FalconAttention",), "query_key_value", "dense", "grouped"),
     "llama": _llama("LlamaAttention", lean=True),
     "mistral": _llama("MistralAttention"),
@@ -103,12 +108,18 @@ FAMILIES: dict[str, Family] = {
     "distilbert": Family(("DistilBertSelfAttention",), "v_lin", "out_lin", positions="learned"),
     "albert": Family(("AlbertAttention",), "value", "dense", positions="learned", shared=True),
     "deberta-v2": Family(
-        ("DebertaV2Attention",), "self.value_proj", "output.dense", weights="self", positions="relative",
+        ("DebertaV2Attention",),
+        "self.value_proj",
+        "output.dense",
+        weights="self",
+        positions="relative",
         streams=False,
+        blocks=False,
     ),
     "modernbert": Family(("ModernBertAttention",), "Wqkv", "Wo", "blocks"),
 }
 """``config.model_type`` → :class:`Family`. A new family is one entry here plus a tiny-config test."""
+
 
 @dataclass(frozen=True)
 class Hooked:

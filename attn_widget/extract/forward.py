@@ -22,6 +22,7 @@ from ..core import Token
 from ..core.options import DEFAULT_MODEL
 from ..core.types import Attention
 from . import loading
+from .blocks import parse_bytes
 from .gradient import attention_gradient
 from .hooks import attention_modules, stream_attention
 from .tokens import tokenize
@@ -260,10 +261,11 @@ def attention_bytes(config: Any, n_tokens: int) -> int | None:
     return layers * heads * n_tokens * n_tokens * 4
 
 
-def resolve_keep(keep: str, config: Any, n_tokens: int) -> str:
+def resolve_keep(keep: str, config: Any, n_tokens: int, *, max_memory: Any = None) -> str:
     """``"attention"`` (keep the raw ``[layer, head, T, T]``) or ``"summary"`` (stream it) for ``keep``.
 
-    ``"auto"`` keeps the raw attention when it takes at most :data:`KEEP_ATTENTION_BYTES`.
+    ``"auto"`` keeps the raw attention when it takes at most :data:`KEEP_ATTENTION_BYTES`
+    (and at most ``max_memory``, bytes or ``"2GB"``, when given).
     """
     if keep not in KEEP_POLICIES:
         raise ValueError(
@@ -273,7 +275,8 @@ def resolve_keep(keep: str, config: Any, n_tokens: int) -> str:
     if keep != "auto":
         return keep
     need = attention_bytes(config, n_tokens)
-    return "attention" if need is None or need <= KEEP_ATTENTION_BYTES else "summary"
+    limit = KEEP_ATTENTION_BYTES if max_memory is None else min(KEEP_ATTENTION_BYTES, parse_bytes(max_memory))
+    return "attention" if need is None or need <= limit else "summary"
 
 
 def check_memory(config: Any, n_tokens: int, *, name: str) -> None:

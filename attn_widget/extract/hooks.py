@@ -26,13 +26,15 @@ which computes the same weights in one ``[head, T, T]`` buffer per layer.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..core.types import OnLayer
+from ..core.types import OnBlock, OnLayer
 from . import lens
+from .blocks import block_attention
 from .families import weight_modules
 from .lean import lean_attention
 from .values import value_norm_hooks
@@ -74,9 +76,11 @@ def stream_attention(
     *,
     name: str,
     causal: bool,
-    on_layer: OnLayer,
+    on_layer: OnLayer | None = None,
     value_norms: bool = True,
     top_keys: int = 0,
+    block_rows: int | None = None,
+    on_block: OnBlock | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``model`` once on ``ids``, calling ``on_layer(layer, attention, value_norm)`` per layer.
 
@@ -102,6 +106,12 @@ def stream_attention(
         Measure the value-output norms (for the ``norm`` edge measure).
     top_keys
         Also keep each head's ``top_keys`` strongest keys per query (0: none).
+    block_rows, on_block
+        Compute the weights ``block_rows`` queries at a time (:mod:`attn_widget.extract.blocks`;
+        the caller checked :func:`~attn_widget.extract.blocks.unsupported`) and call
+        ``on_block(layer, start, weights, value_norm)`` with each ``[head, rows, keys]`` block
+        (queries ``start…``; keys past the block's width are zero) instead of ``on_layer``.
+        Without ``block_rows``, ``on_block`` is called once per layer with ``start`` 0.
 
     Returns
     -------
@@ -115,18 +125,23 @@ def stream_attention(
 
     tops: list[tuple[np.ndarray, np.ndarray]] = []
     norms_seen: list[np.ndarray] = []
+    n = len(ids)
 
-    def handle(layer: int, weights: Any) -> None:
-        a = weights[0].detach()
+    def handle_block(layer: int, start: int, a: Any) -> None:
         if a.dtype != torch.float32 or a.device.type != "cpu":
             a = a.to(dtype=torch.float32, device="cpu")
         if top_keys:
-            k = min(int(top_keys), a.shape[-1])
-            values, index = torch.topk(a, k, dim=-1)
-            tops.append((index.to(torch.int32).numpy(), values.to(torch.float16).numpy()))
+            _top(tops, layer, start, a, min(int(top_keys), n), n)
         view = a.numpy()
         view.flags.writeable = False
-        on_layer(layer, view, norms_seen[layer] if layer < len(norms_seen) else None)
+        norm = norms_seen[layer] if layer < len(norms_seen) else None
+        if on_block is not None:
+            on_block(layer, start, view, norm)
+        elif on_layer is not None:
+            on_layer(layer, view, norm)
+
+    def handle(layer: int, weights: Any) -> None:
+        handle_block(layer, 0, weights[0].detach())
 
     if isinstance(model, lens.LensModel):  # a TransformerLens model: through its own hook points
         lens.run(model, ids, handle, norms_seen if value_norms else None)
@@ -139,15 +154,36 @@ def stream_attention(
         kwargs["use_cache"] = False
     modules = attention_modules(model)
     hooks = value_norm_hooks(model) if value_norms else contextlib.nullcontext(None)
+    calls = [-1]  # block mode: the layer whose blocks arrive (a new one at each start 0)
+
+    def next_block(start: int, weights: Any) -> None:
+        if start == 0:
+            calls[0] += 1
+            release_freed()
+        handle_block(calls[0], start, weights)
+
+    attention = (
+        lean_attention(model) if block_rows is None else block_attention(model, block_rows, next_block)
+    )
     with (
         torch.inference_mode(),
-        lean_attention(model),
+        attention,
         hooks as norms,
         contextlib.ExitStack() as stack,
     ):
         if norms is not None:
             norms_seen = norms
-        if modules is None:
+        if block_rows is not None:
+            net(input_ids=input_ids, **kwargs)
+            expected = len(modules) if modules is not None else None
+            if calls[0] < 0 or (expected is not None and calls[0] + 1 != expected):
+                raise RuntimeError(
+                    f"model {name!r}: the block attention saw {calls[0] + 1} layers, expected {expected}: "
+                    "its "
+                    "attention does not run through transformers' attention interface; mark its family "
+                    "blocks=False in attn_widget.extract.families.FAMILIES"
+                )
+        elif modules is None:
             out = net(input_ids=input_ids, output_attentions=True, **kwargs)
             layers = list(getattr(out, "attentions", None) or ())
             del out
@@ -168,6 +204,44 @@ def stream_attention(
                 stack.callback(module.register_forward_hook(grab).remove)
             net(input_ids=input_ids, **kwargs)
     return _data(tops, norms_seen)
+
+
+def release_freed() -> None:
+    """Give the memory the last layer freed back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    The blocks and a layer's projections are a few MB each: glibc keeps such freed
+    chunks in its heap, where they fragment and the process's resident memory only
+    grows (by hundreds of MB over a long text's pass).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _top(tops: list[tuple[np.ndarray, np.ndarray]], layer: int, start: int, a: Any, k: int, n: int) -> None:
+    """Each query's ``k`` strongest keys of the block ``a`` (queries ``start…``) into ``layer``'s arrays."""
+    import torch
+
+    if layer == len(tops):
+        heads = a.shape[0]
+        tops.append((np.zeros((heads, n, k), dtype=np.int32), np.zeros((heads, n, k), dtype=np.float16)))
+    if a.shape[-1] < k:  # a causal block narrower than k: its missing keys weigh 0, as in a whole row
+        a = torch.nn.functional.pad(a, (0, k - a.shape[-1]))
+    values, index = torch.topk(a, k, dim=-1)
+    rows = slice(start, start + a.shape[1])
+    tops[layer][0][:, rows] = index.to(torch.int32).numpy()
+    tops[layer][1][:, rows] = values.to(torch.float16).numpy()
 
 
 def _data(tops: list[tuple[np.ndarray, np.ndarray]], norms_seen: list[np.ndarray]) -> dict[str, np.ndarray]:

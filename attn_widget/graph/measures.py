@@ -98,7 +98,7 @@ def _layer_need(data: HeadData, measure: str, shape: tuple[int, ...]) -> np.ndar
 
 LAYERWISE: dict[str, Callable[[LayerAttention, HeadData], LayerWeights]] = {
     "attention": lambda att, data: LayerWeights(att),
-    "norm": lambda att, data: LayerWeights(att, _layer_need(data, "norm", att.shape[:2])),
+    "norm": lambda att, data: LayerWeights(att, _layer_need(data, "norm", (att.shape[0], att.shape[-1]))),
     "gradient": lambda att, data: LayerWeights(
         np.abs(_layer_need(data, "gradient", att.shape)).astype(np.float32, copy=False)
     ),
@@ -109,11 +109,15 @@ the per-head data (``{"value_norm": [head, T]}``, …), as
 measures a streaming pass and the per-layer aggregation support."""
 
 
-def layer_weights(att: LayerAttention, name: str, data: HeadData, layer: int | None = None) -> LayerWeights:
+def layer_weights(
+    att: LayerAttention, name: str, data: HeadData, layer: int | None = None, *, start: int | None = None
+) -> LayerWeights:
     """Per-head weights of one layer under measure ``name`` (see :data:`LAYERWISE`).
 
     ``data`` holds the whole model's per-head data when ``layer`` is given (its
     slice is taken), or that one layer's slices when ``layer`` is ``None``.
+    ``start`` (``None``: a whole layer): ``att`` is the block of queries ``start…`` (``[head, rows, width]``,
+    :class:`~attn_widget.graph.reduce.LayerWeights`), its per-key data cut to ``width``.
     """
     MEASURES[name]  # unknown names fail here, with the choices
     if name not in LAYERWISE:
@@ -128,4 +132,15 @@ def layer_weights(att: LayerAttention, name: str, data: HeadData, layer: int | N
             if not 0 <= layer < value.shape[0]:
                 raise ValueError(f"head_data[{key!r}] has {value.shape[0]} layers; layer {layer} is missing")
             data = {key: value[layer]}
-    return LAYERWISE[name](att, data)
+    if start is None:
+        return LAYERWISE[name](att, data)
+    if name == "gradient":
+        raise ValueError("measure='gradient' needs whole layers; it cannot be computed in blocks of queries")
+    scale = None
+    if name in NEEDS:
+        if NEEDS[name] not in data:
+            _need(data, name, att.shape[:1])  # raises, saying how to get it
+        scale = np.asarray(data[NEEDS[name]])
+        if scale.ndim != 2 or scale.shape[0] != att.shape[0] or scale.shape[1] < att.shape[-1]:
+            raise ValueError(f"head_data[{NEEDS[name]!r}] has a layer of shape {scale.shape} for {att.shape}")
+    return LayerWeights(att, scale, start)

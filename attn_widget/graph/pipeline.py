@@ -32,7 +32,12 @@ from .validate import as_attention, as_tokens
 from .weights import SINK_NOTICE, combine_options, node_weights, resolve_exclude
 
 __all__ = [
-    "SINK_NOTICE", "analyze_attention", "build", "check_choices", "lens_option", "make_clusters",
+    "SINK_NOTICE",
+    "analyze_attention",
+    "build",
+    "check_choices",
+    "lens_option",
+    "make_clusters",
     "make_options",
 ]
 
@@ -82,7 +87,7 @@ def build(
         sweep = Sweep(
             options.threshold_mode,
             *_sweep.sweep(
-                weights, options.threshold_mode, options.method, seed=options.seed, exclude=excluded
+                weights, options.threshold_mode, options.method, seed=options.seed, exclude=excluded, sym=sym
             ),
         )
     if value is None:

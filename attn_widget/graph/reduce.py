@@ -9,7 +9,13 @@ kept ``[layer, head, T, T]`` array, so both paths compute the same numbers.
 
 Heads are combined in blocks of at most :data:`CHUNK_BYTES`: a layer's heads
 at once for short texts, one head at a time for long ones, so no full
-``[head, T, T]`` copy of a layer is made. numpy only.
+``[head, T, T]`` copy of a layer is made. A streamed pass that computes the
+weights a block of queries at a time (:mod:`attn_widget.extract.blocks`) tells
+a reducer each block as a :class:`LayerWeights` with its first query
+(``start``) and its width (keys past it are zero); a reducer adds it into its
+rows, so the blocks of a layer give the numbers the whole layer gives.
+``compact=True`` keeps the running sums in float32 instead of float64 (half
+the memory of the ``[T, T]`` result; the streamed pass uses it). numpy only.
 """
 
 from __future__ import annotations
@@ -35,22 +41,33 @@ Shape = tuple[int, int, int]
 class LayerWeights:
     """One layer's per-head edge weights: ``attention[h]``, times ``scale[h]`` per key when given.
 
-    ``attention`` is ``[head, T, T]``; ``scale`` (``[head, T]``) weighs each key
-    column (the ``norm`` measure's value-output norms). Nothing is multiplied
-    out until a block of heads is asked for.
+    ``attention`` is ``[head, T, T]``, or a block of it: ``[head, rows, width]`` for
+    the queries from ``start`` on and the keys below ``width`` (later keys weigh 0);
+    ``scale`` (``[head, T]``) weighs each key column (the ``norm`` measure's
+    value-output norms). Nothing is multiplied out until a block of heads is asked for.
     """
 
     attention: np.ndarray
     scale: np.ndarray | None = None
+    start: int = 0
 
     @property
     def n_heads(self) -> int:
         return int(self.attention.shape[0])
 
+    @property
+    def rows(self) -> slice:
+        """The queries this holds."""
+        return slice(self.start, self.start + int(self.attention.shape[1]))
+
+    @property
+    def width(self) -> int:
+        """Keys this holds (``0 … width - 1``)."""
+        return int(self.attention.shape[2])
+
     def blocks(self, heads: np.ndarray) -> Iterator[np.ndarray]:
-        """``[k, T, T]`` float32 blocks of the weights of ``heads``, at most :data:`CHUNK_BYTES` each."""
-        t = self.attention.shape[-1]
-        size = max(1, CHUNK_BYTES // max(4 * t * t, 1))
+        """``[k, rows, width]`` float32 blocks of ``heads``' weights, each at most :data:`CHUNK_BYTES`."""
+        size = max(1, CHUNK_BYTES // max(4 * self.attention.shape[1] * self.width, 1))
         for start in range(0, len(heads), size):
             part = heads[start : start + size]
             if np.array_equal(part, np.arange(part[0], part[0] + len(part))):
@@ -58,7 +75,7 @@ class LayerWeights:
             else:
                 block = self.attention[part]
             if self.scale is not None:
-                block = (block * self.scale[part][:, None, :]).astype(np.float32, copy=False)
+                block = (block * self.scale[part][:, None, : self.width]).astype(np.float32, copy=False)
             yield block
 
     def total(self, heads: np.ndarray, dtype: Any = None) -> np.ndarray:
@@ -84,12 +101,13 @@ class LayerWeights:
         return out
 
     def head(self, h: int) -> np.ndarray:
-        """One head's ``[T, T]`` weights."""
+        """One head's ``[rows, width]`` weights."""
         return next(self.blocks(np.array([h])))[0]
 
 
 class Reducer(Protocol):
-    """Told each layer's weights in order; :meth:`result` is the ``[T, T]`` aggregate (not renormalised)."""
+    """Told each layer's weights in order (a layer's blocks in order of their rows); :meth:`result` is the
+    ``[T, T]`` aggregate (not renormalised)."""
 
     def layer(self, index: int, weights: LayerWeights) -> None: ...
 
@@ -148,57 +166,74 @@ def lens_heads(shape: Shape, mask: np.ndarray | None, layer: int) -> np.ndarray:
     return np.arange(shape[1]) if mask is None else np.flatnonzero(mask[layer])
 
 
-class MeanReducer:
-    """Mean over heads and layers (the chosen ``layers``; the lens's heads)."""
+def _square(shape: Shape, compact: bool, fill: float = 0.0) -> np.ndarray:
+    return np.full(shape[2:] * 2, fill, dtype=np.float32 if compact else np.float64)
 
-    def __init__(self, shape: Shape, *, layers: Sequence[int] | None = None, mask: np.ndarray | None = None):
+
+class _Selected:
+    """A ``[T, T]`` running result over the chosen ``layers`` and the lens's heads."""
+
+    def __init__(
+        self,
+        shape: Shape,
+        *,
+        layers: Sequence[int] | None = None,
+        mask: np.ndarray | None = None,
+        compact: bool = False,
+    ):
         self.shape, self.mask = shape, mask
         self.chosen = set(check_layers(shape, layers))
         check_mask(shape, mask, sorted(self.chosen))
-        self.total = np.zeros(shape[2:] * 2, dtype=np.float64)
+        self.total = _square(shape, compact)
         self.count = 0
+
+
+class MeanReducer(_Selected):
+    """Mean over heads and layers (the chosen ``layers``; the lens's heads)."""
 
     def layer(self, index: int, weights: LayerWeights) -> None:
         if index not in self.chosen:
             return
         heads = lens_heads(self.shape, self.mask, index)
-        if heads.size:
-            self.total += weights.total(heads)  # a float32 sum of a few heads is exact enough and 3x faster
-        self.count += heads.size
+        if heads.size:  # a float32 sum of a few heads is exact enough and 3x faster
+            self.total[weights.rows, : weights.width] += weights.total(heads)
+        if weights.start == 0:
+            self.count += heads.size
 
     def result(self) -> Matrix:
+        if self.total.dtype == np.float32:  # compact: divided in place, no float64 copy
+            self.total /= np.float32(self.count)
+            self.count = 1
+            return self.total
         return self.total / self.count
 
 
-class MaxReducer:
+class MaxReducer(_Selected):
     """Element-wise maximum over heads and layers (the lens's heads); rows renormalised afterwards."""
-
-    def __init__(self, shape: Shape, *, layers: Sequence[int] | None = None, mask: np.ndarray | None = None):
-        self.shape, self.mask = shape, mask
-        self.chosen = set(check_layers(shape, layers))
-        check_mask(shape, mask, sorted(self.chosen))
-        self.out = np.zeros(shape[2:] * 2, dtype=np.float64)
 
     def layer(self, index: int, weights: LayerWeights) -> None:
         heads = lens_heads(self.shape, self.mask, index)
         if index in self.chosen and heads.size:
-            np.maximum(self.out, weights.maximum(heads), out=self.out)
+            part = self.total[weights.rows, : weights.width]
+            np.maximum(part, weights.maximum(heads), out=part)
 
     def result(self) -> Matrix:
-        return self.out
+        return self.total
 
 
 class HeadsReducer:
     """Mean of the chosen ``(layer, head)`` pairs."""
 
-    def __init__(self, shape: Shape, *, heads: Sequence[tuple[int, int]] | None = None):
+    def __init__(
+        self, shape: Shape, *, heads: Sequence[tuple[int, int]] | None = None, compact: bool = False
+    ):
         self.pairs = check_heads(shape, heads)
-        self.total = np.zeros(shape[2:] * 2, dtype=np.float64)
+        self.total = _square(shape, compact)
 
     def layer(self, index: int, weights: LayerWeights) -> None:
         for layer, head in self.pairs:
             if layer == index:
-                self.total += weights.head(head)
+                self.total[weights.rows, : weights.width] += weights.head(head)
 
     def result(self) -> Matrix:
         return self.total / len(self.pairs)
@@ -214,6 +249,7 @@ class RolloutReducer:
         layers: Sequence[int] | None = None,
         residual: float = 0.5,
         mask: np.ndarray | None = None,
+        compact: bool = False,
     ):
         if not 0.0 <= residual < 1.0:
             raise ValueError(f"residual={residual} must be in [0, 1)")
@@ -221,12 +257,23 @@ class RolloutReducer:
         self.chosen = set(check_layers(shape, layers))
         check_mask(shape, mask, sorted(self.chosen))
         self.out = np.eye(shape[2])
+        self.pending: np.ndarray | None = None  # a layer's head sum while its blocks arrive
 
     def layer(self, index: int, weights: LayerWeights) -> None:
         heads = lens_heads(self.shape, self.mask, index)
         if index not in self.chosen or not heads.size:
             return  # a layer the lens leaves empty passes the residual stream only
-        a = weights.total(heads, dtype=np.float64) / heads.size
+        n = self.shape[2]
+        if weights.start > 0 or weights.rows.stop < n or weights.width < n:  # a block: gather the layer
+            if weights.start == 0:
+                self.pending = np.zeros((n, n))
+            assert self.pending is not None
+            self.pending[weights.rows, : weights.width] = weights.total(heads, dtype=np.float64)
+            if weights.rows.stop < n:
+                return
+            a, self.pending = self.pending / heads.size, None
+        else:
+            a = weights.total(heads, dtype=np.float64) / heads.size
         row = a.sum(axis=1, keepdims=True)  # a measure's rows need not sum to 1: make them a distribution
         a = np.divide(a, row, out=np.zeros_like(a), where=row > 0)
         a *= 1.0 - self.residual
@@ -239,7 +286,8 @@ class RolloutReducer:
 
 
 REDUCERS: Registry[Callable[..., Reducer]] = Registry("streamable aggregation")
-"""Aggregation name → reducer factory ``fn(shape, **selection)``: the aggregations a pass can stream."""
+"""Aggregation name → reducer factory ``fn(shape, **selection, compact=False)``: the aggregations a pass
+can stream."""
 
 REDUCERS.register("mean")(MeanReducer)
 REDUCERS.register("max")(MaxReducer)
@@ -249,12 +297,16 @@ REDUCERS.register("rollout")(RolloutReducer)
 
 @REDUCERS.register("layers")
 def layers_reducer(
-    shape: Shape, *, layers: Sequence[int] | None = None, mask: np.ndarray | None = None
+    shape: Shape,
+    *,
+    layers: Sequence[int] | None = None,
+    mask: np.ndarray | None = None,
+    compact: bool = False,
 ) -> MeanReducer:
     """Mean over the heads (the lens's) of the chosen ``layers`` (required)."""
     if layers is None:
         raise ValueError("aggregation='layers' needs layers=[...], e.g. layers=[4, 5]")
-    return MeanReducer(shape, layers=layers, mask=mask)
+    return MeanReducer(shape, layers=layers, mask=mask, compact=compact)
 
 
 def feed(reducer: Reducer, att: Attention) -> Matrix:

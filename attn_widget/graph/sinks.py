@@ -75,13 +75,19 @@ def layer_received(layer: LayerAttention, causal: bool) -> np.ndarray:
     (``np.partition``) then finds it.
     """
     t = layer.shape[-1]
-    out = np.full((2, t), np.nan)
     judged = np.flatnonzero(judged_keys(t, causal))
     if not judged.size:
-        return out
+        return np.full((2, t), np.nan)
     share = layer.sum(axis=0, dtype=np.float32) / np.float32(layer.shape[0])  # head mean
     cols = np.ascontiguousarray(share.T[judged])  # [judged key, query]
     del share
+    return _received(cols, judged, causal)
+
+
+def _received(cols: np.ndarray, judged: np.ndarray, causal: bool) -> np.ndarray:
+    """:func:`layer_received` from the head mean's judged columns ``[judged key, query]`` (overwritten)."""
+    t = cols.shape[1]
+    out = np.full((2, t), np.nan)
     query = np.arange(t)
     unseen = query[None, :] <= judged[:, None] if causal else query[None, :] == judged[:, None]
     seen = t - unseen.sum(axis=1)
@@ -112,14 +118,40 @@ def received(att: Attention, relative: bool = True) -> np.ndarray:
 
 
 class SinkStats:
-    """Collects :func:`layer_received` layer by layer (a streaming pass) and finds the sinks at the end."""
+    """Collects :func:`layer_received` layer by layer (a streaming pass) and finds the sinks at the end.
 
-    def __init__(self, n_layers: int, causal: bool):
-        self.causal = causal
+    With ``n`` (the text's tokens), a layer may also come as blocks of queries
+    (:meth:`block`): the head mean of its judged keys is gathered, ``[judged key, T]``
+    float32, and reduced when the last block is in.
+    """
+
+    def __init__(self, n_layers: int, causal: bool, n: int | None = None):
+        self.causal, self.n = causal, n
         self.stats: list[np.ndarray] = [np.empty(0)] * n_layers
+        self.cols: np.ndarray | None = None
 
     def layer(self, index: int, attention: LayerAttention) -> None:
         self.stats[index] = layer_received(attention, self.causal)
+
+    def block(self, index: int, start: int, attention: LayerAttention) -> None:
+        """The queries ``start…`` of layer ``index`` (``[head, rows, width]``, later keys zero)."""
+        n = self.n if self.n is not None else attention.shape[-1]
+        rows, width = attention.shape[1], attention.shape[2]
+        if start == 0 and rows == n and width == n:
+            self.layer(index, attention)
+            return
+        judged = np.flatnonzero(judged_keys(n, self.causal))
+        if start == 0:
+            self.cols = np.zeros((judged.size, n), dtype=np.float32)
+        assert self.cols is not None, "blocks of a layer arrive from its first query on"
+        seen = judged[judged < width]
+        share = attention.sum(axis=0, dtype=np.float32) / np.float32(attention.shape[0])
+        self.cols[: seen.size, start : start + rows] = share[:, seen].T
+        if start + rows >= n:
+            self.stats[index] = (
+                _received(self.cols, judged, self.causal) if judged.size else np.full((2, n), np.nan)
+            )
+            self.cols = None
 
     def received(self) -> np.ndarray:
         """``[2, layer, T]``: relative and absolute received attention per layer."""

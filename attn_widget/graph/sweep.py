@@ -167,6 +167,7 @@ def sweep(
     seed: int = 0,
     exclude: Sequence[int] = (),
     grid: np.ndarray | None = None,
+    sym: Matrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Cluster at every grid value; return thresholds, modularity, counts, stability, labels, best.
 
@@ -180,13 +181,15 @@ def sweep(
         Passed to :mod:`attn_widget.graph.cluster`.
     grid
         Thresholds to try (default :func:`threshold_grid`).
+    sym
+        ``symmetrise(weights)`` when the caller has it (not computed a second time).
 
     Returns
     -------
     tuple
         The fields of :class:`attn_widget.Sweep` after ``mode``, in order.
     """
-    sym = symmetrise(weights)
+    sym = symmetrise(weights) if sym is None else sym
     pruner = THRESHOLDS[mode](weights, sym)  # sorts the edges once for the grid and every partition
     if grid is None:
         thresholds = threshold_grid(weights, sym, mode, pruner=pruner)

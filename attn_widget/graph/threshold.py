@@ -40,16 +40,21 @@ class Edges(NamedTuple):
 def edge_list(sym: Matrix) -> Edges:
     """The edges ``i < j`` of the symmetric ``sym`` with a positive weight, read row by row."""
     n = len(sym)
-    src, dst, weight = [], [], []
+    counts = np.zeros(max(n, 1), dtype=np.int64)
+    for i in range(n - 1):  # counted first, so the lists are filled in place (no second copy of T²/2 edges)
+        counts[i] = np.count_nonzero(sym[i, i + 1 :] > 0)
+    total = int(counts.sum())
+    src = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
+    dst, weight = np.empty(total, dtype=np.int32), np.empty(total, dtype=np.float64)
+    at = 0
     for i in range(n - 1):
-        row = sym[i, i + 1 :]
-        cols = np.flatnonzero(row > 0)
-        src.append(np.full(cols.size, i, dtype=np.int32))
-        dst.append((cols + i + 1).astype(np.int32))
-        weight.append(row[cols])
-    if not src:
-        return Edges(n, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
-    return Edges(n, np.concatenate(src), np.concatenate(dst), np.concatenate(weight).astype(np.float64))
+        if counts[i]:
+            row = sym[i, i + 1 :]
+            cols = np.flatnonzero(row > 0)
+            dst[at : at + cols.size] = cols + i + 1
+            weight[at : at + cols.size] = row[cols]
+            at += cols.size
+    return Edges(n, src, dst, weight)
 
 
 class Pruner(NamedTuple):
@@ -92,8 +97,10 @@ def symmetrise(weights: Matrix) -> Matrix:
 def absolute(weights: Matrix, sym: Matrix) -> Pruner:
     """Keep symmetrised edges whose weight is at least ``t``."""
     every = edge_list(sym)
+    n = every.n
     order = np.argsort(-every.weight, kind="stable")  # strongest first
-    strongest = Edges(every.n, every.src[order], every.dst[order], every.weight[order])
+    strongest = Edges(n, every.src[order], every.dst[order], every.weight[order])
+    del every, order  # not kept by the functions below: T²/2 edges each at a long text's length
     edges = strongest.weight[::-1]  # ascending
 
     def prune(t: float) -> Matrix:
@@ -104,7 +111,7 @@ def absolute(weights: Matrix, sym: Matrix) -> Pruner:
 
     def kept(t: float) -> Edges:
         c = n_edges(t)
-        return Edges(every.n, strongest.src[:c], strongest.dst[:c], strongest.weight[:c])
+        return Edges(n, strongest.src[:c], strongest.dst[:c], strongest.weight[:c])
 
     def for_edges(counts: np.ndarray) -> np.ndarray:
         return edges[edges.size - np.clip(counts, 1, edges.size)]  # the count-th strongest edge

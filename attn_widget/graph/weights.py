@@ -55,8 +55,11 @@ def combine_options(attentions: Attention, options: Options, head_data: HeadData
     return _aggregate.AGGREGATIONS[options.aggregation](per_head, **kwargs)
 
 
-def make_reducer(options: Options, shape: tuple[int, int, int]) -> Reducer:
-    """The per-layer reducer of ``options``' aggregation, selection and lens for attention of ``shape``."""
+def make_reducer(options: Options, shape: tuple[int, int, int], *, compact: bool = False) -> Reducer:
+    """The per-layer reducer of ``options``' aggregation, selection and lens for attention of ``shape``.
+
+    ``compact``: keep the running ``[T, T]`` in float32 (:mod:`attn_widget.graph.reduce`).
+    """
     if options.aggregation not in REDUCERS:
         raise ValueError(
             f"aggregation={options.aggregation!r} has no per-layer form, so it cannot be streamed; "
@@ -65,7 +68,7 @@ def make_reducer(options: Options, shape: tuple[int, int, int]) -> Reducer:
         )
     mask = lens_mask(shape, options.lens_heads)
     kwargs = _aggregate.selection(options.aggregation, layers=options.layers, heads=options.heads, mask=mask)
-    return REDUCERS[options.aggregation](shape, **kwargs)
+    return REDUCERS[options.aggregation](shape, **kwargs, **({"compact": True} if compact else {}))
 
 
 def node_weights(raw: Matrix, options: Options, units: Units) -> Matrix:
@@ -115,9 +118,13 @@ def resolve_exclude(
         if not chosen:
             return (), True, ()
         named = ", ".join(f"{tokens[i].text.strip() or repr(tokens[i].text)!r} (token {i})" for i in chosen)
-        return chosen, True, (
-            f"{SINK_NOTICE} (exclude='auto'): {named}. "
-            "Pass exclude=[] to keep every token, or a list of token indices.",
+        return (
+            chosen,
+            True,
+            (
+                f"{SINK_NOTICE} (exclude='auto'): {named}. "
+                "Pass exclude=[] to keep every token, or a list of token indices.",
+            ),
         )
     return _validate.check_exclude(exclude, n), False, ()
 

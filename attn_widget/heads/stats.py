@@ -41,17 +41,20 @@ class RowStats:
         return cls(*(np.stack([p[k] for p in parts]) for k in range(3)))
 
 
-def layer_stats(att: LayerAttention, causal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(mass, sumsq, entropy)``, each ``[head, T]``, of one layer's rows (in blocks of rows).
+def layer_stats(
+    att: LayerAttention, causal: bool, start: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mass, sumsq, entropy)``, each ``[head, rows]``, of one layer's rows (in blocks of rows).
 
     ``causal``: keys after the last query of a block are known to be zero and skipped.
+    ``start``: ``att`` holds the queries ``start…`` (a block of a streamed layer).
     """
     n_heads, t = att.shape[0], att.shape[1]
     mass, sumsq, ent = (np.empty((n_heads, t)) for _ in range(3))
     for h in range(n_heads):
         for r0 in range(0, t, BLOCK_ROWS):
             r1 = min(r0 + BLOCK_ROWS, t)
-            a = att[h, r0:r1, : r1 if causal else att.shape[2]]
+            a = att[h, r0:r1, : min(start + r1, att.shape[2]) if causal else att.shape[2]]
             m = np.maximum(a.sum(axis=-1, dtype=np.float64), 1e-12)
             mass[h, r0:r1] = m
             # with w = a / m: sum w² = sum a² / m², and -sum w log w = log m - sum a log a / m
@@ -94,6 +97,20 @@ class PatternRows:
         picked = att[:, self.query, self.key].astype(np.float64)
         return np.add.reduceat(picked, self.starts, axis=1)
 
+    def span(self, start: int, stop: int) -> slice:
+        """The scored rows among the queries ``start … stop - 1`` (a slice of :attr:`rows`)."""
+        return slice(*np.searchsorted(self.rows, [start, stop]).tolist())
+
+    def on_block(self, att: LayerAttention, start: int) -> np.ndarray:
+        """:meth:`on` for the queries ``start…`` (``[head, rows, width]``): ``[head, scored rows in it]``."""
+        span = self.span(start, start + att.shape[1])
+        if span.start == span.stop:
+            return np.zeros((att.shape[0], 0))
+        p0 = int(self.starts[span.start])
+        p1 = int(self.starts[span.stop]) if span.stop < self.rows.size else self.query.size
+        picked = att[:, self.query[p0:p1] - start, self.key[p0:p1]].astype(np.float64)
+        return np.add.reduceat(picked, self.starts[span] - p0, axis=1)
+
 
 class HeadScorer:
     """Collects, layer by layer, what :meth:`scores` needs for every pattern and for ``broad``."""
@@ -110,6 +127,24 @@ class HeadScorer:
         for role, rows in self.patterns.items():
             if rows is not None:
                 self.on[role][index] = rows.on(att)
+
+    def block(self, index: int, start: int, att: LayerAttention) -> None:
+        """Summarise the queries ``start…`` of a layer (``[head, rows, width]``, later keys zero);
+        a layer's blocks arrive in order."""
+        n, stop = self.allowed.shape[0], start + att.shape[1]
+        if start == 0 and stop == n and att.shape[2] == n:
+            self.layer(index, att)
+            return
+        if start == 0:
+            self.stats[index] = tuple(np.empty((att.shape[0], n)) for _ in range(3))
+            for role, rows in self.patterns.items():
+                if rows is not None:
+                    self.on[role][index] = np.empty((att.shape[0], rows.rows.size))
+        for whole, part in zip(self.stats[index], layer_stats(att, self.causal, start), strict=True):
+            whole[:, start:stop] = part
+        for role, rows in self.patterns.items():
+            if rows is not None:
+                self.on[role][index][:, rows.span(start, stop)] = rows.on_block(att, start)
 
     def row_stats(self) -> RowStats:
         return RowStats(*(np.stack([s[k] for s in self.stats]) for k in range(3)))

@@ -63,7 +63,14 @@ def analyze_streamed(
     lens = o["lens"]
     pairs = None if named(lens) or lens == "all" else lens
     base = make_options({**o, "lens": "all" if named(lens) else lens}, n, lens_heads=pairs)
-    streamed = stream(prep, base, lens=lens if named(lens) else None, report=roles, progress=o["progress"])
+    streamed = stream(
+        prep,
+        base,
+        lens=lens if named(lens) else None,
+        report=roles,
+        progress=o["progress"],
+        max_memory=o.get("max_memory"),
+    )
     reporter(o["progress"])("clustering…", 0.8)
     detect = lambda: sinks_from(streamed.head_data["sink_received"])  # noqa: E731
     exclude, auto, said = resolve_exclude(o["exclude"], detect, prep.tokens, sinks)
@@ -74,19 +81,32 @@ def analyze_streamed(
     else:
         recorded, resolved = base.lens, base.lens_heads
     options = dataclasses.replace(
-        base, lens=recorded, lens_heads=resolved, exclude=exclude, exclude_auto=auto,
+        base,
+        lens=recorded,
+        lens_heads=resolved,
+        exclude=exclude,
+        exclude_auto=auto,
         model_sinks=tuple(sorted({int(i) % n for i in sinks})),
     )
     size = attention_bytes(prep.model.config, n) or 0
     notices.append(
         f"Streamed (keep='summary'): the attention of these {n} tokens would take {size / 2**30:.1f} GiB, so "
-        "each layer was aggregated as the model ran and then dropped. The threshold, method, exclude and "
+        "each layer was aggregated as the model ran (a block of queries at a time where the model allows) "
+        "and "
+        "then dropped. The threshold, method, exclude and "
         "unit can change at once; another aggregation, measure or lens runs the model again."
     )
     return _pipeline.build(
-        text=prep.text, tokens=prep.tokens, attentions=None, weights=None, options=options,
-        threshold=o["threshold"], model=prep.name, notices=(*notices, *streamed.notices, *said),
-        head_data=streamed.head_data, token_weights=streamed.token_weights,
+        text=prep.text,
+        tokens=prep.tokens,
+        attentions=None,
+        weights=None,
+        options=options,
+        threshold=o["threshold"],
+        model=prep.name,
+        notices=(*notices, *streamed.notices, *said),
+        head_data=streamed.head_data,
+        token_weights=streamed.token_weights,
     )
 
 
@@ -112,8 +132,15 @@ def options_of(analysis: Analysis) -> dict[str, Any]:
     """The cluster options that would make ``analysis`` again."""
     o = analysis.options
     return {
-        "threshold": "auto" if o.auto_threshold else analysis.threshold, "threshold_mode": o.threshold_mode,
-        "method": o.method, "aggregation": o.aggregation, "seed": o.seed, "layers": o.layers,
-        "heads": o.heads, "exclude": "auto" if o.exclude_auto else list(o.exclude), "measure": o.measure,
-        "lens": o.lens if isinstance(o.lens, str) else list(o.lens), "unit": o.unit,
+        "threshold": "auto" if o.auto_threshold else analysis.threshold,
+        "threshold_mode": o.threshold_mode,
+        "method": o.method,
+        "aggregation": o.aggregation,
+        "seed": o.seed,
+        "layers": o.layers,
+        "heads": o.heads,
+        "exclude": "auto" if o.exclude_auto else list(o.exclude),
+        "measure": o.measure,
+        "lens": o.lens if isinstance(o.lens, str) else list(o.lens),
+        "unit": o.unit,
     }

@@ -107,7 +107,11 @@ class KnobJobs:
         result: Analysis | None = None
         failure: Exception | None = None
         try:
-            result = measure_data(base, changes["measure"]) if kind == "measure" else rerun(base, **changes)
+            result = (
+                measure_data(base, changes["measure"])
+                if kind == "measure"
+                else rerun(base, max_memory=self.widget._max_memory, **changes)
+            )
         except Exception as exc:  # shown in the view (when still wanted); the widget stays usable
             failure = exc
         with self.widget._lock:
@@ -120,7 +124,11 @@ class KnobJobs:
             self._finish(kind, base, changes, result, failure)
 
     def _finish(
-        self, kind: str, base: Analysis, changes: dict[str, Any], result: Analysis | None,
+        self,
+        kind: str,
+        base: Analysis,
+        changes: dict[str, Any],
+        result: Analysis | None,
         failure: Exception | None,
     ) -> None:
         """Apply the knobs as they are now: on ``result`` if nothing else was shown meanwhile."""

@@ -185,6 +185,7 @@ class AttentionExplainer(ModesMixin, ZoomMethods, RefineMethods, KnobChecks, Sta
         self._zoomed: int | None = None  # the cluster of `outer` shown from the inside
         self._updating = False
         self._lock = threading.RLock()
+        self._max_memory: Any = options.get("max_memory")  # a streamed text's budget, for knobs that rerun
         self._pending: set[str] = set()  # knobs set while the text was being analysed
         self._thread: threading.Thread | None = None
         self.activity = Activity()
