@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "data" / "coref_report.json"
 EVAL48 = ROOT / "benchmarks" / "data" / "coref_eval.json"
 """The 48 sentences the README's links table used before this report set (written with the old probe)."""
-THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.8, 0.85, 0.9, 0.95)
 _STOP = """the a an and or but of to in on at by for with from that which who this these those is was were be
 been are as so then than because before after while when until not no his her its their he she it they him
 them i you we me my your our us"""
@@ -179,11 +179,11 @@ def run_model(name: str, items: list[dict[str, Any]], args: argparse.Namespace) 
 
     model, tok = load(name)
     wall, cpu = time.perf_counter(), time.process_time()
-    feats = coref.probe_features(model, tok, name, "attention", coref.probe_items()[: args.probe_items])
-    found = coref.fit(name, feats, "attention")
+    feats, cross = coref.probe_runs(model, tok, name, "attention", coref.probe_items()[: args.probe_items])
+    found = coref.fit(name, feats, "attention", cross=cross)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     log(f"== {name}: probe run {wall:.0f} s wall, {cpu:.0f} s CPU ({len(feats.cand)} items)")
-    chosen = coref_fit.choose(feats, rules=tuple(coref_fit.RULES))
+    chosen = coref_fit.choose(feats, rules=tuple(coref_fit.RULES), cross=cross)
     report = coref.probe_features(model, tok, name, "attention", items)
     eval48 = coref.probe_features(model, tok, name, "attention", json.loads(EVAL48.read_text()))
 
@@ -211,7 +211,8 @@ def run_model(name: str, items: list[dict[str, Any]], args: argparse.Namespace) 
         }
     # the default threshold's evidence: the adopted rule's held-out probe predictions
     win = chosen["table"][found_key(found)]
-    probe_conf = coref_fit.probability(found.calibration, win["features"])
+    coef = found.calibration_cross or found.calibration
+    probe_conf = coref_fit.probability(coef, win["features"][:, : len(coef) - 1])
     coref._CACHE.put((name, "attention", coref._probe_digest()), found)  # the lens uses these heads
     api = report_links(name, items, not args.no_faith)
     far = np.array([it["far"] for it in items])

@@ -52,11 +52,12 @@ def head_output_norms(layer: Layer, values: Any) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def value_norm_hooks(model: Any) -> Iterator[list[np.ndarray] | None]:
+def value_norm_hooks(model: Any, every_row: bool = False) -> Iterator[list[np.ndarray] | None]:
     """Inside the block, each forward pass of ``model`` appends one ``[head, T]`` array per layer.
 
     Yields the list (``None`` for an architecture whose values are not known: then no norms).
-    Only the first sequence of a batch is measured.
+    Only the first sequence of a batch is measured; with ``every_row``, every sequence, as one
+    ``[batch, head, T]`` array per layer (padded rows' norms past their length are meaningless).
     """
     found_layers = layer_values(model)
     if found_layers is None:
@@ -71,7 +72,10 @@ def value_norm_hooks(model: Any) -> Iterator[list[np.ndarray] | None]:
         seen.add(id(layer.value_module))
 
         def grab(_module: Any, _inputs: Any, output: Any, layer: Layer = layer) -> None:
-            found.append(head_output_norms(layer, output[0]))
+            if every_row:
+                found.append(np.stack([head_output_norms(layer, row) for row in output]))
+            else:
+                found.append(head_output_norms(layer, output[0]))
 
         handles.append(layer.value_module.register_forward_hook(grab))
     try:

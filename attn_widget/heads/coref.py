@@ -12,8 +12,10 @@ probe's content and :data:`RULE_VERSION`.
 
 :func:`reference_links` gives, for an analysis, each pronoun's antecedent link
 through these heads with a calibrated ``confidence`` (the probability, fitted on
-held-out probe items, that the link is right); links at or above
-:data:`CONFIDENT` are the ones to draw as sure.
+held-out probe items, that the link is right, from the link's margin over the
+runner-up, the heads' agreement and whether a second edge measure of the same
+heads picks the same word); links at or above :data:`CONFIDENT` are the ones to
+draw as sure.
 """
 
 from __future__ import annotations
@@ -37,23 +39,41 @@ from ..extract.loading import is_causal_config, load
 from ..extract.offline import cache_dir
 from ..extract.tokens import tokenize
 from ..graph import weights as _weights
-from ..graph.measures import measure_weights
+from ..graph.measures import NEEDS, measure_weights
 from ..graph.sinks import detect_sinks
 from . import coref_fit
 
 if TYPE_CHECKING:
     from ..core import Analysis
 
-CONFIDENT = 0.8
+CONFIDENT = 0.72
 """Default threshold on :attr:`Link.confidence <attn_widget.core.records.Link.confidence>`: a reference
 link at or above it is drawn as sure. Picked on the probe's held-out (cross-validated) predictions, never
-on the report set: the lowest threshold in steps of 0.05 at which the held-out links are right at least
-85% of the time on both SmolLM2 (0.89, 35% of probe pronouns) and MiniLM (0.90, 69%);
+on the report set: the lowest threshold in steps of 0.01 at which the held-out links are right at least
+85% of the time on both SmolLM2 and MiniLM (``benchmarks/bench_coref_confidence.py``);
 ``benchmarks/bench_coref.py`` prints the curve."""
-PRONOUNS = frozenset({"he", "she", "it", "they", "his", "her", "its", "their", "him", "them", "hers",
-                      "theirs", "himself", "herself", "itself", "themselves"})
+PRONOUNS = frozenset(
+    {
+        "he",
+        "she",
+        "it",
+        "they",
+        "his",
+        "her",
+        "its",
+        "their",
+        "him",
+        "them",
+        "hers",
+        "theirs",
+        "himself",
+        "herself",
+        "itself",
+        "themselves",
+    }
+)
 """Words :func:`reference_links` looks for an antecedent of."""
-RULE_VERSION = 2
+RULE_VERSION = 3
 PROBE = "coref_probe.json"
 MAX_TOKENS = 64
 """Probe items are cut to this many tokens when stacked (none is longer in the packaged probe)."""
@@ -73,7 +93,10 @@ class CorefHeads:
     winning candidate (e.g. ``"greedy mean, 6 heads"``); ``cv_top1`` / ``cv_top3``: the
     antecedent is the top link / among the three strongest on held-out probe items
     (``coref_fit.FOLDS``-fold cross-validation); ``calibration``: the logistic
-    coefficients that turn a link's margin and head agreement into its confidence.
+    coefficients that turn a link's margin and head agreement into its confidence;
+    ``calibration_cross``: those of margin, agreement, whether the ``cross_measure`` (the second
+    edge measure, :func:`cross_measure`) links the same word, and that times the margin (empty when
+    the model's value norms are unknown); used when the analysis can measure both.
     """
 
     model: str
@@ -85,8 +108,10 @@ class CorefHeads:
     rule: str = ""
     cv_top1: float = float("nan")
     cv_top3: float = float("nan")
-    calibration: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    calibration: tuple[float, ...] = (0.0, 0.0, 0.0)
     seconds: float = 0.0
+    cross_measure: str = ""
+    calibration_cross: tuple[float, ...] = ()
 
     def describe(self, limit: int = 4) -> str:
         """The heads in words, with their accuracy, e.g. ``12.3 (84%), 14.1 (79%) …``."""
@@ -104,10 +129,19 @@ class CorefHeads:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CorefHeads:
         return cls(
-            d["model"], d["measure"], tuple((int(a), int(b)) for a, b in d["heads"]),
-            {k: np.asarray(v, dtype=np.float64) for k, v in d["scores"].items()}, int(d["n_items"]),
-            float(d["chance"]), str(d["rule"]), float(d["cv_top1"]), float(d["cv_top3"]),
-            tuple(float(x) for x in d["calibration"]), float(d.get("seconds", 0.0)),  # type: ignore[arg-type]
+            d["model"],
+            d["measure"],
+            tuple((int(a), int(b)) for a, b in d["heads"]),
+            {k: np.asarray(v, dtype=np.float64) for k, v in d["scores"].items()},
+            int(d["n_items"]),
+            float(d["chance"]),
+            str(d["rule"]),
+            float(d["cv_top1"]),
+            float(d["cv_top3"]),
+            tuple(float(x) for x in d["calibration"]),
+            float(d.get("seconds", 0.0)),
+            str(d.get("cross_measure", "")),
+            tuple(float(x) for x in d.get("calibration_cross", ())),
         )
 
 
@@ -134,26 +168,49 @@ def head_links(weights: np.ndarray, exclude: list[int], pronoun: list[int]) -> n
     return np.maximum(w[:, :, pronoun, :].max(axis=2), w[:, :, :, pronoun].max(axis=3))
 
 
-def probe_features(model: Any, tokenizer: Any, name: str, measure: str = "attention",
-                   items: list[dict[str, Any]] | None = None) -> coref_fit.Features:
-    """One pass per probe item (``items``: the packaged probe); see :class:`coref_fit.Features`.
+def cross_measure(measure: str) -> str:
+    """The second edge measure a link's confidence is checked against: ``norm``, or ``attention``."""
+    return "attention" if measure == "norm" else "norm"
+
+
+def probe_features(
+    model: Any,
+    tokenizer: Any,
+    name: str,
+    measure: str = "attention",
+    items: list[dict[str, Any]] | None = None,
+) -> coref_fit.Features:
+    """One pass per probe item (``items``: the packaged probe); see :class:`coref_fit.Features`."""
+    return probe_runs(model, tokenizer, name, measure, items)[0]
+
+
+def probe_runs(
+    model: Any,
+    tokenizer: Any,
+    name: str,
+    measure: str = "attention",
+    items: list[dict[str, Any]] | None = None,
+) -> tuple[coref_fit.Features, coref_fit.Features | None]:
+    """The probe's features under ``measure`` and under :func:`cross_measure` (``None``: no value norms).
 
     The pronoun is its first token (as :meth:`Analysis.links` is asked); the
     antecedent counts when any of its tokens is the link.
     """
     causal = is_causal_config(model.config)
     items = probe_items() if items is None else items
-    tokenized = [tokenize(item["text"], tokenizer, name=name, causal=causal, prepend_bos=None, limit=None,
-                          overlength="error")[:2] for item in items]
+    tokenized = probe_tokens(items, tokenizer, name, causal)
     runs = [ids for ids, _ in tokenized]
     batched = _batched_attention(model, runs, causal) if measure == "attention" else None
-    rows, shape = [], (0, 0)
+    rows: dict[str, list[tuple[np.ndarray, ...]]] = {"own": [], "cross": []}
+    shape = (0, 0)
     for k, (item, (ids, tokens)) in enumerate(zip(items, tokenized, strict=True)):
         data: dict[str, np.ndarray] = {}
         if batched is not None:
-            att = batched[k]
+            att, norms = batched[k]
+            if norms is not None:
+                data["value_norm"] = norms
         else:
-            att, data = forward_pass(model, ids, name=name, causal=causal, value_norms=measure == "norm")
+            att, data = forward_pass(model, ids, name=name, causal=causal, value_norms=True)
         if measure == "gradient":
             data["gradient"] = attention_gradient(model, ids, name=name, causal=causal)
         weights = measure_weights(att, measure, data)
@@ -163,12 +220,38 @@ def probe_features(model: Any, tokenizer: Any, name: str, measure: str = "attent
         if not (p and a):
             raise ValueError(f"probe item {item['id']!r}: a marked span covers no token")
         shape = (int(weights.shape[0]), int(weights.shape[1]))
-        rows.append(coref_fit.item_features(weights, exclude, p[0], a, MAX_TOKENS))
-    return coref_fit.stack(rows, [bool(i["far"]) for i in items], shape)
+        rows["own"].append(coref_fit.item_features(weights, exclude, p[0], a, MAX_TOKENS))
+        if "value_norm" in data:
+            second = measure_weights(att, cross_measure(measure), data)
+            rows["cross"].append(coref_fit.item_features(second, exclude, p[0], a, MAX_TOKENS))
+    far = [bool(i["far"]) for i in items]
+    cross = coref_fit.stack(rows["cross"], far, shape) if len(rows["cross"]) == len(items) else None
+    return coref_fit.stack(rows["own"], far, shape), cross
 
 
-def _batched_attention(model: Any, runs: list[list[int]], causal: bool, batch: int = 16) -> list[np.ndarray]:
-    """Each run's ``[layer, head, T, T]`` attention, from padded batches of similar lengths.
+def probe_tokens(
+    items: list[dict[str, Any]], tokenizer: Any, name: str, causal: bool
+) -> list[tuple[Any, Any]]:
+    """Each item's (ids, tokens), tokenized as the probe run does."""
+    return [
+        tokenize(
+            item["text"],
+            tokenizer,
+            name=name,
+            causal=causal,
+            prepend_bos=None,
+            limit=None,
+            overlength="error",
+        )[:2]
+        for item in items
+    ]
+
+
+def _batched_attention(
+    model: Any, runs: list[list[int]], causal: bool, batch: int = 16
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Each run's ``[layer, head, T, T]`` attention and ``[layer, head, T]`` value norms (``None`` when the
+    architecture's values are unknown), from padded batches of similar lengths.
 
     Padding goes at the end and is masked out, so each run's attention is its own
     pass's (a causal model's tokens never see later positions anyway). Several
@@ -177,23 +260,25 @@ def _batched_attention(model: Any, runs: list[list[int]], causal: bool, batch: i
     import torch
 
     from ..extract.loading import eager_attention
+    from ..extract.values import value_norm_hooks
 
-    out: list[np.ndarray] = [np.empty(0)] * len(runs)
+    out: list[tuple[np.ndarray, np.ndarray | None]] = [(np.empty(0), None)] * len(runs)
     order = sorted(range(len(runs)), key=lambda i: len(runs[i]))
     for start in range(0, len(order), batch):
-        chunk = order[start:start + batch]
+        chunk = order[start : start + batch]
         width = max(len(runs[i]) for i in chunk)
         ids = torch.zeros((len(chunk), width), dtype=torch.long)
         mask = torch.zeros((len(chunk), width), dtype=torch.long)
         for row, i in enumerate(chunk):
             ids[row, : len(runs[i])] = torch.as_tensor(runs[i])
             mask[row, : len(runs[i])] = 1
-        with torch.inference_mode(), eager_attention(model):
+        with torch.inference_mode(), eager_attention(model), value_norm_hooks(model, every_row=True) as found:
             result = model(input_ids=ids, attention_mask=mask, output_attentions=True)
         att = torch.stack(result.attentions, 1).float().numpy()  # [B, layer, head, T, T]
+        norms = np.stack(found, 1) if found and len(found) == att.shape[1] else None  # [B, layer, head, T]
         for row, i in enumerate(chunk):
             n = len(runs[i])
-            out[i] = att[row, :, :, :n, :n]
+            out[i] = (att[row, :, :, :n, :n], None if norms is None else norms[row, :, :, :n])
     return out
 
 
@@ -207,14 +292,31 @@ def _disk_path(name: str, measure: str, digest: str) -> Path:
     return cache_dir() / "coref" / f"{safe}-{measure}-{digest}.json"
 
 
-def fit(name: str, features: coref_fit.Features, measure: str, seconds: float = 0.0) -> CorefHeads:
-    """The heads :func:`coref_fit.choose` picks on ``features``, as a :class:`CorefHeads`."""
-    chosen = coref_fit.choose(features)
+def fit(
+    name: str,
+    features: coref_fit.Features,
+    measure: str,
+    seconds: float = 0.0,
+    cross: coref_fit.Features | None = None,
+) -> CorefHeads:
+    """The heads :func:`coref_fit.choose` picks on ``features``, as a :class:`CorefHeads` (``cross``: the
+    same items under :func:`cross_measure`, for the confidence's cross-check)."""
+    chosen = coref_fit.choose(features, cross=cross)
     rule = f"{chosen['rule'][0]}, {len(chosen['heads'])} heads"
     return CorefHeads(
-        name, measure, chosen["heads"], {"accuracy": chosen["accuracy"]}, len(features.cand),
-        float(np.mean(1.0 / np.clip(features.cand.sum(-1), 1, None))), rule,
-        chosen["cv"]["top1"], chosen["cv"]["top3"], chosen["calibration"], seconds,
+        name,
+        measure,
+        chosen["heads"],
+        {"accuracy": chosen["accuracy"]},
+        len(features.cand),
+        float(np.mean(1.0 / np.clip(features.cand.sum(-1), 1, None))),
+        rule,
+        chosen["cv"]["top1"],
+        chosen["cv"]["top3"],
+        chosen["calibration"],
+        seconds,
+        cross_measure(measure) if cross is not None else "",
+        chosen["calibration_cross"],
     )
 
 
@@ -234,9 +336,10 @@ def coreference_heads(name: str, measure: str = "attention") -> CorefHeads:
     model, tokenizer = load(name)
     start = time.perf_counter()
     items = probe_items()
-    features = probe_features(model, tokenizer, name, measure, items if measure == "attention" else
-                              items[::PASS_STRIDE])
-    found = fit(name, features, measure, time.perf_counter() - start)
+    features, cross = probe_runs(
+        model, tokenizer, name, measure, items if measure == "attention" else items[::PASS_STRIDE]
+    )
+    found = fit(name, features, measure, time.perf_counter() - start, cross)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(found.to_dict()), encoding="utf-8")
@@ -252,9 +355,11 @@ def reference_links(analysis: Analysis, found: CorefHeads | None = None) -> list
     (``found``, default :func:`coreference_heads` of the analysis's model and
     measure), exactly ``analysis.links(i, k=1, lens="coreference")[0]``, with
     :attr:`~attn_widget.core.records.Link.confidence` set: the probability, fitted
-    on held-out probe items, that it is right, from its margin over the runner-up
-    and the share of the heads whose own strongest link it is. Compare with
-    :data:`CONFIDENT`. Pronouns left out of the graph, or with no link, are skipped.
+    on held-out probe items, that it is right, from its margin over the runner-up,
+    the share of the heads whose own strongest link it is and, when the analysis
+    can measure it (``head_data["value_norm"]``, kept by default), whether the same
+    heads under the second edge measure (:func:`cross_measure`) link the same word.
+    Compare with :data:`CONFIDENT`. Pronouns left out of the graph, or with no link, are skipped.
     Needs the raw attention (an analysis kept with ``keep="attention"``, the default
     for short texts); no forward pass runs once the heads are known.
     """
@@ -275,6 +380,7 @@ def reference_links(analysis: Analysis, found: CorefHeads | None = None) -> list
     graph = _weights.node_weights(raw, options, analysis.units)
     per_head = measure_weights(analysis.attentions, options.measure, analysis.head_data)
     singles = [_weights.node_weights(per_head[la, h], options, analysis.units) for la, h in found.heads]
+    second = _cross_graph(analysis, options, found)
     left_out = set(analysis.excluded)
     out = []
     for i, tok in enumerate(analysis.tokens):
@@ -287,7 +393,26 @@ def reference_links(analysis: Analysis, found: CorefHeads | None = None) -> list
         j = int(np.argmax(link[0]))
         if not np.isfinite(link[0, j]) or link[0, j] <= 0:
             continue
-        conf = float(coref_fit.probability(found.calibration, coref_fit.confidence_features(link, each))[0])
+        if second is None:
+            feats = coref_fit.confidence_features(link, each)
+            coef = found.calibration
+        else:
+            other = np.where(cand, np.maximum(second[i], second[:, i]), -np.inf)[None]
+            feats, coef = coref_fit.confidence_features(link, each, other), found.calibration_cross
+        conf = float(coref_fit.probability(coef, feats)[0])
         direction = "out" if graph[i, j] >= graph[j, i] else "in"
         out.append((i, Link(j, analysis.tokens[j].text, float(link[0, j]), direction, conf)))
     return out
+
+
+def _cross_graph(analysis: Analysis, options: Any, found: CorefHeads) -> np.ndarray | None:
+    """The coreference heads' graph under ``found.cross_measure`` (``None``: no such calibration, or the
+    analysis lacks the per-head data that measure needs)."""
+    if not found.calibration_cross or not found.cross_measure or analysis.attentions is None:
+        return None
+    need = NEEDS.get(found.cross_measure)
+    if need is not None and need not in analysis.head_data:
+        return None
+    cross = dataclasses.replace(options, measure=found.cross_measure)
+    raw = _weights.combine_options(analysis.attentions, cross, analysis.head_data)
+    return _weights.node_weights(raw, cross, analysis.units)

@@ -15,9 +15,14 @@ whose antecedent is the top link on most held-out items over ``FOLDS``-fold
 cross-validation wins and is refitted on the whole probe; its held-out top-1
 and top-3 are what the lens notice reports. The confidence of a link
 (:func:`confidence_features`): the margin of the top link over the runner-up
-(relative to the top) and the share of the chosen heads whose own top link is the
-same token, mapped to a probability of being right by a logistic fit on the
-held-out predictions (:func:`calibrate`).
+(relative to the top), the share of the chosen heads whose own top link is the
+same token, and, where a second edge measure of the same heads is at hand
+(``cross``: ``norm`` for an ``attention`` lens, ``attention`` for a ``norm`` one),
+whether that measure's top link is the same token and that agreement times the
+margin; mapped to a probability of being right by a logistic fit on the held-out
+predictions (:func:`calibrate`). The confidence features were chosen among
+thirteen sets by nested cross-validation on the probe
+(``benchmarks/bench_coref_confidence.py``).
 """
 
 from __future__ import annotations
@@ -138,9 +143,20 @@ def weighted_n(f: Features, sizes: Sequence[int]) -> list[np.ndarray]:
     return out
 
 
-def greedy_n(f: Features, sizes: Sequence[int]) -> list[np.ndarray]:
+def top1_objective(link: np.ndarray, ante: np.ndarray) -> np.ndarray:
+    """``[P]``: share of items whose antecedent is the top link under each of ``P`` candidate head sets
+    (``link`` ``[N, P, T]``), plus a thousandth of the top-3 share to break ties."""
+    r = ranks(link, ante)
+    return (r == 0).mean(0) + 1e-3 * (r < 3).mean(0)
+
+
+def greedy_n(
+    f: Features,
+    sizes: Sequence[int],
+    objective: Callable[[np.ndarray, np.ndarray], np.ndarray] = top1_objective,
+) -> list[np.ndarray]:
     """Heads added one at a time (from the ``POOL`` most accurate alone), each the one that most raises
-    the training top-1 of the mean; the first ``n`` for each ``n`` of ``sizes``."""
+    the training ``objective`` of the mean (top-1); the first ``n`` for each ``n`` of ``sizes``."""
     pool = np.argsort(-head_accuracy(f), kind="stable")[:POOL]
     out_p, inn_p, sp_p, sums_p = f.out[:, pool], f.inn[:, pool], f.sp[:, pool], f.sums[:, pool]
     c = np.zeros(f.out.shape[1])
@@ -151,8 +167,7 @@ def greedy_n(f: Features, sizes: Sequence[int]) -> list[np.ndarray]:
     for step in range(1, max(sizes) + 1):
         o = (num_out[:, None] + out_p) / np.clip(den_out[:, None, None] + sp_p[..., None], 1e-12, None)
         i = (num_in[:, None] + inn_p) / np.clip(den_in[:, None] + sums_p, 1e-12, None)
-        r = ranks(np.where(f.cand[:, None], np.maximum(o, i), -np.inf), f.ante[:, None])
-        score = (r == 0).mean(0) + 1e-3 * (r < 3).mean(0)
+        score = objective(np.where(f.cand[:, None], np.maximum(o, i), -np.inf), f.ante[:, None])
         score[c[pool] > 0] = -1.0
         k = int(np.argmax(score))
         c[pool[k]] = 1.0
@@ -198,21 +213,23 @@ def folds(n: int, k: int = FOLDS, seed: int = SEED) -> list[np.ndarray]:
     return [np.sort(x) for x in np.array_split(np.random.default_rng(seed).permutation(n), k)]
 
 
-def cross_validate(f: Features, rule: str) -> dict[int, dict[str, Any]]:
+def cross_validate(f: Features, rule: str, cross: Features | None = None) -> dict[int, dict[str, Any]]:
     """Per head count: held-out top-1 / top-3 / far top-3 of ``rule``, each held-out item's rank and
-    confidence features."""
+    confidence features (four columns with ``cross``, the same items under the second measure; else two)."""
     n = len(f.cand)
     sizes = sizes_for(rule, f.out.shape[1])
     r = np.zeros((len(sizes), n), dtype=int)
-    feats = np.zeros((len(sizes), n, 2))
+    feats = np.zeros((len(sizes), n, 2 if cross is None else 4))
     for test in folds(n):
         train = np.setdiff1d(np.arange(n), test)
         held = f.subset(test)
+        other = None if cross is None else cross.subset(test)
         each = single(held)
         for k, c in enumerate(RULES[rule](f.subset(train), sizes)):
             link = combined(held, c)
             r[k, test] = ranks(link, held.ante)
-            feats[k, test] = confidence_features(link, each[:, c > 0])
+            second = None if other is None else combined(other, c)
+            feats[k, test] = confidence_features(link, each[:, c > 0], second)
     return {
         size: {
             "top1": float((r[k] == 0).mean()),
@@ -225,43 +242,68 @@ def cross_validate(f: Features, rule: str) -> dict[int, dict[str, Any]]:
     }
 
 
-def confidence_features(link: np.ndarray, per_head: np.ndarray) -> np.ndarray:
-    """``[N, 2]``: (margin of the top link over the runner-up / top, share of heads agreeing on the top)."""
+def confidence_features(
+    link: np.ndarray, per_head: np.ndarray, cross: np.ndarray | None = None
+) -> np.ndarray:
+    """``[N, 2]``: (margin of the top link over the runner-up / top, share of heads agreeing on the top);
+    with ``cross`` (``[N, T]``, the same heads' links under the second edge measure) ``[N, 4]``, adding
+    whether its top link is the same token (1/0) and that times the margin."""
     order = np.argsort(-link, axis=-1)
     first = np.take_along_axis(link, order[:, :1], -1)[:, 0]
     second = np.take_along_axis(link, order[:, 1:2], -1)[:, 0]
     second = np.where(np.isfinite(second), second, 0.0)
     margin = np.where(first > 0, (first - second) / np.clip(first, 1e-12, None), 0.0)
     agree = (per_head.argmax(-1) == order[:, :1]).mean(-1)
-    return np.stack([margin, agree], -1)
+    if cross is None:
+        return np.stack([margin, agree], -1)
+    same = (np.asarray(cross).argmax(-1) == order[:, 0]).astype(np.float64)
+    return np.stack([margin, agree, same, margin * same], -1)
 
 
-def calibrate(features: np.ndarray, correct: np.ndarray) -> tuple[float, float, float]:
-    """Logistic ``P(right) = 1 / (1 + exp(-(b0 + b1 margin + b2 agreement)))``, by a few Newton steps."""
-    x = np.column_stack([np.ones(len(features)), features])
+L2 = 1e-2
+"""Ridge penalty of the calibration, on standardised features."""
+
+
+def calibrate(features: np.ndarray, correct: np.ndarray) -> tuple[float, ...]:
+    """Logistic ``P(right) = 1 / (1 + exp(-(b0 + b · features)))`` by Newton steps, on standardised
+    features with a small ridge (:data:`L2`), returned on the raw features: ``(b0, b1, …)``."""
+    x = np.asarray(features, dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.column_stack([np.ones(len(x)), (x - mu) / sd])
     y = np.asarray(correct, dtype=np.float64)
-    b = np.zeros(3)
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-x @ b))
-        grad = x.T @ (y - p) - 1e-3 * b
-        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-3 * np.eye(3)
+    b = np.zeros(z.shape[1])
+    reg = L2 * np.eye(len(b))
+    reg[0, 0] = 0.0
+    for _ in range(60):
+        p = 1 / (1 + np.exp(-z @ b))
+        grad = z.T @ (y - p) - reg @ b
+        hess = (z * (p * (1 - p))[:, None]).T @ z + reg + 1e-9 * np.eye(len(b))
         b = b + np.linalg.solve(hess, grad)
-    return float(b[0]), float(b[1]), float(b[2])
+    raw = b[1:] / sd
+    return (float(b[0] - raw @ mu), *(float(v) for v in raw))
 
 
 def probability(coef: Sequence[float], features: np.ndarray) -> np.ndarray:
-    b0, b1, b2 = coef
-    f = np.atleast_2d(features)
-    return 1 / (1 + np.exp(-(b0 + b1 * f[:, 0] + b2 * f[:, 1])))
+    """``[N]``: the calibrated probability of each row of ``features`` (as many columns as ``coef`` - 1)."""
+    f = np.atleast_2d(np.asarray(features, dtype=np.float64))
+    b = np.asarray(coef, dtype=np.float64)
+    if f.shape[1] != len(b) - 1:
+        raise ValueError(f"{len(b) - 1} confidence features expected, got {f.shape[1]}")
+    return 1 / (1 + np.exp(-(b[0] + f @ b[1:])))
 
 
-def choose(f: Features, rules: Sequence[str] = ADOPTABLE) -> dict[str, Any]:
-    """The rule of the module docstring: every candidate's cross-validated scores, the winner refitted."""
-    table = {(rule, n): v for rule in rules for n, v in cross_validate(f, rule).items()}
+def choose(f: Features, rules: Sequence[str] = ADOPTABLE, cross: Features | None = None) -> dict[str, Any]:
+    """The rule of the module docstring: every candidate's cross-validated scores, the winner refitted.
+
+    ``calibration``: on (margin, agreement); ``calibration_cross`` (with ``cross``, else ``()``): on all four
+    features of :func:`confidence_features`."""
+    table = {(rule, n): v for rule in rules for n, v in cross_validate(f, rule, cross).items()}
     key = max(table, key=lambda k: (table[k]["top1"], table[k]["top3"], -k[1]))
     (c,) = RULES[key[0]](f, (key[1],))
     win = table[key]
-    coef = calibrate(win["features"], win["ranks"] == 0)
+    right = win["ranks"] == 0
+    coef = calibrate(win["features"][:, :2], right)
+    coef_cross = calibrate(win["features"], right) if cross is not None else ()
     n_l, n_h = f.shape
     order = np.argsort(-head_accuracy(f), kind="stable")
     heads = tuple(divmod(int(i), n_h) for i in order if c[i] > 0)
@@ -271,5 +313,6 @@ def choose(f: Features, rules: Sequence[str] = ADOPTABLE) -> dict[str, Any]:
         "cv": win,
         "table": table,
         "calibration": coef,
+        "calibration_cross": coef_cross,
         "accuracy": head_accuracy(f).reshape(n_l, n_h),
     }

@@ -131,6 +131,8 @@ def test_reference_links_give_each_pronoun_its_coreference_link_with_a_confidenc
     )
     found = coref.coreference_heads(name)
     assert found.rule
+    assert found.cross_measure == "norm"  # GPT-2's value norms are known, so the confidence checks them
+    assert len(found.calibration_cross) == 5
     assert 0.0 <= found.cv_top1 <= found.cv_top3 <= 1.0
     assert list((isolated_cache / "coref").glob("*.json"))  # cached with its held-out accuracy
     refs = coref.reference_links(a)
