@@ -149,7 +149,7 @@ def test_picked_tokens_split_off_move_and_pin_and_undo_takes_each_back(
 
 
 def test_the_token_map_draws_every_kept_token_and_links_hover_and_selection_with_the_text(
-    nb: NotebookPage, artifacts: Path, docs_shots: Path
+    nb: NotebookPage, artifacts: Path
 ) -> None:
     fresh(nb)
     page = nb.page
@@ -200,7 +200,6 @@ def test_the_token_map_draws_every_kept_token_and_links_hover_and_selection_with
             assert d["x"] + d["width"] <= box["x"] + box["width"] + 1
     page.mouse.move(0, 0)
     page.get_by_test_id("map-section").screenshot(path=str(artifacts / "token-map.png"))
-    page.get_by_test_id("map-section").screenshot(path=str(docs_shots / "token-map-10.png"))
     # the threshold moved to another partition: the map is laid out again for it
     first = page.eval_on_selector_all(
         "[data-testid=map-point]", "s => s.map(e => e.getAttribute('cx')).join()"
