@@ -96,11 +96,13 @@ def symmetrise(weights: Matrix) -> Matrix:
 @THRESHOLDS.register("absolute")
 def absolute(weights: Matrix, sym: Matrix) -> Pruner:
     """Keep symmetrised edges whose weight is at least ``t``."""
-    every = edge_list(sym)
-    n = every.n
-    order = np.argsort(-every.weight, kind="stable")  # strongest first
-    strongest = Edges(n, every.src[order], every.dst[order], every.weight[order])
-    del every, order  # not kept by the functions below: T²/2 edges each at a long text's length
+    n, src, dst, weight = edge_list(sym)
+    order = np.argsort(-weight, kind="stable")  # strongest first
+    src = src[order]  # one at a time, so that each unsorted array is freed before the next is sorted
+    dst = dst[order]
+    weight = weight[order]
+    del order  # a long text has T²/2 edges: the unsorted ones are not kept by the functions below
+    strongest = Edges(n, src, dst, weight)
     edges = strongest.weight[::-1]  # ascending
 
     def prune(t: float) -> Matrix:
