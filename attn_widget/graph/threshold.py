@@ -88,7 +88,8 @@ Each entry is a factory ``fn(weights, sym) -> Pruner``: the per-matrix work
 
 def symmetrise(weights: Matrix) -> Matrix:
     """``(W + Wᵀ) / 2`` with a zero diagonal: undirected edge weights."""
-    s = (weights + weights.T) / 2.0
+    s = weights + weights.T
+    s /= 2.0  # in place: one T × T array at a time, not two
     np.fill_diagonal(s, 0.0)
     return s
 
