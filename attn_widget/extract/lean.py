@@ -108,16 +108,19 @@ def supports_lean(model: Any) -> bool:
 def lean_attention(model: Any) -> Iterator[None]:
     """Run ``model`` with the lean attention inside the block where it is exact, else with eager attention.
 
-    The model's attention setting is restored after the block.
+    The model's attention setting is restored after the block. One block at a time per model
+    (its lock, as :func:`~attn_widget.extract.loading.eager_attention` holds): the widget's first
+    screen probes the same model on its own thread, and a pass must not run under another's setting.
     """
     if not supports_lean(model):
         with loading.eager_attention(model):
             yield
         return
     register()
-    before = model.config._attn_implementation
-    loading.set_attention(model, LEAN)
-    try:
-        yield
-    finally:
-        loading.set_attention(model, before)
+    with loading.model_lock(model):
+        before = model.config._attn_implementation
+        loading.set_attention(model, LEAN)
+        try:
+            yield
+        finally:
+            loading.set_attention(model, before)

@@ -33,16 +33,21 @@ RERUNS = 3
 """How often a "remove and rerun" request runs again when the view changed while it ran."""
 
 
-def why_no_what_if(analysis: Analysis) -> str:
+def why_no_what_if(analysis: Analysis, encoders: dict[str, bool] | None = None) -> str:
     """Why a word's "What if…" (knock it out, see the prediction move) does not apply; ``""`` if it does.
 
     An encoder is told from its attention: some node attends to a later one.
+    ``encoders`` remembers the answer per model name (one scan of ``[T, T]``
+    per model, not per slider move).
     """
     if analysis.model is None or any(tok.id is None for tok in analysis.model_tokens):
         return "What if… reruns the model, and this analysis was made from attention arrays (no model)."
     if analysis.options.zoom is not None:
         return "What if… reruns the whole text: go back to the whole text first."
-    if np.triu(np.asarray(analysis.weights), 1).any():
+    seen = {} if encoders is None else encoders
+    if analysis.model not in seen:
+        seen[analysis.model] = bool(np.triu(np.asarray(analysis.weights), 1).any())
+    if seen[analysis.model]:
         return (
             f"What if… shows how the next-word prediction moves, and {analysis.model} is an encoder: "
             "it predicts no next word."
@@ -87,6 +92,7 @@ class ModesMixin(t.HasTraits):
         self._edited_steps: dict[int, Analysis] = {}
         """Hand-edited analyses of generation steps (refine, undo, redo), by step: kept while stepping."""
         self._rerun = Worker("attn-widget-ablate")
+        self._encoders: dict[str, bool] = {}  # model name -> an encoder? (what_if)
         if isinstance(result, Generation):
             self.generation_result = result
             return result.steps[-1].analysis
@@ -130,7 +136,7 @@ class ModesMixin(t.HasTraits):
             self.ablation_result = ab = None  # it was about another analysis (another step)
         slots = self._slots(analysis)
         self.ablation = None if ab is None else ablation_payload(ab, self._ablation_request, slots)
-        self.what_if = why_no_what_if(analysis)
+        self.what_if = why_no_what_if(analysis, self._encoders)
 
     def _slots(self, analysis: Analysis) -> dict[int, int] | None:
         """The colours of ``analysis`` on screen when they are not by rank (a generation step's)."""
