@@ -27,7 +27,7 @@ import numpy as np
 from ..core import Candidate
 from ..core.prediction import TOP_K, PredictionChange
 from ..core.types import Attention
-from . import lens
+from . import lens, loading
 from .families import Layer, UnsupportedModel, layers, model_type, try_layers
 from .forward import forward_pass
 from .hooks import attention_modules
@@ -177,6 +177,8 @@ def _with_mask(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], allow
         mask = mask * allowed.to(mask.dtype)
     bound.arguments["attention_mask"] = mask
     return bound.args, bound.kwargs
+
+
 @contextlib.contextmanager
 def _hooks(
     model: Any, mask: np.ndarray | None, heads: Pairs, position: int, causal: bool
@@ -264,7 +266,9 @@ def rerun(
     import torch
 
     position = position % len(ids)
-    with _hooks(model, mask, heads, position, causal) as kept:
+    # the model's lock around the hooks too: another thread's pass (a widget's first-screen probe)
+    # would run through them, and its hidden state would overwrite the one the prediction is read from
+    with loading.model_lock(model), _hooks(model, mask, heads, position, causal) as kept:
         attentions, data = forward_pass(model, ids, name=name, causal=causal)
         if gradient is not None:
             data["gradient"] = gradient(model, ids, name=name, causal=causal)
