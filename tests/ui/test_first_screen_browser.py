@@ -6,7 +6,8 @@ and on ~500 tokens of real prose (Debian's fortunes; ``tests/ui/data``), each a
 text given to the widget, so in words by default; ``wg``, a SmolLM2 generation.
 Checked: arcs drawn with the planted endpoints, the findings line, whole words
 where pieces were, nothing moving (0 px) when the slider moves, the cut test
-reports, a panel opens or the step changes, the text's top within 160 px. The
+reports, a panel opens, the step changes or a word's what-if answers in its card
+(at ~500 tokens), the text's top within 160 px. The
 two screenshots the README shows are taken here: ``docs/first-screen-10.png``
 and ``docs/first-screen-500.png``.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage, write_notebook
+from labdriver import NotebookPage, kernel, write_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 PROSE = Path(__file__).resolve().parent / "data" / "first_screen_500.txt"
@@ -51,8 +52,9 @@ wg = attn_widget.AttentionExplainer(g)
 wg""",
 ]
 READY = "i => document.querySelectorAll('[data-testid=attn-widget]')[i]?.dataset.status === 'ready'"
-FOUND = ("i => document.querySelectorAll('[data-testid=attn-widget]')[i]"
-         "?.querySelector('[data-testid=finding]')")
+FOUND = (
+    "i => document.querySelectorAll('[data-testid=attn-widget]')[i]?.querySelector('[data-testid=finding]')"
+)
 SEEN = """() => [...document.querySelectorAll('[data-testid=attn-widget]')].map(w => [w.dataset.status,
   w.querySelector('[data-testid=title]')?.textContent, w.querySelector('[data-testid=findings]')?.textContent,
   w.querySelector('[data-testid=error]')?.textContent])"""
@@ -149,8 +151,10 @@ def test_the_text_starts_within_160_px_and_the_screenshots_are_taken(
 ) -> None:
     root = widget(nb, i)
     nb.page.mouse.move(0, 0)
-    top = root.evaluate("r => r.querySelector('[data-testid=text]').getBoundingClientRect().top"
-                        " - r.getBoundingClientRect().top")
+    top = root.evaluate(
+        "r => r.querySelector('[data-testid=text]').getBoundingClientRect().top"
+        " - r.getBoundingClientRect().top"
+    )
     assert top <= 160
     assert root.get_by_test_id("title").text_content().lower().startswith("smollm2")  # the model that ran
     assert root.get_by_test_id("arc").count() > 0
@@ -192,6 +196,34 @@ def test_nothing_moves_when_the_step_changes(nb: NotebookPage) -> None:
         assert root.evaluate(BOXES, ids) == before, key
 
 
+def test_at_500_tokens_a_words_what_if_answers_in_the_card_without_moving_the_text(
+    nb: NotebookPage, artifacts: Path
+) -> None:
+    root = widget(nb, 2)
+    ids = ["text", "findings", "slider", "bar", "legend", "partition-info"]
+    before = root.evaluate(BOXES, ids)
+    spans = root.get_by_test_id("text").get_by_test_id("token")
+    target = spans.nth(spans.count() // 2)
+    target.scroll_into_view_if_needed()
+    target.click(button="right")
+    root.get_by_test_id("word-menu-whatif").click()
+    root.get_by_test_id("whatif-prediction").wait_for(timeout=300_000)
+    shown = root.get_by_test_id("whatif-prediction").text_content()
+    top, p_before, p_after = kernel(
+        nb,
+        "[w500.ablation_result.prediction.before[0].text, "
+        "round(100 * w500.ablation_result.prediction.probability_before, 1), "
+        "round(100 * w500.ablation_result.prediction.probability_after, 1)]",
+    )
+    shown_top = top.strip() or top.replace("\n", "⏎").replace(" ", "␣")  # whitespace shown, as dom.ts does
+    assert shown == f"{shown_top} {p_before:.1f}% → {p_after:.1f}%"
+    assert kernel(nb, "list(w500.ablation_result.tokens)") == [int(target.get_attribute("data-index"))]
+    assert root.evaluate(BOXES, ids) == before
+    nb.page.mouse.move(0, 0)
+    root.scroll_into_view_if_needed()
+    root.screenshot(path=str(artifacts / "whatif-card-500.png"))
+
+
 def test_the_exported_page_draws_the_same_arcs_and_findings(
     nb: NotebookPage, browser: Any, pages: Any
 ) -> None:
@@ -200,11 +232,17 @@ def test_the_exported_page_draws_the_same_arcs_and_findings(
     page, _ = pages.new(browser, (1000, 800))
     page.goto(out.as_uri())
     page.get_by_test_id("arc").first.wait_for(state="attached")
-    live = widget(nb, 0).get_by_test_id("arc").evaluate_all(
-        "a => a.map(e => [e.dataset.source, e.dataset.target, e.dataset.kind])")
+    live = (
+        widget(nb, 0)
+        .get_by_test_id("arc")
+        .evaluate_all("a => a.map(e => [e.dataset.source, e.dataset.target, e.dataset.kind])")
+    )
     exported = page.get_by_test_id("arc").evaluate_all(
-        "a => a.map(e => [e.dataset.source, e.dataset.target, e.dataset.kind])")
+        "a => a.map(e => [e.dataset.source, e.dataset.target, e.dataset.kind])"
+    )
     assert exported == live
-    assert page.get_by_test_id("finding").all_text_contents() == widget(nb, 0).get_by_test_id(
-        "finding").all_text_contents()
+    assert (
+        page.get_by_test_id("finding").all_text_contents()
+        == widget(nb, 0).get_by_test_id("finding").all_text_contents()
+    )
     page.close()
