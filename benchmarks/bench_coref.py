@@ -15,7 +15,8 @@ Per model:
   :meth:`Analysis.links` computes it), the heads of the rule before this change when
   its cache file is at hand, and the package's lens through the real API
   (``analysis.links(pronoun, k=3, lens="coreference")``): top-1, top-3, far top-3;
-- confidence: :func:`attn_widget.heads.coref.reference_links` on each report item;
+- confidence: :func:`attn_widget.heads.coref.reference_links` on each report item, and the
+  solid (confident) reference arcs of :meth:`Analysis.arcs` the first screen draws;
   precision (the link is the antecedent) against coverage as the threshold moves,
   and at :data:`~attn_widget.heads.coref.CONFIDENT`; the same curve on the probe's
   held-out predictions, where the default was picked;
@@ -149,7 +150,7 @@ def report_links(name: str, items: list[dict[str, Any]], faith: bool) -> dict[st
     from attn_widget.heads.coref import reference_links, span_tokens
 
     model = load(name)[0]
-    rank, conf, right, faithful = [], [], [], []
+    rank, conf, right, faithful, solid = [], [], [], [], []
     for it in items:
         a = attn_widget.analyze(it["text"], model=name)
         p = span_tokens(a.tokens, it["pronoun"])[0]
@@ -161,6 +162,8 @@ def report_links(name: str, items: list[dict[str, Any]], faith: bool) -> dict[st
         link = refs.get(p)
         conf.append(link.confidence if link else 0.0)
         right.append(bool(link and link.index in ante))
+        arc = [x for x in a.arcs() if x.kind == "reference" and x.source == p]
+        solid.append((bool(arc and arc[0].confident), bool(arc and arc[0].target in ante)))
         if faith and link is not None:
             f = faithfulness(model, a, p, link, ante)
             if f is not None:
@@ -170,6 +173,7 @@ def report_links(name: str, items: list[dict[str, Any]], faith: bool) -> dict[st
         "confidence": np.asarray(conf),
         "right": np.asarray(right),
         "faithfulness": faithful,
+        "solid_arcs": np.asarray(solid, dtype=bool).reshape(-1, 2),
     }
 
 
@@ -233,6 +237,12 @@ def run_model(name: str, items: list[dict[str, Any]], args: argparse.Namespace) 
         "curve_probe": curve(probe_conf, win["ranks"] == 0),
         "at_default": curve_at(api["confidence"], api["right"], coref.CONFIDENT),
         "all_links_precision": float(api["right"].mean()),
+        "solid_arcs": {
+            "coverage": float(api["solid_arcs"][:, 0].mean()),
+            "precision": float(api["solid_arcs"][api["solid_arcs"][:, 0], 1].mean())
+            if api["solid_arcs"][:, 0].any()
+            else float("nan"),
+        },
         "faithfulness": {
             "median_ratio": float(np.median(ratios)) if ratios else float("nan"),
             "items": len(ratios),
@@ -292,6 +302,8 @@ def lines_for(name: str, r: dict[str, Any]) -> list[str]:
         f"confidence >= CONFIDENT ({CONFIDENT}): precision {d['precision']:.2f} "
         f"at coverage {d['coverage']:.2f}; "
         f"all links {r['all_links_precision']:.2f}",
+        f"solid reference arcs (Analysis.arcs): precision {r['solid_arcs']['precision']:.2f} "
+        f"at coverage {r['solid_arcs']['coverage']:.2f}",
         "| threshold | report coverage | report precision | probe (held-out) coverage | precision |",
         "|---:|---:|---:|---:|---:|",
         *(

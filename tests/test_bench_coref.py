@@ -17,8 +17,9 @@ def test_the_quick_run_prints_every_figure_and_writes_its_json(tiny_gpt2_dir, tm
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "coref.json"
-    bench.main(["--quick", "--items", "6", "--probe-items", "40", "--models", str(tiny_gpt2_dir),
-                "--out", str(out)])
+    bench.main(
+        ["--quick", "--items", "6", "--probe-items", "40", "--models", str(tiny_gpt2_dir), "--out", str(out)]
+    )
     printed = capsys.readouterr().out
     (model,) = json.loads(out.read_text())["models"].values()
     assert model["probe_items"] == 40
@@ -34,6 +35,7 @@ def test_the_quick_run_prints_every_figure_and_writes_its_json(tiny_gpt2_dir, tm
     coverage = [row["coverage"] for row in model["curve_report"]]
     assert coverage == sorted(coverage, reverse=True)  # a higher threshold keeps fewer links
     assert model["curve_report"][0]["precision"] == model["all_links_precision"]
+    assert 0.0 <= model["solid_arcs"]["coverage"] <= 1.0
     faith = model["faithfulness"]
     assert faith["items"] == len(faith["rows"]) > 0
     assert np.isfinite(faith["median_ratio"])
@@ -41,6 +43,13 @@ def test_the_quick_run_prints_every_figure_and_writes_its_json(tiny_gpt2_dir, tm
         assert row["edge"] != row["control_edge"]
         assert row["link"] >= 0
         assert row["control"] >= 0
-    for figure in ("held-out probe (5-fold CV)", "| best layer |", "lens 'coreference': top-1",
-                   "confidence >= CONFIDENT", "| threshold |", "faithfulness: median ratio"):
+    for figure in (
+        "held-out probe (5-fold CV)",
+        "| best layer |",
+        "lens 'coreference': top-1",
+        "confidence >= CONFIDENT",
+        "| threshold |",
+        "faithfulness: median ratio",
+        "solid reference arcs (Analysis.arcs): precision",
+    ):
         assert figure in printed
