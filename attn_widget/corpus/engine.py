@@ -39,8 +39,9 @@ from .schema import FORMAT_VERSION
 from .sources import read_source
 from .task import Batch, BatchResult, RunSpec, analyze_batch, batches_of, error_batch, resolve_model
 
-CORPUS_OPTIONS = ANALYZE_OPTIONS - {"progress"}
-"""The :func:`attn_widget.analyze` options passed to every text (``progress`` is the run's own)."""
+CORPUS_OPTIONS = ANALYZE_OPTIONS - {"progress", "target"}
+"""The :func:`attn_widget.analyze` options passed to every text (``progress`` is the run's own;
+``target``, the second text of an encoder-decoder pair, belongs to one text, not to a corpus)."""
 
 IN_FLIGHT = 4
 """Batches submitted ahead per worker: enough to keep workers busy, few to cancel on Ctrl-C."""
@@ -128,6 +129,12 @@ def analyze_corpus(
         The model cannot be loaded on the workers.
     """
     start = time.perf_counter()
+    if "target" in options:
+        raise TypeError(
+            "analyze_corpus() takes no target=: a target is the second text of one encoder-decoder pair, "
+            "and a corpus run analyses each text alone; analyze a pair with "
+            "attn_widget.analyze(source, model=..., target=...)"
+        )
     check_names(options, CORPUS_OPTIONS, "analyze_corpus()")
     settings = identity_options(options)
     check_choices(settings)

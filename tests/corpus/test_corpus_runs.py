@@ -125,6 +125,8 @@ def test_arguments_are_checked_before_any_cluster_starts(tmp_path: Path):
         analyze_corpus(["a"], "smollm2", out=tmp_path, treshold=0.1)
     with pytest.raises(TypeError, match="unexpected keyword arguments"):
         analyze_corpus(["a"], "smollm2", out=tmp_path, progress=True, **{"progress_bar": True})
+    with pytest.raises(TypeError, match=r"takes no target=.*analyze\(source, model=\.\.\., target"):
+        analyze_corpus(["a"], "t5-small", out=tmp_path, target="un chat")
     with pytest.raises(ValueError, match="unknown clustering method 'lovain'"):
         analyze_corpus(["a"], "smollm2", out=tmp_path, method="lovain")
     with pytest.raises(TypeError, match=r"save it with .save_pretrained\(folder\)"):
