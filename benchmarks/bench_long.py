@@ -226,7 +226,8 @@ def slider(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="SmolLM2's token counts")
-    parser.add_argument("--gpt2-sizes", type=int, nargs="+", default=list(GPT2_SIZES))
+    parser.add_argument("--gpt2-sizes", type=int, nargs="+",
+                        help=f"GPT-2's (default: --sizes when given, else {list(GPT2_SIZES)})")  # fmt: skip
     parser.add_argument("--path", default="blocks", choices=["blocks", "layers"])
     parser.add_argument("--max-memory", help="analyze(max_memory=...) for the blocks path, e.g. 1.5GB")
     parser.add_argument("--repeat", type=int, default=2, help="runs per configuration; the best is shown")
@@ -247,7 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-long-"))
     folder.mkdir(parents=True, exist_ok=True)
     rows, saved = [], []
-    sizes = {"smollm2": args.sizes, "gpt2": args.gpt2_sizes}
+    gpt2 = args.gpt2_sizes or (list(GPT2_SIZES) if args.sizes == list(SIZES) else args.sizes)
+    sizes = {"smollm2": args.sizes, "gpt2": gpt2}
     for name in args.models:
         for n in sizes[name]:
             path = folder / f"{name}-{n}-{args.path}.attn"
@@ -271,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
           "load = 1-min load average at start-end "
           "(2 cores)")  # fmt: skip
     print(f"{'model':>8} {'tokens':>6} {'forward':>13} {'bare fwd':>13} {'after':>11} {'+state':>11} "
-          f"{'after/fwd':>9} {'peak RSS':>8} {'load':>9} {'slider p50/p95 ms (load)':>25}")  # fmt: skip
+          f"{'after/fwd':>9} {'load':>9} {'peak RSS':>8} {'slider p50/p95 ms (load)':>25}")  # fmt: skip
     for r in rows:
         bare = f"{r['bare_s']:6.1f}/{r['bare_cpu']:5.1f}" if "bare_s" in r else "-"
         s = lat.get((r["model"], _size(r, sizes[r["model"]])))
@@ -279,9 +281,9 @@ def main(argv: list[str] | None = None) -> None:
         load = f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
         print(f"{r['model']:>8} {r['tokens']:>6} {r['forward_s']:6.1f}/{r['forward_cpu']:5.1f} {bare:>13} "
               f"{r['after_s']:5.1f}/{r['after_cpu']:4.1f} {r['state_s']:5.1f}/{r['state_cpu']:4.1f} "
-              f"{r['after_s'] / r['forward_s']:>9.2f} {r['peak_rss_mb']:>8.0f} {load:>9} "
+              f"{r['after_s'] / r['forward_s']:>9.2f} {load:>9} {r['peak_rss_mb']:>8.0f} "
               f"{ms:>25}")  # fmt: skip
-    print(f"\nslider on {args.unit} nodes. Targets (issue 25): SmolLM2 8,192 tokens peak RSS <= 2,500 MB, "
+    print(f"\nslider on {args.unit} nodes. Targets: (issue 25) SmolLM2 8,192 tokens peak RSS <= 2,500 MB, "
           "4,096 <= 1,600 MB, time at 8,192 no worse than --path layers, slider p95 <= 250 ms at 8,192; "
           "GPT-2 shapes "
           "1,024 tokens <= 1,500 MB.")  # fmt: skip
