@@ -47,10 +47,12 @@ MIN_ROWS = 16
 ROW_COPIES = 4
 """A block is held about this many times at once (torch's weights, the measure's scaled copy,
 the head sums and the sink statistics' head mean)."""
-SQUARE_BYTES = 20
-"""Bytes per ``T²`` entry the analysis keeps besides the blocks, measured on SmolLM2 at 4,096 and
-8,192 tokens: the float32 aggregate (4), the sink statistics' columns (about 4 in a causal model),
-the head roles' masks (bool, about 2) and, after the pass, the clustering's float64 copies."""
+SQUARE_BYTES = 64
+"""Bytes per ``T²`` entry the analysis takes besides the model and the blocks, measured on SmolLM2
+(63 at 8,192 tokens, 76 at 4,096: the peak RSS after the pass less the model's): the float32
+aggregate (4), the sink statistics' columns (2 in a causal model), the head roles' masks (bool)
+and, dominating, the clustering after the pass (float64 node weights and their symmetric copy,
+8 each; the all-pairs edge list, 16 per pair; the sweep's sparse graphs)."""
 
 
 @dataclass(frozen=True)
