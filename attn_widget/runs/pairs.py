@@ -42,7 +42,10 @@ from .streamed import named, own_sinks
 
 
 def analyze_pair(source: str, target: str | None, model: Any, tokenizer: Any, o: dict[str, Any]) -> Analysis:
-    """``analyze`` of an encoder–decoder model: ``o`` holds every option (:data:`DEFAULTS` filled in)."""
+    """``analyze`` of an encoder–decoder model.
+
+    ``o`` holds every option (:data:`attn_widget.core.options.DEFAULTS` filled in).
+    """
     report = reporter(o["progress"])
     report(f"loading model {model if isinstance(model, str) else type(model).__name__}…", 0.0)
     prep = prepare_pair(source, target, model, tokenizer, overlength=o["overlength"], report=report)
