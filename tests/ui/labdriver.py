@@ -436,6 +436,18 @@ w = attn_widget.AttentionExplainer(a)""",
 READY_JS = "() => document.querySelector('[data-testid=attn-widget]').dataset.status === 'ready'"
 
 
+def widget(nb: NotebookPage, i: int) -> Any:
+    """The ``i``-th widget on the notebook's page."""
+    return nb.page.get_by_test_id("attn-widget").nth(i)
+
+
+def word_span(root: Any, text: str) -> Any:
+    """The first token span of ``root``'s text that reads ``text`` (spaces around it ignored)."""
+    spans = root.get_by_test_id("text").get_by_test_id("token")
+    texts = spans.evaluate_all("s => s.map(e => e.textContent.trim())")
+    return spans.nth(texts.index(text))
+
+
 def view_labels(nb: NotebookPage) -> list[int]:
     """The cluster id the view shows for every token, in order."""
     clusters = nb.page.eval_on_selector_all("[data-testid=token]", "s => s.map(e => e.dataset.cluster)")

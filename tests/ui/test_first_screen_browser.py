@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage, kernel, write_notebook
+from labdriver import NotebookPage, kernel, widget, word_span, write_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 PROSE = Path(__file__).resolve().parent / "data" / "first_screen_500.txt"
@@ -84,14 +84,8 @@ def nb(lab: Any, browser: Any, pages: Any) -> NotebookPage:
     return notebook
 
 
-def widget(nb: NotebookPage, i: int) -> Any:
-    return nb.page.get_by_test_id("attn-widget").nth(i)
-
-
 def word_index(root: Any, word: str) -> int:
-    spans = root.get_by_test_id("text").get_by_test_id("token")
-    texts = spans.evaluate_all("s => s.map(e => e.textContent.trim())")
-    return int(spans.nth(texts.index(word)).get_attribute("data-index"))
+    return int(word_span(root, word).get_attribute("data-index"))
 
 
 def test_the_planted_link_is_an_arc_from_it_to_cat_and_the_findings_line_names_it(nb: NotebookPage) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage, kernel, wait_kernel, write_notebook
+from labdriver import NotebookPage, kernel, wait_kernel, widget, write_notebook
 
 PROMPT = "The capital of France is"
 CELLS = [
@@ -50,10 +50,6 @@ def nb(lab: Any, browser: Any, pages: Any) -> NotebookPage:
         page.wait_for_function(READY, arg=i, timeout=60_000)
     page.get_by_test_id("attn-widget").first.scroll_into_view_if_needed()  # the last cell ran in view
     return notebook
-
-
-def widget(nb: NotebookPage, i: int) -> Any:
-    return nb.page.get_by_test_id("attn-widget").nth(i)
 
 
 def tokens(root: Any, testid: str = "text") -> list[str]:

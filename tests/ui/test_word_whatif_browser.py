@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage, kernel, write_notebook
+from labdriver import NotebookPage, kernel, widget, word_span, write_notebook
 
 CELLS = [
     """import attn_widget
@@ -80,16 +80,6 @@ def nb(lab: Any, browser: Any, pages: Any) -> NotebookPage:
     return notebook
 
 
-def widget(nb: NotebookPage, i: int) -> Any:
-    return nb.page.get_by_test_id("attn-widget").nth(i)
-
-
-def word(root: Any, text: str) -> Any:
-    spans = root.get_by_test_id("text").get_by_test_id("token")
-    texts = spans.evaluate_all("s => s.map(e => e.textContent.trim())")
-    return spans.nth(texts.index(text))
-
-
 def card_of(nb: NotebookPage, i: int, timeout: float = 300_000) -> str:
     root = widget(nb, i)
     root.get_by_test_id("whatif-prediction").wait_for(timeout=timeout)
@@ -119,7 +109,7 @@ def test_right_click_a_word_shows_what_if_it_were_knocked_out_in_the_card_and_no
     root = widget(nb, WF)
     before = root.evaluate(BOXES, STILL)
     assert root.get_by_test_id("whatif-card").is_hidden()
-    france = word(root, "France")
+    france = word_span(root, "France")
     france.click(button="right")
     menu = root.get_by_test_id("word-menu")
     assert menu.is_visible()
@@ -198,7 +188,7 @@ def test_while_the_fallback_loads_the_progress_line_names_the_model_that_runs(nb
 
 def test_an_encoder_has_no_what_if_and_its_menu_says_why(nb: NotebookPage) -> None:
     root = widget(nb, WM)
-    word(root, "cat").click(button="right")
+    word_span(root, "cat").click(button="right")
     assert root.get_by_test_id("word-menu-whatif").is_disabled()
     why = root.get_by_test_id("word-menu-why").text_content()
     assert "is an encoder" in why
@@ -214,7 +204,7 @@ def test_a_generation_says_it_stays_in_model_tokens_and_its_what_if_and_steps_wo
     sentence = "A generation is shown in model tokens: the model writes it one token at a time."
     assert root.get_by_test_id("step-unit").text_content() == sentence
     assert unit.get_attribute("title") == sentence
-    word(root, "France").click(button="right")
+    word_span(root, "France").click(button="right")
     assert root.get_by_test_id("word-menu-whatif").text_content() == "What if this token were knocked out?"
     root.get_by_test_id("word-menu-whatif").click()
     shown = card_of(nb, WG)
