@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage, kernel, widget, word_span, write_notebook
+from labdriver import NotebookPage, kernel, wait_kernel, widget, word_span, write_notebook
 
 CELLS = [
     """import attn_widget
@@ -237,10 +237,15 @@ def test_a_comparison_in_words_keeps_working_when_the_unit_changes(nb: NotebookP
             arg=[WC, unit],
             timeout=120_000,
         )
+        # The view shows "ready" from before the kernel has heard of the change: wait for the kernel's side.
+        wait_kernel(
+            nb,
+            "[wc.analysis.options.unit, wc.comparison_result and wc.comparison_result.b.options.unit]",
+            [unit, unit],
+            120,
+        )
         nb.page.wait_for_function(READY, arg=WC, timeout=120_000)
         assert root.get_by_test_id("error").is_hidden()
-        assert kernel(nb, "wc.analysis.options.unit") == unit
-        assert kernel(nb, "wc.comparison_result.b.options.unit") == unit
         assert root.get_by_test_id("compare-text").get_by_test_id("token").count() == kernel(
             nb, "len(wc.comparison_result.b.tokens)"
         )
