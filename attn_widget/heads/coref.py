@@ -14,8 +14,10 @@ probe's content and :data:`RULE_VERSION`.
 through these heads with a calibrated ``confidence`` (the probability, fitted on
 held-out probe items, that the link is right, from the link's margin over the
 runner-up, the heads' agreement and whether a second edge measure of the same
-heads picks the same word); links at or above :data:`CONFIDENT` are the ones to
-draw as sure.
+heads picks the same word); links at or above the model's own threshold
+(:attr:`CorefHeads.threshold_cross`, chosen on the probe by
+:func:`coref_fit.threshold`) are the ones to draw as sure (:attr:`Link.confident
+<attn_widget.core.records.Link.confident>`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.cache import LRU
+from ..core.files import write_atomic
 from ..core.records import Link
 from ..extract.forward import forward_pass
 from ..extract.gradient import attention_gradient
