@@ -345,7 +345,7 @@ def coreference_heads(name: str, measure: str = "attention") -> CorefHeads:
     found = fit(name, features, measure, time.perf_counter() - start, cross)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(found.to_dict()), encoding="utf-8")
+        write_atomic(path, json.dumps(found.to_dict()).encode("utf-8"))  # a reader never sees half of it
     except OSError:
         pass  # a read-only cache folder: keep it in memory only
     return _CACHE.put(key, found)
