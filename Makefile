@@ -63,8 +63,10 @@ test: setup system-deps
 	$(MAKE) test-js
 	$(MAKE) test-python
 
+# Two workers, a test module per worker at a time (module fixtures open one notebook or server each);
+# the browser and server tests mostly wait, so two workers finish sooner than one even on two cores.
 test-python:
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 tests
 
 # the front-end: a clean install from the lockfile, tsc --noEmit over src/ and tests/, vitest
 test-js:
