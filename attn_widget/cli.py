@@ -1,7 +1,9 @@
 """Command line: ``attn-widget explain "text" ...`` and ``attn-widget corpus INPUT --out DIR ...``.
 
 ``explain``: the first line of output names the model that ran (and says so
-when the default GPT-2 could not be loaded and SmolLM2 was used instead); then
+when the default GPT-2 could not be loaded and SmolLM2 was used instead) and,
+for an encoder–decoder model (``--target``, or the model's own output), how many
+tokens are the source's and the target's; then
 a table of clusters, each followed by its headline (one plain sentence: what
 binds the group and why); ``--explain`` adds each cluster's full rationale.
 ``corpus``: runs :func:`attn_widget.corpus.analyze_corpus` with a progress bar
@@ -61,17 +63,35 @@ def parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("explain", help="cluster the tokens of a text and print the clusters")
     ex.add_argument("text", nargs="?", help="text to analyse (or use --text-file)")
     ex.add_argument("--text-file", type=Path, help="read the text from this file (UTF-8)")
-    ex.add_argument("--model", help="hub name, local folder, 'smollm2' or 'minilm' (default: gpt2, "
-                    "falling back to smollm2 with a notice when GPT-2 cannot be loaded)")
+    ex.add_argument(
+        "--model",
+        help="hub name, local folder, 'smollm2' or 'minilm' (default: gpt2, "
+        "falling back to smollm2 with a notice when GPT-2 cannot be loaded)",
+    )
+    ex.add_argument(
+        "--target",
+        help="with an encoder–decoder --model (T5, BART, Marian): the text the decoder "
+        "reads, the text argument being the source (default: the model writes its own)",
+    )
     ex.add_argument("--json", type=Path, dest="json_out", help="write Analysis.to_dict() here")
     ex.add_argument("--html", type=Path, dest="html_out", help="write a standalone offline HTML page here")
     add_analysis_options(ex)
-    ex.add_argument("--unit", choices=UNITS, default="token",
-                    help="graph nodes: tokens, or whole words or sentences (pieces pooled; long texts)")
-    ex.add_argument("--explain", action="store_true",
-                    help="print each cluster's full evidence-backed rationale after the table")
-    ex.add_argument("--no-headlines", action="store_true",
-                    help="skip explaining the clusters (no headline under each row; faster on long texts)")
+    ex.add_argument(
+        "--unit",
+        choices=UNITS,
+        default="token",
+        help="graph nodes: tokens, or whole words or sentences (pieces pooled; long texts)",
+    )
+    ex.add_argument(
+        "--explain",
+        action="store_true",
+        help="print each cluster's full evidence-backed rationale after the table",
+    )
+    ex.add_argument(
+        "--no-headlines",
+        action="store_true",
+        help="skip explaining the clusters (no headline under each row; faster on long texts)",
+    )
     ex.add_argument("--min-size", type=int, default=1, help="hide clusters smaller than this in the table")
     add_corpus_parser(sub)
     return top
@@ -86,19 +106,29 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     from .graph.threshold import THRESHOLDS
     from .heads.lenses import LENSES
 
-    p.add_argument("--threshold", type=_threshold, default=DEFAULTS["threshold"],
-                   help="a number or 'auto' (default)")
+    p.add_argument(
+        "--threshold", type=_threshold, default=DEFAULTS["threshold"], help="a number or 'auto' (default)"
+    )
     p.add_argument("--threshold-mode", choices=THRESHOLDS.names(), default=DEFAULTS["threshold_mode"])
     p.add_argument("--method", choices=METHODS.names(), default=DEFAULTS["method"])
     p.add_argument("--aggregation", choices=AGGREGATIONS.names(), default=DEFAULTS["aggregation"])
-    p.add_argument("--measure", choices=MEASURES.names(), default=DEFAULTS["measure"],
-                   help="edge measure per head (norm: attention times what the head moves; gradient: one "
-                   "backward pass)")
-    p.add_argument("--lens", type=_lens, default=DEFAULTS["lens"],
-                   help=f"heads that make the graph: {', '.join(LENSES.names())}, "
-                   "or layer.head pairs like 5.1,6.9")
-    p.add_argument("--keep-sinks", action="store_true",
-                   help="keep the attention sinks in the graph (default: found and left out)")
+    p.add_argument(
+        "--measure",
+        choices=MEASURES.names(),
+        default=DEFAULTS["measure"],
+        help="edge measure per head (norm: attention times what the head moves; gradient: one backward pass)",
+    )
+    p.add_argument(
+        "--lens",
+        type=_lens,
+        default=DEFAULTS["lens"],
+        help=f"heads that make the graph: {', '.join(LENSES.names())}, or layer.head pairs like 5.1,6.9",
+    )
+    p.add_argument(
+        "--keep-sinks",
+        action="store_true",
+        help="keep the attention sinks in the graph (default: found and left out)",
+    )
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--truncate", action="store_true", help="analyse the first tokens of an over-long text")
     p.add_argument("--no-bos", action="store_true", help="do not prepend a BOS token")
@@ -124,11 +154,18 @@ def add_corpus_parser(sub: Any) -> None:
     """``attn-widget corpus INPUT --out DIR [--model M] [--workers N] [--address A] ...``."""
     co = sub.add_parser("corpus", help="analyse every text of a file on Dask; write Parquet under --out")
     co.add_argument("input", help="a .csv, .tsv, .jsonl, .parquet (file or folder) or .txt (a text a line)")
-    co.add_argument("--out", type=Path, required=True, help="folder for the results (one run folder per "
-                    "model and options inside it; running again resumes)")
+    co.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for the results (one run folder per model and options inside it; running again resumes)",
+    )
     co.add_argument("--model", help="hub name, local folder, 'smollm2' or 'minilm' (default as for explain)")
-    co.add_argument("--workers", type=int, help="local worker processes (default: one per core); with "
-                    "--address, wait for this many")
+    co.add_argument(
+        "--workers",
+        type=int,
+        help="local worker processes (default: one per core); with --address, wait for this many",
+    )
     co.add_argument("--address", help="a running Dask scheduler, tcp://host:port (default: start one here)")
     co.add_argument("--text-column", default="text", help="column holding the texts (default: text)")
     co.add_argument("--id-column", help="column holding each text's id (default: the row number)")
@@ -159,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not user_error or os.environ.get("ATTN_WIDGET_DEBUG"):
             raise
         message = str(err).replace("pass overlength='truncate'", "pass --truncate")
+        message = message.replace("target= is read", "--target is read").replace(
+            "without target=", "without --target"
+        )
         print(f"attn-widget: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
 
@@ -183,7 +223,7 @@ def _explain(args: argparse.Namespace) -> int:
     from .extract.loading import FALLBACK_NOTICE
     from .graph.pipeline import SINK_NOTICE
 
-    options = {**analysis_options(args), "unit": args.unit}
+    options = {**analysis_options(args), "unit": args.unit, "target": args.target}
     analysis = analyze(text, DEFAULT_MODEL if args.model is None else args.model, **options)
     if args.explain or not args.no_headlines:
         analysis = analysis.explain()
@@ -224,15 +264,27 @@ def _corpus(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         run = analyze_corpus(
-            args.input, DEFAULT_MODEL if args.model is None else args.model, out=args.out,
-            text_column=args.text_column, id_column=args.id_column, limit=args.limit, workers=args.workers,
-            address=args.address, torch_threads=args.torch_threads, batch_size=args.batch_size,
-            head_roles=not args.no_head_roles, retry_errors=args.retry_errors, progress=not args.no_progress,
+            args.input,
+            DEFAULT_MODEL if args.model is None else args.model,
+            out=args.out,
+            text_column=args.text_column,
+            id_column=args.id_column,
+            limit=args.limit,
+            workers=args.workers,
+            address=args.address,
+            torch_threads=args.torch_threads,
+            batch_size=args.batch_size,
+            head_roles=not args.no_head_roles,
+            retry_errors=args.retry_errors,
+            progress=not args.no_progress,
             **analysis_options(args),
         )
     except KeyboardInterrupt:
-        print(f"attn-widget: interrupted; the texts finished so far are kept under {args.out}: "
-              "run the same command again to analyse the rest", file=sys.stderr)
+        print(
+            f"attn-widget: interrupted; the texts finished so far are kept under {args.out}: "
+            "run the same command again to analyse the rest",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     print(run)
     return 0
@@ -247,12 +299,18 @@ def headline(analysis: Any) -> str:
 
     fallback = next((n for n in analysis.notices if n.startswith(FALLBACK_NOTICE)), None)
     big = sum(1 for c in analysis.clusters if c.size > 1)
-    line = (f"model: {analysis.model} | {len(analysis.tokens)} tokens, {big} clusters of 2+ tokens, "
-            f"threshold {analysis.threshold:.4g} ({analysis.options.threshold_mode}), "
-            f"modularity {analysis.modularity:.3f}")
+    n, s = len(analysis.tokens), analysis.source_length
+    count = f"{n} tokens" if s is None else f"{n} tokens ({s} source → {n - s} target)"
+    line = (
+        f"model: {analysis.model} | {count}, {big} clusters of 2+ tokens, "
+        f"threshold {analysis.threshold:.4g} ({analysis.options.threshold_mode}), "
+        f"modularity {analysis.modularity:.3f}"
+    )
     if analysis.excluded:
-        left = ", ".join(f"{analysis.tokens[i].text.strip() or repr(analysis.tokens[i].text)} ({i})"
-                         for i in analysis.excluded)
+        left = ", ".join(
+            f"{analysis.tokens[i].text.strip() or repr(analysis.tokens[i].text)} ({i})"
+            for i in analysis.excluded
+        )
         how = "sinks" if analysis.options.exclude_auto else "excluded"
         line += f" | left out ({how}): {left}"
     return f"{line} | {fallback}" if fallback else line

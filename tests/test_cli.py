@@ -21,7 +21,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "attn_widget.cli", *args],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
     )
 
 
@@ -50,8 +55,24 @@ def test_explain_prints_model_and_table_and_writes_json(tiny_gpt2_dir, tmp_path,
 
 def test_options_reach_the_analysis(tiny_gpt2_dir, tmp_path, capsys):
     out = tmp_path / "a.json"
-    args = ["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out), "--threshold", "0.5",
-            "--threshold-mode", "mass", "--method", "louvain", "--aggregation", "max", "--seed", "3"]
+    args = [
+        "explain",
+        TEXT,
+        "--model",
+        str(tiny_gpt2_dir),
+        "--json",
+        str(out),
+        "--threshold",
+        "0.5",
+        "--threshold-mode",
+        "mass",
+        "--method",
+        "louvain",
+        "--aggregation",
+        "max",
+        "--seed",
+        "3",
+    ]
     assert main(args) == 0
     options = json.loads(out.read_text())["options"]
     assert (options["threshold_mode"], options["aggregation"], options["seed"]) == ("mass", "max", 3)
@@ -191,6 +212,66 @@ def test_unit_makes_sentences_the_nodes_of_the_graph(tiny_gpt2_dir, tmp_path, ca
     loaded = Analysis.from_dict(json.loads(out.read_text(encoding="utf-8")))
     assert loaded.options.unit == "sentence"
     assert [t.text.strip() for t in loaded.tokens if not t.special] == [
-        "The cat sat on the mat.", "It was tired.", "Then it slept."
+        "The cat sat on the mat.",
+        "It was tired.",
+        "Then it slept.",
     ]
     assert len(loaded.pieces) > len(loaded.tokens)  # the model's tokens stay with the result
+
+
+SOURCE = "The cat sat on the mat."
+TARGET = "Le <chat> est assis sur le tapis."
+
+
+@pytest.fixture(scope="module")
+def tiny_bart_dir(gpt2_tokenizer, tmp_path_factory) -> Path:
+    """A tiny random BART saved as a folder with GPT-2's tokenizer: what ``--model`` names on disk."""
+    from tiny_families import build_pair
+
+    folder = tmp_path_factory.mktemp("tiny-bart")
+    build_pair("bart").save_pretrained(folder)
+    gpt2_tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_target_reads_a_source_and_a_target_as_the_api_does(tiny_bart_dir, tmp_path, capsys):
+    import attn_widget
+
+    out, page = tmp_path / "pair.json", tmp_path / "pair.html"
+    args = ["explain", SOURCE, "--model", str(tiny_bart_dir), "--target", TARGET]
+    assert main([*args, "--json", str(out), "--html", str(page)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    saved = Analysis.from_dict(json.loads(out.read_text(encoding="utf-8")))
+    api = attn_widget.analyze(SOURCE, model=str(tiny_bart_dir), target=TARGET)
+    assert (saved.source_text, saved.target_text) == (SOURCE, TARGET)
+    assert saved.source_length == api.source_length == 7  # The| cat| sat| on| the| mat|. then the end token
+    assert [t.text for t in saved.tokens] == [t.text for t in api.tokens]
+    assert saved.labels.tolist() == api.labels.tolist()
+    assert saved.threshold == api.threshold
+    n = len(api.tokens)
+    assert lines[0].startswith(f"model: {tiny_bart_dir} | {n} tokens (7 source → {n - 7} target), ")
+    arcs = json.loads(out.read_text(encoding="utf-8"))["arcs"]
+    assert {a["kind"] for a in arcs} == {"cross"}
+    assert [(a["source"], a["target"]) for a in arcs] == [(a.source, a.target) for a in api.arcs()]
+    assert all(a["source"] >= 7 > a["target"] for a in arcs), "from a target word to a source word"
+    html = page.read_text(encoding="utf-8")
+    assert '"source_length": 7' in html or '"source_length":7' in html  # the page shows the two rows
+    assert "<chat>" not in html  # the target is user data: escaped in the page
+
+
+def test_target_with_a_one_text_model_is_refused_as_the_api_refuses_it(tiny_gpt2_dir, capsys):
+    import attn_widget
+
+    with pytest.raises(ValueError, match="target= is read by encoder–decoder models") as refused:
+        attn_widget.analyze(SOURCE, model=str(tiny_gpt2_dir), target=TARGET)
+    assert main(["explain", SOURCE, "--model", str(tiny_gpt2_dir), "--target", TARGET]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    said = (
+        str(refused.value)
+        .replace("target= is read", "--target is read")
+        .replace("without target=", "without --target")
+    )
+    assert err == f"attn-widget: error: {said}"
+    assert "--target is read by encoder–decoder models (T5, BART, Marian)" in err
+    assert "is decoder-only: it reads one text" in err

@@ -136,8 +136,10 @@ def _tokenizer(tokenizer: Any, name: str) -> Any:
             with quiet_transformers():
                 return AutoTokenizer.from_pretrained(tokenizer)
         except (OSError, ValueError) as err:
-            raise ModelLoadError(f"could not load tokenizer {os.fspath(tokenizer)!r} for model {name!r}: "
-                                 f"{str(err).splitlines()[0] if str(err) else err!r}") from err
+            raise ModelLoadError(
+                f"could not load tokenizer {os.fspath(tokenizer)!r} for model {name!r}: "
+                f"{str(err).splitlines()[0] if str(err) else err!r}"
+            ) from err
     if not callable(tokenizer):
         raise TypeError(f"tokenizer={type(tokenizer).__name__} for model {name!r} is not a tokenizer")
     return tokenizer
@@ -231,12 +233,23 @@ def _load_quietly(key: str) -> tuple[Any, Any]:
 
 def _from_folder(source: str | Path, name: str, *, local_only: bool = False) -> tuple[Any, Any]:
     try:
-        from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+        from transformers import (
+            AutoConfig,
+            AutoModel,
+            AutoModelForCausalLM,
+            AutoModelForSeq2SeqLM,
+            AutoTokenizer,
+        )
     except ImportError as err:  # pragma: no cover - transformers is a core dependency
         raise ModelLoadError(f"model {name!r} needs transformers: pip install transformers") from err
     try:
         config = AutoConfig.from_pretrained(source, local_files_only=local_only)
-        cls = AutoModelForCausalLM if is_causal_config(config) else AutoModel
+        # an encoder–decoder folder (T5, BART, Marian) loads whole, with its LM head: as a causal model a
+        # Marian folder gave only its decoder, and AutoModel no head to write the target with
+        pair = getattr(config, "is_encoder_decoder", False)
+        cls = (
+            AutoModelForSeq2SeqLM if pair else AutoModelForCausalLM if is_causal_config(config) else AutoModel
+        )
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
         model = cls.from_pretrained(source, attn_implementation="eager", local_files_only=local_only)
     except (OSError, ValueError, KeyError) as err:

@@ -208,3 +208,18 @@ def test_the_cut_test_and_faithfulness_refuse_a_pair_saying_why(bart_pair, gpt2_
         cut_test(bart_pair, bart)
     with pytest.raises(ValueError, match="faithfulness reruns the model on one text"):
         attn_widget.explain(bart_pair, model=bart, tokenizer=gpt2_tokenizer)
+
+
+@pytest.mark.parametrize("kind", list(SEQ2SEQ))
+def test_a_pair_model_saved_as_a_folder_loads_whole_and_writes_its_own_target(kind, gpt2_tokenizer, tmp_path):
+    """What ``--model FOLDER`` and ``model="org/name"`` load: the model with the head that writes the
+    target (a Marian folder loaded as a causal model was only its decoder, and refused as decoder-only)."""
+    model(kind).save_pretrained(tmp_path)
+    gpt2_tokenizer.save_pretrained(tmp_path)
+    a = attn_widget.analyze(SOURCE, model=str(tmp_path))
+    assert a.source_text == SOURCE
+    assert a.target_text is not None
+    assert len(a.tokens) > a.source_length + 1
+    given = attn_widget.analyze(SOURCE, model=str(tmp_path), target=TARGET)
+    mine = attn_widget.analyze(SOURCE, model(kind), tokenizer=gpt2_tokenizer, target=TARGET)
+    np.testing.assert_allclose(given.attentions, mine.attentions, atol=1e-5)  # the same weights, all of them
