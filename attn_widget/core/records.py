@@ -332,7 +332,8 @@ class Finding:
     Attributes
     ----------
     kind
-        ``"reference"``, ``"long-range"``, ``"head"``, ``"groups"`` or ``"prediction"``.
+        ``"reference"``, ``"long-range"``, ``"cross"`` (an encoder–decoder pair), ``"head"``, ``"groups"`` or
+        ``"prediction"``.
     text
         The sentence, built from ``evidence`` and checked against it.
     tokens

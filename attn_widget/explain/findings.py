@@ -7,6 +7,9 @@ evidence dict by one template, then :func:`verify` re-reads every fact the
 sentence states (the quoted words and the number of words skipped, from the arc
 it names; the head and its role; the share of neighbours grouped together) from
 the analysis and its arcs: a finding that does not hold is dropped, never shown.
+For an encoder–decoder pair the first findings say which source word a target word
+reads most (``'chat' reads 'cat' most (41%).``), from its confident cross arcs with
+the largest shares (the share: of the target word's attention to the source).
 Words, not pieces: the arcs already name whole words and count the words between
 their ends (:attr:`Arc.words_between <attn_widget.core.Arc.words_between>`), so
 nothing here segments the text again.
@@ -24,6 +27,8 @@ from ..graph.metrics import contiguity
 from ..heads.roles import HeadReport
 
 MAX_FINDINGS = 5
+CROSS_FINDINGS = 2
+"""At most this many "target word reads source word" findings for an encoder–decoder pair."""
 PHRASES = 0.8
 """Contiguity from which the groups are called "mostly phrases"."""
 ROLE_WORDS = {
@@ -40,6 +45,8 @@ has, its clearest head); ``broad`` is not a finding: it is what most heads do.""
 def make_findings(analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> tuple[Finding, ...]:
     """The 3–5 findings for the first screen, most telling first, each verified (:func:`verify`)."""
     drafts: list[Finding] = []
+    if analysis.source_length is not None:  # a pair: which source words its target words read most
+        drafts.extend(_cross(arc) for arc in _telling_cross(arcs)[:CROSS_FINDINGS])
     refs = [a for a in arcs if a.kind == "reference"]
     for arc in sorted(refs, key=lambda a: (not a.confident, a.source))[:2]:
         drafts.append(_reference(arc))
@@ -62,6 +69,27 @@ def _reference(arc: Arc) -> Finding:
         "weight": arc.weight,
     }  # fmt: skip
     return Finding("reference", text, (arc.target, arc.source), evidence)
+
+
+def _telling_cross(arcs: Sequence[Arc]) -> list[Arc]:
+    """The confident cross arcs between two words with a letter or digit, the largest share first."""
+    worded = [a for a in arcs if a.kind == "cross" and a.confident and _worded(a.source_text, a.target_text)]
+    return sorted(worded, key=lambda a: (-a.weight, a.source))
+
+
+def _worded(*texts: str) -> bool:
+    return all(any(ch.isalnum() for ch in t) for t in texts)
+
+
+def _cross(arc: Arc) -> Finding:
+    """``'chat' reads 'cat' most (41%).``: a target word and the source word it reads most, with that word's
+    share of the target word's attention to the source."""
+    text = f"'{arc.source_text}' reads '{arc.target_text}' most ({arc.weight:.0%})."
+    evidence = {
+        "source": arc.source, "target": arc.target, "source_text": arc.source_text,
+        "target_text": arc.target_text, "confident": arc.confident, "weight": arc.weight,
+    }  # fmt: skip
+    return Finding("cross", text, (arc.target, arc.source), evidence)
 
 
 def _long_range(arc: Arc) -> Finding:
@@ -118,7 +146,9 @@ def _arc_holds(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: Head
         return False
     if f.kind == "long-range" and (arc.words_between is None or arc.words_between != e["words_between"]):
         return False
-    remade = _reference(arc) if f.kind == "reference" else _long_range(arc)
+    if f.kind == "cross" and (analysis.source_length is None or not arc.confident):
+        return False
+    remade = {"reference": _reference, "long-range": _long_range, "cross": _cross}[f.kind](arc)
     return remade.text == f.text
 
 
@@ -138,6 +168,7 @@ def _groups_hold(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: He
 _CHECKS: Mapping[str, Callable[[Finding, Analysis, Sequence[Arc], HeadReport | None], bool]] = {
     "reference": _arc_holds,
     "long-range": _arc_holds,
+    "cross": _arc_holds,
     "head": _head_holds,
     "groups": _groups_hold,
 }

@@ -7,6 +7,7 @@ arcs' endpoints) the pass's attention is planted.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 
 import numpy as np
@@ -223,3 +224,34 @@ def test_a_pair_model_saved_as_a_folder_loads_whole_and_writes_its_own_target(ki
     given = attn_widget.analyze(SOURCE, model=str(tmp_path), target=TARGET)
     mine = attn_widget.analyze(SOURCE, model(kind), tokenizer=gpt2_tokenizer, target=TARGET)
     np.testing.assert_allclose(given.attentions, mine.attentions, atol=1e-5)  # the same weights, all of them
+
+
+def test_the_findings_of_a_pair_say_which_source_word_its_target_words_read_most(monkeypatch, gpt2_tokenizer):
+    from attn_widget.core import Finding
+    from attn_widget.explain.findings import make_findings, verify
+
+    s, t = 7, 6  # The| cat| sat| on| the| mat|. → Le| chat| est| ass|is|.
+    found = planted(s, t, {0: 0, 1: 1, 2: 2, 3: 2, 4: 2, 5: 6})
+    monkeypatch.setattr(pairs, "run_pair", lambda prep: (joint_attention(found), found))
+    a = attn_widget.analyze(SOURCE, model("bart"), tokenizer=gpt2_tokenizer, target=TARGET, exclude=[])
+    arcs = a.arcs()
+    said = {"'Le' reads 'The' most (98%).", "'chat' reads 'cat' most (98%).", "'est' reads 'sat' most (98%).",
+            "'assis' reads 'sat' most (98%)."}  # fmt: skip
+    findings = make_findings(a, arcs, None)
+    cross = [f for f in findings if f.kind == "cross"]
+    assert len(cross) == 2, "two of the four confident target words, not a list of all"
+    assert findings[:2] == tuple(cross), "what the pair's target reads comes first"
+    assert {f.text for f in cross} <= said
+    for f in cross:
+        arc = next(x for x in arcs if (x.target, x.source) == f.tokens)
+        assert arc.kind == "cross"
+        assert arc.confident
+        assert f.tokens[0] < s < f.tokens[1], "it names a source word and a target word"
+        assert verify(f, a, arcs, None)
+    lie = Finding("cross", "'chat' reads 'mat' most (98%).", cross[0].tokens, dict(cross[0].evidence))
+    assert not verify(lie, a, arcs, None)
+    unsure = [dataclasses.replace(x, confident=False) for x in arcs]
+    assert not [f for f in make_findings(a, unsure, None) if f.kind == "cross"], (
+        "only confident arcs are said"
+    )
+    assert [f.text for f in attn_widget.explain(a).findings or ()][:2] == [f.text for f in cross]
