@@ -18,8 +18,10 @@ Per model:
 - confidence: :func:`attn_widget.heads.coref.reference_links` on each report item, and the
   solid (confident) reference arcs of :meth:`Analysis.arcs` the first screen draws;
   precision (the link is the antecedent) against coverage as the threshold moves,
-  and at :data:`~attn_widget.heads.coref.CONFIDENT`; the same curve on the probe's
-  held-out predictions, where the default was picked;
+  and at the model's own threshold (``Link.confident``, chosen on the probe by
+  :func:`attn_widget.heads.coref_fit.threshold`); the same curve on the probe's
+  held-out predictions (each from a calibration fitted without it), where the
+  threshold was picked;
 - faithfulness: the drawn link's edge (query -> key, every head) knocked out vs the
   edge from the same query to another content word at the most similar distance;
   how far the output moves at the query and after it (causal: mean JS divergence of
@@ -150,7 +152,7 @@ def report_links(name: str, items: list[dict[str, Any]], faith: bool) -> dict[st
     from attn_widget.heads.coref import reference_links, span_tokens
 
     model = load(name)[0]
-    rank, conf, right, faithful, solid = [], [], [], [], []
+    rank, conf, right, faithful, solid, sure = [], [], [], [], [], []
     for it in items:
         a = attn_widget.analyze(it["text"], model=name)
         p = span_tokens(a.tokens, it["pronoun"])[0]
@@ -161,6 +163,7 @@ def report_links(name: str, items: list[dict[str, Any]], faith: bool) -> dict[st
         refs = dict(reference_links(a))
         link = refs.get(p)
         conf.append(link.confidence if link else 0.0)
+        sure.append(bool(link and link.confident))
         right.append(bool(link and link.index in ante))
         arc = [x for x in a.arcs() if x.kind == "reference" and x.source == p]
         solid.append((bool(arc and arc[0].confident), bool(arc and arc[0].target in ante)))
@@ -174,6 +177,7 @@ def report_links(name: str, items: list[dict[str, Any]], faith: bool) -> dict[st
         "right": np.asarray(right),
         "faithfulness": faithful,
         "solid_arcs": np.asarray(solid, dtype=bool).reshape(-1, 2),
+        "sure": np.asarray(sure, dtype=bool),
     }
 
 
@@ -216,7 +220,7 @@ def run_model(name: str, items: list[dict[str, Any]], args: argparse.Namespace) 
     # the default threshold's evidence: the adopted rule's held-out probe predictions
     win = chosen["table"][found_key(found)]
     coef = found.calibration_cross or found.calibration
-    probe_conf = coref_fit.probability(coef, win["features"][:, : len(coef) - 1])
+    probe_conf = coref_fit.nested_probability(win["features"][:, : len(coef) - 1], win["ranks"] == 0)
     coref._CACHE.put((name, "attention", coref._probe_digest()), found)  # the lens uses these heads
     api = report_links(name, items, not args.no_faith)
     far = np.array([it["far"] for it in items])
@@ -235,7 +239,12 @@ def run_model(name: str, items: list[dict[str, Any]], args: argparse.Namespace) 
         "lens": scores(api["ranks"], far),
         "curve_report": curve(api["confidence"], api["right"]),
         "curve_probe": curve(probe_conf, win["ranks"] == 0),
-        "at_default": curve_at(api["confidence"], api["right"], coref.CONFIDENT),
+        "threshold": found.threshold_for(bool(found.calibration_cross)),
+        "threshold_probe": found.sure,
+        "at_threshold": {
+            "coverage": float(api["sure"].mean()),
+            "precision": float(api["right"][api["sure"]].mean()) if api["sure"].any() else float("nan"),
+        },
         "all_links_precision": float(api["right"].mean()),
         "solid_arcs": {
             "coverage": float(api["solid_arcs"][:, 0].mean()),
@@ -257,15 +266,6 @@ def found_key(found: Any) -> tuple[str, int]:
     return rule, int(n.split()[0]) if rule != "best layer" else 0
 
 
-def curve_at(conf: np.ndarray, right: np.ndarray, t: float) -> dict[str, float]:
-    kept = conf >= t
-    return {
-        "threshold": t,
-        "coverage": float(kept.mean()),
-        "precision": float(right[kept].mean()) if kept.any() else float("nan"),
-    }
-
-
 def before_heads(name: str) -> list[tuple[int, int]] | None:
     """The heads the rule before this change chose for ``name`` (its cache file, if this machine has it)."""
     from attn_widget.extract.offline import cache_dir
@@ -275,8 +275,6 @@ def before_heads(name: str) -> list[tuple[int, int]] | None:
 
 
 def lines_for(name: str, r: dict[str, Any]) -> list[str]:
-    from attn_widget.heads.coref import CONFIDENT
-
     lines = [
         f"### {name}: probe {r['probe_items']} items, run {r['probe_seconds']:.0f} s wall "
         f"({r['probe_cpu_seconds']:.0f} s CPU); rule: {r['rule']} ({r['heads']})",
@@ -294,14 +292,16 @@ def lines_for(name: str, r: dict[str, Any]) -> list[str]:
             f"{rep['top1']:.2f} | {rep['top3']:.2f} | {rep['far_top3']:.2f} | {old['top1']:.2f} | "
             f"{old['top3']:.2f} | {old['far_top3']:.2f} |"
         )
-    lens, d = r["lens"], r["at_default"]
+    lens, d = r["lens"], r["at_threshold"]
+    probe = r["threshold_probe"] or (float("nan"),) * 3
     lines += [
         f"report set through the API, lens 'coreference': top-1 {lens['top1']:.2f}, "
         f"top-3 {lens['top3']:.2f}, "
         f"far top-3 {lens['far_top3']:.2f} ({lens['n']} items)",
-        f"confidence >= CONFIDENT ({CONFIDENT}): precision {d['precision']:.2f} "
-        f"at coverage {d['coverage']:.2f}; "
-        f"all links {r['all_links_precision']:.2f}",
+        f"confident links (the model's threshold {r['threshold']:.2f}): precision {d['precision']:.2f} "
+        f"at coverage {d['coverage']:.2f}; all links {r['all_links_precision']:.2f} "
+        f"(lift {d['precision'] - r['all_links_precision']:+.2f}); held-out probe at it: "
+        f"{probe[1]:.2f} at {probe[0]:.2f}, all {probe[2]:.2f}",
         f"solid reference arcs (Analysis.arcs): precision {r['solid_arcs']['precision']:.2f} "
         f"at coverage {r['solid_arcs']['coverage']:.2f}",
         "| threshold | report coverage | report precision | probe (held-out) coverage | precision |",

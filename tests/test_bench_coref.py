@@ -36,6 +36,8 @@ def test_the_quick_run_prints_every_figure_and_writes_its_json(tiny_gpt2_dir, tm
     assert coverage == sorted(coverage, reverse=True)  # a higher threshold keeps fewer links
     assert model["curve_report"][0]["precision"] == model["all_links_precision"]
     assert 0.0 <= model["solid_arcs"]["coverage"] <= 1.0
+    assert 0.0 <= model["at_threshold"]["coverage"] <= 1.0
+    assert len(model["threshold_probe"]) == 3  # held-out coverage, precision, all links' precision
     faith = model["faithfulness"]
     assert faith["items"] == len(faith["rows"]) > 0
     assert np.isfinite(faith["median_ratio"])
@@ -47,7 +49,7 @@ def test_the_quick_run_prints_every_figure_and_writes_its_json(tiny_gpt2_dir, tm
         "held-out probe (5-fold CV)",
         "| best layer |",
         "lens 'coreference': top-1",
-        "confidence >= CONFIDENT",
+        "confident links (the model's threshold",
         "| threshold |",
         "faithfulness: median ratio",
         "solid reference arcs (Analysis.arcs): precision",

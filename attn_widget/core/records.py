@@ -223,8 +223,11 @@ class Link:
         ``"out"`` or ``"in"``; the stronger of the two when both exist.
     confidence
         For a pronoun's reference link (:func:`attn_widget.heads.coref.reference_links`):
-        the calibrated probability that the link is the right antecedent (at or above
-        :data:`attn_widget.heads.coref.CONFIDENT`: sure); ``None`` for other links.
+        the calibrated probability that the link is the right antecedent; ``None`` for other links.
+    confident
+        For a reference link: whether ``confidence`` reaches the model's own threshold (chosen on
+        its probe, :attr:`attn_widget.heads.coref.CorefHeads.threshold_cross`): drawn as sure;
+        ``None`` for other links.
     """
 
     index: int
@@ -232,6 +235,7 @@ class Link:
     weight: float
     direction: str
     confidence: float | None = None
+    confident: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -240,17 +244,20 @@ class Link:
             "weight": self.weight,
             "direction": self.direction,
             "confidence": self.confidence,
+            "confident": self.confident,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Link:
         conf = d.get("confidence")  # links saved before confidences have none
+        sure = d.get("confident")  # nor before per-model thresholds
         return cls(
             int(d["index"]),
             str(d["text"]),
             float(d["weight"]),
             str(d["direction"]),
             None if conf is None else float(conf),
+            None if sure is None else bool(sure),
         )
 
 

@@ -50,11 +50,10 @@ if TYPE_CHECKING:
     from ..core import Analysis
 
 CONFIDENT = 0.72
-"""Default threshold on :attr:`Link.confidence <attn_widget.core.records.Link.confidence>`: a reference
-link at or above it is drawn as sure. Picked on the probe's held-out (cross-validated) predictions, never
-on the report set: the lowest threshold in steps of 0.01 at which the held-out links are right at least
-85% of the time on both SmolLM2 and MiniLM (``benchmarks/bench_coref_confidence.py``);
-``benchmarks/bench_coref.py`` prints the curve."""
+"""The threshold on :attr:`Link.confidence <attn_widget.core.records.Link.confidence>` of a
+:class:`CorefHeads` that carries none of its own (made by hand). The probe run gives every model its own
+(:attr:`CorefHeads.threshold`, :attr:`CorefHeads.threshold_cross`, by :func:`coref_fit.threshold`); 0.72
+was the one threshold shared by SmolLM2 and MiniLM before (``benchmarks/bench_coref_confidence.py``)."""
 PRONOUNS = frozenset(
     {
         "he",
@@ -76,7 +75,7 @@ PRONOUNS = frozenset(
     }
 )
 """Words :func:`reference_links` looks for an antecedent of."""
-RULE_VERSION = 3
+RULE_VERSION = 4
 PROBE = "coref_probe.json"
 MAX_TOKENS = 64
 """Probe items are cut to this many tokens when stacked (none is longer in the packaged probe)."""
@@ -100,6 +99,10 @@ class CorefHeads:
     ``calibration_cross``: those of margin, agreement, whether the ``cross_measure`` (the second
     edge measure, :func:`cross_measure`) links the same word, and that times the margin (empty when
     the model's value norms are unknown); used when the analysis can measure both.
+    ``threshold`` / ``threshold_cross``: the confidence at or above which a link of each calibration is
+    sure (NaN: none is), chosen for this model on its held-out probe links by :func:`coref_fit.threshold`;
+    ``sure``: those held-out links' ``(coverage, precision, precision of all links)`` at
+    ``threshold_cross`` (at ``threshold`` when there is no cross calibration).
     """
 
     model: str
@@ -115,6 +118,9 @@ class CorefHeads:
     seconds: float = 0.0
     cross_measure: str = ""
     calibration_cross: tuple[float, ...] = ()
+    threshold: float = CONFIDENT
+    threshold_cross: float = CONFIDENT
+    sure: tuple[float, ...] = ()
 
     def describe(self, limit: int = 4) -> str:
         """The heads in words, with their accuracy, e.g. ``12.3 (84%), 14.1 (79%) …``."""
@@ -145,7 +151,33 @@ class CorefHeads:
             float(d.get("seconds", 0.0)),
             str(d.get("cross_measure", "")),
             tuple(float(x) for x in d.get("calibration_cross", ())),
+            float(d.get("threshold", CONFIDENT)),
+            float(d.get("threshold_cross", CONFIDENT)),
+            tuple(float(x) for x in d.get("sure", ())),
         )
+
+    def threshold_for(self, cross: bool) -> float:
+        """The threshold of a confidence from ``calibration_cross`` (``cross``) or ``calibration``."""
+        return self.threshold_cross if cross else self.threshold
+
+
+def sure_words(found: CorefHeads) -> str:
+    """The lens notice's sentence on when a pronoun's arc is drawn as sure (``""``: no measured threshold)."""
+    if len(found.sure) != 3:
+        return ""
+    cover, precision, base = found.sure
+    t = found.threshold_cross if found.calibration_cross else found.threshold
+    if not np.isfinite(t):
+        return (
+            f" No confidence threshold kept held-out probe links right {round(100 * coref_fit.PRECISION)}% "
+            f"of the time and {round(100 * coref_fit.LIFT)} points above all links "
+            f"({round(100 * base)}%), so no pronoun's link is drawn as sure."
+        )
+    return (
+        f" A pronoun's link is drawn as sure at confidence {t:.2f} or more, this model's threshold: held-out "
+        f"probe links there were right {round(100 * precision)}% of the time ({round(100 * cover)}% of them; "
+        f"all links {round(100 * base)}%)."
+    )
 
 
 def probe_items() -> list[dict[str, Any]]:
@@ -258,7 +290,9 @@ def _batched_attention(
 
     Padding goes at the end and is masked out, so each run's attention is its own
     pass's (a causal model's tokens never see later positions anyway). Several
-    short texts per pass make the probe several times faster than one pass each.
+    short texts per pass make the probe several times faster than one pass each;
+    the model's head (SmolLM2's 49,152-word output layer, a fifth of its
+    multiplications) is not run, since only the attention is read.
     """
     import torch
 
@@ -266,6 +300,7 @@ def _batched_attention(
     from ..extract.values import value_norm_hooks
 
     out: list[tuple[np.ndarray, np.ndarray | None]] = [(np.empty(0), None)] * len(runs)
+    body = getattr(model, "base_model", model)  # the transformer without its head: no logits to compute
     order = sorted(range(len(runs)), key=lambda i: len(runs[i]))
     for start in range(0, len(order), batch):
         chunk = order[start : start + batch]
@@ -276,7 +311,7 @@ def _batched_attention(
             ids[row, : len(runs[i])] = torch.as_tensor(runs[i])
             mask[row, : len(runs[i])] = 1
         with torch.inference_mode(), eager_attention(model), value_norm_hooks(model, every_row=True) as found:
-            result = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+            result = body(input_ids=ids, attention_mask=mask, output_attentions=True)
         att = torch.stack(result.attentions, 1).float().numpy()  # [B, layer, head, T, T]
         norms = np.stack(found, 1) if found and len(found) == att.shape[1] else None  # [B, layer, head, T]
         for row, i in enumerate(chunk):
@@ -306,6 +341,7 @@ def fit(
     same items under :func:`cross_measure`, for the confidence's cross-check)."""
     chosen = coref_fit.choose(features, cross=cross)
     rule = f"{chosen['rule'][0]}, {len(chosen['heads'])} heads"
+    plain, both = chosen["threshold"], chosen["threshold_cross"]
     return CorefHeads(
         name,
         measure,
@@ -320,6 +356,9 @@ def fit(
         seconds,
         cross_measure(measure) if cross is not None else "",
         chosen["calibration_cross"],
+        plain[0],
+        both[0] if both else plain[0],
+        tuple((both or plain)[1:]),
     )
 
 
@@ -361,8 +400,10 @@ def reference_links(analysis: Analysis, found: CorefHeads | None = None) -> list
     on held-out probe items, that it is right, from its margin over the runner-up,
     the share of the heads whose own strongest link it is and, when the analysis
     can measure it (``head_data["value_norm"]``, kept by default), whether the same
-    heads under the second edge measure (:func:`cross_measure`) link the same word.
-    Compare with :data:`CONFIDENT`. Pronouns left out of the graph, or with no link, are skipped.
+    heads under the second edge measure (:func:`cross_measure`) link the same word;
+    and :attr:`~attn_widget.core.records.Link.confident`: whether that confidence reaches the
+    model's threshold for that calibration (:meth:`CorefHeads.threshold_for`). Pronouns left out
+    of the graph, or with no link, are skipped.
     Needs the raw attention (an analysis kept with ``keep="attention"``, the default
     for short texts); no forward pass runs once the heads are known.
     """
@@ -403,8 +444,9 @@ def reference_links(analysis: Analysis, found: CorefHeads | None = None) -> list
             other = np.where(cand, np.maximum(second[i], second[:, i]), -np.inf)[None]
             feats, coef = coref_fit.confidence_features(link, each, other), found.calibration_cross
         conf = float(coref_fit.probability(coef, feats)[0])
+        sure = bool(conf >= found.threshold_for(second is not None))  # NaN: no threshold, never sure
         direction = "out" if graph[i, j] >= graph[j, i] else "in"
-        out.append((i, Link(j, analysis.tokens[j].text, float(link[0, j]), direction, conf)))
+        out.append((i, Link(j, analysis.tokens[j].text, float(link[0, j]), direction, conf, sure)))
     return out
 
 

@@ -22,13 +22,16 @@ whether that measure's top link is the same token and that agreement times the
 margin; mapped to a probability of being right by a logistic fit on the held-out
 predictions (:func:`calibrate`). The confidence features were chosen among
 thirteen sets by nested cross-validation on the probe
-(``benchmarks/bench_coref_confidence.py``).
+(``benchmarks/bench_coref_confidence.py``). Each model gets its own threshold
+of "sure", by one rule (:func:`threshold`) on its own held-out probe links,
+each with a confidence fitted without it (:func:`nested_probability`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -55,7 +58,7 @@ class Features:
     shape: tuple[int, int]
 
     def subset(self, idx: np.ndarray) -> Features:
-        return Features(
+        part = Features(
             self.out[idx],
             self.inn[idx],
             self.sums[idx],
@@ -65,6 +68,15 @@ class Features:
             self.far[idx],
             self.shape,
         )
+        if "hits" in self.__dict__:  # per item: a subset's are the parent's rows
+            part.__dict__["hits"] = self.hits[idx]
+        return part
+
+    @cached_property
+    def hits(self) -> np.ndarray:
+        """``[N, heads]``: whether each head's own top link is the item's antecedent (computed once;
+        the cross-validation's training subsets reuse these rows)."""
+        return ranks(single(self), self.ante[:, None]) == 0
 
 
 def item_features(
@@ -117,7 +129,7 @@ def ranks(link: np.ndarray, ante: np.ndarray) -> np.ndarray:
 
 def head_accuracy(f: Features) -> np.ndarray:
     """``[heads]``: share of items whose antecedent is the head's own top link."""
-    return (ranks(single(f), f.ante[:, None]) == 0).mean(0)
+    return f.hits.mean(0)
 
 
 def top_n(f: Features, sizes: Sequence[int]) -> list[np.ndarray]:
@@ -220,6 +232,7 @@ def cross_validate(f: Features, rule: str, cross: Features | None = None) -> dic
     sizes = sizes_for(rule, f.out.shape[1])
     r = np.zeros((len(sizes), n), dtype=int)
     feats = np.zeros((len(sizes), n, 2 if cross is None else 4))
+    f.hits  # noqa: B018 - once for the whole probe: each training subset takes its rows
     for test in folds(n):
         train = np.setdiff1d(np.arange(n), test)
         held = f.subset(test)
@@ -292,11 +305,71 @@ def probability(coef: Sequence[float], features: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(b[0] + f @ b[1:])))
 
 
+PRECISION = 0.85
+"""A model's threshold (:func:`threshold`) keeps the links that held-out probe links at that confidence
+were right at least this often …"""
+LIFT = 0.10
+"""… and more often than all its held-out probe links together by at least this, plus one standard error
+of their precision (so the lift holds on text the probe did not see) …"""
+CEILING = 0.95
+"""… or, for a model whose links are mostly right already (all links right more than 85% of the time,
+where +0.10 would ask for more than 0.95), right at least this often, plus one standard error."""
+MIN_LINKS = 20
+"""A threshold is judged only while at least this many held-out probe links reach it."""
+THRESHOLDS = tuple(round(0.5 + 0.01 * k, 2) for k in range(50))
+"""The thresholds :func:`threshold` tries, lowest first: 0.50, 0.51, … 0.99."""
+
+
+def nested_probability(features: np.ndarray, correct: np.ndarray) -> np.ndarray:
+    """``[N]``: each held-out link's confidence from a calibration fitted on the other folds' links (the
+    folds the heads were chosen on), so no link's confidence was fitted on it."""
+    y = np.asarray(correct, dtype=bool)
+    out = np.zeros(len(y))
+    for test in folds(len(y)):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        out[test] = probability(calibrate(features[train], y[train]), features[test])
+    return out
+
+
+def threshold(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    precision: float = PRECISION,
+    lift: float = LIFT,
+    errors: tuple[float, float] = (0.0, 1.0),
+) -> tuple[float, float, float, float]:
+    """One model's threshold, by one rule for every model: the lowest of :data:`THRESHOLDS` at which the
+    links at or above it are right at least :data:`PRECISION` of the time and at least :data:`LIFT` plus
+    one standard error more often than all links (at most :data:`CEILING` plus one standard error: a
+    model right nearly always needs no lift), judged while :data:`MIN_LINKS` links reach it.
+
+    ``confidence`` and ``correct``: held-out probe links (:func:`nested_probability`). Returns
+    ``(threshold, coverage, precision, precision of all links)``; the threshold is NaN when none
+    qualifies (then no link is sure), with the coverage and precision of the highest tried.
+    ``precision``, ``lift`` and ``errors`` (how many standard errors the precision and the lift must
+    clear them by) are there for ``benchmarks/bench_coref_confidence.py`` to compare other rules."""
+    conf = np.asarray(confidence, dtype=np.float64)
+    y = np.asarray(correct, dtype=bool)
+    base = float(y.mean()) if len(y) else float("nan")
+    cover, prec = 0.0, float("nan")
+    for t in THRESHOLDS:
+        kept = conf >= t
+        n = int(kept.sum())
+        if n < MIN_LINKS:
+            break
+        cover, prec = n / len(y), float(y[kept].mean())
+        se = np.sqrt(prec * (1 - prec) / n)
+        if prec - errors[0] * se >= precision and prec - errors[1] * se >= min(base + lift, CEILING):
+            return t, cover, prec, base
+    return float("nan"), cover, prec, base
+
+
 def choose(f: Features, rules: Sequence[str] = ADOPTABLE, cross: Features | None = None) -> dict[str, Any]:
     """The rule of the module docstring: every candidate's cross-validated scores, the winner refitted.
 
     ``calibration``: on (margin, agreement); ``calibration_cross`` (with ``cross``, else ``()``): on all four
-    features of :func:`confidence_features`."""
+    features of :func:`confidence_features`; ``threshold`` / ``threshold_cross``: each calibration's
+    :func:`threshold` on its nested held-out confidences."""
     table = {(rule, n): v for rule in rules for n, v in cross_validate(f, rule, cross).items()}
     key = max(table, key=lambda k: (table[k]["top1"], table[k]["top3"], -k[1]))
     (c,) = RULES[key[0]](f, (key[1],))
@@ -304,6 +377,8 @@ def choose(f: Features, rules: Sequence[str] = ADOPTABLE, cross: Features | None
     right = win["ranks"] == 0
     coef = calibrate(win["features"][:, :2], right)
     coef_cross = calibrate(win["features"], right) if cross is not None else ()
+    sure = threshold(nested_probability(win["features"][:, :2], right), right)
+    sure_cross = threshold(nested_probability(win["features"], right), right) if cross is not None else ()
     n_l, n_h = f.shape
     order = np.argsort(-head_accuracy(f), kind="stable")
     heads = tuple(divmod(int(i), n_h) for i in order if c[i] > 0)
@@ -314,5 +389,7 @@ def choose(f: Features, rules: Sequence[str] = ADOPTABLE, cross: Features | None
         "table": table,
         "calibration": coef,
         "calibration_cross": coef_cross,
+        "threshold": sure,
+        "threshold_cross": sure_cross,
         "accuracy": head_accuracy(f).reshape(n_l, n_h),
     }

@@ -147,11 +147,13 @@ def coreference(ctx: LensContext) -> Heads:
             f" Together ({found.rule}, chosen by cross-validation) their strongest link from a pronoun is "
             f"its antecedent for {round(100 * found.cv_top1)}% of held-out probe pronouns, among the three "
             f"strongest for {round(100 * found.cv_top3)}%."
-            if np.isfinite(found.cv_top1) and np.isfinite(found.cv_top3) else ""
+            if np.isfinite(found.cv_top1) and np.isfinite(found.cv_top3)
+            else ""
         )
         ctx.notices.append(
             f"Lens 'coreference': heads {found.describe()} of {ctx.model} (layer.head, and how often each "
             f"head alone links a pronoun to its antecedent on {found.n_items} probe items).{held_out}"
+            f"{coref.sure_words(found)}"
         )
     return found.heads
 

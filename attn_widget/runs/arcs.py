@@ -109,7 +109,7 @@ def references(
     """A reference arc from every pronoun to the word its coreference-head link is strongest to.
 
     The link and its calibrated confidence are :func:`attn_widget.heads.coref.reference_links`
-    (drawn solid at or above :data:`attn_widget.heads.coref.CONFIDENT`).
+    (drawn solid when the link is ``confident``: at or above the model's own threshold).
     """
     if analysis.options.unit == "sentence":
         return ()
@@ -125,7 +125,7 @@ def references(
             continue  # a later word attending to the pronoun: not what it refers back to
         confidence = link.confidence
         out.append(Arc(
-            i, link.index, link.weight, "reference", confidence is not None and confidence >= coref.CONFIDENT,
+            i, link.index, link.weight, "reference", bool(link.confident),
             "coreference", analysis.options.measure, confidence=confidence, source_text=names[i],
             target_text=names[link.index], words_between=None if between is None else between(link.index, i),
         ))  # fmt: skip

@@ -66,7 +66,7 @@ def test_the_report_set_is_apart_from_the_probe_half_far_and_partly_real():
         spans_hold(item)
 
 
-def planted_features(n_items=120, shape=(3, 4), good=((1, 2), (2, 0)), seed=0):
+def planted_features(n_items=120, shape=(3, 4), good=((1, 2), (2, 0)), seed=0, wrong=0.2):
     """Items where the ``good`` heads put most of the pronoun's attention on the antecedent; others random."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -77,7 +77,7 @@ def planted_features(n_items=120, shape=(3, 4), good=((1, 2), (2, 0)), seed=0):
         for la, h in good:
             w[la, h, p] = 0.02
             w[la, h, p, a] = 1.0
-            if rng.random() < 0.2:  # sometimes wrong, so confidence has something to tell
+            if rng.random() < wrong:  # sometimes wrong, so confidence has something to tell
                 w[la, h, p, a - 1 if a > 1 else a + 1] = 2.0
             w[la, h, p] /= w[la, h, p].sum()
         rows.append(coref_fit.item_features(w, [0], p, [a], 16))
@@ -105,12 +105,30 @@ def test_the_calibrated_confidence_rises_with_margin_and_agreement_and_is_higher
     assert np.all((p >= 0) & (p <= 1))
 
 
+def test_the_probe_run_gives_the_model_its_own_threshold_by_the_rule_on_nested_held_out_links():
+    f = planted_features(n_items=300, seed=0, wrong=0.5)
+    found = coref.fit("planted", f, "attention")
+    chosen = coref_fit.choose(f)
+    right = chosen["cv"]["ranks"] == 0
+    assert 0.5 < right.mean() < 0.8  # many wrong links, so a threshold has something to separate
+    nested = coref_fit.nested_probability(chosen["cv"]["features"], right)
+    rule = coref_fit.threshold(nested, right)
+    assert rule[0] in coref_fit.THRESHOLDS[1:]  # the confidence separates them, not from its lowest
+    assert found.threshold == found.threshold_cross == rule[0]  # no cross measure: the plain calibration's
+    assert found.sure == pytest.approx(rule[1:])
+    assert found.sure[1] >= coref_fit.PRECISION
+    assert found.sure[1] - found.sure[2] >= coref_fit.LIFT
+    fitted = coref_fit.probability(chosen["calibration"], chosen["cv"]["features"])
+    assert not np.allclose(nested, fitted)  # judged on confidences fitted without each link, not in-sample
+
+
 def test_a_link_saved_before_confidences_loads_and_one_with_a_confidence_round_trips():
     old = {"index": 2, "text": " king", "weight": 0.4, "direction": "out"}
     assert Link.from_dict(old) == Link(2, " king", 0.4, "out")
     assert Link.from_dict(old).confidence is None
-    new = Link(2, " king", 0.4, "out", 0.91)
+    new = Link(2, " king", 0.4, "out", 0.91, True)
     assert Link.from_dict(json.loads(json.dumps(new.to_dict()))) == new
+    assert Link.from_dict({**old, "confidence": 0.91}).confident is None  # saved before per-model thresholds
 
 
 @pytest.fixture
@@ -138,8 +156,11 @@ def test_reference_links_give_each_pronoun_its_coreference_link_with_a_confidenc
     refs = coref.reference_links(a)
     words = [a.tokens[i].text.strip() for i, _ in refs]
     assert words == ["she", "them"]
+    assert len(found.sure) == 3  # the threshold's held-out coverage, precision and all links' precision
+    assert found.threshold_cross in coref_fit.THRESHOLDS or np.isnan(found.threshold_cross)
     for i, link in refs:
         assert 0.0 <= link.confidence <= 1.0
+        assert link.confident is bool(link.confidence >= found.threshold_cross)  # the model's own threshold
         assert link.index == a.links(i, k=1, lens="coreference")[0].index
     words = a.recluster(unit="word")  # words, as a person reads them: the same pronouns, word links
     assert [words.tokens[i].text.strip(" .") for i, _ in coref.reference_links(words)] == ["she", "them"]

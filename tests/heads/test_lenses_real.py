@@ -67,10 +67,11 @@ def test_a_coreference_lens_on_the_clusters_says_which_heads_it_uses():
 
 @pytest.mark.parametrize("name", ["smollm2", "minilm"])
 def test_reference_links_point_pronouns_at_their_antecedents_and_are_sure_when_right(name):
-    from attn_widget.heads.coref import CONFIDENT, coreference_heads, reference_links
+    from attn_widget.heads.coref import coreference_heads, reference_links
 
     found = coreference_heads(name)
     assert found.cv_top1 > 0.6  # held out on the probe, as the lens notice says
+    assert 0.5 <= found.threshold_cross < 1.0  # this model's own threshold of a sure link
     right, sure_and_wrong = 0, 0
     for text, pronoun, antecedent in SENTENCES:
         a = attn_widget.analyze(text, model=name)
@@ -80,6 +81,7 @@ def test_reference_links_point_pronouns_at_their_antecedents_and_are_sure_when_r
         assert link.index == a.links(p, k=1, lens="coreference")[0].index
         assert 0.0 <= link.confidence <= 1.0
         right += link.index in want
-        sure_and_wrong += link.index not in want and link.confidence >= CONFIDENT
+        assert link.confident is (link.confidence >= found.threshold_cross)
+        sure_and_wrong += link.index not in want and link.confident
     assert right >= 3  # of 4
     assert sure_and_wrong == 0

@@ -193,3 +193,24 @@ def test_a_long_range_arc_counts_the_whole_words_it_skips_and_its_finding_says_s
         assert far[0].text == "'tired' reaches back to 'cat' past 8 words.", unit
         wrong = Finding("long-range", far[0].text, far[0].tokens, {**far[0].evidence, "words_between": 7})
         assert not verify(wrong, a, a.arcs(), None)
+
+
+@pytest.mark.parametrize(("threshold", "solid"), [(0.93, True), (0.94, False), (float("nan"), False)])
+def test_the_models_own_threshold_not_the_default_decides_solid_or_faint(monkeypatch, threshold, solid):
+    """The same link (confidence sigmoid(10 * 2/3 - 4) = 0.935) under two models' thresholds."""
+
+    def found(name, measure="attention"):
+        accuracy = {"accuracy": np.ones((2, 2))}
+        return coref.CorefHeads(
+            name, measure, ((0, 0),), accuracy, calibration=(-4.0, 10.0, 0.0), threshold=threshold
+        )
+
+    monkeypatch.setattr(coref, "coreference_heads", found)
+    it, cat, mat = at(TEXT, "it"), at(TEXT, "cat"), at(TEXT, "mat")
+    a = planted(rows={it: {cat: 0.6, mat: 0.2}})
+    (ref,) = [x for x in a.arcs() if x.kind == "reference"]
+    assert ref.confidence == pytest.approx(1 / (1 + np.exp(-(10 * (0.6 - 0.2) / 0.6 - 4))))
+    assert ref.confidence > coref.CONFIDENT  # sure under the shared default, whatever the model's says
+    assert ref.confident is solid
+    (link,) = [link for i, link in coref.reference_links(a) if i == it]
+    assert link.confident is solid
