@@ -154,15 +154,12 @@ def cv_features(f: Features, n: Features, meta: list[dict[str, Any]], rule: str,
 
 
 def nested_probability(x: np.ndarray, y: np.ndarray, cols: Sequence[int]) -> np.ndarray:
-    """Each item's confidence from a calibration fitted on the other folds (same folds as the heads)."""
-    out = np.zeros(len(y))
-    for test in coref_fit.folds(len(y)):
-        train = np.setdiff1d(np.arange(len(y)), test)
-        out[test] = predict(logistic(x[train][:, cols], y[train]), x[test][:, cols])
-    return out
+    """Each item's confidence from a calibration fitted on the other folds (the package's
+    :func:`~attn_widget.heads.coref_fit.nested_probability` on columns ``cols``)."""
+    return coref_fit.nested_probability(x[:, list(cols)], y)
 
 
-def threshold(grid: Sequence[float], runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+def shared_threshold(grid: Sequence[float], runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
     """The lowest ``t`` of ``grid`` at which the links at or above it are right at least :data:`PRECISION`
     of the time in every run of (confidence, right)."""
     ok = [t for t in grid if all(at(c, y, t)[1] >= PRECISION for c, y in runs)]
@@ -217,8 +214,8 @@ def study(names: Sequence[str]) -> dict[str, Any]:
             probe_conf = nested_probability(p["x"], p["y"], cols)
             report_conf = predict(logistic(p["x"][:, cols], p["y"]), p["xr"][:, cols])
             per[name] = (probe_conf, report_conf)
-        t = threshold(GRID, [(per[n][0], prep[n]["y"]) for n in prep])
-        tf = threshold(FINE, [(per[n][0], prep[n]["y"]) for n in prep])
+        t = shared_threshold(GRID, [(per[n][0], prep[n]["y"]) for n in prep])
+        tf = shared_threshold(FINE, [(per[n][0], prep[n]["y"]) for n in prep])
         row: dict[str, Any] = {"threshold": t, "fine": tf}
         for name, p in prep.items():
             pc, rc = per[name]
@@ -285,6 +282,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["smollm2", "minilm"])
     parser.add_argument("--selection", action="store_true", help="also the head-selection variants (slow)")
+    parser.add_argument(
+        "--thresholds", action="store_true", help="per-model threshold rules, and greedy soft's confidence"
+    )
     args = parser.parse_args()
     result = study(args.models)
     print_rows(result, args.models)
@@ -292,12 +292,10 @@ def main() -> None:
     if args.selection:
         result["selection"] = selection_study(args.models)
         soft_selection(args.models)
+    if args.thresholds:
+        result["thresholds"] = threshold_study(args.models)
     out = ROOT / "test-artifacts" / "bench_coref_confidence.json"
     out.write_text(json.dumps(result, indent=1, default=float))
-
-
-if __name__ == "__main__":
-    main()
 
 
 # --- head-selection variants (nested: each variant's own CV runs inside the outer training folds) ---
@@ -410,3 +408,115 @@ def soft_selection(names: Sequence[str]) -> dict[str, Any]:
     finally:
         coref_fit.ADOPTABLE = adoptable
         del coref_fit.RULES["greedy soft"]
+
+
+# --- each model's own threshold (issue 22): rules compared on the probe, then read once on the report set ---
+
+ADOPTED = "margin + agreement + norm agreement + margin x norm"
+THRESHOLD_RULES: dict[str, dict[str, Any] | None] = {
+    "one shared threshold, 0.72 (before)": None,
+    "precision >= 0.85": {"lift": -1.0},
+    "precision >= 0.85, lift >= 0.10": {"errors": (0.0, 0.0)},
+    "precision >= 0.85, lift >= 0.10 + 1 SE (adopted)": {},
+    "precision and lift + 1 SE": {"errors": (1.0, 1.0)},
+    "precision and lift + 0.02": {"precision": 0.87, "lift": 0.12, "errors": (0.0, 0.0)},
+    "precision >= 0.85, lift >= 0.10 + 2 SE": {"errors": (0.0, 2.0)},
+}
+REPEATS = 20
+
+
+def rule_threshold(conf: np.ndarray, y: np.ndarray, rule: dict[str, Any] | None) -> float:
+    if rule is None:
+        return 0.72
+    t = coref_fit.threshold(conf, y, **rule)[0]
+    return t if np.isfinite(t) else 1.01
+
+
+def kept(conf: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float, float]:
+    """Coverage, precision and lift over all links of the links at or above ``t``."""
+    sure = conf >= t
+    if not sure.any():
+        return 0.0, float("nan"), float("nan")
+    return float(sure.mean()), float(y[sure].mean()), float(y[sure].mean() - y.mean())
+
+
+def repeated(conf: np.ndarray, y: np.ndarray, rule: dict[str, Any] | None) -> dict[str, float]:
+    """The rule judged on the probe itself: each item's sure/unsure from a threshold chosen on the other
+    four fifths (``REPEATS`` fold seeds); mean held-out coverage, precision, lift, and the share of
+    repeats meeting the issue's three targets (precision >= 0.85, coverage >= 0.50, lift >= 0.10)."""
+    rows = []
+    for seed in range(REPEATS):
+        sure = np.zeros(len(y), dtype=bool)
+        for test in coref_fit.folds(len(y), seed=100 + seed):
+            train = np.setdiff1d(np.arange(len(y)), test)
+            sure[test] = conf[test] >= rule_threshold(conf[train], y[train], rule)
+        c, p = float(sure.mean()), float(y[sure].mean()) if sure.any() else float("nan")
+        rows.append((c, p, p - float(y.mean())))
+    a = np.array(rows)
+    met = (a[:, 0] >= 0.5) & (a[:, 1] >= PRECISION) & (a[:, 2] >= 0.10)
+    return {
+        "coverage": a[:, 0].mean(),
+        "precision": a[:, 1].mean(),
+        "lift": a[:, 2].mean(),
+        "met": met.mean(),
+    }
+
+
+HEAD_VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "package (top-n / greedy mean), adopted features": (coref_fit.ADOPTABLE, ADOPTED),
+    "+ greedy soft, adopted features": ((*coref_fit.ADOPTABLE, "greedy soft"), ADOPTED),
+    "+ greedy soft, all features": ((*coref_fit.ADOPTABLE, "greedy soft"), "all"),
+}
+
+
+def threshold_study(names: Sequence[str]) -> dict[str, Any]:
+    """Per model and head variant: each threshold rule's whole-probe threshold, probe (nested) and repeated
+    held-out figures, then the report set once (heads and calibration refitted on the whole probe)."""
+    coref_fit.RULES["greedy soft"] = greedy_soft
+    out: dict[str, Any] = {}
+    try:
+        for name in names:
+            d = load(name)
+            pf, pn, pm = d["probe"]["attention"], d["probe"]["norm"], d["probe"]["meta"]
+            rf, rn, rm = d["report"]["attention"], d["report"]["norm"], d["report"]["meta"]
+            for variant, (rules, features) in HEAD_VARIANTS.items():
+                rule, size = coref_fit.choose(pf, rules=rules)["rule"]
+                x, r = cv_features(pf, pn, pm, rule, size)
+                y = r == 0
+                cols = [COLUMNS.index(k) for k in FEATURE_SETS[features]]
+                conf = nested_probability(x, y, cols)
+                (c,) = coref_fit.RULES[rule](pf, (size,))
+                yr = coref_fit.ranks(coref_fit.combined(rf, c), rf.ante) == 0
+                rconf = predict(logistic(x[:, cols], y), item_features(rf, rn, rm, c)[:, cols])
+                key = f"{name} | {variant}"
+                out[key] = {
+                    "pick": f"{rule} {size}",
+                    "probe_top1": float(y.mean()),
+                    "report_top1": float(yr.mean()),
+                }
+                print(
+                    f"{key}: {rule} {size}, probe CV top-1 {y.mean():.3f}, report {yr.mean():.2f}", flush=True
+                )
+                for label, spec in THRESHOLD_RULES.items():
+                    t = rule_threshold(conf, y, spec)
+                    row = {
+                        "threshold": t,
+                        "probe": kept(conf, y, t),
+                        "repeated": repeated(conf, y, spec),
+                        "report": kept(rconf, yr, t),
+                    }
+                    out[key][label] = row
+                    (pc, pp, pl), (rc, rp, rl), rep = row["probe"], row["report"], row["repeated"]
+                    print(
+                        f"  {label:50s} t {t:.2f} | probe {pc:.2f} / {pp:.3f} / {pl:+.3f} | repeated "
+                        f"{rep['coverage']:.2f} / {rep['precision']:.3f} / {rep['lift']:+.3f}, targets met "
+                        f"{rep['met']:.2f} | report {rc:.2f} / {rp:.3f} / {rl:+.3f}",
+                        flush=True,
+                    )
+    finally:
+        del coref_fit.RULES["greedy soft"]
+    return out
+
+
+if __name__ == "__main__":
+    main()
