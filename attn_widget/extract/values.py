@@ -17,6 +17,7 @@ attention, where query head ``h`` reads key/value head ``h // (heads / kv)``) is
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +39,11 @@ def require(model: Any, name: str) -> None:
 
 
 def head_output_norms(layer: Layer, values: Any) -> np.ndarray:
-    """``[head, T]`` norms ``‖v_{kv(h)}(x_j) W_O^h‖`` from one layer's value-module output ``[T, cols]``."""
+    """``[head, T]`` norms ``‖v_{kv(h)}(x_j) W_O^h‖`` from one layer's value-module output ``[T, cols]``.
+
+    Through :func:`output_factor`: ``‖z W_O^h‖ = ‖z R_h^T‖`` with ``R_h`` ``[head_dim, head_dim]``,
+    so no ``[head, T, d_model]`` product is formed (``d_model / head_dim`` times less arithmetic).
+    """
     import torch
 
     with torch.no_grad():
@@ -46,9 +51,36 @@ def head_output_norms(layer: Layer, values: Any) -> np.ndarray:
         per_kv = values[:, layer.value_cols].reshape(t, layer.n_kv, layer.head_dim)
         if layer.n_kv != layer.n_heads:  # grouped heads share values
             per_kv = per_kv[:, torch.as_tensor(layer.kv_of)]
-        w_o = layer.w_o().detach()
-        f = torch.einsum("thk,hkd->htd", per_kv.to(w_o.dtype), w_o)
+        r_t = output_factor(layer)
+        f = torch.einsum("thk,hkj->htj", per_kv.to(r_t.dtype), r_t)
         return f.norm(dim=-1).to(torch.float32).cpu().numpy()
+
+
+_FACTORS: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
+
+
+def output_factor(layer: Layer) -> Any:
+    """``[head, head_dim, head_dim]`` ``R_h^T``, where ``W_O^{hT} = Q_h R_h`` (QR; ``Q_h``: orthonormal).
+
+    Then ``z W_O^h = z R_h^T Q_h^T`` and ``‖z W_O^h‖ = ‖z R_h^T‖`` for any row ``z``: the norms of what
+    each head writes, without its ``d_model``-wide output. Factored in float64 on the CPU (exact also where a
+    head's weights are rank-deficient), used in float32 (float64 for a float64 model), on the weights'
+    device; cached per output projection until its weights change (their version counter).
+    """
+    import torch
+
+    weight = layer.out.weight
+    key = (weight.data_ptr(), weight._version, weight.dtype, weight.device, layer.n_heads, layer.head_dim)
+    cached = _FACTORS.get(layer.out)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    dtype = torch.float64 if weight.dtype == torch.float64 else torch.float32
+    with torch.inference_mode(False), torch.no_grad():  # a plain tensor, whichever mode the pass runs in
+        w_o = layer.w_o().detach().to(device="cpu", dtype=torch.float64)  # [head, head_dim, d_model]
+        r = torch.linalg.qr(w_o.transpose(1, 2), mode="r")[1]  # [head, head_dim, head_dim]
+        r_t = r.transpose(1, 2).to(device=weight.device, dtype=dtype).contiguous()
+    _FACTORS[layer.out] = (key, r_t)
+    return r_t
 
 
 @contextlib.contextmanager

@@ -23,14 +23,23 @@ def tiny(kind: str):
         model = transformers.GPT2LMHeadModel(config)
     elif kind == "llama":  # grouped-query attention: 4 query heads read 2 key/value heads
         config = transformers.LlamaConfig(
-            num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, hidden_size=32,
-            intermediate_size=64, vocab_size=101, max_position_embeddings=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            hidden_size=32,
+            intermediate_size=64,
+            vocab_size=101,
+            max_position_embeddings=64,
         )
         model = transformers.LlamaForCausalLM(config)
     else:
         config = transformers.BertConfig(
-            num_hidden_layers=2, num_attention_heads=4, hidden_size=32, intermediate_size=64,
-            vocab_size=101, max_position_embeddings=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            hidden_size=32,
+            intermediate_size=64,
+            vocab_size=101,
+            max_position_embeddings=64,
         )
         model = transformers.BertModel(config)
     with torch.no_grad():
@@ -83,6 +92,23 @@ def test_value_norms_are_the_norms_of_what_each_head_writes(kind):
     for gap, proj in zip(residual, projections(model, kind), strict=True):
         bias = np.zeros(gap.shape[-1]) if proj.bias is None else proj.bias.detach().numpy()
         np.testing.assert_allclose(gap, np.broadcast_to(bias, gap.shape), atol=1e-9)
+
+
+def test_value_norms_follow_weights_changed_in_place():
+    """The norms go through a factor of each output projection, kept per model: editing the weights
+    (a fine-tune step, a pruned head) must show in the next pass, not reuse the old factor."""
+    model = tiny("llama")
+    ids = IDS[:6]
+    _, before = forward_pass(model, ids, name="llama", causal=True)
+    o_proj = model.model.layers[1].self_attn.o_proj
+    with torch.no_grad():
+        o_proj.weight[:, 8:16] *= 3.0  # head 1 of layer 1 writes three times as much
+        o_proj.weight[:, 24:32] = 0.0  # head 3 of layer 1 writes nothing (a rank-deficient slice)
+    _, after = forward_pass(model, ids, name="llama", causal=True)
+    expected = before["value_norm"].copy()
+    expected[1, 1] *= 3.0
+    expected[1, 3] = 0.0
+    np.testing.assert_allclose(after["value_norm"], expected, rtol=1e-6, atol=1e-6)  # float32 norms
 
 
 def test_a_model_the_hooks_do_not_know_gets_no_value_norms(tiny_gpt2, monkeypatch):
