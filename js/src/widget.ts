@@ -25,7 +25,8 @@
  *   progress             progress indicator (visible while status is loading/running)
  *   error                error box (plain-words message; `error-dismiss` clears it)
  *   notices              notices (fallback, truncation…): a plain sentence each, the detail folded under it
- *   title                the title line: the model that ran and how many words (the progress sits in it)
+ *   title                the title line: the model that ran and how many words (a pair's source and target
+ *                        apart: "6 source words → 8 target words"; the progress sits in it)
  *   findings             the findings line above the text (fixed height): `finding` items with
  *                        data-kind and data-tokens (the nodes it names; hover highlights them)
  *   arcs                 the SVG over the text; `arc` groups with data-source, data-target (the source
@@ -116,10 +117,11 @@ import { PartitionView } from "./controls/partview";
 import { drawPlot } from "./controls/plot";
 import { RefineBar } from "./extras/refine";
 import { buildSkeleton } from "./common/skeleton";
-import { decodeState, FLAG_EXCLUDED, FLAG_SPECIAL, View } from "./wire/state";
+import { decodeState, FLAG_EXCLUDED, View } from "./wire/state";
 import { StepBar } from "./modes/steps";
 import { ThresholdSync } from "./wire/sync";
 import { TextView } from "./text/textview";
+import { countLine } from "./text/text";
 import { ArcLayer, drawFindings } from "./text/arclayer";
 import { wireWhatIf } from "./modes/whatif";
 
@@ -165,7 +167,7 @@ function draw(model: Model, host: HTMLElement): () => void {
   const text = new TextView(ui.text, ui.links);
   let view: View | null = null;
   text.layer = new ArcLayer(ui.text, {
-    hover: (arc) => text.showArc(arc),
+    hover: (arc, said) => text.showArc(arc, said),
     click: (arc) => {
       const label = labels()[arc.source];
       if (label >= 0) select(label);
@@ -288,8 +290,7 @@ function draw(model: Model, host: HTMLElement): () => void {
   }
 
   function showTitle(v: View | null): void {
-    const n = v === null ? 0 : v.flags.filter((f) => !(f & FLAG_SPECIAL)).length; // a BOS is not a word of the text
-    const what = v === null ? "" : `${n} ${v.raw.unit}${n === 1 ? "" : "s"}`;
+    const what = v === null ? "" : countLine(v.flags, v.raw.unit, v.raw.source_length ?? null); // a BOS is not a word
     ui.title.textContent = v === null ? "" : v.raw.model ? `${v.raw.model} · ${what}` : what;
   }
 

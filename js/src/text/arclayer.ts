@@ -6,7 +6,7 @@
 
 import { el } from "../common/dom";
 import type { ArcInfo } from "../wire/state";
-import { arcsToDraw, archPath, arcWords, Box, crossPath, gapPath, lineRelation, stubPath } from "./arcs";
+import { arcsToDraw, archPath, arcWords, Box, crossPath, gapPath, lineRelation, stubPath, throughRow } from "./arcs";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -17,8 +17,8 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 export interface ArcHooks {
-  /** An arc is hovered (null: none): say its evidence, mark its two words. */
-  hover(arc: ArcInfo | null): void;
+  /** An arc is hovered (null: none): say its evidence (``said``: in words), mark its two words. */
+  hover(arc: ArcInfo | null, said?: string): void;
   /** An arc is clicked: the panel for its source word. */
   click(arc: ArcInfo): void;
 }
@@ -28,8 +28,13 @@ export class ArcLayer {
   private arcs: ArcInfo[] = [];
   private spans: HTMLSpanElement[] = [];
   private groups: SVGGElement[] = [];
+  /** Per arc: its source word scrolled out of the pair's source row ("above"/"below"), else null. */
+  private off: ("above" | "below" | null)[] = [];
   private observer: ResizeObserver | null = null;
   private frame: number | null = null;
+  /** The pair's source row box, which scrolls on its own (text.ts Rows): its arcs follow its scroll. */
+  private scroller: HTMLElement | null = null;
+  private scrolling: AbortController | null = null;
 
   constructor(private readonly host: HTMLElement, private readonly hooks: ArcHooks, signal: AbortSignal) {
     this.svg = svg("svg", { class: "aw-arcs", "data-testid": "arcs", "aria-hidden": "true" });
@@ -54,6 +59,7 @@ export class ArcLayer {
     }
     signal.addEventListener("abort", () => {
       this.observer?.disconnect();
+      this.scrolling?.abort();
       if (this.frame !== null) cancelAnimationFrame(this.frame);
       this.frame = null;
     }, { once: true });
@@ -64,13 +70,48 @@ export class ArcLayer {
     this.arcs = (arcs ?? []).filter((a) => spans[a.source] && spans[a.target] && a.source !== a.target);
     this.spans = spans;
     this.host.append(this.svg); // the text was rebuilt: put the layer back on top
-    // laid out at the next frame, with the text's own layout: no forced layout inside the state's redraw
+    this.followScroller();
+    this.later();
+  }
+
+  /** Lay out at the next frame, with the text's own layout (no forced layout inside a redraw or a scroll). */
+  private later(): void {
     if (this.frame !== null) cancelAnimationFrame(this.frame);
     if (typeof requestAnimationFrame !== "function") return this.layout();
     this.frame = requestAnimationFrame(() => {
       this.frame = null;
       this.layout();
     });
+  }
+
+  /** The source row of a pair scrolls on its own: its cross arcs are laid out again as it scrolls. */
+  private followScroller(): void {
+    this.scrolling?.abort();
+    this.scroller = this.host.querySelector<HTMLElement>(".aw-pair-scroll");
+    this.scrolling = this.scroller ? new AbortController() : null;
+    if (this.scroller && this.scrolling) {
+      this.scroller.addEventListener("scroll", () => this.later(), { passive: true, signal: this.scrolling.signal });
+    }
+  }
+
+  /** The source row's visible band, in the layer's px (null: one text, or a row that does not scroll). */
+  private band(origin: DOMRect): { top: number; bottom: number } | null {
+    const s = this.scroller;
+    // more source below the box's edge: its last line fades out (widget.css), a cue that it scrolls
+    s?.classList.toggle("aw-pair-more", !!s && s.scrollTop + s.clientHeight < s.scrollHeight - 2);
+    if (!s || !s.isConnected || s.scrollHeight <= s.clientHeight) return null;
+    const top = s.getBoundingClientRect().top + s.clientTop - origin.top + this.host.scrollTop;
+    return { top, bottom: top + s.clientHeight };
+  }
+
+  /** Scroll the source row (only it, not the page) so source word ``i`` sits in its middle. */
+  private reveal(i: number): void {
+    const s = this.scroller;
+    const span = this.spans[i];
+    if (!s || !span || !s.contains(span)) return;
+    const r = span.getClientRects()[0] ?? span.getBoundingClientRect();
+    const box = s.getBoundingClientRect();
+    s.scrollTop += r.top - box.top - s.clientTop - (s.clientHeight - (r.bottom - r.top)) / 2;
   }
 
   clear(): void {
@@ -91,15 +132,19 @@ export class ArcLayer {
   layout(): void {
     for (const g of [...this.svg.querySelectorAll("g.aw-arc")]) g.remove();
     this.groups = [];
+    this.off = [];
     if (!this.arcs.length || !this.host.isConnected) return;
     const origin = this.host.getBoundingClientRect();
+    const band = this.band(origin);
     this.svg.setAttribute("width", String(this.host.scrollWidth));
     this.svg.setAttribute("height", String(this.host.scrollHeight));
     const drawn = arcsToDraw(this.arcs);
     const line = parseFloat(getComputedStyle(this.host).lineHeight);
     this.arcs.forEach((a, k) => {
       const src = this.box(a.source, origin);
-      const dst = this.box(a.target, origin);
+      const seen = a.kind === "cross" && band ? throughRow(this.box(a.target, origin), band) : null;
+      const dst = seen ? seen.box : this.box(a.target, origin);
+      this.off[k] = seen?.off ?? null;
       const glyph = src.bottom - src.top;
       const room = Math.max(4, (Number.isFinite(line) ? line - glyph : 10) - 3);
       const cross = a.kind === "cross"; // a target word (lower row) to a source word (upper row)
@@ -111,7 +156,11 @@ export class ArcLayer {
       g.dataset.confident = String(a.confident);
       g.dataset.line = where === "far" ? "cross" : where;
       g.dataset.drawn = drawn.has(k) ? "always" : "hover";
-      g.setAttribute("aria-label", arcWords(a)); // its evidence; shown in the hover box (no <title>: the text's own textContent stays the text)
+      if (this.off[k]) {
+        g.dataset.offscreen = String(this.off[k]); // its source word is scrolled out of the source row
+        g.classList.add("aw-arc-offscreen");
+      }
+      g.setAttribute("aria-label", arcWords(a, this.off[k])); // its evidence; shown in the hover box (no <title>: the text's own textContent stays the text)
       const head = `url(#${this.svg.dataset.marker}-${a.kind === "reference" || cross ? a.kind : "long-range"})`;
       const d = where === "same" ? archPath(src, dst, room).d : where === "adjacent" || where === "pair" ? gapPath(src, dst) : crossPath(src, dst, room);
       if (where === "far") g.append(svg("path", { d: stubPath(src, dst, room), class: "aw-arc-stub", "marker-end": head }));
@@ -119,7 +168,10 @@ export class ArcLayer {
       g.append(svg("path", { d: where === "far" ? stubPath(src, dst, room) : d, class: "aw-arc-hit" }));
       g.addEventListener("mouseenter", () => this.focus(k, true));
       g.addEventListener("mouseleave", () => this.focus(k, false));
-      g.addEventListener("click", () => this.hooks.click(a));
+      g.addEventListener("click", () => {
+        if (this.off[k]) this.reveal(a.target); // bring the source word it reads into view
+        this.hooks.click(a);
+      });
       this.groups.push(g);
       this.svg.append(g);
     });
@@ -128,7 +180,7 @@ export class ArcLayer {
   private focus(k: number, on: boolean): void {
     this.groups[k]?.classList.toggle("aw-arc-on", on);
     this.mark(on ? [this.arcs[k].source, this.arcs[k].target] : []);
-    this.hooks.hover(on ? this.arcs[k] : null);
+    this.hooks.hover(on ? this.arcs[k] : null, on ? arcWords(this.arcs[k], this.off[k] ?? null) : undefined);
   }
 
   private mark(tokens: number[]): void {
@@ -150,7 +202,7 @@ export class ArcLayer {
 
   /** The arcs as text, for the hover box: one line per arc touching word ``i``. */
   wordsAt(i: number): string[] {
-    return this.arcs.filter((a) => a.source === i || a.target === i).map(arcWords);
+    return this.arcs.flatMap((a, k) => (a.source === i || a.target === i ? [arcWords(a, this.off[k] ?? null)] : []));
   }
 }
 

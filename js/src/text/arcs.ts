@@ -87,6 +87,19 @@ export function gapPath(src: Box, dst: Box): string {
   return `M ${x1} ${y1} C ${x1} ${ym}, ${x2} ${ym}, ${x2} ${y2}`;
 }
 
+/**
+ * A pair's source word seen through the source row's scroll box, whose visible band is ``row`` (top and
+ * bottom, in the same px as the boxes): the word's own box when its bottom, where a cross arc ends, is in
+ * the band; else (``off``: "above" or "below", scrolled out of view) a box at the band's bottom edge under
+ * the word, so the arc ends at the edge below it and never crosses the rows' text.
+ */
+export function throughRow(word: Box, row: { top: number; bottom: number }): { box: Box; off: "above" | "below" | null } {
+  const off = word.bottom > row.bottom + 1 ? "below" : word.bottom < row.top + 2 ? "above" : null;
+  if (off === null) return { box: word, off };
+  const h = word.bottom - word.top;
+  return { box: { left: word.left, right: word.right, top: row.bottom - h, bottom: row.bottom }, off };
+}
+
 /** The mark drawn above a source word whose target is lines away: a short arrow up (the whole curve on hover). */
 export function stubPath(src: Box, dst: Box, room: number): string {
   const x = Math.round(mid(src));
@@ -107,12 +120,13 @@ export function crossPath(src: Box, dst: Box, room: number): string {
 }
 
 /** The arc's evidence in plain words (its tooltip and the hover box): kind, weight, confidence or baseline, lens. */
-export function arcWords(a: ArcInfo): string {
+export function arcWords(a: ArcInfo, off: "above" | "below" | null = null): string {
   const share = `${(a.weight * 100).toFixed(0)}% of its attention`;
   const under = `${a.measure}, heads: ${a.lens}`;
   if (a.kind === "cross") {
     const sure = a.confident ? "" : " (unsure: another source word gets more than half as much)";
-    return `target word “${a.source_text}” reads source word “${a.target_text}” most${sure}: ${share} to the source; ${under}`;
+    const seen = off ? `; “${a.target_text}” is scrolled out of view ${off} in the source row: click the arc to show it` : "";
+    return `target word “${a.source_text}” reads source word “${a.target_text}” most${sure}: ${share} to the source; ${under}${seen}`;
   }
   if (a.kind === "reference") {
     const sure = a.confident ? "sure" : "unsure";

@@ -15,7 +15,9 @@ export interface TextView {
 /**
  * Where each piece goes: the fragment itself for one text; for an encoder–decoder pair
  * (``source_length`` set) a source row above a target row, blocks labelled by CSS only (the text
- * box's textContent stays the text), with room between them for the cross-attention arcs.
+ * box's textContent stays the text), with room between them for the cross-attention arcs. The
+ * source's words sit in a box of capped height (``source-scroll``, five lines) that scrolls on its
+ * own, so a long source leaves the target row on the first screen (arclayer.ts follows its scroll).
  */
 class Rows {
   readonly frag = document.createDocumentFragment();
@@ -26,11 +28,13 @@ class Rows {
 
   constructor(private readonly split: number | null) {
     if (split === null) return;
-    this.source = el("div", { class: "aw-pair-row aw-pair-source", testid: "source-row" });
+    const row = el("div", { class: "aw-pair-row aw-pair-source", testid: "source-row" });
+    this.source = el("div", { class: "aw-pair-scroll", testid: "source-scroll" });
+    row.append(this.source);
     this.target = el("div", { class: "aw-pair-row aw-pair-target", testid: "target-row" });
-    this.source.dataset.label = "Source";
+    row.dataset.label = "Source";
     this.target.dataset.label = "Target";
-    this.frag.append(this.source, this.target);
+    this.frag.append(row, this.target);
   }
 
   /** Where node ``i``'s span goes (a node at or after the split moves the layout to the target row). */
@@ -47,6 +51,21 @@ class Rows {
     if (this.onTarget && this.targetWords === 0 && !text.trim()) return null;
     return this.onTarget ? this.target : this.source;
   }
+}
+
+/**
+ * The title's count: "9 words", or for an encoder–decoder pair (``split``: its source nodes) the two
+ * texts apart, "6 source words → 8 target words". Special tokens (BOS, the decoder's start) are no words.
+ */
+export function countLine(flags: ArrayLike<number>, unit: string, split: number | null = null): string {
+  const count = (from: number, to: number) => {
+    let n = 0;
+    for (let i = from; i < to; i++) if (!(flags[i] & FLAG_SPECIAL)) n++;
+    return n;
+  };
+  const say = (n: number, what = "") => `${n} ${what}${unit}${n === 1 ? "" : "s"}`;
+  if (split === null) return say(count(0, flags.length));
+  return `${say(count(0, split), "source ")} → ${say(count(split, flags.length), "target ")}`;
 }
 
 export function buildText(host: HTMLElement, view: View): HTMLSpanElement[] {

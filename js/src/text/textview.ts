@@ -127,11 +127,11 @@ export class TextView {
   }
 
   /** An arc is hovered (null: none): its evidence in the links box. */
-  showArc(arc: ArcInfo | null): void {
+  showArc(arc: ArcInfo | null, said: string = arc ? arcWords(arc) : ""): void {
     if (!arc) return this.clearLinks();
     this.links.replaceChildren(
       el("div", { class: "aw-links-title", text: arc.kind === "reference" ? "Reference" : arc.kind === "cross" ? "Cross-attention" : "Long-range link" }),
-      el("div", { class: "aw-links-row", testid: "arc-evidence", text: arcWords(arc) }),
+      el("div", { class: "aw-links-row", testid: "arc-evidence", text: said }),
     );
     this.links.hidden = false;
   }

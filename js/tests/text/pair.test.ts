@@ -1,8 +1,8 @@
 // @vitest-environment happy-dom
 // An encoder–decoder pair on screen: the source row above the target row, and the cross-attention arcs.
 import { describe, expect, it } from "vitest";
-import { arcsToDraw, arcWords, gapPath } from "../../src/text/arcs";
-import { buildText } from "../../src/text/text";
+import { arcsToDraw, arcWords, gapPath, throughRow } from "../../src/text/arcs";
+import { buildText, countLine } from "../../src/text/text";
 import type { ArcInfo, View } from "../../src/wire/state";
 
 const SOURCE = "The cat sat.";
@@ -36,6 +36,22 @@ describe("an encoder–decoder pair's text", () => {
     expect((source as HTMLElement).dataset.label).toBe("Source"); // shown by CSS only: not in the text
   });
 
+  it("keeps the source's words in a box of their own (it scrolls alone), the target's outside it", () => {
+    const host = document.createElement("div");
+    const spans = buildText(host, pairView(4));
+    const box = host.querySelector('[data-testid="source-row"] > [data-testid="source-scroll"]');
+    expect(box?.textContent).toBe(SOURCE);
+    expect(spans.slice(0, 4).every((s) => box?.contains(s))).toBe(true);
+    expect(spans.slice(4).some((s) => box?.contains(s))).toBe(false);
+  });
+
+  it("counts the source's and the target's words apart in the title, special tokens in neither", () => {
+    const flags = pairView(4).flags; // token 4: the decoder's start token
+    expect(countLine(flags, "token", 4)).toBe("4 source tokens → 3 target tokens");
+    expect(countLine(flags, "word", null)).toBe("7 words");
+    expect(countLine(Int32Array.from([0, 0, 1, 0]), "word", 1)).toBe("1 source word → 2 target words");
+  });
+
   it("lays out one text as before when there is no split", () => {
     const host = document.createElement("div");
     buildText(host, pairView(null));
@@ -59,8 +75,21 @@ describe("cross-attention arcs", () => {
     expect(gapPath(target, source)).toMatch(/^M 115 79 C .* 35 39$/);
   });
 
+  it("end on a source word in view, and at the source box's lower edge under a word scrolled out of it", () => {
+    const band = { top: 10, bottom: 150 };
+    const seen = { left: 20, top: 100, right: 50, bottom: 118 };
+    expect(throughRow(seen, band)).toEqual({ box: seen, off: null });
+    const below = throughRow({ left: 20, top: 300, right: 50, bottom: 318 }, band);
+    expect(below).toEqual({ box: { left: 20, top: 132, right: 50, bottom: 150 }, off: "below" });
+    const above = throughRow({ left: 70, top: -40, right: 90, bottom: -22 }, band);
+    expect(above).toEqual({ box: { left: 70, top: 132, right: 90, bottom: 150 }, off: "above" });
+    const target = { left: 100, top: 200, right: 130, bottom: 218 };
+    expect(gapPath(target, below.box)).toMatch(/^M 115 199 C .* 35 151$/); // up to the edge, under its word
+  });
+
   it("say which word reads which, how much, and when the arc is unsure", () => {
     expect(arcWords(arc({}))).toBe("target word “chat” reads source word “cat” most: 60% of its attention to the source; attention, heads: all");
     expect(arcWords(arc({ confident: false }))).toContain("(unsure");
+    expect(arcWords(arc({}), "below")).toMatch(/; “cat” is scrolled out of view below in the source row: click the arc to show it$/);
   });
 });
