@@ -156,16 +156,23 @@ def _by_module(modules: Sequence[Any]) -> dict[int, tuple[Any, list[int]]]:
     return out
 
 
-def _with_mask(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], allowed: Any) -> Any:
+def _with_mask(
+    module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], allowed: Any, last: list[Any]
+) -> Any:
     """The call's arguments with the edges ``allowed`` forbids removed from its attention mask.
 
     The model's own mask stays (causal, sliding window, padding, ALiBi biases added to it): an additive
     float mask gets the dtype's minimum, a keep-mask (bool or integer: DeBERTa) a zero where not allowed.
+    ``last`` holds the previous call's ``[mask given, mask returned]``: the layers of a pass mostly receive
+    the same mask object, which is then edited once, not once per layer.
     """
     import torch
 
     bound = inspect.signature(module.forward).bind_partial(*args, **kwargs)
-    mask = bound.arguments.get("attention_mask")
+    given_mask = mask = bound.arguments.get("attention_mask")
+    if mask is not None and last and last[0] is mask:
+        bound.arguments["attention_mask"] = last[1]
+        return bound.args, bound.kwargs
     if mask is None:
         given = (*args, *kwargs.values())
         hidden = next((a for a in given if torch.is_tensor(a) and a.is_floating_point()), None)
@@ -175,6 +182,8 @@ def _with_mask(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], allow
         mask = torch.where(allowed, mask, torch.finfo(mask.dtype).min)
     else:
         mask = mask * allowed.to(mask.dtype)
+    if given_mask is not None:
+        last[:] = [given_mask, mask]
     bound.arguments["attention_mask"] = mask
     return bound.args, bound.kwargs
 
@@ -189,9 +198,11 @@ def _hooks(
     net = getattr(model, "base_model", model)
     handles = []
     runs: dict[int, int] = {}  # calls of each hooked module in this pass (one module may run several layers)
+    last: list[Any] = []  # the mask a layer received and its edited copy (the next layer's is often it)
 
     def restart(*_: Any) -> None:
         runs.clear()
+        last.clear()
 
     handles.append(net.register_forward_pre_hook(restart))
     if mask is not None:
@@ -207,7 +218,7 @@ def _hooks(
         allowed = torch.as_tensor(mask, device=next(net.parameters()).device)[None, None]
 
         def add(module: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-            return _with_mask(module, args, kwargs, allowed)
+            return _with_mask(module, args, kwargs, allowed, last)
 
         for module in {id(m): m for m, _ in modules}.values():
             handles.append(module.register_forward_pre_hook(add, with_kwargs=True))
