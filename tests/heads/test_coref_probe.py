@@ -169,6 +169,8 @@ def test_reference_links_give_each_pronoun_its_coreference_link_with_a_confidenc
     lens = attn_widget.analyze("The farmer thanked the baker.", model=name, lens="coreference")
     (notice,) = [n for n in lens.notices if n.startswith("Lens 'coreference'")]
     assert f"{round(100 * found.cv_top1)}% of held-out probe pronouns" in notice
+    assert coref.sure_words(found)  # measured on the probe, so the notice says when a link is sure
+    assert notice.endswith(coref.sure_words(found))
 
 
 def test_reference_links_need_the_raw_attention_and_say_so():
