@@ -94,7 +94,7 @@ def renormalise(weights: Matrix, exclude: Sequence[int] = ()) -> Matrix:
     rows = np.flatnonzero(empty)
     w[rows, rows] = 1.0
     sums[empty] = 1.0
-    w[kept] /= sums[kept, None]
+    np.divide(w, sums[:, None], out=w, where=kept[:, None])  # in place: no copy of the kept rows
     return w
 
 

@@ -3,7 +3,7 @@
 The dense pruner (:func:`attn_widget.graph.threshold.absolute` on an array) lists
 every edge ``i < j`` and sorts them: ``T²/2`` edges, 16 bytes each and as much
 again while sorting (1 GiB at 8,192 tokens). This one answers the same questions
-(:class:`~attn_widget.graph.threshold.Pruner`) with the same numbers from passes
+(:class:`~attn_widget.graph.edges.Pruner`) with the same numbers from passes
 over blocks of rows:
 
 - edge counts at a threshold and the ``c``-th strongest edge come from a
@@ -23,8 +23,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..core.types import Matrix
+from .edges import Edges, Pruner
 from .symmetric import Symmetric, upper
-from .threshold import Edges, Pruner
 
 SHIFT = 40
 """Bits of a float64 weight dropped to make its histogram bin (52-bit mantissa: bins 2⁻¹² wide)."""
@@ -146,4 +146,4 @@ def lean_absolute(weights: Matrix, sym: Symmetric) -> Pruner:
         s = sym.toarray()
         return np.where(s >= t, s, 0.0)
 
-    return Pruner(prune, kept, n_edges, for_edges, 0, hist.total)  # type: ignore[arg-type]
+    return Pruner(prune, kept, n_edges, for_edges, 0, hist.total)

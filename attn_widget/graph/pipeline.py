@@ -28,6 +28,7 @@ from . import threshold as _threshold
 from . import validate as _validate
 from .measures import HeadData
 from .sinks import detect_sinks
+from .symmetric import Symmetric
 from .validate import as_attention, as_tokens
 from .weights import SINK_NOTICE, combine_options, node_weights, resolve_exclude
 
@@ -78,7 +79,7 @@ def build(
             raise ValueError("build() needs the attention, the token aggregate or the graph's weights")
         weights = node_weights(token_weights, options, units)
     excluded = units.excluded(options.exclude)
-    sym = _threshold.symmetrise(weights)
+    sym = Symmetric(weights)  # read a block of rows at a time: no T x T copy besides the weights
     if clip_threshold and isinstance(threshold, (int, float)):
         threshold = min(float(threshold), _threshold.threshold_range(sym, options.threshold_mode)[1])
     value = _validate.check_threshold(threshold, options.threshold_mode, sym)
@@ -122,7 +123,7 @@ def build(
     )
 
 
-def make_clusters(sym: Matrix, labels: Labels) -> tuple[Cluster, ...]:
+def make_clusters(sym: Matrix | Symmetric, labels: Labels) -> tuple[Cluster, ...]:
     """One :class:`Cluster` per label (labels are already numbered by first token)."""
     ids, inside, degree = _metrics.community_terms(sym, labels)
     two_m = float(degree.sum())

@@ -25,8 +25,10 @@ import numpy as np
 
 from ..core.types import EXCLUDED, Labels, Matrix
 from . import cluster as _cluster
-from .metrics import adjusted_rand, modularity
-from .threshold import THRESHOLDS, Pruner, symmetrise
+from .edges import Pruner
+from .metrics import adjusted_rand, modularities
+from .symmetric import Symmetric
+from .threshold import THRESHOLDS, symmetrise
 
 GRID_SIZE = 20
 """Thresholds tried by the sweep (fewer on tiny graphs, where fewer distinct graphs exist)."""
@@ -46,7 +48,11 @@ GOOD_SHARE = 0.1
 
 
 def threshold_grid(
-    weights: Matrix, sym: Matrix, mode: str, size: int | None = None, pruner: Pruner | None = None
+    weights: Matrix,
+    sym: Matrix | Symmetric,
+    mode: str,
+    size: int | None = None,
+    pruner: Pruner | None = None,
 ) -> np.ndarray:
     """Ascending grid of thresholds worth trying for ``mode``.
 
@@ -60,7 +66,7 @@ def threshold_grid(
     pruner = THRESHOLDS[mode](weights, sym) if pruner is None else pruner
     if pruner.total == 0:
         return np.array([1.0 if mode == "mass" else 0.0])
-    nodes = int((sym > 0).any(axis=1).sum())
+    nodes = int((sym.linked() if isinstance(sym, Symmetric) else (sym > 0).any(axis=1)).sum())
     lo = max(pruner.fewest, int(np.ceil(APART_EDGES * nodes)), 1)
     counts = np.round(np.geomspace(min(lo, pruner.total), pruner.total, size)).astype(int)
     return np.unique(pruner.for_edges(np.unique(counts)))
@@ -124,7 +130,7 @@ def neighbour_stability(labels: np.ndarray) -> np.ndarray:
 
 def partitions(
     weights: Matrix,
-    sym: Matrix,
+    sym: Matrix | Symmetric,
     mode: str,
     thresholds: np.ndarray,
     method: str = "louvain",
@@ -167,7 +173,7 @@ def sweep(
     seed: int = 0,
     exclude: Sequence[int] = (),
     grid: np.ndarray | None = None,
-    sym: Matrix | None = None,
+    sym: Matrix | Symmetric | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Cluster at every grid value; return thresholds, modularity, counts, stability, labels, best.
 
@@ -182,7 +188,9 @@ def sweep(
     grid
         Thresholds to try (default :func:`threshold_grid`).
     sym
-        ``symmetrise(weights)`` when the caller has it (not computed a second time).
+        ``symmetrise(weights)`` when the caller has it (not computed a second time), or a
+        :class:`~attn_widget.graph.symmetric.Symmetric` of ``weights``: then nothing ``T × T``
+        is built besides a block of rows (the same thresholds and partitions).
 
     Returns
     -------
@@ -196,10 +204,8 @@ def sweep(
     else:
         thresholds = np.asarray(grid, float)
     labels = partitions(weights, sym, mode, thresholds, method, seed=seed, exclude=exclude, pruner=pruner)
-    scored: dict[bytes, float] = {}  # neighbouring thresholds often give the same partition
-    for lab in labels:
-        if lab.tobytes() not in scored:
-            scored[lab.tobytes()] = modularity(sym, lab)
+    distinct = {lab.tobytes(): lab for lab in labels}  # neighbouring thresholds often give the same partition
+    scored = dict(zip(distinct, modularities(sym, list(distinct.values())), strict=True))
     scores = np.array([scored[lab.tobytes()] for lab in labels])
     counts = np.array([_count_groups(lab) for lab in labels], dtype=np.int32)
     stability = neighbour_stability(labels)

@@ -8,33 +8,25 @@ its automatic choice in :mod:`attn_widget.graph.sweep`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
-
 import numpy as np
 
 from ..core.registry import Registry
 from ..core.types import Matrix
+from .blockwise import lean_absolute
+from .edges import Edges, Pruner
+from .symmetric import Symmetric, dense
 
-
-class Edges(NamedTuple):
-    """An undirected graph on ``n`` nodes as its edges ``src < dst`` (each once) and their weights."""
-
-    n: int
-    src: np.ndarray
-    dst: np.ndarray
-    weight: np.ndarray
-
-    def matrix(self) -> Any:
-        """The symmetric ``[n, n]`` adjacency as a ``scipy.sparse.csr_matrix`` (rows sorted)."""
-        from scipy.sparse import coo_matrix
-
-        rows = np.concatenate([self.src, self.dst])
-        cols = np.concatenate([self.dst, self.src])
-        both = np.concatenate([self.weight, self.weight])
-        out = coo_matrix((both, (rows, cols)), shape=(self.n,) * 2).tocsr()
-        out.sort_indices()
-        return out
+__all__ = [
+    "THRESHOLDS",
+    "Edges",
+    "Pruner",
+    "absolute",
+    "edge_list",
+    "mass",
+    "prune",
+    "symmetrise",
+    "threshold_range",
+]
 
 
 def edge_list(sym: Matrix) -> Edges:
@@ -57,27 +49,6 @@ def edge_list(sym: Matrix) -> Edges:
     return Edges(n, src, dst, weight)
 
 
-class Pruner(NamedTuple):
-    """Thresholding of one weight matrix.
-
-    ``prune(t)`` is the kept graph (dense) and ``edges(t)`` the same graph as
-    an :class:`Edges` list (what the sweep clusters: no dense ``T × T`` copy per
-    threshold), ``n_edges(t)`` its number of edges;
-    ``for_edges(counts)`` gives, for each edge count, a threshold keeping that
-    many edges (ties may keep a few more); ``fewest`` is the fewest edges a
-    threshold inside the mode's range can keep and ``total`` the most.
-    Graphs of one mode are nested: the more edges ``n_edges(t)`` reports, the
-    more of the same edges ``prune(t)`` keeps.
-    """
-
-    prune: Callable[[float], Matrix]
-    edges: Callable[[float], Edges]
-    n_edges: Callable[[float], int]
-    for_edges: Callable[[np.ndarray], np.ndarray]
-    fewest: int
-    total: int
-
-
 THRESHOLDS: Registry = Registry("threshold mode")
 """``absolute``: keep edges of weight >= t; ``mass``: per-row cumulative share p.
 
@@ -95,8 +66,15 @@ def symmetrise(weights: Matrix) -> Matrix:
 
 
 @THRESHOLDS.register("absolute")
-def absolute(weights: Matrix, sym: Matrix) -> Pruner:
-    """Keep symmetrised edges whose weight is at least ``t``."""
+def absolute(weights: Matrix, sym: Matrix | Symmetric) -> Pruner:
+    """Keep symmetrised edges whose weight is at least ``t``.
+
+    For a :class:`~attn_widget.graph.symmetric.Symmetric` ``sym`` the same pruner is
+    answered from blocks of rows (:func:`attn_widget.graph.blockwise.lean_absolute`);
+    for an array, every edge is listed and sorted once.
+    """
+    if isinstance(sym, Symmetric):
+        return lean_absolute(weights, sym)
     n, src, dst, weight = edge_list(sym)
     order = np.argsort(-weight, kind="stable")  # strongest first
     src = src[order]  # one at a time, so that each unsorted array is freed before the next is sorted
@@ -123,7 +101,7 @@ def absolute(weights: Matrix, sym: Matrix) -> Pruner:
 
 
 @THRESHOLDS.register("mass")
-def mass(weights: Matrix, sym: Matrix) -> Pruner:
+def mass(weights: Matrix, sym: Matrix | Symmetric) -> Pruner:
     """Keep, for every token, its strongest edges until a share ``p`` of its attention is covered.
 
     Shares are of each row of ``weights`` (self-attention left out). The kept
@@ -131,6 +109,7 @@ def mass(weights: Matrix, sym: Matrix) -> Pruner:
     symmetrised weight. ``p=0`` keeps nothing; any ``p > 0`` keeps each token's
     strongest edge; ``p=1`` keeps every edge.
     """
+    sym = dense(sym)  # this mode ranks each row's edges: it holds several T x T arrays
     w = np.array(weights, dtype=np.float64, copy=True)
     np.fill_diagonal(w, 0.0)
     totals = w.sum(axis=1, keepdims=True)
@@ -176,7 +155,7 @@ def prune(weights: Matrix, sym: Matrix, mode: str, t: float) -> Matrix:
     return THRESHOLDS[mode](weights, sym).prune(float(t))
 
 
-def threshold_range(sym: Matrix, mode: str) -> tuple[float, float]:
+def threshold_range(sym: Matrix | Symmetric, mode: str) -> tuple[float, float]:
     """The slider's range for ``mode``: (0, strongest edge) or (0, 1)."""
     if mode == "mass":
         return 0.0, 1.0

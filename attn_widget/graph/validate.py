@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core import Token
 from ..core.types import Attention, Matrix
+from .symmetric import Symmetric
 from .threshold import threshold_range
 
 ROW_SUM_TOLERANCE = 1e-2
@@ -125,7 +126,7 @@ def check_exclude(exclude: Any, n: int) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def check_threshold(threshold: Any, mode: str, sym: Matrix) -> float | None:
+def check_threshold(threshold: Any, mode: str, sym: Matrix | Symmetric) -> float | None:
     """``None`` for ``"auto"``, else the threshold as a float inside the mode's range."""
     if isinstance(threshold, str):
         if threshold != "auto":

@@ -57,8 +57,9 @@ from ..core import Analysis
 from ..core.cache import LRU
 from ..core.serialize import jsonable
 from ..core.types import EXCLUDED, Matrix
-from ..graph.metrics import community_terms, contiguity
-from ..graph.threshold import symmetrise, threshold_range
+from ..graph.metrics import community_terms, community_terms_many, contiguity
+from ..graph.symmetric import BLOCK_BYTES, Symmetric
+from ..graph.threshold import threshold_range
 from .messages import ClusterInfo
 
 STATE_VERSION = 7
@@ -109,29 +110,44 @@ def top_links(
     Returns ``out_index, out_weight, in_index, in_weight``, each ``[T, k]``;
     missing links (zero weight) have index -1.
     """
-    w = np.array(weights, dtype=np.float64, copy=True)
-    np.fill_diagonal(w, 0.0)
-    k = max(1, min(k, max(w.shape[0] - 1, 1)))
+    w = np.asarray(weights)
+    n = w.shape[0]
+    k = max(1, min(k, max(n - 1, 1)))
+    step = max(1, BLOCK_BYTES // (8 * max(n, 1)))  # a block of rows at a time: no T x T copy
 
-    def strongest(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def strongest(rows: Any, a: int) -> tuple[np.ndarray, np.ndarray]:
+        m = np.array(rows, dtype=np.float64, copy=True)
+        m[np.arange(len(m)), np.arange(a, a + len(m))] = 0.0
         idx = np.argsort(-m, axis=1, kind="stable")[:, :k]
         val = np.take_along_axis(m, idx, axis=1)
         idx = np.where(val > 0, idx, -1)
         return idx.astype(np.int32), np.where(val > 0, val, 0.0)
 
-    out_i, out_w = strongest(w)
-    in_i, in_w = strongest(w.T)
-    return out_i, out_w, in_i, in_w
+    out = [strongest(w[a : a + step], a) for a in range(0, n, step)]
+    into = [strongest(w[:, a : a + step].T, a) for a in range(0, n, step)]
+    if not out:
+        return tuple(np.zeros((0, k), dtype=d) for d in (np.int32, np.float64) * 2)  # type: ignore[return-value]
+    return (
+        np.concatenate([i for i, _ in out]),
+        np.concatenate([v for _, v in out]),
+        np.concatenate([i for i, _ in into]),
+        np.concatenate([v for _, v in into]),
+    )
 
 
-def grid_facts(sym: Matrix, labels: np.ndarray) -> np.ndarray:
+def grid_facts(sym: Matrix | Symmetric, labels: np.ndarray) -> np.ndarray:
     """``[N, 4]`` rows ``(grid index, cluster id, modularity, inside share)`` for clusters of 2+ tokens.
 
-    One pass over ``sym`` per grid partition (:func:`attn_widget.graph.metrics.community_terms`).
+    One pass over ``sym`` per grid partition (:func:`attn_widget.graph.metrics.community_terms`), or
+    one for all of them when ``sym`` is a :class:`~attn_widget.graph.symmetric.Symmetric`.
     """
     rows: list[np.ndarray] = []
-    for g, lab in enumerate(labels):
-        ids, inside, degree = community_terms(sym, lab)
+    terms = (
+        community_terms_many(sym, labels)
+        if isinstance(sym, Symmetric)
+        else [community_terms(sym, lab) for lab in labels]
+    )
+    for g, (lab, (ids, inside, degree)) in enumerate(zip(labels, terms, strict=True)):
         sizes = np.bincount(np.searchsorted(ids, lab[lab != EXCLUDED]), minlength=ids.size)
         two_m = float(degree.sum())
         q = inside / two_m - (degree / two_m) ** 2 if two_m > 0 else np.zeros(ids.size)
@@ -162,7 +178,11 @@ def map_key(a: Analysis) -> str:
 
 
 def _digest(a: Analysis) -> str:
-    h = hashlib.blake2b(np.ascontiguousarray(a.weights, dtype=np.float64).tobytes(), digest_size=12)
+    h = hashlib.blake2b(digest_size=12)
+    w = np.asarray(a.weights)
+    step = max(1, BLOCK_BYTES // (8 * max(len(w), 1)))
+    for start in range(0, len(w), step):  # the same bytes as the whole array's, a block of rows at a time
+        h.update(np.ascontiguousarray(w[start : start + step], dtype=np.float64).tobytes())
     h.update(repr(a.excluded).encode())
     return h.hexdigest()
 
@@ -170,7 +190,9 @@ def _digest(a: Analysis) -> str:
 _CACHE: LRU[tuple[int, int], tuple[Any, ...]] = LRU(4)
 
 
-def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, np.ndarray, tuple[np.ndarray, ...], str]:
+def _derived(
+    a: Analysis, links: int
+) -> tuple[Symmetric, np.ndarray, np.ndarray, tuple[np.ndarray, ...], str]:
     """Symmetrised graph, grid facts and links: unchanged when only the threshold moves, so cached.
 
     Keyed on the identity of the sweep (``recluster`` reuses it when only the
@@ -181,7 +203,7 @@ def _derived(a: Analysis, links: int) -> tuple[Matrix, np.ndarray, np.ndarray, t
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is a.sweep and (hit[1] is a.weights or np.array_equal(hit[1], a.weights)):
         return hit[2], hit[3], hit[4], hit[5], hit[6]
-    sym = symmetrise(a.weights)
+    sym = Symmetric(a.weights)  # read in blocks of rows: no T x T copy kept in the cache
     facts = grid_facts(sym, a.sweep.labels)
     runs = np.array([contiguity(labels) for labels in a.sweep.labels], dtype=np.float32)
     linked = top_links(a.weights, links)
@@ -267,8 +289,12 @@ def to_state(
             "in_weight": wire(in_w, "float16"),
         },
         "map_key": key,
-        "map": None if token_map is None else {
-            "method": token_map[0], "seed": int(token_map[1]), "coords": wire(token_map[2], "float32"),
+        "map": None
+        if token_map is None
+        else {
+            "method": token_map[0],
+            "seed": int(token_map[1]),
+            "coords": wire(token_map[2], "float32"),
         },
         "partition": partition_info(a, history),
         "arcs": arcs,
@@ -279,9 +305,13 @@ def to_state(
 def partition_info(a: Analysis, history: tuple[int, int] = (0, 0)) -> dict[str, Any]:
     """The hand edits as the view lists them, the pins, and the undo/redo steps available."""
     p = a.partition
-    edits = [] if p is None else [
-        {"op": e.op, "text": e.text, "before": float(e.before), "after": float(e.after)} for e in p.edits
-    ]
+    edits = (
+        []
+        if p is None
+        else [
+            {"op": e.op, "text": e.text, "before": float(e.before), "after": float(e.after)} for e in p.edits
+        ]
+    )
     pins = [] if p is None else [list(g) for g in p.pins]
     return {"edits": edits, "pins": pins, "undo": int(history[0]), "redo": int(history[1])}
 
