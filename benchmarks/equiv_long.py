@@ -89,10 +89,11 @@ def compare(a_path: str, b_path: str) -> None:
             print(f"{key:24} only in one file")
             continue
         x, y = a[key], b[key]
-        same = x.shape == y.shape and np.array_equal(x, y)
+        floats = x.dtype.kind == "f"
+        same = x.shape == y.shape and np.array_equal(x, y, equal_nan=floats)  # a role score may be NaN
         extra = ""
-        if x.dtype.kind == "f" and x.shape == y.shape and x.size:
-            extra = f" (largest difference {float(np.max(np.abs(x - y))):.3g})"
+        if floats and x.shape == y.shape and x.size:
+            extra = f" (largest difference {float(np.nanmax(np.abs(x - y))):.3g})"
         if key.endswith("/labels"):
             extra = f" (ARI {adjusted_rand(x, y):.6f})"
         print(f"{key:24} {'equal' if same else 'DIFFERENT'}{extra}")
