@@ -130,7 +130,7 @@ export function arcWords(a: ArcInfo, off: "above" | "below" | null = null): stri
   }
   if (a.kind === "reference") {
     const sure = a.confident ? "sure" : "unsure";
-    const conf = a.confidence === null ? "" : `, confidence ${a.confidence.toFixed(2)} (the best word's share of the best two)`;
+    const conf = a.confidence === null ? "" : `, confidence ${a.confidence.toFixed(2)} (the chance it is the right word, calibrated on this model's probe sentences)`;
     return `“${a.source_text}” looks back to “${a.target_text}” (${sure}): pronoun → the word the model links it to; ${share}${conf}; ${under}`;
   }
   const base = a.baseline === null ? "" : `, ${(a.weight / Math.max(a.baseline, 1e-9)).toFixed(1)}× what links at that distance usually get`;
