@@ -49,10 +49,13 @@ ROW_COPIES = 4
 the head sums and the sink statistics' head mean)."""
 SQUARE_BYTES = 64
 """Bytes per ``T²`` entry the analysis takes besides the model and the blocks, measured on SmolLM2
-(63 at 8,192 tokens, 76 at 4,096: the peak RSS after the pass less the model's): the float32
-aggregate (4), the sink statistics' columns (2 in a causal model), the head roles' masks (bool)
-and, dominating, the clustering after the pass (float64 node weights and their symmetric copy,
-8 each; the all-pairs edge list, 16 per pair; the sweep's sparse graphs)."""
+(63 at 8,192 tokens, 76 at 4,096: the peak RSS after the pass less the model's) when the
+clustering after the pass held float64 node weights and their symmetric copy and an edge list
+of every pair. That clustering now reads the symmetric graph in blocks of rows
+(:mod:`attn_widget.graph.symmetric`): it keeps the float32 aggregate (4) and the float64 node
+weights (8) besides the sink statistics' columns and the head roles' masks, and the whole
+process peaks lower (SmolLM2 at 8,192 tokens: 1,863 MB, the model's 477 MB included, i.e. 21
+bytes a pair with the blocks), so this budget errs on the safe side."""
 
 
 @dataclass(frozen=True)
