@@ -54,8 +54,8 @@ clustering after the pass held float64 node weights and their symmetric copy and
 of every pair. That clustering now reads the symmetric graph in blocks of rows
 (:mod:`attn_widget.graph.symmetric`): it keeps the float32 aggregate (4) and the float64 node
 weights (8) besides the sink statistics' columns and the head roles' masks, and the whole
-process peaks lower (SmolLM2 at 8,192 tokens: 1,863 MB, the model's 477 MB included, i.e. 21
-bytes a pair with the blocks), so this budget errs on the safe side."""
+process peaks lower (SmolLM2 at 8,192 tokens: 1,862-2,230 MB, the model's 477-552 MB included,
+i.e. 21-25 bytes a pair with the blocks), so this budget errs on the safe side."""
 
 
 @dataclass(frozen=True)
