@@ -47,15 +47,13 @@ MIN_ROWS = 16
 ROW_COPIES = 4
 """A block is held about this many times at once (torch's weights, the measure's scaled copy,
 the head sums and the sink statistics' head mean)."""
-SQUARE_BYTES = 64
-"""Bytes per ``T²`` entry the analysis takes besides the model and the blocks, measured on SmolLM2
-(63 at 8,192 tokens, 76 at 4,096: the peak RSS after the pass less the model's) when the
-clustering after the pass held float64 node weights and their symmetric copy and an edge list
-of every pair. That clustering now reads the symmetric graph in blocks of rows
-(:mod:`attn_widget.graph.symmetric`): it keeps the float32 aggregate (4) and the float64 node
-weights (8) besides the sink statistics' columns and the head roles' masks, and the whole
-process peaks lower (SmolLM2 at 8,192 tokens: 1,862-2,230 MB, the model's 477-552 MB included,
-i.e. 21-25 bytes a pair with the blocks), so this budget errs on the safe side."""
+SQUARE_BYTES = 32
+"""Bytes per ``T²`` entry the analysis takes besides the model and the blocks. The clustering
+after the pass keeps the float32 aggregate (4) and the float64 graph weights (8) and reads the
+symmetrised graph a block of rows at a time (:mod:`attn_widget.graph.symmetric`); with the sink
+statistics' columns, the head roles' masks and what Python and torch hold, SmolLM2's whole process
+peaked at 1,862-2,230 MB at 8,192 tokens, 1,310-1,753 MB besides its weights: 20-26 bytes a pair.
+32 keeps a margin. (It was 64 while the clustering held a symmetric copy and every pair's edge.)"""
 
 
 @dataclass(frozen=True)
