@@ -1,9 +1,9 @@
 """A word's "What if…" from the first screen; a fallback's loading line; generation and compare (issue 21).
 
-One JupyterLab notebook, in headless Chromium: ``wf``, SmolLM2 on "The capital of
-France is" (a text: words by default); ``wd``, the same kind of text with no model
-named, so GPT-2 (not on this machine) falls back to SmolLM2 while the view records
-every progress line it shows; ``wm``, MiniLM (an encoder); ``wg``, a SmolLM2
+One JupyterLab notebook, in headless Chromium: ``wd``, a text with no model named,
+so GPT-2 (not on this machine) falls back to SmolLM2 while the view records every
+progress line it shows; ``wf``, SmolLM2 on "The capital of France is" (a text:
+words by default); ``wm``, MiniLM (an encoder); ``wg``, a SmolLM2
 generation; ``wc``, two texts compared in words. Checked as a user does it:
 right-click a word (or reach it with the keyboard and press Enter), then "What if
 this word were knocked out?": the card under the knobs says "Paris 74.9% → 1.3%",
@@ -25,13 +25,15 @@ import pytest
 from labdriver import NotebookPage, kernel, wait_kernel, widget, word_span, write_notebook
 
 CELLS = [
+    # wd first: its fallback model must still have to load, or "Loading model smollm2 (…)" and the next line
+    # reach the page in one task and the progress line never shows the first (SmolLM2 already in memory)
     """import attn_widget
-wf = attn_widget.AttentionExplainer("The capital of France is", model="smollm2")
-wf""",
-    """wf.wait(600)
 wd = attn_widget.AttentionExplainer("The cat sat on the mat because it was tired.")  # no model named
 wd""",
     """wd.wait(600)
+wf = attn_widget.AttentionExplainer("The capital of France is", model="smollm2")
+wf""",
+    """wf.wait(600)
 wm = attn_widget.AttentionExplainer("The cat sat on the mat because it was tired.", model="minilm")
 wm""",
     """wm.wait(600)
@@ -43,7 +45,7 @@ b = attn_widget.analyze("The dog slept on the old mat.", model="smollm2", unit="
 wc = attn_widget.AttentionExplainer(attn_widget.compare(a, b))
 wc""",
 ]
-WF, WD, WM, WG, WC = range(5)
+WD, WF, WM, WG, WC = range(5)
 # every progress line each widget shows, with its status, recorded from the page's first moment
 RECORD_PROGRESS = """
 window.__progress = [];
