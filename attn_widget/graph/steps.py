@@ -28,7 +28,8 @@ from ..core.types import Attention
 from .matching import follow, step_tracks
 from .pipeline import analyze_attention
 from .recluster import recluster
-from .threshold import symmetrise, threshold_range
+from .symmetric import Symmetric
+from .threshold import threshold_range
 from .weights import SINK_NOTICE
 
 
@@ -57,7 +58,7 @@ def chat_notices(analysis: Analysis, hidden: frozenset[int]) -> tuple[str, ...]:
 
 def within(analysis: Analysis, threshold: float) -> float:
     """``threshold`` moved inside ``analysis``'s graph's range (a short prefix may have weaker edges)."""
-    lo, hi = threshold_range(symmetrise(analysis.weights), analysis.options.threshold_mode)
+    lo, hi = threshold_range(Symmetric(analysis.weights), analysis.options.threshold_mode)  # no T x T copy
     return float(min(max(threshold, lo), hi))
 
 

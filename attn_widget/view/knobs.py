@@ -20,7 +20,8 @@ from ..core.units import UNITS
 from ..graph.aggregate import AGGREGATIONS
 from ..graph.cluster import METHODS
 from ..graph.measures import MEASURES
-from ..graph.threshold import THRESHOLDS, symmetrise, threshold_range
+from ..graph.symmetric import Symmetric
+from ..graph.threshold import THRESHOLDS, threshold_range
 from ..heads.lenses import LENSES
 
 KNOBS = ("threshold", "threshold_mode", "method", "aggregation", "layers", "heads", "measure", "lens", "unit")
@@ -117,7 +118,7 @@ def _check_threshold(
     lo, hi = 0.0, 1.0 if mode == "mass" else math.inf
     same_graph = analysis is not None and not changes(analysis, {**traits, "threshold": None})
     if same_graph and not from_view and analysis is not None:
-        lo, hi = threshold_range(symmetrise(analysis.weights), mode)
+        lo, hi = threshold_range(Symmetric(analysis.weights), mode)  # no T x T copy
     if math.isfinite(value) and lo <= value <= hi:
         return
     what = "a share of each token's attention" if mode == "mass" else "an edge weight"
