@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from factories import planted_input
@@ -15,6 +17,16 @@ from attn_widget.graph.symmetric import Symmetric
 def rows_of(n: int, rows: int) -> int:
     """``block_bytes`` that make blocks of ``rows`` rows of ``n`` float64s."""
     return 8 * n * rows
+
+
+def pruners(weights: np.ndarray, rows: int) -> tuple[np.ndarray, Any, Any]:
+    """The dense symmetrised weights, the absolute pruner on them, and it read in blocks of ``rows``."""
+    dense = threshold.symmetrise(weights)
+    ref = threshold.THRESHOLDS["absolute"](weights, dense)
+    lean = threshold.THRESHOLDS["absolute"](
+        weights, Symmetric(weights, block_bytes=rows_of(len(weights), rows))
+    )
+    return dense, ref, lean
 
 
 def random_weights(n: int, seed: int, *, ties: bool = False, causal: bool = True) -> np.ndarray:
@@ -62,9 +74,7 @@ def test_symmetric_rows_are_symmetrise_bit_for_bit_whatever_the_block(n, rows, d
 @pytest.mark.parametrize("rows", [1, 5, 16, 1000])
 def test_block_pruner_counts_and_thresholds_equal_the_dense_one(weights, rows):
     n = len(weights)
-    dense = threshold.symmetrise(weights)
-    ref = threshold.THRESHOLDS["absolute"](weights, dense)
-    lean = threshold.THRESHOLDS["absolute"](weights, Symmetric(weights, block_bytes=rows_of(n, rows)))
+    dense, ref, lean = pruners(weights, rows)
     assert (lean.total, lean.fewest) == (ref.total, ref.fewest)
     counts = np.unique(np.r_[1, 2, 3, np.geomspace(1, ref.total, 25).round().astype(int), ref.total])
     np.testing.assert_array_equal(lean.for_edges(counts), ref.for_edges(counts))
@@ -78,9 +88,7 @@ def test_block_pruner_counts_and_thresholds_equal_the_dense_one(weights, rows):
 @pytest.mark.parametrize("weights", CASES)
 def test_block_edges_are_the_dense_edges_above_the_threshold(weights):
     n = len(weights)
-    dense = threshold.symmetrise(weights)
-    ref = threshold.THRESHOLDS["absolute"](weights, dense)
-    lean = threshold.THRESHOLDS["absolute"](weights, Symmetric(weights, block_bytes=rows_of(n, 6)))
+    _, ref, lean = pruners(weights, 6)
     for t in ref.for_edges(np.array([1, n // 3, n, 3 * n, ref.total])):
         got = lean.edges(t)
         assert isinstance(got, BlockEdges)
@@ -108,10 +116,7 @@ def test_the_lean_sweep_gives_the_dense_sweeps_thresholds_partitions_and_scores(
 @pytest.mark.parametrize("weights", CASES)
 def test_warm_start_on_block_edges_equals_the_edge_list(weights):
     """cluster_coarse reads a BlockEdges graph in blocks: the same partition as from its edge list."""
-    n = len(weights)
-    dense = threshold.symmetrise(weights)
-    ref = threshold.THRESHOLDS["absolute"](weights, dense)
-    lean = threshold.THRESHOLDS["absolute"](weights, Symmetric(weights, block_bytes=rows_of(n, 7)))
+    dense, ref, lean = pruners(weights, 7)
     grid = sweep.threshold_grid(weights, dense, "absolute", pruner=ref)[::-1]  # sparsest graph first
     finer = cluster.cluster(ref.edges(grid[0]), exclude=[0])
     for t in grid[1:]:
