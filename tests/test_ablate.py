@@ -162,3 +162,19 @@ def test_a_zoomed_analysis_is_refused_and_told_to_ablate_the_whole_text(tiny_ana
     zoomed = attn_widget.zoom(tiny_analysis, biggest.id, unit="token")
     with pytest.raises(ValueError, match="zoomed into part of it; ablate the analysis you zoomed from"):
         zoomed.ablate()
+
+
+def test_a_knockout_reclustered_in_another_unit_names_the_same_words(tiny_analysis):
+    words = tiny_analysis.recluster(unit="word")
+    w = next(u for u in range(words.units.n) if words.units.sizes[u] > 1)
+    last = words.units.n - 1
+    by_word = words.ablate(tokens=[w], edges=[(last, w)])
+    pieces = tuple(words.units.pieces([w]).tolist())
+    in_tokens = by_word.recluster(unit="token")
+    assert in_tokens.before.options.unit == "token"
+    assert in_tokens.tokens == pieces  # the word's pieces, not token number w
+    assert set(in_tokens.edges) == {(q, k) for q in words.units.pieces([last]) for k in pieces}
+    back = in_tokens.recluster(unit="word")
+    assert back.tokens == (w,)
+    assert back.edges == ((last, w),)
+    assert by_word.recluster(method="leiden").tokens == (w,)  # the same unit: the same nodes

@@ -87,6 +87,13 @@ class Units:
             return members
         return np.concatenate([np.arange(self.starts[u], self.starts[u + 1]) for u in np.sort(members)])
 
+    def carry(self, members: Sequence[int], to: Units) -> tuple[int, ...]:
+        """The units of ``to`` holding any model token of units ``members`` (of ``self``), ascending.
+
+        What a pick means in another unit: a word is all its pieces, a piece the word it is in.
+        """
+        return tuple(sorted(set(to.owner()[self.pieces(members)].tolist())))
+
     def excluded(self, token_exclude: Sequence[int]) -> tuple[int, ...]:
         """Units all of whose tokens are in ``token_exclude``."""
         if self.kind == "token":

@@ -17,6 +17,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..core import Ablation, Analysis, Cluster, Comparison, Edit, Generation, Partition
 from ..core.options import CLUSTER_OPTIONS
 from ..core.serialize import jsonable
@@ -199,7 +201,17 @@ def recluster_result(result: Any, changes: dict[str, Any], recluster: Callable[.
         pair = _compare.compare(recluster(a, **changes), recluster(b, **changes))
         if isinstance(result, Comparison):
             return pair
-        return dataclasses.replace(result, before=pair.a, after=pair.b, comparison=pair)
+        old, new = a.units, pair.a.units
+        tokens, edges = result.tokens, result.edges
+        if not np.array_equal(old.starts, new.starts):  # another unit: the knockout said in its nodes
+            tokens = old.carry(tokens, new)
+            edges = tuple(sorted({
+                (q, k) for qo, ko in edges for q in old.carry([qo], new) for k in old.carry([ko], new)
+                if new.starts[k] <= new.starts[q] or old.starts[ko] > old.starts[qo]
+            }))  # fmt: skip
+        return dataclasses.replace(
+            result, before=pair.a, after=pair.b, comparison=pair, tokens=tokens, edges=edges
+        )
     raise TypeError(
         f"recluster() takes an Analysis, Generation, Comparison or Ablation, not {type(result).__name__}"
     )
@@ -273,7 +285,11 @@ def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
         return fresh
     evidence = None if old.evidence is None else {**old.evidence, "cluster": fresh.id}
     return dataclasses.replace(
-        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, headline=old.headline,
+        fresh,
+        evidence=evidence,
+        claims=old.claims,
+        rationale=old.rationale,
+        headline=old.headline,
         scores=old.scores,
     )
 

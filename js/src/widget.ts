@@ -106,6 +106,7 @@ import { SecondText } from "./modes/compareview";
 import { showError, showKnobs, showNotices, showStatus, showThreshold, showZoom, wireControls } from "./controls/controls";
 import { wireDrilldown } from "./extras/drillview";
 import { el } from "./common/dom";
+import { carryPicks, Nodes } from "./common/words";
 import { comparisonWire, decodeComparison } from "./wire/modes";
 import { drawLegend } from "./text/legend";
 import { MapView } from "./extras/map";
@@ -289,6 +290,11 @@ function draw(model: Model, host: HTMLElement): () => void {
     ui.text.style.minHeight = `${textFloor}px`;
   }
 
+  /** The nodes of a view, for carrying picks to the next one. */
+  function nodes(v: View): Nodes {
+    return { unit: v.raw.unit, n: v.n, text: v.raw.text, offsets: v.offsets };
+  }
+
   function showTitle(v: View | null): void {
     const what = v === null ? "" : countLine(v.flags, v.raw.unit, v.raw.source_length ?? null); // a BOS is not a word
     ui.title.textContent = v === null ? "" : v.raw.model ? `${v.raw.model} · ${what}` : what;
@@ -303,6 +309,7 @@ function draw(model: Model, host: HTMLElement): () => void {
       drawFindings(ui.findings, null, false, () => undefined, signal);
       return;
     }
+    const before = view;
     try {
       view = decodeState(raw);
     } catch (e) {
@@ -315,12 +322,14 @@ function draw(model: Model, host: HTMLElement): () => void {
     if (model.get("generation")) keepTextHeight(view);
     showTitle(view);
     drawFindings(ui.findings, view.raw.findings, !offline, (tokens) => text.layer?.highlight(tokens), signal);
-    for (const i of picks) if (i >= view.n || view.flags[i] & FLAG_EXCLUDED) picks.delete(i);
+    const carried = carryPicks(picks, before && nodes(before), nodes(view));
+    picks.clear();
+    for (const i of carried) if (!(view.flags[i] & FLAG_EXCLUDED)) picks.add(i);
     text.markPicked(picks);
     map.setView(view);
     steps.decorate(view, text.spans);
     steps.describe(view);
-    ablation.reset(view.n);
+    ablation.reset(before && nodes(before), nodes(view));
     showExtras();
     paint();
   }

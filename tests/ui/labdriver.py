@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -439,6 +440,20 @@ READY_JS = "() => document.querySelector('[data-testid=attn-widget]').dataset.st
 def widget(nb: NotebookPage, i: int) -> Any:
     """The ``i``-th widget on the notebook's page."""
     return nb.page.get_by_test_id("attn-widget").nth(i)
+
+
+def spoken(text: str) -> str:
+    """A predicted token as the what-if card says it (js common/dom.ts ``spoken``): the word, or its
+    whitespace in words ("a space", "2 new lines", "a new line and spaces")."""
+    if text == "" or text.strip():
+        return text.strip() or "∅"
+    names = {" ": ("a space", "spaces"), "\n": ("a new line", "new lines"), "\t": ("a tab", "tabs")}
+    runs = re.findall(r"( +|\n+|\t+|[^ \n\t]+)", text.replace("\r", ""))
+    said = []
+    for run in runs:
+        one, many = names.get(run[0], ("a blank", "blanks"))
+        said.append(one if len(run) == 1 else many if run[0] == " " else f"{len(run)} {many}")
+    return " and ".join(said)
 
 
 def word_span(root: Any, text: str) -> Any:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage, kernel, widget, word_span, write_notebook
+from labdriver import NotebookPage, kernel, spoken, widget, word_span, write_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 PROSE = Path(__file__).resolve().parent / "data" / "first_screen_500.txt"
@@ -209,8 +209,9 @@ def test_at_500_tokens_a_words_what_if_answers_in_the_card_without_moving_the_te
         "round(100 * w500.ablation_result.prediction.probability_before, 1), "
         "round(100 * w500.ablation_result.prediction.probability_after, 1)]",
     )
-    shown_top = top.strip() or top.replace("\n", "⏎").replace(" ", "␣")  # whitespace shown, as dom.ts does
-    assert shown == f"{shown_top} {p_before:.1f}% → {p_after:.1f}%"
+    assert shown == f"{spoken(top)} {p_before:.1f}% → {p_after:.1f}%"  # whitespace said in words
+    assert "␣" not in shown
+    assert "⏎" not in shown
     assert kernel(nb, "list(w500.ablation_result.tokens)") == [int(target.get_attribute("data-index"))]
     assert root.evaluate(BOXES, ids) == before
     nb.page.mouse.move(0, 0)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import NotebookPage, kernel, wait_kernel, widget, word_span, write_notebook
+from labdriver import NotebookPage, kernel, spoken, wait_kernel, widget, word_span, write_notebook
 
 CELLS = [
     # wd first: its fallback model must still have to load, or "Loading model smollm2 (…)" and the next line
@@ -88,12 +88,6 @@ def card_of(nb: NotebookPage, i: int, timeout: float = 300_000) -> str:
     return root.get_by_test_id("whatif-prediction").text_content()
 
 
-def readable(text: str) -> str:
-    """A token as shown (js dom.ts): bare, or its whitespace made visible."""
-    marks = {"\n": "⏎", "\r": "", "\t": "⇥", " ": "␣"}
-    return text.strip() or "".join(marks.get(c, "␣") for c in text) or "⏎"
-
-
 def kernel_prediction(nb: NotebookPage, name: str) -> list[Any]:
     """The top word before (as the view shows it), its probability before and after (rounded as shown)."""
     top, before, after = kernel(
@@ -102,7 +96,7 @@ def kernel_prediction(nb: NotebookPage, name: str) -> list[Any]:
         f"round(100 * {name}.ablation_result.prediction.probability_before, 1), "
         f"round(100 * {name}.ablation_result.prediction.probability_after, 1)]",
     )
-    return [readable(top), before, after]
+    return [spoken(top), before, after]
 
 
 def test_right_click_a_word_shows_what_if_it_were_knocked_out_in_the_card_and_nothing_moves(

@@ -69,6 +69,22 @@ export function readable(text: string): string {
   return [...text].map((ch) => WHITESPACE_MARKS[ch] ?? "␣").join("") || "⏎";
 }
 
+const SPOKEN: Record<string, [string, string]> = { " ": ["a space", "spaces"], "\n": ["a new line", "new lines"], "\t": ["a tab", "tabs"] };
+
+/**
+ * A predicted token said in words where its marks would puzzle a reader: only whitespace reads
+ * "a space", "a new line", "2 new lines", "a new line and spaces"; anything else as ``readable``.
+ */
+export function spoken(text: string): string {
+  if (text === "" || text.trim()) return readable(text);
+  const runs: string[] = [];
+  for (const run of text.replace(/\r/g, "").match(/( +|\n+|\t+|[^ \n\t]+)/g) ?? []) {
+    const [one, many] = SPOKEN[run[0]] ?? ["a blank", "blanks"];
+    runs.push(run.length === 1 ? one : run[0] === " " ? many : `${run.length} ${many}`);
+  }
+  return runs.length ? runs.join(" and ") : readable(text);
+}
+
 /** A divergence with three decimals, or two significant digits when it is smaller (a tiny model moves
  * its output by 1e-5; "0.000" would read as nothing moved while the ratios say otherwise). */
 export function amount(x: number): string {

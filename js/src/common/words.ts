@@ -80,3 +80,32 @@ export function bdi(text: string, title?: string): HTMLElement {
   const node = el("bdi", { text, title });
   return node;
 }
+
+/** Nodes of one text: its unit, the text and each node's offsets (as the state carries them). */
+export interface Nodes extends Source {
+  unit: string;
+  n: number;
+}
+
+/**
+ * ``picks`` (nodes of ``from``) as nodes of ``to``: the same indices, those ``to`` has, when both
+ * are of one unit (a generation's next step keeps its prefix); across units (words ↔ the model's
+ * tokens, sentences) every node of ``to`` whose characters overlap a picked node's (a word is all
+ * its pieces, a piece the word it is in); nothing across units of another text.
+ */
+export function carryPicks(picks: Iterable<number>, from: Nodes | null, to: Nodes): Set<number> {
+  const out = new Set<number>();
+  if (!from || from.unit === to.unit) {
+    for (const i of picks) if (i < to.n) out.add(i);
+    return out;
+  }
+  if (from.text !== to.text) return out;
+  for (const i of picks) {
+    if (!known(from, i)) continue;
+    const [s, e] = [from.offsets[2 * i], from.offsets[2 * i + 1]];
+    for (let j = 0; j < to.n; j++) {
+      if (known(to, j) && to.offsets[2 * j] < e && to.offsets[2 * j + 1] > s) out.add(j);
+    }
+  }
+  return out;
+}

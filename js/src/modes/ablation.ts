@@ -8,6 +8,7 @@
 
 import { SecondText } from "./compareview";
 import { amount, el, readable, showToken } from "../common/dom";
+import { carryPicks, Nodes } from "../common/words";
 import { AblationWire, ablationWire, Candidate, decodeComparison, PredictionWire } from "../wire/modes";
 import type { AblateReply } from "../wire/messages";
 import type { Model } from "../wire/model";
@@ -117,9 +118,11 @@ export class AblationView {
     this.list.textContent = words.length ? `picked: ${words.join(" · ")}` : "no tokens picked";
   }
 
-  /** A new text on screen: picks of another text mean nothing there. */
-  reset(n: number): void {
-    for (const i of [...this.picked]) if (i >= n) this.picked.delete(i);
+  /** Another view on screen: the picks carried over to its nodes (common/words ``carryPicks``). */
+  reset(from: Nodes | null, to: Nodes): void {
+    const carried = carryPicks(this.picked, from, to);
+    this.picked.clear();
+    carried.forEach((i) => this.picked.add(i));
     this.mark();
   }
 

@@ -6,7 +6,7 @@
 // The groups before and after stay in the What if… section (its "show the groups" button).
 // Listeners end with ``signal``.
 
-import { el, readable } from "../common/dom";
+import { el, readable, spoken } from "../common/dom";
 import { NEEDS_KERNEL } from "../common/skeleton";
 import { WordMenu } from "../text/wordmenu";
 import { ablationWire, PredictionWire } from "../wire/modes";
@@ -123,14 +123,15 @@ export class WhatIfCard {
 
 /** "The next word: Paris 74.9% → 1.3%", and what the model predicts instead when that changed. */
 function prediction(p: PredictionWire): HTMLElement[] {
-  const top = readable(p.before[0]?.[0] ?? p.token);
+  const top = spoken(p.before[0]?.[0] ?? p.token);
   const change = el("div", { class: "aw-whatif-change", testid: "whatif-change" }, [
     el("span", { text: "The model's next word: " }),
     el("strong", { testid: "whatif-prediction", text: `${top} ${pct(p.probability_before)} → ${pct(p.probability_after)}` }),
   ]);
   const after = p.after[0];
+  const quoted = (s: string, said: string) => (s.trim() ? `“${said}”` : said); // “Paris”, a space
   const instead = p.changed && after
-    ? el("div", { testid: "whatif-instead", text: `Now it predicts “${readable(after[0])}” (${pct(after[1])}).` })
-    : el("div", { testid: "whatif-instead", text: `“${top}” is still its first choice.` });
+    ? el("div", { testid: "whatif-instead", text: `Now it predicts ${quoted(after[0], spoken(after[0]))} (${pct(after[1])}).` })
+    : el("div", { testid: "whatif-instead", text: `${quoted(p.before[0]?.[0] ?? p.token, top)} is still its first choice.` });
   return [change, instead];
 }

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from "vitest";
-import { readable } from "../../src/common/dom";
-import { clip, LABEL_MAX, pieceGroups, wordsOf } from "../../src/common/words";
+import { readable, spoken } from "../../src/common/dom";
+import { carryPicks, clip, LABEL_MAX, pieceGroups, wordsOf } from "../../src/common/words";
 import { drawLegend, legendLabel } from "../../src/text/legend";
 import { assignColors } from "../../src/common/colors";
 import { renderPanel } from "../../src/panel/panel";
@@ -56,5 +56,43 @@ describe("labels as a person reads them", () => {
     const chips = [...panel.querySelectorAll<HTMLElement>(".aw-chip")];
     expect(chips.map((c) => c.textContent!.length)).toEqual([LABEL_MAX, 1]);
     expect(chips.every((c) => c.dir === "auto")).toBe(true);
+  });
+});
+
+describe("picks carried to another unit", () => {
+  // "suitcase was big": the model's tokens " suit" "case" " was" " big"; the words
+  const text = "suitcase was big";
+  const pieces = { unit: "token", n: 4, text, offsets: [0, 4, 4, 8, 8, 12, 12, 16] };
+  const words = { unit: "word", n: 3, text, offsets: [0, 8, 8, 12, 12, 16] };
+
+  it("makes a picked word all its pieces, and a picked piece its word", () => {
+    expect([...carryPicks([0], words, pieces)]).toEqual([0, 1]);
+    expect([...carryPicks([1, 2], pieces, words)].sort()).toEqual([0, 1]);
+    expect([...carryPicks([2], words, pieces)]).toEqual([3]);
+  });
+
+  it("keeps the indices within one unit and drops those past the end", () => {
+    expect([...carryPicks([0, 3], pieces, { ...pieces, n: 2 })]).toEqual([0]);
+    expect([...carryPicks([2], null, words)]).toEqual([2]);
+  });
+
+  it("drops picks across units of another text, and picks whose place is unknown", () => {
+    expect(carryPicks([0], words, { ...pieces, text: "another text" }).size).toBe(0);
+    expect(carryPicks([0], { ...words, offsets: [-1, -1, 8, 12, 12, 16] }, pieces).size).toBe(0);
+  });
+});
+
+describe("a predicted token said in words", () => {
+  it("says whitespace in words and leaves words as they read", () => {
+    expect(spoken(" ")).toBe("a space");
+    expect(spoken("  ")).toBe("spaces");
+    expect(spoken("\n")).toBe("a new line");
+    expect(spoken("\n\n")).toBe("2 new lines");
+    expect(spoken("\r\n")).toBe("a new line");
+    expect(spoken("\n  ")).toBe("a new line and spaces");
+    expect(spoken("\t")).toBe("a tab");
+    expect(spoken(" Paris")).toBe("Paris");
+    expect(spoken("")).toBe("∅");
+    expect(spoken("\u200d")).toBe("U+200D");
   });
 });
