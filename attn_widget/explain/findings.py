@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core import Analysis, Arc, Finding
 from ..graph.metrics import contiguity
+from ..heads.coref import PRONOUNS
 from ..heads.roles import HeadReport
 
 MAX_FINDINGS = 5
@@ -48,7 +49,7 @@ def make_findings(analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | 
     if analysis.source_length is not None:  # a pair: which source words its target words read most
         drafts.extend(_cross(arc) for arc in _telling_cross(arcs)[:CROSS_FINDINGS])
     refs = [a for a in arcs if a.kind == "reference"]
-    for arc in sorted(refs, key=lambda a: (not a.confident, a.source))[:2]:
+    for arc in sorted(refs, key=lambda a: (not a.confident, _to_pronoun(a), a.source))[:2]:
         drafts.append(_reference(arc))
     far = [a for a in arcs if a.kind == "long-range"]
     if far and far[0].words_between is not None:
@@ -60,9 +61,16 @@ def make_findings(analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | 
     return tuple(f for f in drafts if verify(f, analysis, arcs, report))[:MAX_FINDINGS]
 
 
+def _to_pronoun(arc: Arc) -> bool:
+    """The arc ends on another pronoun: a chain's next link, less telling than a pronoun to a name or noun."""
+    return arc.target_text.lower() in PRONOUNS
+
+
 def _reference(arc: Arc) -> Finding:
     unsure = "" if arc.confident else " (unsure)"
-    text = f"'{arc.source_text}' looks back to '{arc.target_text}'{unsure}."
+    again = arc.target_text.lower() == arc.source_text.lower()
+    target = f"an earlier '{arc.target_text}'" if again else f"'{arc.target_text}'"
+    text = f"'{arc.source_text}' looks back to {target}{unsure}."
     evidence = {
         "source": arc.source, "target": arc.target, "source_text": arc.source_text,
         "target_text": arc.target_text, "confident": arc.confident, "confidence": arc.confidence,

@@ -139,6 +139,16 @@ def test_findings_say_what_stands_out_and_each_holds(head_00):
     assert "'it' looks back to 'mat'." not in [f.text for f in make_findings(explained, arcs, None)]
 
 
+def test_a_pronoun_to_a_name_comes_before_a_pronoun_to_an_earlier_pronoun(head_00):
+    text = "They said they knew Mary and she was late ."
+    they, again, she, mary = 1, 3, at(text, "she"), at(text, "Mary")
+    explained = planted(text, rows={again: {they: 0.9}, she: {mary: 0.9}}).explain()
+    refs = [f.text for f in explained.findings if f.kind == "reference"]
+    assert refs == ["'she' looks back to 'Mary'.", "'they' looks back to an earlier 'They'."]
+    arcs = explained.arcs()
+    assert all(verify(f, explained, arcs, None) for f in explained.findings if f.kind == "reference")
+
+
 def test_findings_survive_save_and_load(head_00, tmp_path):
     explained = planted(rows={at(TEXT, "it"): {at(TEXT, "cat"): 0.9}}).explain()
     back = Analysis.load(explained.save(tmp_path / "a.json"))
