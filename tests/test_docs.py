@@ -7,6 +7,7 @@ this builds a copy of the sources with two faults and expects the build to stop.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,3 +53,24 @@ def test_strict_build_fails_on_a_stale_reference_a_guide_page_missing_from_the_n
     assert "guide/citing.md" in output  # the new guide page is not in the nav
     assert "guide/the-widget-before.md" in output  # the README links to a page that is not there
     assert not (copy / ".cache").exists(), "the build wrote a cache into the project"
+
+
+PICTURE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+\.png)\)")
+TEXT_FIRST = {"setup", "models", "how-it-works", "development", "notebooks"}
+"""Guide pages that open with text: install commands, the family table, the design, dev commands, a list."""
+
+
+def test_each_guide_page_opens_with_a_picture_a_test_takes_and_describes_it() -> None:
+    writers = [p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("*.py")]
+    writers = [text for text in writers if "screenshot(" in text or "savefig(" in text]
+    for page in sorted((ROOT / "docs" / "guide").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for alt, src in PICTURE.findall(text):
+            picture = (page.parent / src).resolve()
+            assert picture.is_file(), (page.name, src)
+            assert len(alt.split()) >= 8, f"{page.name}: the alt text of {src} says too little: {alt!r}"
+            assert any(picture.name in w for w in writers), f"{src} ({page.name}) is taken by no test"
+        if page.stem in TEXT_FIRST:
+            continue
+        lines = [line for line in text.splitlines()[1:] if line.strip() and not line.startswith("## ")]
+        assert PICTURE.fullmatch(lines[0]), f"{page.name} does not open with a picture: {lines[0][:80]!r}"

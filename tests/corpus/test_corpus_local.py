@@ -1,14 +1,21 @@
-"""analyze_corpus without an address: a LocalCluster sized to the machine, a bar, a dashboard link."""
+"""analyze_corpus without an address: a LocalCluster sized to the machine, a bar, a dashboard link.
+
+The corpus guide's picture ``docs/shots/corpus-roles.png`` (SmolLM2's previous-token heads) is drawn here.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
-from attn_widget.corpus import analyze_corpus, summarize
+from attn_widget.corpus import analyze_corpus, read_heads, summarize
 from attn_widget.corpus.cluster import connect, cores, default_workers, model_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_local_cluster_sized_to_the_machine_writes_tables_that_pyarrow_and_duckdb_read(
@@ -63,3 +70,41 @@ def test_each_local_worker_gets_its_share_of_the_cores_as_torch_threads(tiny_gpt
     ]
     assert list(worker_profiling.values()) == [False]
     assert environ() == mine  # and this process's environment is as it was
+
+
+@pytest.mark.slow
+def test_smollm2_on_quotations_draws_the_summarys_previous_token_shares_as_the_corpus_guides_picture(
+    quotations, tmp_path: Path
+):
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display in CI
+    import matplotlib.pyplot as plt
+
+    texts = quotations[:24]
+    run = analyze_corpus(texts, "smollm2", out=tmp_path, id_column="id", workers=1, progress=False)
+    summary = summarize(run)
+    share = summary.role_share("previous-token")
+    assert summary.texts == 24
+    assert share.shape == (30, 9)  # SmolLM2: 30 layers x 9 heads
+    heads = read_heads(run)  # the same shares counted from the head table itself
+    carried = heads.assign(on=heads["roles"].map(lambda roles: "previous-token" in list(roles)))
+    counted = carried.groupby(["layer", "head"])["on"].mean().unstack().to_numpy()
+    np.testing.assert_allclose(share, counted)
+    assert share.max() == 1.0  # a previous-token head on every text
+    assert (share == 0).mean() > 0.5  # and most heads never are one
+
+    fig, ax = plt.subplots(figsize=(7.5, 2.9), dpi=110)
+    image = ax.imshow(share.T, cmap="viridis", vmin=0, vmax=1, aspect="auto", origin="lower")
+    ax.set(xlabel="layer", ylabel="head", xticks=range(0, 30, 5), yticks=range(9))
+    ax.set_title(
+        f"SmolLM2: share of {summary.texts} quotations on which each head looks at the previous token",
+        fontsize=9,
+    )
+    fig.colorbar(image, ax=ax, label="share of texts", fraction=0.04, pad=0.02)
+    fig.tight_layout()
+    np.testing.assert_array_equal(image.get_array(), share.T)  # the picture is the summary, not a copy of it
+    picture = ROOT / "docs" / "shots" / "corpus-roles.png"
+    fig.savefig(picture)
+    plt.close(fig)
+    assert picture.stat().st_size < 150_000

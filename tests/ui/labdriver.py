@@ -442,6 +442,15 @@ def widget(nb: NotebookPage, i: int) -> Any:
     return nb.page.get_by_test_id("attn-widget").nth(i)
 
 
+def shoot_widget(root: Any, bottom: str, path: Path) -> None:
+    """Screenshot widget ``root`` from its top to the bottom of its ``bottom`` test id (a guide's picture)."""
+    root.scroll_into_view_if_needed()
+    top, end = root.bounding_box(), root.get_by_test_id(bottom).bounding_box()
+    height = end["y"] + end["height"] - top["y"] + 4
+    clip = {"x": top["x"], "y": top["y"], "width": top["width"], "height": height}
+    root.page.screenshot(path=str(path), clip=clip)
+
+
 def spoken(text: str) -> str:
     """A predicted token as the what-if card says it (js common/dom.ts ``spoken``): the word, or its
     whitespace in words ("a space", "2 new lines", "a new line and spaces")."""

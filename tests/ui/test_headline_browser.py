@@ -3,7 +3,8 @@
 A real SmolLM2 analysis explained in Python: clicking a word shows its cluster's
 headline first, the full rationale stays hidden until "Details" is clicked, and
 the legend shows the headline on hover. A planted analysis never explained in
-Python gets its headline from the kernel on demand, like the rationale.
+Python gets its headline from the kernel on demand, like the rationale. The explanations
+guide's picture ``docs/shots/explanation.png`` (the panel, details open) is taken here.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def biggest_cluster(nb: NotebookPage) -> tuple[int, int]:
 
 
 def test_the_panel_shows_the_headline_first_and_the_full_rationale_on_click(
-    real: NotebookPage, artifacts: Path
+    real: NotebookPage, artifacts: Path, docs_shots: Path
 ) -> None:
     page = real.page
     cluster, token = biggest_cluster(real)
@@ -62,6 +63,12 @@ def test_the_panel_shows_the_headline_first_and_the_full_rationale_on_click(
     top_headline = headline.bounding_box()["y"]
     assert top_headline < rationale.bounding_box()["y"]
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "headline-panel-details.png"))
+    # the explanations guide's picture: the panel of the clicked word's cluster, headline and rationale shown
+    panel = page.get_by_test_id("panel")
+    assert want in panel.inner_text()
+    assert full in panel.inner_text()
+    page.mouse.move(0, 0)
+    panel.screenshot(path=str(docs_shots / "explanation.png"))
 
 
 def test_the_legend_shows_each_headline_on_hover(real: NotebookPage) -> None:

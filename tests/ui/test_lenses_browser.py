@@ -1,4 +1,8 @@
-"""Lens, measure and links-lens controls, contiguity and the cut test, as a person uses them in JupyterLab."""
+"""Lens, measure and links-lens controls, contiguity and the cut test, as a person uses them in JupyterLab.
+
+A reference arc hovered on SmolLM2 shows its evidence: the lenses guide's picture
+``docs/shots/arc-evidence.png`` is taken here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import READY_JS, SMALL_WIDGET_CELLS, NotebookPage, kernel, open_settings, wait_kernel
+from labdriver import (
+    READY_JS,
+    SMALL_WIDGET_CELLS,
+    NotebookPage,
+    kernel,
+    open_settings,
+    shoot_widget,
+    wait_kernel,
+    widget,
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +35,10 @@ def test_choosing_a_lens_in_the_view_reclusters_in_the_kernel(nb: NotebookPage, 
     page.wait_for_function(READY_JS)
     options = page.eval_on_selector("[data-testid=lens]", "s => [...s.options].map(o => o.value)")
     assert {"all", "early", "content", "coreference"} <= set(options)
-    assert page.get_by_test_id("contiguity").inner_text().endswith(
-        ("share a cluster", "runs of neighbouring words")
+    assert (
+        page.get_by_test_id("contiguity")
+        .inner_text()
+        .endswith(("share a cluster", "runs of neighbouring words"))
     )
     page.get_by_test_id("lens").select_option("late")
     wait_kernel(nb, "w.analysis.options.lens", "late")
@@ -105,11 +120,51 @@ a = m.wait(120)""",
     text = page.get_by_test_id("cuttest-text").inner_text()
     assert text.startswith("Cutting the links between these groups changes the model's predictions")
     assert "divergence" not in text  # plain words; the exact measure is folded under them
-    ratio = kernel(nb, "round(__import__('attn_widget.evaluate.cuttest', fromlist=['x']).cut_test(m.analysis)"
-                       "['ratio_contiguous'], 2)")
+    ratio = kernel(
+        nb,
+        "round(__import__('attn_widget.evaluate.cuttest', fromlist=['x']).cut_test(m.analysis)"
+        "['ratio_contiguous'], 2)",
+    )
     assert f"{ratio:.2f} times as much as cutting between runs of neighbouring words" in text
     measure = page.get_by_test_id("cuttest-measure")
     assert not measure.locator("span").is_visible()
     measure.locator("summary").click()
     assert "Jensen-Shannon divergence of the next-token distributions" in measure.inner_text()
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "cuttest.png"))
+
+
+TROPHY = "The trophy did not fit in the suitcase because it was too big."
+REFERENCES = (
+    "[(a.source, a.target, a.source_text, a.target_text, 'sure' if a.confident else 'unsure',"
+    " f'{a.weight * 100:.0f}', f'{a.confidence:.2f}', a.lens)"
+    " for a in w.analysis.arcs() if a.kind == 'reference']"
+)
+
+
+def test_hovering_a_reference_arc_shows_its_evidence_and_the_guide_picture_is_taken(
+    open_notebook: Any, artifacts: Path, docs_shots: Path
+) -> None:
+    cells = [f"import attn_widget\nw = attn_widget.AttentionExplainer({TROPHY!r}, model='smollm2')", "w"]
+    nb = open_notebook("arc-evidence.ipynb", cells)
+    page = nb.page
+    page.wait_for_function(READY_JS, timeout=300_000)
+    root = widget(nb, 0)
+    refs = kernel(nb, REFERENCES)
+    assert [r[2:4] for r in refs] == [("it", "trophy")]  # SmolLM2 links the pronoun to the right word
+    source, target, it, trophy, sure, share, confidence, lens = refs[0]
+    arc = root.locator(f"[data-testid=arc][data-source='{source}'][data-target='{target}']")
+    assert arc.get_attribute("data-kind") == "reference"
+    root.scroll_into_view_if_needed()
+    leaving = arc.locator(".aw-arc-line").evaluate(
+        "p => { const q = p.getPointAtLength(p.getTotalLength() * 0.1);"
+        " const m = p.ownerSVGElement.getBoundingClientRect(); return [q.x + m.x, q.y + m.y]; }"
+    )
+    page.mouse.move(leaving[0], leaving[1])  # on the curve as it leaves 'it'
+    page.wait_for_function("() => document.querySelector('[data-testid=arc-evidence]')")
+    said = root.get_by_test_id("arc-evidence").text_content()
+    assert said.startswith(f"“{it}” looks back to “{trophy}” ({sure})")
+    assert f"{share}% of its attention, confidence {confidence}" in said
+    assert f"heads: {lens}" in said
+    assert "aw-arc-on" in (arc.get_attribute("class") or "")
+    shoot_widget(root, "links", artifacts / "arc-evidence.png")
+    shoot_widget(root, "links", docs_shots / "arc-evidence.png")

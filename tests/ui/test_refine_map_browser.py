@@ -2,7 +2,8 @@
 
 A sentence with three planted groups; each test drives the edit bar, shift-click
 picks and the map through their ``data-testid`` hooks (``js/src/widget.ts``) and
-checks that the view, the kernel's partition and the modularity shown agree.
+checks that the view, the kernel's partition and the modularity shown agree. The refine
+guide's picture ``docs/shots/refine.png`` (one merge done) is taken here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import READY_JS, NotebookPage, kernel, view_labels, wait_kernel
+from labdriver import READY_JS, NotebookPage, kernel, shoot_widget, view_labels, wait_kernel
 
 WORDS = [
     "<s>",
@@ -82,7 +83,7 @@ def assert_view_is_kernel(nb: NotebookPage) -> None:
 
 
 def test_merge_then_split_change_the_view_the_kernels_partition_and_the_modularity_shown(
-    nb: NotebookPage, artifacts: Path
+    nb: NotebookPage, artifacts: Path, docs_shots: Path
 ) -> None:
     fresh(nb)
     page = nb.page
@@ -102,6 +103,15 @@ def test_merge_then_split_change_the_view_the_kernels_partition_and_the_modulari
     page.get_by_test_id("attn-widget").screenshot(path=str(artifacts / "refine-merged.png"))
 
     assert kernel(nb, "w.selected_cluster") == 0  # the merged cluster stays selected
+    # the refine guide's picture: the text, the legend and the section after the merge, the panel closed
+    page.get_by_test_id("panel-close").click()
+    page.get_by_test_id("panel").wait_for(state="hidden")
+    wait_kernel(nb, "w.selected_cluster", None)
+    assert page.get_by_test_id("refine-status").inner_text() == status
+    page.mouse.move(0, 0)
+    shoot_widget(page.get_by_test_id("attn-widget"), "refine", docs_shots / "refine.png")
+    token(nb, 1).click()  # select the merged cluster again
+    wait_kernel(nb, "w.selected_cluster", 0)
     status = edit(nb, "refine-split")
     assert status.startswith("split cluster 0 into 2 clusters of 4, 4 tokens: modularity +")
     assert_view_is_kernel(nb)
