@@ -145,8 +145,11 @@ def faithfulness(model: Any, analysis: Any, p: int, link: Any, antecedent: set[i
     }
 
 
-def report_links(name: str, items: list[dict[str, Any]], faith: bool) -> dict[str, Any]:
-    """Through the real API on each report item: the lens's top-3 ranks, reference links, faithfulness."""
+def report_links(name: str, items: list[dict[str, Any]], faith: bool, unit: str = "token") -> dict[str, Any]:
+    """Through the real API on each report item: the lens's top-3 ranks, reference links, faithfulness.
+
+    ``unit="word"`` reads the arcs as the widget's default view draws them (a word of several
+    pieces is one node, its pieces' attention summed)."""
     import attn_widget
     from attn_widget.extract.loading import load
     from attn_widget.heads.coref import reference_links, span_tokens
@@ -154,7 +157,7 @@ def report_links(name: str, items: list[dict[str, Any]], faith: bool) -> dict[st
     model = load(name)[0]
     rank, conf, right, faithful, solid, sure = [], [], [], [], [], []
     for it in items:
-        a = attn_widget.analyze(it["text"], model=name)
+        a = attn_widget.analyze(it["text"], model=name, unit=unit)
         p = span_tokens(a.tokens, it["pronoun"])[0]
         ante = set(span_tokens(a.tokens, it["antecedent"]))
         found = [link.index for link in a.links(p, k=3, lens="coreference")]
@@ -222,7 +225,7 @@ def run_model(name: str, items: list[dict[str, Any]], args: argparse.Namespace) 
     coef = found.calibration_cross or found.calibration
     probe_conf = coref_fit.nested_probability(win["features"][:, : len(coef) - 1], win["ranks"] == 0)
     coref._CACHE.put((name, "attention", coref._probe_digest()), found)  # the lens uses these heads
-    api = report_links(name, items, not args.no_faith)
+    api = report_links(name, items, not args.no_faith and args.unit == "token", args.unit)
     far = np.array([it["far"] for it in items])
     ratios = [f["ratio"] for f in api["faithfulness"]]
     return {
@@ -325,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--items", type=int, default=None, help="report items (default: all)")
     parser.add_argument("--probe-items", type=int, default=None, help="probe items (default: all)")
     parser.add_argument("--no-faith", action="store_true", help="skip the knock-out passes")
+    parser.add_argument(
+        "--unit", default="token", choices=["token", "word"], help="report nodes (word: the widget's)"
+    )
     parser.add_argument("--quick", action="store_true", help="12 report and 60 probe items: a smoke run")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "test-artifacts" / "bench_coref.json"))

@@ -313,6 +313,10 @@ class Arc:
         How many whole words lie strictly between the two (punctuation not
         counted), counted on the words the arc was laid out on; ``None`` when not
         known (an arc made by hand).
+    heads
+        The heads of ``lens`` that carry the link most: ``(layer, head, share)``, the
+        share of ``source``'s weight (under ``measure``) that head puts on ``target``,
+        up to three, largest first; ``()`` when the raw attention is not kept.
     """
 
     source: int
@@ -327,6 +331,7 @@ class Arc:
     source_text: str = ""
     target_text: str = ""
     words_between: int | None = None
+    heads: tuple[tuple[int, int, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(self)

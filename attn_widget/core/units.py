@@ -104,6 +104,13 @@ class Units:
         return tuple(np.flatnonzero(whole).tolist())
 
 
+def word_label(text: str) -> str:
+    """A word as a label: spaces collapsed, the punctuation it carries trimmed (``wife,`` -> ``wife``)."""
+    flat = " ".join(text.split()) or text
+    trimmed = flat.strip(".,;:!?\"'()[]{}“”‘’«»")
+    return trimmed or flat
+
+
 def segment(text: str, tokens: Sequence[Token], kind: str) -> Units:
     """Group ``tokens`` (of ``text``) into units of ``kind`` (see the module docstring)."""
     if kind not in UNITS:

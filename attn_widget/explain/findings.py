@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Analysis, Arc, Finding
+from ..core.units import word_label
 from ..graph.metrics import contiguity
 from ..heads.coref import PRONOUNS
 from ..heads.roles import HeadReport
@@ -43,22 +44,38 @@ ROLE_WORDS = {
 has, its clearest head); ``broad`` is not a finding: it is what most heads do."""
 
 
-def make_findings(analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> tuple[Finding, ...]:
-    """The 3–5 findings for the first screen, most telling first, each verified (:func:`verify`)."""
-    drafts: list[Finding] = []
+def make_findings(
+    analysis: Analysis,
+    arcs: Sequence[Arc],
+    report: HeadReport | None,
+    prediction: Mapping[str, Any] | None = None,
+) -> tuple[Finding, ...]:
+    """The 3–5 findings for the first screen, each verified (:func:`verify`).
+
+    In reading order: cross links (a pair), references, the farthest link, the
+    next word (``prediction``: :func:`attn_widget.runs.depends.prediction_evidence`'s
+    evidence, for a causal model), a head, the groups. When more than
+    :data:`MAX_FINDINGS` hold, the least telling go first: a second reference,
+    then the head, then the farthest link.
+    """
+    drafts: list[tuple[int, Finding]] = []  # (rank: lower is kept first, finding)
     if analysis.source_length is not None:  # a pair: which source words its target words read most
-        drafts.extend(_cross(arc) for arc in _telling_cross(arcs)[:CROSS_FINDINGS])
+        drafts.extend((0, _cross(arc)) for arc in _telling_cross(arcs)[:CROSS_FINDINGS])
     refs = [a for a in arcs if a.kind == "reference"]
-    for arc in sorted(refs, key=lambda a: (not a.confident, _to_pronoun(a), a.source))[:2]:
-        drafts.append(_reference(arc))
+    for k, arc in enumerate(sorted(refs, key=lambda a: (not a.confident, _to_pronoun(a), a.source))[:2]):
+        drafts.append((1 if k == 0 else 6, _reference(arc)))
     far = [a for a in arcs if a.kind == "long-range"]
     if far and far[0].words_between is not None:
-        drafts.append(_long_range(far[0]))
+        drafts.append((4, _long_range(far[0])))
+    if prediction is not None:
+        drafts.append((2, _prediction(prediction)))
     head = _head(report)
     if head is not None:
-        drafts.append(head)
-    drafts.append(_groups(analysis))
-    return tuple(f for f in drafts if verify(f, analysis, arcs, report))[:MAX_FINDINGS]
+        drafts.append((5, head))
+    drafts.append((3, _groups(analysis)))
+    held = [(rank, k) for k, (rank, f) in enumerate(drafts) if verify(f, analysis, arcs, report)]
+    kept = sorted(k for _, k in sorted(held)[:MAX_FINDINGS])
+    return tuple(drafts[k][1] for k in kept)
 
 
 def _to_pronoun(arc: Arc) -> bool:
@@ -130,6 +147,24 @@ def _head(report: HeadReport | None) -> Finding | None:
     return Finding("head", text, (), {"layer": layer, "head": head, "role": role, "score": round(score, 3)})
 
 
+def _percent(p: float) -> str:
+    return f"{100 * p:.1f}%"
+
+
+def _prediction(e: Mapping[str, Any]) -> Finding:
+    """What comes next, and what knocking out the word it rests on most does to it."""
+    before, after, word = e["probability"], e["after"], e["text"]
+    head = f"Next comes '{e['token'].strip()}' ({_percent(before)})"
+    fall = before - after
+    if fall >= 0.05 or (before > 0 and fall / before >= 0.25):
+        tail = f"without '{word}' it falls to {_percent(after)}."
+    elif after >= before:
+        tail = f"knocking out '{word}' does not lower it ({_percent(after)})."
+    else:
+        tail = f"knocking out '{word}' barely moves it ({_percent(after)})."
+    return Finding("prediction", f"{head}; {tail}", (int(e["node"]), int(e["last"])), dict(e))
+
+
 def _groups(analysis: Analysis) -> Finding:
     c = contiguity(analysis.labels)
     text = (
@@ -173,7 +208,24 @@ def _groups_hold(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: He
     return bool(np.isclose(round(c, 3), f.evidence["contiguity"])) and _groups(analysis).text == f.text
 
 
+def _prediction_holds(f: Finding, analysis: Analysis, arcs: Sequence[Arc], report: HeadReport | None) -> bool:
+    """The words it names are the analysis's, the one named moved the prediction most, the text is its."""
+    e = f.evidence
+    n = len(analysis.tokens)
+    tried = e.get("candidates") or []
+    if e.get("last") != n - 1 or not tried:
+        return False
+    for c in tried:
+        if not 0 <= c["node"] < n - 1 or word_label(analysis.tokens[c["node"]].text) != c["text"]:
+            return False
+    best = min(tried, key=lambda c: (c["after"], c["node"]))
+    if (best["node"], best["text"], best["after"]) != (e["node"], e["text"], e["after"]):
+        return False
+    return _prediction(e).text == f.text
+
+
 _CHECKS: Mapping[str, Callable[[Finding, Analysis, Sequence[Arc], HeadReport | None], bool]] = {
+    "prediction": _prediction_holds,
     "reference": _arc_holds,
     "long-range": _arc_holds,
     "cross": _arc_holds,

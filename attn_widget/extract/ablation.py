@@ -215,7 +215,8 @@ def _hooks(
                 "attn_widget.extract.families.FAMILIES, and the model class declares none); ablate heads "
                 "only, or add an entry for its family"
             )
-        allowed = torch.as_tensor(mask, device=next(net.parameters()).device)[None, None]
+        allowed = torch.as_tensor(mask, device=next(net.parameters()).device)
+        allowed = allowed[None, None] if allowed.ndim == 2 else allowed[:, None]  # [batch, 1, queries, keys]
 
         def add(module: Any, args: Any, kwargs: dict[str, Any]) -> Any:
             return _with_mask(module, args, kwargs, allowed, last)
@@ -245,7 +246,7 @@ def _hooks(
 
         def keep(_module: Any, _args: Any, output: Any) -> None:
             if "hidden" not in kept:  # the forward pass's, not a later backward pass's
-                kept["hidden"] = output.last_hidden_state[0, position].detach().clone()
+                kept["hidden"] = output.last_hidden_state[:, position].detach().clone()  # [batch, hidden]
 
         handles.append(net.register_forward_hook(keep))
     try:
@@ -287,8 +288,64 @@ def rerun(
     if head is None or "hidden" not in kept:
         return attentions, data, None
     with torch.inference_mode():
-        logits = head(kept["hidden"][None])[0].to(torch.float64)
+        logits = head(kept["hidden"][:1])[0].to(torch.float64)
     return attentions, data, torch.softmax(logits, dim=-1).numpy()
+
+
+def next_token_probs(model: Any, ids: Sequence[int], knockouts: Sequence[Sequence[int]]) -> np.ndarray:
+    """``[1 + len(knockouts), vocab]``: a causal model's next-token distribution after its last token,
+    as it is (row 0) and with each set of tokens in ``knockouts`` knocked out (every edge to them
+    removed, as :func:`allowed`), from the model's body alone (no attention kept).
+
+    Knocking out tokens from ``t`` on changes nothing before ``t`` (no earlier query can see
+    them): one pass keeps every position's keys and values, and each knockout reruns only the
+    positions from its first token, on that cache cut at it. A model whose cache cannot be cut
+    runs the knockouts as one batched pass over the whole text instead (the same numbers).
+    """
+    import torch
+
+    net = getattr(model, "base_model", model)
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is None:
+        raise ValueError(f"{type(model).__name__} has no output head to read a next-token prediction from")
+    n = len(ids)
+    masks = [allowed(n, list(k), (), causal=True) for k in knockouts]
+    device = next(net.parameters()).device
+    with loading.model_lock(model), torch.inference_mode():
+        try:
+            rows = _from_cache(model, torch.tensor([list(ids)], device=device), knockouts, masks)
+        except (AttributeError, TypeError, ValueError, NotImplementedError):  # no cache to cut: all at once
+            whole = np.tril(np.ones((n, n), dtype=bool))
+            batch = torch.tensor([list(ids)] * (1 + len(masks)), device=device)
+            with _hooks(model, np.stack([whole, *masks]), (), n - 1, True) as kept:  # type: ignore[list-item]
+                net(input_ids=batch)
+            rows = kept["hidden"]
+        logits = head(rows).to(torch.float64)
+    return torch.softmax(logits, dim=-1).numpy()
+
+
+def _from_cache(model: Any, ids: Any, knockouts: Sequence[Sequence[int]], masks: Sequence[Any]) -> Any:
+    """``[1 + len(knockouts), hidden]``: the last position's final hidden state as it is, then under
+    each knockout, rerunning only the positions from the knockout's first token on a copy of the cache."""
+    import copy
+
+    import torch
+
+    net = getattr(model, "base_model", model)
+    out = net(input_ids=ids, use_cache=True)
+    cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+    if cache is None or not hasattr(cache, "crop"):
+        raise AttributeError("no cache that can be cut")
+    name = "cache" if "cache" in inspect.signature(net.forward).parameters else "past_key_values"
+    rows = [out.last_hidden_state[0, -1]]
+    for tokens, mask in zip(knockouts, masks, strict=True):
+        start = min(tokens)
+        cut = copy.deepcopy(cache)
+        cut.crop(start - ids.shape[1])  # a negative length: drop the last tokens (every transformers)
+        with _hooks(model, mask[start:], (), 0, False):
+            again = net(input_ids=ids[:, start:], use_cache=True, **{name: cut})
+        rows.append(again.last_hidden_state[0, -1])
+    return torch.stack(rows)
 
 
 def top(probs: np.ndarray, tokenizer: Any, k: int = TOP_K) -> tuple[Candidate, ...]:

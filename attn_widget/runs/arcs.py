@@ -17,6 +17,7 @@ Words, not pieces: node texts are shown as the whole words they belong to.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,11 +26,11 @@ import numpy as np
 
 from ..core import Analysis, Arc
 from ..core.lexicon import PRONOUNS, STOPWORDS
-from ..core.units import segment, unit_tokens
+from ..core.units import segment, unit_tokens, word_label
 from ..extract.errors import ModelLoadError
 from ..graph.arcs import CONFIDENT_LIFT, long_range
 from ..heads import coref
-from .lensed import weights_under
+from .lensed import lens_heads, weights_under
 
 _LETTER = re.compile(r"\w", re.UNICODE)
 
@@ -39,18 +40,11 @@ def words(analysis: Analysis) -> tuple[tuple[str, ...], np.ndarray]:
     nodes = analysis.tokens
     spans = all(t.start is not None for t in nodes if not t.special)
     if analysis.options.unit != "token" or not analysis.text or not spans:
-        return tuple(_bare(t.text) for t in nodes), np.arange(len(nodes))
+        return tuple(word_label(t.text) for t in nodes), np.arange(len(nodes))
     units = segment(analysis.text, nodes, "word")
     whole = unit_tokens(analysis.text, nodes, units)
     owner = units.owner()
-    return tuple(_bare(whole[u].text) for u in owner), owner
-
-
-def _bare(text: str) -> str:
-    """A word as a label: spaces collapsed, the punctuation it carries trimmed (``wife,`` -> ``wife``)."""
-    flat = " ".join(text.split()) or text
-    trimmed = flat.strip(".,;:!?\"'()[]{}“”‘’«»")
-    return trimmed or flat
+    return tuple(word_label(whole[u].text) for u in owner), owner
 
 
 def default_k(n: int) -> int:
@@ -84,7 +78,44 @@ def arcs(analysis: Analysis, k: int | None = None, lens: Any = None) -> tuple[Ar
         for i, j, w, b in long_range(weights, eligible & kept, k + len(taken), kept=kept, positions=positions)
         if (i, j) not in taken
     ][:k]  # fmt: skip
-    return (*refs, *far)
+    pool = analysis.options.lens_heads if lens is None else _pool(analysis, lens)
+    return (*refs, *(dataclasses.replace(a, heads=carriers(analysis, a.source, a.target, pool)) for a in far))
+
+
+CARRIERS = 3
+"""Heads named as an arc's evidence (:attr:`Arc.heads <attn_widget.core.Arc.heads>`)."""
+
+
+def carriers(
+    analysis: Analysis, source: int, target: int, pool: Sequence[tuple[int, int]] | None
+) -> tuple[tuple[int, int, float], ...]:
+    """The heads of ``pool`` (``None``: every head) that put the largest share of node ``source``'s
+    weight on node ``target`` (under the analysis's measure; a word's pieces: summed over the
+    target's, averaged over the source's): ``(layer, head, share)``, at most :data:`CARRIERS`."""
+    att = analysis.attentions
+    if att is None:
+        return ()
+    units = analysis.units
+    q, k = units.pieces([source]), units.pieces([target])
+    rows = np.asarray(att[:, :, q], dtype=np.float64)  # [layer, head, queries, keys]
+    measure = analysis.options.measure
+    if measure == "norm" and "value_norm" in analysis.head_data:
+        rows = rows * np.asarray(analysis.head_data["value_norm"], dtype=np.float64)[:, :, None, :]
+    elif measure == "gradient" and "gradient" in analysis.head_data:
+        rows = np.abs(np.asarray(analysis.head_data["gradient"], dtype=np.float64)[:, :, q])
+    share = (rows[..., k].sum(axis=-1) / np.maximum(rows.sum(axis=-1), 1e-12)).mean(axis=-1)
+    heads = [(int(la), int(h)) for la, h in pool] if pool is not None else list(np.ndindex(share.shape))
+    heads.sort(key=lambda lh: (-share[lh], lh))
+    return tuple((la, h, round(float(share[la, h]), 4)) for la, h in heads[:CARRIERS])
+
+
+def _pool(analysis: Analysis, lens: Any) -> tuple[tuple[int, int], ...] | None:
+    """The heads a ``lens`` given to :func:`arcs` keeps (``None``: every head)."""
+    if not isinstance(lens, str):
+        return tuple((int(la), int(h)) for la, h in lens)
+    if lens == "all" or analysis.attentions is None:
+        return None
+    return lens_heads(analysis, {"lens": lens})[0]
 
 
 def words_between(names: Sequence[str], positions: np.ndarray) -> Callable[[int, int], int]:
@@ -115,6 +146,7 @@ def references(
         return ()
     try:
         found = coref.reference_links(analysis)
+        heads = coref.coreference_heads(str(analysis.model), analysis.options.measure).heads
     except (ValueError, TypeError, ModelLoadError):  # no model to find the heads with, or no raw attention
         return ()
     out = []
@@ -128,6 +160,7 @@ def references(
             i, link.index, link.weight, "reference", bool(link.confident),
             "coreference", analysis.options.measure, confidence=confidence, source_text=names[i],
             target_text=names[link.index], words_between=None if between is None else between(link.index, i),
+            heads=carriers(analysis, i, link.index, heads),
         ))  # fmt: skip
     return tuple(out)
 

@@ -22,6 +22,7 @@ from ..explain.rationale import chosen_clusters, explain_clusters
 from ..extract.loading import is_causal_config
 from ..heads.roles import HeadReport, analysis_report, induction_probe
 from .arcs import arcs
+from .depends import prediction_evidence
 
 __all__ = ["explain"]
 
@@ -91,13 +92,29 @@ def explain(
         report = _with_probe(report, model, notices)
     measured = cut if isinstance(cut, Mapping) else None
     result = explain_clusters(analysis, chosen, report, polisher, cut=measured, notices=notices)
-    result = dataclasses.replace(result, findings=make_findings(result, arcs(result), report))
+    skipped: list[str] = []
+    said = next_word(result, model, tokenizer, skipped)
+    found = make_findings(result, arcs(result), report, said)
+    result = dataclasses.replace(result, findings=found, notices=(*result.notices, *skipped))
     if model is not None:
         scored = sorted(c.id for c in analysis.clusters if c.id in chosen and c.size >= 2)
         result = faithfulness(
             result, model, tokenizer, clusters=scored, progress=progress, **faithfulness_options
         )
     return result
+
+
+def next_word(
+    analysis: Analysis, model: Any = None, tokenizer: Any = None, notices: list[str] | None = None
+) -> dict[str, Any] | None:
+    """The next-word finding's evidence (:func:`attn_widget.runs.depends.prediction_evidence`), or
+    ``None``; a model that cannot be run for it is said in ``notices``, never raised."""
+    try:
+        return prediction_evidence(analysis, model, tokenizer)
+    except (ValueError, RuntimeError, OSError) as err:  # a model that cannot be loaded or run
+        if notices is not None:
+            notices.append(f"The next-word finding was left out: {err}")
+        return None
 
 
 def _with_probe(report: HeadReport, model: Any, notices: list[str]) -> HeadReport:
@@ -108,5 +125,3 @@ def _with_probe(report: HeadReport, model: Any, notices: list[str]) -> HeadRepor
     except ValueError as err:  # e.g. a vocabulary too small for the probe
         notices.append(f"induction probe skipped: {err}")
         return report
-
-

@@ -6,7 +6,9 @@
 state carries (:func:`attn_widget.view.wire.to_state`). Both need work the
 slider must never wait for: the reference arcs find the model's coreference
 heads, the findings need the head report
-(:func:`attn_widget.heads.roles.analysis_report`). That work runs on its own
+(:func:`attn_widget.heads.roles.analysis_report`) and, for a causal model, the
+next word and the earlier word it rests on (one batched knockout pass:
+:func:`attn_widget.runs.depends.prediction_evidence`), which comes last. That work runs on its own
 thread (:class:`attn_widget.view.worker.Worker`); until it is done the state
 says ``None`` (the view keeps the slots and says they are coming) and, when it
 is, ``ready(analysis)`` is called so the widget sends the state again. Arcs are
@@ -23,6 +25,7 @@ from ..core import Analysis, Arc, Finding
 from ..core.cache import LRU
 from ..explain.findings import make_findings
 from ..heads.roles import HeadReport, analysis_report
+from ..runs.explaining import next_word
 from .wire import map_key
 from .worker import Worker
 
@@ -37,6 +40,7 @@ def arc_info(arc: Arc) -> dict[str, Any]:
         "confidence": None if arc.confidence is None else float(arc.confidence),
         "baseline": None if arc.baseline is None else float(arc.baseline),
         "source_text": arc.source_text, "target_text": arc.target_text,
+        "heads": [[int(la), int(h), float(w)] for la, h, w in arc.heads],
     }  # fmt: skip
 
 
@@ -50,7 +54,7 @@ def first_screen(analysis: Analysis) -> tuple[Wired, Wired]:
     arcs = analysis.arcs()
     found = analysis.findings
     if found is None:
-        found = make_findings(analysis, arcs, analysis_report(analysis))
+        found = make_findings(analysis, arcs, analysis_report(analysis), next_word(analysis))
     return [arc_info(a) for a in arcs], [finding_info(f) for f in found]
 
 
@@ -74,16 +78,24 @@ class FirstScreen:
         self._worker = Worker("attn-widget-first-screen")
         self._arcs: LRU[Hashable, tuple[Any, tuple[Arc, ...]]] = LRU(4)
         self._reports: LRU[Hashable, tuple[Any, HeadReport | None]] = LRU(2)
+        self._next: LRU[Hashable, tuple[Any, dict[str, Any] | None]] = LRU(4)
 
     def wired(self, analysis: Analysis) -> tuple[Wired | None, Wired | None]:
-        """``(arcs, findings)`` for the state; ``None`` for what is still being computed (started here)."""
+        """``(arcs, findings)`` for the state; ``None`` for what is still being computed (started here).
+
+        The next-word finding comes last (a batched knockout pass): the findings are sent
+        without it first, and again with it when it is ready.
+        """
         arcs = self._cached_arcs(analysis)
         report = self._cached_report(analysis)
-        if arcs is None or report is _MISSING:
+        said = self._next.get(_graph_key(analysis))
+        if arcs is None or report is _MISSING or said is None:
             self._worker.submit(lambda: self._compute(analysis), key="first-screen")
+        if arcs is None or report is _MISSING:
             return (None if arcs is None else [arc_info(a) for a in arcs]), None
         assert not isinstance(report, _Missing)
-        return [arc_info(a) for a in arcs], [finding_info(f) for f in make_findings(analysis, arcs, report)]
+        found = make_findings(analysis, arcs, report, None if said is None else said[1])
+        return [arc_info(a) for a in arcs], [finding_info(f) for f in found]
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until the arcs and findings asked for so far are computed."""
@@ -112,6 +124,9 @@ class FirstScreen:
             except Exception:
                 report = None
             self._reports.put(_run_key(a), (None, report))
+        if self._next.get(_graph_key(a)) is None:
+            self._ready(a)  # the arcs and the other findings first
+            self._next.put(_graph_key(a), (None, next_word(a)))
         self._ready(a)
 
 

@@ -84,7 +84,7 @@ function state(threshold = 0.2, g = 1): WireState {
     map_key: "graph-1",
     map: null,
     partition: { edits: [], pins: [], undo: 0, redo: 0 },
-    arcs: [{ source: 3, target: 1, weight: 0.4, kind: "reference", confident: true, lens: "coreference", measure: "attention", confidence: 0.8, baseline: null, source_text: "it", target_text: "cat" }],
+    arcs: [{ source: 3, target: 1, weight: 0.4, kind: "reference", confident: true, lens: "coreference", measure: "attention", confidence: 0.8, baseline: null, source_text: "it", target_text: "cat", heads: [[16, 4, 0.41]] }],
     findings: [{ kind: "reference", text: "'it' looks back to 'cat'.", tokens: [1, 3] }],
   };
 }

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attn_widget.heads.roles import GLOSSES, ROLES, HeadReport, induction_probe, score_heads
+from attn_widget.heads.roles import GLOSSES, ROLES, HeadReport, induction_probe, is_causal, score_heads
+from attn_widget.heads.stats import layer_stats
 
 PLANTED = {
     (0, 0): "previous-token",
@@ -139,3 +140,25 @@ def test_probe_finds_induction_heads_in_smollm2() -> None:
     found = {k: v for k, v in report.labels.items()}
     assert found, f"no induction head; best score {np.nanmax(report.scores['induction']):.2f}"
     assert max(s for roles in found.values() for _, s in roles) > 0.5
+
+
+@pytest.mark.parametrize("n", [1, 2, 63, 64, 65, 70, 129])
+def test_a_decoder_is_told_from_any_one_later_key_with_mass(n):
+    rng = np.random.default_rng(n)
+    lower = np.tril(rng.random((2, 2, n, n)).astype(np.float32))
+    assert is_causal(lower)
+    for i, j in zip(*np.triu_indices(n, k=1), strict=True):  # every cell above the diagonal
+        seen = lower.copy()
+        seen[1, 1, i, j] = 1e-5
+        assert not is_causal(seen), (i, j)
+
+
+def test_causal_row_blocks_give_the_statistics_of_the_whole_square():
+    rng = np.random.default_rng(0)
+    n = 150
+    att = np.tril(rng.random((3, n, n))).astype(np.float32)
+    att /= att.sum(axis=-1, keepdims=True)
+    blocked = layer_stats(att, causal=True)
+    whole = layer_stats(att, causal=False)
+    for b, w in zip(blocked, whole, strict=True):
+        np.testing.assert_allclose(b, w, rtol=1e-12, atol=1e-12)

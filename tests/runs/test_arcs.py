@@ -98,6 +98,21 @@ def test_the_pronoun_points_to_the_word_the_coreference_heads_link_it_to(head_00
     assert ref[0].confidence >= coref.CONFIDENT
 
 
+def test_an_arc_names_the_heads_that_carry_it(head_00):
+    it, cat = at(TEXT, "it"), at(TEXT, "cat")
+    a = planted(rows={it: {cat: 0.6}})
+    (ref,) = [x for x in a.arcs() if x.kind == "reference"]
+    assert ref.heads == ((0, 0, 0.6),)  # the coreference heads only: the planted one, its share
+    far = planted(rows={at(TEXT, "tired"): {cat: 0.7}})
+    wide = [x for x in far.arcs(k=3) if x.kind == "long-range" and x.heads]
+    assert wide, "long-range arcs carry their heads"
+    for arc in wide:
+        assert len(arc.heads) <= 3
+        assert [h[2] for h in arc.heads] == sorted((h[2] for h in arc.heads), reverse=True)
+        layer, head, share = arc.heads[0]
+        assert share == pytest.approx(float(far.attentions[layer, head, arc.source, arc.target]), abs=1e-4)
+
+
 def test_a_wrong_link_is_drawn_as_the_model_makes_it_and_a_close_call_is_unsure(head_00):
     it, cat, mat = at(TEXT, "it"), at(TEXT, "cat"), at(TEXT, "mat")
     (ref,) = [x for x in planted(rows={it: {cat: 0.30, mat: 0.32}}).arcs() if x.kind == "reference"]

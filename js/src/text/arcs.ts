@@ -122,7 +122,8 @@ export function crossPath(src: Box, dst: Box, room: number): string {
 /** The arc's evidence in plain words (its tooltip and the hover box): kind, weight, confidence or baseline, lens. */
 export function arcWords(a: ArcInfo, off: "above" | "below" | null = null): string {
   const share = `${(a.weight * 100).toFixed(0)}% of its attention`;
-  const under = `${a.measure}, heads: ${a.lens}`;
+  const carried = a.heads.length ? `; carried most by ${a.heads.map(([l, h, w]) => `head ${l}.${h} (${(w * 100).toFixed(0)}%)`).join(", ")}` : "";
+  const under = `${a.measure}, heads: ${a.lens}${carried}`;
   if (a.kind === "cross") {
     const sure = a.confident ? "" : " (unsure: another source word gets more than half as much)";
     const seen = off ? `; “${a.target_text}” is scrolled out of view ${off} in the source row: click the arc to show it` : "";

@@ -4,7 +4,7 @@
 // (tests/view/test_golden_state.py); js/tests/wire/golden.test.ts decodes it here.
 
 import { DType, decodeArray, NdArray, row, TypedOf, WireArray } from "./codec";
-import { arrayOf, boolean, field, Guard, integer, nullable, number, record, string, WireError } from "./guard";
+import { arrayOf, boolean, field, Guard, integer, nullable, number, optional, record, string, WireError } from "./guard";
 import { ClusterInfo, clusterInfo } from "./messages";
 
 export const STATE_VERSION = 7;
@@ -81,10 +81,12 @@ export interface ArcInfo {
   confident: boolean;
   lens: string;
   measure: string;
-  confidence: number | null; // a reference's: the best word's share of the best two
+  confidence: number | null; // a reference's: the calibrated chance it is the right word
   baseline: number | null; // a long-range link's: mean weight at that distance
   source_text: string;
   target_text: string;
+  /** The heads that carry it most: [layer, head, share], largest first (absent in older states: none). */
+  heads: [number, number, number][];
 }
 
 /** One finding: a verified sentence and the nodes it names. */
@@ -174,7 +176,14 @@ const arcInfo: Guard<ArcInfo> = (v, where) => {
     baseline: field(a, "baseline", nullable(number), where),
     source_text: field(a, "source_text", string, where),
     target_text: field(a, "target_text", string, where),
+    heads: field(a, "heads", optional(arrayOf(headShare)), where) ?? [],
   };
+};
+
+const headShare: Guard<[number, number, number]> = (v, where) => {
+  const t = arrayOf(number)(v, where);
+  if (t.length !== 3) throw new WireError(`${where} should be [layer, head, share], got ${t.length} numbers`);
+  return [integer(t[0], where), integer(t[1], where), t[2]];
 };
 
 const findingInfo: Guard<FindingInfo> = (v, where) => {

@@ -5,7 +5,7 @@ import type { ArcInfo } from "../../src/wire/state";
 
 const arc = (over: Partial<ArcInfo>): ArcInfo => ({
   source: 5, target: 1, weight: 0.3, kind: "reference", confident: true, lens: "coreference", measure: "attention",
-  confidence: 0.8, baseline: null, source_text: "it", target_text: "cat", ...over,
+  confidence: 0.8, baseline: null, source_text: "it", target_text: "cat", heads: [], ...over,
 });
 const box = (left: number, top: number, width = 20, height = 18) => ({ left, top, right: left + width, bottom: top + height });
 
@@ -62,6 +62,12 @@ describe("arc geometry", () => {
     expect(arcWords(arc({}))).toContain("“it” looks back to “cat” (sure)");
     expect(arcWords(arc({ confident: false, confidence: 0.52 }))).toContain("(unsure)");
     expect(arcWords(arc({ kind: "long-range", confidence: null, baseline: 0.05, weight: 0.2 }))).toContain("4.0× what links at that distance usually get");
+  });
+
+  it("names the heads that carry the link most, and none when they are not known", () => {
+    const said = arcWords(arc({ heads: [[16, 4, 0.412], [13, 2, 0.3]] }));
+    expect(said).toContain("carried most by head 16.4 (41%), head 13.2 (30%)");
+    expect(arcWords(arc({}))).not.toContain("carried");
   });
 });
 

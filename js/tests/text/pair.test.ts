@@ -20,7 +20,7 @@ function pairView(sourceLength: number | null): View {
 
 const arc = (over: Partial<ArcInfo>): ArcInfo => ({
   source: 6, target: 1, weight: 0.6, kind: "cross", confident: true, lens: "all", measure: "attention",
-  confidence: null, baseline: null, source_text: "chat", target_text: "cat", ...over,
+  confidence: null, baseline: null, source_text: "chat", target_text: "cat", heads: [], ...over,
 });
 
 describe("an encoder–decoder pair's text", () => {
