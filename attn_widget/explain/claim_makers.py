@@ -65,7 +65,8 @@ def _layout_claim(evidence: Mapping[str, Any]) -> Claim:
         "last": last,
         "first_text": token_text(evidence, first),
         "last_text": token_text(evidence, last),
-        "text": f"tokens {first}-{last}, "
+        "unit": evidence.get("unit", "token"),
+        "text": f"{evidence.get('unit', 'token')}s {first}-{last}, "
         + ("one stretch of text" if evidence["contiguous"] else "scattered"),
     }
     span = evidence["spans"][0]["text"]

@@ -203,6 +203,7 @@ def _layout(analysis: Analysis, members: np.ndarray) -> dict[str, Any]:
         "spans": spans,
         "contiguous": len(runs) == 1,
         "positions": [int(members[0]), int(members[-1])],
+        "unit": analysis.options.unit,  # what the positions count: tokens, words or sentences
     }
 
 

@@ -80,25 +80,26 @@ def _group_sentence(by: Mapping[str, list[Mapping[str, Any]]], size: int) -> str
     subject = _join(names)
     if "layout" in by:
         lay = by["layout"][0]
-        where = (
-            f"tokens {lay['first']}–{lay['last']}" if lay["first"] != lay["last"] else f"token {lay['first']}"
-        )
+        unit = lay.get("unit", "token")  # the positions count the analysis's nodes: tokens, words, sentences
+        first, last = lay["first"], lay["last"]
+        where = f"{unit}s {first}–{last}" if first != last else f"{unit} {first}"
         if "span" in lay:
             subject = f"The words {show(lay['span'])} ({where})"
         else:
             subject += f" ({where}{'' if lay['contiguous'] or size == 1 else ', scattered'})"
     shares = {c["key"]: c["percent"] for c in by.get("share", [])}
+    node = by["layout"][0].get("unit", "token") if "layout" in by else "token"
     if size == 1:
         text = f"{subject} stands on its own"
         if "external" in shares:
-            text += f": {shares['external']}% of its attention goes to other tokens"
+            text += f": {shares['external']}% of its attention goes to other {node}s"
         return text + "."
     text = f"{subject} form a group"
     detail = []
     if "internal" in shares:
         detail.append(f"{shares['internal']}% on each other")
     if "self" in shares:
-        detail.append(f"{shares['self']}% on each token itself")
+        detail.append(f"{shares['self']}% on each {node} itself")
     if "inside" in shares:
         text += f": {shares['inside']}% of their attention stays inside it"
         text += f" ({_join(detail)})" if detail else ""

@@ -23,7 +23,7 @@ HEADLINE_IS_JS = "want => document.querySelector('[data-testid=panel-headline]')
 def real(open_notebook: Any) -> NotebookPage:
     cells = [
         f"""import attn_widget
-a = attn_widget.analyze({TEXT!r}, model="smollm2").explain()
+a = attn_widget.analyze({TEXT!r}, model="smollm2", unit="word").explain()  # words, as the widget shows a text
 w = attn_widget.AttentionExplainer(a)""",
         "w",
     ]

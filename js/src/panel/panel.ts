@@ -59,14 +59,20 @@ export function claimTitle(c: Record<string, unknown>): string {
   return parts.length ? `${field}\n${parts.join("\n")}` : field;
 }
 
-/** One line per head that carries the cluster: "head 2.1 — 26% of the group's attention; first-token sink (score 0.41)". */
+/**
+ * One line per head that carries the cluster: "head 2.1 — 3.9× an average head's share; previous-token
+ * (score 0.72)" (the evidence's ``lift``: its share times the number of heads), or, without a lift,
+ * "— 26% of the group's attention" (a share over all heads reads small: 1% of 270 heads is 3.9×).
+ */
 export function headLines(evidence: Record<string, unknown>, max = 6): { text: string; title: string }[] {
   const heads = evidence.heads;
   if (!Array.isArray(heads)) return [];
   return heads.slice(0, max).map((h) => {
     const r = (h ?? {}) as Record<string, unknown>;
     const name = r.layer !== undefined && r.head !== undefined ? `head ${r.layer}.${r.head}` : short(r.name ?? h);
-    const share = typeof r.share === "number" ? ` — ${pct(r.share)} of the group's attention` : "";
+    const share = typeof r.lift === "number"
+      ? ` — ${r.lift.toFixed(1)}× an average head's share`
+      : typeof r.share === "number" ? ` — ${pct(r.share)} of the group's attention` : "";
     const roles = Array.isArray(r.roles) ? (r.roles as Record<string, unknown>[]) : r.role ? [{ role: r.role, score: r.score }] : [];
     const named = roles.map((x) => `${short(x.role)}${typeof x.score === "number" ? ` (score ${x.score.toFixed(2)})` : ""}`);
     const glosses = roles.filter((x) => typeof x.gloss === "string").map((x) => `${short(x.role)}: ${x.gloss}`);
@@ -219,9 +225,9 @@ export function renderPanel(host: HTMLElement, p: PanelInput): void {
   // pieces of one character (byte-level BPE) make one chip; right-to-left words isolated (dir=auto); long ones cut
   for (const group of pieceGroups(p.tokens.slice(0, MAX_TOKENS), p.source)) {
     const shown = readable(runText(group, p.tokenText, p.source));
-    const which = group.length > 1 ? `tokens ${group.join(", ")} (pieces of one character)` : `token ${group[0]}`;
+    const which = group.length > 1 ? `tokens ${group.join(", ")} (pieces of one character)` : `${unit} ${group[0]}`;
     words.append(el("span", { class: "aw-chip", text: clip(shown), title: `${which}: ${clip(showToken(runText(group, p.tokenText, p.source)), 200)}`, attrs: { dir: "auto" } }));
   }
   if (size > MAX_TOKENS) words.append(el("span", { class: "aw-muted", text: ` … and ${size - MAX_TOKENS} more` }));
-  host.append(el("h4", { text: "Tokens" }), words);
+  host.append(el("h4", { text: `${unit[0].toUpperCase()}${unit.slice(1)}s` }), words); // "Words" in the word view
 }

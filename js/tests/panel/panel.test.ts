@@ -92,6 +92,8 @@ describe("cluster panel content", () => {
     });
     expect(lines[0].text).toBe("head 1.0 — 22% of the group's attention; first-token sink (score 0.41)");
     expect(lines[0].title).toContain("parks attention");
+    const lifted = headLines({ heads: [{ layer: 1, head: 2, share: 0.0144, lift: 3.9, roles: [{ role: "previous-token", score: 0.72 }] }] });
+    expect(lifted[0].text).toBe("head 1.2 — 3.9× an average head's share; previous-token (score 0.72)");
   });
 
   it("attaches each claim to its rationale sentence", () => {
@@ -109,5 +111,16 @@ describe("cluster panel content", () => {
   it("falls back to one piece when sentences and claims do not line up", () => {
     const s = rationaleSentences("One sentence only.", [{ sentence: 2, text: "x" }]);
     expect(s).toEqual([{ text: "One sentence only.", title: "x" }]);
+  });
+});
+
+describe("the panel names the nodes it lists", () => {
+  it("says words in the word view and tokens in the model's tokens", () => {
+    for (const [unit, heading] of [["word", "Words"], ["token", "Tokens"], [undefined, "Tokens"]] as const) {
+      const host = document.createElement("div");
+      renderPanel(host, { id: 2, tokens: [0, 1], tokenText: ["suitcase", " was"], unit, facts: null, info: null, pending: false, details: { open: false, onToggle: () => {} }, onClose: () => {} });
+      expect(host.querySelector("h4")?.textContent).toBe(heading);
+      expect(host.querySelector(".aw-chip")?.getAttribute("title")).toMatch(new RegExp(`^${(unit ?? "token")} 0:`));
+    }
   });
 });
