@@ -79,8 +79,9 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--unit",
         choices=UNITS,
-        default="token",
-        help="graph nodes: tokens, or whole words or sentences (pieces pooled; long texts)",
+        default="word",
+        help="graph nodes: whole words (the default, as the widget shows a text), the model's tokens, "
+        "or sentences (pieces pooled; long texts)",
     )
     ex.add_argument(
         "--explain",
@@ -299,10 +300,17 @@ def headline(analysis: Any) -> str:
 
     fallback = next((n for n in analysis.notices if n.startswith(FALLBACK_NOTICE)), None)
     big = sum(1 for c in analysis.clusters if c.size > 1)
-    n, s = len(analysis.tokens), analysis.source_length
-    count = f"{n} tokens" if s is None else f"{n} tokens ({s} source → {n - s} target)"
+    s, unit = analysis.source_length, f"{analysis.options.unit}s"
+
+    def shown(nodes: Any) -> int:  # a BOS is not a word
+        return len(nodes) if unit == "tokens" else sum(not t.special for t in nodes)
+
+    nodes = analysis.tokens
+    count = f"{shown(nodes)} {unit}"
+    if s is not None:
+        count += f" ({shown(nodes[:s])} source → {shown(nodes[s:])} target)"
     line = (
-        f"model: {analysis.model} | {count}, {big} clusters of 2+ tokens, "
+        f"model: {analysis.model} | {count}, {big} clusters of 2+ {unit}, "
         f"threshold {analysis.threshold:.4g} ({analysis.options.threshold_mode}), "
         f"modularity {analysis.modularity:.3f}"
     )

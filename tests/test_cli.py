@@ -32,9 +32,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_explain_prints_model_and_table_and_writes_json(tiny_gpt2_dir, tmp_path, capsys):
     out = tmp_path / "sub" / "analysis.json"
-    assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out)]) == 0
+    assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out), "--unit", "token"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(f"model: {tiny_gpt2_dir} | 12 tokens")
+    assert lines[0].startswith(f"model: {tiny_gpt2_dir} | 12 tokens, ")
     assert "modularity" in lines[0]
     assert "Fallback" not in lines[0]
     columns = ["id", "size", "modularity", "inside", "tokens"]
@@ -234,11 +234,27 @@ def tiny_bart_dir(gpt2_tokenizer, tmp_path_factory) -> Path:
     return folder
 
 
+def test_a_person_reads_words_by_default_as_in_the_widget(tiny_gpt2_dir, tmp_path, capsys):
+    out = tmp_path / "words.json"
+    assert main(["explain", TEXT, "--model", str(tiny_gpt2_dir), "--json", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    saved = Analysis.from_dict(json.loads(out.read_text("utf-8")))
+    assert saved.options.unit == "word"
+    words = len(TEXT.split())  # the BOS is not a word
+    assert lines[0].startswith(f"model: {tiny_gpt2_dir} | {words} words, ")
+    assert "clusters of 2+ words" in lines[0]
+    columns = ["id", "size", "modularity", "inside", "words"]
+    header = next(i for i, line in enumerate(lines) if line.split() == columns)
+    table = "\n".join(lines[header + 1 :])
+    assert "' cat'" not in table  # no quoted pieces with their spaces
+    assert all(w in table for w in TEXT.replace(".", "").split()), "every word is in a group, as it reads"
+
+
 def test_target_reads_a_source_and_a_target_as_the_api_does(tiny_bart_dir, tmp_path, capsys):
     import attn_widget
 
     out, page = tmp_path / "pair.json", tmp_path / "pair.html"
-    args = ["explain", SOURCE, "--model", str(tiny_bart_dir), "--target", TARGET]
+    args = ["explain", SOURCE, "--model", str(tiny_bart_dir), "--target", TARGET, "--unit", "token"]
     assert main([*args, "--json", str(out), "--html", str(page)]) == 0
     lines = capsys.readouterr().out.splitlines()
     saved = Analysis.from_dict(json.loads(out.read_text(encoding="utf-8")))

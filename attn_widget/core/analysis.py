@@ -205,7 +205,8 @@ class Analysis(Result):
         return next(c for c in self.clusters if c.id == label)
 
     def table(self, min_size: int = 1, headlines: bool = True) -> str:
-        """A plain-text table of clusters: id, size, modularity, inside share, tokens.
+        """A plain-text table of clusters: id, size, modularity, inside share, and its nodes
+        (the model's tokens quoted as they are; words and sentences as they read).
 
         ``inside`` is the share of the cluster's tokens' attention that stays in
         the cluster (to each other or to themselves), out of their attention
@@ -215,11 +216,15 @@ class Analysis(Result):
         With ``headlines`` (the default), an explained cluster's :attr:`Cluster.headline`
         follows its row, indented.
         """
-        lines = [f"{'id':>3} {'size':>4} {'modularity':>10} {'inside':>6}  tokens"]
+        unit = self.options.unit
+        lines = [f"{'id':>3} {'size':>4} {'modularity':>10} {'inside':>6}  {unit}s"]
         for c in self.clusters:
             if c.size < min_size:
                 continue
-            words = " ".join(repr(self.tokens[i].text) for i in c.tokens)
+            if unit == "token":  # the model's pieces as they are: spaces and all
+                words = " ".join(repr(self.tokens[i].text) for i in c.tokens)
+            else:  # words and sentences as a person reads them
+                words = " ".join(self.tokens[i].text.strip() or repr(self.tokens[i].text) for i in c.tokens)
             if len(words) > 90:
                 words = words[:87] + "..."
             inside = pct(attention_shares(self.weights, c.tokens)["inside"])  # rounded as the rationale is
@@ -414,5 +419,3 @@ class Analysis(Result):
         att = arrays.pop("attentions", None)
         data = {k.removeprefix("head_data/"): v for k, v in arrays.items() if k.startswith("head_data/")}
         return cls.from_dict(d, attentions=att, head_data=data, token_weights=arrays.get("token_weights"))
-
-
