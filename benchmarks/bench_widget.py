@@ -303,6 +303,8 @@ def main(argv: list[str] | None = None) -> None:
             bertviz_bytes = bertviz_html_size(analysis.attentions, tokens)
             bertviz_s = time.perf_counter() - t0
             widget = attn_widget.AttentionExplainer(analysis)
+            widget.first_screen.join(600)  # its arcs and findings are made on threads of this process: not
+            # while the browser below is timed (the page itself needs no kernel)
             state, buffers, bundle = widget_payload(widget)
             html = widget.save_html(out / f"explainer-{n}.html")
             lat = browser_latency(html, len(analysis.tokens), args.moves, browser)

@@ -8,7 +8,9 @@ slider must never wait for: the reference arcs find the model's coreference
 heads, the findings need the head report
 (:func:`attn_widget.heads.roles.analysis_report`) and, for a causal model, the
 next word and the earlier word it rests on (one batched knockout pass:
-:func:`attn_widget.runs.depends.prediction_evidence`), which comes last. That work runs on its own
+:func:`attn_widget.runs.depends.prediction_evidence`), which comes last, on a
+thread of its own, once the knobs have been still for :data:`QUIET` seconds (its
+passes would take the cores a slider's re-clustering needs). That work runs on its own
 thread (:class:`attn_widget.view.worker.Worker`); until it is done the state
 says ``None`` (the view keeps the slots and says they are coming) and, when it
 is, ``ready(analysis)`` is called so the widget sends the state again. Arcs are
@@ -18,7 +20,9 @@ model; the findings themselves (one template each) are re-made per partition.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import contextlib
+import time
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from ..core import Analysis, Arc, Finding
@@ -30,6 +34,8 @@ from .wire import map_key
 from .worker import Worker
 
 Wired = list[dict[str, Any]]
+QUIET = 1.0
+"""Seconds without a new view asked for (a slider move, a knob) before the next-word pass starts."""
 
 
 def arc_info(arc: Arc) -> dict[str, Any]:
@@ -73,12 +79,15 @@ def _run_key(a: Analysis) -> Hashable:
 class FirstScreen:
     """Arcs and findings for one widget; the slow parts on a background thread (module docstring)."""
 
-    def __init__(self, ready: Callable[[Analysis], None]) -> None:
+    def __init__(self, ready: Callable[[Analysis], None], quiet: float | None = None) -> None:
         self._ready = ready
         self._worker = Worker("attn-widget-first-screen")
+        self._later = Worker("attn-widget-next-word")  # its own thread: never holds up new arcs
         self._arcs: LRU[Hashable, tuple[Any, tuple[Arc, ...]]] = LRU(4)
         self._reports: LRU[Hashable, tuple[Any, HeadReport | None]] = LRU(2)
         self._next: LRU[Hashable, tuple[Any, dict[str, Any] | None]] = LRU(4)
+        self._quiet = QUIET if quiet is None else quiet
+        self._asked = time.monotonic()  # when a view was last asked for (a slider move asks again)
 
     def wired(self, analysis: Analysis) -> tuple[Wired | None, Wired | None]:
         """``(arcs, findings)`` for the state; ``None`` for what is still being computed (started here).
@@ -86,11 +95,14 @@ class FirstScreen:
         The next-word finding comes last (a batched knockout pass): the findings are sent
         without it first, and again with it when it is ready.
         """
+        self._asked = time.monotonic()
         arcs = self._cached_arcs(analysis)
         report = self._cached_report(analysis)
         said = self._next.get(_graph_key(analysis))
-        if arcs is None or report is _MISSING or said is None:
+        if arcs is None or report is _MISSING:
             self._worker.submit(lambda: self._compute(analysis), key="first-screen")
+        elif said is None:
+            self._later.submit(lambda: self._next_word(analysis), key="next-word")
         if arcs is None or report is _MISSING:
             return (None if arcs is None else [arc_info(a) for a in arcs]), None
         assert not isinstance(report, _Missing)
@@ -98,8 +110,9 @@ class FirstScreen:
         return [arc_info(a) for a in arcs], [finding_info(f) for f in found]
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait until the arcs and findings asked for so far are computed."""
+        """Wait until the arcs and findings asked for so far are computed (the next word too)."""
         self._worker.join(timeout)
+        self._later.join(timeout)
 
     def _cached_arcs(self, a: Analysis) -> tuple[Arc, ...] | None:
         hit = self._arcs.get(_graph_key(a))
@@ -125,9 +138,32 @@ class FirstScreen:
                 report = None
             self._reports.put(_run_key(a), (None, report))
         if self._next.get(_graph_key(a)) is None:
-            self._ready(a)  # the arcs and the other findings first
-            self._next.put(_graph_key(a), (None, next_word(a)))
+            self._later.submit(lambda: self._next_word(a), key="next-word")
         self._ready(a)
+
+    def _next_word(self, a: Analysis) -> None:
+        """The next-word evidence, once nobody has moved a knob for :data:`QUIET` seconds: its model
+        passes would otherwise take the cores a slider's re-clustering needs."""
+        while (wait := self._quiet - (time.monotonic() - self._asked)) > 0:
+            time.sleep(min(wait, 0.1))
+        if self._next.get(_graph_key(a)) is None:
+            with _one_core():
+                said = next_word(a)
+            self._next.put(_graph_key(a), (None, said))
+            self._ready(a)
+
+
+@contextlib.contextmanager
+def _one_core() -> Iterator[None]:
+    """torch on one thread for a background pass: the other cores stay with the slider's re-clustering."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class FirstScreenMixin:

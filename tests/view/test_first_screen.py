@@ -67,3 +67,45 @@ def test_the_exported_page_carries_arcs_and_findings():
     assert state["arcs"] == [arc_info(x) for x in a.arcs()]
     assert state["findings"]
     assert all(f["text"] for f in state["findings"])
+
+
+def test_the_next_word_waits_until_the_knobs_are_still_and_then_joins_the_findings(monkeypatch):
+    import time
+
+    from attn_widget.view import firstscreen
+
+    started: list[float] = []
+    evidence = {"token": " home", "probability": 0.5, "position": 0, "candidates": [], "after": 0.1}
+
+    threads: list[int] = []
+
+    def next_word(a):
+        import torch
+
+        started.append(time.monotonic())
+        threads.append(torch.get_num_threads())
+        last = len(a.tokens) - 1
+        cat = CAT + len(a.tokens) - len(PIECES)
+        tried = [{"node": cat, "text": "cat", "after": 0.1, "instead": " a"}]
+        return {**evidence, "last": last, "candidates": tried, "node": cat, "text": "cat"}
+
+    monkeypatch.setattr(firstscreen, "next_word", next_word)
+    monkeypatch.setattr(firstscreen, "QUIET", 0.5)
+    a = planted()
+    w = AttentionExplainer(a)
+    w.first_screen.join(30)  # the arcs, the report, then the next word once nothing is asked for 0.5 s
+    assert threads == [1]  # on one core: the slider keeps the others
+    assert any(f["kind"] == "prediction" for f in w.state["findings"])
+    said = [f["text"] for f in w.state["findings"]]
+    assert "Next comes 'home' (50.0%); without 'cat' it falls to 10.0%." in said
+    w2 = AttentionExplainer(a)
+    moves = float(a.sweep.thresholds[0]), float(a.sweep.thresholds[-1])
+    end = time.monotonic() + 1.2
+    k = 0
+    while time.monotonic() < end:  # a slider dragged for 1.2 s: no next-word pass meanwhile
+        w2.threshold = moves[k % 2]
+        k += 1
+        time.sleep(0.05)
+    w2.first_screen.join(30)
+    assert len(started) == 2
+    assert started[1] >= end + 0.4  # it started after the last move, once the knobs were still
