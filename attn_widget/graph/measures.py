@@ -70,7 +70,7 @@ def attention(att: Attention, data: HeadData) -> Attention:
 @MEASURES.register("norm")
 def norm(att: Attention, data: HeadData) -> Attention:
     """``α_ij · ‖f(x_j)‖`` per head (see the module docstring)."""
-    value_norm = _need(data, "norm", att.shape[:3])
+    value_norm = _need(data, "norm", (*att.shape[:2], att.shape[-1]))  # one per key (rows may be a slice)
     return (att * value_norm[:, :, None, :]).astype(np.float32, copy=False)
 
 

@@ -29,6 +29,7 @@ from ..core.lexicon import PRONOUNS, STOPWORDS
 from ..core.units import segment, unit_tokens, word_label
 from ..extract.errors import ModelLoadError
 from ..graph.arcs import CONFIDENT_LIFT, long_range
+from ..graph.measures import measure_weights
 from ..heads import coref
 from .lensed import lens_heads, weights_under
 
@@ -97,12 +98,8 @@ def carriers(
         return ()
     units = analysis.units
     q, k = units.pieces([source]), units.pieces([target])
-    rows = np.asarray(att[:, :, q], dtype=np.float64)  # [layer, head, queries, keys]
-    measure = analysis.options.measure
-    if measure == "norm" and "value_norm" in analysis.head_data:
-        rows = rows * np.asarray(analysis.head_data["value_norm"], dtype=np.float64)[:, :, None, :]
-    elif measure == "gradient" and "gradient" in analysis.head_data:
-        rows = np.abs(np.asarray(analysis.head_data["gradient"], dtype=np.float64)[:, :, q])
+    data = {key: np.asarray(v)[:, :, q] if key == "gradient" else v for key, v in analysis.head_data.items()}
+    rows = measure_weights(att[:, :, q], analysis.options.measure, data).astype(np.float64)  # [L, H, q, keys]
     share = (rows[..., k].sum(axis=-1) / np.maximum(rows.sum(axis=-1), 1e-12)).mean(axis=-1)
     heads = [(int(la), int(h)) for la, h in pool] if pool is not None else list(np.ndindex(share.shape))
     heads.sort(key=lambda lh: (-share[lh], lh))
@@ -142,12 +139,12 @@ def references(
     The link and its calibrated confidence are :func:`attn_widget.heads.coref.reference_links`
     (drawn solid when the link is ``confident``: at or above the model's own threshold).
     """
-    if analysis.options.unit == "sentence":
-        return ()
+    if analysis.options.unit == "sentence" or analysis.attentions is None or not analysis.model:
+        return ()  # no raw attention to read, or no model to find the heads with
     try:
-        found = coref.reference_links(analysis)
-        heads = coref.coreference_heads(str(analysis.model), analysis.options.measure).heads
-    except (ValueError, TypeError, ModelLoadError):  # no model to find the heads with, or no raw attention
+        heads = coref.coreference_heads(analysis.model, analysis.options.measure)
+        found = coref.reference_links(analysis, heads)
+    except (ValueError, TypeError, ModelLoadError):  # a model that cannot be loaded or probed
         return ()
     out = []
     for i, link in found:
@@ -160,7 +157,7 @@ def references(
             i, link.index, link.weight, "reference", bool(link.confident),
             "coreference", analysis.options.measure, confidence=confidence, source_text=names[i],
             target_text=names[link.index], words_between=None if between is None else between(link.index, i),
-            heads=carriers(analysis, i, link.index, heads),
+            heads=carriers(analysis, i, link.index, heads.heads),
         ))  # fmt: skip
     return tuple(out)
 

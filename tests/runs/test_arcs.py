@@ -17,6 +17,7 @@ from attn_widget.core import Finding, Token
 from attn_widget.explain.findings import make_findings, verify
 from attn_widget.graph.arcs import CONFIDENT_LIFT, long_range
 from attn_widget.heads import coref
+from attn_widget.runs.arcs import carriers
 
 TEXT = "The cat sat on the mat because it was tired ."
 
@@ -111,6 +112,23 @@ def test_an_arc_names_the_heads_that_carry_it(head_00):
         assert [h[2] for h in arc.heads] == sorted((h[2] for h in arc.heads), reverse=True)
         layer, head, share = arc.heads[0]
         assert share == pytest.approx(float(far.attentions[layer, head, arc.source, arc.target]), abs=1e-4)
+
+
+def test_the_heads_behind_an_arc_are_weighed_under_the_analysis_measure():
+    n = len(TEXT.split()) + 1
+    tired, cat = at(TEXT, "tired"), at(TEXT, "cat")
+    att = np.broadcast_to(chain(n), (2, 2, n, n)).copy()
+    att[1, 1, tired] = 0.0
+    att[1, 1, tired, [cat, tired]] = 0.5
+    norms = np.ones((2, 2, n))
+    norms[1, 1, cat] = 3.0  # head 1.1's value at 'cat' weighs three times as much
+    data = {"value_norm": norms}
+    a = attn_widget.analyze_attention(
+        att, words_in(TEXT), text=TEXT, model="planted", exclude=[0], measure="norm", head_data=data
+    )
+    layer, head, share = carriers(a, tired, cat, None)[0]
+    assert (layer, head) == (1, 1)
+    assert share == pytest.approx(0.75)  # 0.5 * 3 of 0.5 * 3 + 0.5 * 1, not the attention's 0.5
 
 
 def test_a_wrong_link_is_drawn_as_the_model_makes_it_and_a_close_call_is_unsure(head_00):
