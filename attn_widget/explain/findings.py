@@ -151,6 +151,11 @@ def _percent(p: float) -> str:
     return f"{100 * p:.1f}%"
 
 
+def rests_on(tried: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """Of the knocked-out words, the one whose knockout left the predicted token least likely."""
+    return min(tried, key=lambda c: (c["after"], c["node"]))
+
+
 def _prediction(e: Mapping[str, Any]) -> Finding:
     """What comes next, and what knocking out the word it rests on most does to it."""
     before, after, word = e["probability"], e["after"], e["text"]
@@ -218,7 +223,7 @@ def _prediction_holds(f: Finding, analysis: Analysis, arcs: Sequence[Arc], repor
     for c in tried:
         if not 0 <= c["node"] < n - 1 or word_label(analysis.tokens[c["node"]].text) != c["text"]:
             return False
-    best = min(tried, key=lambda c: (c["after"], c["node"]))
+    best = rests_on(tried)
     if (best["node"], best["text"], best["after"]) != (e["node"], e["text"], e["after"]):
         return False
     return _prediction(e).text == f.text

@@ -5,17 +5,18 @@ it rests on (:func:`prediction_evidence`). The candidates are the earlier words
 the last word attends to most in the analysis's own graph (its row of
 :attr:`Analysis.weights <attn_widget.core.Analysis.weights>`; sinks, special
 tokens and punctuation left out): every earlier word of a short text (while the
-batch stays within :data:`BATCH_TOKENS` tokens), at least :data:`CANDIDATES` of
-a long one. Each is knocked out (every edge to its pieces removed, in every
+candidates times the text stay within :data:`BATCH_TOKENS` tokens), at least
+:data:`CANDIDATES` of a long one. Each is knocked out (every edge to its pieces removed, in every
 layer and head, as :func:`attn_widget.ablate` does) and the word whose knockout
-lowers the predicted token's probability the most is the one named. The
-prediction as it is and every knockout run in one batched pass of the model's
-body (:func:`attn_widget.extract.ablation.next_token_probs`), with no attention
-kept: about one forward pass per candidate.
+lowers the predicted token's probability the most is the one named
+(:func:`attn_widget.explain.findings.rests_on`). One pass of the model's body
+keeps every position's keys and values, and each knockout reruns only the
+positions from its word on (:func:`attn_widget.extract.ablation.next_token_probs`;
+no attention kept).
 
 A prediction that is not a word (a space, a line break, punctuation) gets no
-such evidence; nor do texts over :data:`MAX_TOKENS` model tokens (the pass would
-hold the attention of every candidate at once); nor do encoders, encoder–decoder
+such evidence; nor do texts over :data:`MAX_TOKENS` model tokens (a model whose
+cache cannot be cut runs every candidate in one batch over the whole text); nor do encoders, encoder–decoder
 pairs, zoomed views and analyses made from attention arrays.
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from ..core import Analysis
 from ..core.units import word_label
+from ..explain.findings import rests_on
 from ..extract import ablation as _ablation
 from ..extract.lens import LensModel
 from ..extract.loading import is_causal_config, load
@@ -35,8 +37,8 @@ from ..extract.tokens import piece_texts
 CANDIDATES = 3
 """Earlier words knocked out at least: those the last word attends to most."""
 BATCH_TOKENS = 2048
-"""More candidates while the batched pass stays within this many tokens (every earlier word of a
-sentence: a short text's answer may rest on a word few heads look at)."""
+"""More candidates while their number times the text's length stays within this many tokens (every
+earlier word of a sentence: a short text's answer may rest on a word few heads look at)."""
 MAX_TOKENS = 1024
 """Longest text (model tokens) whose prediction is explained."""
 
@@ -90,7 +92,7 @@ def prediction_evidence(
         {"node": u, "text": word, "after": float(p[token]), "instead": instead}
         for u, word, p, instead in zip(chosen, words, probs[1:], texts[1:], strict=True)
     ]
-    best = min(tried, key=lambda c: (c["after"], c["node"]))
+    best = rests_on(tried)
     return {
         "token": texts[0], "probability": float(probs[0][token]), "position": len(ids) - 1,
         "last": len(analysis.tokens) - 1,
