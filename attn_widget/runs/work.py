@@ -207,7 +207,7 @@ def recluster_result(result: Any, changes: dict[str, Any], recluster: Callable[.
             tokens = old.carry(tokens, new)
             edges = tuple(sorted({
                 (q, k) for qo, ko in edges for q in old.carry([qo], new) for k in old.carry([ko], new)
-                if new.starts[k] <= new.starts[q] or old.starts[ko] > old.starts[qo]
+                if k <= q or ko > qo  # an edge that looked back still does
             }))  # fmt: skip
         return dataclasses.replace(
             result, before=pair.a, after=pair.b, comparison=pair, tokens=tokens, edges=edges
@@ -285,11 +285,7 @@ def _carried(old: Cluster | None, fresh: Cluster) -> Cluster:
         return fresh
     evidence = None if old.evidence is None else {**old.evidence, "cluster": fresh.id}
     return dataclasses.replace(
-        fresh,
-        evidence=evidence,
-        claims=old.claims,
-        rationale=old.rationale,
-        headline=old.headline,
+        fresh, evidence=evidence, claims=old.claims, rationale=old.rationale, headline=old.headline,
         scores=old.scores,
     )
 
