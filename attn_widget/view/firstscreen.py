@@ -7,7 +7,7 @@ state carries (:func:`attn_widget.view.wire.to_state`). Both need work the
 slider must never wait for: the reference arcs find the model's coreference
 heads, the findings need the head report
 (:func:`attn_widget.heads.roles.analysis_report`) and, for a causal model, the
-next word and the earlier word it rests on (one batched knockout pass:
+next word and the earlier word it rests on (a pass and one knockout per candidate word:
 :func:`attn_widget.runs.depends.prediction_evidence`), which comes last, on a
 thread of its own, once the knobs have been still for :data:`QUIET` seconds (its
 passes would take the cores a slider's re-clustering needs). That work runs on its own
@@ -92,8 +92,8 @@ class FirstScreen:
     def wired(self, analysis: Analysis) -> tuple[Wired | None, Wired | None]:
         """``(arcs, findings)`` for the state; ``None`` for what is still being computed (started here).
 
-        The next-word finding comes last (a batched knockout pass): the findings are sent
-        without it first, and again with it when it is ready.
+        The next-word finding comes last (model passes, once the knobs are still): the findings
+        are sent without it first, and again with it when it is ready.
         """
         self._asked = time.monotonic()
         arcs = self._cached_arcs(analysis)
@@ -137,9 +137,7 @@ class FirstScreen:
             except Exception:
                 report = None
             self._reports.put(_run_key(a), (None, report))
-        if self._next.get(_graph_key(a)) is None:
-            self._later.submit(lambda: self._next_word(a), key="next-word")
-        self._ready(a)
+        self._ready(a)  # the state sent again asks for the next word (``wired``)
 
     def _next_word(self, a: Analysis) -> None:
         """The next-word evidence, once nobody has moved a knob for :data:`QUIET` seconds: its model

@@ -123,7 +123,8 @@ export class WhatIfCard {
 
 /** "The next word: Paris 74.9% → 1.3%", and what the model predicts instead when that changed. */
 function prediction(p: PredictionWire): HTMLElement[] {
-  const top = spoken(p.before[0]?.[0] ?? p.token);
+  const first = p.before[0]?.[0] ?? p.token;
+  const top = spoken(first);
   const change = el("div", { class: "aw-whatif-change", testid: "whatif-change" }, [
     el("span", { text: "The model's next word: " }),
     el("strong", { testid: "whatif-prediction", text: `${top} ${pct(p.probability_before)} → ${pct(p.probability_after)}` }),
@@ -132,6 +133,6 @@ function prediction(p: PredictionWire): HTMLElement[] {
   const quoted = (s: string, said: string) => (s.trim() ? `“${said}”` : said); // “Paris”, a space
   const instead = p.changed && after
     ? el("div", { testid: "whatif-instead", text: `Now it predicts ${quoted(after[0], spoken(after[0]))} (${pct(after[1])}).` })
-    : el("div", { testid: "whatif-instead", text: `${quoted(p.before[0]?.[0] ?? p.token, top)} is still its first choice.` });
+    : el("div", { testid: "whatif-instead", text: `${quoted(first, top)} is still its first choice.` });
   return [change, instead];
 }
